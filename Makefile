@@ -1,0 +1,48 @@
+# `make run` and `make test` set everything up themselves on a fresh Debian machine.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Mesa software GL (EGL/GLX), Qt's xcb platform, Xvfb, OSMesa (shared/reference/environment.md §2)
+APT_PACKAGES := python3-venv libgl1 libegl1 libxkbcommon0 libglib2.0-0 libfontconfig1 libdbus-1-3 \
+	xvfb xauth libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 \
+	libxcb-render-util0 libosmesa6
+XVFB := xvfb-run -a -s "-screen 0 1920x1080x24"
+
+.PHONY: run test lint bench system-packages venv clean
+
+run: $(STAMP)
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then $(PY) main.py gui; \
+	else echo "No display found: running under Xvfb (set DISPLAY to see the window)"; $(XVFB) $(PY) main.py gui; fi
+
+test: $(STAMP)
+	@set -o pipefail; $(XVFB) $(PY) -m pytest -q -p no:cacheprovider; rc=$$?; \
+	if [ $$rc = 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m mypy geometry events monitoring displays panels main.py
+	$(VENV)/bin/lint-imports
+
+bench: $(STAMP)
+	@for b in benchmarks/*.py; do echo "== $$b"; $(XVFB) $(PY) $$b; done
+
+system-packages:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then echo "Installing Debian packages:" $$missing; \
+		export DEBIAN_FRONTEND=noninteractive; $(SUDO) apt-get update -q && \
+		$(SUDO) apt-get install -y -q --no-install-recommends $$missing; fi
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml | system-packages
+	@[ -x $(PY) ] || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
+		print("\n".join(p["dependencies"] + p["optional-dependencies"]["dev"]))' > $(VENV)/requirements.txt
+	$(PY) -m pip install -q --no-cache-dir -r $(VENV)/requirements.txt
+	touch $@
+
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,1 @@
+"""VisPy views of the detector and events: one visual per collection."""

@@ -1,0 +1,1 @@
+"""What an event is: the columnar model, readers and writers, kinematics, the generator (pure)."""

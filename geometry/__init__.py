@@ -1,0 +1,1 @@
+"""What the Belle II detector is: figures, meshes, cell maps and projection outlines (pure numpy)."""

@@ -1,0 +1,51 @@
+"""Belle II event display and monitoring: the composition root.
+
+Every subcommand lives in the room it belongs to, as a module with ``add_arguments(parser)``
+and ``run(args) -> int``; this file only names them, parses the command line and dispatches.
+Modules are imported lazily, so ``geometry --json`` never loads Qt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "gui": ("panels.cli", "open the application (the default; runs on the embedded simulation)"),
+    "render": ("displays.cli", "write pictures of the detector and events without a display"),
+    "geometry": ("geometry.cli", "summarise the detector geometry"),
+    "dump": ("events.dump", "print one event of a file as JSON"),
+    "generate": ("events.generator.cli", "generate Belle II collisions with dark-sector signals"),
+    "ioc": ("monitoring.ioc", "serve the SuperKEKB/Belle II simulation as EPICS PVs (caproto)"),
+    "serve": ("monitoring.serve", "publish events over ZeroMQ"),
+    "histogram": ("monitoring.histograms.cli", "fill recoil-mass histograms over files"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="main.py", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        sub_parser = sub.add_parser(name, help=help_text, description=help_text)
+        sub_parser.set_defaults(_module=module)
+        importlib.import_module(module).add_arguments(sub_parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        argv = ["gui", *argv]
+    if argv[0] in COMMANDS:
+        # build only the parser of the chosen command, so unrelated rooms are not imported
+        module = importlib.import_module(COMMANDS[argv[0]][0])
+        parser = argparse.ArgumentParser(prog=f"main.py {argv[0]}", description=COMMANDS[argv[0]][1])
+        module.add_arguments(parser)
+        return int(module.run(parser.parse_args(argv[1:])) or 0)
+    build_parser().parse_args(argv)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Qt and pyqtgraph panels, the main window and its docks."""

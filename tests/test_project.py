@@ -1,0 +1,60 @@
+"""Project-wide guards: the toolchain pin, the import rules, lint and types."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+BIN = ROOT / ".venv" / "bin"
+
+
+def test_pyside_none_refcount_guard(qapp) -> None:
+    """PySide6 6.12.0 drops a reference to None on every void call (environment.md §1)."""
+    before = sys.getrefcount(None)
+    for _ in range(2000):
+        qapp.processEvents()
+    assert sys.getrefcount(None) >= before - 50
+
+
+def _tool(name: str) -> str:
+    path = BIN / name
+    if not path.exists():
+        pytest.skip(f"{name} not installed in .venv")
+    return str(path)
+
+
+def test_import_contracts() -> None:
+    """The pure core never imports Qt, VisPy or pyqtgraph; rooms import downward only."""
+    result = subprocess.run([_tool("lint-imports")], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff_clean() -> None:
+    result = subprocess.run([_tool("ruff"), "check", "."], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_mypy_clean() -> None:
+    targets = ["geometry", "events", "monitoring", "displays", "panels", "main.py"]
+    result = subprocess.run([_tool("mypy"), *targets], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_pure_core_imports_without_qt() -> None:
+    """Importing every pure room must not load PySide6, VisPy or pyqtgraph."""
+    code = (
+        "import pkgutil, importlib, sys\n"
+        "for pkg in ('geometry', 'events', 'monitoring'):\n"
+        "    m = importlib.import_module(pkg)\n"
+        "    for info in pkgutil.walk_packages(m.__path__, pkg + '.'):\n"
+        "        importlib.import_module(info.name)\n"
+        "bad = [n for n in ('PySide6', 'vispy', 'pyqtgraph') if n in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
