@@ -110,8 +110,6 @@ class CASource(Source):
 
     def stop(self) -> None:
         with self._start_lock:
-            for sub in self._subscriptions:
-                sub.clear()
             self._subscriptions.clear()
             if self._context is not None:
                 self._context.disconnect()

@@ -139,9 +139,10 @@ class MonitorModel:
         if not math.isfinite(u.timestamp) or u.timestamp <= 0:
             number, problem = None, f"bad timestamp {u.timestamp!r}"
         if number is None:
-            if self._problems.get(u.channel) != problem:
+            kind = " ".join(problem.split()[:2])  # log each kind of problem once, not every value
+            if self._problems.get(u.channel) != kind:
                 self._note(u.timestamp, u.channel, Severity.INVALID, f"invalid data: {problem}")
-                self._problems[u.channel] = problem
+                self._problems[u.channel] = kind
             state.severity, state.message = (
                 Severity.INVALID,
                 f"invalid data from {self.source_name}: {problem}",
