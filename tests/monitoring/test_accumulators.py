@@ -150,7 +150,7 @@ def test_disconnection_is_shown_and_recovers() -> None:
     state = model.states["LUM"]
     assert not state.connected
     assert state.message == "X disconnected"
-    t, v = model.buffers["LUM"].view()
+    _, v = model.buffers["LUM"].view()
     assert np.isnan(v[-1])  # the strip chart breaks
     model.ingest([_u("LUM", T0 + 5, 5e34)])
     assert model.states["LUM"].connected

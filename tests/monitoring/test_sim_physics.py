@@ -94,6 +94,8 @@ def test_loss_is_detected_with_its_duration_and_latches_until_acknowledged() -> 
         assert pm_t.min() >= alarm.time - model.sbl.pre
         assert pm_t.max() <= alarm.time + model.sbl.post
         assert (np.diff(pm_t) < 2 * TURN_S).sum() >= 5  # the turn-by-turn part is there
+        assert pm_v[0] > 0.9 * 1.35
+        assert pm_v[-1] == 0.0
     assert model.sbl.latched
     assert model.acknowledge() == len(losses)
     assert not model.sbl.latched
