@@ -235,9 +235,13 @@ class MonitorModel:
     ) -> list[str]:
         """L1 bits that stopped firing: none in the last ``recent`` seconds of source time, while
         their rate over the ``reference`` seconds before predicts at least ``min_expected``
-        triggers, and the total L1 rate is not zero (beams are there)."""
-        total = self.states.get("L1:TOTAL")
-        if total is None or not total.value > 0:
+        triggers, while beams collide (luminosity above 1e32, or a non-zero L1 rate if there is
+        no luminosity channel)."""
+        lum, total = self.states.get("LUM"), self.states.get("L1:TOTAL")
+        if lum is not None and lum.connected:
+            if not lum.value > 1e32:
+                return []
+        elif total is None or not total.value > 0:
             return []
         silent = []
         for name in BIT_CHANNELS:
