@@ -27,11 +27,12 @@ class StripBuffer:
         self.raw_capacity = raw_capacity
         self.bin_width = bin_width
         self.bin_capacity = bin_capacity
-        self._t = np.empty(raw_capacity)
-        self._v = np.empty(raw_capacity)
+        # filled now, so the memory is committed up front and stays flat over a shift
+        self._t = np.full(raw_capacity, np.nan)
+        self._v = np.full(raw_capacity, np.nan)
         self._size = 0
         self._head = 0  # index of the next write
-        self._bins = np.empty((bin_capacity, 5))  # t_mean, v_mean, v_min, v_max, gap
+        self._bins = np.full((bin_capacity, 5), np.nan)  # t_mean, v_mean, v_min, v_max, gap
         self._nbins = 0
         self._bin_head = 0
         self._open: list[float] | None = None  # bin id, n, sum t, sum v (finite), n finite, min, max, gap

@@ -55,7 +55,12 @@ class StripChart(pg.PlotWidget):
         self.markers[key].setData(x, np.full(len(x), y))
 
     def window(self, t_end: float, span: float) -> None:
-        if math.isfinite(t_end):
+        """Show [t_end - span, t_end]; moves of less than a pixel wait (no repaint for nothing)."""
+        if not math.isfinite(t_end):
+            return
+        (x0, x1), _ = self.viewRange()
+        pixel = span / max(1, self.plotItem.vb.width())
+        if abs(x1 - t_end) >= pixel or abs((x1 - x0) - span) > pixel:
             self.setXRange(t_end - span, t_end, padding=0.0)
 
 

@@ -29,6 +29,14 @@ CHART_COLORS = ("#4cc9f0", "#80ed99", "#f9c74f", "#f8961e", "#f94144", "#b5179e"
 TABLE_PERIOD_S = 0.5  # the table is for reading: twice a second is plenty
 
 
+def set_text(item: QTableWidgetItem, text: str) -> bool:
+    """Change a cell only when its text changes (each change costs a repaint)."""
+    if item.text() == text:
+        return False
+    item.setText(text)
+    return True
+
+
 class TriggerPanel(MonitorPanel):
     title = "L1 trigger rates"
 
@@ -74,7 +82,7 @@ class TriggerPanel(MonitorPanel):
                 angle=0,
                 pen=pg.mkPen("#ff0000", width=1.5, style=Qt.PenStyle.DashLine),
                 label="30 kHz DAQ limit",
-                labelOpts={"position": 0.93, "color": "#ff6060"},
+                labelOpts={"position": 0.8, "color": "#ff6060"},
             )
         )
         self.chart.setLogMode(y=True)
@@ -85,6 +93,7 @@ class TriggerPanel(MonitorPanel):
         split.setSizes([260, 600])
         self.body.addWidget(split, 1)
         self._table_time = 0.0
+        self._painted: dict[int, str | None] = {}
         self.silent_bits: list[str] = []
 
     def _choose_bits(self) -> None:
@@ -111,9 +120,9 @@ class TriggerPanel(MonitorPanel):
                 continue
             t, v = model.buffers[name].view(t_min)
             curve.setData(t, np.where(v > 0, v, np.nan))  # log axis: zero is "no point"
-            if key != "L1:TOTAL":
+            if key != "L1:TOTAL" and curve.opts.get("name") != name.split(":", 1)[1]:
                 curve.opts["name"] = name.split(":", 1)[1]
-        self._relabel_legend()
+                self._relabel_legend()
         self.chart.setYRange(0, math.log10(L1_LIMIT_HZ * 3), padding=0.0)
         now = time.monotonic()
         if now - self._table_time >= TABLE_PERIOD_S:
@@ -141,10 +150,10 @@ class TriggerPanel(MonitorPanel):
             state = model.states.get(f"L1:{bit}")
             rate, status = self.cells[r][2], self.cells[r][3]
             if state is None or not state.connected:
-                rate.setText("—")
-                status.setText("disconnected")
+                set_text(rate, "—")
+                set_text(status, "disconnected")
                 continue
-            rate.setText(si(state.value, "Hz"))
+            set_text(rate, si(state.value, "Hz"))
             text, color = "", None
             if bit in self.silent_bits:
                 text, color = "NOT FIRING", ALARM_COLORS[Severity.MAJOR]
@@ -155,7 +164,9 @@ class TriggerPanel(MonitorPanel):
                 )
             elif state.stale:
                 text = "stale"
-            status.setText(text)
+            if not set_text(status, text) and r in self._painted and self._painted[r] == color:
+                continue
+            self._painted[r] = color
             brush = pg.mkBrush(color) if color else pg.mkBrush(0, 0, 0, 0)
             for item in self.cells[r]:
                 item.setBackground(brush)
