@@ -242,12 +242,12 @@ def open_source(spec: str, seed: int, batch_size: int) -> Iterator[EventBatch]:
         except ImportError:
             raise ValueError("the collision generator (events.generator) is not part of this build") from None
         return iter(stream(seed, ()))
+    if not os.path.exists(spec):
+        raise ValueError(f"{spec}: no such file (--from takes an events file, 'sim' or 'fake')")
     try:
         from events.io import open_events  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
-        raise ValueError("event file readers (events.io) are not part of this build") from None
-    if not os.path.exists(spec):
-        raise ValueError(f"{spec}: no such file")
+        raise ValueError(f"{spec}: event file readers (events.io) are not part of this build") from None
     return iter(open_events(spec).chunks(batch_size))
 
 

@@ -240,7 +240,6 @@ class ZmqEventSource:
                 self._connected = self._ever_connected = True
             elif event["event"] == zmq.EVENT_DISCONNECTED:
                 self._connected = False
-        self._ever_connected = False
         log.info("%s: %s", self.url, "connected" if self._connected else "disconnected")
 
     def _on_message(self, frames: list[memoryview]) -> None:
