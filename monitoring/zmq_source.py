@@ -56,7 +56,7 @@ class StreamStats:
 
     url: str
     connected: bool = False
-    stale: bool = True  # nothing received for ``stale_after_s`` (or ever)
+    stale: bool = True  # no events decoded for ``stale_after_s`` (or ever)
     messages: int = 0  # messages received, good or bad
     bytes: int = 0
     events: int = 0  # events decoded
@@ -71,7 +71,7 @@ class StreamStats:
     publisher: str = ""
     last_sequence: int = -1  # stream position of the last event received
     rate_hz: float = 0.0  # events per second over the last seconds
-    age_s: float | None = None  # seconds since the last message
+    age_s: float | None = None  # seconds since the last decoded events
     latency_s: float | None = None  # publish to decode of the last message (clocks of two hosts!)
     queue_depth: int = 0
 
@@ -127,7 +127,8 @@ class ZmqEventSource:
         self._ever_connected = False
         self._publisher = ""
         self._next_sequence = -1
-        self._last_message_at: float | None = None
+        self._last_event_at: float | None = None
+        self._first_event_at: float | None = None
         self._latency_s: float | None = None
         self._arrivals: deque[tuple[float, int]] = deque(maxlen=100_000)
         self._latest: LatestEvent | None = None
@@ -180,10 +181,8 @@ class ZmqEventSource:
     def stats(self) -> StreamStats:
         now = time.monotonic()
         with self._lock:
-            while self._arrivals and self._arrivals[0][0] < now - self._rate_window_s:
-                self._arrivals.popleft()
-            rate = sum(n for _, n in self._arrivals) / self._rate_window_s
-            age = None if self._last_message_at is None else now - self._last_message_at
+            rate = self._rate(now)
+            age = None if self._last_event_at is None else now - self._last_event_at
             return StreamStats(
                 url=self.url,
                 connected=self._connected,
@@ -198,6 +197,19 @@ class ZmqEventSource:
                 queue_depth=self._queue.qsize(),
                 **self._counts,
             )
+
+    def _rate(self, now: float) -> float:
+        """Events per second over the last ``rate_window_s`` (over less while the stream is younger)."""
+        arrivals = self._arrivals
+        while arrivals and arrivals[0][0] < now - self._rate_window_s:
+            arrivals.popleft()
+        total = sum(n for _, n in arrivals)
+        if self._first_event_at is not None and now - self._first_event_at >= self._rate_window_s:
+            return total / self._rate_window_s
+        if len(arrivals) < 2:
+            return 0.0
+        # a young stream: the first batch only marks the start of the span
+        return (total - arrivals[0][1]) / (now - arrivals[0][0])
 
     # -- receiver thread ------------------------------------------------------------------
     def _receive_loop(self) -> None:
@@ -251,7 +263,6 @@ class ZmqEventSource:
             with self._lock:
                 self._counts["messages"] += 1
                 self._counts["bytes"] += size
-                self._last_message_at = now
                 self._rejected[exc.reason] += 1
                 self._last_error = f"{exc.reason}: {exc}"
             self._log_limited(exc.reason, f"rejected message ({exc.reason}): {exc}")
@@ -262,7 +273,9 @@ class ZmqEventSource:
             self._counts["messages"] += 1
             self._counts["bytes"] += size
             self._counts["events"] += n
-            self._last_message_at = now
+            self._last_event_at = now
+            if self._first_event_at is None:
+                self._first_event_at = now
             self._latency_s = (time.time_ns() - message.sent_ns) * 1e-9
             self._arrivals.append((now, n))
             if message.publisher != self._publisher or message.sequence < self._next_sequence:
