@@ -48,6 +48,11 @@ _COLUMNS: dict[str, tuple[np.dtype, tuple[int, ...], str | None]] = {
 }
 
 
+_DTYPE_STR = {name: dtype.str for name, (dtype, _, _) in _COLUMNS.items()}
+# frame index of each collection's offsets in the layout ``encode`` writes
+_OFFSETS_FRAME = {c: 1 + list(_COLUMNS).index(f"{c}.offsets") for c in COLLECTIONS}
+
+
 class WireError(ValueError):
     """A message that is not a valid event batch of this wire and schema version."""
 
@@ -212,14 +217,46 @@ def _decode(frames: Sequence[Any], limits: WireLimits) -> Message:
         raise MalformedMessage("publisher id or source name of invalid length")
     if n_events > limits.max_events:
         raise Oversized(f"{n_events} events exceed the limit of {limits.max_events}")
-    declared = _declared_columns(columns)
-    if len(views) != len(declared) + 1:
-        raise MalformedMessage(f"{len(declared)} columns declared but {len(views) - 1} data frames")
-    arrays = {
-        name: _array(name, dtype, shape, views[i + 1])
-        for i, (name, (dtype, shape)) in enumerate(declared.items())
-    }
+    arrays = _canonical_arrays(columns, views, n_events)
+    if arrays is None:  # not laid out as ``encode`` does it: check column by column, to say what is wrong
+        declared = _declared_columns(columns)
+        if len(views) != len(declared) + 1:
+            raise MalformedMessage(f"{len(declared)} columns declared but {len(views) - 1} data frames")
+        arrays = {
+            name: _array(name, dtype, shape, views[i + 1])
+            for i, (name, (dtype, shape)) in enumerate(declared.items())
+        }
     return Message(sequence, publisher, sent_ns, _assemble(arrays, n_events, source))
+
+
+def _canonical_arrays(
+    columns: list[Any], views: list[memoryview], n_events: int
+) -> dict[str, np.ndarray] | None:
+    """The arrays of a message in exactly the layout ``encode`` writes, or None for anything else.
+
+    The fast path: one comparison of the whole column list with the expected one, then one
+    length check per frame. Offsets are still checked later, like on the slow path.
+    """
+    if len(views) != len(_COLUMNS) + 1:
+        return None
+    rows: dict[str | None, int] = {None: n_events}
+    for coll, i in _OFFSETS_FRAME.items():
+        if views[i].nbytes != (n_events + 1) * 8:
+            return None
+        rows[coll] = int(np.frombuffer(views[i], dtype=_OFFSETS_DTYPE, count=1, offset=n_events * 8)[0])
+    shapes = [
+        (n_events + 1 if name.endswith(".offsets") else rows[coll], *trailing)
+        for name, (_, trailing, coll) in _COLUMNS.items()
+    ]
+    expected = [[name, _DTYPE_STR[name], list(shape)] for name, shape in zip(_COLUMNS, shapes, strict=True)]
+    if columns != expected:
+        return None
+    arrays = {}
+    for (name, (dtype, _, _)), shape, view in zip(_COLUMNS.items(), shapes, views[1:], strict=True):
+        if view.nbytes != prod(shape) * dtype.itemsize:
+            return None
+        arrays[name] = np.frombuffer(view, dtype=dtype).reshape(shape)
+    return arrays
 
 
 def _byte_view(frame: Any) -> memoryview:
