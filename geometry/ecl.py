@@ -270,7 +270,10 @@ def crystal_mesh(faces: Literal["all", "shell"] = "all") -> Mesh:
     base = 8 * np.arange(N_CRYSTALS, dtype=np.uint32)
     tri = (base[:, None, None] + local[None].astype(np.uint32)).reshape(-1, 3)
     element = np.repeat(np.arange(N_CRYSTALS, dtype=np.int32), len(local))
-    return Mesh(crystal_vertices().reshape(-1, 3).astype(np.float32), tri, element)
+    vertices = crystal_vertices().reshape(-1, 3).astype(np.float32)
+    for a in (vertices, tri, element):
+        a.flags.writeable = False  # cached and shared: callers copy before editing
+    return Mesh(vertices, tri, element)
 
 
 def crystals_per_region() -> dict[str, int]:
