@@ -15,7 +15,6 @@ Figures from shared/reference/belle2-geometry.md §7 (basf2 ``m_crystalsPerRing`
 from __future__ import annotations
 
 import functools
-import logging
 import warnings
 from typing import Literal
 
@@ -23,8 +22,7 @@ import numpy as np
 
 from geometry.mesh import Mesh
 from geometry.reference import GeometryDataError, data_file
-
-log = logging.getLogger(__name__)
+from geometry.shapes import BACK, FRONT, frustum_corners, hexahedra
 
 N_CRYSTALS = 8736
 N_RINGS = 69
@@ -216,14 +214,6 @@ def cell_at(theta: np.ndarray | float, phi: np.ndarray | float) -> np.ndarray | 
     return _as_output(best, np.ndim(theta) == 0 and np.ndim(phi) == 0)
 
 
-# corner order (u, v) signs, counter-clockwise seen from +axis
-_CORNERS = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]], dtype=np.float64)
-_FRONT_BACK = np.array([[0, 2, 1], [0, 3, 2], [4, 5, 6], [4, 6, 7]])  # outward: front −axis, back +axis
-_SIDES = np.array(
-    [[i, (i + 1) % 4, (i + 1) % 4 + 4] for i in range(4)] + [[i, (i + 1) % 4 + 4, i + 4] for i in range(4)]
-)
-
-
 @functools.cache
 def crystal_vertices() -> np.ndarray:
     """(8736, 8, 3) corners [cm] of each crystal: 4 front (towards the IP) then 4 back, row cellId − 1.
@@ -244,11 +234,7 @@ def crystal_vertices() -> np.ndarray:
     face = centre[:, None, :] + ends[None, :, None] * axis[:, None, :]  # (N, 2, 3)
     half_u = 0.5 * FILL * d_phi[:, None] * np.hypot(face[..., 0], face[..., 1])  # (N, 2)
     half_v = 0.5 * FILL * d_theta[:, None] * np.linalg.norm(face, axis=2)
-    corners = (
-        face[:, :, None, :]
-        + (half_u[:, :, None, None] * _CORNERS[None, None, :, 0, None]) * u[:, None, None, :]
-        + (half_v[:, :, None, None] * _CORNERS[None, None, :, 1, None]) * v[:, None, None, :]
-    )
+    corners = frustum_corners(face[:, 0], face[:, 1], u, v, half_u, half_v)
     out = corners.reshape(N_CRYSTALS, 8, 3)
     out.flags.writeable = False
     return out
@@ -261,19 +247,13 @@ def crystal_mesh(faces: Literal["all", "shell"] = "all") -> Mesh:
     "all": 12 triangles per crystal (closed truncated pyramid); "shell": only the front and back faces
     (4 triangles), a cheaper level of detail.
     """
-    if faces == "all":
-        local = np.concatenate([_FRONT_BACK, _SIDES])
-    elif faces == "shell":
-        local = _FRONT_BACK
-    else:
+    if faces not in ("all", "shell"):
         raise ValueError(f"crystal_mesh faces must be 'all' or 'shell', not {faces!r}")
-    base = 8 * np.arange(N_CRYSTALS, dtype=np.uint32)
-    tri = (base[:, None, None] + local[None].astype(np.uint32)).reshape(-1, 3)
-    element = np.repeat(np.arange(N_CRYSTALS, dtype=np.int32), len(local))
-    vertices = crystal_vertices().reshape(-1, 3).astype(np.float32)
-    for a in (vertices, tri, element):
+    keep = np.ones(6, bool) if faces == "all" else np.isin(np.arange(6), [FRONT, BACK])
+    mesh = hexahedra(crystal_vertices(), keep=keep)
+    for a in (mesh.vertices, mesh.faces, mesh.element):
         a.flags.writeable = False  # cached and shared: callers copy before editing
-    return Mesh(vertices, tri, element)
+    return mesh
 
 
 def crystals_per_region() -> dict[str, int]:
