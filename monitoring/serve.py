@@ -20,8 +20,9 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from types import FrameType
+from typing import Any
 
 import numpy as np
 import zmq
@@ -232,23 +233,38 @@ def fake_batch(rng: np.random.Generator, n: int, first_event: int = 0) -> EventB
     return EventBatch.build(n, header, source="fake", tracks=tracks, ecl=ecl, klm=klm, vertices=vertices)
 
 
-def open_source(spec: str, seed: int, batch_size: int) -> Iterator[EventBatch]:
-    """The batches of ``--from``: ``sim``, ``fake`` or an events file."""
+def open_source(spec: str, seed: int, batch_size: int, signals: Sequence[str] = ()) -> Iterator[EventBatch]:
+    """The batches of ``--from``: ``sim``, ``fake`` or an events file; ``ValueError`` names the problem."""
     if spec == "fake":
         return fake_stream(seed, batch_size)
     if spec == "sim":
         try:
-            from events.generator import stream  # type: ignore[import-not-found,unused-ignore]
+            from events import generator  # type: ignore[attr-defined,unused-ignore]
         except ImportError:
             raise ValueError("the collision generator (events.generator) is not part of this build") from None
-        return iter(stream(seed, ()))
+        specs = [generator.parse_signal(text) for text in signals]  # SignalSpecError is a ValueError
+        return iter(generator.stream(seed, specs, chunk_size=batch_size))
+    if signals:
+        raise ValueError("--signal applies to --from sim only")
     if not os.path.exists(spec):
         raise ValueError(f"{spec}: no such file (--from takes an events file, 'sim' or 'fake')")
     try:
-        from events.io import open_events  # type: ignore[import-not-found,unused-ignore]
+        from events import io  # type: ignore[attr-defined,unused-ignore]
     except ImportError:
         raise ValueError(f"{spec}: event file readers (events.io) are not part of this build") from None
-    return iter(open_events(spec).chunks(batch_size))
+    try:
+        events = io.open_events(spec)
+    except io.EventFileError as exc:  # its text names the file and the problem
+        raise ValueError(str(exc)) from None
+    return _file_batches(io, events, batch_size)
+
+
+def _file_batches(io: Any, events: Any, batch_size: int) -> Iterator[EventBatch]:
+    """The chunks of an open file, with the readers' errors as ``ValueError``."""
+    try:
+        yield from events.chunks(batch_size)
+    except io.EventFileError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -263,6 +279,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--batch", type=int, default=100, help="events per message (default 100)")
     parser.add_argument("--seed", type=int, default=1, help="random seed of sim and fake (default 1)")
+    parser.add_argument(
+        "--signal",
+        action="append",
+        default=[],
+        help="dark-sector signal mixed into sim, e.g. zprime:mass=3.0,fraction=0.01 (repeatable)",
+    )
     parser.add_argument("--count", type=int, default=None, help="stop after this many events")
     parser.add_argument("--wait", type=int, default=0, help="wait for this many subscribers before sending")
     parser.add_argument(
@@ -282,7 +304,7 @@ def run(args: argparse.Namespace) -> int:
         print("serve: --batch must be >= 1, --rate and --count >= 0", file=sys.stderr)
         return 2
     try:
-        batches = rechunk(open_source(args.source, args.seed, args.batch), args.batch)
+        batches = rechunk(open_source(args.source, args.seed, args.batch, args.signal), args.batch)
         publisher = EventPublisher(args.bind, args.publisher_id, send_hwm=args.hwm)
     except (ValueError, OSError) as exc:
         print(f"serve: {exc}", file=sys.stderr)
@@ -303,7 +325,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             sent = serve(publisher, batches, args.rate, args.count, stop)
         except (ValueError, OSError) as exc:
-            print(f"serve: {args.source}: {exc}", file=sys.stderr)
+            print(f"serve: {exc}", file=sys.stderr)
             return 1
         publisher.close(linger_ms=2000)  # let queued messages reach connected subscribers
     log.info("%d events sent from %s", sent, args.source)

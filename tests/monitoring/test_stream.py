@@ -37,10 +37,10 @@ def wait_until(condition: Callable[[], bool], timeout_s: float = WAIT_S) -> bool
 class Publisher:
     """``main.py serve --from fake`` in a subprocess, bound to loopback."""
 
-    def __init__(self, log_dir: Path, *args: str, port: int | None = None) -> None:
+    def __init__(self, log_dir: Path, *args: str, port: int | None = None, source: str = "fake") -> None:
         bind = f"tcp://127.0.0.1:{port or '*'}"
         self.log = (log_dir / f"serve-{time.monotonic_ns()}.log").open("w")
-        cmd = [sys.executable, "main.py", "serve", "--from", "fake", "--bind", bind, *args]
+        cmd = [sys.executable, "main.py", "serve", "--from", source, "--bind", bind, *args]
         self.process = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=self.log, text=True)
         assert self.process.stdout is not None
         ready, _, _ = select.select([self.process.stdout], [], [], WAIT_S)
@@ -64,8 +64,8 @@ class Publisher:
 def publishers(tmp_path: Path) -> Iterator[Callable[..., Publisher]]:
     started: list[Publisher] = []
 
-    def start(*args: str, port: int | None = None) -> Publisher:
-        started.append(Publisher(tmp_path, *args, port=port))
+    def start(*args: str, port: int | None = None, source: str = "fake") -> Publisher:
+        started.append(Publisher(tmp_path, *args, port=port, source=source))
         return started[-1]
 
     yield start
@@ -277,6 +277,47 @@ def test_a_failing_consumer_is_counted_and_others_still_get_every_batch(
     np.testing.assert_array_equal(recorder.numbers(), np.arange(500))
     assert stats.consumer_errors == 10
     assert "histogram exploded" in stats.last_error
+
+
+def test_serve_publishes_the_collision_generator(publishers: Callable[..., Publisher]) -> None:
+    pytest.importorskip("events.generator")
+    args = ("--rate", "2000", "--batch", "50", "--count", "1000", "--wait", "1", "--seed", "3")
+    pub = publishers(*args, "--signal", "zprime:mass=3.0,fraction=0.2", source="sim")
+    batches: list[EventBatch] = []
+    with ZmqEventSource(pub.url) as source:
+        source.add_consumer(batches.append)
+        assert wait_until(lambda: source.stats().delivered >= 1000)
+        stats = source.stats()
+    assert pub.wait() == 0
+    _assert_clean(stats)
+    events = EventBatch.concat(batches)
+    assert events.source == "generator"
+    np.testing.assert_array_equal(np.diff(events.header["event"]), 1)  # in order, none missing
+    assert events.tracks.size > 1000
+    assert (events.header["l1_bits"] != 0).any()
+    assert (events.header["signal_mass"] == np.float32(3.0)).any()  # the injected Z' reaches the subscriber
+
+
+def test_serve_publishes_an_mdst_file_unchanged(
+    publishers: Callable[..., Publisher], mdst_sample: Path
+) -> None:
+    io = pytest.importorskip("events.io")
+    expected = io.open_events(mdst_sample).read()
+    pub = publishers("--rate", "0", "--batch", "4", "--wait", "1", source=str(mdst_sample))
+    batches: list[EventBatch] = []
+    with ZmqEventSource(pub.url) as source:
+        source.add_consumer(batches.append)
+        assert wait_until(lambda: source.stats().delivered >= len(expected))
+        stats = source.stats()
+    assert pub.wait() == 0
+    _assert_clean(stats)
+    received = EventBatch.concat(batches)
+    assert received.source == str(mdst_sample)
+    np.testing.assert_array_equal(received.header["event"], expected.header["event"])
+    for name in ("tracks", "ecl", "klm"):
+        np.testing.assert_array_equal(getattr(received, name).offsets, getattr(expected, name).offsets)
+    np.testing.assert_array_equal(received.tracks["omega"], expected.tracks["omega"])
+    np.testing.assert_array_equal(received.ecl["energy"], expected.ecl["energy"])
 
 
 def test_serve_reports_bad_input_clearly(tmp_path: Path) -> None:
