@@ -122,9 +122,7 @@ def run_step(rate: float, batch: int, seconds: float) -> dict:
     count = max(batch * 20, int(rate * seconds))
     proc, url = _start_publisher(rate, batch, count)
     consumer = HistogramConsumer()
-    source = ZmqEventSource(url)
-    source.add_consumer(consumer)
-    with source:
+    with ZmqEventSource(url, consumers=[consumer]) as source:
         deadline = time.monotonic() + seconds * 3 + 30
         while proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -267,6 +267,11 @@ def _file_batches(io: Any, events: Any, batch_size: int) -> Iterator[EventBatch]
         raise ValueError(str(exc)) from None
 
 
+def default_batch(rate_hz: float) -> int:
+    """Events per message for about 50 messages per second: fresh displays, modest overhead."""
+    return 100 if rate_hz <= 0 else int(min(100, max(1, round(rate_hz / 50))))
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--from", dest="source", default="sim", help="events file, 'sim' or 'fake' (default sim)"
@@ -277,7 +282,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--bind", default=DEFAULT_BIND, help=f"ZeroMQ endpoint to bind (default {DEFAULT_BIND})"
     )
-    parser.add_argument("--batch", type=int, default=100, help="events per message (default 100)")
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=None,
+        help="events per message (default: about 50 messages/s, at most 100)",
+    )
     parser.add_argument("--seed", type=int, default=1, help="random seed of sim and fake (default 1)")
     parser.add_argument(
         "--signal",
@@ -300,6 +310,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="serve: %(message)s", stream=sys.stderr)
+    if args.batch is None:
+        args.batch = default_batch(args.rate)
     if args.batch < 1 or args.rate < 0 or (args.count is not None and args.count < 0):
         print("serve: --batch must be >= 1, --rate and --count >= 0", file=sys.stderr)
         return 2

@@ -18,7 +18,7 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -108,6 +108,7 @@ class ZmqEventSource:
         rate_window_s: float = 2.0,
         receive_hwm: int = 1000,
         keep: EventFilter | None = None,
+        consumers: Iterable[Consumer] = (),
     ) -> None:
         self.url = url
         self._endpoint = endpoint(url)
@@ -116,7 +117,7 @@ class ZmqEventSource:
         self._rate_window_s = rate_window_s
         self._receive_hwm = receive_hwm
         self._keep = keep
-        self._consumers: tuple[Consumer, ...] = ()
+        self._consumers: tuple[Consumer, ...] = tuple(consumers)
         self._queue: queue.Queue[Message] = queue.Queue(maxsize=queue_size)
         self._lock = threading.Lock()
         self._counts = {k: 0 for k in ("messages", "bytes", "events", "delivered", "consumer_errors")}
@@ -139,7 +140,10 @@ class ZmqEventSource:
 
     # -- consumers and the display --------------------------------------------------------
     def add_consumer(self, consumer: Consumer) -> None:
-        """Call ``consumer(batch)`` with every batch, in order, on the dispatcher thread."""
+        """Call ``consumer(batch)`` with every later batch, in order, on the dispatcher thread.
+
+        Consumers that must see a stream from its first event are given to the constructor.
+        """
         self._consumers = (*self._consumers, consumer)
 
     def remove_consumer(self, consumer: Consumer) -> None:

@@ -102,8 +102,7 @@ def _assert_clean(stats: StreamStats) -> None:
 def test_every_event_arrives_in_order_and_is_counted(publishers: Callable[..., Publisher]) -> None:
     pub = publishers("--rate", "4000", "--batch", "40", "--count", "4000", "--seed", "5", "--wait", "1")
     recorder = Recorder()
-    with ZmqEventSource(pub.url, keep=lambda b: b.tracks.counts >= 6) as source:
-        source.add_consumer(recorder)
+    with ZmqEventSource(pub.url, keep=lambda b: b.tracks.counts >= 6, consumers=[recorder]) as source:
         assert wait_until(lambda: source.stats().delivered >= 4000)
         stats = source.stats()
         latest = source.latest()
@@ -124,9 +123,8 @@ def test_every_event_arrives_in_order_and_is_counted(publishers: Callable[..., P
 def test_two_subscribers_receive_the_same_stream(publishers: Callable[..., Publisher]) -> None:
     pub = publishers("--rate", "3000", "--batch", "25", "--count", "1500", "--wait", "2")
     recorders = [Recorder(), Recorder()]
-    sources = [ZmqEventSource(pub.url) for _ in recorders]
-    for source, recorder in zip(sources, recorders, strict=True):
-        source.add_consumer(recorder)
+    sources = [ZmqEventSource(pub.url, consumers=[recorder]) for recorder in recorders]
+    for source in sources:
         source.start()
     try:
         assert wait_until(lambda: all(s.stats().delivered >= 1500 for s in sources))
@@ -141,8 +139,7 @@ def test_two_subscribers_receive_the_same_stream(publishers: Callable[..., Publi
 def test_subscriber_reconnects_to_a_restarted_publisher(publishers: Callable[..., Publisher]) -> None:
     first = publishers("--rate", "2000", "--batch", "20", "--wait", "1")
     recorder = Recorder()
-    with ZmqEventSource(first.url, stale_after_s=0.5) as source:
-        source.add_consumer(recorder)
+    with ZmqEventSource(first.url, stale_after_s=0.5, consumers=[recorder]) as source:
         assert wait_until(lambda: source.stats().delivered >= 400)
         first.kill()  # mid-stream, no goodbye
         assert wait_until(lambda: not source.stats().connected)
@@ -239,8 +236,7 @@ def test_a_slow_consumer_costs_counted_drops_never_a_block(publishers: Callable[
         release.wait(WAIT_S)
         recorder(batch)
 
-    with ZmqEventSource(pub.url, queue_size=4) as source:
-        source.add_consumer(stuck)
+    with ZmqEventSource(pub.url, queue_size=4, consumers=[stuck]) as source:
         # while the consumer is stuck, everything is still received, decoded and shown
         assert wait_until(lambda: source.stats().events >= 3000)
         stats = source.stats()
@@ -263,19 +259,21 @@ def test_a_slow_consumer_costs_counted_drops_never_a_block(publishers: Callable[
 def test_a_failing_consumer_is_counted_and_others_still_get_every_batch(
     publishers: Callable[..., Publisher],
 ) -> None:
-    pub = publishers("--rate", "5000", "--batch", "50", "--count", "500", "--wait", "1")
-    recorder = Recorder()
+    pub = publishers("--rate", "2000", "--batch", "20", "--count", "1000", "--wait", "1")
+    recorder, late = Recorder(), Recorder()
 
     def broken(batch: EventBatch) -> None:
         raise RuntimeError("histogram exploded")
 
-    with ZmqEventSource(pub.url) as source:
-        source.add_consumer(broken)
-        source.add_consumer(recorder)
-        assert wait_until(lambda: source.stats().delivered >= 500)
+    with ZmqEventSource(pub.url, consumers=[broken, recorder]) as source:
+        assert wait_until(lambda: source.stats().delivered > 0)
+        source.add_consumer(late)  # joins a running stream: gets everything from then on
+        assert wait_until(lambda: source.stats().delivered >= 1000)
         stats = source.stats()
-    np.testing.assert_array_equal(recorder.numbers(), np.arange(500))
-    assert stats.consumer_errors == 10
+    np.testing.assert_array_equal(recorder.numbers(), np.arange(1000))
+    assert 0 < len(late.numbers()) < 1000
+    np.testing.assert_array_equal(late.numbers(), np.arange(1000 - len(late.numbers()), 1000))
+    assert stats.consumer_errors == 50
     assert "histogram exploded" in stats.last_error
 
 
@@ -284,8 +282,7 @@ def test_serve_publishes_the_collision_generator(publishers: Callable[..., Publi
     args = ("--rate", "2000", "--batch", "50", "--count", "1000", "--wait", "1", "--seed", "3")
     pub = publishers(*args, "--signal", "zprime:mass=3.0,fraction=0.2", source="sim")
     batches: list[EventBatch] = []
-    with ZmqEventSource(pub.url) as source:
-        source.add_consumer(batches.append)
+    with ZmqEventSource(pub.url, consumers=[batches.append]) as source:
         assert wait_until(lambda: source.stats().delivered >= 1000)
         stats = source.stats()
     assert pub.wait() == 0
@@ -305,8 +302,7 @@ def test_serve_publishes_an_mdst_file_unchanged(
     expected = io.open_events(mdst_sample).read()
     pub = publishers("--rate", "0", "--batch", "4", "--wait", "1", source=str(mdst_sample))
     batches: list[EventBatch] = []
-    with ZmqEventSource(pub.url) as source:
-        source.add_consumer(batches.append)
+    with ZmqEventSource(pub.url, consumers=[batches.append]) as source:
         assert wait_until(lambda: source.stats().delivered >= len(expected))
         stats = source.stats()
     assert pub.wait() == 0
@@ -318,6 +314,16 @@ def test_serve_publishes_an_mdst_file_unchanged(
         np.testing.assert_array_equal(getattr(received, name).offsets, getattr(expected, name).offsets)
     np.testing.assert_array_equal(received.tracks["omega"], expected.tracks["omega"])
     np.testing.assert_array_equal(received.ecl["energy"], expected.ecl["energy"])
+
+
+def test_serve_stops_cleanly_on_sigterm(publishers: Callable[..., Publisher]) -> None:
+    pub = publishers("--rate", "1000", "--wait", "1")
+    with ZmqEventSource(pub.url) as source:
+        assert wait_until(lambda: source.stats().delivered > 0)
+        pub.process.send_signal(signal.SIGTERM)
+        assert pub.wait() == 0
+        assert wait_until(lambda: not source.stats().connected)
+    assert "events sent from fake" in Path(pub.log.name).read_text()
 
 
 def test_serve_reports_bad_input_clearly(tmp_path: Path) -> None:
