@@ -62,7 +62,11 @@ def view_state(visuals: EventVisuals, extra: dict[str, Any] | None = None) -> di
     state = {
         "format": STATE_FORMAT,
         "projection": visuals.projection,
-        "camera": {"type": type(camera).__name__, **{k: _jsonable(v) for k, v in camera.get_state().items()}},
+        "camera": {
+            "type": type(camera).__name__,
+            **{k: _jsonable(v) for k, v in camera.get_state().items()},
+            **({"distance": camera.distance} if getattr(camera, "distance", None) is not None else {}),
+        },
         "visibility": visuals.visibility,
         "color_mode": visuals.color_mode,
         "show_mc": visuals.show_mc,
@@ -87,7 +91,10 @@ def apply_view_state(visuals: EventVisuals, state: dict[str, Any]) -> None:
         raise ExportError(f"view state is for a {kind}, this view has a {type(camera).__name__}")
     if "rect" in cam:
         cam["rect"] = tuple(cam["rect"])
+    distance = cam.pop("distance", None)
     camera.set_state(cam)
+    if distance is not None:
+        camera.distance = float(distance)
     visuals.set_color_mode(state.get("color_mode", "charge"))
     for layer in LAYERS:
         visuals.set_layer_visible(layer, bool(state["visibility"].get(layer, True)))
@@ -221,8 +228,11 @@ def parse_range(text: str) -> range:
 
 
 def _open(path: str | Path) -> Any:
-    event_io = importlib.import_module("events.io")  # the readers: mdst ROOT, HDF5, Phoenix JSON
-    return event_io.open_events(str(path))
+    try:
+        event_io = importlib.import_module("events.io")  # the readers: mdst ROOT, HDF5, Phoenix JSON
+        return event_io.open_events(str(path))
+    except Exception as exc:
+        raise ExportError(f"cannot read events from {path}: {exc}") from exc
 
 
 def render_events(
