@@ -64,16 +64,16 @@ def _rows(columns: dict[str, list[Any]]) -> list[dict[str, Any]]:
 
 def _tracks_json(t: Collection, bz: np.ndarray) -> list[dict[str, Any]]:
     d0, phi0, omega, z0, tl = (t[k] for k in ("d0", "phi0", "omega", "z0", "tan_lambda"))
-    s_end = helix.draw_arc_lengths(d0, omega, z0, tl, DRAW_R_MAX, DRAW_Z_MIN, DRAW_Z_MAX)
-    pos = helix.polylines(d0, phi0, omega, z0, tl, s_end, TRACK_POINTS) * MM
-    pt = helix.transverse_momentum(omega, bz)
-    theta = np.arctan2(1.0, tl)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # non-finite helices -> null
+        s_end = helix.draw_arc_lengths(d0, omega, z0, tl, DRAW_R_MAX, DRAW_Z_MIN, DRAW_Z_MAX)
+        pos = helix.polylines(d0, phi0, omega, z0, tl, s_end, TRACK_POINTS) * MM
+        pt = helix.transverse_momentum(omega, bz)
+        theta = np.arctan2(1.0, tl)
         q_over_p = t["charge"] / (pt / np.sin(theta) * MEV)
         eta = -np.log(np.tan(theta / 2))
     cols = {
-        "pos": np.round(pos, 3).tolist(),
-        "dparams": np.stack([d0 * MM, z0 * MM, phi0, theta, q_over_p], axis=-1).tolist(),
+        "pos": _clean(np.round(pos, 3)),
+        "dparams": _clean(np.stack([d0 * MM, z0 * MM, phi0, theta, q_over_p], axis=-1)),
         "d0": _clean(d0, MM),
         "z0": _clean(z0, MM),
         "phi": _clean(phi0),
@@ -93,8 +93,6 @@ def _tracks_json(t: Collection, bz: np.ndarray) -> list[dict[str, Any]]:
     rows = _rows(cols)
     for row in rows:
         row["color"] = TRACK_COLOR
-        if any(v is None or (isinstance(v, float) and not math.isfinite(v)) for v in row["dparams"]):
-            row["dparams"] = [v if v is not None and math.isfinite(v) else None for v in row["dparams"]]
     return rows
 
 

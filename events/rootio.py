@@ -95,17 +95,19 @@ def write(path: str | Path, batches: Iterable[EventBatch]) -> int:
 def open_root(path: str | Path) -> EventSource:
     """Open a ``.root`` file as our ntuple or as a Belle II mdst file, by its content."""
     path = Path(path)
+    from events import mdst
+
     try:
         file = uproot.open(path)
         names = set(file.keys(cycle=False))
+        if TREE in names and str(getattr(file[TREE], "title", "")).startswith(FORMAT):
+            return NtupleSource(path, file[TREE])
+        if mdst.TREE in names and mdst.is_mdst(file[mdst.TREE]):
+            return mdst.MdstSource(path, tree=file[mdst.TREE])
+    except EventFileError:
+        raise
     except Exception as exc:  # uproot raises many types for damaged files
         raise EventFileError(path, f"not a readable ROOT file (truncated or corrupted?): {exc}") from exc
-    from events import mdst
-
-    if TREE in names and str(getattr(file[TREE], "title", "")).startswith(FORMAT):
-        return NtupleSource(path, file[TREE])
-    if mdst.TREE in names and mdst.is_mdst(file[mdst.TREE]):
-        return mdst.MdstSource(path, tree=file[mdst.TREE])
     found = ", ".join(sorted(names)) or "nothing"
     raise EventFileError(
         path,
