@@ -34,7 +34,7 @@ def test_missing_empty_and_unknown_files(tmp_path: Path) -> None:
     (tmp_path / "events.csv").write_text("1,2,3\n")
     with pytest.raises(io.EventFileError, match=r"events\.csv: unknown file type '\.csv'"):
         io.open_events(tmp_path / "events.csv")
-    with pytest.raises(io.EventFileError, match="cannot write '.txt'"):
+    with pytest.raises(io.EventFileError, match=r"cannot write '\.txt'"):
         io.write(tmp_path / "out.txt", random_batch(1))
 
 
@@ -101,10 +101,9 @@ def test_nan_and_inf_helices_are_dropped_and_counted(tmp_path: Path, suffix: str
 def test_empty_event_and_ten_thousand_track_event(tmp_path: Path, suffix: str) -> None:
     rng = np.random.default_rng(3)
     n = 10_000
-    helices = np.column_stack(
-        [rng.normal(0, 0.1, n), rng.uniform(-np.pi, np.pi, n), rng.choice([-1, 1], n) * rng.uniform(1e-3, 1e-2, n),
-         rng.normal(0, 1, n), rng.normal(0, 1, n)]
-    )  # fmt: skip
+    omega = rng.choice([-1, 1], n) * rng.uniform(1e-3, 1e-2, n)
+    phi0 = rng.uniform(-np.pi, np.pi, n)
+    helices = np.column_stack([rng.normal(0, 0.1, n), phi0, omega, rng.normal(0, 1, n), rng.normal(0, 1, n)])
     big = _helix_batch(helices.tolist(), [0, n])
     path = tmp_path / f"big{suffix}"
     io.write(path, big)
