@@ -37,6 +37,7 @@ class EventFileError(Exception):
     """A file that cannot be read or written as events; ``str()`` names the file and the problem."""
 
     def __init__(self, path: str | Path, message: str) -> None:
+        message = " ".join(message.split())  # one line, whatever the underlying library said
         super().__init__(f"{path}: {message}")
         self.path = str(path)
         self.message = message

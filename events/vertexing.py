@@ -56,12 +56,15 @@ def _seeds(h1: F8, h2: F8) -> tuple[tuple[F8, F8], tuple[F8, F8]]:
     r1, r2 = 1.0 / np.abs(h1[:, 2]), 1.0 / np.abs(h2[:, 2])
     dx, dy = x2 - x1, y2 - y1
     d = np.hypot(dx, dy)
-    ux, uy = dx / d, dy / d
-    a = (d * d + r1 * r1 - r2 * r2) / (2 * d)
+    same = d < 1e-9 * (r1 + r2)  # one circle (parallel helices): seed at the first perigee
+    phi0, sgn = h1[:, 1], np.sign(h1[:, 2])
+    ux = np.where(same, -sgn * np.sin(phi0), dx / np.where(same, 1.0, d))
+    uy = np.where(same, sgn * np.cos(phi0), dy / np.where(same, 1.0, d))
+    a = (d * d + r1 * r1 - r2 * r2) / (2 * np.where(same, 1.0, d))
     h = np.sqrt(np.clip(r1 * r1 - a * a, 0.0, None))
     # not meeting: separate circles -> a = r1 side facing circle 2; nested -> the near sides
-    meet = (d <= r1 + r2) & (d >= np.abs(r1 - r2))
-    a = np.where(meet, a, np.where(d > r1 + r2, r1, np.where(r1 > r2, r1, -r1)))
+    meet = (d <= r1 + r2) & (d >= np.abs(r1 - r2)) & ~same
+    a = np.where(meet, a, np.where(same | (d > r1 + r2), r1, np.where(r1 > r2, r1, -r1)))
     h = np.where(meet, h, 0.0)
     return (x1 + a * ux - h * uy, y1 + a * uy + h * ux), (x1 + a * ux + h * uy, y1 + a * uy - h * ux)
 
