@@ -159,37 +159,44 @@ def _check_schema(f: h5py.File, path: Path) -> int:
 
 
 class HDF5Source(EventSource):
-    """Reads an event store; each ``read`` opens the file and reads only the rows it needs."""
+    """Reads an event store, only the rows each ``read`` needs; the file stays open between reads."""
 
     def __init__(self, path: str | Path) -> None:
         super().__init__(path)
-        with self._open() as f:
-            self._n = _check_schema(f, self.path)
+        self._file: h5py.File | None = None
+        self._n = _check_schema(self._handle(), self.path)
 
-    def _open(self) -> h5py.File:
-        try:
-            return h5py.File(self.path, "r")
-        except OSError as exc:
-            raise EventFileError(
-                self.path, f"not a readable HDF5 file (truncated or corrupted?): {exc}"
-            ) from exc
+    def _handle(self) -> h5py.File:
+        if self._file is None:
+            try:
+                self._file = h5py.File(self.path, "r")
+            except OSError as exc:
+                raise EventFileError(
+                    self.path, f"not a readable HDF5 file (truncated or corrupted?): {exc}"
+                ) from exc
+        return self._file
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
     def __len__(self) -> int:
         return self._n
 
     def _read(self, start: int, stop: int) -> EventBatch:
         try:
-            with self._open() as f:
-                header = {name: f["header"][name][start:stop] for name in HEADER}
-                colls = {}
-                for coll, spec in COLLECTIONS.items():
-                    g = f[coll]
-                    offsets = g["offsets"][start : stop + 1].astype(np.int64)
-                    lo, hi = int(offsets[0]), int(offsets[-1])
-                    if np.any(np.diff(offsets) < 0) or hi > len(g[next(iter(spec))]):
-                        raise EventFileError(self.path, f"{coll}/offsets are inconsistent (corrupted file?)")
-                    cols = {name: g[name][lo:hi] for name in spec}
-                    colls[coll] = Collection.from_columns(coll, np.diff(offsets), cols)
+            f = self._handle()
+            header = {name: f["header"][name][start:stop] for name in HEADER}
+            colls = {}
+            for coll, spec in COLLECTIONS.items():
+                g = f[coll]
+                offsets = g["offsets"][start : stop + 1].astype(np.int64)
+                lo, hi = int(offsets[0]), int(offsets[-1])
+                if np.any(np.diff(offsets) < 0) or hi > len(g[next(iter(spec))]):
+                    raise EventFileError(self.path, f"{coll}/offsets are inconsistent (corrupted file?)")
+                cols = {name: g[name][lo:hi] for name in spec}
+                colls[coll] = Collection.from_columns(coll, np.diff(offsets), cols)
         except (OSError, KeyError, ValueError) as exc:
             raise EventFileError(
                 self.path, f"cannot read events {start}:{stop} (corrupted file?): {exc}"

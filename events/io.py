@@ -82,6 +82,15 @@ class EventSource:
         i %= n
         return self.read(i, i + 1)
 
+    def close(self) -> None:
+        """Release the file (sources that keep it open between reads override this)."""
+
+    def __enter__(self) -> EventSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def chunks(self, size: int = 1000) -> Iterator[EventBatch]:
         if size < 1:
             raise ValueError("chunk size must be positive")
@@ -179,7 +188,8 @@ def open_events(path: str | Path) -> EventSource:
 
 def load(path: str | Path) -> EventBatch:
     """All events of a file as one batch."""
-    return open_events(path).read()
+    with open_events(path) as source:
+        return source.read()
 
 
 def write(path: str | Path, batches: EventBatch | Iterable[EventBatch]) -> int:
