@@ -1,11 +1,10 @@
 """Exports of the event display: PNG stills up to 4K and beyond, the Phoenix JSON of the shown
-event, a view state (camera, visibility, selection) that reopens identically, and batch rendering
-of many events for ``main.py render FILE --events 0-99 --out-dir DIR``.
+event (written by events.phoenix), a view state (camera, visibility, selection) that reopens
+identically, and batch rendering for ``main.py render FILE --events 0-99 --out-dir DIR``.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections.abc import Iterable
 from pathlib import Path
@@ -16,7 +15,6 @@ from vispy import io, scene
 
 from displays import event_geometry as geo
 from displays.event_visuals import LAYERS, EventVisuals
-from events import helix
 from events.model import EventBatch
 
 STATE_FORMAT = "belle2-display view state"
@@ -122,92 +120,16 @@ def load_view_state(path: str | Path) -> dict[str, Any]:
 # --- Phoenix JSON ------------------------------------------------------------------------
 
 
-def phoenix_event(
-    event: EventBatch, extent: geo.Extent = geo.ECL_INNER, n_points: int = 32
-) -> dict[str, Any]:
-    """The event in the HSF Phoenix format (mm, MeV), tracks as drawn points (1.5 T, not Phoenix's 2 T)."""
-    if len(event) != 1:
-        raise ExportError(f"Phoenix export takes one event, got {len(event)}")
-    h = event.header
-    t = event.tracks
-    bz = float(h["bz"][0])
-    colors = geo.track_colors(t, "charge")
-    lines = geo.track_polylines(t, "3d", colors, extent, n_points=n_points)
-    pts = lines.pos.reshape(t.size, n_points, 3).astype(np.float64) * 10.0
-    p = helix.momentum(t["phi0"], t["omega"], t["tan_lambda"], bz)
-    pt = np.hypot(p[:, 0], p[:, 1])
-    theta = np.arctan2(pt, p[:, 2])
-    tracks = [
-        {
-            "pos": pts[i].round(3).tolist(),
-            "dparams": [
-                float(t["d0"][i]) * 10,
-                float(t["z0"][i]) * 10,
-                float(t["phi0"][i]),
-                float(theta[i]),
-                float(t["charge"][i]) / float(np.linalg.norm(p[i]) * 1000),
-            ],
-            "charge": int(t["charge"][i]),
-            "pT": float(pt[i] * 1000),
-            "phi": float(t["phi0"][i]),
-            "eta": float(-np.log(np.tan(theta[i] / 2))),
-            "d0": float(t["d0"][i]) * 10,
-            "z0": float(t["z0"][i]) * 10,
-            "color": "".join(f"{int(255 * c):02x}" for c in colors[i, :3]),
-        }
-        for i in range(t.size)
-    ]
-    ecl = event.ecl
-    keep = np.flatnonzero(geo.photon_clusters(ecl))
-    clusters = [
-        {
-            "energy": float(ecl["energy"][i]) * 1000,
-            "phi": float(ecl["phi"][i]),
-            "theta": float(ecl["theta"][i]),
-            "eta": float(-np.log(np.tan(ecl["theta"][i] / 2))),
-            "radius": float(ecl["r"][i] * np.sin(ecl["theta"][i])) * 10,
-            "z": float(ecl["r"][i] * np.cos(ecl["theta"][i])) * 10,
-        }
-        for i in keep
-    ]
-    k = event.klm
-    v = event.vertices
-    return {
-        "event number": int(h["event"][0]),
-        "run number": int(h["run"][0]),
-        "experiment number": int(h["experiment"][0]),
-        "Tracks": {"Tracks": tracks},
-        "CaloClusters": {"ECLClusters": clusters},
-        "Hits": {
-            "KLMClusters": [
-                {"type": "Point", "pos": [float(k[c][i]) * 10 for c in "xyz"], "size": 40}
-                for i in range(k.size)
-            ]
-        },
-        "Vertices": {
-            "Vertices": [
-                {
-                    "x": float(v["x"][i]) * 10,
-                    "y": float(v["y"][i]) * 10,
-                    "z": float(v["z"][i]) * 10,
-                    "vertexType": int(v["kind"][i]),
-                    "linkedTracks": [int(v[c][i]) for c in ("track_pos", "track_neg") if v[c][i] >= 0],
-                    "linkedTrackCollection": "Tracks",
-                }
-                for i in range(v.size)
-            ]
-        },
-    }
-
-
 def write_phoenix(path: str | Path, event: EventBatch) -> Path:
-    h = event.header
-    key = f"Experiment {int(h['experiment'][0])}/Run {int(h['run'][0])}/Event {int(h['event'][0])}"
+    """The shown event as Phoenix JSON (events.phoenix: mm, MeV, reopens in this display too)."""
+    from events import phoenix
+    from events.io import EventFileError
+
     path = Path(path)
     try:
-        path.write_text(json.dumps({key: phoenix_event(event)}))
-    except OSError as exc:
-        raise ExportError(f"{path}: cannot write Phoenix JSON: {exc.strerror}") from None
+        phoenix.write(path, [event])
+    except EventFileError as exc:
+        raise ExportError(str(exc)) from exc
     return path
 
 
@@ -228,11 +150,12 @@ def parse_range(text: str) -> range:
 
 
 def _open(path: str | Path) -> Any:
+    from events.io import EventFileError, open_events
+
     try:
-        event_io = importlib.import_module("events.io")  # the readers: mdst ROOT, HDF5, Phoenix JSON
-        return event_io.open_events(str(path))
-    except Exception as exc:
-        raise ExportError(f"cannot read events from {path}: {exc}") from exc
+        return open_events(path)
+    except EventFileError as exc:
+        raise ExportError(str(exc)) from exc
 
 
 def render_events(

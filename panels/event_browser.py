@@ -8,7 +8,6 @@ shows the reason in the panel while the previous file and event stay displayed.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,6 +19,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from displays.event_visuals import EventVisuals
 from events import bookmarks as bm
 from events import filtering, helix
+from events import io as event_io
 from events.model import EventBatch
 
 Source = Any  # anything with __len__ and read(start, stop) -> EventBatch
@@ -27,7 +27,7 @@ CHUNK = 2000  # events per read while filtering or searching
 
 
 def default_open(path: str) -> Source:
-    event_io = importlib.import_module("events.io")  # the readers: mdst ROOT, HDF5, Phoenix JSON
+    """The project's readers: mdst ROOT, ROOT ntuple, HDF5, Phoenix JSON."""
     return event_io.open_events(path)
 
 
@@ -221,6 +221,8 @@ class EventBrowser(QtWidgets.QWidget):
             try:
                 src = opener(path)
                 first = src.read(0, 1) if len(src) else None
+            except event_io.EventFileError as exc:
+                raise RuntimeError(f"Cannot open {exc}") from exc
             except Exception as exc:
                 raise RuntimeError(f"Cannot open {path}: {exc}") from exc
             return src, first

@@ -12,20 +12,18 @@ from displays.event_samples import sample_batch, sample_event
 from events.model import EventBatch
 
 
-def test_phoenix_event_in_mm_and_mev() -> None:
-    from displays.event_render import phoenix_event
+def test_phoenix_export_reopens_as_the_same_event(tmp_path: Path) -> None:
+    from displays.event_render import write_phoenix
+    from events import io as event_io
 
     ev = sample_event(5, 3, seed=4)
-    doc = phoenix_event(ev)
-    tracks = doc["Tracks"]["Tracks"]
-    assert len(tracks) == ev.tracks.size
-    first = np.array(tracks[0]["pos"])
-    assert first.shape == (32, 3)
-    r_end = np.hypot(*np.array([t["pos"][-1] for t in tracks])[:, :2].T)
-    assert r_end.max() == pytest.approx(1251.6, rel=1e-3)  # ECL inner radius in mm
-    assert doc["CaloClusters"]["ECLClusters"][0]["energy"] == pytest.approx(float(ev.ecl["energy"][0]) * 1000)
-    assert doc["event number"] == 1
-    json.dumps(doc)  # plain JSON types only
+    path = write_phoenix(tmp_path / "event.json", ev)
+    doc = json.loads(path.read_text())
+    assert list(doc) == ["Experiment 0/Run 1/Event 1"]
+    back = event_io.load(path)
+    assert back.tracks.size == ev.tracks.size
+    np.testing.assert_allclose(back.tracks["omega"], ev.tracks["omega"], rtol=1e-5)
+    np.testing.assert_allclose(back.ecl["energy"], ev.ecl["energy"], rtol=1e-5)
 
 
 def test_parse_range() -> None:
@@ -84,11 +82,29 @@ def test_png_4k_view_state_and_batch_render(qapp, tmp_path: Path) -> None:  # ty
     assert (small.width(), small.height()) == (320, 240)
 
 
-def test_render_events_without_readers_names_the_file(tmp_path: Path) -> None:
+def test_render_events_of_a_missing_file_names_it(tmp_path: Path) -> None:
     from displays import event_render
 
-    with pytest.raises(event_render.ExportError, match=r"x\.root"):
-        event_render.render_events(tmp_path / "x.root", "0-1", tmp_path, source=None)
+    with pytest.raises(event_render.ExportError, match=r"x\.root: no such file"):
+        event_render.render_events(tmp_path / "x.root", "0-1", tmp_path)
+
+
+@pytest.mark.gl
+def test_render_events_of_the_mdst_sample(
+    qapp, mdst_sample: Path, tmp_path: Path, screenshot_dir: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from vispy import app
+
+    app.use_app("pyside6")
+    from PySide6 import QtGui
+
+    from displays import event_render
+
+    files = event_render.render_events(mdst_sample, "0-1", tmp_path, size=(800, 600))
+    assert [f.name for f in files] == ["mdst-v06-00-00_e0_r0_ev1_0.png", "mdst-v06-00-00_e0_r0_ev2_1.png"]
+    img = QtGui.QImage(str(files[0]))
+    assert (img.width(), img.height()) == (800, 600)
+    img.save(str(screenshot_dir / "event_mdst_event1_3d.png"))
 
 
 def test_batch_source_reads_slices() -> None:

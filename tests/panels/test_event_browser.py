@@ -30,8 +30,9 @@ def browser(qtbot):  # type: ignore[no-untyped-def]
 
 
 def _settle(qtbot, browser) -> None:  # type: ignore[no-untyped-def]
-    browser.wait_idle()
-    qtbot.wait(20)  # deliver the queued results to the GUI thread
+    for _ in range(3):  # a result may queue a follow-up read (search -> show)
+        browser.wait_idle()
+        qtbot.wait(20)  # deliver the queued results to the GUI thread
 
 
 def test_navigation_and_filter(qtbot, browser) -> None:  # type: ignore[no-untyped-def]
@@ -91,6 +92,7 @@ def test_failed_open_keeps_the_previous_event(qtbot, browser, tmp_path: Path) ->
     _settle(qtbot, browser)
     assert "Cannot open" in browser.error_label.text()
     assert str(bad) in browser.error_label.text()
+    assert "\n" not in browser.error_label.text()  # one readable line, no traceback
     assert browser.current_event is before
     assert browser.source_name == "sample"
 
@@ -160,3 +162,21 @@ def test_click_in_view_selects_table_row_and_back(qtbot, browser, screenshot_dir
     qtbot.wait(20)
     assert view.visuals.selection is None
     view.close()
+
+
+def test_browse_the_mdst_sample(qtbot, browser, mdst_sample: Path) -> None:  # type: ignore[no-untyped-def]
+    """The real Belle II file: 10 events, experiment 0 run 0 events 1-10 (mdst-and-helix.md §1)."""
+    browser.open_file(mdst_sample)
+    _settle(qtbot, browser)
+    assert browser.file_label.text() == "mdst-v06-00-00.root: 10 events"
+    assert browser.current_event.tracks.size == 8  # event 1 has 8 tracks
+    browser.jump_to(0, 0, 6)
+    _settle(qtbot, browser)
+    assert browser.index == 5
+    assert browser.current_event.tracks.size == 13
+    kinds = [browser.table.item(r, 0).text() for r in range(browser.table.rowCount())]
+    assert kinds.count("track") == 13
+    assert "vertex" in kinds  # event 6 has 9 V0s
+    browser.apply_filter("nklm >= 4")
+    _settle(qtbot, browser)
+    np.testing.assert_array_equal(browser.passing, [4, 6, 7])  # KLM counts 2 1 0 2 4 2 6 4 0 3
