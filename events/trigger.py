@@ -66,7 +66,8 @@ def fired(bits: np.ndarray, name: str) -> np.ndarray:
 # (1–17) is mapped from θ as below; the 3D Bhabha (bha_veto) needs two clusters back to back in the CM
 # (Δφ* 160°–200°, θ*₁ + θ*₂ 165°–190°) with E* ≥ 3 GeV each and one ≥ 4.5 GeV. Injection veto: never.
 # lml2 / lml3 split the θID 2, 3, 15, 16 line into forward and backward; lml8 / lml9 split the
-# back-to-back pair into barrel-only and with an endcap cluster (assumed).
+# back-to-back pair into barrel-only and with an endcap cluster; eclmumu and lml8–10 are low-multiplicity
+# lines and require at most 4 trigger clusters (assumed).
 
 _TC_THETA_EDGES_DEG = np.array(
     [17.0, 23.8, 32.2, *np.linspace(32.2, 128.7, 13)[1:-1], 130.7, 143.0]
@@ -190,7 +191,8 @@ def l1_decisions(batch: EventBatch) -> dict[str, np.ndarray]:
     bhabha_2d = np.any(cpair & (dphi_cm >= 160) & (dphi_cm <= 200) & (e_lo >= 3.0), axis=(1, 2))
     E0 = np.nan_to_num(E)
     mumu_like = b2b_3d & (np.maximum(E0[:, :, None], E0[:, None, :]) < 2.0)
-    eclmumu = np.any(mumu_like, axis=(1, 2))
+    low_mult = n_cl <= 4
+    eclmumu = np.any(mumu_like, axis=(1, 2)) & low_mult
     barrel_id = (T_id >= 4) & (T_id <= 14)
     big = valid & (Ecm0 >= 2.0)
     n_over1 = np.sum(valid & (Ecm0 >= 1.0), axis=1)
@@ -255,9 +257,9 @@ def l1_decisions(batch: EventBatch) -> dict[str, np.ndarray]:
         "lml5": np.any(big & ((T_id == 1) | (T_id == 17)), axis=1) & bha_veto,
         "lml6": (n_over1 == 1) & (n_over03 >= 2) & one_barrel,
         "lml7": (n_over1 == 1) & (n_over03 >= 2) & ~one_barrel,
-        "lml8": np.any(b2b_phi & both_barrel, axis=(1, 2)) & ~any_big,
-        "lml9": np.any(b2b_phi & ~both_barrel, axis=(1, 2)) & ~any_big,
-        "lml10": np.any(b2b_3d, axis=(1, 2)) & no_bha,
+        "lml8": np.any(b2b_phi & both_barrel, axis=(1, 2)) & ~any_big & low_mult,
+        "lml9": np.any(b2b_phi & ~both_barrel, axis=(1, 2)) & ~any_big & low_mult,
+        "lml10": np.any(b2b_3d, axis=(1, 2)) & no_bha & low_mult,
         "lml12": (n_cl >= 3) & np.any(valid & (E0 > 0.5), axis=1),
         "lml13": lml13,
         "mu_pair": (klm_barrel | klm_endcap) & (n_f >= 2),

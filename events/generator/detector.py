@@ -370,9 +370,8 @@ def _ecl_clusters(
     # particles hitting the same crystal of an event merge into one cluster
     key = event * 10_000 + (cell if ecl is not None else np.arange(len(rows)) % 10_000)
     order = np.lexsort((-dep, key))
-    rows, theta, phi, dep, cell, pts, event, key = (
-        a[order] for a in (rows, theta, phi, dep, cell, pts, event, key)
-    )
+    rows, cell, event, key = rows[order], cell[order], event[order], key[order]
+    theta, phi, dep, pts = theta[order], phi[order], dep[order], pts[order]
     first = np.ones(len(key), dtype=bool)
     first[1:] = key[1:] != key[:-1]
     cluster_of_dep = np.cumsum(first) - 1

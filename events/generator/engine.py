@@ -204,7 +204,7 @@ def trigger_efficiencies(
     """
     names, sigmas, rows = [], [], []
     for proc in processes.PROCESSES:
-        batch = generate(n_per_process, seed, processes=[proc.name], config=config)
+        batch = generate(n_per_process, seed * 1000 + proc.code, processes=[proc.name], config=config)
         dec = trigger.l1_decisions(batch)
         eff = np.array([dec[b].mean() / trigger.PRESCALES.get(b, 1) for b in trigger.L1_BITS])
         names.append(proc.name)

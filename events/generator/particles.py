@@ -92,7 +92,7 @@ class ParticleTable:
             z = np.zeros(0, dtype=np.int64)
             return Particles(z, z.astype(np.int32), np.zeros((0, 4)), z, np.zeros(0))
         cols = list(zip(*self._blocks, strict=True))
-        return Particles(*(np.concatenate(c) for c in cols))  # type: ignore[arg-type]
+        return Particles(*(np.concatenate(c) for c in cols))
 
 
 @dataclass
@@ -248,8 +248,8 @@ def balance(momenta: F8, masses: F8, group: I8, total_mass: F8, n_groups: int, i
     estimate, Newton converges from above). Groups whose masses exceed ``total_mass`` get zero momenta.
     """
     counts = np.bincount(group, minlength=n_groups).astype(np.float64)
-    mean = np.stack([np.bincount(group, momenta[:, k], n_groups) for k in range(3)], axis=1)
-    mean /= np.maximum(counts, 1.0)[:, None]
+    sums = np.stack([np.bincount(group, momenta[:, k], n_groups) for k in range(3)], axis=1)
+    mean = sums / np.maximum(counts, 1.0)[:, None]
     p = momenta - mean[group]
     p2 = np.sum(p * p, axis=1)
     m2 = masses**2

@@ -192,10 +192,24 @@ def _both_in(parts: Particles, m: int, pdgs: tuple[int, int]) -> tuple[Particles
     return parts, n_ok >= 2
 
 
+def breit_wheeler(w: F8, m: float) -> F8:
+    """σ(γγ → ℓ+ℓ−) at invariant mass W, up to the constant 4πα²:
+    [(1 + 4m²/W² − 8m⁴/W⁴) ln((1+β)/(1−β)) − β(1 + 4m²/W²)] / W²."""
+    r = 4 * m * m / (w * w)
+    beta = np.sqrt(np.clip(1 - r, 0, None))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log = np.log((1 + beta) / np.maximum(1 - beta, 1e-300))
+    return np.where(beta > 0, ((1 + r - r * r / 2) * log - beta * (1 + r)) / (w * w), 0.0)
+
+
 def two_photon(lepton: int) -> Sampler:
-    """e+e- -> e+e- ℓ+ℓ- through two quasi-real photons (preselected: ℓ± at 17-150 deg, pT > 0.1 GeV)."""
+    """e+e- -> e+e- ℓ+ℓ- through two quasi-real photons (preselected: ℓ± at 17-150 deg, pT > 0.1 GeV).
+
+    The photon-photon luminosity f(x₁)f(x₂) is weighted with the Breit-Wheeler cross section σ(γγ → ℓℓ)(W).
+    """
     m_l = MASS[lepton]
     w2_min = 0.25
+    w_max = float(breit_wheeler(np.sqrt(w2_min) * np.geomspace(1.0, 40.0, 400), m_l).max())
 
     def make(rng: np.random.Generator, m: int, cfg: GeneratorConfig) -> tuple[Particles, np.ndarray]:
         sqrt_s = beams.sample_sqrt_s(rng, m, cfg.energy_spread)
@@ -211,6 +225,7 @@ def two_photon(lepton: int) -> Sampler:
         w2 = x1 * x2 * s
         valid = w2 > max(w2_min, 4 * m_l**2 * 1.01)
         w = np.sqrt(np.where(valid, w2, 1.0))
+        valid &= rng.uniform(0, w_max, m) < breit_wheeler(w, m_l)
         beta = np.sqrt(1 - 4 * m_l**2 / w**2)
         c = cos_one_plus_cos2_over_sin2(rng, m, 1.0, beta)
         p = two_body_momentum(w, m_l, m_l)
@@ -330,8 +345,9 @@ def quark_pair(kaon_fraction: float) -> Sampler:
     def hard(r: np.random.Generator, w: F8) -> Particles:
         n = len(w)
         axis = unit_vectors(cos_one_plus_cos2(r, n), r.uniform(-np.pi, np.pi, n))
-        n_pairs = 1 + r.poisson(4.25, n)
-        n_pi0 = r.poisson(4.0, n)
+        scale = w / beams.SQRT_S  # multiplicity grows with the available energy (hard ISR lowers it)
+        n_pairs = 1 + r.poisson(4.25 * scale, n)
+        n_pi0 = r.poisson(4.0 * scale, n)
         n_ks = r.poisson(0.35, n)
         n_kl = r.poisson(0.35, n)
         ev_pairs = np.repeat(np.arange(n), n_pairs)
@@ -351,6 +367,10 @@ def quark_pair(kaon_fraction: float) -> Sampler:
         jet_minus = np.where(first, -1.0, r.choice([-1.0, 1.0], len(ev_pairs)))
         jet = np.concatenate([jet_plus, jet_minus, r.choice([-1.0, 1.0], len(neutral_ev))])
         counts, pdg, jet, event = _grouped(event, pdg, jet, event, n_parent=n)
+        heavy = (
+            np.bincount(event, mass_of(pdg), n) > 0.6 * w
+        )  # keep phase space open: kaons, protons -> pions
+        pdg = np.where(heavy[event] & np.isin(np.abs(pdg), (K, PROTON)), np.sign(pdg) * PI, pdg)
         # momentum along the jet axis (harder for leading particles) and transverse to it
         per_jet = counts[event] / 2.0
         p_long = r.gamma(1.3, (w[event] / 2.0) / np.maximum(per_jet, 1.0) / 1.3)
@@ -371,7 +391,7 @@ def quark_pair(kaon_fraction: float) -> Sampler:
         return _drop_rows(parts, keep)
 
     def sample(rng: np.random.Generator, n: int, cfg: GeneratorConfig) -> Particles:
-        return with_isr(rng, n, cfg, 4.0, hard)
+        return with_isr(rng, n, cfg, 5.0, hard)
 
     return sample
 
