@@ -107,22 +107,19 @@ def with_isr(
     return table.freeze().sorted_by_event()
 
 
-def preselected(
-    rng: np.random.Generator, n: int, make: Callable[[int], tuple[Particles, np.ndarray]]
-) -> Particles:
-    """n events of ``make(m) -> (particles of m candidates, accepted flag per candidate)``."""
+def preselected(rng: np.random.Generator, n: int, make: Callable[[int], tuple[Particles, int]]) -> Particles:
+    """n events of ``make(m) -> (particles of the k accepted events 0..k-1 among m candidates, k)``."""
     parts: list[Particles] = []
     have = 0
     m = max(64, 2 * n)
     for _ in range(1000):
         if have >= n:
             break
-        cand, ok = make(m)
-        keep = ok & (np.cumsum(ok) <= n - have)
+        cand, k = make(m)
+        keep = np.arange(k) < n - have
         parts.append(cand.select_events(keep))
-        got = int(keep.sum())
-        have += got
-        eff = max(float(ok.mean()), 1e-3)
+        have += int(keep.sum())
+        eff = max(k / m, 1e-3)
         m = int(min(2_000_000, max(64, 1.3 * (n - have) / eff + 32)))
     else:
         raise RuntimeError("preselection never accepted enough events")
@@ -182,14 +179,14 @@ def gammagamma(rng: np.random.Generator, n: int, cfg: GeneratorConfig) -> Partic
 ECL_THETA = (12.4, 155.1)
 
 
-def _both_in(parts: Particles, m: int, pdgs: tuple[int, int]) -> tuple[Particles, np.ndarray]:
+def _both_in(parts: Particles, m: int, pdgs: tuple[int, int]) -> tuple[Particles, int]:
     """Accept events whose two hard particles are both in the ECL with p > 0.5 GeV."""
     hard = (parts.mother < 0) & np.isin(parts.pdg, pdgs) & (parts.p4[:, 0] > 0.3)
     if pdgs[0] == PHOTON:  # keep the ISR photon (along the beam) out of the count
         hard &= np.hypot(parts.p4[:, 1], parts.p4[:, 2]) > 1e-9
     ok = lab_ok(parts.p4[hard], ECL_THETA, p_min=0.5)
-    n_ok = np.bincount(parts.event[hard][ok], minlength=m)
-    return parts, n_ok >= 2
+    accepted = np.bincount(parts.event[hard][ok], minlength=m) >= 2
+    return parts.select_events(accepted), int(accepted.sum())
 
 
 def breit_wheeler(w: F8, m: float) -> F8:
@@ -211,45 +208,38 @@ def two_photon(lepton: int) -> Sampler:
     w2_min = 0.25
     w_max = float(breit_wheeler(np.sqrt(w2_min) * np.geomspace(1.0, 40.0, 400), m_l).max())
 
-    def make(rng: np.random.Generator, m: int, cfg: GeneratorConfig) -> tuple[Particles, np.ndarray]:
+    def make(rng: np.random.Generator, m: int, cfg: GeneratorConfig) -> tuple[Particles, int]:
         sqrt_s = beams.sample_sqrt_s(rng, m, cfg.energy_spread)
         s = sqrt_s**2
-        x_min = w2_min / s
-
-        def fraction(r: np.random.Generator, k: int) -> F8:
-            lo = np.min(x_min)
-            return rejection(r, k, lambda q, j: np.exp(q.uniform(0, 1, j) * np.log(lo)),
-                             lambda x: 1 + (1 - x) ** 2, 2.0)  # fmt: skip
-
-        x1, x2 = fraction(rng, m), fraction(rng, m)
+        lo = w2_min / float(np.min(s))
+        propose = lambda q, j: np.exp(q.uniform(0, 1, j) * np.log(lo))  # noqa: E731  (∝ 1/x on [lo, 1])
+        x1 = rejection(rng, m, propose, lambda x: 1 + (1 - x) ** 2, 2.0)
+        x2 = rejection(rng, m, propose, lambda x: 1 + (1 - x) ** 2, 2.0)
         w2 = x1 * x2 * s
+        w = np.sqrt(w2)
         valid = w2 > max(w2_min, 4 * m_l**2 * 1.01)
-        w = np.sqrt(np.where(valid, w2, 1.0))
-        valid &= rng.uniform(0, w_max, m) < breit_wheeler(w, m_l)
+        valid &= rng.uniform(0, w_max, m) < breit_wheeler(np.where(valid, w, 1.0), m_l)
+        # kinematics only for the candidates that survived the cheap cuts
+        x1, x2, w, sqrt_s = x1[valid], x2[valid], w[valid], sqrt_s[valid]
+        k = len(w)
         beta = np.sqrt(1 - 4 * m_l**2 / w**2)
-        c = cos_one_plus_cos2_over_sin2(rng, m, 1.0, beta)
-        p = two_body_momentum(w, m_l, m_l)
-        l1, l2 = back_to_back(p, c, rng.uniform(-np.pi, np.pi, m), m_l, m_l)
+        c = cos_one_plus_cos2_over_sin2(rng, k, 1.0, beta)
+        l1, l2 = back_to_back(two_body_momentum(w, m_l, m_l), c, rng.uniform(-np.pi, np.pi, k), m_l, m_l)
         beta_z = (x1 - x2) / (x1 + x2)
         l1, l2 = beams.z_boost(l1, beta_z), beams.z_boost(l2, beta_z)
-        e_tag = (1 - x1) * sqrt_s / 2, (1 - x2) * sqrt_s / 2
-        zero = np.zeros(m)
+        ok = lab_ok(l1, (17.0, 150.0), pt_min=0.1) & lab_ok(l2, (17.0, 150.0), pt_min=0.1)
+        l1, l2, x1, x2, sqrt_s = l1[ok], l2[ok], x1[ok], x2[ok], sqrt_s[ok]
+        n_ok = len(l1)
         table = ParticleTable()
-        ev = np.arange(m)
-        table.add(
-            ev,
-            ELECTRON,
-            np.stack([e_tag[0], zero, zero, np.sqrt(np.clip(e_tag[0] ** 2 - MASS[11] ** 2, 0, None))], 1),
-        )
-        table.add(
-            ev,
-            -ELECTRON,
-            np.stack([e_tag[1], zero, zero, -np.sqrt(np.clip(e_tag[1] ** 2 - MASS[11] ** 2, 0, None))], 1),
-        )
+        ev = np.arange(n_ok)
+        for sign, x in ((1.0, x1), (-1.0, x2)):  # the tagging e-, e+ lost along the beams
+            e_tag = (1 - x) * sqrt_s / 2
+            pz = sign * np.sqrt(np.clip(e_tag**2 - MASS[ELECTRON] ** 2, 0, None))
+            zero = np.zeros(n_ok)
+            table.add(ev, int(sign) * ELECTRON, np.stack([e_tag, zero, zero, pz], 1))
         table.add(ev, lepton, l1)
         table.add(ev, -lepton, l2)
-        ok = valid & lab_ok(l1, (17.0, 150.0), pt_min=0.1) & lab_ok(l2, (17.0, 150.0), pt_min=0.1)
-        return table.freeze().sorted_by_event(), ok
+        return table.freeze().sorted_by_event(), n_ok
 
     def sample(rng: np.random.Generator, n: int, cfg: GeneratorConfig) -> Particles:
         return preselected(rng, n, lambda m: make(rng, m, cfg))
