@@ -33,8 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from events import helix
-from events.generator import vertexing
+from events import helix, vertexing
 from events.generator.particles import F8, Particles, charge_of
 from events.generator.processes import PDG_LLP_SCALAR
 from events.model import Collection, VertexKind
@@ -482,7 +481,7 @@ def _vertices(
     neg_d[parts.mother[daughters[d_charge < 0]]] = daughters[d_charge < 0]
     good = good[(pos_d[good] >= 0) & (neg_d[good] >= 0)]
     t_pos, t_neg = track_of_particle[pos_d[good]], track_of_particle[neg_d[good]]
-    _, dca = vertexing.closest_approach(tuple(measured[t_pos].T), tuple(measured[t_neg].T))
+    dca = vertexing.closest_approach(measured[t_pos], measured[t_neg]).dca
     direction = parts.p4[good, 1:]
     direction = direction / np.maximum(np.linalg.norm(direction, axis=1, keepdims=True), 1e-12)
     outer = direction[:, :, None] * direction[:, None, :]

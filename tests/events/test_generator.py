@@ -11,8 +11,8 @@ from events import helix, kinematics
 from events.generator import GeneratorError, SignalSpecError, generate, parse_signal, stream
 from events.generator import processes as proc
 from events.generator.beams import BETA_CM, SQRT_S
-from events.generator.vertexing import closest_approach
 from events.model import EventBatch, VertexKind
+from events.vertexing import closest_approach
 from geometry import ecl
 
 M_MU = kinematics.MASS[13]
@@ -158,8 +158,11 @@ def test_displaced_vertex_reconstructs_at_the_true_decay_point() -> None:
     neg = t.offsets[ev] + v["track_neg"][disp]
     assert (t["charge"][pos] > 0).all()
     assert (t["charge"][neg] < 0).all()
-    helices = [tuple(t[c][rows] for c in ("d0", "phi0", "omega", "z0", "tan_lambda")) for rows in (pos, neg)]
-    vertex, dca = closest_approach(*helices)
+    helices = [
+        np.stack([t[c][rows] for c in ("d0", "phi0", "omega", "z0", "tan_lambda")], 1) for rows in (pos, neg)
+    ]
+    fit = closest_approach(*helices)
+    vertex, dca = fit.vertex, fit.dca
     true = np.stack([v["x"][disp], v["y"][disp], v["z"][disp]], 1)
     # the stored position is the true decay point of S in the mc truth
     s_rows = np.flatnonzero(mc["pdg"] == proc.PDG_LLP_SCALAR)
@@ -329,3 +332,41 @@ def test_signal_specs_parse_and_round_trip() -> None:
         generate(10, signals=[parse_signal("alp:mass=1,fraction=0.7")] * 2)
     with pytest.raises(GeneratorError, match="unknown process"):
         generate(10, processes=["higgs"])
+
+
+def test_isr_photon_spectrum_follows_the_radiator_function() -> None:
+    """P(x > x0) = 1 - x0^β with β = (2α/π)(ln(s/m²) - 1) ≈ 0.088 (physics.md §5)."""
+    from events.generator import GeneratorConfig
+    from events.generator.beams import BETA_ISR
+
+    assert pytest.approx(0.088, abs=0.001) == BETA_ISR
+    batch = generate(4000, seed=12, processes=["mumu"])
+    mc = batch.mc
+    isr = (mc["pdg"] == 22) & (mc["mother"] < 0)
+    assert (np.bincount(mc.event_index()[isr], minlength=len(batch)) <= 1).all()
+    p4 = np.stack([mc["energy"], mc["px"], mc["py"], mc["pz"]], 1)[isr].astype(np.float64)
+    x = 2 * kinematics.cms_energy(p4) / SQRT_S
+    x0 = 0.1
+    expected = 1 - x0**BETA_ISR
+    observed = (x > x0).sum() / len(batch)
+    assert observed == pytest.approx(expected, abs=4 * np.sqrt(expected * (1 - expected) / len(batch)))
+    quiet = generate(500, seed=12, processes=["mumu"], config=GeneratorConfig(isr=False))
+    assert not ((quiet.mc["pdg"] == 22) & (quiet.mc["mother"] < 0)).any()
+
+
+def test_beam_background_is_off_by_default_and_adds_soft_unmatched_objects() -> None:
+    from events.generator import GeneratorConfig
+
+    clean = generate(500, seed=13, processes=["mumu"])
+    noisy = generate(500, seed=13, processes=["mumu"], config=GeneratorConfig(beam_background=True))
+    assert (clean.ecl["mc_index"] >= 0).all()
+    extra = noisy.ecl["mc_index"] < 0
+    assert extra.sum() > 4 * 500 * 0.5
+    assert np.median(noisy.ecl["energy"][extra]) < 0.1
+    assert (noisy.ecl["cell_id"][extra] > 0).all()
+    assert (noisy.tracks["mc_index"] < 0).sum() > 100
+    # the physics objects are untouched: every track still points at its own cluster
+    t = noisy.tracks
+    matched = t["ecl_index"] >= 0
+    rows = noisy.ecl.offsets[t.event_index()[matched]] + t["ecl_index"][matched]
+    assert (noisy.ecl["mc_index"][rows] == t["mc_index"][matched]).all()
