@@ -370,3 +370,28 @@ def test_beam_background_is_off_by_default_and_adds_soft_unmatched_objects() -> 
     matched = t["ecl_index"] >= 0
     rows = noisy.ecl.offsets[t.event_index()[matched]] + t["ecl_index"][matched]
     assert (noisy.ecl["mc_index"][rows] == t["mc_index"][matched]).all()
+
+
+def cms_thrust(batch: EventBatch) -> np.ndarray:
+    """Thrust of the visible final state in the CM, maximised over the particle directions as axes."""
+    mc = batch.mc
+    ev = mc.event_index()
+    final = np.ones(mc.size, dtype=bool)
+    has_mother = mc["mother"] >= 0
+    final[(mc.offsets[ev] + mc["mother"])[has_mother]] = False
+    visible = final & ~np.isin(np.abs(mc["pdg"]), (12, 14, 16))
+    p = kinematics.to_cms(np.stack([mc["energy"], mc["px"], mc["py"], mc["pz"]], 1).astype(np.float64))[:, 1:]
+    out = np.empty(len(batch))
+    for i in range(len(batch)):
+        q = p[mc.rows(i)][visible[mc.rows(i)]]
+        axes = q / np.linalg.norm(q, axis=1, keepdims=True)
+        out[i] = (np.abs(q @ axes.T).sum(axis=0) / np.linalg.norm(q, axis=1).sum()).max()
+    return out
+
+
+def test_continuum_is_jet_like_and_bbbar_spherical() -> None:
+    qq = cms_thrust(generate(300, seed=14, processes=["uubar", "ccbar"]))
+    bb = cms_thrust(generate(300, seed=14, processes=["bbbar_charged", "bbbar_mixed"]))
+    assert qq.mean() > 0.78
+    assert bb.mean() < 0.74
+    assert qq.mean() - bb.mean() > 0.08
