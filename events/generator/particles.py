@@ -80,6 +80,11 @@ class ParticleTable:
         self.n_rows += n
         return rows
 
+    def last_block(self) -> tuple[I8, NDArray[np.int32], F8]:
+        """(events, pdg codes, four-momenta) of the block added last."""
+        event, pdg, p4, _, _ = self._blocks[-1]
+        return event, pdg, p4
+
     def extend(self, particles: Particles, event_map: np.ndarray | None = None) -> I8:
         """Append frozen rows (their mothers shifted to this table), relabelling events by ``event_map``."""
         offset = self.n_rows

@@ -280,7 +280,7 @@ def decay_taus(
 
 def table_rows_p4(table: ParticleTable, rows: I8) -> tuple[I8, I8, np.ndarray, F8]:
     """(rows, events, pdg, p4) of the last block added (the rows just returned by ``add``)."""
-    event, pdg, p4, _, _ = table._blocks[-1]
+    event, pdg, p4 = table.last_block()
     return rows, event, pdg, p4
 
 

@@ -277,7 +277,7 @@ def llp(spec: SignalSpec, rng: np.random.Generator, n: int, cfg: GeneratorConfig
     _, s_rows = decay_two_body(
         rng, table, ev2[sig], rows[sig], p4[sig], k_code, PDG_LLP_SCALAR, ctau2=spec.ctau, mass2=spec.mass
     )
-    s_p4 = table._blocks[-1][2]
+    s_p4 = table.last_block()[2]
     d = MUON if spec.channel == "mumu" else PI
     decay_two_body(rng, table, ev2[sig], s_rows, s_p4, d, -d)
     decay_b_generic(rng, table, ev2[oth], rows[oth], p4[oth], codes[oth])
