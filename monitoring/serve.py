@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import zmq
@@ -30,6 +30,9 @@ import zmq
 from events.model import Collection, EventBatch
 from events.trigger import L1_BITS, pack
 from events.wire import encode
+
+if TYPE_CHECKING:
+    from events.io import EventSource
 
 log = logging.getLogger(__name__)
 
@@ -238,32 +241,30 @@ def open_source(spec: str, seed: int, batch_size: int, signals: Sequence[str] = 
     if spec == "fake":
         return fake_stream(seed, batch_size)
     if spec == "sim":
-        try:
-            from events import generator  # type: ignore[attr-defined,unused-ignore]
-        except ImportError:
-            raise ValueError("the collision generator (events.generator) is not part of this build") from None
-        specs = [generator.parse_signal(text) for text in signals]  # SignalSpecError is a ValueError
-        return iter(generator.stream(seed, specs, chunk_size=batch_size))
+        from events.generator import parse_signal, stream
+
+        specs = [parse_signal(text) for text in signals]  # SignalSpecError is a ValueError
+        return iter(stream(seed, specs, chunk_size=batch_size))
     if signals:
         raise ValueError("--signal applies to --from sim only")
     if not os.path.exists(spec):
         raise ValueError(f"{spec}: no such file (--from takes an events file, 'sim' or 'fake')")
+    from events.io import EventFileError, open_events
+
     try:
-        from events import io  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        raise ValueError(f"{spec}: event file readers (events.io) are not part of this build") from None
-    try:
-        events = io.open_events(spec)
-    except io.EventFileError as exc:  # its text names the file and the problem
+        source = open_events(spec)
+    except EventFileError as exc:  # its text names the file and the problem
         raise ValueError(str(exc)) from None
-    return _file_batches(io, events, batch_size)
+    return _file_batches(source, batch_size)
 
 
-def _file_batches(io: Any, events: Any, batch_size: int) -> Iterator[EventBatch]:
+def _file_batches(source: EventSource, batch_size: int) -> Iterator[EventBatch]:
     """The chunks of an open file, with the readers' errors as ``ValueError``."""
+    from events.io import EventFileError
+
     try:
-        yield from events.chunks(batch_size)
-    except io.EventFileError as exc:
+        yield from source.chunks(batch_size)
+    except EventFileError as exc:
         raise ValueError(str(exc)) from None
 
 

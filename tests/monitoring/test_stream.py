@@ -338,6 +338,22 @@ def test_serve_reports_bad_input_clearly(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "nope.h5" in result.stderr
     assert "Traceback" not in result.stderr
+    broken = tmp_path / "broken.root"
+    broken.write_bytes(b"root\0" + bytes(range(256)) * 4)
+    for args, named in (
+        (["--from", str(broken)], "broken.root"),
+        (["--from", "sim", "--signal", "bogus:mass=1"], "bogus"),
+    ):
+        result = subprocess.run(
+            [sys.executable, "main.py", "serve", *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=WAIT_S,
+        )
+        assert result.returncode == 2, result.stderr
+        assert named in result.stderr
+        assert "Traceback" not in result.stderr
     context = zmq.Context()
     taken = context.socket(zmq.PUB)
     port = taken.bind_to_random_port("tcp://127.0.0.1")
