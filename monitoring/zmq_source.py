@@ -127,7 +127,7 @@ class ZmqEventSource:
         self._connected = False
         self._ever_connected = False
         self._publisher = ""
-        self._next_sequence = -1
+        self._next_sequence = 0  # stream position expected next from the current publisher
         self._last_event_at: float | None = None
         self._first_event_at: float | None = None
         self._latency_s: float | None = None
