@@ -155,15 +155,18 @@ def run_step(rate: float, batch: int, seconds: float) -> dict:
 def sustained(batch: int, seconds: float, rates: list[float]) -> dict:
     steps = []
     best = 0.0
+    stopped = "highest step reached"
     for rate in rates:
         step = run_step(rate, batch, seconds)
         steps.append(step)
         if step["lost"]:
+            stopped = "events lost"
             break
         best = max(best, step["achieved_hz"])
-        if step["achieved_hz"] < 0.8 * rate:  # the publisher itself cannot go faster
+        if step["achieved_hz"] < 0.8 * rate:
+            stopped = "publisher and subscriber together cannot go faster on this machine, still without loss"
             break
-    return {"batch": batch, "max_zero_loss_hz": best, "steps": steps}
+    return {"batch": batch, "max_zero_loss_hz": best, "stopped": stopped, "steps": steps}
 
 
 def latency(rate: float, batch: int, seconds: float, display_hz: float = 60.0) -> dict:
