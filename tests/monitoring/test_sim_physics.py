@@ -9,7 +9,7 @@ from events.trigger import L1_BITS
 from monitoring.channels import L1_LIMIT_HZ, Severity
 from monitoring.machine import TURN_S, Loss, Machine, MachineConfig
 from monitoring.model import MonitorModel
-from monitoring.rates import l1_rates, standin_menu
+from monitoring.rates import TECHNICAL_HZ, l1_rates, load_menu, standin_menu
 from monitoring.sim import CONTINUOUS, DISCRETE, Simulation
 
 T0 = 1.7e9
@@ -177,3 +177,20 @@ def test_a_trigger_line_that_stops_firing_is_flagged() -> None:
         t += 6.0
         model.ingest(sim.step(t, 6))
     assert set(model.silent_bits()) == {"ffo", "mu_pair"}
+
+
+def test_generated_efficiency_matrix_is_used_and_cached(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    menu = load_menu(n_per_process=200, seed=1)
+    assert menu.origin.startswith("generated")
+    assert menu.efficiency.shape == (len(menu.processes), len(L1_BITS))
+    assert ((menu.efficiency >= 0) & (menu.efficiency <= 1)).all()
+    assert list(tmp_path.rglob("trigger-eff-*.npz"))
+    again = load_menu(n_per_process=200, seed=1)  # from the cache file
+    np.testing.assert_array_equal(again.efficiency, menu.efficiency)
+    # physics rates scale with luminosity through the generated matrix
+    zero = np.zeros(2)
+    r = l1_rates(menu, np.array([2e34, 4e34]), zero, zero, zero)
+    physics = r.bits - np.array([TECHNICAL_HZ.get(b, 0.0) for b in L1_BITS])
+    assert physics[0].sum() > 0
+    np.testing.assert_allclose(physics[1], 2 * physics[0], rtol=0.02, atol=1e-9)
