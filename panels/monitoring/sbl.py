@@ -77,7 +77,11 @@ class SBLPanel(MonitorPanel):
                     [], [], pen=pen, symbol="o", symbolSize=4, symbolBrush=color, stepMode=None
                 ),
             )
+        self.pm_wide.setXRange(-5.0, 5.0)
+        self.pm_turns.setXRange(-50.0, 100.0)
         for plot in (self.pm_wide, self.pm_turns):
+            for axis in ("bottom", "left"):
+                plot.getAxis(axis).enableAutoSIPrefix(False)
             plot.addItem(pg.InfiniteLine(0.0, angle=90, pen=pg.mkPen("#ffffff", style=Qt.PenStyle.DashLine)))
         plots.addWidget(self.pm_wide)
         plots.addWidget(self.pm_turns)
