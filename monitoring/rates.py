@@ -180,7 +180,9 @@ def load_menu(n_per_process: int = 2000, seed: int = 1) -> TriggerMenu:
         raise ValueError(
             f"events.generator.trigger_efficiencies: shape {eff.shape}, expected (P, {len(L1_BITS)})"
         )
-    return TriggerMenu(processes, sigma, eff, origin=f"generated, {n_per_process} events per process")
+    # the generator's matrix includes the prescales; the menu keeps them apart (raw decisions)
+    raw = eff * np.array([PRESCALES.get(b, 1) for b in L1_BITS], dtype=float)[None, :]
+    return TriggerMenu(processes, sigma, raw, origin=f"generated, {n_per_process} events per process")
 
 
 @dataclass(frozen=True)

@@ -194,3 +194,17 @@ def test_generated_efficiency_matrix_is_used_and_cached(tmp_path, monkeypatch) -
     physics = r.bits - np.array([TECHNICAL_HZ.get(b, 0.0) for b in L1_BITS])
     assert physics[0].sum() > 0
     np.testing.assert_allclose(physics[1], 2 * physics[0], rtol=0.02, atol=1e-9)
+
+
+def test_bhabha_line_rate_is_prescaled_once(tmp_path, monkeypatch) -> None:
+    """bha3d: sigma(Bhabha in ECL) x L x eff / 100, about 38 Hz at 5.1e34 (physics.md §3, prescale 100)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    menu = load_menu(n_per_process=400, seed=1)
+    bhabha = menu.processes.index("bhabha")
+    assert menu.efficiency[bhabha, L1_BITS.index("bha3d")] > 0.5  # raw decisions, before the prescale
+    zero = np.zeros(1)
+    r = l1_rates(menu, np.array([5.1e34]), zero, zero, zero)
+    rate = r.bits[0, L1_BITS.index("bha3d")] - TECHNICAL_HZ.get("bha3d", 0.0)
+    expected = 74.4 * 51.0 * menu.efficiency[bhabha, L1_BITS.index("bha3d")] / 100
+    assert rate == pytest.approx(expected, rel=0.15)
+    assert 20 < rate < 60
