@@ -1,0 +1,162 @@
+"""What a subdetector looks like right now, as plain arrays: visibility, opacity, colours, cutaway.
+
+Pure numpy (no GL), so the adapters in ``displays.visuals`` stay thin and this is tested directly.
+Faces are kept un-indexed (three vertices each) because every face carries its own normal and
+colour; the cutaway removes whole elements (crystals, ladders, bars) by their azimuth.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from geometry.mesh import Mesh, Part
+
+
+@dataclass(frozen=True)
+class Cutaway:
+    """Remove everything whose azimuth lies in ``[phi_min, phi_min + span)`` degrees (phi from +x to +y)."""
+
+    phi_min: float = 0.0
+    span: float = 0.0
+
+    @property
+    def active(self) -> bool:
+        return self.span > 0.0
+
+    def keeps(self, phi: np.ndarray) -> np.ndarray:
+        """Boolean mask of the azimuths (radians) that stay."""
+        if not self.active:
+            return np.ones(phi.shape, bool)
+        offset = np.mod(np.degrees(phi) - self.phi_min, 360.0)
+        return offset >= min(self.span, 360.0)
+
+
+CUTAWAYS: dict[str, Cutaway] = {
+    "none": Cutaway(),
+    "wedge": Cutaway(90.0, 90.0),  # the upper quarter on the -x side, facing the default 3D camera
+    "half": Cutaway(0.0, 180.0),  # the upper half (y > 0)
+}
+
+
+def face_normals(triangles: np.ndarray) -> np.ndarray:
+    """Unit normals of (F, 3, 3) triangles; degenerate faces get a zero normal."""
+    n = np.cross(triangles[:, 1] - triangles[:, 0], triangles[:, 2] - triangles[:, 0])
+    length = np.linalg.norm(n, axis=1, keepdims=True)
+    return np.divide(n, length, out=np.zeros_like(n), where=length > 0).astype(np.float32)
+
+
+def face_azimuth(mesh: Mesh) -> np.ndarray:
+    """Azimuth (rad) deciding each face's fate under a cutaway.
+
+    A face takes the azimuth of its element's centre, so crystals and ladders are cut whole. An element
+    that wraps around the beam axis (a cylinder drawn as one element) has its centre near the axis; its
+    faces then use their own azimuth so the cylinder is opened rather than dropped.
+    """
+    centres = mesh.vertices[mesh.faces].mean(axis=1)
+    if len(centres) == 0:
+        return np.zeros(0, np.float32)
+    n_el = int(mesh.element.max()) + 1
+    counts = np.maximum(np.bincount(mesh.element, minlength=n_el), 1)
+    ex = np.bincount(mesh.element, centres[:, 0], n_el) / counts
+    ey = np.bincount(mesh.element, centres[:, 1], n_el) / counts
+    er = np.bincount(mesh.element, np.hypot(centres[:, 0], centres[:, 1]), n_el) / counts
+    wraps = np.hypot(ex, ey) < 0.5 * er
+    phi_el = np.arctan2(ey, ex)
+    phi_face = np.arctan2(centres[:, 1], centres[:, 0])
+    return np.where(wraps[mesh.element], phi_face, phi_el[mesh.element]).astype(np.float32)
+
+
+def segment_azimuth(lines: np.ndarray) -> np.ndarray:
+    """Azimuth (rad) of the midpoints of (K, 2, 3) segments."""
+    mid = lines.mean(axis=1)
+    return np.arctan2(mid[:, 1], mid[:, 0]).astype(np.float32)
+
+
+@dataclass
+class DrawBuffers:
+    """What one mesh visual uploads: three vertices per kept face."""
+
+    positions: np.ndarray  # (3n, 3) float32
+    normals: np.ndarray  # (3n, 3) float32
+    colors: np.ndarray  # (3n, 4) float32
+    faces: np.ndarray  # (n,) indices of the kept faces in the part's mesh
+
+    @property
+    def n_faces(self) -> int:
+        return len(self.faces)
+
+
+class PartModel:
+    """State of one subdetector in the display; every change returns fresh arrays through ``buffers``."""
+
+    def __init__(self, part: Part, color: tuple[float, float, float, float], opacity: float) -> None:
+        mesh = part.mesh
+        self.name = part.name
+        self.count = part.count
+        self.triangles = mesh.vertices[mesh.faces].astype(np.float32)  # (F, 3, 3)
+        self.normals = face_normals(self.triangles)
+        self.element = mesh.element.astype(np.int64)
+        self.n_elements = mesh.n_elements
+        self.azimuth = face_azimuth(mesh)
+        self.base_color = np.asarray(color, np.float32)
+        self.element_rgba = np.tile(self.base_color, (self.n_elements, 1))
+        self.element_custom = np.zeros(self.n_elements, bool)
+        self.lines = None if part.lines is None else np.asarray(part.lines, np.float32)
+        self.line_azimuth = None if self.lines is None else segment_azimuth(self.lines)
+        self.visible = True
+        self.opacity = float(opacity)
+        self.cutaway = Cutaway()
+        radius = np.hypot(self.triangles[..., 0], self.triangles[..., 1])
+        self.outer_radius = float(radius.max()) if radius.size else 0.0
+        self.max_abs_z = float(np.abs(self.triangles[..., 2]).max()) if radius.size else 0.0
+
+    @property
+    def translucent(self) -> bool:
+        return self.opacity < 0.999
+
+    def set_opacity(self, opacity: float) -> None:
+        if not np.isfinite(opacity):
+            raise ValueError(f"{self.name}: opacity must be a number in [0, 1], got {opacity!r}")
+        self.opacity = float(np.clip(opacity, 0.0, 1.0))
+
+    def set_element_colors(self, elements: np.ndarray, rgba: np.ndarray) -> None:
+        """Give elements their own RGBA, drawn as given (not dimmed by the part's opacity)."""
+        elements = np.asarray(elements, np.int64).ravel()
+        bad = (elements < 0) | (elements >= self.n_elements)
+        if bad.any():
+            raise ValueError(
+                f"{self.name}: element index {elements[bad][0]} outside 0..{self.n_elements - 1}"
+            )
+        colors = np.broadcast_to(np.asarray(rgba, np.float32), (len(elements), 4))
+        self.element_rgba[elements] = colors
+        self.element_custom[elements] = True
+
+    def reset_element_colors(self) -> None:
+        self.element_rgba[:] = self.base_color
+        self.element_custom[:] = False
+
+    def kept_faces(self) -> np.ndarray:
+        return np.flatnonzero(self.cutaway.keeps(self.azimuth))
+
+    def kept_lines(self) -> np.ndarray:
+        if self.lines is None or self.line_azimuth is None:
+            return np.zeros((0, 2, 3), np.float32)
+        return self.lines[self.cutaway.keeps(self.line_azimuth)]
+
+    def element_colors(self) -> np.ndarray:
+        """(E, 4) colours as drawn: the part's opacity dims the elements that keep the part colour."""
+        rgba = self.element_rgba.copy()
+        rgba[~self.element_custom, 3] *= self.opacity
+        return rgba
+
+    def buffers(self) -> DrawBuffers:
+        faces = self.kept_faces()
+        colors = self.element_colors()[self.element[faces]]
+        return DrawBuffers(
+            positions=self.triangles[faces].reshape(-1, 3),
+            normals=np.repeat(self.normals[faces], 3, axis=0),
+            colors=np.repeat(colors, 3, axis=0),
+            faces=faces,
+        )
