@@ -47,6 +47,27 @@ def face_normals(triangles: np.ndarray) -> np.ndarray:
     return np.divide(n, length, out=np.zeros_like(n), where=length > 0).astype(np.float32)
 
 
+def outward_triangles(triangles: np.ndarray, element: np.ndarray, n_el: int) -> tuple[np.ndarray, bool]:
+    """Triangles wound counter-clockwise seen from outside each element, and whether every element is closed.
+
+    The sign of an element's enclosed volume tells its winding; inside-out elements are flipped. Only
+    parts whose elements all enclose a volume may have their back faces culled.
+    """
+    if len(triangles) == 0:
+        return triangles, False
+    centres = triangles.mean(axis=1)
+    counts = np.maximum(np.bincount(element, minlength=n_el), 1)
+    origin = np.stack([np.bincount(element, centres[:, i], n_el) for i in range(3)], axis=1) / counts[:, None]
+    a, b, c = (triangles[:, i].astype(np.float64) - origin[element] for i in range(3))
+    volume = np.bincount(element, np.einsum("ij,ij->i", a, np.cross(b, c)) / 6.0, n_el)
+    extent = np.ptp(triangles.reshape(-1, 3), axis=0).max()
+    closed = bool((np.abs(volume[np.bincount(element, minlength=n_el) > 0]) > 1e-9 * extent**3).all())
+    flip = (volume < 0)[element]
+    out = triangles.copy()
+    out[flip] = out[flip][:, [0, 2, 1]]
+    return out, closed
+
+
 def face_azimuth(mesh: Mesh) -> np.ndarray:
     """Azimuth (rad) deciding each face's fate under a cutaway.
 
@@ -68,10 +89,54 @@ def face_azimuth(mesh: Mesh) -> np.ndarray:
     return np.where(wraps[mesh.element], phi_face, phi_el[mesh.element]).astype(np.float32)
 
 
+def shell_faces(triangles: np.ndarray, normals: np.ndarray) -> np.ndarray:
+    """Faces turned towards or away from the IP: the front and back of projective crystals.
+
+    The side faces between neighbouring crystals are hidden by their neighbours; dropping them is the
+    calorimeter's cheaper level of detail (a third of the triangles, and no stacked translucent walls).
+    """
+    centres = triangles.mean(axis=1)
+    radial = centres / np.maximum(np.linalg.norm(centres, axis=1, keepdims=True), 1e-6)
+    return np.abs(np.einsum("ij,ij->i", normals, radial)) > 0.6
+
+
+def envelope_elements(triangles: np.ndarray, element: np.ndarray, n_el: int) -> np.ndarray:
+    """The innermost and outermost of nested layers: by radius for a barrel, by |z| per side for endcaps.
+
+    A faint many-layer shell (the KLM's 15 barrel and 26 endcap layers) looks the same drawn as its two
+    boundary layers, with a fraction of the blended fragments.
+    """
+    centres = triangles.mean(axis=1)
+    counts = np.maximum(np.bincount(element, minlength=n_el), 1)
+    r = np.bincount(element, np.hypot(centres[:, 0], centres[:, 1]), n_el) / counts
+    z = np.bincount(element, centres[:, 2], n_el) / counts
+    endcap = np.ptp(np.abs(z)) > np.ptp(r)
+    key, side = (np.abs(z), np.sign(z)) if endcap else (r, np.zeros(n_el))
+    keep = np.zeros(n_el, bool)
+    for s in np.unique(side):
+        members = np.flatnonzero(side == s)
+        keep[members[np.argmin(key[members])]] = keep[members[np.argmax(key[members])]] = True
+    return keep
+
+
+def angular_half_width(
+    azimuth: np.ndarray, triangles: np.ndarray, element: np.ndarray, n_el: int
+) -> np.ndarray:
+    """Per element: the largest azimuth offset of its face centres from the element's azimuth (rad)."""
+    centres = triangles.mean(axis=1)
+    offset = np.abs(np.angle(np.exp(1j * (np.arctan2(centres[:, 1], centres[:, 0]) - azimuth))))
+    width = np.zeros(n_el)
+    np.maximum.at(width, element, offset)
+    return width
+
+
 def segment_azimuth(lines: np.ndarray) -> np.ndarray:
     """Azimuth (rad) of the midpoints of (K, 2, 3) segments."""
     mid = lines.mean(axis=1)
     return np.arctan2(mid[:, 1], mid[:, 0]).astype(np.float32)
+
+
+ENVELOPE_BELOW_OPACITY = 0.3  # a fainter layered part is drawn as its boundary layers
 
 
 @dataclass
@@ -91,15 +156,44 @@ class DrawBuffers:
 class PartModel:
     """State of one subdetector in the display; every change returns fresh arrays through ``buffers``."""
 
-    def __init__(self, part: Part, color: tuple[float, float, float, float], opacity: float) -> None:
+    def __init__(
+        self,
+        part: Part,
+        color: tuple[float, float, float, float],
+        opacity: float,
+        shell_lod: bool = False,
+        envelope_lod: bool = False,
+        outer_faces_lod: bool = False,
+    ) -> None:
         mesh = part.mesh
         self.name = part.name
         self.count = part.count
-        self.triangles = mesh.vertices[mesh.faces].astype(np.float32)  # (F, 3, 3)
-        self.normals = face_normals(self.triangles)
         self.element = mesh.element.astype(np.int64)
         self.n_elements = mesh.n_elements
+        self.triangles, self.closed = outward_triangles(
+            mesh.vertices[mesh.faces].astype(np.float32), self.element, self.n_elements
+        )  # (F, 3, 3), counter-clockwise seen from outside
+        self.normals = face_normals(self.triangles)
         self.azimuth = face_azimuth(mesh)
+        self.shell = (
+            shell_faces(self.triangles, self.normals) if shell_lod else np.ones(len(self.normals), bool)
+        )
+        self.envelope = (
+            envelope_elements(self.triangles, self.element, self.n_elements)[self.element]
+            if envelope_lod and self.n_elements > 2
+            else None
+        )
+        centres = self.triangles.mean(axis=1)
+        radial = np.einsum("ij,ij->i", self.normals[:, :2], centres[:, :2])
+        # faces turned away from the beam axis (outer walls, end faces): while faint, the far half of a
+        # shell is then culled as a back face, so a big outer shell costs one blended layer, not two
+        self.outward = radial >= 0.0 if outer_faces_lod else None
+        el_phi = np.zeros(self.n_elements)
+        el_phi[self.element] = self.azimuth  # every face of a compact element carries the element's azimuth
+        self.element_azimuth = el_phi
+        self.element_half_width = angular_half_width(
+            self.azimuth, self.triangles, self.element, self.n_elements
+        )
         self.base_color = np.asarray(color, np.float32)
         self.element_rgba = np.tile(self.base_color, (self.n_elements, 1))
         self.element_custom = np.zeros(self.n_elements, bool)
@@ -138,7 +232,22 @@ class PartModel:
         self.element_custom[:] = False
 
     def kept_faces(self) -> np.ndarray:
-        return np.flatnonzero(self.cutaway.keeps(self.azimuth))
+        """Faces drawn: outside the cutaway; with the shell LOD, all faces only of crystals on a cut edge;
+        with the envelope LOD, only the boundary layers while the part is faint (and with the outer-face
+        LOD only their faces turned away from the beam axis)."""
+        keep = self.cutaway.keeps(self.azimuth)
+        if self.opacity < ENVELOPE_BELOW_OPACITY:
+            if self.envelope is not None:
+                keep &= self.envelope
+            if self.outward is not None:
+                keep &= self.outward
+        if self.shell.all():
+            return np.flatnonzero(keep)
+        on_edge = np.zeros(self.n_elements, bool)
+        if self.cutaway.active:
+            phi, step = self.element_azimuth, 2.0 * self.element_half_width
+            on_edge = ~self.cutaway.keeps(phi + step) | ~self.cutaway.keeps(phi - step)
+        return np.flatnonzero(keep & (self.shell | on_edge[self.element]))
 
     def kept_lines(self) -> np.ndarray:
         if self.lines is None or self.line_azimuth is None:

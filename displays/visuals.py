@@ -84,16 +84,20 @@ class LitMeshVisual(Visual):
         self._bounds = np.stack([pos.min(axis=0), pos.max(axis=0)], axis=1) if len(pos) else None
         self.update()
 
-    def set_translucent(self, translucent: bool) -> None:
-        """Opaque parts write depth; translucent ones blend over them without hiding what lies behind."""
+    def set_translucent(self, translucent: bool, cull_back: bool = True) -> None:
+        """Opaque parts write depth; translucent ones blend over them without hiding what lies behind.
+
+        With ``cull_back`` (closed, outward-wound elements) faces turned away from the eye are skipped:
+        a see-through shell then blends its near and far walls once each instead of twice.
+        """
         self.set_gl_state(
             blend=True,
             blend_func=("src_alpha", "one_minus_src_alpha"),
             depth_test=True,
             depth_mask=not translucent,
-            cull_face=False,
+            cull_face="back" if cull_back else False,
         )
-        self.shared_program["u_rim"] = 1.6 if translucent else 0.0
+        self.shared_program["u_rim"] = 1.2 if translucent else 0.0
         self.update()
 
     def set_lights(self, eye: np.ndarray, key: np.ndarray) -> None:
@@ -148,7 +152,14 @@ class PartVisual:
     def __init__(self, part: Part, parent: Any = None) -> None:
         style = part_style(part.name, part.color)
         self.label = style.label
-        self.model = PartModel(part, style.color, style.opacity)
+        self.model = PartModel(
+            part,
+            style.color,
+            style.opacity,
+            shell_lod=style.shell_lod,
+            envelope_lod=style.envelope_lod,
+            outer_faces_lod=style.outer_faces_lod,
+        )
         self.default_opacity = style.opacity
         self.mesh = LitMesh(parent=parent)
         self.mesh.name = part.name
@@ -203,7 +214,7 @@ class PartVisual:
         translucent = m.translucent
         self.mesh.order = (100 + self.draw_rank) if translucent else self.draw_rank
         if shown:
-            self.mesh.set_translucent(translucent)
+            self.mesh.set_translucent(translucent, cull_back=m.closed)
             self.mesh.set_data(m.buffers())
         if self.wires is not None:
             wires_shown = m.visible and self.wires_visible

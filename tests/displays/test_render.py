@@ -74,7 +74,7 @@ def test_ecl_barrel_at_its_radius_in_the_end_view(app: Any, parts: list[Any], sc
         for phi in (10.0, 100.0, 200.0, 290.0):
             for r in (ECL_R_IN + 4.0, ECL_R_IN + 24.0):  # just inside the inner and outer face
                 rgb = patch(image, pixel(r, phi), 1).mean(axis=0)
-                assert rgb[0] > 120 and rgb[0] > 2 * rgb[1], f"no ECL crystal at r={r} cm, phi={phi}: {rgb}"
+                assert rgb[0] > max(120.0, 2 * rgb[1]), f"no ECL crystal at r={r} cm, phi={phi}: {rgb}"
             for r in (60.0, ECL_R_IN - 12.0):  # inside the CDC and in front of the crystals
                 assert all(is_background(p) for p in patch(image, pixel(r, phi))), f"r={r}, phi={phi}"
 
@@ -103,7 +103,7 @@ def test_hiding_a_subdetector_removes_its_pixels(app: Any, parts: list[Any], scr
             view.set_part_visible(name, False)
         empty = view.render()
         empty_covered = ~np.all(np.abs(empty[..., :3].astype(float) - BG) <= 3, axis=-1)
-        assert covered.mean() > 0.15
+        assert covered.mean() > 0.08
         assert empty_covered.mean() < 0.01  # only the two beam lines remain
     finally:
         view.close()
