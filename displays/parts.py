@@ -119,6 +119,20 @@ def envelope_elements(triangles: np.ndarray, element: np.ndarray, n_el: int) -> 
     return keep
 
 
+def ecl_region_end_crystals() -> np.ndarray:
+    """Mask over the 8736 ECL elements (cellId - 1): the first and last theta ring of each region.
+
+    Their theta-facing sides look into the gaps between barrel and endcaps (and into the beam hole),
+    so the shell LOD keeps them whole: seen along the beam, the barrel is then a filled ring.
+    """
+    from geometry.ecl import N_PHI, RING_OF_CELL, RING_REGION
+
+    first = np.flatnonzero(np.diff(RING_REGION, prepend=-1) != 0)
+    last = np.flatnonzero(np.diff(RING_REGION, append=RING_REGION[-1] + 1) != 0)
+    assert RING_OF_CELL.size == int(N_PHI.sum())
+    return np.isin(RING_OF_CELL, np.concatenate([first, last]))
+
+
 def angular_half_width(
     azimuth: np.ndarray, triangles: np.ndarray, element: np.ndarray, n_el: int
 ) -> np.ndarray:
@@ -164,6 +178,7 @@ class PartModel:
         shell_lod: bool = False,
         envelope_lod: bool = False,
         outer_faces_lod: bool = False,
+        whole_elements: np.ndarray | None = None,
     ) -> None:
         mesh = part.mesh
         self.name = part.name
@@ -178,6 +193,8 @@ class PartModel:
         self.shell = (
             shell_faces(self.triangles, self.normals) if shell_lod else np.ones(len(self.normals), bool)
         )
+        if shell_lod and whole_elements is not None:
+            self.shell |= np.asarray(whole_elements, bool)[self.element]  # elements always drawn whole
         self.envelope = (
             envelope_elements(self.triangles, self.element, self.n_elements)[self.element]
             if envelope_lod and self.n_elements > 2

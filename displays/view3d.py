@@ -16,11 +16,9 @@ from vispy import scene
 from displays.canvas import DetectorCanvas
 from displays.parts import CUTAWAYS, Cutaway
 from displays.style import BACKGROUND, HER_COLOR, LER_COLOR
-from displays.visuals import PartVisual
+from displays.visuals import N_ECL_CRYSTALS, PartVisual
 from events.kinematics import HALF_CROSSING
 from geometry.mesh import Part
-
-N_ECL_CRYSTALS = 8736
 
 
 @dataclass(frozen=True)

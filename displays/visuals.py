@@ -16,9 +16,11 @@ import numpy as np
 from vispy import gloo, scene
 from vispy.visuals import Visual
 
-from displays.parts import Cutaway, DrawBuffers, PartModel
+from displays.parts import Cutaway, DrawBuffers, PartModel, ecl_region_end_crystals
 from displays.style import WIRE_COLOR, part_style
 from geometry.mesh import Part
+
+N_ECL_CRYSTALS = 8736
 
 _VERTEX = """
 attribute vec3 a_position;
@@ -159,6 +161,9 @@ class PartVisual:
             shell_lod=style.shell_lod,
             envelope_lod=style.envelope_lod,
             outer_faces_lod=style.outer_faces_lod,
+            whole_elements=ecl_region_end_crystals()
+            if part.name == "ECL" and part.mesh.n_elements == N_ECL_CRYSTALS
+            else None,
         )
         self.default_opacity = style.opacity
         self.mesh = LitMesh(parent=parent)
