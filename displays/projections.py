@@ -81,11 +81,11 @@ class ProjectionView:
                 raise ValueError(f"{kind} outline of {name}: expected (K, 2, 2) segments, got {segs.shape}")
             if len(segs) == 0:
                 continue
-            color = part_style(name).color
+            style = part_style(name)
             line = scene.visuals.Line(
                 pos=segs.reshape(-1, 2),
                 connect="segments",
-                color=(*color[:3], 0.95),
+                color=(*style.color[:3], style.outline_alpha),
                 width=1.5,
                 method="gl",
                 parent=self.view.scene,

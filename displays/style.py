@@ -26,6 +26,7 @@ class PartStyle:
     shell_lod: bool = False  # draw only faces towards/away from the IP (projective crystals)
     envelope_lod: bool = False  # while faint, draw only the innermost and outermost layers
     outer_faces_lod: bool = False  # while faint, draw only faces turned away from the beam axis
+    outline_alpha: float = 0.95  # of the 2D outlines; dense many-layer outlines are dimmed
 
 
 # Inner to outer; the tracker opaque, the outer shells see-through so the inside stays visible.
@@ -36,12 +37,26 @@ PART_STYLES: dict[str, PartStyle] = {
     "CDC": PartStyle((0.25, 0.80, 0.95, 1.0), 0.16, "CDC (drift chamber)", envelope_lod=True),
     "TOP": PartStyle((0.66, 0.52, 1.00, 1.0), 0.55, "TOP (quartz bars)"),
     "ARICH": PartStyle((0.95, 0.42, 0.80, 1.0), 0.55, "ARICH (aerogel RICH)"),
-    "ECL": PartStyle((0.36, 0.90, 0.58, 1.0), 0.35, "ECL (CsI(Tl) crystals)", shell_lod=True),
+    "ECL": PartStyle(
+        (0.36, 0.90, 0.58, 1.0), 0.35, "ECL (CsI(Tl) crystals)", shell_lod=True, outline_alpha=0.75
+    ),
     "COIL": PartStyle((0.62, 0.68, 0.80, 1.0), 0.14, "Solenoid (1.5 T)", outer_faces_lod=True),
     "BKLM": PartStyle(
-        (0.92, 0.40, 0.30, 1.0), 0.07, "KLM barrel (15 layers)", envelope_lod=True, outer_faces_lod=True
+        (0.92, 0.40, 0.30, 1.0),
+        0.07,
+        "KLM barrel (15 layers)",
+        envelope_lod=True,
+        outer_faces_lod=True,
+        outline_alpha=0.3,
     ),
-    "EKLM": PartStyle((0.85, 0.34, 0.30, 1.0), 0.07, "KLM endcaps", envelope_lod=True, outer_faces_lod=True),
+    "EKLM": PartStyle(
+        (0.85, 0.34, 0.30, 1.0),
+        0.07,
+        "KLM endcaps",
+        envelope_lod=True,
+        outer_faces_lod=True,
+        outline_alpha=0.3,
+    ),
 }
 
 WIRE_COLOR: RGBA = (0.45, 0.88, 1.0, 0.22)

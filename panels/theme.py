@@ -28,6 +28,15 @@ QGroupBox {{
 }}
 QGroupBox::title {{ subcontrol-origin: margin; left: 10px; padding: 0 4px; }}
 QCheckBox, QRadioButton, QLabel {{ color: {TEXT}; }}
+QCheckBox::indicator, QRadioButton::indicator {{
+    width: 13px; height: 13px; border: 1px solid {MUTED}; background: {BASE};
+}}
+QCheckBox::indicator {{ border-radius: 3px; }}
+QRadioButton::indicator {{ border-radius: 7px; }}
+QCheckBox::indicator:checked, QRadioButton::indicator:checked {{
+    background: {ACCENT}; border-color: {ACCENT};
+}}
+QCheckBox::indicator:disabled {{ border-color: #3a4660; background: {WINDOW}; }}
 QSlider::groove:horizontal {{ height: 4px; background: #24324c; border-radius: 2px; }}
 QSlider::sub-page:horizontal {{ background: {ACCENT}; border-radius: 2px; }}
 QSlider::handle:horizontal {{

@@ -91,7 +91,8 @@ def test_add_dock_and_screenshot(window: Any, qtbot: Any, tmp_path: Path, screen
     image = QImage(str(path))
     w, h = window.detector.canvas.size
     assert (image.width(), image.height()) == (2 * w, 2 * h)
-    rgb = np.frombuffer(image.convertToFormat(QImage.Format.Format_RGB888).constBits(), np.uint8)
+    converted = image.convertToFormat(QImage.Format.Format_RGB888)  # keep it alive while read
+    rgb = np.frombuffer(converted.constBits(), np.uint8).copy()
     rgb = rgb.reshape(2 * h, -1)[:, : 2 * w * 3].reshape(2 * h, 2 * w, 3).astype(int)
     assert (np.abs(rgb - rgb[0, 0]).sum(axis=-1) > 12).mean() > 0.05  # the detector is in the picture
 
