@@ -142,10 +142,10 @@ def main() -> None:
         first_frame_child()
         return
 
-    from geometry.detector import build_detector
     from vispy import app as vispy_app
 
     from displays.canvas import DetectorCanvas
+    from geometry.detector import build_detector
 
     if os.environ.get("DISPLAY"):
         app = vispy_app.use_app("pyside6")
@@ -174,6 +174,7 @@ def main() -> None:
         figures = measure(canvas, view.camera, app, args.seconds)
         figures["triangles"] = sum(len(p.mesh.faces) for p in subset)
         canvas.close()
+        app.process_events()
         return figures
 
     def ours(subset: list[Any], cutaway: str = "none") -> dict[str, float]:
@@ -183,6 +184,7 @@ def main() -> None:
             v.mesh.data.n_faces for v in detector.parts.values() if v.mesh.visible and v.mesh.data
         )
         detector.close()
+        app.process_events()
         return figures
 
     results["ecl_only"] = {"naive": naive(ecl), "ours": ours(ecl)}

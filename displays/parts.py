@@ -101,7 +101,8 @@ def shell_faces(triangles: np.ndarray, normals: np.ndarray) -> np.ndarray:
 
 
 def envelope_elements(triangles: np.ndarray, element: np.ndarray, n_el: int) -> np.ndarray:
-    """The innermost and outermost of nested layers: by radius for a barrel, by |z| per side for endcaps.
+    """The boundary of nested layers: innermost and outermost by radius for a barrel, the outermost
+    |z| layer of each side for endcaps.
 
     A faint many-layer shell (the KLM's 15 barrel and 26 endcap layers) looks the same drawn as its two
     boundary layers, with a fraction of the blended fragments.
@@ -115,7 +116,9 @@ def envelope_elements(triangles: np.ndarray, element: np.ndarray, n_el: int) -> 
     keep = np.zeros(n_el, bool)
     for s in np.unique(side):
         members = np.flatnonzero(side == s)
-        keep[members[np.argmin(key[members])]] = keep[members[np.argmax(key[members])]] = True
+        keep[members[np.argmax(key[members])]] = True
+        if not endcap:  # an endcap closes the barrel with its outer plate alone
+            keep[members[np.argmin(key[members])]] = True
     return keep
 
 
