@@ -133,15 +133,17 @@ def first_frame(repeats: int = 3) -> list[float]:
     return times
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=4.0, help="seconds of turning per measurement")
-    parser.add_argument("--first-frame-child", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.first_frame_child:
-        first_frame_child()
-        return
+CASES = {  # name: (way, parts, cutaway)
+    "ecl_only/naive": ("naive", "ECL", "none"),
+    "ecl_only/ours": ("ours", "ECL", "none"),
+    "full_detector/naive": ("naive", "all", "none"),
+    "full_detector/ours": ("ours", "all", "none"),
+    "full_detector/ours_wedge_cut": ("ours", "all", "wedge"),
+}
 
+
+def measure_case(name: str, seconds: float) -> dict[str, Any]:
+    """One configuration, measured in this (fresh) process."""
     from vispy import app as vispy_app
 
     from displays.canvas import DetectorCanvas
@@ -149,50 +151,66 @@ def main() -> None:
 
     if os.environ.get("DISPLAY"):
         app = vispy_app.use_app("pyside6")
-        mode = "Xvfb + Qt (QOpenGLWidget), draws per second while turning"
     else:
         from displays.headless import offscreen_app
 
         app = offscreen_app()
-        mode = "EGL surfaceless, canvas.render() per frame (includes read-back)"
-    parts = build_detector()
-    ecl = [p for p in parts if p.name == "ECL"]
-    show = app.backend_name != "egl"
+    way, which, cutaway = CASES[name]
+    parts = [p for p in build_detector() if which == "all" or p.name == which]
+    if way == "naive":
+        canvas = DetectorCanvas(
+            keys=None, size=SIZE, app=app, show=app.backend_name != "egl", bgcolor="black"
+        )
+        view = naive_scene(parts, canvas)
+        figures: dict[str, Any] = measure(canvas, view.camera, app, seconds)
+        figures["triangles"] = sum(len(p.mesh.faces) for p in parts)
+    else:
+        detector = ours_scene(parts, app, cutaway)
+        figures = measure(detector.canvas, detector.view.camera, app, seconds)
+        figures["triangles"] = sum(v.mesh.data.n_faces for v in detector.parts.values() if v.mesh.data)
+    figures["backend"] = app.backend_name
+    return figures
+
+
+def run_child(args: list[str]) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, timeout=300)
+    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
+    if out.returncode != 0 or not lines:
+        raise RuntimeError(f"benchmark child {args} failed (rc {out.returncode}): {out.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(lines[-1])
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=4.0, help="seconds of turning per measurement")
+    parser.add_argument("--first-frame-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--case", choices=CASES, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.first_frame_child:
+        first_frame_child()
+        return
+    if args.case:
+        print(json.dumps(measure_case(args.case, args.seconds)), flush=True)
+        return
+
+    from geometry.detector import build_detector
+
     results: dict[str, Any] = {
         "benchmark": "render_fps",
         "size": f"{SIZE[0]}x{SIZE[1]}",
-        "mode": mode,
-        "backend": app.backend_name,
+        "mode": (
+            "Xvfb + Qt (QOpenGLWidget), draws per second while turning"
+            if os.environ.get("DISPLAY")
+            else "EGL surfaceless, canvas.render() per frame (includes read-back)"
+        ),
         "cpu_count": os.cpu_count(),
         "python": platform.python_version(),
-        "triangles": {p.name: len(p.mesh.faces) for p in parts},
+        "triangles": {p.name: len(p.mesh.faces) for p in build_detector()},
     }
-
-    def naive(subset: list[Any]) -> dict[str, float]:
-        canvas = DetectorCanvas(keys=None, size=SIZE, app=app, show=show, bgcolor="black")
-        view = naive_scene(subset, canvas)
-        figures = measure(canvas, view.camera, app, args.seconds)
-        figures["triangles"] = sum(len(p.mesh.faces) for p in subset)
-        canvas.close()
-        app.process_events()
-        return figures
-
-    def ours(subset: list[Any], cutaway: str = "none") -> dict[str, float]:
-        detector = ours_scene(subset, app, cutaway)
-        figures = measure(detector.canvas, detector.view.camera, app, args.seconds)
-        figures["triangles"] = sum(
-            v.mesh.data.n_faces for v in detector.parts.values() if v.mesh.visible and v.mesh.data
-        )
-        detector.close()
-        app.process_events()
-        return figures
-
-    results["ecl_only"] = {"naive": naive(ecl), "ours": ours(ecl)}
-    results["full_detector"] = {
-        "naive": naive(parts),
-        "ours": ours(parts),
-        "ours_wedge_cut": ours(parts, "wedge"),
-    }
+    for case in CASES:  # each in a fresh process: no GL state or Qt window survives between them
+        group, way = case.split("/")
+        results.setdefault(group, {})[way] = run_child(["--case", case, "--seconds", str(args.seconds)])
     results["first_frame_s"] = first_frame()
     results["note"] = "shared 2-core machine: figures are noisy; compare within one run"
     print(json.dumps(results, indent=2))
