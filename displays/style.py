@@ -59,7 +59,7 @@ PART_STYLES: dict[str, PartStyle] = {
     ),
 }
 
-WIRE_COLOR: RGBA = (0.45, 0.88, 1.0, 0.22)
+WIRE_COLOR: RGBA = (0.45, 0.88, 1.0, 0.05)  # 14336 wires overlap: each one faint
 
 
 def part_style(name: str, fallback: RGBA = (0.7, 0.7, 0.7, 1.0)) -> PartStyle:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +17,7 @@ from PySide6.QtWidgets import QLabel
 from tests.displays.toy_detector import detector_outlines, detector_parts
 
 pytestmark = pytest.mark.gl
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -102,3 +106,53 @@ def test_add_dock_and_screenshot(window: Any, qtbot: Any, tmp_path: Path, screen
     blocked.write_text("not a directory")
     assert window.save_screenshot(blocked / "x.png") is None
     assert "not saved" in window.statusBar().currentMessage()
+
+
+def run_gui(*args: str, display: bool) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    if not display:
+        for key in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+            env.pop(key, None)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), "gui", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_gui_command_opens_the_window_with_wires(tmp_path: Path) -> None:
+    out = tmp_path / "window.png"
+    result = run_gui("--cdc-wires", "--screenshot", str(out), display=True)
+    assert result.returncode == 0, result.stderr
+    image = QImage(str(out))
+    assert image.width() >= 1200
+    assert image.height() >= 700
+
+
+def test_gui_without_display_says_what_to_do() -> None:
+    result = run_gui(display=False)
+    assert result.returncode == 2
+    assert "no display found" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_wires_toggle_draws_the_cdc_sense_wires(qtbot: Any, tmp_path: Path) -> None:
+    from geometry.detector import build_detector
+    from panels.main_window import MainWindow
+
+    parts = build_detector(cdc_wires=True)
+    win = MainWindow(
+        parts, {kind: detector_outlines(kind) for kind in ("rphi", "rz")}, screenshot_dir=tmp_path
+    )
+    qtbot.addWidget(win)
+    cdc = win.detector.part("CDC")
+    assert win.controls.wires.isEnabled()
+    assert not cdc.wires.visible
+    win.controls.wires.setChecked(True)
+    assert cdc.wires.visible
+    assert len(cdc.wires.pos) < 2 * 0.8 * 14336  # the quarter cut removes the wires inside the wedge
+    win.controls.cutaway_radios["none"].setChecked(True)
+    assert len(cdc.wires.pos) == 2 * 14336
