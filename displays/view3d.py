@@ -32,7 +32,7 @@ class CameraPreset:
 
 
 CAMERA_PRESETS: dict[str, CameraPreset] = {
-    "3d": CameraPreset(azimuth=-40.0, elevation=22.0, extent=900.0),  # from -x, above: the wedge cut faces us
+    "3d": CameraPreset(azimuth=-40.0, elevation=22.0, extent=820.0),  # from -x, above: the wedge cut faces us
     "side": CameraPreset(azimuth=0.0, elevation=0.0, extent=1000.0),  # z to the right, y up
     "end": CameraPreset(azimuth=90.0, elevation=0.0, extent=900.0),  # from +z: x to the right, y up
 }

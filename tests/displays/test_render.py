@@ -64,7 +64,11 @@ def test_ecl_barrel_at_its_radius_in_the_end_view(app: Any, parts: list[Any], sc
         barrel = barrel_elements(ecl)
         if ecl.model.n_elements == 8736:  # the real calorimeter: barrel cellIds 1153..7776
             np.testing.assert_array_equal(barrel, np.arange(1152, 7776))
-        ecl.set_element_colors(barrel, RED)
+            view.set_crystal_colors(barrel + 1, RED)  # lit by cellId, as event overlays do
+            with pytest.raises(ValueError, match=r"ECL cellId 0 outside 1\.\.8736"):
+                view.set_crystal_colors(np.array([0, 5]), RED)
+        else:
+            ecl.set_element_colors(barrel, RED)
         image = view.render()
         from vispy.io import write_png
 
