@@ -1,0 +1,220 @@
+"""Frame rate of the 3D detector while it turns, ours against the plain VisPy way, and time to first frame.
+
+Prints one JSON object. Run under Xvfb (``make bench`` does): the canvas is a Qt window drawn by Mesa
+(llvmpipe), the camera turns 3 degrees per frame and every finished paint counts. Without a display it
+falls back to EGL and ``canvas.render()`` (which adds the pixel read-back to every frame).
+
+* naive: every subdetector as a VisPy ``Mesh`` with per-face colours and VisPy's flat ``ShadingFilter``,
+  the ECL as all 8736 closed crystals (12 triangles each), default translucent state, no culling.
+* ours: ``displays.view3d.DetectorView3D`` (per-vertex lighting, ECL front/back shell, opaque parts
+  first, translucent parts without depth writes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SIZE = (1280, 800)
+
+
+def naive_scene(parts: list[Any], canvas: Any) -> Any:
+    """The plain VisPy way: one shaded Mesh per part, face colours from the part colour."""
+    import numpy as np
+    from vispy import scene
+
+    view = canvas.central_widget.add_view()
+    for part in parts:
+        colors = np.tile(np.asarray(part.color, np.float32), (len(part.mesh.faces), 1))
+        scene.visuals.Mesh(
+            vertices=part.mesh.vertices,
+            faces=part.mesh.faces,
+            face_colors=colors,
+            shading="flat",
+            parent=view.scene,
+        )
+    view.camera = scene.TurntableCamera(up="+y", fov=30.0, elevation=22.0, azimuth=-40.0, scale_factor=900.0)
+    return view
+
+
+def ours_scene(parts: list[Any], app: Any, cutaway: str) -> Any:
+    from displays.view3d import DetectorView3D
+
+    detector = DetectorView3D(parts, size=SIZE, app=app, show=app.backend_name != "egl", cutaway=cutaway)
+    return detector
+
+
+def measure(canvas: Any, camera: Any, app: Any, seconds: float) -> dict[str, float]:
+    """Frames per second while the camera turns 3 degrees per frame, and CPU milliseconds per frame.
+
+    llvmpipe renders in this process, so CPU time per frame (all threads) is the figure that stays
+    comparable when other work shares the machine; wall-clock fps is what a viewer would see.
+    """
+    qt = app.backend_name != "egl"
+    frames = [0]
+
+    def count(event: Any) -> None:
+        frames[0] += 1
+
+    if qt:
+        canvas.events.draw.connect(count)
+        for _ in range(5):  # upload buffers, compile shaders
+            camera.azimuth += 3.0
+            canvas.update()
+            app.process_events()
+        frames[0] = 0
+        start, cpu = time.perf_counter(), time.process_time()
+        while time.perf_counter() - start < seconds:
+            camera.azimuth += 3.0
+            canvas.update()
+            app.process_events()
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+        canvas.events.draw.disconnect(count)
+        n = max(frames[0], 1)
+    else:
+        canvas.render()
+        start, cpu = time.perf_counter(), time.process_time()
+        n = 0
+        while time.perf_counter() - start < seconds:
+            camera.azimuth += 3.0
+            canvas.render()
+            n += 1
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return {"fps": round(n / elapsed, 1), "cpu_ms_per_frame": round(1000 * cpu / n, 1)}
+
+
+def first_frame_child() -> None:
+    """Run as a fresh process: open the main window and report when its 3D view has painted once."""
+    t0 = float(os.environ["BENCH_T0"])
+    from PySide6.QtWidgets import QApplication
+
+    from panels.main_window import MainWindow
+    from panels.theme import apply_theme
+
+    app = QApplication([])
+    apply_theme(app)
+    window = MainWindow.from_geometry()
+    window.resize(1600, 950)
+
+    def done(event: Any) -> None:
+        print(json.dumps({"first_frame_s": time.time() - t0}), flush=True)
+        os._exit(0)
+
+    window.detector.canvas.events.draw.connect(done)
+    window.show()
+    app.exec()
+
+
+def first_frame(repeats: int = 3) -> list[float]:
+    times = []
+    for _ in range(repeats):
+        env = dict(os.environ, BENCH_T0=repr(time.time()))
+        out = subprocess.run(
+            [sys.executable, __file__, "--first-frame-child"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        line = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
+        if not line:
+            raise RuntimeError(f"first-frame child failed: {out.stderr[-2000:]}")
+        times.append(round(json.loads(line[-1])["first_frame_s"], 3))
+    return times
+
+
+CASES = {  # name: (way, parts, cutaway)
+    "ecl_only/naive": ("naive", "ECL", "none"),
+    "ecl_only/ours": ("ours", "ECL", "none"),
+    "full_detector/naive": ("naive", "all", "none"),
+    "full_detector/ours": ("ours", "all", "none"),
+    "full_detector/ours_wedge_cut": ("ours", "all", "wedge"),
+}
+
+
+def measure_case(name: str, seconds: float) -> dict[str, Any]:
+    """One configuration, measured in this (fresh) process."""
+    from vispy import app as vispy_app
+
+    from displays.canvas import DetectorCanvas
+    from geometry.detector import build_detector
+
+    if os.environ.get("DISPLAY"):
+        app = vispy_app.use_app("pyside6")
+    else:
+        from displays.headless import offscreen_app
+
+        app = offscreen_app()
+    way, which, cutaway = CASES[name]
+    parts = [p for p in build_detector() if which == "all" or p.name == which]
+    if way == "naive":
+        canvas = DetectorCanvas(
+            keys=None, size=SIZE, app=app, show=app.backend_name != "egl", bgcolor="black"
+        )
+        view = naive_scene(parts, canvas)
+        figures: dict[str, Any] = measure(canvas, view.camera, app, seconds)
+        figures["triangles"] = sum(len(p.mesh.faces) for p in parts)
+    else:
+        detector = ours_scene(parts, app, cutaway)
+        figures = measure(detector.canvas, detector.view.camera, app, seconds)
+        figures["triangles"] = sum(v.mesh.data.n_faces for v in detector.parts.values() if v.mesh.data)
+    figures["backend"] = app.backend_name
+    return figures
+
+
+def run_child(args: list[str]) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, timeout=300)
+    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
+    if out.returncode != 0 or not lines:
+        raise RuntimeError(f"benchmark child {args} failed (rc {out.returncode}): {out.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(lines[-1])
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=4.0, help="seconds of turning per measurement")
+    parser.add_argument("--first-frame-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--case", choices=CASES, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.first_frame_child:
+        first_frame_child()
+        return
+    if args.case:
+        print(json.dumps(measure_case(args.case, args.seconds)), flush=True)
+        return
+
+    from geometry.detector import build_detector
+
+    results: dict[str, Any] = {
+        "benchmark": "render_fps",
+        "size": f"{SIZE[0]}x{SIZE[1]}",
+        "mode": (
+            "Xvfb + Qt (QOpenGLWidget), draws per second while turning"
+            if os.environ.get("DISPLAY")
+            else "EGL surfaceless, canvas.render() per frame (includes read-back)"
+        ),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "triangles": {p.name: len(p.mesh.faces) for p in build_detector()},
+    }
+    for case in CASES:  # each in a fresh process: no GL state or Qt window survives between them
+        group, way = case.split("/")
+        results.setdefault(group, {})[way] = run_child(["--case", case, "--seconds", str(args.seconds)])
+    results["first_frame_s"] = first_frame()
+    results["note"] = "shared 2-core machine: figures are noisy; compare within one run"
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

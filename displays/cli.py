@@ -1,0 +1,155 @@
+"""``main.py render``: pictures of the detector without a display (EGL surfaceless, else a private Xvfb).
+
+The detector scene is built once (``DetectorPictures``) and then renders any number of ``Picture``
+requests; event pictures add their overlays between renders and reuse the same scene.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+VIEWS = ("3d", "rphi", "rz")
+
+
+class RenderError(Exception):
+    """A user error in the render request (bad size, unwritable path, unknown part)."""
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"1920x1080"`` -> (1920, 1080)."""
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size must look like 1920x1080, got {text!r}") from None
+    if not (16 <= w <= 8192 and 16 <= h <= 8192):
+        raise argparse.ArgumentTypeError(f"size {w}x{h} outside 16..8192 pixels per side")
+    return w, h
+
+
+@dataclass(frozen=True)
+class Picture:
+    """One image to write."""
+
+    out: Path
+    view: str = "3d"
+    size: tuple[int, int] = (1920, 1080)
+    camera: str | None = None  # 3D preset; None: the natural one for the view
+    cutaway: str = "wedge"
+    hidden: frozenset[str] = field(default_factory=frozenset)
+
+
+class DetectorPictures:
+    """Builds the detector views once for one offscreen application and renders pictures of them."""
+
+    def __init__(self, app: Any, *, cdc_wires: bool = False) -> None:
+        self.app = app
+        self.cdc_wires = cdc_wires
+        self._parts: list[Any] | None = None
+        self._views: dict[tuple[str, tuple[int, int]], Any] = {}
+
+    def parts(self) -> list[Any]:
+        if self._parts is None:
+            from geometry.detector import build_detector
+
+            self._parts = build_detector(cdc_wires=self.cdc_wires)
+        return self._parts
+
+    def view(self, kind: str, size: tuple[int, int]) -> Any:
+        """The 3D or projection view of that size, built on first use."""
+        key = (kind, size)
+        if key not in self._views:
+            from displays.headless import is_qt
+
+            show = is_qt(self.app)
+            if kind == "3d":
+                from displays.view3d import DetectorView3D
+
+                self._views[key] = DetectorView3D(self.parts(), size=size, app=self.app, show=show)
+            else:
+                from geometry.outlines import outlines
+
+                from displays.projections import ProjectionView
+
+                self._views[key] = ProjectionView(kind, outlines(kind), size=size, app=self.app, show=show)
+        return self._views[key]
+
+    def render(self, picture: Picture) -> np.ndarray:
+        view = self.view(picture.view, picture.size)
+        known = set(view.parts) if picture.view == "3d" else set(view.outlines)
+        unknown = sorted(picture.hidden - known)
+        if unknown:
+            raise RenderError(
+                f"unknown subdetector(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+            )
+        for name in known:
+            view.set_part_visible(name, name not in picture.hidden)
+        if picture.view == "3d":
+            view.set_cutaway(picture.cutaway)
+            view.set_wires_visible(self.cdc_wires)
+            view.set_camera_preset(picture.camera or "3d")
+        return view.render()
+
+
+def write_picture(image: np.ndarray, out: Path) -> None:
+    from vispy.io import write_png
+
+    try:
+        write_png(str(out), np.ascontiguousarray(image[..., :3]))
+    except OSError as exc:
+        raise RenderError(f"cannot write {out}: {exc.strerror or exc}") from exc
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, required=True, help="PNG file to write")
+    parser.add_argument(
+        "--size", type=parse_size, default=(1920, 1080), help="WxH pixels (default 1920x1080)"
+    )
+    parser.add_argument("--view", choices=VIEWS, default="3d", help="3d, rphi (end view) or rz (side view)")
+    parser.add_argument(
+        "--camera", choices=("3d", "side", "end"), default=None, help="3D camera preset (default 3d)"
+    )
+    parser.add_argument(
+        "--cutaway", choices=("none", "wedge", "half"), default="wedge", help="3D cutaway (default wedge)"
+    )
+    parser.add_argument(
+        "--hide", default="", help="comma-separated subdetectors to leave out, e.g. BKLM,EKLM"
+    )
+    parser.add_argument("--cdc-wires", action="store_true", help="draw the 14336 CDC sense wires")
+
+
+def picture_from_args(args: argparse.Namespace) -> Picture:
+    out = Path(args.out)
+    if out.suffix.lower() != ".png":
+        raise RenderError(f"{out}: only PNG is written; give a file name ending in .png")
+    if not out.parent.exists():
+        raise RenderError(f"{out}: directory {out.parent} does not exist")
+    hidden = frozenset(name.strip().upper() for name in args.hide.split(",") if name.strip())
+    return Picture(out, args.view, tuple(args.size), args.camera, args.cutaway, hidden)
+
+
+def run(args: argparse.Namespace) -> int:
+    start = time.perf_counter()
+    try:
+        picture = picture_from_args(args)
+        from displays.headless import HeadlessError, offscreen_app
+
+        try:
+            app = offscreen_app()
+        except HeadlessError as exc:
+            raise RenderError(str(exc)) from exc
+        pictures = DetectorPictures(app, cdc_wires=args.cdc_wires)
+        write_picture(pictures.render(picture), picture.out)
+    except RenderError as exc:
+        print(f"render: {exc}", file=sys.stderr)
+        return 2
+    w, h = picture.size
+    elapsed = time.perf_counter() - start
+    print(f"wrote {picture.out} ({w}x{h}, {picture.view} view, {app.backend_name}, {elapsed:.1f} s)")
+    return 0

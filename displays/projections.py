@@ -1,0 +1,122 @@
+"""2D projections of the detector: r-phi (x, y) and r-z (z, signed r), outlines in cm on equal axes.
+
+Each subdetector's outline is one Line visual of segments; overlays parent to ``view.scene`` and use
+the same coordinates (cm: x, y for r-phi; z, r with the sign of y for r-z).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from vispy import scene
+
+from displays.canvas import DetectorCanvas
+from displays.style import AXIS_COLOR, BACKGROUND, GRID_COLOR, LABEL_COLOR, part_style
+
+
+@dataclass(frozen=True)
+class Projection:
+    title: str
+    x_label: str
+    y_label: str
+    x_range: tuple[float, float]  # cm shown when the view is reset
+    y_range: tuple[float, float]
+
+
+PROJECTIONS: dict[str, Projection] = {
+    "rphi": Projection("r-φ (end view)", "x [cm]", "y [cm]", (-370.0, 370.0), (-370.0, 370.0)),
+    "rz": Projection("r-z (side view)", "z [cm]", "r [cm], signed by y", (-430.0, 430.0), (-370.0, 370.0)),
+}
+
+
+class ProjectionView:
+    """A PanZoom view of detector outlines; ``.view`` is the ViewBox, ``.outlines`` one Line per part."""
+
+    def __init__(
+        self,
+        kind: str,
+        outlines: Mapping[str, np.ndarray],
+        *,
+        size: tuple[int, int] = (640, 640),
+        app: Any = None,
+        show: bool = False,
+    ) -> None:
+        if kind not in PROJECTIONS:
+            raise ValueError(f"unknown projection {kind!r}; choose one of {', '.join(PROJECTIONS)}")
+        self.kind = kind
+        self.projection = PROJECTIONS[kind]
+        self.canvas = DetectorCanvas(keys=None, size=size, bgcolor=BACKGROUND, app=app, show=show)
+        grid = self.canvas.central_widget.add_grid(margin=4)
+        axis_style = {
+            "axis_color": AXIS_COLOR,
+            "tick_color": AXIS_COLOR,
+            "text_color": LABEL_COLOR,
+            "axis_font_size": 9,
+            "tick_label_margin": 6,
+            "axis_label_margin": 36,
+        }
+        self.y_axis = scene.AxisWidget(orientation="left", axis_label=self.projection.y_label, **axis_style)
+        self.y_axis.width_max = 72
+        self.x_axis = scene.AxisWidget(orientation="bottom", axis_label=self.projection.x_label, **axis_style)
+        self.x_axis.height_max = 56
+        grid.add_widget(self.y_axis, row=0, col=0)
+        self.view = grid.add_view(row=0, col=1)
+        grid.add_widget(self.x_axis, row=1, col=1)
+        spacer = grid.add_widget(row=1, col=0)
+        spacer.width_max, spacer.height_max = 72, 56
+        self.view.camera = scene.PanZoomCamera(aspect=1.0)
+        self.x_axis.link_view(self.view)
+        self.y_axis.link_view(self.view)
+        self._grid = grid
+        self.canvas.events.draw.connect(self._sync_axes, position="first")
+        self.grid_lines = scene.visuals.GridLines(color=GRID_COLOR, parent=self.view.scene)
+        self.grid_lines.order = -10
+        self.outlines: dict[str, Any] = {}
+        for name, segments in outlines.items():
+            segs = np.asarray(segments, np.float32)
+            if segs.ndim != 3 or segs.shape[1:] != (2, 2):
+                raise ValueError(f"{kind} outline of {name}: expected (K, 2, 2) segments, got {segs.shape}")
+            if len(segs) == 0:
+                continue
+            style = part_style(name)
+            line = scene.visuals.Line(
+                pos=segs.reshape(-1, 2),
+                connect="segments",
+                color=(*style.color[:3], style.outline_alpha),
+                width=1.5,
+                method="gl",
+                parent=self.view.scene,
+            )
+            line.name = name
+            self.outlines[name] = line
+        self.reset_camera()
+
+    def set_part_visible(self, name: str, visible: bool) -> None:
+        if name in self.outlines:
+            self.outlines[name].visible = bool(visible)
+
+    def reset_camera(self) -> None:
+        self.view.camera.set_range(x=self.projection.x_range, y=self.projection.y_range, margin=0.0)
+
+    def _sync_axes(self, event: Any = None) -> None:
+        """Lay the grid out, then let the axes read their range: VisPy updates the ticks only when the
+        camera moves, so without this they keep the place the axis had before the first layout."""
+        self._grid._update_child_widget_dim()
+        self.x_axis._view_changed()
+        self.y_axis._view_changed()
+
+    def to_pixels(self, points: np.ndarray) -> np.ndarray:
+        """Canvas pixel (column, row) of (N, 2) points in the projection's cm coordinates."""
+        tr = self.view.scene.node_transform(self.canvas.scene)
+        mapped = np.atleast_2d(tr.map(np.asarray(points, float)))
+        return mapped[:, :2] / mapped[:, 3:4]
+
+    def render(self, size: tuple[int, int] | None = None) -> np.ndarray:
+        self._sync_axes()
+        return np.asarray(self.canvas.render(size=size, alpha=False))
+
+    def close(self) -> None:
+        self.canvas.close()

@@ -1,0 +1,233 @@
+"""VisPy adapters: one lit mesh visual per subdetector, fed by a ``PartModel``.
+
+The lighting runs per vertex with per-face normals (flat shading, two-sided, so the triangle winding of
+the geometry does not matter) and the fragment shader only writes the colour: the cheapest pipeline for
+Mesa's llvmpipe, where the frame rate is bound by fragments. Translucent parts draw after the opaque
+ones, outermost first, with the depth test on and depth writes off, so an inner detector is never
+hidden behind a see-through shell; their silhouettes are a little denser (a Fresnel-like rim), which
+keeps the shape of a faint shell readable.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from vispy import gloo, scene
+from vispy.visuals import Visual
+
+from displays.parts import Cutaway, DrawBuffers, PartModel, ecl_region_end_crystals
+from displays.style import WIRE_COLOR, part_style
+from geometry.mesh import Part
+
+N_ECL_CRYSTALS = 8736
+
+_VERTEX = """
+attribute vec3 a_position;
+attribute vec3 a_normal;
+attribute vec4 a_color;
+uniform vec3 u_eye;       // viewing direction, from the eye into the scene
+uniform vec3 u_key;       // key light direction, from the light onto the surface
+uniform float u_ambient;
+uniform float u_rim;      // extra opacity at grazing angles (translucent parts)
+varying vec4 v_color;
+
+void main() {
+    gl_Position = $transform(vec4(a_position, 1.0));
+    float head = abs(dot(a_normal, u_eye));
+    float key = abs(dot(a_normal, u_key));
+    float spec = pow(abs(dot(a_normal, normalize(u_eye + u_key))), 48.0);
+    float light = u_ambient + 0.45 * head + 0.40 * key;
+    vec3 rgb = a_color.rgb * light + vec3(0.28 * spec);
+    float grazing = 1.0 - head;
+    float alpha = clamp(a_color.a * (1.0 + u_rim * grazing * grazing), 0.0, 1.0);
+    v_color = vec4(rgb, alpha);
+}
+"""
+
+_FRAGMENT = """
+varying vec4 v_color;
+
+void main() {
+    gl_FragColor = v_color;
+}
+"""
+
+
+class LitMeshVisual(Visual):
+    """Un-indexed triangles with per-vertex colour and per-face normals, lit by a camera headlight."""
+
+    def __init__(self) -> None:
+        super().__init__(vcode=_VERTEX, fcode=_FRAGMENT)
+        self._draw_mode = "triangles"
+        self._positions = gloo.VertexBuffer(np.zeros((0, 3), np.float32))
+        self._normals = gloo.VertexBuffer(np.zeros((0, 3), np.float32))
+        self._colors = gloo.VertexBuffer(np.zeros((0, 4), np.float32))
+        self.shared_program["a_position"] = self._positions
+        self.shared_program["a_normal"] = self._normals
+        self.shared_program["a_color"] = self._colors
+        self.shared_program["u_eye"] = (0.0, 0.0, -1.0)
+        self.shared_program["u_key"] = (0.3, -0.5, -0.8)
+        self.shared_program["u_ambient"] = 0.32
+        self.shared_program["u_rim"] = 0.0
+        self._n_vertices = 0
+        self._bounds: np.ndarray | None = None
+        self.data: DrawBuffers | None = None
+        self.set_translucent(False)
+
+    def set_data(self, buffers: DrawBuffers) -> None:
+        """Replace the drawn triangles; the upload happens lazily at the next paint."""
+        self.data = buffers
+        self._n_vertices = len(buffers.positions)
+        self._positions.set_data(np.ascontiguousarray(buffers.positions, np.float32))
+        self._normals.set_data(np.ascontiguousarray(buffers.normals, np.float32))
+        self._colors.set_data(np.ascontiguousarray(buffers.colors, np.float32))
+        pos = buffers.positions
+        self._bounds = np.stack([pos.min(axis=0), pos.max(axis=0)], axis=1) if len(pos) else None
+        self.update()
+
+    def set_translucent(self, translucent: bool, cull_back: bool = True) -> None:
+        """Opaque parts write depth; translucent ones blend over them without hiding what lies behind.
+
+        With ``cull_back`` (closed, outward-wound elements) faces turned away from the eye are skipped:
+        a see-through shell then blends its near and far walls once each instead of twice.
+        """
+        self.set_gl_state(
+            blend=True,
+            blend_func=("src_alpha", "one_minus_src_alpha"),
+            depth_test=True,
+            depth_mask=not translucent,
+            cull_face="back" if cull_back else False,
+        )
+        self.shared_program["u_rim"] = 1.2 if translucent else 0.0
+        self.update()
+
+    def set_lights(self, eye: np.ndarray, key: np.ndarray) -> None:
+        self.shared_program["u_eye"] = tuple(float(v) for v in eye)
+        self.shared_program["u_key"] = tuple(float(v) for v in key)
+
+    def _prepare_transforms(self, view: Any) -> None:
+        view.view_program.vert["transform"] = view.get_transform()
+
+    def _prepare_draw(self, view: Any) -> bool:
+        if self._n_vertices == 0:
+            return False
+        eye, key = camera_lights(view)
+        self.set_lights(eye, key)
+        return True
+
+    def _compute_bounds(self, axis: int, view: Any) -> tuple[float, float] | None:
+        if self._bounds is None:
+            return None
+        return float(self._bounds[axis, 0]), float(self._bounds[axis, 1])
+
+
+LitMesh = scene.visuals.create_visual_node(LitMeshVisual)
+
+
+def camera_lights(view: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Viewing direction at the origin and a key light from the upper left, in scene coordinates."""
+    tr = view.transforms.get_transform("visual", "document")
+    p = np.asarray(tr.map([0.0, 0.0, 0.0, 1.0]), float)
+    p = p / p[3]
+
+    def back(offset: tuple[float, float, float]) -> np.ndarray:
+        q = np.asarray(tr.imap(p + np.array([*offset, 0.0])), float)
+        return q[:3] / q[3]
+
+    origin = back((0.0, 0.0, 0.0))
+    eye = _unit(back((0.0, 0.0, 1e-3)) - origin)
+    right = _unit(back((1.0, 0.0, 0.0)) - origin)
+    down = _unit(back((0.0, 1.0, 0.0)) - origin)  # document y grows downwards
+    key = _unit(eye + 0.55 * down + 0.35 * right)
+    return eye, key
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = float(np.linalg.norm(v))
+    return v / n if n > 0 and np.isfinite(n) else np.array([0.0, 0.0, -1.0])
+
+
+class PartVisual:
+    """One subdetector on screen: its mesh visual, its wires (if any) and its display state."""
+
+    def __init__(self, part: Part, parent: Any = None) -> None:
+        style = part_style(part.name, part.color)
+        self.label = style.label
+        self.model = PartModel(
+            part,
+            style.color,
+            style.opacity,
+            shell_lod=style.shell_lod,
+            envelope_lod=style.envelope_lod,
+            outer_faces_lod=style.outer_faces_lod,
+            whole_elements=ecl_region_end_crystals()
+            if part.name == "ECL" and part.mesh.n_elements == N_ECL_CRYSTALS
+            else None,
+        )
+        self.default_opacity = style.opacity
+        self.mesh = LitMesh(parent=parent)
+        self.mesh.name = part.name
+        self.wires: Any = None
+        self.wires_visible = False
+        if self.model.lines is not None:
+            self.wires = scene.visuals.Line(
+                parent=parent, connect="segments", method="gl", color=WIRE_COLOR, antialias=False
+            )
+            self.wires.set_gl_state("translucent", depth_test=True, depth_mask=False)
+            self.wires.visible = False
+        self.draw_rank = 0  # outer parts get a lower rank; translucent parts draw in rank order
+        self.refresh()
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    @property
+    def visible(self) -> bool:
+        return self.model.visible
+
+    def set_visible(self, visible: bool) -> None:
+        self.model.visible = bool(visible)
+        self.refresh()
+
+    def set_opacity(self, opacity: float) -> None:
+        self.model.set_opacity(opacity)
+        self.refresh()
+
+    def set_cutaway(self, cutaway: Cutaway) -> None:
+        self.model.cutaway = cutaway
+        self.refresh()
+
+    def set_element_colors(self, elements: np.ndarray, rgba: np.ndarray) -> None:
+        self.model.set_element_colors(elements, rgba)
+        self.refresh()
+
+    def reset_element_colors(self) -> None:
+        self.model.reset_element_colors()
+        self.refresh()
+
+    def set_wires_visible(self, visible: bool) -> None:
+        self.wires_visible = bool(visible)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Push the model's state to the visuals (only what is shown is rebuilt)."""
+        m = self.model
+        shown = m.visible and (m.opacity > 0.0 or m.element_custom.any())
+        self.mesh.visible = shown
+        translucent = m.translucent
+        self.mesh.order = (100 + self.draw_rank) if translucent else self.draw_rank
+        if shown:
+            self.mesh.set_translucent(translucent, cull_back=m.closed)
+            self.mesh.set_data(m.buffers())
+        if self.wires is not None:
+            wires_shown = m.visible and self.wires_visible
+            self.wires.visible = wires_shown
+            self.wires.order = 100 + self.draw_rank + 1
+            if wires_shown:
+                segments = m.kept_lines()
+                if len(segments):
+                    self.wires.set_data(pos=segments.reshape(-1, 3))
+                else:
+                    self.wires.visible = False

@@ -1,0 +1,60 @@
+"""``main.py gui``: open the application window."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cdc-wires", action="store_true", help="start with the CDC sense wires shown")
+    parser.add_argument(
+        "--cutaway", choices=("none", "wedge", "half"), default="wedge", help="3D cutaway (default wedge)"
+    )
+    parser.add_argument("--rotate", action="store_true", help="turn the detector slowly (outreach screens)")
+    parser.add_argument(
+        "--screenshot", type=Path, default=None, help="save a picture of the window once drawn, then quit"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    if not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")
+    ):
+        print(
+            "gui: no display found (DISPLAY is not set). Run `make run`, which starts Xvfb, or use "
+            "`main.py render --out detector.png` for pictures without a display.",
+            file=sys.stderr,
+        )
+        return 2
+    if args.screenshot is not None and not args.screenshot.parent.exists():
+        print(f"gui: {args.screenshot}: directory {args.screenshot.parent} does not exist", file=sys.stderr)
+        return 2
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from panels.main_window import MainWindow
+    from panels.theme import apply_theme
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Belle II display")
+    apply_theme(app)
+    window = MainWindow.from_geometry(cutaway=args.cutaway)
+    window.resize(1680, 1000)
+    window.controls.wires.setChecked(args.cdc_wires)
+    window.show()
+    if args.rotate:
+        window.rotate_action.setChecked(True)
+    if args.screenshot is not None:
+
+        def save_and_quit() -> None:
+            if not window.grab().save(str(args.screenshot)):
+                print(f"gui: could not write {args.screenshot}", file=sys.stderr)
+            app.quit()
+
+        QTimer.singleShot(1500, save_and_quit)
+    return int(app.exec())
