@@ -73,9 +73,8 @@ class DetectorPictures:
 
                 self._views[key] = DetectorView3D(self.parts(), size=size, app=self.app, show=show)
             else:
-                from geometry.outlines import outlines
-
                 from displays.projections import ProjectionView
+                from geometry.outlines import outlines
 
                 self._views[key] = ProjectionView(kind, outlines(kind), size=size, app=self.app, show=show)
         return self._views[key]
