@@ -1,0 +1,119 @@
+"""Live events for the application: a ``zmq://`` stream, or the embedded simulation published in-process.
+
+``open_event_stream("sim")`` runs the collision generator in a publisher thread on a loopback port
+and subscribes to it exactly as to any remote ``serve`` publisher, so the embedded default takes the
+same wire, counters and back-pressure path as the control room's stream. ``LiveBuffer`` keeps the
+newest events (bounded) as a random-access source for the event browser.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Iterable, Sequence
+
+from events.model import EventBatch
+from monitoring.serve import EventPublisher, open_source, serve
+from monitoring.zmq_source import Consumer, ZmqEventSource
+
+SIM_RATE_HZ = 400.0  # events/s of the embedded stream (the physics L1 stream is ~1.3 kHz at 5e34)
+
+
+class EmbeddedSimulation:
+    """The generator behind an in-process publisher on ``tcp://127.0.0.1:<free port>``."""
+
+    def __init__(self, rate_hz: float = SIM_RATE_HZ, seed: int = 0, signals: Sequence[str] = ()) -> None:
+        batch = max(1, min(100, int(rate_hz / 20)))
+        self._batches = open_source("sim", seed, batch, signals)  # ValueError for a bad signal spec
+        self.publisher = EventPublisher("tcp://127.0.0.1:*", publisher_id=f"embedded-sim-{seed}")
+        self._rate_hz = rate_hz
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="embedded-sim publisher", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return "zmq://" + self.publisher.endpoint.removeprefix("tcp://")
+
+    def _run(self) -> None:
+        try:
+            serve(self.publisher, self._batches, self._rate_hz, stop=self._stop, report_every_s=3600)
+        finally:
+            self.publisher.close()
+
+    def start(self) -> EmbeddedSimulation:
+        self._thread.start()
+        return self
+
+    def stop(self, timeout_s: float = 2.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout_s)
+
+
+class EventStream:
+    """A subscribed event stream plus, for ``sim``, the embedded publisher behind it."""
+
+    def __init__(self, source: ZmqEventSource, simulation: EmbeddedSimulation | None = None) -> None:
+        self.source = source
+        self.simulation = simulation
+
+    @property
+    def url(self) -> str:
+        return "sim" if self.simulation else self.source.url
+
+    def start(self) -> EventStream:
+        if self.simulation:
+            self.simulation.start()
+        self.source.start()
+        return self
+
+    def stop(self) -> None:
+        self.source.stop()
+        if self.simulation:
+            self.simulation.stop()
+
+
+def open_event_stream(
+    spec: str, consumers: Iterable[Consumer] = (), seed: int = 0, signals: Sequence[str] = (), **kwargs: float
+) -> EventStream:
+    """``sim`` (the embedded generator) or ``zmq://HOST:PORT``; ``ValueError`` names a bad spec."""
+    if spec == "sim":
+        simulation = EmbeddedSimulation(kwargs.get("rate_hz", SIM_RATE_HZ), seed, signals)
+        return EventStream(ZmqEventSource(simulation.url, consumers=consumers), simulation)
+    if spec.startswith("zmq://"):
+        return EventStream(ZmqEventSource(spec, consumers=consumers))
+    raise ValueError(f"event stream {spec!r}: expected 'sim' or zmq://HOST:PORT")
+
+
+class LiveBuffer:
+    """The newest ``capacity`` events as a random-access source (``__len__``, ``read``); thread-safe."""
+
+    def __init__(self, capacity: int = 500) -> None:
+        self.capacity = capacity
+        self._batches: deque[EventBatch] = deque()
+        self._size = 0
+        self._lock = threading.Lock()
+        self.received = 0
+
+    def __call__(self, batch: EventBatch) -> None:
+        """Consumer interface: append a batch, dropping the oldest events beyond the capacity."""
+        with self._lock:
+            self._batches.append(batch)
+            self._size += len(batch)
+            self.received += len(batch)
+            while self._size - len(self._batches[0]) >= self.capacity:
+                self._size -= len(self._batches.popleft())
+
+    def __len__(self) -> int:
+        with self._lock:
+            return min(self._size, self.capacity)
+
+    def snapshot(self) -> EventBatch:
+        """The buffered events, oldest first."""
+        with self._lock:
+            batches = list(self._batches)
+            size = self._size
+        joined = EventBatch.concat(batches)
+        return joined.slice(max(0, size - self.capacity), size)
+
+    def read(self, start: int, stop: int) -> EventBatch:
+        return self.snapshot().slice(start, stop)
