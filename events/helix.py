@@ -162,5 +162,8 @@ def polylines(
     """Points from the perigee to ``s_end`` for every track, shape (N, n_points, 3)."""
     frac = np.linspace(0.0, 1.0, n_points)
     s = np.asarray(s_end, dtype=np.float64)[:, None] * frac[None, :]
-    cols = [np.asarray(a, dtype=np.float64)[:, None] for a in (d0, phi0, omega, z0, tan_lambda)]
-    return positions(*cols, s)
+
+    def column(a: ArrayLike) -> F8:
+        return np.asarray(a, dtype=np.float64)[:, None]
+
+    return positions(column(d0), column(phi0), column(omega), column(z0), column(tan_lambda), s)

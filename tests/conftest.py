@@ -7,6 +7,10 @@ from pathlib import Path
 
 import pytest
 
+# Without a display, Qt widget tests run offscreen (GL tests are skipped below) instead of aborting.
+if not os.environ.get("DISPLAY"):
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 MDST_SAMPLE = SHARED / "data" / "mdst-v06-00-00.root"

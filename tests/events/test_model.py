@@ -16,7 +16,8 @@ def _batch() -> EventBatch:
 def test_build_fills_missing_columns_with_defaults() -> None:
     b = _batch()
     assert len(b) == 3
-    assert b.ecl.size == 0 and len(b.ecl) == 3
+    assert b.ecl.size == 0
+    assert len(b.ecl) == 3
     assert np.isnan(b.tracks["omega"]).all()
     assert b.tracks["cov"].shape == (5, 15)
     assert (b.header["process"] == -1).all()

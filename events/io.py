@@ -1,0 +1,212 @@
+"""One entry point for event files, chosen by suffix (and, for ``.root``, by content).
+
+* ``.h5`` / ``.hdf5``: this project's event store (``events.hdf5``).
+* ``.root``: a Belle II mdst file (tree ``tree``, read by ``events.mdst``) or this project's
+  ntuple (TTree ``events``, ``events.rootio``); which one is decided by looking inside.
+* ``.json``: Phoenix event JSON (``events.phoenix``).
+
+Every failure on a user's file raises :class:`EventFileError` naming the file and the problem.
+Readers check what they hand out (:func:`sanitize`): tracks with a non-finite helix are dropped
+and counted in ``EventSource.issues`` instead of being drawn, and implausible multiplicities
+are reported there too, so a display can say what it did with the file.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+from events.model import Collection, EventBatch
+
+log = logging.getLogger(__name__)
+
+HDF5_SUFFIXES = (".h5", ".hdf5")
+ROOT_SUFFIXES = (".root",)
+JSON_SUFFIXES = (".json",)
+SUFFIXES = HDF5_SUFFIXES + ROOT_SUFFIXES + JSON_SUFFIXES
+
+# A Belle II event has at most a few dozen tracks; more than this is flagged as suspicious.
+PLAUSIBLE_TRACKS = 1000
+HELIX = ("d0", "phi0", "omega", "z0", "tan_lambda")
+
+
+class EventFileError(Exception):
+    """A file that cannot be read or written as events; ``str()`` names the file and the problem."""
+
+    def __init__(self, path: str | Path, message: str) -> None:
+        message = " ".join(message.split())  # one line, whatever the underlying library said
+        super().__init__(f"{path}: {message}")
+        self.path = str(path)
+        self.message = message
+
+
+class EventSource:
+    """Random access to the events of one file in bounded batches.
+
+    Subclasses implement ``__len__`` and ``_read``; ``read`` checks bounds, sanitizes the batch
+    and records what it dropped in ``issues`` (one human-readable line per problem).
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.issues: list[str] = []
+        self.dropped_tracks = 0
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def _read(self, start: int, stop: int) -> EventBatch:
+        raise NotImplementedError
+
+    def read(self, start: int = 0, stop: int | None = None) -> EventBatch:
+        """Events ``start:stop`` (clipped to the file) as one batch."""
+        n = len(self)
+        stop = n if stop is None else min(stop, n)
+        if start < 0 or start > stop:
+            raise EventFileError(self.path, f"event range {start}:{stop} is outside the file's {n} events")
+        batch = self._read(start, stop)
+        clean, issues, dropped = sanitize(batch, first_event=start)
+        self.dropped_tracks += dropped
+        for line in issues:
+            log.warning("%s: %s", self.path, line)
+        self.issues.extend(issues)
+        return clean
+
+    def event(self, i: int) -> EventBatch:
+        n = len(self)
+        if not -n <= i < n:
+            raise EventFileError(self.path, f"event index {i} out of range: the file holds {n} events")
+        i %= n
+        return self.read(i, i + 1)
+
+    def close(self) -> None:
+        """Release the file (sources that keep it open between reads override this)."""
+
+    def __enter__(self) -> EventSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def chunks(self, size: int = 1000) -> Iterator[EventBatch]:
+        if size < 1:
+            raise ValueError("chunk size must be positive")
+        for start in range(0, len(self), size):
+            yield self.read(start, start + size)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self.path)!r}, {len(self)} events)"
+
+
+def sanitize(batch: EventBatch, first_event: int = 0) -> tuple[EventBatch, list[str], int]:
+    """Drop tracks whose helix is not finite; report them and implausible multiplicities.
+
+    Vertex daughter indices are remapped to the surviving tracks (-1 where a daughter was dropped).
+    Returns (clean batch, issue lines, number of dropped tracks).
+    """
+    tracks = batch.tracks
+    issues: list[str] = []
+    counts = tracks.counts
+    big = np.flatnonzero(counts > PLAUSIBLE_TRACKS)
+    issues += [
+        f"event {first_event + int(i)} has {int(counts[i])} tracks, more than the {PLAUSIBLE_TRACKS} "
+        "a Belle II event plausibly holds"
+        for i in big
+    ]
+    good = np.ones(tracks.size, dtype=bool)
+    for name in HELIX:
+        good &= np.isfinite(tracks[name])
+    n_bad = int(tracks.size - good.sum())
+    if n_bad == 0:
+        return batch, issues, 0
+    event_of = tracks.event_index()
+    bad_events = np.unique(event_of[~good])
+    shown = ", ".join(str(first_event + int(e)) for e in bad_events[:10])
+    more = "" if len(bad_events) <= 10 else f" and {len(bad_events) - 10} more"
+    issues.append(f"dropped {n_bad} track(s) with a NaN or infinite helix (events {shown}{more})")
+    # position of every old track among the surviving tracks of its event, -1 if dropped
+    kept = np.concatenate(([0], np.cumsum(good)))  # surviving tracks before each row, over the batch
+    new_local = np.where(good, kept[:-1] - kept[tracks.offsets[:-1]][event_of], -1)
+    new_counts = np.bincount(event_of[good], minlength=len(tracks))
+    clean_tracks = Collection.from_columns(
+        "tracks", new_counts, {k: v[good] for k, v in tracks.columns.items()}
+    )
+    vertices = batch.vertices
+    v_event = vertices.event_index()
+    remapped = {}
+    for key in ("track_pos", "track_neg"):
+        old = vertices[key].astype(np.int64)
+        valid = (old >= 0) & (old < counts[v_event])
+        flat = np.where(valid, tracks.offsets[:-1][v_event] + old, 0)
+        remapped[key] = np.where(valid, new_local[flat] if tracks.size else -1, -1)
+    new_vertices = Collection.from_columns("vertices", vertices.counts, {**vertices.columns, **remapped})
+    clean = EventBatch(
+        batch.header,
+        source=batch.source,
+        tracks=clean_tracks,
+        ecl=batch.ecl,
+        klm=batch.klm,
+        vertices=new_vertices,
+        mc=batch.mc,
+    )
+    return clean, issues, n_bad
+
+
+def _check_readable(path: Path) -> None:
+    if not path.exists():
+        raise EventFileError(path, "no such file")
+    if path.is_dir():
+        raise EventFileError(path, "is a directory, not an event file")
+    if path.suffix.lower() not in SUFFIXES:
+        raise EventFileError(
+            path, f"unknown file type {path.suffix!r}; expected one of {', '.join(SUFFIXES)}"
+        )
+    if path.stat().st_size == 0:
+        raise EventFileError(path, "the file is empty (0 bytes)")
+
+
+def open_events(path: str | Path) -> EventSource:
+    """Open an event file for reading by its suffix; ``.root`` files are told apart by content."""
+    path = Path(path)
+    _check_readable(path)
+    suffix = path.suffix.lower()
+    if suffix in HDF5_SUFFIXES:
+        from events import hdf5
+
+        return hdf5.HDF5Source(path)
+    if suffix in JSON_SUFFIXES:
+        from events import phoenix
+
+        return phoenix.PhoenixSource(path)
+    from events import rootio
+
+    return rootio.open_root(path)
+
+
+def load(path: str | Path) -> EventBatch:
+    """All events of a file as one batch."""
+    with open_events(path) as source:
+        return source.read()
+
+
+def write(path: str | Path, batches: EventBatch | Iterable[EventBatch]) -> int:
+    """Write one batch or an iterable of batches (written incrementally); returns the event count."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    parts: Iterable[EventBatch] = [batches] if isinstance(batches, EventBatch) else batches
+    if suffix in HDF5_SUFFIXES:
+        from events import hdf5
+
+        return hdf5.write(path, parts)
+    if suffix in ROOT_SUFFIXES:
+        from events import rootio
+
+        return rootio.write(path, parts)
+    if suffix in JSON_SUFFIXES:
+        from events import phoenix
+
+        return phoenix.write(path, parts)
+    raise EventFileError(path, f"cannot write {suffix!r} files; expected one of {', '.join(SUFFIXES)}")

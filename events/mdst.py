@@ -1,0 +1,461 @@
+"""Read Belle II mdst ROOT files with uproot into ``EventBatch`` (shared/reference/mdst-and-helix.md).
+
+Whole-array conversion of one bounded chunk of entries of the tree ``tree``:
+
+* **header**: ``EventMetaData`` (experiment, run, event, time). ``l1_bits`` packs the
+  prescaled GDL output bits (``TRGSummary.m_psnmBits``) into ``events.trigger.L1_BITS`` using
+  the output-bit numbers of menu ``ftd_0036`` (basf2 ``trg/gdl/dbobjects/log/ftd_0036.oup``).
+  The file does not store which menu was active, so for files of other menus the names are a
+  best guess (unverified for the v06 sample).
+* **tracks**: the π fit of each track, else the fit of the hypothesis closest in mass that
+  exists (μ, K, e, p, d); helix, covariance, charge = sign(ω), |PDG|, p-value. PID: the 6 × 6
+  ``m_logl[detector][hypothesis]`` of the related PIDLikelihood summed over detectors.
+* **ecl**: only clusters with the nPhotons hypothesis bit (16), so each cluster appears once;
+  energy = exp(m_logEnergy). **klm**: all clusters. **mc**: all particles, mother 0-based.
+* **vertices**: the V0s, one per entry. The vertex is ``m_fittedVertexX/Y/Z`` where the file
+  stores it (mdst v08+), else the midpoint of the daughter helices' closest approach; the DCA of
+  the daughter helices is always kept. The hypothesis comes from the daughter fits (ππ → K_S,
+  pπ → Λ, ee → γ).
+* **relations** (track → ECL/KLM/MC, cluster → MC, track → PID) come from the relation leaf
+  branches; where one object relates to several, the highest weight wins (for track → ECL a
+  photon-hypothesis cluster first).
+
+**Field.** No mdst stores the solenoid field. ``header.bz`` (used for momenta) is the ``bz``
+argument, by default the nominal 1.5 T, as belle2/display does. basf2 evaluates its field map at
+the perigee (≈ 1.4528 T near z = 0), so pT here is ≈ 3 % above basf2's printout; pass
+``bz=1.4528`` to match basf2 for tracks from the interaction region.
+
+Leaves are looked up by name and missing ones tolerated (their columns keep the schema's fill
+value and ``issues`` says what was missing), since members are added between mdst versions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import awkward as ak
+import numpy as np
+import uproot
+
+from events import vertexing
+from events.io import EventFileError, EventSource
+from events.model import Collection, EventBatch, VertexKind
+from events.trigger import L1_BITS
+
+TREE = "tree"
+BZ = 1.5  # T, nominal solenoid field (see the module docstring)
+
+# GDL output-bit numbers of menu ftd_0036 for the lines events.trigger names
+FTD_0036_BITS: dict[str, int] = {
+    "fff": 0, "fffo": 1, "ffy": 8, "fyy": 9, "yyy": 10, "ff": 11, "ffo": 18, "ffoc": 19, "fyo": 23,
+    "ffb": 24, "hie": 41, "lowe": 42, "lume": 43, "c4": 47, "bha3d": 49, "bhabha": 50, "bhapur": 51,
+    "eclmumu": 56, "g_high": 61, "g_c1": 62, "gg": 63, "mu_pair": 64, "mu_b2b": 65, "klmhit": 66,
+    "eklmhit": 69, "random": 77, "poisson": 80, "lml0": 83, "lml1": 84, "lml2": 85, "lml3": 86,
+    "lml4": 87, "lml5": 88, "lml6": 89, "lml7": 90, "lml8": 91, "lml9": 92, "lml10": 93,
+    "lml12": 94, "lml13": 95, "cdcklm1": 135, "cdcklm2": 136, "seklm1": 137,
+}  # fmt: skip
+
+# fit preference: π, then the hypotheses closest in mass (positions in m_trackFitIndices: e μ π K p d)
+FIT_PREFERENCE = (2, 1, 3, 0, 4, 5)
+V0_HYPOTHESES = {(211, 211): 310, (2212, 211): 3122, (211, 2212): -3122, (11, 11): 22}
+
+EMD = "EventMetaData/"
+B: dict[str, str] = {
+    "experiment": EMD + "m_experiment",
+    "run": EMD + "m_run",
+    "event": EMD + "m_event",
+    "time": EMD + "m_time",
+    "psnm": "TRGSummary/m_psnmBits[10]",
+    "fit_indices": "Tracks/Tracks.m_trackFitIndices[6]",
+    "tau": "TrackFitResults/TrackFitResults.m_tau[5]",
+    "cov5": "TrackFitResults/TrackFitResults.m_cov5[15]",
+    "fit_pdg": "TrackFitResults/TrackFitResults.m_pdg",
+    "p_value": "TrackFitResults/TrackFitResults.m_pValue",
+    "logl": "PIDLikelihoods/PIDLikelihoods.m_logl[6][6]",
+    "ecl_hyp": "ECLClusters/ECLClusters.m_hypotheses",
+    "ecl_theta": "ECLClusters/ECLClusters.m_theta",
+    "ecl_phi": "ECLClusters/ECLClusters.m_phi",
+    "ecl_r": "ECLClusters/ECLClusters.m_r",
+    "ecl_log_e": "ECLClusters/ECLClusters.m_logEnergy",
+    "ecl_time": "ECLClusters/ECLClusters.m_time",
+    "ecl_cell": "ECLClusters/ECLClusters.m_maxECellId",
+    "ecl_ncry": "ECLClusters/ECLClusters.m_numberOfCrystals",
+    "ecl_is_track": "ECLClusters/ECLClusters.m_isTrack",
+    "klm_x": "KLMClusters/KLMClusters.m_globalX",
+    "klm_y": "KLMClusters/KLMClusters.m_globalY",
+    "klm_z": "KLMClusters/KLMClusters.m_globalZ",
+    "klm_layers": "KLMClusters/KLMClusters.m_layers",
+    "klm_inner": "KLMClusters/KLMClusters.m_innermostLayer",
+    "klm_p": "KLMClusters/KLMClusters.m_p",
+    "klm_time": "KLMClusters/KLMClusters.m_time",
+    "v0_tpos": "V0s/V0s.m_trackIndexPositive",
+    "v0_tneg": "V0s/V0s.m_trackIndexNegative",
+    "v0_fpos": "V0s/V0s.m_trackFitResultIndexPositive",
+    "v0_fneg": "V0s/V0s.m_trackFitResultIndexNegative",
+    "v0_x": "V0s/V0s.m_fittedVertexX",
+    "v0_y": "V0s/V0s.m_fittedVertexY",
+    "v0_z": "V0s/V0s.m_fittedVertexZ",
+}
+MC_LEAVES = {
+    "pdg": "m_pdg", "mother": "m_mother", "px": "m_momentum_x", "py": "m_momentum_y",
+    "pz": "m_momentum_z", "energy": "m_energy", "mass": "m_mass", "vx": "m_productionVertex_x",
+    "vy": "m_productionVertex_y", "vz": "m_productionVertex_z", "dx": "m_decayVertex_x",
+    "dy": "m_decayVertex_y", "dz": "m_decayVertex_z", "first_daughter": "m_firstDaughter",
+}  # fmt: skip
+for _key, _leaf in MC_LEAVES.items():
+    B["mc_" + _key] = f"MCParticles/MCParticles.{_leaf}"
+RELATIONS = (
+    "TracksToECLClusters",
+    "TracksToKLMClusters",
+    "TracksToMCParticles",
+    "TracksToPIDLikelihoods",
+    "ECLClustersToMCParticles",
+    "KLMClustersToMCParticles",
+)
+for _rel in RELATIONS:
+    for _leaf in ("m_from", "m_to", "m_weights"):
+        B[f"{_rel}.{_leaf}"] = f"{_rel}/m_elements/m_elements.{_leaf}"
+COUNTERS = {"Tracks": "Tracks", "TrackFitResults": "TrackFitResults", "ECLClusters": "ECLClusters",
+            "KLMClusters": "KLMClusters", "V0s": "V0s", "MCParticles": "MCParticles",
+            "PIDLikelihoods": "PIDLikelihoods"}  # fmt: skip
+# essential leaves: without them a collection cannot be built at all
+REQUIRED = {
+    "tracks": ("fit_indices", "tau"),
+    "ecl": ("ecl_theta", "ecl_phi", "ecl_r", "ecl_log_e"),
+    "klm": ("klm_x", "klm_y", "klm_z"),
+    "vertices": ("v0_tpos", "v0_tneg"),
+    "mc": ("mc_pdg",),
+}
+
+
+def is_mdst(tree: Any) -> bool:
+    """A TTree looks like an mdst event tree if it holds EventMetaData or a Tracks array."""
+    keys = set(tree.keys(recursive=False))
+    return "EventMetaData" in keys or ("Tracks" in keys and "TrackFitResults" in keys)
+
+
+class Chunk:
+    """Flat numpy views of one chunk of mdst entries, with per-array offsets."""
+
+    def __init__(self, arrays: dict[str, ak.Array], n: int) -> None:
+        self.arrays = arrays
+        self.n = n
+
+    def has(self, *keys: str) -> bool:
+        return all(B[k] in self.arrays for k in keys)
+
+    def flat(self, key: str, dtype: Any = None) -> np.ndarray:
+        arr = self.arrays[B[key]]
+        if arr.ndim > 1 and isinstance(arr.type.content, ak.types.ListType):
+            arr = ak.flatten(arr, axis=1)
+        out = ak.to_numpy(arr)
+        return out if dtype is None else out.astype(dtype)
+
+    def counts(self, key: str) -> np.ndarray:
+        return ak.to_numpy(ak.num(self.arrays[B[key]], axis=1)).astype(np.int64)
+
+    def relation(self, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """All (event, from, to, weight) pairs of a relation container, flat."""
+        keys = (f"{name}.m_from", f"{name}.m_to", f"{name}.m_weights")
+        if not self.has(*keys[:2]):
+            return None
+        frm = self.arrays[B[keys[0]]]
+        to = self.arrays[B[keys[1]]]
+        n_to = ak.num(to, axis=2)
+        event = np.repeat(np.arange(self.n), ak.to_numpy(ak.sum(n_to, axis=1)))
+        frm_pairs = ak.to_numpy(ak.flatten(ak.broadcast_arrays(frm, to)[0], axis=None)).astype(np.int64)
+        to_flat = ak.to_numpy(ak.flatten(to, axis=None)).astype(np.int64)
+        if self.has(keys[2]):
+            w = ak.to_numpy(ak.flatten(self.arrays[B[keys[2]]], axis=None)).astype(np.float64)
+        else:
+            w = np.ones(len(to_flat))
+        if len(w) != len(to_flat):
+            w = np.ones(len(to_flat))
+        return event, frm_pairs, to_flat, w
+
+
+def offsets_of(counts: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=out[1:])
+    return out
+
+
+def best_target(
+    pairs: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None,
+    from_offsets: np.ndarray,
+    to_counts: np.ndarray,
+    score: np.ndarray | None = None,
+) -> np.ndarray:
+    """For every 'from' object (flat), the local index of its best 'to' object, -1 if none.
+
+    Best = highest ``score`` (indexed by the flat 'to' index) then highest weight.
+    """
+    n_from = int(from_offsets[-1])
+    out = np.full(n_from, -1, dtype=np.int64)
+    if pairs is None or len(pairs[0]) == 0:
+        return out
+    event, frm, to, weight = pairs
+    from_counts = np.diff(from_offsets)
+    ok = (frm < from_counts[event]) & (to < to_counts[event])
+    event, frm, to, weight = event[ok], frm[ok], to[ok], weight[ok]
+    g_from = from_offsets[event] + frm
+    g_to = offsets_of(to_counts)[event] + to
+    primary = score[g_to] if score is not None else np.zeros(len(to))
+    order = np.lexsort((-weight, -primary, g_from))
+    first = np.unique(g_from[order], return_index=True)[1]
+    out[g_from[order][first]] = to[order][first]
+    return out
+
+
+def _local_index_map(keep: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """For every flat row, its index among the kept rows of its event, -1 if dropped."""
+    kept = np.concatenate(([0], np.cumsum(keep)))
+    event_of = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+    return np.where(keep, kept[:-1] - kept[offsets[:-1]][event_of], -1)
+
+
+def _remap(local: np.ndarray, event: np.ndarray, offsets: np.ndarray, mapping: np.ndarray) -> np.ndarray:
+    valid = local >= 0
+    flat = np.where(valid, offsets[event] + local, 0)
+    return np.where(valid, mapping[flat] if len(mapping) else -1, -1)
+
+
+def pack_l1(psnm: np.ndarray) -> np.ndarray:
+    """Pack (N, 10) uint32 PSNM words into the ``l1_bits`` column (menu ftd_0036 bit numbers)."""
+    words = np.asarray(psnm, dtype=np.uint64)
+    bits = np.zeros(len(words), dtype=np.uint64)
+    for k, name in enumerate(L1_BITS):
+        gdl = FTD_0036_BITS.get(name)
+        if gdl is None or gdl // 32 >= words.shape[1]:
+            continue
+        fired = (words[:, gdl // 32] >> np.uint64(gdl % 32)) & np.uint64(1)
+        bits |= fired << np.uint64(k)
+    return bits
+
+
+class MdstSource(EventSource):
+    """Events of a Belle II mdst file, read entry range by entry range."""
+
+    def __init__(self, path: str | Path, bz: float = BZ, tree: Any = None) -> None:
+        super().__init__(path)
+        self.bz = float(bz)
+        if tree is None:
+            try:
+                file = uproot.open(self.path)
+            except Exception as exc:  # uproot raises many types for damaged files
+                raise EventFileError(
+                    self.path, f"not a readable ROOT file (truncated or corrupted?): {exc}"
+                ) from exc
+            if TREE not in file:
+                raise EventFileError(self.path, f"no mdst tree {TREE!r} in this ROOT file")
+            tree = file[TREE]
+        if not is_mdst(tree):
+            raise EventFileError(
+                self.path, f"tree {TREE!r} holds no EventMetaData or Tracks: not an mdst file"
+            )
+        self.tree = tree
+        available = set(tree.keys())
+        self.keys = [leaf for leaf in B.values() if leaf in available]
+        missing = {coll for coll, need in REQUIRED.items() if not all(B[k] in available for k in need)}
+        self.missing = missing
+        if missing:
+            self.issues.append(f"no {', '.join(sorted(missing))} in this mdst file (leaves missing)")
+        if B["event"] not in available:
+            self.issues.append("no EventMetaData: events are numbered by entry")
+
+    def __len__(self) -> int:
+        return int(self.tree.num_entries)
+
+    def _read(self, start: int, stop: int) -> EventBatch:
+        try:
+            arrays = self.tree.arrays(self.keys, entry_start=start, entry_stop=stop, library="ak", how=dict)
+        except Exception as exc:
+            raise EventFileError(
+                self.path, f"cannot read entries {start}:{stop} (corrupted file?): {exc}"
+            ) from exc
+        try:
+            return build_batch(Chunk(arrays, stop - start), self.bz, start, str(self.path), self.missing)
+        except (ValueError, IndexError, TypeError) as exc:
+            raise EventFileError(self.path, f"entries {start}:{stop} are inconsistent: {exc}") from exc
+
+
+def build_batch(c: Chunk, bz: float, start: int, source: str, missing: set[str]) -> EventBatch:
+    n = c.n
+    header: dict[str, Any] = {"bz": np.full(n, bz, np.float32)}
+    for key in ("experiment", "run", "event", "time"):
+        if c.has(key):
+            header[key] = c.flat(key)
+    if "event" not in header:
+        header["event"] = np.arange(start, start + n)
+    if c.has("psnm"):
+        header["l1_bits"] = pack_l1(c.flat("psnm"))
+
+    ecl, ecl_map, ecl_off, ecl_counts_all = _ecl(c, missing)
+    klm = _klm(c, missing)
+    tracks, fit_off, track_off = _tracks(c, missing, ecl_map, ecl_off, ecl_counts_all, klm)
+    vertices = _vertices(c, missing, fit_off, track_off)
+    mc = _mc(c, missing)
+    return EventBatch.build(
+        n, header, source=source, tracks=tracks, ecl=ecl, klm=klm, vertices=vertices, mc=mc
+    )
+
+
+def _ecl(c: Chunk, missing: set[str]) -> tuple[Collection, np.ndarray, np.ndarray, np.ndarray]:
+    if "ecl" in missing:
+        zeros = np.zeros(c.n, np.int64)
+        return Collection.empty("ecl", c.n), np.zeros(0, np.int64), offsets_of(zeros), zeros
+    counts = c.counts("ecl_theta")
+    off = offsets_of(counts)
+    hyp = c.flat("ecl_hyp", np.int64) if c.has("ecl_hyp") else np.full(off[-1], 16)
+    keep = (hyp & 16) != 0
+    mapping = _local_index_map(keep, off)
+    event_of = np.repeat(np.arange(c.n), counts)
+    cols: dict[str, Any] = {
+        "energy": np.exp(c.flat("ecl_log_e")),
+        "theta": c.flat("ecl_theta"),
+        "phi": c.flat("ecl_phi"),
+        "r": c.flat("ecl_r"),
+        "hypotheses": hyp,
+    }
+    for col, key in (("time", "ecl_time"), ("cell_id", "ecl_cell"), ("n_crystals", "ecl_ncry"),
+                     ("is_track", "ecl_is_track")):  # fmt: skip
+        if c.has(key):
+            cols[col] = c.flat(key)
+    cols["mc_index"] = best_target(c.relation("ECLClustersToMCParticles"), off, _mc_counts(c, missing))
+    kept_cols = {k: np.asarray(v)[keep] for k, v in cols.items()}
+    kept_counts = np.bincount(event_of[keep], minlength=c.n)
+    return Collection.from_columns("ecl", kept_counts, kept_cols), mapping, off, counts
+
+
+def _mc_counts(c: Chunk, missing: set[str]) -> np.ndarray:
+    return np.zeros(c.n, np.int64) if "mc" in missing else c.counts("mc_pdg")
+
+
+def _klm(c: Chunk, missing: set[str]) -> Collection:
+    if "klm" in missing:
+        return Collection.empty("klm", c.n)
+    counts = c.counts("klm_x")
+    cols: dict[str, Any] = {"x": c.flat("klm_x"), "y": c.flat("klm_y"), "z": c.flat("klm_z")}
+    for col, key in (("layers", "klm_layers"), ("innermost_layer", "klm_inner"), ("p", "klm_p"),
+                     ("time", "klm_time")):  # fmt: skip
+        if c.has(key):
+            cols[col] = c.flat(key)
+    rel = c.relation("KLMClustersToMCParticles")
+    cols["mc_index"] = best_target(rel, offsets_of(counts), _mc_counts(c, missing))
+    return Collection.from_columns("klm", counts, cols)
+
+
+def _tracks(
+    c: Chunk,
+    missing: set[str],
+    ecl_map: np.ndarray,
+    ecl_off: np.ndarray,
+    ecl_counts: np.ndarray,
+    klm: Collection,
+) -> tuple[Collection, np.ndarray, np.ndarray]:
+    if "tracks" in missing:
+        zeros = offsets_of(np.zeros(c.n, np.int64))
+        return Collection.empty("tracks", c.n), zeros, zeros
+    counts = c.counts("fit_indices")
+    off = offsets_of(counts)
+    fit_counts = c.counts("tau")
+    fit_off = offsets_of(fit_counts)
+    event_of = np.repeat(np.arange(c.n), counts)
+    indices = c.flat("fit_indices", np.int64).reshape(-1, 6)
+    ordered = indices[:, FIT_PREFERENCE]
+    valid = (ordered >= 0) & (ordered < fit_counts[event_of][:, None])
+    choice = np.argmax(valid, axis=1)
+    local_fit = np.where(valid.any(axis=1), ordered[np.arange(len(ordered)), choice], -1)
+    has_fit = local_fit >= 0
+    g_fit = np.where(has_fit, fit_off[event_of] + local_fit, 0)
+
+    tau = c.flat("tau").reshape(-1, 5)
+    helix = np.where(has_fit[:, None], tau[g_fit] if len(tau) else np.nan, np.nan)
+    cols: dict[str, Any] = {
+        name: helix[:, k] for k, name in enumerate(("d0", "phi0", "omega", "z0", "tan_lambda"))
+    }
+    cols["charge"] = np.sign(np.nan_to_num(cols["omega"])).astype(np.int8)
+    if c.has("cov5") and len(tau):
+        cols["cov"] = np.where(has_fit[:, None], c.flat("cov5").reshape(-1, 15)[g_fit], np.nan)
+    if c.has("fit_pdg") and len(tau):
+        cols["pdg"] = np.where(has_fit, c.flat("fit_pdg", np.int64)[g_fit], 0)
+    if c.has("p_value") and len(tau):
+        cols["p_value"] = np.where(has_fit, c.flat("p_value")[g_fit], np.nan)
+
+    if c.has("logl"):
+        pid_counts = c.counts("logl")
+        pid = best_target(c.relation("TracksToPIDLikelihoods"), off, pid_counts)
+        logl = c.flat("logl").reshape(-1, 6, 6).sum(axis=1)  # [detector][hypothesis]: sum detectors
+        g_pid = np.where(pid >= 0, offsets_of(pid_counts)[event_of] + pid, 0)
+        cols["pid_logl"] = np.where((pid >= 0)[:, None], logl[g_pid] if len(logl) else np.nan, np.nan)
+
+    photon = np.zeros(int(ecl_off[-1]))
+    photon[ecl_map >= 0] = 1.0
+    ecl_local = best_target(c.relation("TracksToECLClusters"), off, ecl_counts, score=photon)
+    cols["ecl_index"] = _remap(ecl_local, event_of, ecl_off, ecl_map)
+    cols["klm_index"] = best_target(c.relation("TracksToKLMClusters"), off, klm.counts)
+    cols["mc_index"] = best_target(c.relation("TracksToMCParticles"), off, _mc_counts(c, missing))
+    return Collection.from_columns("tracks", counts, cols), fit_off, off
+
+
+def _vertices(c: Chunk, missing: set[str], fit_off: np.ndarray, track_off: np.ndarray) -> Collection:
+    if "vertices" in missing:
+        return Collection.empty("vertices", c.n)
+    counts = c.counts("v0_tpos")
+    event_of = np.repeat(np.arange(c.n), counts)
+    n_tracks = np.diff(track_off)[event_of]
+    tpos, tneg = c.flat("v0_tpos", np.int64), c.flat("v0_tneg", np.int64)
+    cols: dict[str, Any] = {
+        "kind": np.full(len(tpos), VertexKind.V0),
+        "track_pos": np.where((tpos >= 0) & (tpos < n_tracks), tpos, -1),
+        "track_neg": np.where((tneg >= 0) & (tneg < n_tracks), tneg, -1),
+    }
+    if c.has("v0_fpos", "v0_fneg", "tau") and len(tpos):
+        n_fits = np.diff(fit_off)[event_of]
+        tau = c.flat("tau").reshape(-1, 5)
+        fpos, fneg = c.flat("v0_fpos", np.int64), c.flat("v0_fneg", np.int64)
+        ok = (fpos >= 0) & (fpos < n_fits) & (fneg >= 0) & (fneg < n_fits)
+        gpos = np.where(ok, fit_off[event_of] + fpos, 0)
+        gneg = np.where(ok, fit_off[event_of] + fneg, 0)
+        ca = vertexing.closest_approach(tau[gpos], tau[gneg])
+        vertex = np.where(ok[:, None], ca.vertex, np.nan)
+        cols["dca"] = np.where(ok, ca.dca, np.nan)
+        if c.has("fit_pdg"):
+            pdg = c.flat("fit_pdg", np.int64)
+            pairs = zip(pdg[gpos].tolist(), pdg[gneg].tolist(), strict=True)
+            cols["pdg"] = np.array([V0_HYPOTHESES.get(p, 0) for p in pairs], dtype=np.int64) * ok
+    else:
+        vertex = np.full((len(tpos), 3), np.nan)
+    if c.has("v0_x", "v0_y", "v0_z"):  # stored fitted vertex (mdst v08+) takes precedence
+        stored = np.stack([c.flat("v0_x"), c.flat("v0_y"), c.flat("v0_z")], axis=-1)
+        vertex = np.where(np.isfinite(stored), stored, vertex)
+    cols["x"], cols["y"], cols["z"] = vertex[:, 0], vertex[:, 1], vertex[:, 2]
+    return Collection.from_columns("vertices", counts, cols)
+
+
+def _mc(c: Chunk, missing: set[str]) -> Collection:
+    if "mc" in missing:
+        return Collection.empty("mc", c.n)
+    counts = c.counts("mc_pdg")
+    cols: dict[str, Any] = {}
+    for col in ("pdg", "px", "py", "pz", "energy", "mass", "vx", "vy", "vz", "dx", "dy", "dz"):
+        if c.has("mc_" + col):
+            cols[col] = c.flat("mc_" + col)
+    if c.has("mc_mother"):
+        cols["mother"] = c.flat("mc_mother", np.int64) - 1  # 1-based, 0 = none -> 0-based, -1
+    if c.has("mc_first_daughter"):
+        stable = c.flat("mc_first_daughter", np.int64) == 0
+        for col in ("dx", "dy", "dz"):
+            if col in cols:
+                cols[col] = np.where(stable, np.nan, cols[col])
+    return Collection.from_columns("mc", counts, cols)
+
+
+def charge_of_pdg(pdg: np.ndarray) -> np.ndarray:
+    """Electric charge sign of common long-lived particles from their PDG codes (0 if neutral/unknown)."""
+    pdg = np.asarray(pdg, dtype=np.int64)
+    a = np.abs(pdg)
+    positive = np.isin(a, (211, 321, 2212, 3222, 1000010020))  # pi+ K+ p Sigma+ d
+    negative = np.isin(a, (11, 13, 15, 3112, 3312, 3334))  # e- mu- tau- Sigma- Xi- Omega-
+    return (np.sign(pdg) * (positive.astype(np.int64) - negative)).astype(np.int8)

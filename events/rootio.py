@@ -1,0 +1,177 @@
+"""This project's event ntuple in ROOT: a TTree ``events`` written with uproot ``mktree``.
+
+Branch naming (what ``uproot.dask`` and any ROOT user see):
+
+* header columns by their name: ``event``, ``run``, ``l1_bits``, ``bz``, ...
+* collection columns ``{collection}_{column}`` (``tracks_d0``, ``ecl_energy``), jagged, with one
+  int32 counter per collection ``n{collection}`` (``ntracks``, ``necl``) shared by its columns;
+* a column with a trailing shape (``tracks_cov`` 15 values, ``tracks_pid_logl`` 6 values,
+  ``vertices_cov`` 6 values) is stored as one jagged scalar branch per component,
+  ``{collection}_{column}_{k}`` (``tracks_cov_0`` ... ``tracks_cov_14``), because uproot 5.7
+  writes ``float[n][15]`` branches it cannot read back. :func:`branch_names` lists them.
+
+The tree title carries the format name and ``SCHEMA_VERSION`` ("belle2-display-events schema 1").
+:func:`open_root` tells this ntuple from a Belle II mdst file by what the file contains.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import awkward as ak
+import numpy as np
+import uproot
+
+from events.io import EventFileError, EventSource
+from events.model import COLLECTIONS, HEADER, SCHEMA_VERSION, Collection, EventBatch
+
+TREE = "events"
+FORMAT = "belle2-display-events"
+TITLE = f"{FORMAT} schema {SCHEMA_VERSION}"
+
+
+def branch_name(collection: str, column: str) -> str:
+    """Branch of a header column (``collection="header"``) or of a scalar collection column."""
+    if collection == "header":
+        if column not in HEADER:
+            raise KeyError(f"no header column {column!r}")
+        return column
+    shape = COLLECTIONS[collection][column][1]
+    if shape:
+        raise KeyError(f"{collection}.{column} has {shape[0]} components; use branch_names()")
+    return f"{collection}_{column}"
+
+
+def branch_names(collection: str, column: str) -> list[str]:
+    """All branches holding one column: one name, or one per component of a multi-valued column."""
+    if collection == "header":
+        return [branch_name(collection, column)]
+    shape = COLLECTIONS[collection][column][1]
+    if not shape:
+        return [f"{collection}_{column}"]
+    return [f"{collection}_{column}_{k}" for k in range(int(np.prod(shape)))]
+
+
+def counter_name(collection: str) -> str:
+    return f"n{collection}"
+
+
+def _tree_data(batch: EventBatch) -> dict[str, Any]:
+    data: dict[str, Any] = {name: np.asarray(batch.header[name]) for name in HEADER}
+    for coll, c in batch.collections().items():
+        counts = c.counts
+        fields: dict[str, Any] = {}
+        for column, values in c.columns.items():
+            flat = values.reshape(len(values), int(np.prod(values.shape[1:])))
+            for k, name in enumerate(branch_names(coll, column)):
+                fields[name[len(coll) + 1 :]] = ak.unflatten(np.ascontiguousarray(flat[:, k]), counts)
+        data[coll] = ak.zip(fields, depth_limit=2)
+    return data
+
+
+def write(path: str | Path, batches: Iterable[EventBatch]) -> int:
+    """Write batches into a new ROOT file, the first with ``mktree``, the rest with ``extend``."""
+    path = Path(path)
+    n = 0
+    try:
+        with uproot.recreate(path) as f:
+            tree = None
+            for batch in batches:
+                data = _tree_data(batch)
+                if tree is None:
+                    tree = f.mktree(TREE, data, title=TITLE)
+                else:
+                    tree.extend(data)
+                n += len(batch)
+            if tree is None:
+                f.mktree(TREE, _tree_data(EventBatch.empty()), title=TITLE)
+    except OSError as exc:
+        raise EventFileError(path, f"cannot write: {exc}") from exc
+    return n
+
+
+def open_root(path: str | Path) -> EventSource:
+    """Open a ``.root`` file as our ntuple or as a Belle II mdst file, by its content."""
+    path = Path(path)
+    from events import mdst
+
+    try:
+        file = uproot.open(path)
+        names = set(file.keys(cycle=False))
+        if TREE in names and str(getattr(file[TREE], "title", "")).startswith(FORMAT):
+            return NtupleSource(path, file[TREE])
+        if mdst.TREE in names and mdst.is_mdst(file[mdst.TREE]):
+            return mdst.MdstSource(path, tree=file[mdst.TREE])
+    except EventFileError:
+        raise
+    except Exception as exc:  # uproot raises many types for damaged files
+        raise EventFileError(path, f"not a readable ROOT file (truncated or corrupted?): {exc}") from exc
+    found = ", ".join(sorted(names)) or "nothing"
+    raise EventFileError(
+        path,
+        f"neither a Belle II mdst file (tree {mdst.TREE!r}) nor an event ntuple ({TREE!r}); it holds {found}",
+    )
+
+
+class NtupleSource(EventSource):
+    """Reads the ``events`` TTree written by :func:`write`."""
+
+    def __init__(self, path: str | Path, tree: Any) -> None:
+        super().__init__(path)
+        self.tree = tree
+        title = str(tree.title)
+        try:
+            version = int(title.rsplit(" ", 1)[-1])
+        except ValueError:
+            raise EventFileError(
+                self.path, f"tree {TREE!r} has no schema version in its title {title!r}"
+            ) from None
+        if version > SCHEMA_VERSION:
+            raise EventFileError(
+                self.path,
+                f"written with event schema version {version}, newer than this program's {SCHEMA_VERSION}; "
+                "update the program to read it",
+            )
+        if version != SCHEMA_VERSION:
+            raise EventFileError(self.path, f"unknown event schema version {version}")
+        available = set(tree.keys())
+        wanted = [name for name in HEADER] + [
+            name for coll, spec in COLLECTIONS.items() for col in spec for name in branch_names(coll, col)
+        ]
+        missing = [name for name in wanted if name not in available]
+        if missing:
+            shown = ", ".join(missing[:8]) + (" ..." if len(missing) > 8 else "")
+            raise EventFileError(self.path, f"tree {TREE!r} lacks branches {shown}")
+        self.branches = wanted
+
+    def __len__(self) -> int:
+        return int(self.tree.num_entries)
+
+    def _read(self, start: int, stop: int) -> EventBatch:
+        try:
+            arrays = self.tree.arrays(
+                self.branches, entry_start=start, entry_stop=stop, library="ak", how=dict
+            )
+        except Exception as exc:
+            raise EventFileError(
+                self.path, f"cannot read entries {start}:{stop} (corrupted file?): {exc}"
+            ) from exc
+        header = {name: ak.to_numpy(arrays[name]) for name in HEADER}
+        colls = {}
+        for coll, spec in COLLECTIONS.items():
+            counts = None
+            cols = {}
+            for column, (_, shape, _) in spec.items():
+                parts = []
+                for name in branch_names(coll, column):
+                    jagged = arrays[name]
+                    if counts is None:
+                        counts = ak.to_numpy(ak.num(jagged, axis=1))
+                    parts.append(ak.to_numpy(ak.flatten(jagged, axis=1)))
+                cols[column] = np.stack(parts, axis=-1).reshape(-1, *shape) if shape else parts[0]
+            colls[coll] = Collection.from_columns(
+                coll, counts if counts is not None else np.zeros(stop - start), cols
+            )
+        return EventBatch.build(stop - start, header, source=str(self.path), **colls)

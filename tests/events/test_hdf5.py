@@ -1,0 +1,119 @@
+"""The HDF5 event store: exact round trips, appending, random access, schema and corruption errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from events import hdf5, io
+from events.model import COLLECTIONS, HEADER, Collection, EventBatch
+
+
+def random_batch(n_events: int, seed: int = 0, max_objects: int = 12) -> EventBatch:
+    """A batch with every schema column filled with random values of its dtype."""
+    rng = np.random.default_rng(seed)
+
+    def column(dtype: str, shape: tuple[int, ...], n: int) -> np.ndarray:
+        size = (n, *shape)
+        kind = np.dtype(dtype).kind
+        if kind == "f":
+            return rng.normal(size=size).astype(dtype)
+        if kind == "b":
+            return rng.random(size) < 0.5
+        if kind == "u":
+            return rng.integers(0, 2**40, size=size, dtype=np.uint64).astype(dtype)
+        return rng.integers(-1, 100, size=size).astype(dtype)
+
+    header = {name: column(d, s, n_events) for name, (d, s, _) in HEADER.items()}
+    header["event"] = np.arange(n_events, dtype=np.int64) + 1000 * seed
+    colls = {}
+    for coll, spec in COLLECTIONS.items():
+        counts = rng.integers(0, max_objects, n_events)
+        total = int(counts.sum())
+        colls[coll] = Collection.from_columns(
+            coll, counts, {name: column(d, s, total) for name, (d, s, _) in spec.items()}
+        )
+    return EventBatch.build(n_events, header, **colls)
+
+
+def assert_batches_equal(a: EventBatch, b: EventBatch) -> None:
+    assert len(a) == len(b)
+    for name in HEADER:
+        np.testing.assert_array_equal(a.header[name], b.header[name], err_msg=f"header.{name}")
+    for coll, ca in a.collections().items():
+        cb = getattr(b, coll)
+        np.testing.assert_array_equal(ca.offsets, cb.offsets, err_msg=f"{coll} offsets")
+        for name in COLLECTIONS[coll]:
+            np.testing.assert_array_equal(ca[name], cb[name], err_msg=f"{coll}.{name}")
+
+
+def test_round_trip_is_exact_across_appended_batches(tmp_path: Path) -> None:
+    parts = [random_batch(50, seed) for seed in range(3)]
+    path = tmp_path / "events.h5"
+    assert io.write(path, parts[:2]) == 100
+    assert hdf5.write(path, parts[2:], mode="a") == 150
+    source = io.open_events(path)
+    assert len(source) == 150
+    assert_batches_equal(source.read(), EventBatch.concat(parts))
+    # random access: one event in the middle reads only its rows
+    assert_batches_equal(source.event(73), parts[1].event(23))
+    assert_batches_equal(source.read(40, 60), EventBatch.concat(parts).slice(40, 60))
+    chunks = list(source.chunks(64))
+    assert [len(c) for c in chunks] == [64, 64, 22]
+
+
+def test_empty_events_and_an_empty_file_round_trip(tmp_path: Path) -> None:
+    empty_events = EventBatch.build(4, {"event": [1, 2, 3, 4]})
+    io.write(tmp_path / "e.h5", empty_events)
+    back = io.load(tmp_path / "e.h5")
+    assert len(back) == 4
+    assert back.tracks.size == 0
+    assert back.ecl.counts.tolist() == [0, 0, 0, 0]
+    io.write(tmp_path / "none.h5", [])
+    assert len(io.open_events(tmp_path / "none.h5")) == 0
+
+
+def test_newer_or_foreign_schema_is_refused_clearly(tmp_path: Path) -> None:
+    path = tmp_path / "new.h5"
+    io.write(path, random_batch(3))
+    with h5py.File(path, "a") as f:
+        f.attrs["SCHEMA_VERSION"] = 99
+    with pytest.raises(io.EventFileError, match=r"new\.h5: .*schema version 99, newer"):
+        io.open_events(path)
+    other = tmp_path / "other.h5"
+    with h5py.File(other, "w") as f:
+        f["x"] = np.arange(3)
+    with pytest.raises(io.EventFileError, match="not an event store"):
+        io.open_events(other)
+    missing = tmp_path / "missing.h5"
+    io.write(missing, random_batch(3))
+    with h5py.File(missing, "a") as f:
+        del f["tracks/omega"]
+    with pytest.raises(io.EventFileError, match="missing dataset tracks/omega"):
+        io.open_events(missing)
+
+
+def test_truncated_and_corrupted_files_give_clear_errors(tmp_path: Path) -> None:
+    path = tmp_path / "full.h5"
+    io.write(path, random_batch(400, max_objects=40))
+    data = path.read_bytes()
+    cut = tmp_path / "cut.h5"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(io.EventFileError, match=r"cut\.h5"):
+        io.load(cut)
+    garbage = tmp_path / "garbage.h5"
+    garbage.write_bytes(b"\x89HDF\r\n" + bytes(range(256)) * 20)
+    with pytest.raises(io.EventFileError, match="not a readable HDF5 file"):
+        io.open_events(garbage)
+
+
+def test_interrupted_append_keeps_the_events_written_before(tmp_path: Path) -> None:
+    path = tmp_path / "events.h5"
+    first = random_batch(10)
+    io.write(path, first)
+    with h5py.File(path, "a") as f:  # an append that died after growing one column
+        f["tracks/d0"].resize(f["tracks/d0"].shape[0] + 5, axis=0)
+    assert_batches_equal(io.load(path), first)
