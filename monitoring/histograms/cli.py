@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from events.io import EventFileError
-from monitoring.histograms.backends import BACKENDS, BackendUnavailable, get_backend
+from monitoring.histograms.backends import BACKENDS, BackendUnavailable, default_backend, get_backend
 from monitoring.histograms.definitions import STANDARD
 from monitoring.histograms.export import write_histograms
 from monitoring.histograms.files import fill_files
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     if args.backend == "dask":
         options = {"scheduler": args.scheduler, "n_workers": args.workers}
     try:
-        backend = get_backend(args.backend, **options)
+        backend = default_backend() if args.backend == "auto" else get_backend(args.backend, **options)
     except BackendUnavailable as exc:
         print(f"histogram: backend {args.backend} cannot run here: {exc}", file=sys.stderr)
         return 2

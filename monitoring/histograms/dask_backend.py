@@ -81,7 +81,7 @@ class DaskBackend(Backend):
                 self._client = Client(self._cluster)
             else:
                 try:
-                    self._client = Client(self.scheduler, timeout="10s")
+                    self._client = Client(self.scheduler, timeout="3s")
                 except OSError as exc:
                     raise BackendUnavailable(f"no dask scheduler at {self.scheduler}: {exc}") from exc
         return self._client
