@@ -50,12 +50,14 @@ class Selection(Protocol):
 
 def muon_probability(pid_logl: NDArray[np.floating]) -> F8:
     """L_mu / sum of the six hypothesis likelihoods, from log-likelihoods (NaN where PID is missing)."""
-    logl = np.asarray(pid_logl, dtype=np.float64)
-    if len(logl) == 0:
-        return np.zeros(0)
-    top = logl.max(axis=1, keepdims=True)
-    weights = np.exp(logl - top)
-    return weights[:, MUON_HYPOTHESIS] / weights.sum(axis=1)
+    columns = np.asarray(pid_logl, dtype=np.float64).T  # per hypothesis: elementwise, not a slow row reduce
+    top = columns[0].copy()
+    for column in columns[1:]:
+        np.maximum(top, column, out=top)  # NaN propagates
+    total = np.zeros_like(top)
+    for column in columns:
+        total += np.exp(column - top)
+    return np.exp(columns[MUON_HYPOTHESIS] - top) / total
 
 
 def photon_mask(batch: EventBatch) -> NDArray[np.bool_]:
