@@ -52,6 +52,7 @@ class ProgressBar:
         self.width = width
         self.start = time.perf_counter()
         self.last = 0.0
+        self.drawn = False
 
     def __call__(self, done: int, total: int, unit: str) -> None:
         now = time.perf_counter()
@@ -60,10 +61,11 @@ class ProgressBar:
         self.last = now
         fraction = done / total if total else 1.0
         filled = int(self.width * fraction)
+        self.drawn = True
         rate = done / max(now - self.start, 1e-9)
         self.stream.write(
             f"\r[{'#' * filled}{'.' * (self.width - filled)}] {100 * fraction:5.1f}% "
-            f"{done}/{total} {unit} {rate:,.0f} {unit}/s"
+            f"{done}/{total} {unit} {rate:,.1f} {unit}/s"
         )
         if done >= total:
             self.stream.write("\n")
@@ -80,10 +82,11 @@ def run(args: argparse.Namespace) -> int:
     except BackendUnavailable as exc:
         print(f"histogram: backend {args.backend} cannot run here: {exc}", file=sys.stderr)
         return 2
+    bar = ProgressBar()
     try:
-        counts = fill_files(backend, args.files, definitions, args.chunk_size, ProgressBar())
+        counts = fill_files(backend, args.files, definitions, args.chunk_size, bar)
     except (EventFileError, BackendUnavailable) as exc:
-        print(f"\nhistogram: {exc}", file=sys.stderr)
+        print(f"{chr(10) if bar.drawn else ''}histogram: {exc}", file=sys.stderr)
         return 2
     finally:
         backend.close()

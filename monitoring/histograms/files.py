@@ -69,8 +69,8 @@ def _fill_dask(
             if not isinstance(source, NtupleSource):
                 raise EventFileError(
                     path,
-                    f"the dask backend reads this project's ROOT event ntuples, not {type(source).__name__} "
-                    "files: use --backend numpy or numba for it",
+                    "the dask backend reads only this project's ROOT event ntuples (tree 'events'); "
+                    "use --backend numpy or numba for this file",
                 )
 
     def files_done(done: int, total: int) -> None:

@@ -82,7 +82,9 @@ def test_dask_local_cluster_over_root_files(event_files) -> None:
 
 def test_dask_refuses_hdf5_with_a_clear_error(event_files) -> None:
     paths, _ = event_files
-    with pytest.raises(io.EventFileError, match=r"part3\.h5: the dask backend reads this project's ROOT"):
+    with pytest.raises(
+        io.EventFileError, match=r"part3\.h5: the dask backend reads only this project's ROOT"
+    ):
         fill_files(DaskBackend(scheduler="synchronous"), paths, STANDARD)
 
 
