@@ -149,7 +149,7 @@ def main() -> int:
     numba2.histogram("recoil_mass2", [c[:1000] for c in p], (AXIS,))  # JIT or cache load
     record("numba_fused_2_threads", lambda: numba2.histogram("recoil_mass2", p, (AXIS,)), 2)
     record("numba_fused_1_thread", lambda: numba1.histogram("recoil_mass2", p, (AXIS,)), 1)
-    for chunk in (4_096, 16_384, 65_536):
+    for chunk in (4_096, 16_384, 65_536, 262_144):
         backend = NumpyBackend(chunk_size=chunk)
 
         def run(b: NumpyBackend = backend) -> object:
