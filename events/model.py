@@ -30,8 +30,8 @@ HEADER: dict[str, ColumnSpec] = {
     "event": ("i8", (), 0),
     "time": ("u8", (), 0),  # ns since the Unix epoch (EventMetaData.m_time)
     "l1_bits": ("u8", (), 0),  # bit k set <=> events.trigger.L1_BITS[k] fired (after prescale)
-    "process": ("i2", (), -1),  # events.processes code of a generated event, -1 for data
-    "signal": ("i2", (), -1),  # events.processes signal code when injected, else -1
+    "process": ("i2", (), -1),  # events.generator.processes code of a generated event, -1 for data
+    "signal": ("i2", (), -1),  # events.generator.processes signal code when injected, else -1
     "signal_mass": ("f4", (), np.nan),  # injected dark-sector mass [GeV], NaN if none
     "bz": ("f4", (), 1.5),  # solenoid field used for momenta [T]
 }

@@ -6,7 +6,12 @@ header column ``l1_bits`` is ``L1_BITS[k]``. ``PRESCALES`` lists the lines that 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from events.model import EventBatch
 
 L1_BITS: tuple[str, ...] = (
     # CDC track lines
@@ -49,3 +54,234 @@ def unpack(bits: np.ndarray) -> np.ndarray:
 
 def fired(bits: np.ndarray, name: str) -> np.ndarray:
     return ((np.asarray(bits, dtype=np.uint64) >> np.uint64(BIT[name])) & np.uint64(1)).astype(bool)
+
+
+# ---------------------------------------------------------------------------------------- emulation
+# L1 emulation from reconstructed objects with the logic of shared/reference/monitoring.md §2.
+# Thresholds quoted there: Etot > 0.5 / 1.0 / 3.0 GeV (lowe, hie, lume), cdc_open90 (Δφ 90°–270°),
+# cdc_b2b5 (Δφ 160°–200°), the eclmumu 2 GeV threshold, the lml definitions of TrgEclMaster.cc.
+# Our approximations (derived, not from the menu): a 2D ("f") track has pT > 0.3 GeV and reaches
+# r = 80 cm inside the CDC end plates; a neural ("y") track is an f track with |z0| < 15 cm; ECL trigger
+# clusters are clusters above 0.1 GeV; Etot sums the clusters of trigger θID 2–15; the ECL trigger θID
+# (1–17) is mapped from θ as below; the 3D Bhabha (bha_veto) needs two clusters back to back in the CM
+# (Δφ* 160°–200°, θ*₁ + θ*₂ 165°–190°) with E* ≥ 3 GeV each and one ≥ 4.5 GeV. Injection veto: never.
+# lml2 / lml3 split the θID 2, 3, 15, 16 line into forward and backward; lml8 / lml9 split the
+# back-to-back pair into barrel-only and with an endcap cluster; eclmumu and lml8–10 are low-multiplicity
+# lines and require at most 4 trigger clusters (assumed).
+
+_TC_THETA_EDGES_DEG = np.array(
+    [17.0, 23.8, 32.2, *np.linspace(32.2, 128.7, 13)[1:-1], 130.7, 143.0]
+)  # upper edges of trigger θID 1..16; θID 17 above
+_CDC_ENDPLATE = ((16.8, -31.0, 57.0), (111.1, -72.4, 157.9))  # (r, z_bwd, z_fwd) [cm], first / last layer
+
+
+def trigger_theta_id(theta: np.ndarray) -> np.ndarray:
+    """ECL trigger-cell θID (1 most forward … 17 most backward) of polar angles [rad] (approximate)."""
+    return (np.searchsorted(_TC_THETA_EDGES_DEG, np.degrees(np.asarray(theta))) + 1).astype(np.int64)
+
+
+def _padded(
+    event: np.ndarray, offsets: np.ndarray, values: np.ndarray, n: int, width: int, fill: float
+) -> np.ndarray:
+    """(n, width) matrix of per-event values (first ``width`` objects of each event)."""
+    out = np.full((n, width), fill, dtype=np.float64)
+    local = np.arange(len(event)) - offsets[event]
+    keep = local < width
+    out[event[keep], local[keep]] = values[keep]
+    return out
+
+
+def _pairs(a: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairwise (n, w, w) arrays of a column with itself, and the mask of distinct valid pairs."""
+    w = a.shape[1]
+    upper = np.triu(np.ones((w, w), dtype=bool), 1)
+    return a, valid[:, :, None] & valid[:, None, :] & upper[None]
+
+
+def _delta_phi_deg(phi: np.ndarray) -> np.ndarray:
+    d = np.degrees(np.abs(phi[:, :, None] - phi[:, None, :])) % 360.0
+    return d
+
+
+def _prescale_mask(header: dict, k: int, prescale: int, rng: np.random.Generator | None) -> np.ndarray:
+    n = len(header["event"])
+    if rng is not None:
+        return rng.uniform(0.0, 1.0, n) < 1.0 / prescale
+    # deterministic: a SplitMix64 hash of (run, event, bit) keeps 1 in ``prescale``, independent of batching
+    with np.errstate(over="ignore"):
+        x = (
+            np.asarray(header["event"], dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+            + np.asarray(header["run"], dtype=np.uint64) * np.uint64(0xBF58476D1CE4E5B9)
+            + np.uint64(k + 1) * np.uint64(0x94D049BB133111EB)
+        )
+        x ^= x >> np.uint64(30)
+        x *= np.uint64(0xBF58476D1CE4E5B9)
+        x ^= x >> np.uint64(27)
+        x *= np.uint64(0x94D049BB133111EB)
+        x ^= x >> np.uint64(31)
+    return (x % np.uint64(prescale)) == 0
+
+
+def l1_decisions(batch: EventBatch) -> dict[str, np.ndarray]:
+    """Every L1 line's decision per event before prescaling, from tracks, ECL and KLM clusters."""
+    from events import helix, kinematics
+
+    n = len(batch)
+    bz = np.asarray(batch.header["bz"], dtype=np.float64)
+    # ---- CDC tracks
+    tr = batch.tracks
+    t_ev = tr.event_index()
+    omega = np.asarray(tr["omega"], dtype=np.float64)
+    pt = helix.transverse_momentum(omega, bz[t_ev] if len(t_ev) else 1.5)
+    r_reach = 80.0
+    s = helix.arc_length_to_radius(tr["d0"], omega, r_reach)
+    z = np.asarray(tr["z0"]) + s * np.asarray(tr["tan_lambda"])
+    (r0, zb0, zf0), (r1, zb1, zf1) = _CDC_ENDPLATE
+    f = (r_reach - r0) / (r1 - r0)
+    full = (pt > 0.3) & np.isfinite(s) & (z > zb0 + f * (zb1 - zb0)) & (z < zf0 + f * (zf1 - zf0))
+    neural = full & (np.abs(np.asarray(tr["z0"])) < 15.0)
+    n_f = np.bincount(t_ev[full], minlength=n)
+    n_y = np.bincount(t_ev[neural], minlength=n)
+    fe = t_ev[full]
+    f_off = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(fe, minlength=n), out=f_off[1:])
+    width = int(min(max(n_f.max(initial=0), 2), 24))
+    phi_f = _padded(fe, f_off, np.asarray(tr["phi0"])[full], n, width, np.nan)
+    _, pair = _pairs(phi_f, np.isfinite(phi_f))
+    dphi = _delta_phi_deg(phi_f)
+    open90 = np.any(pair & (dphi >= 90.0) & (dphi <= 270.0), axis=(1, 2))
+    b2b = np.any(pair & (dphi >= 160.0) & (dphi <= 200.0), axis=(1, 2))
+
+    # ---- ECL trigger clusters
+    ecl = batch.ecl
+    c_ev = ecl.event_index()
+    energy = np.asarray(ecl["energy"], dtype=np.float64)
+    theta = np.asarray(ecl["theta"], dtype=np.float64)
+    phi = np.asarray(ecl["phi"], dtype=np.float64)
+    tid = trigger_theta_id(theta)
+    e_tot = np.bincount(c_ev, np.where((tid >= 2) & (tid <= 15), energy, 0.0), minlength=n)
+    sin_t = np.sin(theta)
+    p4 = energy[:, None] * np.stack(
+        [np.ones_like(theta), sin_t * np.cos(phi), sin_t * np.sin(phi), np.cos(theta)], 1
+    )
+    cm = kinematics.to_cms(p4) if len(p4) else np.zeros((0, 4))
+    e_cm = cm[:, 0]
+    theta_cm = np.arctan2(np.hypot(cm[:, 1], cm[:, 2]), cm[:, 3])
+    phi_cm = np.arctan2(cm[:, 2], cm[:, 1])
+    trig = energy > 0.1
+    ce = c_ev[trig]
+    c_off = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(ce, minlength=n), out=c_off[1:])
+    n_cl = np.diff(c_off)
+    width = int(min(max(n_cl.max(initial=0), 2), 24))
+
+    def pad(values: np.ndarray) -> np.ndarray:
+        return _padded(ce, c_off, values[trig], n, width, np.nan)
+
+    E, Ecm, Tcm, Pcm, T_id = pad(energy), pad(e_cm), pad(theta_cm), pad(phi_cm), pad(tid.astype(float))
+    valid = np.isfinite(E)
+    _, cpair = _pairs(E, valid)
+    dphi_cm = _delta_phi_deg(np.nan_to_num(Pcm))
+    tsum = np.degrees(np.nan_to_num(Tcm)[:, :, None] + np.nan_to_num(Tcm)[:, None, :])
+    b2b_3d = cpair & (dphi_cm >= 160) & (dphi_cm <= 200) & (tsum >= 165) & (tsum <= 190)
+    Ecm0 = np.nan_to_num(Ecm)
+    e_lo = np.minimum(Ecm0[:, :, None], Ecm0[:, None, :])
+    e_hi = np.maximum(Ecm0[:, :, None], Ecm0[:, None, :])
+    bha_veto = np.any(b2b_3d & (e_lo >= 3.0) & (e_hi >= 4.5), axis=(1, 2))
+    bhabha_2d = np.any(cpair & (dphi_cm >= 160) & (dphi_cm <= 200) & (e_lo >= 3.0), axis=(1, 2))
+    E0 = np.nan_to_num(E)
+    mumu_like = b2b_3d & (np.maximum(E0[:, :, None], E0[:, None, :]) < 2.0)
+    low_mult = n_cl <= 4
+    eclmumu = np.any(mumu_like, axis=(1, 2)) & low_mult
+    barrel_id = (T_id >= 4) & (T_id <= 14)
+    big = valid & (Ecm0 >= 2.0)
+    n_over1 = np.sum(valid & (Ecm0 >= 1.0), axis=1)
+    n_over03 = np.sum(valid & (E0 > 0.3), axis=1)
+    one_barrel = np.any(valid & (Ecm0 >= 1.0) & barrel_id, axis=1)
+    any_big = np.any(big, axis=1)
+    b2b_phi = cpair & (dphi_cm >= 170) & (dphi_cm <= 190)
+    both_barrel = barrel_id[:, :, None] & barrel_id[:, None, :]
+    over05 = valid & (Ecm0 > 0.5)
+    lml13_core = (np.sum(over05, axis=1) == 1) & np.any(over05 & (T_id >= 6) & (T_id <= 11), axis=1)
+    lml13 = lml13_core & (np.sum(valid & (Ecm0 >= 0.3), axis=1) == 1)
+
+    # ---- KLM
+    klm = batch.klm
+    k_ev = klm.event_index()
+    k_rho = np.hypot(klm["x"], klm["y"])
+    k_barrel = np.abs(k_rho - 201.9) < 2.0
+    klm_barrel = np.bincount(k_ev[k_barrel], minlength=n) > 0
+    klm_endcap = np.bincount(k_ev[~k_barrel], minlength=n) > 0
+    k_off = klm.offsets
+    kw = int(min(max(klm.counts.max(initial=0), 2), 16))
+    k_phi = _padded(k_ev, k_off, np.arctan2(klm["y"], klm["x"]), n, kw, np.nan)
+    _, kpair = _pairs(k_phi, np.isfinite(k_phi))
+    kd = _delta_phi_deg(np.nan_to_num(k_phi))
+    mu_b2b = np.any(kpair & (kd >= 160) & (kd <= 200), axis=(1, 2))
+    kidx = np.asarray(tr["klm_index"])
+    has_klm = kidx >= 0
+    glob = np.where(has_klm, k_off[t_ev] + np.maximum(kidx, 0), 0)
+    trk_klm_barrel = has_klm & (k_barrel[glob] if len(k_barrel) else False)
+    cdc_klm = np.bincount(t_ev[trk_klm_barrel & full], minlength=n)
+    se_klm = np.bincount(t_ev[has_klm & ~trk_klm_barrel], minlength=n)
+
+    no_bha = ~bha_veto
+    no_track = n_f == 0
+    d: dict[str, np.ndarray] = {
+        "ff": (n_f >= 2) & no_bha,
+        "ffo": (n_f >= 2) & open90 & no_bha,
+        "ffb": (n_f >= 2) & b2b & no_bha,
+        "fyo": (n_f >= 2) & (n_y >= 1) & open90 & no_bha,
+        "fff": n_f >= 3,
+        "ffy": (n_f >= 3) & (n_y >= 1),
+        "fyy": (n_f >= 3) & (n_y >= 2),
+        "yyy": n_y >= 3,
+        "fffo": (n_f >= 3) & open90,
+        "ffoc": (n_f >= 2) & open90 & no_bha & (n_cl >= 1),
+        "hie": (e_tot > 1.0) & no_bha,
+        "lowe": e_tot > 0.5,
+        "lume": e_tot > 3.0,
+        "c4": (n_cl > 3) & no_bha,
+        "eclmumu": eclmumu,
+        "bha3d": bha_veto,
+        "bhabha": bhabha_2d,
+        "bhapur": bha_veto & (n_f >= 1),
+        "g_high": (e_tot > 1.0) & no_track & no_bha,
+        "g_c1": (n_cl == 1) & no_track,
+        "gg": (n_cl == 2) & no_track,
+        "lml0": (n_cl >= 3) & np.any(valid & (E0 > 0.3), axis=1) & no_bha,
+        "lml1": np.any(big & barrel_id, axis=1) & no_bha,
+        "lml2": np.any(big & ((T_id == 2) | (T_id == 3)), axis=1) & no_bha,
+        "lml3": np.any(big & ((T_id == 15) | (T_id == 16)), axis=1) & no_bha,
+        "lml4": np.any(big & ((T_id == 1) | (T_id == 17)), axis=1) & no_bha,
+        "lml5": np.any(big & ((T_id == 1) | (T_id == 17)), axis=1) & bha_veto,
+        "lml6": (n_over1 == 1) & (n_over03 >= 2) & one_barrel,
+        "lml7": (n_over1 == 1) & (n_over03 >= 2) & ~one_barrel,
+        "lml8": np.any(b2b_phi & both_barrel, axis=(1, 2)) & ~any_big & low_mult,
+        "lml9": np.any(b2b_phi & ~both_barrel, axis=(1, 2)) & ~any_big & low_mult,
+        "lml10": np.any(b2b_3d, axis=(1, 2)) & no_bha & low_mult,
+        "lml12": (n_cl >= 3) & np.any(valid & (E0 > 0.5), axis=1),
+        "lml13": lml13,
+        "mu_pair": (klm_barrel | klm_endcap) & (n_f >= 2),
+        "mu_b2b": mu_b2b,
+        "klmhit": klm_barrel,
+        "eklmhit": klm_endcap,
+        "cdcklm1": cdc_klm >= 1,
+        "cdcklm2": cdc_klm >= 2,
+        "seklm1": se_klm >= 1,
+        "random": np.zeros(n, dtype=bool),
+        "poisson": np.zeros(n, dtype=bool),
+    }
+    return d
+
+
+def emulate_l1(batch: EventBatch, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Packed ``l1_bits`` of every event of ``batch`` after the prescales of ``PRESCALES``.
+
+    With ``rng`` the prescales draw at random; without, a hash of (run, event, bit) keeps one event in
+    ``prescale`` deterministically.
+    """
+    decisions = l1_decisions(batch)
+    for name, prescale in PRESCALES.items():
+        decisions[name] = decisions[name] & _prescale_mask(dict(batch.header), BIT[name], prescale, rng)
+    return pack(decisions)

@@ -1,0 +1,221 @@
+"""Live event stream figures, printed as JSON.
+
+* ``codec``: events/s through encode + decode of the wire format, beside pickle (the plain,
+  unsafe way) for the same batches.
+* ``sustained``: a publisher subprocess sends at stepped rates to a subscriber whose consumer
+  fills a boost-histogram of track pT and counts L1 bits; the highest rate with zero loss.
+* ``latency``: publish to decode (ready for the display) and publish to a 60 Hz display tick.
+
+The machine is shared: figures are noisy, compare them only within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boost_histogram as bh
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from events.model import EventBatch  # noqa: E402
+from events.trigger import unpack  # noqa: E402
+from events.wire import decode, encode  # noqa: E402
+from monitoring.serve import fake_batch  # noqa: E402
+from monitoring.zmq_source import ZmqEventSource  # noqa: E402
+
+PUBLISHER = """
+import itertools, sys
+import numpy as np
+from monitoring.serve import EventPublisher, fake_batch, serve
+rate, batch, count = float(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+rng = np.random.default_rng(1)
+pool = [fake_batch(rng, batch, i * batch) for i in range(32)]  # pre-made: measure the transport
+pub = EventPublisher("tcp://127.0.0.1:*")
+print(pub.endpoint, flush=True)
+pub.wait_for_subscribers(1, 30)
+serve(pub, itertools.cycle(pool), rate, count)
+pub.close(linger_ms=5000)
+"""
+
+
+class HistogramConsumer:
+    """What a shifter's panels do with every event: a pT histogram and per-bit trigger counts."""
+
+    def __init__(self) -> None:
+        self.pt = bh.Histogram(bh.axis.Regular(100, 0.0, 5.0))
+        self.bits = np.zeros(64, dtype=np.int64)
+        self.events = 0
+        self.first_at: float | None = None
+        self.last_at = 0.0
+        self.first_n = 0
+
+    def __call__(self, batch: EventBatch) -> None:
+        omega = batch.tracks["omega"]
+        self.pt.fill(0.299792458e-2 * 1.5 / np.abs(omega))
+        fired = unpack(batch.header["l1_bits"])
+        self.bits[: fired.shape[1]] += fired.sum(axis=0)
+        now = time.monotonic()
+        if self.first_at is None:
+            self.first_at, self.first_n = now, len(batch)
+        self.last_at = now
+        self.events += len(batch)
+
+    def rate(self) -> float:
+        if self.first_at is None or self.last_at <= self.first_at:
+            return 0.0
+        return (self.events - self.first_n) / (self.last_at - self.first_at)
+
+
+def codec(batch_sizes: tuple[int, ...] = (1, 10, 100, 1000), events: int = 20_000) -> list[dict]:
+    rng = np.random.default_rng(0)
+    rows = []
+    for n in batch_sizes:
+        batch = fake_batch(rng, n)
+        k = max(20, events // n)
+        size = sum(memoryview(f).nbytes for f in encode(batch, 0, "bench"))
+        t0 = time.perf_counter()
+        for i in range(k):
+            decode([bytes(f) for f in encode(batch, i, "bench")])  # bytes(): as a socket would copy
+        t_wire = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        for _ in range(k):
+            pickle.loads(pickle.dumps(batch, protocol=5))
+        t_pickle = time.perf_counter() - t0
+        rows.append(
+            {
+                "batch": n,
+                "bytes_per_event": round(size / n),
+                "wire_events_per_s": round(k * n / t_wire),
+                "wire_messages_per_s": round(k / t_wire),
+                "pickle_events_per_s": round(k * n / t_pickle),
+            }
+        )
+    return rows
+
+
+def _start_publisher(rate: float, batch: int, count: int) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", PUBLISHER, str(rate), str(batch), str(count)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    ready, _, _ = select.select([proc.stdout], [], [], 30)
+    line = proc.stdout.readline().strip() if ready else ""
+    if not line.startswith("tcp://"):
+        proc.kill()
+        raise RuntimeError(f"publisher did not start: {line!r}")
+    return proc, "zmq://127.0.0.1:" + line.rsplit(":", 1)[1]
+
+
+def run_step(rate: float, batch: int, seconds: float) -> dict:
+    count = max(batch * 20, int(rate * seconds))
+    proc, url = _start_publisher(rate, batch, count)
+    consumer = HistogramConsumer()
+    with ZmqEventSource(url, consumers=[consumer]) as source:
+        deadline = time.monotonic() + seconds * 3 + 30
+        while proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # after the publisher is gone, wait for the consumer to finish what arrived
+        quiet_since = time.monotonic()
+        last = -1
+        while time.monotonic() - quiet_since < 1.0 and time.monotonic() < deadline:
+            stats = source.stats()
+            seen = stats.delivered + stats.dropped_overflow
+            if seen != last:
+                last, quiet_since = seen, time.monotonic()
+            if seen == stats.events and stats.events + stats.dropped_gap >= count:
+                break
+            time.sleep(0.05)
+        stats = source.stats()
+    proc.kill()
+    proc.wait()
+    return {
+        "requested_hz": rate,
+        "achieved_hz": round(consumer.rate()),
+        "events_sent": count,
+        "delivered": stats.delivered,
+        "lost": count - stats.delivered,
+        "dropped_gap": stats.dropped_gap,
+        "dropped_overflow": stats.dropped_overflow,
+        "histogram_entries": int(consumer.pt.sum(flow=True)),
+    }
+
+
+def sustained(batch: int, seconds: float, rates: list[float]) -> dict:
+    steps = []
+    best = 0.0
+    stopped = "highest step reached"
+    for rate in rates:
+        step = run_step(rate, batch, seconds)
+        steps.append(step)
+        if step["lost"]:
+            stopped = "events lost"
+            break
+        best = max(best, step["achieved_hz"])
+        if step["achieved_hz"] < 0.8 * rate:
+            stopped = "publisher and subscriber together cannot go faster on this machine, still without loss"
+            break
+    return {"batch": batch, "max_zero_loss_hz": best, "stopped": stopped, "steps": steps}
+
+
+def latency(rate: float, batch: int, seconds: float, display_hz: float = 60.0) -> dict:
+    count = int(rate * seconds)
+    proc, url = _start_publisher(rate, batch, count)
+    to_decode: list[float] = []
+    to_display: list[float] = []
+    with ZmqEventSource(url) as source:
+        shown = -1
+        deadline = time.monotonic() + seconds + 30
+        while time.monotonic() < deadline and (proc.poll() is None or shown < count - 1):
+            latest = source.latest()
+            if latest is not None and latest.sequence != shown:
+                shown = latest.sequence
+                to_display.append((time.time_ns() - latest.sent_ns) * 1e-6)
+                to_decode.append((latest.received_ns - latest.sent_ns) * 1e-6)
+            time.sleep(1.0 / display_hz)
+    proc.kill()
+    proc.wait()
+
+    def summary(ms: list[float]) -> dict:
+        a = np.asarray(ms)
+        return {"median_ms": round(float(np.median(a)), 3), "p99_ms": round(float(np.percentile(a, 99)), 3)}
+
+    return {
+        "rate_hz": rate,
+        "batch": batch,
+        "display_hz": display_hz,
+        "samples": len(to_display),
+        "publish_to_decoded": summary(to_decode),
+        "publish_to_display": summary(to_display),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--seconds", type=float, default=2.0, help="length of each rate step")
+    parser.add_argument("--quick", action="store_true", help="fewer, shorter steps")
+    args = parser.parse_args()
+    rates = [1e3, 5e3, 2e4, 5e4, 1e5] if args.quick else [1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5]
+    result = {
+        "note": "shared 2-core machine: noisy figures; publisher and subscriber are separate processes",
+        "codec": codec(),
+        "sustained": sustained(args.batch, args.seconds, rates),
+        "latency": [latency(1000.0, 10, args.seconds), latency(100.0, 1, args.seconds)],
+    }
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,427 @@
+"""Pure numpy geometry of the event overlay: the arrays every event visual is fed with.
+
+One function per collection turns the columns of a one-event batch into flat vertex, connect,
+colour and face arrays, already projected for the view they go to: ``"3d"`` (x, y, z), ``"rphi"``
+(x, y) or ``"rz"`` (z, ±r, sign from the object's azimuth). Nothing here imports VisPy, so the
+adapters can be tested, and benchmarked, without a GL context.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from events import helix
+from events.model import Collection, VertexKind
+
+Projection = Literal["3d", "rphi", "rz"]
+ColorMode = Literal["charge", "pid", "momentum"]
+F4 = NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class Extent:
+    """Cylinder where drawing of tracks and truth particles stops [cm]."""
+
+    r: float
+    z_min: float
+    z_max: float
+
+
+# shared/reference/belle2-geometry.md §4 and §7
+CDC_OUTER_WALL = Extent(112.05, -100.0, 165.5)  # CDC outer wall 1120.5 mm; mother volume z -1000..+1655 mm
+ECL_INNER = Extent(125.16, -102.02, 196.0)  # barrel inner radius 1251.6 mm; endcap fronts -1020.2 / +1960 mm
+
+CHARGE_COLORS = {1: (0.95, 0.30, 0.25, 1.0), -1: (0.30, 0.60, 1.00, 1.0), 0: (0.75, 0.75, 0.75, 1.0)}
+# PID hypothesis order e, mu, pi, K, p, d (mdst-and-helix.md §3)
+PID_NAMES = ("e", "μ", "π", "K", "p", "d")
+PID_COLORS = np.array(
+    [
+        (1.00, 0.85, 0.20, 1.0),  # e: yellow
+        (0.20, 0.95, 0.40, 1.0),  # mu: green
+        (0.35, 0.65, 1.00, 1.0),  # pi: blue
+        (1.00, 0.35, 0.85, 1.0),  # K: magenta
+        (1.00, 0.50, 0.15, 1.0),  # p: orange
+        (0.70, 0.70, 0.70, 1.0),  # d: grey
+    ],
+    dtype=np.float32,
+)
+UNKNOWN_PID = (0.85, 0.85, 0.85, 1.0)
+DAUGHTER_COLOR = (1.0, 0.65, 0.0, 1.0)
+VERTEX_COLORS = {
+    VertexKind.PRIMARY: (1.0, 1.0, 1.0, 1.0),
+    VertexKind.V0: (1.0, 0.3, 1.0, 1.0),
+    VertexKind.DISPLACED: (1.0, 0.65, 0.0, 1.0),
+}
+MC_CHARGED = (0.55, 1.0, 0.55, 0.9)
+MC_NEUTRAL = (1.0, 1.0, 0.4, 0.8)
+
+# "hot" scale of the ECL energy legend: position in [0, 1] -> RGBA; energies on a log scale
+ENERGY_RANGE = (0.01, 10.0)  # GeV
+ENERGY_ANCHORS = np.array([0.0, 0.35, 0.7, 1.0])
+ENERGY_ANCHOR_COLORS = np.array(
+    [(0.25, 0.0, 0.45, 1.0), (0.85, 0.1, 0.1, 1.0), (1.0, 0.75, 0.0, 1.0), (1.0, 1.0, 0.85, 1.0)]
+)
+MOMENTUM_RANGE = (0.0, 5.0)  # GeV, linear, same colour anchors
+
+
+def scale_colors(values: np.ndarray, lo: float, hi: float, log: bool = False) -> F4:
+    """RGBA of the energy scale for ``values`` clipped to [lo, hi]."""
+    v = np.asarray(values, dtype=np.float64)
+    if log:
+        x = (np.log10(np.clip(v, lo, hi)) - np.log10(lo)) / (np.log10(hi) - np.log10(lo))
+    else:
+        x = (np.clip(v, lo, hi) - lo) / (hi - lo)
+    x = np.nan_to_num(x)
+    out = np.empty((len(v), 4), dtype=np.float32)
+    for c in range(4):
+        out[:, c] = np.interp(x, ENERGY_ANCHORS, ENERGY_ANCHOR_COLORS[:, c])
+    return out
+
+
+def energy_colors(energy: np.ndarray) -> F4:
+    return scale_colors(energy, *ENERGY_RANGE, log=True)
+
+
+def project(points: np.ndarray, mode: Projection, sign: np.ndarray | None = None) -> F4:
+    """Project (N, 3) points for a view; in r-z the sign of r is ``sign`` (default: sign of y)."""
+    p = np.asarray(points, dtype=np.float64)
+    out = np.zeros((len(p), 3), dtype=np.float32)
+    if mode == "3d":
+        out[:] = p
+    elif mode == "rphi":
+        out[:, :2] = p[:, :2]
+    else:
+        s = np.where(p[:, 1] >= 0, 1.0, -1.0) if sign is None else sign
+        out[:, 0] = p[:, 2]
+        out[:, 1] = s * np.hypot(p[:, 0], p[:, 1])
+    return out
+
+
+def strip_connect(n_lines: int, n_points: int, dashed: bool = False) -> np.ndarray:
+    """Connect array for ``n_lines`` strips of ``n_points``: no segment joins two lines."""
+    k = np.arange(n_points)
+    one = k < n_points - 1
+    if dashed:
+        one &= k % 2 == 0
+    return np.tile(one, n_lines)
+
+
+# --- tracks ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Polylines:
+    """Many strips of equal length in one array: what one Line visual draws."""
+
+    pos: F4  # (n * n_points, 3)
+    connect: np.ndarray  # (n * n_points,) bool
+    color: F4  # (n * n_points, 4)
+    n_points: int
+
+    @property
+    def n(self) -> int:
+        return len(self.pos) // self.n_points if self.n_points else 0
+
+
+def track_colors(tracks: Collection, mode: ColorMode, bz: float = helix.BZ_DEFAULT) -> F4:
+    """One RGBA per track: by charge, by most likely PID hypothesis, or by momentum."""
+    if mode == "charge":
+        q = np.sign(tracks["charge"]).astype(int)
+        table = np.array([CHARGE_COLORS[-1], CHARGE_COLORS[0], CHARGE_COLORS[1]], dtype=np.float32)
+        return table[q + 1]
+    if mode == "pid":
+        logl = tracks["pid_logl"]
+        known = np.isfinite(logl).any(axis=1)
+        best = np.argmax(np.where(np.isfinite(logl), logl, -np.inf), axis=1)
+        out = PID_COLORS[best].copy()
+        out[~known] = UNKNOWN_PID
+        return out
+    if mode == "momentum":
+        p = np.linalg.norm(helix.momentum(tracks["phi0"], tracks["omega"], tracks["tan_lambda"], bz), axis=-1)
+        return scale_colors(p, *MOMENTUM_RANGE)
+    raise ValueError(f"unknown colour mode {mode!r}; use charge, pid or momentum")
+
+
+def track_end_arc_lengths(tracks: Collection, extent: Extent) -> np.ndarray:
+    return helix.draw_arc_lengths(
+        tracks["d0"],
+        tracks["omega"],
+        tracks["z0"],
+        tracks["tan_lambda"],
+        extent.r,
+        extent.z_min,
+        extent.z_max,
+    )
+
+
+def track_polylines(
+    tracks: Collection,
+    mode: Projection,
+    colors: np.ndarray,
+    extent: Extent = ECL_INNER,
+    growth: float = 1.0,
+    n_points: int = 64,
+    s_end: np.ndarray | None = None,
+) -> Polylines:
+    """All tracks of an event as strips from the perigee to the extent (times ``growth`` in [0, 1])."""
+    n = tracks.size
+    if s_end is None:
+        s_end = track_end_arc_lengths(tracks, extent)
+    s = np.nan_to_num(s_end, nan=0.0, posinf=0.0) * float(np.clip(growth, 0.0, 1.0))
+    pts = helix.polylines(
+        tracks["d0"], tracks["phi0"], tracks["omega"], tracks["z0"], tracks["tan_lambda"], s, n_points
+    ).reshape(-1, 3)
+    sign = None
+    if mode == "rz":  # one side per track, from the azimuth of its outermost point
+        y_end = pts.reshape(n, n_points, 3)[:, -1, 1]
+        sign = np.repeat(np.where(y_end >= 0, 1.0, -1.0), n_points)
+    return Polylines(
+        project(pts, mode, sign),
+        strip_connect(n, n_points),
+        np.repeat(np.asarray(colors, dtype=np.float32), n_points, axis=0),
+        n_points,
+    )
+
+
+def daughter_tracks(tracks: Collection, vertices: Collection) -> np.ndarray:
+    """Boolean mask over tracks: daughters of a V0 or displaced vertex."""
+    mask = np.zeros(tracks.size, dtype=bool)
+    secondary = vertices["kind"] != VertexKind.PRIMARY
+    for col in ("track_pos", "track_neg"):
+        idx = vertices[col][secondary]
+        idx = idx[(idx >= 0) & (idx < tracks.size)]
+        mask[idx] = True
+    return mask
+
+
+# --- calorimeter -------------------------------------------------------------------------
+
+_BOX_FACES = np.array(
+    [
+        [0, 1, 3], [0, 3, 2], [4, 6, 7], [4, 7, 5], [0, 4, 5], [0, 5, 1],
+        [2, 3, 7], [2, 7, 6], [0, 2, 6], [0, 6, 4], [1, 5, 7], [1, 7, 3],
+    ],
+    dtype=np.uint32,
+)  # fmt: skip
+# corner k = (a, b, c) bits: a along the tower axis, b along e1, c along e2
+_CORNERS = np.array([[(k >> 2) & 1, (k >> 1) & 1, k & 1] for k in range(8)], dtype=np.float64) * 2 - 1
+
+
+def ecl_directions(ecl: Collection) -> np.ndarray:
+    th, ph = ecl["theta"].astype(np.float64), ecl["phi"].astype(np.float64)
+    return np.stack([np.sin(th) * np.cos(ph), np.sin(th) * np.sin(ph), np.cos(th)], axis=-1)
+
+
+def ecl_positions(ecl: Collection) -> np.ndarray:
+    return ecl_directions(ecl) * ecl["r"].astype(np.float64)[:, None]
+
+
+def tower_lengths(energy: np.ndarray) -> np.ndarray:
+    """Tower length [cm]: 5 cm plus 25 cm per GeV, at most 100 cm."""
+    return np.minimum(5.0 + 25.0 * np.asarray(energy, dtype=np.float64), 100.0)
+
+
+def tower_mesh(ecl: Collection, mode: Projection, half_width: float = 3.0) -> tuple[F4, np.ndarray, F4]:
+    """Energy towers standing on the cluster positions: (vertices, faces, face colours) of one mesh."""
+    n = ecl.size
+    u = ecl_directions(ecl)
+    base = u * ecl["r"].astype(np.float64)[:, None]
+    length = tower_lengths(ecl["energy"])
+    ph = ecl["phi"].astype(np.float64)
+    e1 = np.stack([-np.sin(ph), np.cos(ph), np.zeros(n)], axis=-1)
+    e2 = np.cross(u, e1)
+    centre = base + u * (length / 2)[:, None]
+    corners = (
+        centre[:, None, :]
+        + _CORNERS[None, :, 0:1] * (u * (length / 2)[:, None])[:, None, :]
+        + _CORNERS[None, :, 1:2] * half_width * e1[:, None, :]
+        + _CORNERS[None, :, 2:3] * half_width * e2[:, None, :]
+    ).reshape(-1, 3)
+    sign = np.repeat(np.where(np.sin(ph) >= 0, 1.0, -1.0), 8)
+    faces = (_BOX_FACES[None, :, :] + 8 * np.arange(n, dtype=np.uint32)[:, None, None]).reshape(-1, 3)
+    colors = np.repeat(energy_colors(ecl["energy"]), len(_BOX_FACES), axis=0)
+    return project(corners, mode, sign), faces, colors
+
+
+def photon_clusters(ecl: Collection) -> np.ndarray:
+    """Mask of clusters to draw: the nPhotons hypothesis (mdst-and-helix.md §4), no duplicates."""
+    return (ecl["hypotheses"] & 16) != 0
+
+
+# --- vertices ----------------------------------------------------------------------------
+
+
+def vertex_positions(vertices: Collection) -> np.ndarray:
+    return np.stack([vertices["x"], vertices["y"], vertices["z"]], axis=-1).astype(np.float64)
+
+
+def covariance_matrices(cov6: np.ndarray) -> np.ndarray:
+    """(N, 3, 3) from (xx, xy, xz, yy, yz, zz)."""
+    c = np.asarray(cov6, dtype=np.float64)
+    idx = np.array([[0, 1, 2], [1, 3, 4], [2, 4, 5]])
+    return c[:, idx]
+
+
+def error_ellipses(
+    vertices: Collection, mode: Projection, n_sigma: float = 3.0, n_points: int = 33
+) -> tuple[F4, np.ndarray, np.ndarray]:
+    """Rings of the n-sigma error ellipsoid of every vertex with a known covariance.
+
+    3D: three principal rings per vertex; 2D: the ellipse of the projected covariance.
+    Returns (positions, connect, owner vertex per point).
+    """
+    ok = np.flatnonzero(np.isfinite(vertices["cov"]).all(axis=1))
+    centre = vertex_positions(vertices)[ok]
+    cov = covariance_matrices(vertices["cov"][ok])
+    t = np.linspace(0.0, 2 * np.pi, n_points)
+    ct, st = np.cos(t), np.sin(t)
+    if mode == "3d":
+        w, v = np.linalg.eigh(cov)
+        axes = v * np.sqrt(np.clip(w, 0, None))[:, None, :] * n_sigma  # columns are scaled principal axes
+        rings = []
+        for i, j in ((0, 1), (1, 2), (0, 2)):
+            rings.append(
+                centre[:, None, :]
+                + ct[None, :, None] * axes[:, None, :, i]
+                + st[None, :, None] * axes[:, None, :, j]
+            )
+        pts = np.stack(rings, axis=1).reshape(-1, 3)  # (n, 3 rings, n_points, 3)
+        owner = np.repeat(ok, 3 * n_points)
+        return pts.astype(np.float32), strip_connect(3 * len(ok), n_points), owner
+    if mode == "rphi":
+        c2 = cov[:, :2, :2]
+        c2d = centre[:, :2]
+    else:
+        phi = np.arctan2(centre[:, 1], centre[:, 0])
+        sign = np.where(centre[:, 1] >= 0, 1.0, -1.0)
+        rdir = np.stack([np.cos(phi), np.sin(phi), np.zeros(len(ok))], axis=-1) * sign[:, None]
+        zdir = np.tile([0.0, 0.0, 1.0], (len(ok), 1))
+        basis = np.stack([zdir, rdir], axis=1)  # (n, 2, 3): rows map 3D -> (z, signed r)
+        c2 = basis @ cov @ np.transpose(basis, (0, 2, 1))
+        c2d = np.stack([centre[:, 2], sign * np.hypot(centre[:, 0], centre[:, 1])], axis=-1)
+    w, v = np.linalg.eigh(c2)
+    axes = v * np.sqrt(np.clip(w, 0, None))[:, None, :] * n_sigma
+    ring = c2d[:, None, :] + ct[None, :, None] * axes[:, None, :, 0] + st[None, :, None] * axes[:, None, :, 1]
+    out = np.zeros((len(ok) * n_points, 3), dtype=np.float32)
+    out[:, :2] = ring.reshape(-1, 2)
+    return out, strip_connect(len(ok), n_points), np.repeat(ok, n_points)
+
+
+def flight_lines(vertices: Collection, mode: Projection, n_points: int = 16) -> tuple[F4, np.ndarray]:
+    """Dashed lines from the primary vertex (or the IP) to every secondary vertex."""
+    pos = vertex_positions(vertices)
+    primary = np.flatnonzero(vertices["kind"] == VertexKind.PRIMARY)
+    origin = pos[primary[0]] if len(primary) else np.zeros(3)
+    sec = pos[vertices["kind"] != VertexKind.PRIMARY]
+    f = np.linspace(0.0, 1.0, n_points)
+    pts = (origin[None, None, :] + f[None, :, None] * (sec - origin)[:, None, :]).reshape(-1, 3)
+    sign = np.repeat(np.where(sec[:, 1] >= 0, 1.0, -1.0), n_points)
+    return project(pts, mode, sign), strip_connect(len(sec), n_points, dashed=True)
+
+
+# --- MC truth ----------------------------------------------------------------------------
+
+_CHARGE_OF_PDG = {11: -1, 13: -1, 211: 1, 321: 1, 2212: 1, 15: -1}
+_NEUTRAL_SHOWN = {22, 130, 2112, 310, 111}
+_INVISIBLE = {12, 14, 16}
+
+
+def mc_charges(pdg: np.ndarray) -> np.ndarray:
+    a = np.abs(pdg)
+    q = np.array([_CHARGE_OF_PDG.get(int(x), 0) for x in a], dtype=np.float64)
+    return q * np.sign(pdg)
+
+
+def mc_final_state(mc: Collection) -> np.ndarray:
+    """Mask of MC particles worth drawing: no daughters, visible species, from inside the detector."""
+    n = mc.size
+    has_daughter = np.zeros(n, dtype=bool)
+    mothers = mc["mother"]
+    has_daughter[mothers[(mothers >= 0) & (mothers < n)]] = True
+    a = np.abs(mc["pdg"])
+    known = np.isin(a, list(_CHARGE_OF_PDG)) | np.isin(a, list(_NEUTRAL_SHOWN))
+    r = np.hypot(mc["vx"], mc["vy"])
+    inside = r < ECL_INNER.r
+    moving = np.hypot(np.hypot(mc["px"], mc["py"]), mc["pz"]) > 1e-3
+    return ~has_daughter & known & ~np.isin(a, list(_INVISIBLE)) & inside & moving
+
+
+def mc_polylines(
+    mc: Collection, mode: Projection, bz: float, extent: Extent = ECL_INNER, n_points: int = 48
+) -> tuple[Polylines, np.ndarray]:
+    """Dashed truth trajectories of the final-state MC particles and their MC indices."""
+    sel = np.flatnonzero(mc_final_state(mc))
+    start = np.stack([mc["vx"], mc["vy"], mc["vz"]], axis=-1).astype(np.float64)[sel]
+    p3 = np.stack([mc["px"], mc["py"], mc["pz"]], axis=-1).astype(np.float64)[sel]
+    q = mc_charges(mc["pdg"][sel])
+    pts = np.empty((len(sel), n_points, 3))
+    charged = q != 0
+    f = np.linspace(0.0, 1.0, n_points)
+    if charged.any():
+        c = np.flatnonzero(charged)
+        d0, phi0, omega, z0, tl = helix.from_cartesian(start[c], p3[c], q[c], bz)
+        phi = np.arctan2(p3[c, 1], p3[c, 0])
+        s0 = np.angle(np.exp(1j * (phi0 - phi))) / omega  # arc length of the production point
+        s1 = helix.draw_arc_lengths(d0, omega, z0, tl, extent.r, extent.z_min, extent.z_max)
+        s1 = np.where(s1 > s0, s1, s0)
+        s = s0[:, None] + (s1 - s0)[:, None] * f[None, :]
+        pts[c] = helix.positions(d0[:, None], phi0[:, None], omega[:, None], z0[:, None], tl[:, None], s)
+    if (~charged).any():
+        nc = np.flatnonzero(~charged)
+        u = p3[nc] / np.linalg.norm(p3[nc], axis=-1, keepdims=True)
+        length = _ray_to_extent(start[nc], u, extent)
+        pts[nc] = start[nc, None, :] + (length[:, None] * f[None, :])[:, :, None] * u[:, None, :]
+    color = np.where(charged[:, None], np.array(MC_CHARGED), np.array(MC_NEUTRAL)).astype(np.float32)
+    sign = np.repeat(np.where(pts[:, -1, 1] >= 0, 1.0, -1.0), n_points)
+    lines = Polylines(
+        project(pts.reshape(-1, 3), mode, sign),
+        strip_connect(len(sel), n_points, dashed=True),
+        np.repeat(color, n_points, axis=0),
+        n_points,
+    )
+    return lines, sel
+
+
+def _ray_to_extent(start: np.ndarray, u: np.ndarray, extent: Extent) -> np.ndarray:
+    """Distance along unit ``u`` from ``start`` to the extent cylinder."""
+    a = u[:, 0] ** 2 + u[:, 1] ** 2
+    b = 2 * (start[:, 0] * u[:, 0] + start[:, 1] * u[:, 1])
+    c = start[:, 0] ** 2 + start[:, 1] ** 2 - extent.r**2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t_r = (-b + np.sqrt(np.maximum(b * b - 4 * a * c, 0))) / (2 * a)
+        t_z = np.where(
+            u[:, 2] >= 0, (extent.z_max - start[:, 2]) / u[:, 2], (extent.z_min - start[:, 2]) / u[:, 2]
+        )
+    t = np.fmin(np.where(a > 0, t_r, np.inf), np.abs(t_z))
+    return np.nan_to_num(np.clip(t, 0, None), posinf=0.0)
+
+
+# --- recoil arrow ------------------------------------------------------------------------
+
+
+def recoil_arrow(
+    direction: np.ndarray, length: float, mode: Projection, n_dash: int = 24
+) -> tuple[F4, np.ndarray, np.ndarray]:
+    """A dashed arrow from the IP: (positions, connect, tip position in the view)."""
+    d = np.asarray(direction, dtype=np.float64)
+    norm = float(np.linalg.norm(d))
+    d = d / norm if norm > 0 else np.array([0.0, 0.0, 1.0])
+    shaft3 = np.linspace(0.0, length, 2 * n_dash)[:, None] * d[None, :]
+    shaft = project(shaft3, mode, np.full(len(shaft3), 1.0 if d[1] >= 0 else -1.0)).astype(np.float64)
+    tip = shaft[-1]
+    axis = tip - shaft[0]
+    alen = float(np.linalg.norm(axis))
+    axis = axis / alen if alen > 0 else np.array([1.0, 0.0, 0.0])
+    perp = np.cross(axis, [0.0, 0.0, 1.0]) if mode != "3d" else np.cross(axis, [0.0, 1.0, 0.0])
+    if np.linalg.norm(perp) < 1e-6:
+        perp = np.cross(axis, [1.0, 0.0, 0.0])
+    perp /= np.linalg.norm(perp)
+    head = 0.08 * max(alen, 1.0)
+    barbs = np.array([tip, tip - head * axis + 0.5 * head * perp, tip, tip - head * axis - 0.5 * head * perp])
+    pts = np.concatenate([shaft, barbs]).astype(np.float32)
+    connect = np.concatenate([strip_connect(1, len(shaft), dashed=True), [True, False, True, False]])
+    return pts, connect, pts[len(shaft) - 1]

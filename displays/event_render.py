@@ -1,0 +1,207 @@
+"""Exports of the event display: PNG stills up to 4K and beyond, the Phoenix JSON of the shown
+event (written by events.phoenix), a view state (camera, visibility, selection) that reopens
+identically, and batch rendering for ``main.py render FILE --events 0-99 --out-dir DIR``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from vispy import io, scene
+
+from displays import event_geometry as geo
+from displays.event_visuals import LAYERS, EventVisuals
+from events.model import EventBatch
+
+STATE_FORMAT = "belle2-display view state"
+MAX_PNG_SIDE = 8192
+
+
+class ExportError(ValueError):
+    """An export that cannot be done; the message names the file and the reason."""
+
+
+# --- pictures ----------------------------------------------------------------------------
+
+
+def save_png(canvas: scene.SceneCanvas, path: str | Path, size: tuple[int, int] | None = None) -> Path:
+    """Render ``canvas`` off screen at ``size`` (e.g. 3840 x 2160) and write a PNG."""
+    if size is not None and not (0 < size[0] <= MAX_PNG_SIDE and 0 < size[1] <= MAX_PNG_SIDE):
+        raise ExportError(f"{path}: picture size {size} outside 1..{MAX_PNG_SIDE} pixels")
+    img = np.asarray(canvas.render(size=size, alpha=False))
+    path = Path(path)
+    try:
+        io.write_png(str(path), img)
+    except OSError as exc:
+        raise ExportError(f"{path}: cannot write picture: {exc.strerror}") from None
+    return path
+
+
+# --- view state --------------------------------------------------------------------------
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.ndarray | tuple | list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if hasattr(value, "pos") and hasattr(value, "size"):  # vispy Rect
+        return [*map(float, value.pos), *map(float, value.size)]
+    return value
+
+
+def view_state(visuals: EventVisuals, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Camera, layer visibility, colour mode, MC overlay and selection of one view, as JSON data."""
+    camera = visuals.view.camera
+    state = {
+        "format": STATE_FORMAT,
+        "projection": visuals.projection,
+        "camera": {
+            "type": type(camera).__name__,
+            **{k: _jsonable(v) for k, v in camera.get_state().items()},
+            **({"distance": camera.distance} if getattr(camera, "distance", None) is not None else {}),
+        },
+        "visibility": visuals.visibility,
+        "color_mode": visuals.color_mode,
+        "show_mc": visuals.show_mc,
+        "selection": list(visuals.selection) if visuals.selection else None,
+    }
+    if visuals.event is not None:
+        h = visuals.event.header
+        state["event"] = {k: int(h[k][0]) for k in ("experiment", "run", "event")}
+        state["source"] = visuals.event.source
+    state.update(extra or {})
+    return state
+
+
+def apply_view_state(visuals: EventVisuals, state: dict[str, Any]) -> None:
+    """Restore a state written by ``view_state`` (the event itself is the caller's to load)."""
+    if state.get("format") != STATE_FORMAT:
+        raise ExportError("not a view state (missing 'format': 'belle2-display view state')")
+    cam = dict(state["camera"])
+    kind = cam.pop("type")
+    camera = visuals.view.camera
+    if kind != type(camera).__name__:
+        raise ExportError(f"view state is for a {kind}, this view has a {type(camera).__name__}")
+    if "rect" in cam:
+        cam["rect"] = tuple(cam["rect"])
+    distance = cam.pop("distance", None)
+    camera.set_state(cam)
+    if distance is not None:
+        camera.distance = float(distance)
+    visuals.set_color_mode(state.get("color_mode", "charge"))
+    for layer in LAYERS:
+        visuals.set_layer_visible(layer, bool(state["visibility"].get(layer, True)))
+    visuals.show_mc = bool(state.get("show_mc", False))
+    visuals.set_layer_visible("mc", visuals.show_mc)
+    sel = state.get("selection")
+    visuals.highlight(sel[0], sel[1]) if sel else visuals.highlight(None)
+
+
+def save_view_state(path: str | Path, states: dict[str, Any]) -> None:
+    Path(path).write_text(json.dumps(states, indent=1))
+
+
+def load_view_state(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ExportError(f"{path}: cannot read view state: {exc}") from None
+    if not isinstance(data, dict):
+        raise ExportError(f"{path}: not a view state")
+    return data
+
+
+# --- Phoenix JSON ------------------------------------------------------------------------
+
+
+def write_phoenix(path: str | Path, event: EventBatch) -> Path:
+    """The shown event as Phoenix JSON (events.phoenix: mm, MeV, reopens in this display too)."""
+    from events import phoenix
+    from events.io import EventFileError
+
+    path = Path(path)
+    try:
+        phoenix.write(path, [event])
+    except EventFileError as exc:
+        raise ExportError(str(exc)) from exc
+    return path
+
+
+# --- batch rendering ---------------------------------------------------------------------
+
+
+def parse_range(text: str) -> range:
+    """'0-99' -> range(0, 100); '7' -> range(7, 8)."""
+    try:
+        lo, _, hi = text.partition("-")
+        start = int(lo)
+        stop = int(hi) + 1 if hi else start + 1
+    except ValueError:
+        raise ExportError(f"bad event range {text!r}: write e.g. 0-99 or 7") from None
+    if start < 0 or stop <= start:
+        raise ExportError(f"bad event range {text!r}: empty or negative")
+    return range(start, stop)
+
+
+def _open(path: str | Path) -> Any:
+    from events.io import EventFileError, open_events
+
+    try:
+        return open_events(path)
+    except EventFileError as exc:
+        raise ExportError(str(exc)) from exc
+
+
+def render_events(
+    path: str | Path,
+    event_range: range | Iterable[int] | str,
+    out_dir: str | Path,
+    size: tuple[int, int] = (1920, 1080),
+    projection: geo.Projection = "3d",
+    source: Any = None,
+) -> list[Path]:
+    """Write one PNG per event of ``path`` in ``event_range`` to ``out_dir``; returns the files.
+
+    ``source`` is anything with ``__len__`` and ``read(start, stop) -> EventBatch`` (default:
+    ``events.io.open_events(path)``). Events past the end of the file are skipped.
+    """
+    from displays.event_view import EventView
+
+    rng = parse_range(event_range) if isinstance(event_range, str) else event_range
+    src = source if source is not None else _open(path)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    view = EventView(projection, size=size)
+    stem = Path(str(path)).name.split(".")[0] or "events"
+    written: list[Path] = []
+    try:
+        for i in rng:
+            if not 0 <= i < len(src):
+                continue
+            event = src.read(i, i + 1)
+            view.visuals.set_event(event)
+            h = event.header
+            name = f"{stem}_e{int(h['experiment'][0])}_r{int(h['run'][0])}_ev{int(h['event'][0])}_{i}.png"
+            written.append(save_png(view.canvas, out / name))
+    finally:
+        view.close()
+    return written
+
+
+class BatchSource:
+    """An in-memory EventBatch behind the ``__len__`` / ``read(start, stop)`` source interface."""
+
+    def __init__(self, batch: EventBatch) -> None:
+        self.batch = batch
+
+    def __len__(self) -> int:
+        return len(self.batch)
+
+    def read(self, start: int, stop: int) -> EventBatch:
+        return self.batch.slice(start, stop)

@@ -1,0 +1,282 @@
+"""Event filters written as expressions, parsed with ``ast`` and evaluated over whole batches.
+
+Example: ``ntracks >= 2 and necl < 5 and l1('ffb') and max_ecl_energy > 1.0``.
+Only the names in ``QUANTITIES``, the functions in ``FUNCTIONS``, numbers, comparisons,
+arithmetic and ``and``/``or``/``not`` are allowed; nothing is ever passed to ``eval``.
+Numbers are evaluated as float64 arrays, so ``9**9**9`` is ``inf``, not a hung process.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from events import helix, trigger
+from events.model import Collection, EventBatch
+
+MAX_LENGTH = 500
+MAX_NODES = 200
+
+
+class FilterError(ValueError):
+    """An expression that is not a valid event filter; the message says why and where."""
+
+
+def _segment_reduce(values: np.ndarray, col: Collection, ufunc: np.ufunc, fill: float) -> np.ndarray:
+    out = np.full(len(col), fill, dtype=np.float64)
+    ufunc.at(out, col.event_index(), values.astype(np.float64))
+    return out
+
+
+def _photon_mask(b: EventBatch) -> np.ndarray:
+    return (b.ecl["hypotheses"] & 16) != 0
+
+
+def _per_event_count(col: Collection, mask: np.ndarray) -> np.ndarray:
+    return np.bincount(col.event_index()[mask], minlength=len(col)).astype(np.float64)
+
+
+def _track_p(b: EventBatch) -> np.ndarray:
+    t = b.tracks
+    bz = b.header["bz"][t.event_index()]
+    return np.linalg.norm(helix.momentum(t["phi0"], t["omega"], t["tan_lambda"], bz), axis=-1)
+
+
+def _track_pt(b: EventBatch) -> np.ndarray:
+    t = b.tracks
+    return helix.transverse_momentum(t["omega"], b.header["bz"][t.event_index()])
+
+
+def _ecl_energy(b: EventBatch) -> np.ndarray:
+    return np.where(_photon_mask(b), b.ecl["energy"], 0.0)
+
+
+Quantity = Callable[[EventBatch], np.ndarray]
+
+QUANTITIES: dict[str, tuple[Quantity, str]] = {
+    "ntracks": (lambda b: b.tracks.counts.astype(np.float64), "number of tracks"),
+    "necl": (
+        lambda b: _per_event_count(b.ecl, _photon_mask(b)),
+        "number of ECL clusters (photon hypothesis)",
+    ),
+    "nklm": (lambda b: b.klm.counts.astype(np.float64), "number of KLM clusters"),
+    "nvertices": (lambda b: b.vertices.counts.astype(np.float64), "number of vertices"),
+    "nmc": (lambda b: b.mc.counts.astype(np.float64), "number of MC particles"),
+    "npositive": (lambda b: _per_event_count(b.tracks, b.tracks["charge"] > 0), "positive tracks"),
+    "nnegative": (lambda b: _per_event_count(b.tracks, b.tracks["charge"] < 0), "negative tracks"),
+    "total_charge": (
+        lambda b: _segment_reduce(b.tracks["charge"], b.tracks, np.add, 0.0),
+        "sum of track charges",
+    ),
+    "max_ecl_energy": (
+        lambda b: _segment_reduce(_ecl_energy(b), b.ecl, np.maximum, 0.0),
+        "highest ECL cluster energy [GeV]",
+    ),
+    "total_ecl_energy": (
+        lambda b: _segment_reduce(_ecl_energy(b), b.ecl, np.add, 0.0),
+        "sum of ECL cluster energies [GeV]",
+    ),
+    "max_p": (lambda b: _segment_reduce(_track_p(b), b.tracks, np.fmax, 0.0), "highest track momentum [GeV]"),
+    "max_pt": (
+        lambda b: _segment_reduce(_track_pt(b), b.tracks, np.fmax, 0.0),
+        "highest track transverse momentum [GeV]",
+    ),
+    "experiment": (lambda b: b.header["experiment"].astype(np.float64), "experiment number"),
+    "run": (lambda b: b.header["run"].astype(np.float64), "run number"),
+    "event": (lambda b: b.header["event"].astype(np.float64), "event number"),
+    "process": (lambda b: b.header["process"].astype(np.float64), "generated process code (-1 data)"),
+    "signal": (lambda b: b.header["signal"].astype(np.float64), "injected signal code (-1 none)"),
+    "signal_mass": (lambda b: b.header["signal_mass"].astype(np.float64), "injected dark mass [GeV]"),
+}
+
+CONSTANTS = {"true": True, "false": False, "True": True, "False": False, "pi": np.pi}
+
+NUMERIC_FUNCTIONS: dict[str, Callable[..., np.ndarray]] = {
+    "abs": np.abs,
+    "sqrt": np.sqrt,
+    "log": np.log,
+    "min": np.minimum,
+    "max": np.maximum,
+}
+FUNCTIONS = (*NUMERIC_FUNCTIONS, "l1")
+
+_BINARY = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Pow: operator.pow,
+    ast.Mod: operator.mod,
+}
+_COMPARE = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+}
+_ALLOWED_OPS = (*_BINARY, *_COMPARE, ast.And, ast.Or, ast.Not, ast.USub, ast.UAdd)
+
+
+def _fail(text: str, node: ast.AST | None, why: str) -> FilterError:
+    col = getattr(node, "col_offset", None)
+    where = f" at column {col + 1}" if col is not None else ""
+    return FilterError(f"bad filter {text!r}{where}: {why}")
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """A parsed, validated filter; call it on a batch to get a boolean mask per event."""
+
+    text: str
+    tree: ast.Expression
+    names: frozenset[str]
+
+    def __call__(self, batch: EventBatch) -> np.ndarray:
+        values = {name: QUANTITIES[name][0](batch) for name in self.names}
+        with np.errstate(all="ignore"):
+            result = _Evaluator(self.text, batch, values).visit(self.tree.body)
+        mask = np.broadcast_to(np.asarray(result), (len(batch),))
+        if mask.dtype != bool:
+            mask = mask != 0
+        return np.array(mask, dtype=bool)
+
+
+@lru_cache(maxsize=64)
+def parse(text: str) -> EventFilter:
+    """Parse and validate ``text``; raises FilterError with the reason and column of the problem."""
+    text = text.strip()
+    if not text:
+        raise FilterError("empty filter: write e.g. 'ntracks >= 2 and max_ecl_energy > 1.0'")
+    if len(text) > MAX_LENGTH:
+        raise FilterError(f"filter too long ({len(text)} characters, at most {MAX_LENGTH})")
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError as exc:
+        raise FilterError(f"bad filter {text!r}: syntax error at column {exc.offset}: {exc.msg}") from None
+    nodes = list(ast.walk(tree))
+    if len(nodes) > MAX_NODES:
+        raise FilterError(f"filter too complex ({len(nodes)} nodes, at most {MAX_NODES})")
+    names: set[str] = set()
+    for node in nodes:
+        _check(text, node, names)
+    return EventFilter(text, tree, frozenset(names))
+
+
+def _check(text: str, node: ast.AST, names: set[str]) -> None:
+    if isinstance(node, ast.Expression | ast.Load) or type(node) in _ALLOWED_OPS:
+        return
+    if isinstance(node, ast.BoolOp | ast.UnaryOp | ast.BinOp | ast.Compare):
+        ops = [getattr(node, "op", None), *list(getattr(node, "ops", []))]
+        for op in ops:
+            if op is not None and type(op) not in _ALLOWED_OPS:
+                raise _fail(text, node, f"operator {type(op).__name__} is not allowed")
+        return
+    if isinstance(node, ast.Constant):
+        if isinstance(node.value, bool | int | float) or (
+            isinstance(node.value, str) and len(node.value) < 40
+        ):
+            return
+        raise _fail(text, node, f"constant {node.value!r} is not allowed")
+    if isinstance(node, ast.Name):
+        if node.id in QUANTITIES:
+            names.add(node.id)
+            return
+        if node.id in CONSTANTS or node.id in FUNCTIONS:
+            return
+        known = ", ".join(sorted(QUANTITIES))
+        raise _fail(text, node, f"unknown name {node.id!r}; known quantities: {known}")
+    if isinstance(node, ast.Call):
+        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+            raise _fail(text, node, f"only the functions {', '.join(FUNCTIONS)} may be called")
+        if node.keywords:
+            raise _fail(text, node, "keyword arguments are not allowed")
+        if node.func.id == "l1":
+            arg = node.args[0] if len(node.args) == 1 else None
+            if not (isinstance(arg, ast.Constant) and isinstance(arg.value, str)):
+                raise _fail(text, node, "l1 takes one quoted trigger bit name, e.g. l1('ffb')")
+            if arg.value not in trigger.BIT:
+                raise _fail(text, arg, f"unknown L1 bit {arg.value!r}; known: {', '.join(trigger.L1_BITS)}")
+        elif any(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in node.args):
+            raise _fail(text, node, f"{node.func.id} takes numbers, not text")
+        return
+    raise _fail(text, node, f"{type(node).__name__} is not allowed in a filter")
+
+
+class _Evaluator(ast.NodeVisitor):
+    def __init__(self, text: str, batch: EventBatch, values: dict[str, np.ndarray]) -> None:
+        self.text = text
+        self.batch = batch
+        self.values = values
+
+    def generic_visit(self, node: ast.AST) -> np.ndarray:
+        raise _fail(self.text, node, f"{type(node).__name__} is not allowed in a filter")
+
+    def visit_Constant(self, node: ast.Constant) -> np.ndarray:
+        if isinstance(node.value, str):
+            raise _fail(self.text, node, f"text {node.value!r} is only allowed inside l1(...)")
+        return np.asarray(node.value, dtype=bool if isinstance(node.value, bool) else np.float64)
+
+    def visit_Name(self, node: ast.Name) -> np.ndarray:
+        if node.id in self.values:
+            return self.values[node.id]
+        if node.id in CONSTANTS:
+            return np.asarray(CONSTANTS[node.id])
+        raise _fail(self.text, node, f"{node.id!r} is a function; call it, e.g. {node.id}(...)")
+
+    def visit_BoolOp(self, node: ast.BoolOp) -> np.ndarray:
+        parts = [np.asarray(self.visit(v)) != 0 for v in node.values]
+        combine = np.logical_and if isinstance(node.op, ast.And) else np.logical_or
+        out = parts[0]
+        for p in parts[1:]:
+            out = combine(out, p)
+        return out
+
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> np.ndarray:
+        v = np.asarray(self.visit(node.operand))
+        if isinstance(node.op, ast.Not):
+            return np.logical_not(v != 0)
+        return -v.astype(np.float64) if isinstance(node.op, ast.USub) else v
+
+    def visit_BinOp(self, node: ast.BinOp) -> np.ndarray:
+        left = np.asarray(self.visit(node.left), dtype=np.float64)
+        right = np.asarray(self.visit(node.right), dtype=np.float64)
+        return _BINARY[type(node.op)](left, right)
+
+    def visit_Compare(self, node: ast.Compare) -> np.ndarray:
+        left = np.asarray(self.visit(node.left), dtype=np.float64)
+        out = np.asarray(True)
+        for op, comp in zip(node.ops, node.comparators, strict=True):
+            right = np.asarray(self.visit(comp), dtype=np.float64)
+            out = np.logical_and(out, _COMPARE[type(op)](left, right))
+            left = right
+        return out
+
+    def visit_Call(self, node: ast.Call) -> np.ndarray:
+        name = node.func.id  # type: ignore[attr-defined]
+        if name == "l1":
+            bit = node.args[0].value  # type: ignore[attr-defined]
+            return trigger.fired(self.batch.header["l1_bits"], bit)
+        args = [np.asarray(self.visit(a), dtype=np.float64) for a in node.args]
+        try:
+            return NUMERIC_FUNCTIONS[name](*args)
+        except TypeError:
+            raise _fail(self.text, node, f"wrong number of arguments to {name}") from None
+
+
+def select(batch: EventBatch, text: str) -> np.ndarray:
+    """Indices of the events of ``batch`` that pass the filter ``text``."""
+    return np.flatnonzero(parse(text)(batch))
+
+
+def help_text() -> str:
+    """One line per quantity and function, for the filter box tooltip."""
+    lines = [f"{name}: {doc}" for name, (_, doc) in QUANTITIES.items()]
+    lines.append("l1('name'): the L1 bit fired; abs, sqrt, log, min, max; and, or, not; < <= == != >= >")
+    return "\n".join(lines)

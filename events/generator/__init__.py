@@ -1,0 +1,27 @@
+"""The embedded e+e- generator at SuperKEKB: Standard Model stream, dark-sector signals, detector response.
+
+Public API::
+
+    generate(n, seed=0, signals=None, processes=None, chunk_size=5000, config=None) -> EventBatch
+    stream(seed=0, signals=None, processes=None, chunk_size=5000, config=None, n_events=None) -> Iterator
+    parse_signal("zprime:mass=3.0,fraction=0.01") -> SignalSpec
+    trigger_efficiencies(n_per_process=2000, seed=0) -> (names, cross sections [nb], eff[process, L1 bit])
+
+``processes`` selects Standard Model processes by name or code (``processes.PROCESSES``), as a list (stream
+shares renormalised) or a mapping to weights; an empty list with signals gives pure signal.
+"""
+
+from events.generator.engine import GeneratorError, generate, stream, trigger_efficiencies
+from events.generator.physics import GeneratorConfig
+from events.generator.signals import SignalSpec, SignalSpecError, parse_signal
+
+__all__ = [
+    "GeneratorConfig",
+    "GeneratorError",
+    "SignalSpec",
+    "SignalSpecError",
+    "generate",
+    "parse_signal",
+    "stream",
+    "trigger_efficiencies",
+]

@@ -1,0 +1,213 @@
+"""The generator loop: pick a process per event, sample, boost, place vertices, simulate the detector.
+
+Each chunk draws from its own random stream, ``default_rng([seed, chunk])``, so the same seed and chunk
+size give identical batches, and memory stays bounded by the chunk size however long the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from events import trigger
+from events.generator import beams, detector, physics, processes, signals
+from events.generator.particles import F8, Particles, ParticleTable
+from events.generator.physics import GeneratorConfig
+from events.generator.signals import SignalSpec
+from events.model import EventBatch
+
+DEFAULT_CHUNK = 5000
+STREAM_RATE_HZ = 1330.0  # physics stream after L1 at 5.1e34 (physics.md §5): event time spacing
+EPOCH_NS = 1_733_011_200 * 10**9  # 2024-12-01T00:00:00Z, the month of the luminosity record
+
+ProcessSelection = Sequence[str | int] | Mapping[str | int, float] | None
+
+
+class GeneratorError(ValueError):
+    """A generator request that cannot be met (unknown process, fractions above 1, ...)."""
+
+
+@dataclass(frozen=True)
+class Mixture:
+    """What each event may be: background process codes and signals, with probabilities."""
+
+    codes: np.ndarray  # process codes (background), then SIGNAL_PROCESS for each signal
+    signals: tuple[SignalSpec | None, ...]
+    probabilities: np.ndarray
+
+
+def _process_code(key: str | int) -> int:
+    if isinstance(key, str) and key in processes.BY_NAME:
+        return processes.BY_NAME[key].code
+    if isinstance(key, int | np.integer) and int(key) in processes.BY_CODE:
+        return int(key)
+    names = ", ".join(p.name for p in processes.PROCESSES)
+    raise GeneratorError(f"unknown process {key!r} (choose from {names})")
+
+
+def mixture(selection: ProcessSelection, signal_specs: Sequence[SignalSpec] | None) -> Mixture:
+    """Event-type probabilities: signals take their fractions, processes share the rest by stream share."""
+    specs = tuple(signal_specs or ())
+    fractions = np.array([s.fraction for s in specs], dtype=np.float64)
+    total_signal = float(fractions.sum())
+    if total_signal > 1.0 + 1e-9:
+        raise GeneratorError(f"signal fractions add up to {total_signal:g} > 1")
+    if selection is None:
+        codes, shares = processes.stream_shares()
+    elif isinstance(selection, Mapping):
+        codes = np.array([_process_code(k) for k in selection], dtype=np.int16)
+        shares = np.array(list(selection.values()), dtype=np.float64)
+        if (shares < 0).any() or (len(shares) and shares.sum() <= 0):
+            raise GeneratorError("process weights must be non-negative and not all zero")
+        shares = shares / shares.sum() if len(shares) else shares
+    else:
+        codes, shares = (
+            processes.stream_shares([_process_code(k) for k in selection])
+            if len(selection)
+            else (np.zeros(0, np.int16), np.zeros(0))
+        )
+    if not len(codes):
+        if not specs:
+            raise GeneratorError("nothing to generate: no processes and no signals")
+        probs = fractions / total_signal
+    else:
+        probs = np.concatenate([shares * max(0.0, 1.0 - total_signal), fractions])
+    all_codes = np.concatenate([codes, np.full(len(specs), processes.SIGNAL_PROCESS, dtype=np.int16)])
+    return Mixture(all_codes, (None,) * len(codes) + specs, probs / probs.sum())
+
+
+def place_vertices(rng: np.random.Generator, parts: Particles, primary: F8) -> tuple[F8, F8]:
+    """Production and decay points [cm] (lab): primaries at the event vertex, flights ~ Exp((p/m) cτ)."""
+    n = len(parts)
+    production = np.full((n, 3), np.nan)
+    decay = np.full((n, 3), np.nan)
+    has_daughters = parts.has_daughters()
+    depth = np.zeros(n, dtype=np.int64)
+    for _ in range(16):
+        new = np.where(parts.mother >= 0, depth[np.maximum(parts.mother, 0)] + 1, 0)
+        if np.array_equal(new, depth):
+            break
+        depth = new
+    p3 = parts.p4[:, 1:]
+    p = np.linalg.norm(p3, axis=1)
+    m = np.sqrt(np.clip(parts.p4[:, 0] ** 2 - p**2, 1e-12, None))
+    flight = np.where(parts.ctau > 0, p / m * parts.ctau * rng.exponential(1.0, n), 0.0)
+    for d in range(int(depth.max(initial=0)) + 1):
+        sel = np.flatnonzero(depth == d)
+        production[sel] = primary[parts.event[sel]] if d == 0 else decay[parts.mother[sel]]
+        dec = sel[has_daughters[sel]]
+        direction = p3[dec] / np.maximum(p[dec], 1e-12)[:, None]
+        decay[dec] = production[dec] + flight[dec, None] * direction
+    return production, decay
+
+
+def sample_particles(
+    rng: np.random.Generator, kinds: np.ndarray, mix: Mixture, cfg: GeneratorConfig
+) -> Particles:
+    """True particles (beam frame) of events whose mixture entry is ``kinds``."""
+    table = ParticleTable()
+    for k in range(len(mix.codes)):
+        where = np.flatnonzero(kinds == k)
+        if not len(where):
+            continue
+        spec = mix.signals[k]
+        if spec is None:
+            sampler = physics.SAMPLERS[processes.BY_CODE[int(mix.codes[k])].name]
+            parts = sampler(rng, len(where), cfg)
+        else:
+            parts = signals.sample_signal(spec, rng, len(where), cfg)
+        table.extend(parts, where)
+    return table.freeze().sorted_by_event()
+
+
+def generate_chunk(
+    rng: np.random.Generator,
+    n: int,
+    mix: Mixture,
+    cfg: GeneratorConfig,
+    first_event: int = 1,
+    t0_ns: int = EPOCH_NS,
+) -> EventBatch:
+    kinds = rng.choice(len(mix.codes), n, p=mix.probabilities)
+    parts = sample_particles(rng, kinds, mix, cfg)
+    parts.p4 = beams.to_lab(parts.p4)
+    primary = beams.sample_vertex(rng, n)
+    production, decay = place_vertices(rng, parts, primary)
+    cols = detector.respond(rng, parts, production, decay, primary, n, cfg.bz, cfg.beam_background)
+    signal_code = np.array([s.code if s else -1 for s in mix.signals], dtype=np.int16)
+    signal_mass = np.array([s.mass if s else np.nan for s in mix.signals], dtype=np.float32)
+    gaps = rng.exponential(1e9 / STREAM_RATE_HZ, n)
+    header = {
+        "experiment": np.zeros(n, dtype=np.int32),
+        "run": np.zeros(n, dtype=np.int32),
+        "event": first_event + np.arange(n, dtype=np.int64),
+        "time": t0_ns + np.cumsum(gaps).astype(np.uint64),
+        "process": mix.codes[kinds],
+        "signal": signal_code[kinds],
+        "signal_mass": signal_mass[kinds],
+        "bz": np.full(n, cfg.bz, dtype=np.float32),
+    }
+    batch = EventBatch.build(n, header, source="generator", **cols)
+    batch.header["l1_bits"][:] = trigger.emulate_l1(batch)
+    return batch
+
+
+def stream(
+    seed: int = 0,
+    signals: Sequence[SignalSpec] | None = None,
+    processes: ProcessSelection = None,
+    chunk_size: int = DEFAULT_CHUNK,
+    config: GeneratorConfig | None = None,
+    n_events: int | None = None,
+) -> Iterator[EventBatch]:
+    """Batches of ``chunk_size`` generated events, forever or until ``n_events``."""
+    if chunk_size < 1:
+        raise GeneratorError(f"chunk_size must be positive, got {chunk_size}")
+    cfg = config or GeneratorConfig()
+    mix = mixture(processes, signals)
+    chunk, done, t0 = 0, 0, EPOCH_NS
+    while n_events is None or done < n_events:
+        size = chunk_size if n_events is None else min(chunk_size, n_events - done)
+        rng = np.random.default_rng([seed, chunk])
+        batch = generate_chunk(rng, size, mix, cfg, first_event=done + 1, t0_ns=t0)
+        t0 = int(batch.header["time"][-1])
+        done += size
+        chunk += 1
+        yield batch
+
+
+def generate(
+    n: int,
+    seed: int = 0,
+    signals: Sequence[SignalSpec] | None = None,
+    processes: ProcessSelection = None,
+    chunk_size: int = DEFAULT_CHUNK,
+    config: GeneratorConfig | None = None,
+) -> EventBatch:
+    """``n`` generated events in one batch (built chunk by chunk)."""
+    if n < 0:
+        raise GeneratorError(f"number of events must be non-negative, got {n}")
+    if n == 0:
+        return EventBatch.empty()
+    return EventBatch.concat(list(stream(seed, signals, processes, chunk_size, config, n_events=n)))
+
+
+def trigger_efficiencies(
+    n_per_process: int = 2000, seed: int = 0, config: GeneratorConfig | None = None
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(process names, cross sections [nb], efficiency [process, L1 bit]) including the prescales.
+
+    Rate of bit k at luminosity L: L · Σ_p σ_p · eff[p, k]. Prescaled bits use the expected fraction
+    (decision rate / prescale), so the matrix carries no prescale noise.
+    """
+    names, sigmas, rows = [], [], []
+    for proc in processes.PROCESSES:
+        batch = generate(n_per_process, seed * 1000 + proc.code, processes=[proc.name], config=config)
+        dec = trigger.l1_decisions(batch)
+        eff = np.array([dec[b].mean() / trigger.PRESCALES.get(b, 1) for b in trigger.L1_BITS])
+        names.append(proc.name)
+        sigmas.append(proc.cross_section_nb)
+        rows.append(eff)
+    return names, np.array(sigmas), np.array(rows)

@@ -1,0 +1,334 @@
+"""The event wire format: an ``EventBatch`` as ZeroMQ multipart frames, without pickle.
+
+Frame 0 is the header: the 4-byte magic ``B2EV``, the wire version as a little-endian uint16,
+then UTF-8 JSON with the schema version, the stream position of the batch's first event
+(``sequence``), the publisher id, the publish time and, for every column, its name, dtype and
+shape. Frames 1.. are the raw little-endian column buffers in the header's order: sent without
+copying, read back with ``np.frombuffer``. Column names are ``header.<col>``,
+``<collection>.offsets`` and ``<collection>.<col>`` of ``events.model``.
+
+``decode`` trusts nothing: any message that is not exactly a batch of the current schema raises
+one ``WireError`` subclass naming the problem, and no other exception escapes it.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from math import prod
+from typing import Any
+
+import numpy as np
+
+from events.model import COLLECTIONS, HEADER, SCHEMA_VERSION, Collection, EventBatch
+
+MAGIC = b"B2EV"
+WIRE_VERSION = 1
+_PREFIX = struct.Struct("<4sH")
+_OFFSETS_DTYPE = np.dtype("<i8")
+_MAX_PUBLISHER_LEN = 64
+_MAX_SOURCE_LEN = 1024
+
+
+def _wire_dtype(code: str) -> np.dtype:
+    return np.dtype(code).newbyteorder("<")
+
+
+# every column the schema defines: name -> (little-endian dtype, trailing shape, owning collection or None)
+_COLUMNS: dict[str, tuple[np.dtype, tuple[int, ...], str | None]] = {
+    **{f"header.{k}": (_wire_dtype(d), s, None) for k, (d, s, _) in HEADER.items()},
+    **{
+        f"{c}.{k}": (_wire_dtype(d), s, c)
+        for c, spec in COLLECTIONS.items()
+        for k, (d, s, _) in {"offsets": ("i8", (), 0), **spec}.items()
+    },
+}
+
+
+_DTYPE_STR = {name: dtype.str for name, (dtype, _, _) in _COLUMNS.items()}
+# frame index of each collection's offsets in the layout ``encode`` writes
+_OFFSETS_FRAME = {c: 1 + list(_COLUMNS).index(f"{c}.offsets") for c in COLLECTIONS}
+
+
+class WireError(ValueError):
+    """A message that is not a valid event batch of this wire and schema version."""
+
+    reason = "malformed"
+
+
+class MalformedMessage(WireError):
+    """Not our framing: wrong magic, bad JSON, missing or extra frames, bad header fields."""
+
+
+class UnsupportedVersion(WireError):
+    reason = "version"
+
+
+class SchemaMismatch(WireError):
+    """Another schema version, or columns the schema does not have (or lacks)."""
+
+    reason = "schema"
+
+
+class DtypeNotAllowed(WireError):
+    reason = "dtype"
+
+
+class ShapeMismatch(WireError):
+    """A declared shape that disagrees with the event count, the offsets or the frame's length."""
+
+    reason = "shape"
+
+
+class BadOffsets(WireError):
+    reason = "offsets"
+
+
+class Oversized(WireError):
+    reason = "oversized"
+
+
+REASONS: tuple[str, ...] = tuple(
+    cls.reason
+    for cls in (
+        MalformedMessage,
+        UnsupportedVersion,
+        SchemaMismatch,
+        DtypeNotAllowed,
+        ShapeMismatch,
+        BadOffsets,
+        Oversized,
+    )
+)
+
+
+@dataclass(frozen=True)
+class WireLimits:
+    """Upper bounds a receiver accepts; anything larger is ``Oversized``."""
+
+    max_message_bytes: int = 64 * 2**20
+    max_header_bytes: int = 256 * 2**10
+    max_events: int = 1_000_000
+
+
+@dataclass(frozen=True)
+class Message:
+    """A decoded message: the batch and where it sits in its publisher's stream."""
+
+    sequence: int  # stream position of the first event of ``batch``
+    publisher: str
+    sent_ns: int  # publisher's time.time_ns() when encoded
+    batch: EventBatch
+
+    @property
+    def next_sequence(self) -> int:
+        return self.sequence + len(self.batch)
+
+
+def _columns_of(batch: EventBatch) -> dict[str, np.ndarray]:
+    cols = {f"header.{k}": batch.header[k] for k in HEADER}
+    for name, coll in batch.collections().items():
+        cols[f"{name}.offsets"] = coll.offsets
+        cols.update({f"{name}.{k}": coll.columns[k] for k in COLLECTIONS[name]})
+    return cols
+
+
+def encode(
+    batch: EventBatch, sequence: int, publisher: str, sent_ns: int | None = None
+) -> list[bytes | memoryview]:
+    """The frames of one message; column frames are views of the batch's arrays (no copy)."""
+    if not publisher or len(publisher) > _MAX_PUBLISHER_LEN:
+        raise ValueError(f"publisher id must have 1 to {_MAX_PUBLISHER_LEN} characters")
+    arrays = {}
+    for name, arr in _columns_of(batch).items():
+        dtype, trailing, _ = _COLUMNS[name]
+        arr = np.ascontiguousarray(arr, dtype=dtype)  # no copy for schema arrays on little-endian hosts
+        if arr.shape[1:] != trailing:
+            raise ValueError(f"column {name}: shape {arr.shape} does not fit the schema {trailing}")
+        arrays[name] = arr
+    head = {
+        "schema": SCHEMA_VERSION,
+        "sequence": int(sequence),
+        "publisher": publisher,
+        "sent_ns": time.time_ns() if sent_ns is None else int(sent_ns),
+        "n_events": len(batch),
+        "source": batch.source[:_MAX_SOURCE_LEN],
+        "columns": [[name, a.dtype.str, list(a.shape)] for name, a in arrays.items()],
+    }
+    frames: list[bytes | memoryview] = [
+        _PREFIX.pack(MAGIC, WIRE_VERSION) + json.dumps(head, separators=(",", ":")).encode()
+    ]
+    frames.extend(a.reshape(-1).view(np.uint8).data for a in arrays.values())
+    return frames
+
+
+def decode(frames: Sequence[Any], limits: WireLimits = WireLimits()) -> Message:
+    """Check and decode the frames of one message; raises only ``WireError`` subclasses.
+
+    ``frames`` are objects with the buffer protocol (bytes, memoryview, ``zmq.Frame``). The
+    arrays of the batch are read-only views of those buffers.
+    """
+    try:
+        return _decode(frames, limits)
+    except WireError:
+        raise
+    except Exception as exc:  # a check this module missed must still not crash a receiver
+        raise MalformedMessage(f"undecodable message ({type(exc).__name__}: {exc})") from exc
+
+
+def _decode(frames: Sequence[Any], limits: WireLimits) -> Message:
+    if not frames:
+        raise MalformedMessage("empty message")
+    if len(frames) > len(_COLUMNS) + 1:
+        raise MalformedMessage(f"{len(frames)} frames, a batch has {len(_COLUMNS) + 1}")
+    views = [_byte_view(f) for f in frames]
+    total = sum(v.nbytes for v in views)
+    if total > limits.max_message_bytes:
+        raise Oversized(f"message of {total} bytes exceeds the limit of {limits.max_message_bytes}")
+    first = views[0]
+    if first.nbytes < _PREFIX.size or bytes(first[:4]) != MAGIC:
+        raise MalformedMessage(f"not an event message (first bytes {bytes(first[:8])!r}, expected {MAGIC!r})")
+    _, version = _PREFIX.unpack_from(first)
+    if version != WIRE_VERSION:
+        raise UnsupportedVersion(f"wire version {version}, this program reads version {WIRE_VERSION}")
+    if first.nbytes > limits.max_header_bytes:
+        raise Oversized(f"header of {first.nbytes} bytes exceeds the limit of {limits.max_header_bytes}")
+    try:
+        head = json.loads(bytes(first[_PREFIX.size :]).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MalformedMessage(f"header is not JSON: {exc}") from None
+    if not isinstance(head, dict):
+        raise MalformedMessage("header is not a JSON object")
+    schema = _field(head, "schema", int)
+    if schema != SCHEMA_VERSION:
+        raise SchemaMismatch(f"event schema version {schema}, this program reads version {SCHEMA_VERSION}")
+    sequence = _field(head, "sequence", int)
+    publisher = _field(head, "publisher", str)
+    sent_ns = _field(head, "sent_ns", int)
+    n_events = _field(head, "n_events", int)
+    source = _field(head, "source", str)
+    columns = _field(head, "columns", list)
+    if sequence < 0 or sent_ns < 0 or n_events < 0:
+        raise MalformedMessage("negative sequence, time or event count")
+    if not publisher or len(publisher) > _MAX_PUBLISHER_LEN or len(source) > _MAX_SOURCE_LEN:
+        raise MalformedMessage("publisher id or source name of invalid length")
+    if n_events > limits.max_events:
+        raise Oversized(f"{n_events} events exceed the limit of {limits.max_events}")
+    arrays = _canonical_arrays(columns, views, n_events)
+    if arrays is None:  # not laid out as ``encode`` does it: check column by column, to say what is wrong
+        declared = _declared_columns(columns)
+        if len(views) != len(declared) + 1:
+            raise MalformedMessage(f"{len(declared)} columns declared but {len(views) - 1} data frames")
+        arrays = {
+            name: _array(name, dtype, shape, views[i + 1])
+            for i, (name, (dtype, shape)) in enumerate(declared.items())
+        }
+    return Message(sequence, publisher, sent_ns, _assemble(arrays, n_events, source))
+
+
+def _canonical_arrays(
+    columns: list[Any], views: list[memoryview], n_events: int
+) -> dict[str, np.ndarray] | None:
+    """The arrays of a message in exactly the layout ``encode`` writes, or None for anything else.
+
+    The fast path: one comparison of the whole column list with the expected one, then one
+    length check per frame. Offsets are still checked later, like on the slow path.
+    """
+    if len(views) != len(_COLUMNS) + 1:
+        return None
+    rows: dict[str | None, int] = {None: n_events}
+    for coll, i in _OFFSETS_FRAME.items():
+        if views[i].nbytes != (n_events + 1) * 8:
+            return None
+        rows[coll] = int(np.frombuffer(views[i], dtype=_OFFSETS_DTYPE, count=1, offset=n_events * 8)[0])
+    shapes = [
+        (n_events + 1 if name.endswith(".offsets") else rows[coll], *trailing)
+        for name, (_, trailing, coll) in _COLUMNS.items()
+    ]
+    expected = [[name, _DTYPE_STR[name], list(shape)] for name, shape in zip(_COLUMNS, shapes, strict=True)]
+    if columns != expected:
+        return None
+    arrays = {}
+    for (name, (dtype, _, _)), shape, view in zip(_COLUMNS.items(), shapes, views[1:], strict=True):
+        if view.nbytes != prod(shape) * dtype.itemsize:
+            return None
+        arrays[name] = np.frombuffer(view, dtype=dtype).reshape(shape)
+    return arrays
+
+
+def _byte_view(frame: Any) -> memoryview:
+    view = memoryview(frame)
+    if view.format == "B" and view.ndim == 1:
+        return view
+    return view.cast("B") if view.nbytes else memoryview(b"")
+
+
+def _field(head: dict[str, Any], key: str, kind: type) -> Any:
+    value = head.get(key)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise MalformedMessage(f"header field {key!r} missing or not {kind.__name__}")
+    return value
+
+
+def _declared_columns(columns: list[Any]) -> dict[str, tuple[str, tuple[int, ...]]]:
+    declared: dict[str, tuple[str, tuple[int, ...]]] = {}
+    for entry in columns:
+        if not (
+            isinstance(entry, list)
+            and len(entry) == 3
+            and isinstance(entry[0], str)
+            and isinstance(entry[1], str)
+            and isinstance(entry[2], list)
+            and len(entry[2]) <= 4
+            and all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in entry[2])
+        ):
+            raise MalformedMessage(f"bad column entry {str(entry)[:80]}")
+        name, dtype, shape = entry
+        if name in declared:
+            raise MalformedMessage(f"column {name!r} declared twice")
+        declared[name] = (dtype, tuple(shape))
+    unknown = sorted(set(declared) - set(_COLUMNS))
+    missing = sorted(set(_COLUMNS) - set(declared))
+    if unknown or missing:
+        raise SchemaMismatch(
+            f"columns do not match schema version {SCHEMA_VERSION}: "
+            f"unknown {unknown[:5]}, missing {missing[:5]}"
+        )
+    return declared
+
+
+def _array(name: str, dtype: str, shape: tuple[int, ...], view: memoryview) -> np.ndarray:
+    expected, trailing, _ = _COLUMNS[name]
+    if dtype != expected.str:
+        raise DtypeNotAllowed(f"column {name}: dtype {dtype[:16]!r}, the schema has {expected.str!r}")
+    if len(shape) != 1 + len(trailing) or shape[1:] != trailing:
+        raise ShapeMismatch(f"column {name}: shape {shape}, expected (n, {', '.join(map(str, trailing))})")
+    if view.nbytes != prod(shape) * expected.itemsize:
+        raise ShapeMismatch(
+            f"column {name}: {view.nbytes} bytes, shape {shape} needs {prod(shape) * expected.itemsize}"
+        )
+    return np.frombuffer(view, dtype=expected).reshape(shape)
+
+
+def _assemble(arrays: dict[str, np.ndarray], n_events: int, source: str) -> EventBatch:
+    for name, arr in arrays.items():
+        if name.startswith("header.") and len(arr) != n_events:
+            raise ShapeMismatch(f"column {name}: {len(arr)} rows for {n_events} events")
+    collections = {}
+    for coll in COLLECTIONS:
+        offsets = arrays[f"{coll}.offsets"]
+        if len(offsets) != n_events + 1:
+            raise ShapeMismatch(f"{coll}.offsets: length {len(offsets)} for {n_events} events")
+        if offsets[0] != 0 or (np.diff(offsets) < 0).any():
+            raise BadOffsets(f"{coll}.offsets must start at 0 and never decrease")
+        total = int(offsets[-1])
+        columns = {k: arrays[f"{coll}.{k}"] for k in COLLECTIONS[coll]}
+        for key, arr in columns.items():
+            if len(arr) != total:
+                raise BadOffsets(f"{coll}.offsets end at {total}, column {coll}.{key} has {len(arr)} rows")
+        collections[coll] = Collection(coll, offsets, columns)
+    header = {k: arrays[f"header.{k}"] for k in HEADER}
+    return EventBatch(header, source=source, **collections)

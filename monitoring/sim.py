@@ -1,0 +1,211 @@
+"""``sim://``: the SuperKEKB/Belle II simulation as a live source, in its own thread.
+
+URL options (all optional): ``accel`` time-acceleration factor (1), ``seed`` (1), ``tick`` wall
+seconds between batches (0.1), ``sample_dt`` simulated seconds between samples (1.0; never more
+than ``max_samples`` per tick, 10), ``sbl_rate`` sudden beam losses per hour (0.5),
+``burst_rate`` injection-background bursts per hour (2), ``run_length`` seconds (3600),
+``preset=design`` (design currents and luminosity: the L1 rate sits at the 30 kHz limit),
+``peak_lumi`` (5.1e34), ``dead_bits`` comma-separated L1 bits that stop firing, ``start`` epoch
+seconds of the simulated clock at start (now).
+
+Each batch carries, per sample, the beam currents, luminosity (with 1 % noise), L1 rates per bit
+(Poisson counts over the sample interval), the accepted and requested L1 rate and the dead-time
+fraction; run, fill and injection states when they change. Around a sudden beam loss it adds
+turn-by-turn samples of the currents and luminosity, as a post-mortem recorder would.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+
+import numpy as np
+
+from events.trigger import L1_BITS
+from monitoring.channels import BIT_CHANNELS, CHANNELS, Severity, severity_array
+from monitoring.machine import TURN_S, Machine, MachineConfig
+from monitoring.rates import TriggerMenu, l1_rates, load_menu
+from monitoring.source import Source, SourceError, Update, option, parse_url
+
+CONTINUOUS = ("HER:I", "LER:I", "LUM", "L1:TOTAL", "L1:RAW", "L1:DEAD", *BIT_CHANNELS)
+DISCRETE = ("EXP", "RUN", "RUNNING", "FILL", "HER:INJ", "LER:INJ")
+
+
+class Simulation:
+    """The machine plus the trigger-rate model, sampled into :class:`Update` lists (no thread)."""
+
+    def __init__(
+        self,
+        cfg: MachineConfig,
+        start: float,
+        seed: int = 1,
+        menu: TriggerMenu | None = None,
+    ) -> None:
+        self.machine = Machine(cfg, start, seed)
+        self.rng = np.random.default_rng(seed + 7919)
+        self.menu = menu
+        self.now = start
+        self._last_discrete: dict[str, float] = {}
+
+    def kill_bits(self, bits: set[str]) -> None:
+        """Make L1 lines stop firing from now on (a broken trigger line)."""
+        assert self.menu is not None
+        self.menu = self.menu.without_bits(bits)
+
+    def step(self, t_end: float, n_samples: int) -> list[Update]:
+        """Advance to ``t_end`` and sample ``n_samples`` equally spaced instants up to it."""
+        if self.menu is None:
+            self.menu = load_menu()
+        t_start = self.now
+        self.machine.advance(t_end)
+        dt = (t_end - t_start) / n_samples
+        times = t_start + dt * np.arange(1, n_samples + 1)
+        # turn-by-turn samples around each sudden loss, for the post-mortem recorder
+        fine = [
+            loss.time + TURN_S * np.arange(-5, math.ceil((loss.abort_time - loss.time) / TURN_S) + 6)
+            for loss in self.machine.losses_between(t_start, t_end)
+        ]
+        beam_times = np.unique(np.concatenate([times, *fine])) if fine else times
+        beam_times = beam_times[(beam_times > t_start) & (beam_times <= t_end)]
+        currents = self.machine.currents(beam_times)
+        lum = self.machine.luminosity(beam_times, currents)
+        lum = lum * (1.0 + self.machine.cfg.luminosity_noise * self.rng.standard_normal(lum.shape))
+
+        updates: list[Update] = []
+        for name, values in (("HER:I", currents["HER"]), ("LER:I", currents["LER"]), ("LUM", lum)):
+            updates += self._series(name, beam_times, values)
+
+        # rates: mean over each sample interval, Poisson counts
+        mid = times - 0.5 * dt
+        c = self.machine.currents(mid)
+        rates = l1_rates(
+            self.menu,
+            self.machine.luminosity(mid, c),
+            c["LER"],
+            c["HER"],
+            self.machine.injection_duty(mid),
+            background_scale=self.machine.background_scale(mid),
+        )
+        counts = self.rng.poisson(np.maximum(rates.bits, 0.0) * dt)
+        for k, name in enumerate(BIT_CHANNELS):
+            updates += self._series(name, times, counts[:, k] / dt)
+        accepted = np.minimum(self.rng.poisson(rates.accepted * dt) / dt, rates.accepted.max() * 1.05 + 1)
+        updates += self._series("L1:TOTAL", times, accepted)
+        updates += self._series("L1:RAW", times, rates.request)
+        updates += self._series("L1:DEAD", times, rates.dead_fraction)
+
+        run, running = self.machine.run_state(times)
+        discrete = {
+            "EXP": np.full(times.shape, float(self.machine.cfg.experiment)),
+            "RUN": run.astype(float),
+            "RUNNING": running.astype(float),
+            "FILL": self.machine.fill_number(times).astype(float),
+            "HER:INJ": self.machine.rings["HER"].injecting(times, self.machine.cfg).astype(float),
+            "LER:INJ": self.machine.rings["LER"].injecting(times, self.machine.cfg).astype(float),
+        }
+        for name, values in discrete.items():
+            updates += self._changes(name, times, values)
+        self.now = t_end
+        return updates
+
+    def _series(self, name: str, times: np.ndarray, values: np.ndarray) -> list[Update]:
+        sev = severity_array(values, CHANNELS[name].limits)
+        return [
+            Update(name, t, v, s)
+            for t, v, s in zip(times.tolist(), values.tolist(), sev.tolist(), strict=True)
+        ]
+
+    def _changes(self, name: str, times: np.ndarray, values: np.ndarray) -> list[Update]:
+        """EPICS-monitor semantics: only values that differ from the last one sent."""
+        out = []
+        last = self._last_discrete.get(name)
+        for t, v in zip(times, values, strict=True):
+            if v != last:
+                out.append(Update(name, float(t), float(v)))
+                last = float(v)
+        if last is not None:
+            self._last_discrete[name] = last
+        return out
+
+
+def config_from_options(options: dict[str, str], url: str) -> MachineConfig:
+    preset = options.get("preset", "default")
+    if preset not in ("default", "design"):
+        raise SourceError(f"{url!r}: unknown preset {preset!r} (default or design)")
+    base = MachineConfig.design() if preset == "design" else MachineConfig()
+    return MachineConfig(
+        **{
+            **base.__dict__,
+            "sbl_per_hour": option(options, "sbl_rate", base.sbl_per_hour, url),
+            "bursts_per_hour": option(options, "burst_rate", base.bursts_per_hour, url),
+            "run_length_s": option(options, "run_length", base.run_length_s, url),
+            "peak_luminosity": option(options, "peak_lumi", base.peak_luminosity, url),
+        }
+    )
+
+
+class SimSource(Source):
+    """The simulation running in a daemon thread at ``accel`` times real time."""
+
+    scheme = "sim"
+
+    def __init__(self, url: str = "sim://") -> None:
+        super().__init__(url, CONTINUOUS + DISCRETE)
+        _, _, options = parse_url(url)
+        self.accel = option(options, "accel", 1.0, url)
+        self.tick = option(options, "tick", 0.1, url)
+        self.sample_dt = option(options, "sample_dt", 1.0, url)
+        self.max_samples = int(option(options, "max_samples", 10, url))
+        if self.accel <= 0 or self.tick <= 0 or self.sample_dt <= 0 or self.max_samples < 1:
+            raise SourceError(f"{url!r}: accel, tick, sample_dt and max_samples must be positive")
+        self.seed = int(option(options, "seed", 1, url))
+        self.start_time = option(options, "start", time.time(), url)
+        self.config = config_from_options(options, url)
+        self.dead_bits = {b for b in options.get("dead_bits", "").split(",") if b}
+        unknown = self.dead_bits - set(L1_BITS)
+        if unknown:
+            raise SourceError(f"{url!r}: unknown L1 bits {sorted(unknown)}")
+        self.simulation: Simulation | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.error: str = ""
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name=f"source {self.url}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def kill_bits(self, bits: set[str]) -> None:
+        """Fault injection: these L1 lines stop firing from the next batch on."""
+        if self.simulation is not None:
+            self.simulation.kill_bits(bits)
+        self.dead_bits |= set(bits)
+
+    def _run(self) -> None:
+        try:
+            menu = load_menu()  # off the GUI thread; cached on disk after the first time
+            if self.dead_bits:
+                menu = menu.without_bits(self.dead_bits)
+            self.simulation = sim = Simulation(self.config, self.start_time, self.seed, menu)
+            wall0 = time.monotonic()
+            while not self._stop.wait(self.tick):
+                target = self.start_time + self.accel * (time.monotonic() - wall0)
+                span = target - sim.now
+                if span <= 0:
+                    continue
+                n = max(1, min(self.max_samples, math.ceil(span / self.sample_dt)))
+                self._publish(sim.step(target, n))
+        except Exception as exc:  # the GUI must learn why the source died, not crash
+            self.error = f"{self.url}: simulation stopped: {type(exc).__name__}: {exc}"
+            self._publish(
+                [Update(c, time.time(), math.nan, Severity.INVALID, False, self.error) for c in self.channels]
+            )

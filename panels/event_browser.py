@@ -1,0 +1,449 @@
+"""The event browser: open a file, step through (filtered) events, jump to experiment/run/event,
+flag events, and a table of the event's objects selected together with the views.
+
+Reading happens on a worker thread; results come back to the GUI thread through a queued
+signal and are dropped if a newer request was made meanwhile. A file that cannot be opened
+shows the reason in the panel while the previous file and event stay displayed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from displays.event_visuals import EventVisuals
+from events import bookmarks as bm
+from events import filtering, helix
+from events import io as event_io
+from events.model import EventBatch
+
+Source = Any  # anything with __len__ and read(start, stop) -> EventBatch
+CHUNK = 2000  # events per read while filtering or searching
+
+
+def default_open(path: str) -> Source:
+    """The project's readers: mdst ROOT, ROOT ntuple, HDF5, Phoenix JSON."""
+    return event_io.open_events(path)
+
+
+def object_rows(event: EventBatch) -> list[tuple[str, int, str, str, str, str, str]]:
+    """(kind, index, p or E [GeV], charge, theta [deg], phi [deg], info) for every object."""
+    rows: list[tuple[str, int, str, str, str, str, str]] = []
+    t = event.tracks
+    if t.size:
+        p = helix.momentum(t["phi0"], t["omega"], t["tan_lambda"], float(event.header["bz"][0]))
+        pm = np.linalg.norm(p, axis=1)
+        th = np.degrees(np.arctan2(np.hypot(p[:, 0], p[:, 1]), p[:, 2]))
+        ph = np.degrees(np.arctan2(p[:, 1], p[:, 0]))
+        for i in range(t.size):
+            info = f"d0 {t['d0'][i]:.3f} z0 {t['z0'][i]:.3f} cm"
+            rows.append(
+                ("track", i, f"{pm[i]:.3f}", f"{t['charge'][i]:+d}", f"{th[i]:.1f}", f"{ph[i]:.1f}", info)
+            )
+    e = event.ecl
+    for i in range(e.size):
+        hyp = int(e["hypotheses"][i])
+        info = f"cell {e['cell_id'][i]}, hyp {hyp}" + ("" if hyp & 16 else " (duplicate)")
+        th, ph = np.degrees(e["theta"][i]), np.degrees(e["phi"][i])
+        rows.append(("ecl", i, f"{e['energy'][i]:.3f}", "0", f"{th:.1f}", f"{ph:.1f}", info))
+    k = event.klm
+    for i in range(k.size):
+        x, y, z = float(k["x"][i]), float(k["y"][i]), float(k["z"][i])
+        th, ph = np.degrees(np.arctan2(np.hypot(x, y), z)), np.degrees(np.arctan2(y, x))
+        rows.append(("klm", i, f"{k['p'][i]:.3f}", "0", f"{th:.1f}", f"{ph:.1f}", f"{k['layers'][i]} layers"))
+    v = event.vertices
+    for i in range(v.size):
+        r = float(np.hypot(v["x"][i], v["y"][i]))
+        info = f"r {r:.2f} cm, z {v['z'][i]:.2f} cm, dca {v['dca'][i]:.3f}, pdg {v['pdg'][i]}"
+        rows.append(("vertex", i, "", "", "", "", info))
+    return rows
+
+
+class _Bridge(QtCore.QObject):
+    """Carries worker results to the GUI thread (queued: the receiver lives there)."""
+
+    done = QtCore.Signal(object)
+
+
+class EventBrowser(QtWidgets.QWidget):
+    event_shown = QtCore.Signal(object)  # EventBatch of one event
+    object_selected = QtCore.Signal(object, int)  # kind (str or None), index
+    message = QtCore.Signal(str)
+
+    HEADERS = ("object", "#", "p / E [GeV]", "q", "θ [°]", "φ [°]", "info")
+
+    def __init__(
+        self, open_events: Callable[[str], Source] = default_open, parent: QtWidgets.QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.open_events = open_events
+        self.source: Source | None = None
+        self.source_name = ""
+        self.index = -1
+        self.current_event: EventBatch | None = None
+        self.passing: np.ndarray | None = None  # event indices passing the filter, None = all
+        self.ids: np.ndarray | None = None  # (n, 3) experiment, run, event of the whole source
+        self.bookmarks = bm.Bookmarks()
+        self.views: list[EventVisuals] = []
+        self._request = 0
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="event-reader")
+        self._bridge = _Bridge()
+        self._bridge.done.connect(self._on_done, QtCore.Qt.ConnectionType.QueuedConnection)
+        self._press: dict[int, tuple[float, float]] = {}
+        self._build()
+
+    # --- widgets -------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        lay = QtWidgets.QVBoxLayout(self)
+        self.file_label = QtWidgets.QLabel("no file")
+        self.error_label = QtWidgets.QLabel("")
+        self.error_label.setStyleSheet("color: #ff6060;")
+        self.error_label.setWordWrap(True)
+        nav = QtWidgets.QHBoxLayout()
+        self.open_button = QtWidgets.QPushButton("Open…")
+        self.prev_button = QtWidgets.QPushButton("◀ Prev")
+        self.next_button = QtWidgets.QPushButton("Next ▶")
+        self.index_box = QtWidgets.QSpinBox()
+        self.index_box.setRange(0, 0)
+        self.index_box.setKeyboardTracking(False)
+        self.position_label = QtWidgets.QLabel("")
+        for w in (self.open_button, self.prev_button, self.index_box, self.next_button, self.position_label):
+            nav.addWidget(w)
+        jump = QtWidgets.QHBoxLayout()
+        self.exp_edit, self.run_edit, self.evt_edit = (QtWidgets.QLineEdit() for _ in range(3))
+        for edit, hint in ((self.exp_edit, "experiment"), (self.run_edit, "run"), (self.evt_edit, "event")):
+            edit.setPlaceholderText(hint)
+            edit.setValidator(QtGui.QIntValidator(0, 2**31 - 1))
+            jump.addWidget(edit)
+        self.jump_button = QtWidgets.QPushButton("Go")
+        jump.addWidget(self.jump_button)
+        filt = QtWidgets.QHBoxLayout()
+        self.filter_edit = QtWidgets.QLineEdit()
+        self.filter_edit.setPlaceholderText("filter, e.g. ntracks >= 2 and l1('ffb') and max_ecl_energy > 1")
+        self.filter_edit.setToolTip(filtering.help_text())
+        self.filter_status = QtWidgets.QLabel("")
+        filt.addWidget(self.filter_edit)
+        filt.addWidget(self.filter_status)
+        marks = QtWidgets.QHBoxLayout()
+        self.flag_button = QtWidgets.QPushButton("⚑ Flag")
+        self.flag_button.setCheckable(True)
+        self.save_marks_button = QtWidgets.QPushButton("Save flags…")
+        for w in (self.flag_button, self.save_marks_button):
+            marks.addWidget(w)
+        self.bookmark_list = QtWidgets.QListWidget()
+        self.bookmark_list.setMaximumHeight(80)
+        self.table = QtWidgets.QTableWidget(0, len(self.HEADERS))
+        self.table.setHorizontalHeaderLabels(self.HEADERS)
+        self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        for row in (
+            self.file_label,
+            nav,
+            jump,
+            filt,
+            self.error_label,
+            marks,
+            self.bookmark_list,
+            self.table,
+        ):
+            lay.addLayout(row) if isinstance(row, QtWidgets.QLayout) else lay.addWidget(row)
+        self.open_button.clicked.connect(self._choose_file)
+        self.prev_button.clicked.connect(lambda: self.step(-1))
+        self.next_button.clicked.connect(lambda: self.step(+1))
+        self.index_box.valueChanged.connect(self.show_index)
+        self.jump_button.clicked.connect(self._jump_clicked)
+        self.filter_edit.returnPressed.connect(lambda: self.apply_filter(self.filter_edit.text()))
+        self.flag_button.clicked.connect(self.toggle_flag)
+        self.save_marks_button.clicked.connect(self._save_marks)
+        self.bookmark_list.itemActivated.connect(self._bookmark_activated)
+        self.table.itemSelectionChanged.connect(self._table_selection_changed)
+
+    # --- worker plumbing -------------------------------------------------------------------
+
+    def _submit(self, job: Callable[[], Any], on_result: Callable[[Any], None]) -> None:
+        self._request += 1
+        req = self._request
+
+        def run() -> None:
+            try:
+                result: Any = (True, job())
+            except Exception as exc:  # reported in the GUI, never a bare traceback
+                result = (False, exc)
+            self._bridge.done.emit((req, on_result, result))
+
+        self._pool.submit(run)
+
+    def _on_done(self, payload: tuple[int, Callable[[Any], None], tuple[bool, Any]]) -> None:
+        req, on_result, (ok, value) = payload
+        if req != self._request:
+            return  # a newer request superseded this one
+        if ok:
+            self.error_label.setText("")
+            on_result(value)
+        else:
+            self._show_error(value)
+
+    def _show_error(self, exc: BaseException) -> None:
+        text = str(exc) or type(exc).__name__
+        self.error_label.setText(text)
+        self.message.emit(text)
+
+    def wait_idle(self, timeout_s: float = 10.0) -> None:
+        """Block until queued reads are done (for scripts and tests); results arrive as events."""
+        self._pool.submit(lambda: None).result(timeout=timeout_s)
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    # --- sources ---------------------------------------------------------------------------
+
+    def _choose_file(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self, "Open events", "", "Events (*.root *.h5 *.hdf5 *.json);;All files (*)"
+        )
+        if path:
+            self.open_file(path)
+
+    def open_file(self, path: str | Path) -> None:
+        """Open ``path`` off the GUI thread; on failure the previous event stays shown."""
+        path = str(path)
+        opener = self.open_events
+
+        def job() -> tuple[Source, EventBatch | None]:
+            try:
+                src = opener(path)
+                first = src.read(0, 1) if len(src) else None
+            except event_io.EventFileError as exc:
+                raise RuntimeError(f"Cannot open {exc}") from exc
+            except Exception as exc:
+                raise RuntimeError(f"Cannot open {path}: {exc}") from exc
+            return src, first
+
+        self._submit(job, lambda r: self._set_source(r[0], path, r[1]))
+
+    def set_source(self, source: Source, name: str = "") -> None:
+        """Browse an already open source (a live buffer, generated events) from event 0."""
+        self._set_source(source, name, source.read(0, 1) if len(source) else None)
+
+    def _set_source(self, source: Source, name: str, first: EventBatch | None) -> None:
+        self.source, self.source_name = source, name
+        self.passing, self.ids = None, None
+        self.filter_status.setText("")
+        self.file_label.setText(f"{Path(name).name or name}: {len(source)} events")
+        self.index_box.blockSignals(True)
+        self.index_box.setRange(0, max(len(source) - 1, 0))
+        self.index_box.blockSignals(False)
+        if first is not None:
+            self._display(0, first)
+
+    # --- navigation ------------------------------------------------------------------------
+
+    def show_index(self, index: int) -> None:
+        if self.source is None or not 0 <= index < len(self.source):
+            return
+        src = self.source
+        self._submit(lambda: src.read(index, index + 1), lambda ev: self._display(index, ev))
+
+    def step(self, direction: int) -> None:
+        """Next / previous event, among those passing the filter when one is set."""
+        if self.source is None:
+            return
+        if self.passing is None:
+            target = self.index + direction
+        else:
+            pos = np.searchsorted(self.passing, self.index, side="right" if direction > 0 else "left")
+            pos = pos if direction > 0 else pos - 1
+            target = int(self.passing[pos]) if 0 <= pos < len(self.passing) else -1
+        if 0 <= target < len(self.source):
+            self.show_index(target)
+
+    def _display(self, index: int, event: EventBatch) -> None:
+        self.index, self.current_event = index, event
+        self.index_box.blockSignals(True)
+        self.index_box.setValue(index)
+        self.index_box.blockSignals(False)
+        h = event.header
+        key = (int(h["experiment"][0]), int(h["run"][0]), int(h["event"][0]))
+        total = len(self.source) if self.source is not None else 0
+        self.position_label.setText(f"{index + 1}/{total}  exp {key[0]} run {key[1]} event {key[2]}")
+        self.flag_button.setChecked(key in self.bookmarks)
+        for v in self.views:
+            v.set_event(event)
+        self._fill_table(event)
+        self.event_shown.emit(event)
+        self.object_selected.emit(None, -1)
+
+    def _scan(self, reduce: Callable[[EventBatch, int], Any]) -> Callable[[], list[Any]]:
+        src = self.source
+        assert src is not None
+
+        def job() -> list[Any]:
+            return [reduce(src.read(s, min(s + CHUNK, len(src))), s) for s in range(0, len(src), CHUNK)]
+
+        return job
+
+    def jump_to(self, experiment: int, run: int, event: int) -> None:
+        """Show the event with this (experiment, run, event), searching the source off the GUI thread."""
+        if self.source is None:
+            return
+        target = np.array([experiment, run, event])
+
+        def found(ids: np.ndarray) -> None:
+            self.ids = ids
+            hit = np.flatnonzero((ids == target).all(axis=1))
+            if len(hit) == 0:
+                self._show_error(LookupError(f"exp {experiment} run {run} event {event} is not in this file"))
+            else:
+                self.show_index(int(hit[0]))
+
+        if self.ids is not None:
+            found(self.ids)
+            return
+        scan = self._scan(
+            lambda b, _: np.stack([b.header[k] for k in ("experiment", "run", "event")], axis=1)
+        )
+        self._submit(lambda: np.concatenate(scan()).astype(np.int64), found)
+
+    def _jump_clicked(self) -> None:
+        try:
+            exp, run, evt = (int(e.text()) for e in (self.exp_edit, self.run_edit, self.evt_edit))
+        except ValueError:
+            self._show_error(ValueError("give experiment, run and event numbers to jump to"))
+            return
+        self.jump_to(exp, run, evt)
+
+    # --- filter ----------------------------------------------------------------------------
+
+    def apply_filter(self, text: str) -> None:
+        """Keep only events passing ``text`` for next/previous; an empty text clears the filter."""
+        if not text.strip():
+            self.passing = None
+            self.filter_status.setText("")
+            return
+        try:
+            flt = filtering.parse(text)
+        except filtering.FilterError as exc:
+            self.filter_status.setText("invalid")
+            self._show_error(exc)
+            return
+        if self.source is None:
+            return
+        scan = self._scan(lambda b, start: np.flatnonzero(flt(b)) + start)
+
+        def done(parts: list[np.ndarray]) -> None:
+            self.passing = np.concatenate(parts) if parts else np.zeros(0, np.int64)
+            total = len(self.source) if self.source is not None else 0
+            self.filter_status.setText(f"{len(self.passing)} of {total} pass")
+            if len(self.passing) and self.index not in self.passing:
+                self.show_index(
+                    int(self.passing[np.searchsorted(self.passing, self.index) % len(self.passing)])
+                )
+
+        self._submit(scan, done)
+
+    # --- bookmarks -------------------------------------------------------------------------
+
+    def toggle_flag(self) -> None:
+        if self.current_event is None:
+            return
+        h = self.current_event.header
+        mark = bm.Bookmark(
+            int(h["experiment"][0]), int(h["run"][0]), int(h["event"][0]), "", self.source_name
+        )
+        self.flag_button.setChecked(self.bookmarks.toggle(mark))
+        self._refresh_bookmarks()
+
+    def _refresh_bookmarks(self) -> None:
+        self.bookmark_list.clear()
+        for mark in self.bookmarks:
+            item = QtWidgets.QListWidgetItem(mark.label())
+            item.setData(QtCore.Qt.ItemDataRole.UserRole, mark.key)
+            self.bookmark_list.addItem(item)
+
+    def _bookmark_activated(self, item: QtWidgets.QListWidgetItem) -> None:
+        self.jump_to(*item.data(QtCore.Qt.ItemDataRole.UserRole))
+
+    def _save_marks(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self, "Save flags", "flags.json", "JSON (*.json);;CSV (*.csv)"
+        )
+        if path:
+            try:
+                self.bookmarks.save(path)
+            except OSError as exc:
+                self._show_error(exc)
+
+    # --- objects: table <-> views ----------------------------------------------------------
+
+    def _fill_table(self, event: EventBatch) -> None:
+        rows = object_rows(event)
+        self.table.blockSignals(True)
+        self.table.clearContents()
+        self.table.setRowCount(len(rows))
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                self.table.setItem(r, c, QtWidgets.QTableWidgetItem(str(value)))
+        self.table.blockSignals(False)
+        self._row_of = {(row[0], row[1]): r for r, row in enumerate(rows)}
+
+    def _table_selection_changed(self) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            self.select_object(None, -1, from_table=True)
+            return
+        r = rows[0].row()
+        kind, index = (self.table.item(r, c) for c in (0, 1))
+        if kind is not None and index is not None:
+            self.select_object(kind.text(), int(index.text()), from_table=True)
+
+    def select_object(self, kind: str | None, index: int = -1, from_table: bool = False) -> None:
+        """Select an object everywhere: table row, highlight in every view, inspector (via signal)."""
+        if not from_table:
+            self.table.blockSignals(True)
+            self.table.clearSelection()
+            row = getattr(self, "_row_of", {}).get((kind, index))
+            if row is not None:
+                self.table.selectRow(row)
+                self.table.scrollTo(self.table.model().index(row, 0))
+            self.table.blockSignals(False)
+        for v in self.views:
+            v.highlight(kind, index)
+        self.object_selected.emit(kind, index)
+
+    def selected_object(self) -> tuple[str, int] | None:
+        return self.views[0].selection if self.views else None
+
+    def attach_view(self, visuals: EventVisuals) -> None:
+        """Show events in this view and select objects by clicking in it (a click, not a drag)."""
+        self.views.append(visuals)
+        canvas = visuals.view.canvas
+        key = id(visuals)
+
+        def press(event: Any) -> None:
+            self._press[key] = tuple(event.pos[:2])
+
+        def release(event: Any) -> None:
+            start = self._press.pop(key, None)
+            if start is None or np.hypot(*(np.asarray(event.pos[:2]) - start)) > 4:
+                return
+            if not visuals.view.rect.contains(*event.pos[:2]):
+                return
+            hit = visuals.pick(tuple(event.pos[:2]))
+            self.select_object(*(hit if hit else (None, -1)))
+
+        canvas.events.mouse_press.connect(press)
+        canvas.events.mouse_release.connect(release)
+        if self.current_event is not None:
+            visuals.set_event(self.current_event)
+
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        self.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,65 @@
+"""Live machine monitoring panels: luminosity, beam currents, beam-loss alarms, L1 trigger rates.
+
+``monitoring_docks(url, parent)`` returns plain QDockWidgets for a main window; ``standalone(url,
+name)`` makes one panel that runs by itself; ``python -m panels.monitoring [url] [--panel ...]``
+opens them without the main window.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDockWidget, QWidget
+
+from monitoring.source import Source
+from panels.monitoring.base import MonitorPanel
+from panels.monitoring.beams import BeamPanel
+from panels.monitoring.hub import LiveHub
+from panels.monitoring.luminosity import LuminosityPanel
+from panels.monitoring.sbl import SBLPanel
+from panels.monitoring.trigger import TriggerPanel
+
+PANELS: dict[str, type[MonitorPanel]] = {
+    "luminosity": LuminosityPanel,
+    "beams": BeamPanel,
+    "sbl": SBLPanel,
+    "trigger": TriggerPanel,
+}
+
+
+def monitoring_docks(source_url: str | Source, parent: QWidget | None) -> list[QDockWidget]:
+    """One started live source shared by four dock widgets (the hub lives as long as ``parent``)."""
+    hub = LiveHub(source_url, parent)
+    docks = []
+    for name, cls in PANELS.items():
+        panel = cls()
+        hub.add(panel)
+        dock = QDockWidget(panel.title, parent)
+        dock.setObjectName(f"monitoring-{name}")
+        dock.setWidget(panel)
+        dock.setAllowedAreas(Qt.DockWidgetArea.AllDockWidgetAreas)
+        dock.hub = hub  # type: ignore[attr-defined]  # keeps the hub alive with the docks
+        docks.append(dock)
+    hub.start()
+    return docks
+
+
+def standalone(source_url: str | Source, name: str = "luminosity") -> MonitorPanel:
+    """A panel with its own live source, ready to ``show()``."""
+    panel = PANELS[name]()
+    hub = LiveHub(source_url, panel)
+    hub.add(panel)
+    panel.hub = hub
+    hub.start()
+    return panel
+
+
+__all__ = [
+    "PANELS",
+    "BeamPanel",
+    "LiveHub",
+    "LuminosityPanel",
+    "SBLPanel",
+    "TriggerPanel",
+    "monitoring_docks",
+    "standalone",
+]

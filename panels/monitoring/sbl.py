@@ -1,0 +1,194 @@
+"""Sudden beam loss: a banner latched until acknowledged, the alarm log, the post-mortem record."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QWidget,
+)
+
+from monitoring.accumulators import SBLAlarm
+from monitoring.channels import Severity
+from monitoring.model import MonitorModel
+from panels.monitoring.base import MonitorPanel
+from panels.monitoring.style import ALARM_COLORS, HER_COLOR, LER_COLOR, clock
+
+LOG_COLUMNS = ("time", "ring", "lost", "in", "rings", "acknowledged")
+MESSAGE_COLUMNS = ("time", "channel", "severity", "message")
+
+
+def describe(alarm: SBLAlarm) -> str:
+    return (
+        f"SUDDEN BEAM LOSS {alarm.ring}: {alarm.fraction:.0%} of {alarm.current_before * 1000:.0f} mA "
+        f"in {alarm.duration * 1e6:.0f} µs at {clock(alarm.time)}"
+    )
+
+
+class SBLPanel(MonitorPanel):
+    title = "Beam loss alarms"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.span_box.hide()
+        row = QHBoxLayout()
+        self.banner = QLabel("no beam loss")
+        self.banner.setWordWrap(True)
+        self.banner.setMinimumHeight(44)
+        self.ack = QPushButton("Acknowledge")
+        self.ack.setMinimumHeight(44)
+        self.ack.clicked.connect(self.acknowledge)
+        row.addWidget(self.banner, 1)
+        row.addWidget(self.ack)
+        self.body.addLayout(row)
+        self._set_banner(None, 0)
+
+        tabs = QTabWidget()
+        self.log = self._table(LOG_COLUMNS)
+        self.log.itemSelectionChanged.connect(self._select)
+        self.messages = self._table(MESSAGE_COLUMNS)
+        tabs.addTab(self.log, "Beam losses")
+        tabs.addTab(self.messages, "All messages")
+
+        plots = QHBoxLayout()
+        self.pm_wide = pg.PlotWidget(background="#101010")
+        self.pm_wide.setLabel("bottom", "time from loss [s]")
+        self.pm_wide.setLabel("left", "I [mA]")
+        self.pm_turns = pg.PlotWidget(background="#101010")
+        self.pm_turns.setLabel("bottom", "time from loss [µs]")
+        self.pm_wide.addLegend(offset=(8, 8), labelTextSize="8pt")
+        self.pm_curves = {}
+        for ring, color in (("HER", HER_COLOR), ("LER", LER_COLOR)):
+            pen = pg.mkPen(color, width=1.5)
+            self.pm_curves[ring] = (
+                self.pm_wide.plot([], [], name=ring, pen=pen, symbol="o", symbolSize=3, symbolBrush=color),
+                self.pm_turns.plot(
+                    [], [], pen=pen, symbol="o", symbolSize=4, symbolBrush=color, stepMode=None
+                ),
+            )
+        self.pm_wide.setXRange(-5.0, 5.0)
+        self.pm_turns.setXRange(-50.0, 100.0)
+        for plot in (self.pm_wide, self.pm_turns):
+            for axis in ("bottom", "left"):
+                plot.getAxis(axis).enableAutoSIPrefix(False)
+            plot.addItem(pg.InfiniteLine(0.0, angle=90, pen=pg.mkPen("#ffffff", style=Qt.PenStyle.DashLine)))
+        plots.addWidget(self.pm_wide)
+        plots.addWidget(self.pm_turns)
+        self.body.addWidget(tabs, 1)
+        self.body.addLayout(plots, 1)
+        self._shown_alarms: tuple = ()
+        self._shown_log = 0
+        self._selected: SBLAlarm | None = None
+
+    @staticmethod
+    def _table(columns: tuple[str, ...]) -> QTableWidget:
+        table = QTableWidget(0, len(columns))
+        table.setHorizontalHeaderLabels(list(columns))
+        table.verticalHeader().setVisible(False)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        table.horizontalHeader().setStretchLastSection(True)
+        return table
+
+    def _set_banner(self, alarm: SBLAlarm | None, latched: int) -> None:
+        if alarm is None or not latched:
+            text = "no beam loss" if alarm is None else f"acknowledged — last: {describe(alarm)}"
+            self.banner.setText(text)
+            self.banner.setStyleSheet(
+                "QLabel { background: #1c3a1c; color: #d0f0d0; padding: 6px; font-size: 14px; }"
+            )
+            self.ack.setEnabled(False)
+        else:
+            more = f" (+{latched - 1} more)" if latched > 1 else ""
+            self.banner.setText(f"{describe(alarm)}{more} — acknowledge to clear")
+            color = ALARM_COLORS[Severity.MAJOR]
+            self.banner.setStyleSheet(
+                f"QLabel {{ background: {color}; color: white; font-weight: bold; padding: 6px; "
+                "font-size: 15px; }"
+            )
+            self.ack.setEnabled(True)
+
+    def acknowledge(self) -> None:
+        if self.model is not None:
+            self.model.acknowledge()
+            self._version = -1
+            self.update_data(self.model)
+
+    def update_data(self, model: MonitorModel) -> None:
+        alarms = model.alarms
+        latched = sum(not a.acknowledged for a in alarms)
+        self._set_banner(alarms[-1] if alarms else None, latched)
+        key = tuple((id(a), a.acknowledged, a.fraction, bool(a.postmortem)) for a in alarms)
+        if key != self._shown_alarms:
+            self._shown_alarms = key
+            self.log.setRowCount(len(alarms))
+            for r, a in enumerate(reversed(alarms)):
+                cells = (
+                    clock(a.time), a.ring, f"{a.fraction:.0%}", f"{a.duration * 1e6:.0f} µs",
+                    "+".join(a.rings), clock(a.acknowledged_at) if a.acknowledged_at else "NO",
+                )  # fmt: skip
+                for c, text in enumerate(cells):
+                    item = QTableWidgetItem(text)
+                    if not a.acknowledged:
+                        item.setBackground(pg.mkColor(ALARM_COLORS[Severity.MAJOR]))
+                    self.log.setItem(r, c, item)
+            if self._selected is None or self._selected not in alarms or not self._selected.postmortem:
+                self._show_postmortem(next((a for a in reversed(alarms) if a.postmortem), None))
+        if len(model.log) != self._shown_log or (model.log and self._shown_log == model.log.maxlen):
+            entries = list(model.log)[-300:]
+            self._shown_log = len(model.log)
+            self.messages.setRowCount(len(entries))
+            for r, e in enumerate(reversed(entries)):
+                name = Severity(min(e.severity, 3)).name
+                for c, text in enumerate((clock(e.wall), e.channel, name, e.text)):
+                    item = QTableWidgetItem(text)
+                    if e.severity in ALARM_COLORS:
+                        item.setForeground(pg.mkColor("#000000"))
+                        item.setBackground(pg.mkColor(ALARM_COLORS[Severity(e.severity)]))
+                    self.messages.setItem(r, c, item)
+
+    def _select(self) -> None:
+        rows = {i.row() for i in self.log.selectedItems()}
+        if rows and self.model is not None:
+            alarms = self.model.alarms
+            self._show_postmortem(alarms[len(alarms) - 1 - min(rows)])
+
+    def _show_postmortem(self, alarm: SBLAlarm | None) -> None:
+        self._selected = alarm
+        for ring, (wide, turns) in self.pm_curves.items():
+            if alarm is None or f"{ring}:I" not in alarm.postmortem:
+                wide.setData([], [])
+                turns.setData([], [])
+                continue
+            t, v = alarm.postmortem[f"{ring}:I"]
+            dt = t - alarm.time
+            wide.setData(dt, v * 1000)
+            near = np.abs(dt) < 300e-6
+            turns.setData(dt[near] * 1e6, v[near] * 1000)
+        title = "post-mortem: " + (describe(alarm) if alarm else "none yet")
+        self.pm_wide.setTitle(title, size="9pt")
+
+    def csv_rows(self) -> tuple[list[str], list[list[object]]]:
+        rows: list[list[object]] = []
+        for a in self.model.alarms if self.model else []:
+            rows.append(
+                ["alarm", f"{a.time:.6f}", a.ring, f"{a.fraction:.4f}", f"{a.duration:.3e}", a.acknowledged]
+            )
+            for name, (t, v) in a.postmortem.items():
+                rows += [
+                    ["postmortem", f"{ti:.6f}", name, "" if math.isnan(vi) else f"{vi:.6g}", "", ""]
+                    for ti, vi in zip(t, v, strict=True)
+                ]
+        return ["kind", "timestamp", "ring/channel", "fraction/value", "duration_s", "acknowledged"], rows

@@ -1,0 +1,182 @@
+"""L1 trigger rates: table per bit with prescales, total against the 30 kHz limit, silent bits flagged."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QWidget,
+)
+
+from events.trigger import L1_BITS, PRESCALES
+from monitoring.channels import L1_LIMIT_HZ, Severity
+from monitoring.model import MonitorModel
+from panels.monitoring.base import MonitorPanel, StripChart, series_rows
+from panels.monitoring.style import ALARM_COLORS, ValueLabel, si
+
+CHART_BITS = ("ff", "ffo", "hie", "c4", "lml1", "mu_pair", "bhabha", "klmhit")  # shown at first
+CHART_COLORS = ("#4cc9f0", "#80ed99", "#f9c74f", "#f8961e", "#f94144", "#b5179e", "#90be6d", "#adb5bd")
+TABLE_PERIOD_S = 0.5  # the table is for reading: twice a second is plenty
+
+
+def set_text(item: QTableWidgetItem, text: str) -> bool:
+    """Change a cell only when its text changes (each change costs a repaint)."""
+    if item.text() == text:
+        return False
+    item.setText(text)
+    return True
+
+
+class TriggerPanel(MonitorPanel):
+    title = "L1 trigger rates"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        row = QHBoxLayout()
+        self.total = ValueLabel("L1:TOTAL", lambda v: f"L1 {si(v, 'Hz')} of {si(L1_LIMIT_HZ, 'Hz')}")
+        self.dead = ValueLabel("L1:DEAD", lambda v: f"dead time {v:.1%}")
+        self.silent = ValueLabel("silent", str)
+        self.total.setMinimumWidth(230)
+        self.dead.setMinimumWidth(150)
+        row.addWidget(self.total)
+        row.addWidget(self.dead)
+        row.addWidget(self.silent, 1)
+        self.body.addLayout(row)
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        self.table = QTableWidget(len(L1_BITS) + 1, 4)
+        self.table.setHorizontalHeaderLabels(["bit", "prescale", "rate", "status"])
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(20)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.rows = ("TOTAL", *L1_BITS)
+        self.cells: list[list[QTableWidgetItem]] = []  # bit, prescale, rate, status per row
+        for r, bit in enumerate(self.rows):
+            prescale = "" if bit == "TOTAL" else str(PRESCALES.get(bit, 1))
+            row_items = [QTableWidgetItem(text) for text in (bit, prescale, "—", "")]
+            for c, item in enumerate(row_items):
+                self.table.setItem(r, c, item)
+            self.cells.append(row_items)
+        self.table.itemSelectionChanged.connect(self._choose_bits)
+        split.addWidget(self.table)
+
+        self.chart = StripChart("rate [Hz]")
+        self.chart.curve("L1:TOTAL", "total", "#ffffff", 2.0)
+        self.chart.addItem(
+            # the y axis is logarithmic: items sit at log10 of their value
+            pg.InfiniteLine(
+                math.log10(L1_LIMIT_HZ),
+                angle=0,
+                pen=pg.mkPen("#ff0000", width=1.5, style=Qt.PenStyle.DashLine),
+                label="30 kHz DAQ limit",
+                labelOpts={"position": 0.8, "color": "#ff6060"},
+            )
+        )
+        self.chart.setLogMode(y=True)
+        self.chart_bits = list(CHART_BITS)
+        for k, bit in enumerate(self.chart_bits):
+            self.chart.curve(f"slot{k}", bit, CHART_COLORS[k])
+        split.addWidget(self.chart)
+        split.setSizes([260, 600])
+        self.body.addWidget(split, 1)
+        self._table_time = 0.0
+        self._painted: dict[int, str | None] = {}
+        self.silent_bits: list[str] = []
+
+    def _choose_bits(self) -> None:
+        """Selected table rows replace the bits drawn in the chart (up to eight)."""
+        chosen = [self.rows[i.row()] for i in self.table.selectedItems() if i.column() == 0]
+        chosen = [b for b in chosen if b != "TOTAL"][: len(CHART_COLORS)]
+        if not chosen:
+            return
+        self.chart_bits = (
+            chosen + [b for b in CHART_BITS if b not in chosen][: len(CHART_COLORS) - len(chosen)]
+        )
+        self._version = -1
+
+    def update_data(self, model: MonitorModel) -> None:
+        self.total.show_state(model.states.get("L1:TOTAL"))
+        self.dead.show_state(model.states.get("L1:DEAD"))
+        t_min = model.latest_time - self.span
+        for key, name in [("L1:TOTAL", "L1:TOTAL")] + [
+            (f"slot{k}", f"L1:{b}") for k, b in enumerate(self.chart_bits)
+        ]:
+            curve = self.chart.curves[key]
+            if name not in model.buffers:
+                curve.setData([], [])
+                continue
+            t, v = model.buffers[name].view(t_min)
+            curve.setData(t, np.where(v > 0, v, np.nan))  # log axis: zero is "no point"
+            if key != "L1:TOTAL" and curve.opts.get("name") != name.split(":", 1)[1]:
+                curve.opts["name"] = name.split(":", 1)[1]
+                self._relabel_legend()
+        self.chart.setYRange(0, math.log10(L1_LIMIT_HZ * 3), padding=0.0)
+        now = time.monotonic()
+        if now - self._table_time >= TABLE_PERIOD_S:
+            self._table_time = now
+            self._fill_table(model)
+
+    def _relabel_legend(self) -> None:
+        legend = self.chart.plotItem.legend
+        if legend is None:
+            return
+        for sample, label in legend.items:
+            label.setText(sample.item.opts.get("name", ""))
+
+    def _fill_table(self, model: MonitorModel) -> None:
+        self.silent_bits = model.silent_bits()
+        if self.silent_bits:
+            self.silent.setText("NOT FIRING: " + ", ".join(self.silent_bits))
+            self.silent.setStyleSheet(
+                f"QLabel {{ background: {ALARM_COLORS[Severity.MAJOR]}; color: white; }}"
+            )
+        else:
+            self.silent.setText("all bits firing")
+            self.silent.setStyleSheet("QLabel { color: #80c080; }")
+        for r, bit in enumerate(self.rows):
+            state = model.states.get(f"L1:{bit}")
+            rate, status = self.cells[r][2], self.cells[r][3]
+            if state is None or not state.connected:
+                set_text(rate, "—")
+                set_text(status, "disconnected")
+                continue
+            set_text(rate, si(state.value, "Hz"))
+            text, color = "", None
+            if bit in self.silent_bits:
+                text, color = "NOT FIRING", ALARM_COLORS[Severity.MAJOR]
+            elif state.severity:
+                text, color = (
+                    Severity(min(state.severity, 3)).name,
+                    ALARM_COLORS.get(Severity(min(state.severity, 3))),
+                )
+            elif state.stale:
+                text = "stale"
+            if not set_text(status, text) and r in self._painted and self._painted[r] == color:
+                continue
+            self._painted[r] = color
+            brush = pg.mkBrush(color) if color else pg.mkBrush(0, 0, 0, 0)
+            for item in self.cells[r]:
+                item.setBackground(brush)
+
+    def follow(self, model: MonitorModel) -> None:
+        self.chart.window(model.latest_time, self.span)
+
+    def csv_rows(self) -> tuple[list[str], list[list[object]]]:
+        model = self.model
+        if model is None:
+            return ["channel", "timestamp", "rate (Hz)"], []
+        names = ["L1:TOTAL", "L1:RAW", "L1:DEAD", *(f"L1:{b}" for b in L1_BITS)]
+        return ["channel", "timestamp", "rate (Hz)"], series_rows(model, names, model.latest_time - self.span)

@@ -1,0 +1,118 @@
+"""Exports: 4K PNG, view state that reopens identically, Phoenix JSON, batch rendering."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from displays.event_samples import sample_batch, sample_event
+from events.model import EventBatch
+
+
+def test_phoenix_export_reopens_as_the_same_event(tmp_path: Path) -> None:
+    from displays.event_render import write_phoenix
+    from events import io as event_io
+
+    ev = sample_event(5, 3, seed=4)
+    path = write_phoenix(tmp_path / "event.json", ev)
+    doc = json.loads(path.read_text())
+    assert list(doc) == ["Experiment 0/Run 1/Event 1"]
+    back = event_io.load(path)
+    assert back.tracks.size == ev.tracks.size
+    np.testing.assert_allclose(back.tracks["omega"], ev.tracks["omega"], rtol=1e-5)
+    np.testing.assert_allclose(back.ecl["energy"], ev.ecl["energy"], rtol=1e-5)
+
+
+def test_parse_range() -> None:
+    from displays.event_render import ExportError, parse_range
+
+    assert parse_range("0-99") == range(100)
+    assert parse_range("7") == range(7, 8)
+    with pytest.raises(ExportError, match="bad event range"):
+        parse_range("a-b")
+
+
+@pytest.mark.gl
+def test_png_4k_view_state_and_batch_render(qapp, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from vispy import app
+
+    app.use_app("pyside6")
+    from displays import event_render
+    from displays.event_view import EventView
+
+    ev = sample_event(8, 4, seed=6)
+    view = EventView("3d", size=(640, 360))
+    view.visuals.set_event(ev)
+    png = event_render.save_png(view.canvas, tmp_path / "still.png", size=(3840, 2160))
+    from PySide6 import QtGui
+
+    img = QtGui.QImage(str(png))
+    assert (img.width(), img.height()) == (3840, 2160)
+
+    cam = view.view.camera
+    cam.azimuth, cam.elevation, cam.distance = 33.0, 12.0, 300.0
+    view.visuals.set_color_mode("pid")
+    view.visuals.set_layer_visible("klm", False)
+    view.visuals.show_mc = True
+    view.visuals.set_layer_visible("mc", True)
+    view.visuals.highlight("track", 2)
+    state = event_render.view_state(view.visuals)
+    event_render.save_view_state(tmp_path / "state.json", {"3d": state})
+    before = view.render()
+
+    again = EventView("3d", size=(640, 360))
+    again.visuals.set_event(ev)
+    event_render.apply_view_state(again.visuals, event_render.load_view_state(tmp_path / "state.json")["3d"])
+    after = again.render()
+    assert again.visuals.visibility == view.visuals.visibility
+    assert again.visuals.selection == ("track", 2)
+    np.testing.assert_array_equal(after, before)  # reopens identically, pixel for pixel
+    view.close()
+    again.close()
+
+    batch = sample_batch(5, seed=3)
+    files = event_render.render_events(
+        "sample.h5", "1-3", tmp_path / "out", size=(320, 240), source=event_render.BatchSource(batch)
+    )
+    assert [f.name for f in files] == [f"sample_e0_r1_ev{i + 1}_{i}.png" for i in (1, 2, 3)]
+    small = QtGui.QImage(str(files[0]))
+    assert (small.width(), small.height()) == (320, 240)
+
+
+def test_render_events_of_a_missing_file_names_it(tmp_path: Path) -> None:
+    from displays import event_render
+
+    with pytest.raises(event_render.ExportError, match=r"x\.root: no such file"):
+        event_render.render_events(tmp_path / "x.root", "0-1", tmp_path)
+
+
+@pytest.mark.gl
+def test_render_events_of_the_mdst_sample(
+    qapp, mdst_sample: Path, tmp_path: Path, screenshot_dir: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from vispy import app
+
+    app.use_app("pyside6")
+    from PySide6 import QtGui
+
+    from displays import event_render
+
+    files = event_render.render_events(mdst_sample, "0-1", tmp_path, size=(800, 600))
+    assert [f.name for f in files] == ["mdst-v06-00-00_e0_r0_ev1_0.png", "mdst-v06-00-00_e0_r0_ev2_1.png"]
+    img = QtGui.QImage(str(files[0]))
+    assert (img.width(), img.height()) == (800, 600)
+    img.save(str(screenshot_dir / "event_mdst_event1_3d.png"))
+
+
+def test_batch_source_reads_slices() -> None:
+    from displays.event_render import BatchSource
+
+    batch = sample_batch(4, seed=1)
+    src = BatchSource(batch)
+    assert len(src) == 4
+    one = src.read(2, 3)
+    assert isinstance(one, EventBatch)
+    assert int(one.header["event"][0]) == 3

@@ -1,0 +1,134 @@
+"""Rendered pixels (Xvfb + Mesa): tracks and towers are drawn where the physics puts them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from displays import event_geometry as geo
+from events import helix
+from events.model import Collection, EventBatch
+
+pytestmark = pytest.mark.gl
+
+SIZE = 400
+HALF = 150.0  # cm shown either side of the IP
+
+
+@pytest.fixture
+def rphi_view(qapp):  # type: ignore[no-untyped-def]
+    from vispy import app
+
+    app.use_app("pyside6")
+    from displays.event_view import EventView
+
+    view = EventView("rphi", size=(SIZE, SIZE), legend=False, outline=False)
+    view.view.camera.rect = (-HALF, -HALF, 2 * HALF, 2 * HALF)
+    yield view
+    view.close()
+
+
+def _pixel(x: float, y: float) -> tuple[int, int]:
+    """Row and column of scene point (x, y) for the square r-phi camera above (y up)."""
+    col = (x + HALF) / (2 * HALF) * SIZE
+    row = (HALF - y) / (2 * HALF) * SIZE
+    return int(row), int(col)
+
+
+def _near(img: np.ndarray, x: float, y: float, rgb: np.ndarray, tol: float = 40) -> bool:
+    r, c = _pixel(x, y)
+    patch = img[max(r - 2, 0) : r + 3, max(c - 2, 0) : c + 3, :3].reshape(-1, 3).astype(float)
+    return bool((np.abs(patch - rgb).max(axis=1) < tol).any())
+
+
+def _save(img: np.ndarray, path: Path) -> None:
+    from vispy import io
+
+    io.write_png(str(path), img)
+
+
+def test_track_of_known_helix_crosses_the_right_pixels(rphi_view, screenshot_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    # a positive 0.5 GeV track (R = 111 cm at 1.5 T) leaving at phi0 = 0.5 rad turns clockwise
+    omega = helix.PT_PER_CURVATURE * 1.5 / 0.5
+    tracks = Collection.from_columns(
+        "tracks",
+        [1],
+        {"d0": [0.0], "phi0": [0.5], "omega": [omega], "z0": [0.0], "tan_lambda": [0.0], "charge": [1]},
+    )
+    rphi_view.visuals.set_event(EventBatch.build(1, tracks=tracks))
+    img = rphi_view.render()
+    _save(img, screenshot_dir / "event_rphi_known_track.png")
+    red = np.array(geo.CHARGE_COLORS[1][:3]) * 255
+    background = np.array([0.04, 0.05, 0.08]) * 255
+    for s in (30.0, 70.0, 110.0):
+        x, y, _ = helix.positions(0.0, 0.5, omega, 0.0, 0.0, s)
+        assert _near(img, x, y, red), f"track missing at s = {s} cm"
+        # the same arc bent the other way (a negative track) must not be drawn
+        xm, ym, _ = helix.positions(0.0, 0.5, -omega, 0.0, 0.0, s)
+        if s > 50:
+            assert not _near(img, xm, ym, red), f"track drawn on the wrong side at s = {s} cm"
+    # nothing beyond the ECL inner radius along the track's exit direction
+    s_end = float(helix.arc_length_to_radius(0.0, omega, geo.ECL_INNER.r))
+    x, y, _ = helix.positions(0.0, 0.5, omega, 0.0, 0.0, s_end + 12.0)
+    assert not _near(img, x, y, red)
+    r, c = _pixel(0.0, -100.0)
+    np.testing.assert_allclose(img[r, c, :3], background, atol=3)
+
+
+def test_tower_has_the_colour_of_its_energy(rphi_view, screenshot_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    energies = [0.05, 1.0, 6.0]
+    phis = [-1.0, 1.0, 2.6]
+    ecl = Collection.from_columns(
+        "ecl", [3], {"energy": energies, "theta": [np.pi / 2] * 3, "phi": phis, "r": [125.0] * 3}
+    )
+    rphi_view.visuals.set_event(EventBatch.build(1, ecl=ecl))
+    img = rphi_view.render()
+    _save(img, screenshot_dir / "event_rphi_towers.png")
+    expected = geo.energy_colors(np.array(energies))[:, :3] * 255
+    for e, phi, rgb in zip(energies, phis, expected, strict=True):
+        r = 125.0 + geo.tower_lengths([e])[0] / 2
+        assert _near(img, r * np.cos(phi), r * np.sin(phi), rgb, tol=6), f"{e} GeV tower has the wrong colour"
+    assert not np.allclose(expected[0], expected[2], atol=40)  # the scale separates soft from hard
+
+
+def test_picking_maps_a_click_to_the_object(rphi_view) -> None:  # type: ignore[no-untyped-def]
+    tracks = Collection.from_columns(
+        "tracks",
+        [2],
+        {"d0": [0.0, 0.0], "phi0": [0.5, -2.0], "omega": [0.001, -0.001], "z0": [0, 0], "tan_lambda": [0, 0],
+         "charge": [1, -1]},
+    )  # fmt: skip
+    klm = Collection.from_columns("klm", [1], {"x": [-60.0], "y": [80.0], "z": [10.0]})
+    rphi_view.visuals.set_event(EventBatch.build(1, tracks=tracks, klm=klm))
+    rphi_view.render()  # lays out the view: the scene -> canvas transform is now the camera's
+    x, y, _ = helix.positions(0.0, -2.0, -0.001, 0.0, 0.0, 80.0)
+    r, c = _pixel(x, y)
+    assert rphi_view.visuals.pick((c + 2, r - 1)) == ("track", 1)
+    r, c = _pixel(-60.0, 80.0)
+    assert rphi_view.visuals.pick((c, r)) == ("klm", 0)
+    r, c = _pixel(-100.0, -100.0)
+    assert rphi_view.visuals.pick((c, r)) is None
+
+
+def test_full_event_in_three_views(qapp, screenshot_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    from vispy import app
+
+    app.use_app("pyside6")
+    from displays.event_samples import sample_event
+    from displays.event_view import EventView
+    from events import candidate
+
+    ev = sample_event(12, 6, seed=3)
+    c = candidate.evaluate(ev, [candidate.Pick("track", 0, 13), candidate.Pick("track", 1, 13)])
+    for proj in ("3d", "rphi", "rz"):
+        view = EventView(proj, size=(800, 600))  # type: ignore[arg-type]
+        view.visuals.show_mc = True
+        view.visuals.set_event(ev)
+        view.visuals.set_recoil(c.recoil_direction, float(np.linalg.norm(c.recoil_p4[1:])), "recoil")
+        img = view.render()
+        _save(img, screenshot_dir / f"event_sample_{proj}.png")
+        lit = (np.abs(img[..., :3].astype(int) - img[5, 400, :3]).sum(axis=-1) > 60).mean()
+        assert lit > 0.01, f"{proj}: the event is not visible"
+        view.close()

@@ -1,0 +1,262 @@
+"""The event wire format: exact round trips, zero-copy, and strict rejection of bad messages."""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+from events import wire
+from events.model import COLLECTIONS, HEADER, SCHEMA_VERSION, EventBatch
+from events.wire import WireError, WireLimits, decode, encode
+from monitoring.serve import fake_batch
+
+Frames = list[bytes]
+
+
+def _batch(n: int = 20, seed: int = 3) -> EventBatch:
+    return fake_batch(np.random.default_rng(seed), n, first_event=1000)
+
+
+def _frames(batch: EventBatch | None = None, sequence: int = 7) -> Frames:
+    return [
+        bytes(f)
+        for f in encode(_batch() if batch is None else batch, sequence, "test-publisher", sent_ns=123)
+    ]
+
+
+def _head(frames: Frames) -> dict[str, Any]:
+    return json.loads(frames[0][6:])
+
+
+def _with_head(frames: Frames, change: Callable[[dict[str, Any]], None]) -> Frames:
+    head = _head(frames)
+    change(head)
+    return [frames[0][:6] + json.dumps(head).encode(), *frames[1:]]
+
+
+def _index(frames: Frames, column: str) -> int:
+    return 1 + [c[0] for c in _head(frames)["columns"]].index(column)
+
+
+def _replace(frames: Frames, column: str, array: np.ndarray, declare: bool = True) -> Frames:
+    """Put ``array`` in the frame of ``column`` and (optionally) declare its shape."""
+    i = _index(frames, column)
+    out = list(frames)
+    out[i] = array.tobytes()
+    if declare:
+        out = _with_head(out, lambda h: h["columns"][i - 1].__setitem__(2, list(array.shape)))
+    return out
+
+
+def _assert_same(a: EventBatch, b: EventBatch) -> None:
+    assert len(a) == len(b)
+    for k in HEADER:
+        np.testing.assert_array_equal(a.header[k], b.header[k])
+        assert a.header[k].dtype == b.header[k].dtype
+    for name in COLLECTIONS:
+        np.testing.assert_array_equal(getattr(a, name).offsets, getattr(b, name).offsets)
+        for k in COLLECTIONS[name]:
+            x, y = getattr(a, name)[k], getattr(b, name)[k]
+            assert x.dtype == y.dtype
+            np.testing.assert_array_equal(x, y)
+
+
+def test_round_trip_keeps_every_column_bit_for_bit() -> None:
+    batch = _batch()
+    message = decode(_frames(batch, sequence=42))
+    assert (message.sequence, message.publisher, message.sent_ns) == (42, "test-publisher", 123)
+    assert message.next_sequence == 42 + len(batch)
+    assert message.batch.source == "fake"
+    _assert_same(batch, message.batch)
+    assert message.batch.tracks.size > 0
+    assert message.batch.ecl.size > 0
+    # NaN fills and boolean columns survive as they are
+    assert np.isnan(message.batch.header["signal_mass"]).all()
+    assert message.batch.ecl["is_track"].dtype == np.bool_
+
+
+def test_empty_batch_and_empty_collections_round_trip() -> None:
+    _assert_same(EventBatch.empty(), decode(_frames(EventBatch.empty())).batch)
+    one = EventBatch.build(3, {"event": [5, 6, 7]})
+    back = decode(_frames(one)).batch
+    _assert_same(one, back)
+    assert back.tracks.counts.tolist() == [0, 0, 0]
+
+
+def test_send_is_zero_copy_and_receive_views_the_buffers() -> None:
+    batch = _batch()
+    frames = encode(batch, 0, "p")
+    i = 1 + [c[0] for c in json.loads(bytes(frames[0])[6:])["columns"]].index("tracks.d0")
+    assert np.shares_memory(np.frombuffer(frames[i], dtype="<f8"), batch.tracks["d0"])
+    received = [bytearray(f) for f in frames]
+    d0 = decode(received).batch.tracks["d0"]
+    assert np.shares_memory(d0, np.frombuffer(received[i], dtype=np.uint8))
+
+
+def test_header_is_magic_version_and_json() -> None:
+    head = _frames()[0]
+    assert head[:4] == wire.MAGIC
+    assert struct.unpack("<H", head[4:6]) == (wire.WIRE_VERSION,)
+    parsed = json.loads(head[6:])
+    assert parsed["schema"] == SCHEMA_VERSION
+    assert {c[0] for c in parsed["columns"]} >= {"header.event", "tracks.offsets", "tracks.cov"}
+    cov = next(c for c in parsed["columns"] if c[0] == "tracks.cov")
+    assert cov[1:] == ["<f4", [_batch().tracks.size, 15]]
+
+
+def _bad_offsets(frames: Frames, values: list[int]) -> Frames:
+    return _replace(frames, "ecl.offsets", np.array(values, dtype="<i8"))
+
+
+CASES: dict[str, tuple[Callable[[Frames], Frames], type[WireError], str]] = {
+    "empty": (lambda f: [], wire.MalformedMessage, "empty"),
+    "magic": (lambda f: [b"XXXX" + f[0][4:], *f[1:]], wire.MalformedMessage, "not an event message"),
+    "short": (lambda f: [b"B2", *f[1:]], wire.MalformedMessage, "not an event message"),
+    "version": (
+        lambda f: [f[0][:4] + struct.pack("<H", 99) + f[0][6:], *f[1:]],
+        wire.UnsupportedVersion,
+        "wire version 99",
+    ),
+    "not json": (lambda f: [f[0][:6] + b"{nope", *f[1:]], wire.MalformedMessage, "not JSON"),
+    "json list": (lambda f: [f[0][:6] + b"[1, 2]", *f[1:]], wire.MalformedMessage, "not a JSON object"),
+    "bool sequence": (
+        lambda f: _with_head(f, lambda h: h.__setitem__("sequence", True)),
+        wire.MalformedMessage,
+        "'sequence'",
+    ),
+    "negative sequence": (
+        lambda f: _with_head(f, lambda h: h.__setitem__("sequence", -1)),
+        wire.MalformedMessage,
+        "negative",
+    ),
+    "schema": (
+        lambda f: _with_head(f, lambda h: h.__setitem__("schema", SCHEMA_VERSION + 1)),
+        wire.SchemaMismatch,
+        f"schema version {SCHEMA_VERSION + 1}",
+    ),
+    "unknown column": (
+        lambda f: _with_head(f, lambda h: h["columns"][0].__setitem__(0, "header.bogus")),
+        wire.SchemaMismatch,
+        "header.bogus",
+    ),
+    "missing column": (
+        lambda f: _with_head(f, lambda h: h["columns"].pop()),
+        wire.SchemaMismatch,
+        "missing",
+    ),
+    "duplicate column": (
+        lambda f: _with_head(f, lambda h: h["columns"].__setitem__(1, h["columns"][0])),
+        wire.MalformedMessage,
+        "twice",
+    ),
+    "frame count": (lambda f: f[:-1], wire.MalformedMessage, "data frames"),
+    "too many frames": (lambda f: f + [b""] * 100, wire.MalformedMessage, "frames"),
+    "dtype": (
+        lambda f: _with_head(f, lambda h: h["columns"][_index(f, "tracks.d0") - 1].__setitem__(1, "<f4")),
+        wire.DtypeNotAllowed,
+        "tracks.d0",
+    ),
+    "object dtype": (
+        lambda f: _with_head(f, lambda h: h["columns"][_index(f, "header.event") - 1].__setitem__(1, "|O")),
+        wire.DtypeNotAllowed,
+        "header.event",
+    ),
+    "trailing shape": (
+        lambda f: _with_head(f, lambda h: h["columns"][_index(f, "tracks.cov") - 1].__setitem__(2, [5, 3])),
+        wire.ShapeMismatch,
+        "tracks.cov",
+    ),
+    "frame length": (
+        lambda f: _replace(f, "tracks.d0", np.zeros(3, dtype="<f8"), declare=False),
+        wire.ShapeMismatch,
+        "bytes",
+    ),
+    "header rows": (
+        lambda f: _replace(f, "header.run", np.zeros(3, dtype="<i4")),
+        wire.ShapeMismatch,
+        "header.run",
+    ),
+    "offsets length": (
+        lambda f: _replace(f, "ecl.offsets", np.zeros(4, dtype="<i8")),
+        wire.ShapeMismatch,
+        "ecl.offsets",
+    ),
+    "offsets start": (
+        lambda f: _bad_offsets(f, [1] + [int(x) for x in _batch().ecl.offsets[1:]]),
+        wire.BadOffsets,
+        "start at 0",
+    ),
+    "offsets decrease": (
+        lambda f: _bad_offsets(f, [0, 5, 3, *[int(x) for x in _batch().ecl.offsets[3:]]]),
+        wire.BadOffsets,
+        "never decrease",
+    ),
+    "offsets end": (
+        lambda f: _bad_offsets(f, [*[int(x) for x in _batch().ecl.offsets[:-1]], int(_batch().ecl.size) + 1]),
+        wire.BadOffsets,
+        "ecl.offsets end at",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_messages_raise_their_own_error(case: str) -> None:
+    tamper, error, text = CASES[case]
+    with pytest.raises(error, match=text) as info:
+        decode(tamper(_frames()))
+    assert info.value.reason in wire.REASONS
+
+
+def test_limits_reject_oversized_messages() -> None:
+    frames = _frames()
+    size = sum(len(f) for f in frames)
+    with pytest.raises(wire.Oversized, match="exceeds the limit") as info:
+        decode(frames, WireLimits(max_message_bytes=size - 1))
+    assert info.value.reason == "oversized"
+    with pytest.raises(wire.Oversized, match="header of"):
+        decode(frames, WireLimits(max_header_bytes=100))
+    with pytest.raises(wire.Oversized, match="20 events"):
+        decode(frames, WireLimits(max_events=19))
+    assert len(decode(frames, WireLimits(max_message_bytes=size)).batch) == 20
+
+
+def test_a_shape_claiming_huge_arrays_is_rejected_without_allocating() -> None:
+    frames = _with_head(_frames(), lambda h: h.__setitem__("n_events", 10**15))
+    with pytest.raises(wire.Oversized):
+        decode(frames)
+    frames = _with_head(_frames(), lambda h: h["columns"][0].__setitem__(2, [10**18]))
+    with pytest.raises(wire.ShapeMismatch):
+        decode(frames)
+
+
+def test_fuzzed_messages_decode_or_raise_wire_error_only() -> None:
+    """Random byte flips, truncations and frame shuffles: a batch or a WireError, nothing else."""
+    rng = np.random.default_rng(2024)
+    good = _frames(_batch(8))
+    outcomes = {"ok": 0, "error": 0}
+    for trial in range(600):
+        frames = [bytearray(f) for f in good]
+        action = trial % 4
+        i = int(rng.integers(0, len(frames))) if action else 0  # a quarter of trials hit the header
+        if action in (0, 1) and frames[i]:
+            for _ in range(int(rng.integers(1, 6))):
+                frames[i][int(rng.integers(0, len(frames[i])))] ^= 1 << int(rng.integers(0, 8))
+        elif action == 2:
+            frames[i] = frames[i][: int(rng.integers(0, len(frames[i]) + 1))]
+        else:
+            j = int(rng.integers(0, len(frames)))
+            frames[i], frames[j] = frames[j], frames[i]
+        try:
+            message = decode(frames)
+        except WireError:
+            outcomes["error"] += 1
+        else:
+            outcomes["ok"] += 1
+            assert len(message.batch.header["event"]) == len(message.batch)
+    assert outcomes["error"] > 100
+    assert outcomes["ok"] > 0  # flips inside float data are not detectable, and need not be

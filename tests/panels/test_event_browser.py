@@ -1,0 +1,182 @@
+"""The event browser with real views: navigation, filter, jump, flags, failed files, picking."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6 import QtCore
+
+from displays.event_render import BatchSource
+from displays.event_samples import sample_batch
+from events import filtering, helix
+from events.model import Collection, EventBatch
+
+pytestmark = pytest.mark.gl
+
+
+@pytest.fixture
+def browser(qtbot):  # type: ignore[no-untyped-def]
+    from vispy import app
+
+    app.use_app("pyside6")
+    from panels.event_browser import EventBrowser
+
+    b = EventBrowser()
+    qtbot.addWidget(b)
+    yield b
+    b.shutdown()
+
+
+def _settle(qtbot, browser) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(3):  # a result may queue a follow-up read (search -> show)
+        browser.wait_idle()
+        qtbot.wait(20)  # deliver the queued results to the GUI thread
+
+
+def test_navigation_and_filter(qtbot, browser) -> None:  # type: ignore[no-untyped-def]
+    batch = sample_batch(30, seed=4)
+    browser.set_source(BatchSource(batch), "sample")
+    assert browser.index == 0
+    browser.step(+1)
+    _settle(qtbot, browser)
+    assert browser.index == 1
+    assert int(browser.current_event.header["event"][0]) == int(batch.header["event"][1])
+    text = "ntracks >= 8 and max_ecl_energy > 0.3"
+    expected = filtering.select(batch, text)
+    assert 0 < len(expected) < 30
+    browser.filter_edit.setText(text)
+    qtbot.keyClick(browser.filter_edit, QtCore.Qt.Key.Key_Return)
+    _settle(qtbot, browser)
+    np.testing.assert_array_equal(browser.passing, expected)
+    assert browser.filter_status.text() == f"{len(expected)} of 30 pass"
+    assert browser.index in expected  # moved to a passing event
+    browser.show_index(int(expected[0]))
+    _settle(qtbot, browser)
+    visited = [browser.index]
+    for _ in range(len(expected) + 2):
+        qtbot.mouseClick(browser.next_button, QtCore.Qt.MouseButton.LeftButton)
+        _settle(qtbot, browser)
+        visited.append(browser.index)
+    assert set(visited) == set(expected.tolist())  # only passing events, and all of them
+    browser.filter_edit.setText("ntracks >= ")
+    qtbot.keyClick(browser.filter_edit, QtCore.Qt.Key.Key_Return)
+    assert "syntax error" in browser.error_label.text()
+
+
+def test_jump_and_flags(qtbot, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    batch = sample_batch(12, seed=5)
+    browser.set_source(BatchSource(batch), "sample")
+    browser.jump_to(0, 1, 9)
+    _settle(qtbot, browser)
+    assert browser.index == 8
+    assert "event 9" in browser.position_label.text()
+    qtbot.mouseClick(browser.flag_button, QtCore.Qt.MouseButton.LeftButton)
+    assert (0, 1, 9) in browser.bookmarks
+    assert browser.bookmark_list.count() == 1
+    browser.bookmarks.save(tmp_path / "flags.csv")
+    assert "0,1,9" in (tmp_path / "flags.csv").read_text()
+    browser.jump_to(0, 1, 999)
+    _settle(qtbot, browser)
+    assert "not in this file" in browser.error_label.text()
+    assert browser.index == 8
+
+
+def test_failed_open_keeps_the_previous_event(qtbot, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    browser.set_source(BatchSource(sample_batch(3, seed=1)), "sample")
+    before = browser.current_event
+    bad = tmp_path / "broken.root"
+    bad.write_bytes(b"this is not a ROOT file")
+    browser.open_file(bad)
+    _settle(qtbot, browser)
+    assert "Cannot open" in browser.error_label.text()
+    assert str(bad) in browser.error_label.text()
+    assert "\n" not in browser.error_label.text()  # one readable line, no traceback
+    assert browser.current_event is before
+    assert browser.source_name == "sample"
+
+
+def test_loading_happens_off_the_gui_thread(qtbot, browser) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    threads: list[str] = []
+
+    class Recording(BatchSource):
+        def read(self, start: int, stop: int) -> EventBatch:
+            threads.append(threading.current_thread().name)
+            return super().read(start, stop)
+
+    browser.open_events = lambda path: Recording(sample_batch(4, seed=2))
+    browser.open_file("generated")
+    _settle(qtbot, browser)
+    assert browser.index == 0
+    browser.show_index(3)
+    _settle(qtbot, browser)
+    assert browser.index == 3
+    assert threads
+    assert all(name.startswith("event-reader") for name in threads)
+
+
+def test_click_in_view_selects_table_row_and_back(qtbot, browser, screenshot_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    from displays.event_view import EventView
+    from panels.inspector import Inspector
+
+    view = EventView("rphi", size=(400, 400), legend=False, show=True)
+    qtbot.addWidget(view.canvas.native)
+    view.view.camera.rect = (-150, -150, 300, 300)
+    inspector = Inspector()
+    qtbot.addWidget(inspector)
+    browser.object_selected.connect(lambda k, i: inspector.show_object(browser.current_event, k, i))
+    browser.attach_view(view.visuals)
+    tracks = Collection.from_columns(
+        "tracks",
+        [2],
+        {"d0": [0.0, 0.0], "phi0": [0.5, -2.0], "omega": [0.001, -0.001], "z0": [0, 0], "tan_lambda": [0, 0],
+         "charge": [1, -1], "ecl_index": [-1, 0]},
+    )  # fmt: skip
+    ecl = Collection.from_columns("ecl", [1], {"energy": [1.2], "theta": [1.5], "phi": [-2.2], "r": [130.0]})
+    browser.set_source(BatchSource(EventBatch.build(1, tracks=tracks, ecl=ecl)), "two tracks")
+    qtbot.waitExposed(view.canvas.native)
+    view.canvas.render()
+    x, y, _ = helix.positions(0.0, -2.0, -0.001, 0.0, 0.0, 80.0)
+    px, py = int((x + 150) / 300 * 400), int((150 - y) / 300 * 400)
+    qtbot.mouseClick(view.canvas.native, QtCore.Qt.MouseButton.LeftButton, pos=QtCore.QPoint(px, py))
+    qtbot.wait(20)
+    rows = browser.table.selectionModel().selectedRows()
+    assert [browser.table.item(r.row(), 0).text() + browser.table.item(r.row(), 1).text() for r in rows] == [
+        "track1"
+    ]
+    assert view.visuals.selection == ("track", 1)
+    assert inspector.sections() == ["track 1", "linked ecl 0"]
+    # table -> views
+    browser.table.selectRow(2)  # the ECL cluster
+    assert view.visuals.selection == ("ecl", 0)
+    assert view.visuals.selected_line.visible  # its matched track is emphasised too
+    img = view.render()
+    from vispy import io
+
+    io.write_png(str(screenshot_dir / "event_browser_pick.png"), img)
+    # clicking empty space clears the selection
+    qtbot.mouseClick(view.canvas.native, QtCore.Qt.MouseButton.LeftButton, pos=QtCore.QPoint(20, 380))
+    qtbot.wait(20)
+    assert view.visuals.selection is None
+    view.close()
+
+
+def test_browse_the_mdst_sample(qtbot, browser, mdst_sample: Path) -> None:  # type: ignore[no-untyped-def]
+    """The real Belle II file: 10 events, experiment 0 run 0 events 1-10 (mdst-and-helix.md §1)."""
+    browser.open_file(mdst_sample)
+    _settle(qtbot, browser)
+    assert browser.file_label.text() == "mdst-v06-00-00.root: 10 events"
+    assert browser.current_event.tracks.size == 8  # event 1 has 8 tracks
+    browser.jump_to(0, 0, 6)
+    _settle(qtbot, browser)
+    assert browser.index == 5
+    assert browser.current_event.tracks.size == 13
+    kinds = [browser.table.item(r, 0).text() for r in range(browser.table.rowCount())]
+    assert kinds.count("track") == 13
+    assert "vertex" in kinds  # event 6 has 9 V0s
+    browser.apply_filter("nklm >= 4")
+    _settle(qtbot, browser)
+    np.testing.assert_array_equal(browser.passing, [4, 6, 7])  # KLM counts 2 1 0 2 4 2 6 4 0 3

@@ -1,0 +1,209 @@
+"""Live monitoring panels: alarm latch and acknowledge, export, alarm colours, docks with the simulation."""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QImage
+from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow
+
+from monitoring.channels import Severity
+from monitoring.machine import MachineConfig
+from monitoring.rates import standin_menu
+from monitoring.sim import CONTINUOUS, DISCRETE, SimSource, Simulation
+from monitoring.source import Update
+from panels.monitoring import PANELS, LiveHub, monitoring_docks
+from panels.monitoring.luminosity import LuminosityPanel
+from panels.monitoring.sbl import SBLPanel
+from panels.monitoring.style import ALARM_COLORS, alarm_style
+from panels.monitoring.trigger import TriggerPanel
+
+T0 = 1.7e9
+
+
+@pytest.fixture(scope="module")
+def history() -> list[list[Update]]:
+    """Two simulated hours with sudden losses, a dead trigger line at the end (seeded)."""
+    sim = Simulation(MachineConfig(sbl_per_hour=2.0, run_length_s=1800.0), T0, seed=3, menu=standin_menu())
+    batches = [sim.step(T0 + 6.0 * k, 6) for k in range(1, 1101)]
+    k = 1101
+    while not (sim.machine.stable and sim.machine.now - sim.machine.run_starts[-1] > 600):  # collide first
+        batches.append(sim.step(T0 + 6.0 * k, 6))
+        k += 1
+    sim.kill_bits({"mu_pair"})
+    batches += [sim.step(T0 + 6.0 * j, 6) for j in range(k, k + 10)]
+    return batches
+
+
+def make_hub(qtbot, history: list[list[Update]], names: list[str]) -> tuple[LiveHub, dict]:
+    hub = LiveHub(SimSource("sim://"))  # never started: the test feeds it
+    panels = {}
+    for name in names:
+        panel = PANELS[name]()
+        panel.resize(1000, 640)
+        qtbot.addWidget(panel)
+        panel.show()
+        qtbot.waitExposed(panel)
+        hub.add(panel)
+        panels[name] = panel
+    for batch in history:
+        hub.model.ingest(batch)
+    hub.tick()
+    QApplication.processEvents()  # let the plots take their new ranges before anyone grabs them
+    return hub, panels
+
+
+def cell(table, row: int, column: int) -> str:
+    item = table.item(row, column)
+    assert item is not None
+    return item.text()
+
+
+def pixel_fraction(image: QImage, color: str, tol: int = 40) -> float:
+    """Fraction of pixels within ``tol`` of a colour."""
+    img = image.convertToFormat(QImage.Format.Format_RGB32)
+    w, h = img.width(), img.height()
+    arr = np.frombuffer(img.constBits(), dtype=np.uint8, count=img.bytesPerLine() * h).reshape(h, -1)[
+        :, : 4 * w
+    ]
+    bgr = arr.reshape(h, w, 4)[:, :, :3].astype(int)
+    c = QColor(color)
+    target = np.array([c.blue(), c.green(), c.red()])
+    return float((np.abs(bgr - target).max(axis=2) <= tol).mean())
+
+
+def test_sbl_banner_latches_until_acknowledged(qtbot, history, screenshot_dir: Path) -> None:
+    hub, panels = make_hub(qtbot, history, ["sbl"])
+    panel: SBLPanel = panels["sbl"]
+    alarms = hub.model.alarms
+    assert len(alarms) >= 2
+    assert "SUDDEN BEAM LOSS" in panel.banner.text()
+    assert panel.ack.isEnabled()
+    assert panel.log.rowCount() == len(alarms)
+    assert cell(panel.log, 0, 5) == "NO"
+    red = ALARM_COLORS[Severity.MAJOR]
+    banner = panel.banner.grab().toImage()
+    assert pixel_fraction(banner, red) > 0.5  # the banner is red
+    # the post-mortem plot shows the collapse turn by turn
+    x, _ = panel.pm_curves[alarms[-1].ring][1].getData()
+    assert x is not None
+    assert len(x) >= 5
+    assert x.min() < 0 < x.max()
+    panel.grab().save(str(screenshot_dir / "monitoring_sbl_latched.png"))
+
+    # more data does not clear the latch: only a shifter does
+    hub.tick()
+    assert panel.ack.isEnabled()
+    qtbot.mouseClick(panel.ack, Qt.MouseButton.LeftButton)
+    assert not hub.model.sbl.latched
+    assert not panel.ack.isEnabled()
+    assert panel.banner.text().startswith("acknowledged")
+    assert cell(panel.log, 0, 5) != "NO"
+    assert pixel_fraction(panel.banner.grab().toImage(), red) < 0.05
+    QApplication.processEvents()
+    panel.grab().save(str(screenshot_dir / "monitoring_sbl_acknowledged.png"))
+
+
+def test_every_panel_exports_png_and_csv(qtbot, history, tmp_path: Path, screenshot_dir: Path) -> None:
+    hub, panels = make_hub(qtbot, history, list(PANELS))
+    for name, panel in panels.items():
+        panel.grab().save(str(screenshot_dir / f"monitoring_{name}.png"))
+        png, table = panel.export(tmp_path / name)
+        image = QImage(str(png))
+        assert image.width() == panel.width()
+        assert image.height() == panel.height()
+        with table.open() as f:
+            rows = list(csv.reader(f))
+        assert len(rows) > 10, name
+        header = rows[0]
+        assert len(header) >= 3
+    with (tmp_path / "luminosity.csv").open() as f:
+        rows = list(csv.reader(f))
+    kinds = {r[0] for r in rows[1:]}
+    assert {"LUM", "run_start", "fill_start", "integrated_total"} <= kinds
+    total = float(next(r[2] for r in rows if r[0] == "integrated_total"))
+    assert total == pytest.approx(hub.model.lumi.total, rel=1e-5)
+
+
+def test_luminosity_panel_shows_integrals_runs_and_fills(qtbot, history) -> None:
+    hub, panels = make_hub(qtbot, history, ["luminosity"])
+    panel: LuminosityPanel = panels["luminosity"]
+    model = hub.model
+    assert panel.total_int.text().endswith("fb⁻¹") or panel.total_int.text().endswith("pb⁻¹")
+    assert panel.run.text() == str(int(model.states["RUN"].value))
+    x, _ = panel.chart.markers["runs"].getData()
+    assert x is not None
+    in_window = [t for t, _ in model.runs if t >= model.latest_time - panel.span]
+    assert len(x) == 2 * len(in_window)
+    x, y = panel.chart.curves["LUM"].getData()
+    assert np.nanmax(y) == pytest.approx(5.1, rel=0.05)  # ×10³⁴
+
+
+def test_trigger_panel_flags_a_bit_that_stopped_firing(qtbot, history, screenshot_dir: Path) -> None:
+    _, panels = make_hub(qtbot, history, ["trigger"])
+    panel: TriggerPanel = panels["trigger"]
+    assert panel.silent_bits == ["mu_pair"]
+    row = panel.rows.index("mu_pair")
+    assert cell(panel.table, row, 3) == "NOT FIRING"
+    assert "mu_pair" in panel.silent.text()
+    assert cell(panel.table, panel.rows.index("ff"), 3) == ""
+    panel.grab().save(str(screenshot_dir / "monitoring_trigger_silent_bit.png"))
+
+
+def test_disconnected_and_invalid_channels_wear_the_alarm_colours(qtbot, history) -> None:
+    hub, panels = make_hub(qtbot, history, ["beams"])
+    panel = panels["beams"]
+    t = hub.model.latest_time
+    hub.model.ingest(
+        [
+            Update("LER:I", t + 1, math.nan, Severity.INVALID, False, "SIM:BMLDCCT:CURRENT disconnected"),
+            Update("HER:I", t + 1, "garbage"),
+        ]
+    )
+    hub.tick()
+    ler, her = panel.values["LER"], panel.values["HER"]
+    assert ler.text() == "disconnected"
+    assert "dashed" in ler.styleSheet()
+    assert "disconnected" in ler.toolTip()
+    assert ALARM_COLORS[Severity.INVALID] in her.styleSheet()
+    assert "wrong type" in her.toolTip()
+    image = her.grab().toImage()
+    assert pixel_fraction(image, ALARM_COLORS[Severity.INVALID]) > 0.02  # a magenta border
+    assert "dashed" in alarm_style(None)
+
+
+def test_hidden_panels_skip_repaint(qtbot, history) -> None:
+    hub, panels = make_hub(qtbot, history, ["luminosity", "beams"])
+    panels["beams"].hide()
+    before = panels["beams"]._version
+    hub.model.ingest([Update("LUM", hub.model.latest_time + 1, 5e34)])
+    hub.tick()
+    assert panels["beams"]._version == before
+    assert panels["luminosity"]._version == hub.model.version
+
+
+@pytest.mark.slow
+def test_docks_run_the_simulation_in_a_worker_thread(qtbot, screenshot_dir: Path) -> None:
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    docks = monitoring_docks("sim://?accel=300&sbl_rate=0", window)
+    assert all(isinstance(d, QDockWidget) for d in docks)
+    for dock in docks:
+        window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+    window.resize(1400, 1000)
+    window.show()
+    hub = docks[0].hub  # type: ignore[attr-defined]
+    try:
+        qtbot.waitUntil(lambda: len(hub.model.buffers["LUM"]) > 50, timeout=20000)
+        qtbot.waitUntil(lambda: hub.frames > 10, timeout=10000)
+        assert hub.model.states["LUM"].connected
+        assert hub.model.lumi.total > 0
+        window.grab().save(str(screenshot_dir / "monitoring_docks.png"))
+    finally:
+        hub.stop()
+    assert set(CONTINUOUS + DISCRETE) <= set(hub.model.states)
