@@ -164,15 +164,17 @@ class DaskBackend(Backend):
             name for coll, cols in COLUMNS.items() for col in cols for name in rootio.branch_names(coll, col)
         ] + [rootio.counter_name(c) for c in COLUMNS if c != "header"]
         tree = uproot.dask({str(path): rootio.TREE}, filter_name=branches, step_size=self.step_size)
-        batches = [dask.delayed(_batch_from_partition)(part) for part in tree.to_delayed()]
+        # one task per partition builds the batch and every definition's coordinates, so no batch
+        # ever travels between workers; only the small coordinate arrays do
+        per_partition = [
+            dask.delayed(_partition_coordinates, nout=len(definitions))(part, definitions)
+            for part in tree.to_delayed()
+        ]
         hists = []
-        for d in definitions:
+        for k, d in enumerate(definitions):
             dims = len(d.axes)
             parts = [
-                da.from_delayed(
-                    dask.delayed(_select_coordinates)(b, d), shape=(np.nan, dims), dtype=np.float64
-                )
-                for b in batches
+                da.from_delayed(coords[k], shape=(np.nan, dims), dtype=np.float64) for coords in per_partition
             ]
             coords = da.concatenate(parts, axis=0)
             hists.append(
@@ -214,6 +216,11 @@ def _batch_from_partition(part: Any) -> Any:
         collections[coll] = Collection.from_columns(coll, counts, flat)
     assert set(header) <= set(HEADER)
     return EventBatch.build(n, header, tracks=collections["tracks"], ecl=collections["ecl"])
+
+
+def _partition_coordinates(part: Any, definitions: Sequence[HistogramDefinition]) -> tuple[np.ndarray, ...]:
+    batch = _batch_from_partition(part)
+    return tuple(_select_coordinates(batch, d) for d in definitions)
 
 
 def _select_coordinates(batch: Any, definition: HistogramDefinition) -> np.ndarray:

@@ -360,3 +360,15 @@ def test_root_export_reads_back_identically(tmp_path) -> None:
     assert len(events["event"]) == sum(min(c, 3) for c in running.snapshot().run_counts.ravel())
     with pytest.raises(KeyError, match="no histogram"):
         read_counts(path, "nonexistent")
+
+
+@pytest.mark.parametrize(
+    "backend", [NumpyBackend(), NumbaBackend(), CupyBackend(xp=np)], ids=lambda b: b.name
+)
+def test_backends_take_empty_inputs_and_reject_mismatched_ones(backend) -> None:
+    empty = [np.zeros(0, np.float32)] * 6
+    assert backend.histogram("recoil_mass", empty, (RECOIL_MASS_AXIS,)).sum() == 0
+    with pytest.raises(ValueError, match="differ in length"):
+        backend.histogram("recoil_mass", [np.zeros(3)] * 5 + [np.zeros(4)], (RECOIL_MASS_AXIS,))
+    with pytest.raises(ValueError, match="2-D histograms"):
+        backend.histogram("pair_mass:recoil_mass", empty, (RECOIL_MASS_AXIS,))
