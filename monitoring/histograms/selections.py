@@ -1,0 +1,148 @@
+"""Event selections over EventBatch columns, vectorized, handing flat arrays to the kernels.
+
+A selection returns ``Selected``: for every selected event its row in the batch and the flat
+kernel inputs (a muon pair's momenta, or a photon's E, theta, phi). Thresholds are dataclass
+fields; the presets follow the dark-sector searches of physics.md §4.
+
+* Muon candidate: a track whose muon likelihood fraction L_mu / sum_h L_h (from the summed
+  PID log-likelihoods, hypotheses e, mu, pi, K, p, d) passes ``muon_probability_min``.
+* Photon: an ECL cluster not matched to a track, with the nPhotons hypothesis (bit 16).
+* ECL barrel: 32.2 deg - 128.7 deg in the lab (belle2-geometry.md, ECLCluster regions).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from events import helix
+from events.model import EventBatch
+from monitoring.histograms.observables import BEAM, PAIR_INPUTS, PHOTON_INPUTS, RAD_TO_DEG, Beam
+
+ECL_BARREL_DEG = (32.2, 128.7)
+MUON_HYPOTHESIS = 1  # position of mu in pid_logl (e, mu, pi, K, p, d)
+N_PHOTONS_HYPOTHESIS = 16
+
+F8 = NDArray[np.float64]
+I8 = NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Selected:
+    """Selected events: their rows in the batch and the kernel inputs, one entry per event."""
+
+    rows: I8
+    inputs: tuple[F8, ...]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+class Selection(Protocol):
+    @property
+    def inputs(self) -> tuple[str, ...]: ...
+
+    def select(self, batch: EventBatch) -> Selected: ...
+
+
+def muon_probability(pid_logl: NDArray[np.floating]) -> F8:
+    """L_mu / sum of the six hypothesis likelihoods, from log-likelihoods (NaN where PID is missing)."""
+    columns = np.asarray(pid_logl, dtype=np.float64).T  # per hypothesis: elementwise, not a slow row reduce
+    top = columns[0].copy()
+    for column in columns[1:]:
+        np.maximum(top, column, out=top)  # NaN propagates
+    total = np.zeros_like(top)
+    for column in columns:
+        total += np.exp(column - top)
+    return np.exp(columns[MUON_HYPOTHESIS] - top) / total
+
+
+def photon_mask(batch: EventBatch) -> NDArray[np.bool_]:
+    ecl = batch.ecl
+    return ~ecl["is_track"] & ((ecl["hypotheses"] & N_PHOTONS_HYPOTHESIS) != 0)
+
+
+def _per_event(mask: NDArray[np.bool_], event: I8, n_events: int) -> I8:
+    return np.bincount(event[mask], minlength=n_events)
+
+
+def _in_range(x: F8, bounds: tuple[float, float] | None) -> NDArray[np.bool_]:
+    if bounds is None:
+        return np.ones(len(x), dtype=bool)
+    return (x >= bounds[0]) & (x <= bounds[1])
+
+
+@dataclass(frozen=True)
+class MuonPairSelection:
+    """Exactly two opposite-charge muon candidates, optionally: no other track, a pT(mu mu)
+    threshold, the recoil inside a lab polar-angle window, no extra photon above a threshold."""
+
+    muon_probability_min: float = 0.5
+    exactly_two_tracks: bool = True
+    pair_pt_min: float = 0.0  # GeV
+    recoil_theta_deg: tuple[float, float] | None = None
+    extra_photon_energy_max: float | None = 0.1  # GeV; None: photons are not looked at
+    beam: Beam = BEAM
+    inputs: tuple[str, ...] = PAIR_INPUTS
+
+    def select(self, batch: EventBatch) -> Selected:
+        n = len(batch)
+        tracks = batch.tracks
+        event = tracks.event_index()
+        is_mu = (muon_probability(tracks["pid_logl"]) >= self.muon_probability_min) & (tracks["charge"] != 0)
+        ok = _per_event(is_mu, event, n) == 2
+        if self.exactly_two_tracks:
+            ok &= tracks.counts == 2
+        if self.extra_photon_energy_max is not None:
+            hard = photon_mask(batch) & (batch.ecl["energy"] > self.extra_photon_energy_max)
+            ok &= _per_event(hard, batch.ecl.event_index(), n) == 0
+        pair = np.flatnonzero(is_mu & ok[event]).reshape(-1, 2)  # two rows per event, in event order
+        first, second = pair[:, 0], pair[:, 1]
+        rows = event[first]
+        keep = tracks["charge"][first] == -tracks["charge"][second]
+        bz = batch.header["bz"][rows].astype(np.float64)
+        p1 = helix.momentum(tracks["phi0"][first], tracks["omega"][first], tracks["tan_lambda"][first], bz)
+        p2 = helix.momentum(tracks["phi0"][second], tracks["omega"][second], tracks["tan_lambda"][second], bz)
+        keep &= np.hypot(p1[:, 0] + p2[:, 0], p1[:, 1] + p2[:, 1]) > self.pair_pt_min
+        if self.recoil_theta_deg is not None:
+            b = self.beam
+            rx = b.px - p1[:, 0] - p2[:, 0]
+            ry = b.py - p1[:, 1] - p2[:, 1]
+            rz = b.pz - p1[:, 2] - p2[:, 2]
+            keep &= _in_range(np.arctan2(np.hypot(rx, ry), rz) * RAD_TO_DEG, self.recoil_theta_deg)
+        p1, p2 = p1[keep], p2[keep]
+        return Selected(rows[keep], tuple(np.ascontiguousarray(c) for c in (*p1.T, *p2.T)))
+
+
+@dataclass(frozen=True)
+class SinglePhotonSelection:
+    """No track and exactly one photon above ``extra_photon_energy_max``; that photon has at least
+    ``energy_min`` (lab) and lies in the polar-angle window."""
+
+    energy_min: float = 0.5  # GeV, lab
+    theta_deg: tuple[float, float] | None = ECL_BARREL_DEG
+    extra_photon_energy_max: float = 0.1  # GeV
+    inputs: tuple[str, ...] = PHOTON_INPUTS
+
+    def select(self, batch: EventBatch) -> Selected:
+        n = len(batch)
+        ecl = batch.ecl
+        event = ecl.event_index()
+        energy = ecl["energy"].astype(np.float64)
+        theta = ecl["theta"].astype(np.float64)
+        hard = photon_mask(batch) & (energy > self.extra_photon_energy_max)
+        candidate = hard & (energy >= self.energy_min) & _in_range(theta * RAD_TO_DEG, self.theta_deg)
+        ok = (_per_event(hard, event, n) == 1) & (batch.tracks.counts == 0)
+        chosen = np.flatnonzero(candidate & ok[event])
+        phi = ecl["phi"].astype(np.float64)
+        return Selected(event[chosen], (energy[chosen], theta[chosen], phi[chosen]))
+
+
+# Presets (physics.md §4); every threshold is a field, so a run can tune its own copy.
+Z_PRIME_INVISIBLE = MuonPairSelection(pair_pt_min=0.5, recoil_theta_deg=ECL_BARREL_DEG)
+DARK_HIGGSSTRAHLUNG = MuonPairSelection()
+RECOIL_ANGLE = MuonPairSelection(extra_photon_energy_max=None)
+SINGLE_PHOTON = SinglePhotonSelection()
