@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from vispy import scene
@@ -24,6 +25,22 @@ CrystalPainter = Callable[[np.ndarray, np.ndarray], None]  # (1-based cellIds, R
 LAYERS = ("tracks", "ecl", "klm", "vertices", "mc", "recoil")
 KINDS = ("track", "ecl", "klm", "vertex", "mc")
 HIGHLIGHT = (1.0, 1.0, 1.0, 1.0)
+
+
+def detector_crystal_painter(detector: Any) -> CrystalPainter:
+    """Light the ECL crystals of a ``DetectorView3D`` by cellId: the previous event's crystals go
+    back to the part colour and the new ones light up, in one rebuild of the crystal mesh."""
+    ecl = detector.part("ECL")
+
+    def paint(cells: np.ndarray, rgba: np.ndarray) -> None:
+        cells = np.asarray(cells, np.int64)
+        cells_ok = (cells >= 1) & (cells <= ecl.model.n_elements)
+        ecl.model.reset_element_colors()
+        if cells_ok.any():
+            ecl.model.set_element_colors(cells[cells_ok] - 1, np.asarray(rgba, np.float32)[cells_ok])
+        ecl.refresh()
+
+    return paint
 
 
 def energy_colormap() -> Colormap:
@@ -66,6 +83,7 @@ class EventVisuals:
         extent: Extent = geo.ECL_INNER,
         n_points: int = 64,
         color_mode: ColorMode = "charge",
+        line_width: float = 2.0,
     ) -> None:
         self.view = view
         self.projection: Projection = projection
@@ -85,15 +103,17 @@ class EventVisuals:
         self._lit_cells = np.zeros(0, np.int64)
         parent = view.scene
         flat = projection != "3d"
-        self.tracks = scene.visuals.Line(parent=parent, width=2, method="gl", antialias=False)
+        lw = float(line_width)
+        self.scale = lw / 2.0  # markers grow with the lines (pictures for 4K screens)
+        self.tracks = scene.visuals.Line(parent=parent, width=lw, method="gl", antialias=False)
         self.ecl = scene.visuals.Mesh(parent=parent, shading=None)
         self.klm = scene.visuals.Markers(parent=parent)
         self.vertices = scene.visuals.Markers(parent=parent)
-        self.vertex_lines = scene.visuals.Line(parent=parent, width=1.5, method="gl")
-        self.mc = scene.visuals.Line(parent=parent, width=1.5, method="gl")
-        self.selected_line = scene.visuals.Line(parent=parent, width=5, method="gl")
+        self.vertex_lines = scene.visuals.Line(parent=parent, width=0.75 * lw, method="gl")
+        self.mc = scene.visuals.Line(parent=parent, width=0.75 * lw, method="gl")
+        self.selected_line = scene.visuals.Line(parent=parent, width=2.5 * lw, method="gl")
         self.selected_marker = scene.visuals.Markers(parent=parent)
-        self.recoil = scene.visuals.Line(parent=parent, width=3, method="gl")
+        self.recoil = scene.visuals.Line(parent=parent, width=1.5 * lw, method="gl")
         self.recoil_label = scene.visuals.Text(
             "", color=(1.0, 0.4, 1.0, 1.0), font_size=11, anchor_x="left", anchor_y="bottom", parent=parent
         )
@@ -247,7 +267,11 @@ class EventVisuals:
             return
         pos = geo.project(np.stack([k["x"], k["y"], k["z"]], axis=-1), self.projection)
         self.klm.set_data(
-            pos, size=12, face_color=(0.2, 0.9, 0.9, 0.9), edge_color=(0, 0.3, 0.3, 1), symbol="square"
+            pos,
+            size=12 * self.scale,
+            face_color=(0.2, 0.9, 0.9, 0.9),
+            edge_color=(0, 0.3, 0.3, 1),
+            symbol="square",
         )
         self._show(self.klm, True)
         self.picks.extend("klm", pos, np.arange(k.size))
@@ -261,7 +285,7 @@ class EventVisuals:
             return
         pos = geo.project(geo.vertex_positions(v), self.projection)
         colors = np.array([geo.VERTEX_COLORS.get(int(k), (1, 1, 1, 1)) for k in v["kind"]], np.float32)
-        self.vertices.set_data(pos, size=9, face_color=colors, edge_color="black", symbol="disc")
+        self.vertices.set_data(pos, size=9 * self.scale, face_color=colors, edge_color="black", symbol="disc")
         self._show(self.vertices, True)
         self.picks.extend("vertex", pos, np.arange(v.size))
         rings, ring_connect, owner = geo.error_ellipses(v, self.projection)
@@ -336,7 +360,12 @@ class EventVisuals:
             self._show(self.selected_line, True)
         if len(points):
             self.selected_marker.set_data(
-                points, size=22, face_color=(0, 0, 0, 0), edge_color=HIGHLIGHT, edge_width=2.5, symbol="ring"
+                points,
+                size=22 * self.scale,
+                face_color=(0, 0, 0, 0),
+                edge_color=HIGHLIGHT,
+                edge_width=2.5,
+                symbol="ring",
             )
             self._show(self.selected_marker, True)
 
