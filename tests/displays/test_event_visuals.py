@@ -9,9 +9,25 @@ import pytest
 from vispy import scene
 
 from displays import event_geometry as geo
-from displays.event_samples import sample_event
 from displays.event_visuals import LAYERS, EventVisuals, nearest_on_screen
-from events.model import Collection, EventBatch
+from events.generator import generate
+from events.model import Collection, EventBatch, VertexKind
+
+GENERATED = generate(400, seed=2)
+
+
+def generated_event(rule) -> EventBatch:  # type: ignore[no-untyped-def]
+    """The first generated event whose one-event batch satisfies ``rule``."""
+    for i in range(len(GENERATED)):
+        ev = GENERATED.event(i)
+        if rule(ev):
+            return ev
+    raise LookupError("no generated event fits")
+
+
+def _has_v0(ev: EventBatch) -> bool:
+    v = ev.vertices
+    return bool(((v["kind"] == VertexKind.V0) & (v["track_pos"] >= 0) & (v["track_neg"] >= 0)).any())
 
 
 def _visuals(projection="3d", **kw) -> EventVisuals:  # type: ignore[no-untyped-def]
@@ -54,7 +70,11 @@ def test_empty_collections_hide_their_visuals() -> None:
 
 
 def test_every_collection_of_a_full_event_is_drawn_once() -> None:
-    ev = sample_event(10, 5, seed=2)
+    ev = generated_event(
+        lambda e: (
+            e.tracks.size >= 6 and e.klm.size > 0 and geo.photon_clusters(e.ecl).sum() >= 3 and _has_v0(e)
+        )
+    )
     v = _visuals()
     v.set_event(ev)
     assert v.tracks.visible
@@ -74,13 +94,16 @@ def test_every_collection_of_a_full_event_is_drawn_once() -> None:
 
 
 def test_v0_daughters_are_highlighted() -> None:
-    ev = sample_event(4, 0, seed=1, with_v0=True)
+    ev = generated_event(_has_v0)
+    v0 = int(np.flatnonzero(ev.vertices["kind"] == VertexKind.V0)[0])
     v = _visuals(n_points=8)
     v.set_event(ev)
     colors = v.tracks.color.reshape(ev.tracks.size, 8, 4)[:, 0]
-    daughters = [int(ev.vertices["track_pos"][1]), int(ev.vertices["track_neg"][1])]
+    daughters = [int(ev.vertices["track_pos"][v0]), int(ev.vertices["track_neg"][v0])]
     np.testing.assert_allclose(colors[daughters], [geo.DAUGHTER_COLOR] * 2)
-    v.highlight("vertex", 1)
+    others = np.setdiff1d(np.arange(ev.tracks.size), geo.daughter_tracks(ev.tracks, ev.vertices).nonzero()[0])
+    assert not np.isin(colors[others], [geo.DAUGHTER_COLOR]).all(axis=1).any()
+    v.highlight("vertex", v0)
     assert v.selected_line.visible
     assert v.selected_line.pos.shape == (16, 3)
     assert v.selected_marker.visible
