@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 
 from events import helix
 from events.model import Collection, VertexKind
+from geometry import ecl as ecl_geometry
 
 Projection = Literal["3d", "rphi", "rz"]
 ColorMode = Literal["charge", "pid", "momentum"]
@@ -245,6 +246,42 @@ def tower_mesh(ecl: Collection, mode: Projection, half_width: float = 3.0) -> tu
     faces = (_BOX_FACES[None, :, :] + 8 * np.arange(n, dtype=np.uint32)[:, None, None]).reshape(-1, 3)
     colors = np.repeat(energy_colors(ecl["energy"]), len(_BOX_FACES), axis=0)
     return project(corners, mode, sign), faces, colors
+
+
+def shower_cells(cells: np.ndarray, energy: np.ndarray, share: float = 0.12) -> tuple[np.ndarray, np.ndarray]:
+    """Spread each cluster over its crystal and the 8 around it: (cellIds, energies) to light.
+
+    The neighbours are the crystals one ring forward and back (at the same azimuth, whatever the
+    ring's crystal count) and one step either way in phi; each takes ``share`` of the energy (about
+    what a neighbour of the seed of an electromagnetic shower collects). The seed keeps its energy,
+    and where two clusters share a crystal the higher energy wins.
+    """
+    cells = np.asarray(cells, np.int64)
+    energy = np.asarray(energy, np.float64)
+    ok = (cells >= 1) & (cells <= ecl_geometry.N_CRYSTALS)
+    cells, energy = cells[ok], energy[ok]
+    ring = ecl_geometry.RING_OF_CELL[cells - 1]
+    frac = (cells - ecl_geometry.FIRST_CELL[ring] + 0.5) / ecl_geometry.N_PHI[ring]  # azimuth in turns
+    out_cells, out_energy = [cells], [energy]
+    for dr in (-1, 0, 1):
+        r = ring + dr
+        inside = (r >= 0) & (r < ecl_geometry.N_RINGS)
+        r = np.clip(r, 0, ecl_geometry.N_RINGS - 1)
+        n_phi = ecl_geometry.N_PHI[r]
+        centre = np.floor(frac * n_phi).astype(np.int64)
+        for dp in (-1, 0, 1):
+            if dr == 0 and dp == 0:
+                continue
+            phi_id = np.mod(centre + dp, n_phi)
+            out_cells.append((ecl_geometry.FIRST_CELL[r] + phi_id)[inside])
+            out_energy.append(share * energy[inside])
+    all_cells = np.concatenate(out_cells)
+    all_energy = np.concatenate(out_energy)
+    order = np.lexsort((-all_energy, all_cells))  # by cell, highest energy first
+    all_cells, all_energy = all_cells[order], all_energy[order]
+    first = np.ones(len(all_cells), bool)
+    first[1:] = all_cells[1:] != all_cells[:-1]
+    return all_cells[first], all_energy[first]
 
 
 def photon_clusters(ecl: Collection) -> np.ndarray:

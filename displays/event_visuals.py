@@ -94,6 +94,7 @@ class EventVisuals:
         self.growth = 1.0
         self.show_mc = False
         self.highlight_daughters = True
+        self.showers = False  # light the crystals around each cluster's seed too (outreach)
         self.event: EventBatch | None = None
         self.selection: tuple[str, int] | None = None
         self.picks = PickTable()
@@ -241,7 +242,10 @@ class EventVisuals:
         sub = _rows(ecl, shown)
         cells = sub["cell_id"].astype(np.int64)
         on_crystals = (cells > 0) if self.crystal_painter is not None else np.zeros(len(cells), bool)
-        self._paint_crystals(cells[on_crystals], geo.energy_colors(sub["energy"][on_crystals]))
+        lit, lit_energy = cells[on_crystals], sub["energy"][on_crystals]
+        if self.showers:
+            lit, lit_energy = geo.shower_cells(lit, lit_energy)
+        self._paint_crystals(lit, geo.energy_colors(lit_energy))
         towers = _rows(sub, np.flatnonzero(~on_crystals))
         if towers.size == 0:
             self._show(self.ecl, False)
