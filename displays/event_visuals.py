@@ -84,12 +84,14 @@ class EventVisuals:
         n_points: int = 64,
         color_mode: ColorMode = "charge",
         line_width: float = 2.0,
+        adaptive: bool = True,
     ) -> None:
         self.view = view
         self.projection: Projection = projection
         self.crystal_painter = crystal_painter
         self.extent = extent
-        self.n_points = n_points
+        self.n_points = n_points  # per track; with ``adaptive``, the most a track gets
+        self.adaptive = adaptive  # points per track by how much it turns (geo.points_per_track)
         self.color_mode: ColorMode = color_mode
         self.growth = 1.0
         self.show_mc = False
@@ -100,6 +102,7 @@ class EventVisuals:
         self.picks = PickTable()
         self._layer_visible = dict.fromkeys(LAYERS, True)
         self._s_end = np.zeros(0)
+        self._counts: np.ndarray | None = None
         self._track_colors = np.zeros((0, 4), np.float32)
         self._lit_cells = np.zeros(0, np.int64)
         parent = view.scene
@@ -123,6 +126,8 @@ class EventVisuals:
             if flat:  # overlays sit above the detector outline of the projections
                 v.order = 10
         self.selected_line.order = self.selected_marker.order = 11
+        if not flat:  # closed, outward-wound, flat-coloured towers: only their near faces cost pixels
+            self.ecl.set_gl_state("opaque", cull_face="back")
 
     def visuals(self) -> list[scene.visuals.VisualNode]:
         return [
@@ -149,6 +154,7 @@ class EventVisuals:
         self.picks = PickTable()
         t = event.tracks
         self._s_end = geo.track_end_arc_lengths(t, self.extent)
+        self._counts = geo.points_per_track(t["omega"], self._s_end, self.n_points) if self.adaptive else None
         self._update_track_colors()
         self._draw_tracks()
         self._draw_ecl()
@@ -221,7 +227,14 @@ class EventVisuals:
             self._show(self.tracks, False)
             return
         lines = geo.track_polylines(
-            t, self.projection, self._track_colors, self.extent, self.growth, self.n_points, self._s_end
+            t,
+            self.projection,
+            self._track_colors,
+            self.extent,
+            self.growth,
+            self.n_points,
+            self._s_end,
+            self._counts,
         )
         self.tracks.set_data(pos=lines.pos, color=lines.color, connect=lines.connect)
         self._show(self.tracks, True)
@@ -230,10 +243,17 @@ class EventVisuals:
                 lines
                 if self.growth >= 1.0
                 else geo.track_polylines(
-                    t, self.projection, self._track_colors, self.extent, 1.0, self.n_points, self._s_end
+                    t,
+                    self.projection,
+                    self._track_colors,
+                    self.extent,
+                    1.0,
+                    self.n_points,
+                    self._s_end,
+                    self._counts,
                 )
             )
-            self.picks.extend("track", full.pos, np.repeat(np.arange(t.size), self.n_points))
+            self.picks.extend("track", full.pos, full.strip_of_point())
 
     def _draw_ecl(self) -> None:
         assert self.event is not None
@@ -359,6 +379,7 @@ class EventVisuals:
                 self.growth,
                 self.n_points,
                 self._s_end[tracks],
+                None if self._counts is None else self._counts[tracks],
             )
             self.selected_line.set_data(pos=lines.pos, color=lines.color, connect=lines.connect)
             self._show(self.selected_line, True)
