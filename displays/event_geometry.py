@@ -211,10 +211,10 @@ def track_polylines(
         local = np.arange(int(counts_used.sum())) - np.repeat(starts, counts_used)
         frac = local / np.repeat(np.maximum(counts_used - 1, 1), counts_used)
     owner = np.repeat(np.arange(n), counts_used)
-    pts = helix.positions(
-        *(np.asarray(tracks[k], np.float64)[owner] for k in ("d0", "phi0", "omega", "z0", "tan_lambda")),
-        s[owner] * frac,
+    d0, phi0, omega, z0, tan_lambda = (
+        np.asarray(tracks[k], np.float64)[owner] for k in ("d0", "phi0", "omega", "z0", "tan_lambda")
     )
+    pts = helix.positions(d0, phi0, omega, z0, tan_lambda, s[owner] * frac)
     last = np.cumsum(counts_used) - 1
     connect = np.ones(len(pts), bool)
     connect[last] = False
