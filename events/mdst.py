@@ -246,11 +246,13 @@ def best_target(
     ok = (frm < from_counts[event]) & (to < to_counts[event])
     event, frm, to, weight = event[ok], frm[ok], to[ok], weight[ok]
     g_from = from_offsets[event] + frm
-    g_to = offsets_of(to_counts)[event] + to
-    primary = score[g_to] if score is not None else np.zeros(len(to))
-    order = np.lexsort((-weight, -primary, g_from))
-    first = np.unique(g_from[order], return_index=True)[1]
-    out[g_from[order][first]] = to[order][first]
+    if score is None:
+        order = np.lexsort((-weight, g_from))
+    else:
+        order = np.lexsort((-weight, -score[offsets_of(to_counts)[event] + to], g_from))
+    g_from, to = g_from[order], to[order]
+    first = np.flatnonzero(np.diff(g_from, prepend=-1))  # the best pair of each 'from' object
+    out[g_from[first]] = to[first]
     return out
 
 
