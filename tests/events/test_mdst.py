@@ -316,3 +316,27 @@ def test_a_relation_whose_from_and_to_disagree_is_refused() -> None:
     chunk = mdst.Chunk({leaf + "m_from": frm, leaf + "m_to": to}, 2)
     with pytest.raises(ValueError, match="TracksToMCParticles: m_from and m_to disagree"):
         chunk.relation("TracksToMCParticles")
+
+
+def test_unpack_reads_sliced_list_and_regular_layouts_like_awkward() -> None:
+    jagged = ak.Array([[1.0, 2.0], [], [3.0], [4.0, 5.0, 6.0]])
+    nested = ak.Array([[[1], [2, 3]], [], [[4, 5, 6]], [[7], [], [8]]])
+    fixed = ak.to_regular(ak.Array([[[1, 2], [3, 4]], [[5, 6]], [], [[7, 8]]]), axis=2)
+    starts, stops = np.array([2, 0, 3, 3]), np.array([3, 2, 3, 6])  # a ListArray, out of order
+    as_list = ak.Array(
+        ak.contents.ListArray(ak.index.Index64(starts), ak.index.Index64(stops), jagged.layout.content)
+    )
+    for array in (jagged[1:], nested[1:], nested[2:3], fixed[1:], as_list, jagged[4:]):
+        levels, values = mdst.unpack(array.layout)
+        assert np.diff(levels[0]).tolist() == ak.num(array, axis=1).tolist()
+        objects = ak.flatten(array, axis=1)
+        if len(levels) == 2:  # a list per object, as relation targets
+            assert np.diff(levels[1]).tolist() == ak.num(objects, axis=1).tolist()
+            objects = ak.flatten(objects, axis=1)
+        assert values.tolist() == objects.to_list()
+    psnm = ak.to_regular(ak.Array([[1, 2, 3], [4, 5, 6], [7, 8, 9]]), axis=1)[1:]
+    levels, values = mdst.unpack(psnm.layout)
+    assert levels == []
+    assert values.tolist() == [[4, 5, 6], [7, 8, 9]]
+    with pytest.raises(ValueError, match="unexpected leaf layout"):
+        mdst.unpack(ak.Array([[1, None], [2]]).layout)
