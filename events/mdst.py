@@ -190,8 +190,9 @@ class Chunk:
         got = self._unpacked.get(key)
         if got is None:
             got = self._unpacked[key] = unpack(self.arrays[B[key]].layout)
-            if got[0] and len(got[0][0]) != self.n + 1:
-                raise ValueError(f"{B[key]}: {len(got[0][0]) - 1} entries, expected {self.n}")
+            entries = len(got[0][0]) - 1 if got[0] else len(got[1])
+            if entries != self.n:
+                raise ValueError(f"{B[key]}: {entries} entries, expected {self.n}")
         return got
 
     def flat(self, key: str, dtype: Any = None) -> np.ndarray:

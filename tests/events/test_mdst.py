@@ -340,3 +340,10 @@ def test_unpack_reads_sliced_list_and_regular_layouts_like_awkward() -> None:
     assert values.tolist() == [[4, 5, 6], [7, 8, 9]]
     with pytest.raises(ValueError, match="unexpected leaf layout"):
         mdst.unpack(ak.Array([[1, None], [2]]).layout)
+
+
+def test_a_leaf_with_the_wrong_number_of_entries_is_refused() -> None:
+    chunk = mdst.Chunk({mdst.B["ecl_theta"]: ak.Array([[0.5], []]), mdst.B["run"]: ak.Array([7, 7, 7])}, 3)
+    with pytest.raises(ValueError, match=r"ECLClusters\.m_theta: 2 entries, expected 3"):
+        chunk.counts("ecl_theta")
+    assert chunk.flat("run").tolist() == [7, 7, 7]
