@@ -118,8 +118,10 @@ def test_add_dock_and_screenshot(window: Any, qtbot: Any, tmp_path: Path, screen
     assert "not saved" in window.statusBar().currentMessage()
 
 
-def run_gui(*args: str, display: bool) -> subprocess.CompletedProcess[str]:
+def run_gui(*args: str, display: bool, config_home: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
+    if config_home is not None:  # the settings the window saves on closing go there, not to the user's
+        env["XDG_CONFIG_HOME"] = str(config_home)
     if not display:
         for key in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
             env.pop(key, None)
@@ -135,7 +137,7 @@ def run_gui(*args: str, display: bool) -> subprocess.CompletedProcess[str]:
 
 def test_gui_command_opens_the_window_with_wires(tmp_path: Path) -> None:
     out = tmp_path / "window.png"
-    result = run_gui("--cdc-wires", "--screenshot", str(out), display=True)
+    result = run_gui("--cdc-wires", "--screenshot", str(out), display=True, config_home=tmp_path)
     assert result.returncode == 0, result.stderr
     image = QImage(str(out))
     assert image.width() >= 1200
