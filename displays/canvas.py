@@ -1,4 +1,4 @@
-"""The SceneCanvas every detector view draws on."""
+"""The SceneCanvas every detector view draws on, and the way every canvas is closed."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from vispy import scene
 
 
 class DetectorCanvas(scene.SceneCanvas):
-    """A SceneCanvas that turns depth writes back on before clearing.
+    """A SceneCanvas that turns depth writes back on before clearing, and frees its widget on close.
 
     Translucent visuals draw with depth writes off, and GL clears only the depth it may write: without
     this, the depth of the previous frame would survive the clear and hide the whole next frame.
@@ -17,3 +17,25 @@ class DetectorCanvas(scene.SceneCanvas):
     def _draw_scene(self, bgcolor: Any = None) -> None:
         self.context.set_depth_mask(True)
         super()._draw_scene(bgcolor)
+
+    def close(self) -> None:
+        close_canvas(self)
+
+
+def close_canvas(canvas: scene.SceneCanvas) -> None:
+    """Close ``canvas`` and destroy its Qt widget, with the widget's GL context, right now.
+
+    A closed VisPy canvas lives on in reference cycles, so its QOpenGLWidget would otherwise be destroyed
+    whenever the garbage collector happens to run, possibly in the middle of another canvas's draw.
+    Qt's destructor makes the dying widget's context current to free its buffers and then releases it,
+    which leaves no GL context current at all: the drawing canvas's next GL calls go nowhere (a new
+    shader gets handle 0 and "fails to compile" with an empty log).
+    """
+    open_widget = canvas._backend is not None and not canvas._closed
+    native: Any = canvas.native if open_widget else None
+    scene.SceneCanvas.close(canvas)
+    if native is not None and hasattr(native, "deleteLater"):  # a Qt widget; other backends have none
+        from PySide6.QtCore import QCoreApplication, QEvent
+
+        native.deleteLater()
+        QCoreApplication.sendPostedEvents(native, QEvent.Type.DeferredDelete)

@@ -11,6 +11,7 @@ import numpy as np
 from vispy import scene
 
 from displays import event_geometry as geo
+from displays.canvas import close_canvas
 from displays.event_geometry import Projection
 from displays.event_visuals import EventVisuals, add_energy_legend
 
@@ -118,4 +119,4 @@ class EventView:
         return np.asarray(self.canvas.render(size=size, alpha=False))
 
     def close(self) -> None:
-        self.canvas.close()
+        close_canvas(self.canvas)

@@ -45,11 +45,13 @@ def is_qt(application: Any) -> bool:
 def _probe(application: Any) -> None:
     from vispy import scene
 
+    from displays.canvas import close_canvas
+
     canvas = scene.SceneCanvas(size=(8, 8), app=application, show=is_qt(application))
     try:
         canvas.render()
     finally:
-        canvas.close()
+        close_canvas(canvas)
 
 
 def start_xvfb(screen: str = "1920x1080x24") -> str:
