@@ -23,19 +23,26 @@ class DetectorCanvas(scene.SceneCanvas):
 
 
 def close_canvas(canvas: scene.SceneCanvas) -> None:
-    """Close ``canvas`` and destroy its Qt widget, with the widget's GL context, right now.
+    """Close ``canvas`` and destroy its Qt widget and GL contexts right now.
 
-    A closed VisPy canvas lives on in reference cycles, so its QOpenGLWidget would otherwise be destroyed
+    A closed VisPy canvas lives on in reference cycles, so its Qt objects would otherwise be destroyed
     whenever the garbage collector happens to run, possibly in the middle of another canvas's draw.
     Qt's destructor makes the dying widget's context current to free its buffers and then releases it,
     which leaves no GL context current at all: the drawing canvas's next GL calls go nowhere (a new
-    shader gets handle 0 and "fails to compile" with an empty log).
+    shader gets handle 0 and "fails to compile" with an empty log). The widget is gone afterwards, as
+    VisPy documents for a closed top-level canvas; later updates of the closed canvas are ignored.
     """
     open_widget = canvas._backend is not None and not canvas._closed
     native: Any = canvas.native if open_widget else None
     scene.SceneCanvas.close(canvas)
-    if native is not None and hasattr(native, "deleteLater"):  # a Qt widget; other backends have none
-        from PySide6.QtCore import QCoreApplication, QEvent
+    if native is None or not hasattr(native, "deleteLater"):
+        return  # closed already, or not a Qt canvas
+    from PySide6.QtCore import QCoreApplication, QEvent
 
-        native.deleteLater()
-        QCoreApplication.sendPostedEvents(native, QEvent.Type.DeferredDelete)
+    native._vispy_canvas = None  # the backend then ignores calls from the closed canvas (an update)
+    # VisPy's Qt backend also holds a context on an offscreen surface, for drawing before it is shown
+    helpers = (getattr(native, "_secondary_context", None), getattr(native, "_surface", None))
+    for qt_object in (native, *helpers):
+        if qt_object is not None:
+            qt_object.deleteLater()
+            QCoreApplication.sendPostedEvents(qt_object, QEvent.Type.DeferredDelete)

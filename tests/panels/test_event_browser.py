@@ -118,12 +118,12 @@ def test_loading_happens_off_the_gui_thread(qtbot, browser) -> None:  # type: ig
     assert all(name.startswith("event-reader") for name in threads)
 
 
-def test_click_in_view_selects_table_row_and_back(qtbot, browser, screenshot_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_click_in_view_selects_table_row_and_back(qtbot, browser, screenshot_dir: Path, request) -> None:  # type: ignore[no-untyped-def]
     from displays.event_view import EventView
     from panels.inspector import Inspector
 
     view = EventView("rphi", size=(400, 400), legend=False, show=True)
-    qtbot.addWidget(view.canvas.native)
+    request.addfinalizer(view.close)  # closing destroys the canvas widget, so qtbot must not close it again
     view.view.camera.rect = (-150, -150, 300, 300)
     inspector = Inspector()
     qtbot.addWidget(inspector)
