@@ -77,10 +77,10 @@ def test_adapter_visibility_opacity_cutaway_change_the_node() -> None:
 
     visual.set_opacity(1.0)
     assert node.order < 100
-    assert node._vshare.gl_state["depth_mask"] is True
+    assert not node.translucent
     visual.set_opacity(0.4)
     assert node.order >= 100
-    assert node._vshare.gl_state["depth_mask"] is False
+    assert node.translucent
     assert node.data.colors[:, 3].max() == pytest.approx(0.4)
 
     visual.set_cutaway(CUTAWAYS["wedge"])
