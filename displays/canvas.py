@@ -1,11 +1,42 @@
-"""The SceneCanvas every detector view draws on."""
+"""The SceneCanvas every detector view draws on, tuned for Mesa's llvmpipe under Qt."""
 
 from __future__ import annotations
 
+import ctypes
+import functools
+import gc
+import types
 from collections.abc import Callable
 from typing import Any
 
 from vispy import scene
+
+GL_RGB8 = 0x8051
+M_TRIM_THRESHOLD, M_TOP_PAD = -1, -2  # glibc mallopt parameters
+
+
+@functools.cache
+def keep_freed_heap(trim_threshold: int = 256 << 20, top_pad: int = 64 << 20) -> bool:
+    """Let glibc keep freed heap memory instead of returning it to the kernel at once.
+
+    llvmpipe bins every frame's triangles into tens of MB of 64 kB blocks and frees them after the
+    frame; with glibc's defaults the heap shrinks and grows again each frame, and every page comes
+    back zero-filled through a page fault (about 5 ms of a 50 ms frame). Memory stays bounded by the
+    largest frame. Returns whether the setting took (glibc only).
+    """
+    try:
+        libc = ctypes.CDLL(None)
+        return bool(libc.mallopt(M_TRIM_THRESHOLD, trim_threshold) and libc.mallopt(M_TOP_PAD, top_pad))
+    except (OSError, AttributeError):  # not glibc: nothing to tune
+        return False
+
+
+def _paint_gl(widget: Any) -> None:
+    """VisPy's ``paintGL`` without its alpha-channel fix, needless on a texture with no alpha."""
+    if widget._vispy_canvas is None:
+        return
+    widget._vispy_canvas.set_current()
+    widget._vispy_canvas.events.draw(region=None)
 
 
 class DetectorCanvas(scene.SceneCanvas):
@@ -15,14 +46,34 @@ class DetectorCanvas(scene.SceneCanvas):
     this, the depth of the previous frame would survive the clear and hide the whole next frame.
     The hooks run before every paint and every ``render()``: views rebuild stale buffers there, once
     per frame however many controls changed since the last one.
+
+    In a Qt window the canvas renders into an RGB texture (no alpha channel): Qt composes it as it
+    is, window grabs never see through it, and the extra full-screen pass VisPy makes after each
+    paint to reset the alpha channel is skipped.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, show: bool = False, **kwargs: Any) -> None:
         self.before_draw: list[Callable[[], None]] = []
-        super().__init__(*args, **kwargs)
+        keep_freed_heap()
+        super().__init__(*args, show=False, **kwargs)
+        native = self.native
+        if hasattr(native, "setTextureFormat") and hasattr(native, "paintGL"):  # a QOpenGLWidget
+            native.setTextureFormat(GL_RGB8)
+            native.paintGL = types.MethodType(_paint_gl, native)
+        if show:
+            self.show()
+            self.set_current()  # as VisPy does after showing: the shown widget now has its context
 
     def _draw_scene(self, bgcolor: Any = None) -> None:
-        for hook in self.before_draw:
-            hook()
-        self.context.set_depth_mask(True)
-        super()._draw_scene(bgcolor)
+        # The cyclic GC must not free a closed canvas in the middle of this draw: tearing down its GL
+        # widget switches the current GL context under our feet. Garbage waits until the frame is done.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            for hook in self.before_draw:
+                hook()
+            self.context.set_depth_mask(True)
+            super()._draw_scene(bgcolor)
+        finally:
+            if collecting:
+                gc.enable()
