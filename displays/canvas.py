@@ -6,7 +6,8 @@ import ctypes
 import functools
 import gc
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from vispy import scene
@@ -29,6 +30,23 @@ def keep_freed_heap(trim_threshold: int = 256 << 20, top_pad: int = 64 << 20) ->
         return bool(libc.mallopt(M_TRIM_THRESHOLD, trim_threshold) and libc.mallopt(M_TOP_PAD, top_pad))
     except (OSError, AttributeError):  # not glibc: nothing to tune
         return False
+
+
+@contextmanager
+def no_cyclic_gc() -> Iterator[None]:
+    """Hold the cyclic garbage collector off for a draw.
+
+    Freeing a closed canvas tears down its GL widget, which switches the current GL context: in the
+    middle of another canvas's draw or read-back that draw would go to the wrong context (shader
+    errors, a black picture). Garbage waits until the frame is done.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _paint_gl(widget: Any) -> None:
@@ -65,15 +83,12 @@ class DetectorCanvas(scene.SceneCanvas):
             self.set_current()  # as VisPy does after showing: the shown widget now has its context
 
     def _draw_scene(self, bgcolor: Any = None) -> None:
-        # The cyclic GC must not free a closed canvas in the middle of this draw: tearing down its GL
-        # widget switches the current GL context under our feet. Garbage waits until the frame is done.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
+        with no_cyclic_gc():
             for hook in self.before_draw:
                 hook()
             self.context.set_depth_mask(True)
             super()._draw_scene(bgcolor)
-        finally:
-            if collecting:
-                gc.enable()
+
+    def render(self, *args: Any, **kwargs: Any) -> Any:
+        with no_cyclic_gc():
+            return super().render(*args, **kwargs)
