@@ -259,7 +259,7 @@ def _open_tree(path: str) -> Any:
     if key not in _TREES:
         if len(_TREES) >= 16:
             _TREES.pop(next(iter(_TREES))).file.close()
-        _TREES[key] = uproot.open(path)[rootio.TREE]
+        _TREES[key] = uproot.open(path, array_cache=None)[rootio.TREE]  # each basket is read once
     return _TREES[key]
 
 
