@@ -206,7 +206,9 @@ class DaskBackend(Backend):
     def _partition_size(self, paths: Sequence[str | Path]) -> int:
         """``step_size`` events per task, fewer when that leaves a worker with under 4 tasks."""
         total = sum(_num_entries(p) for p in paths)
-        return max(1, min(self.step_size, -(-total // (4 * max(1, self.n_workers)))))
+        client = self.client
+        workers = len(client.scheduler_info()["workers"]) if client is not None else self.n_workers
+        return max(1, min(self.step_size, -(-total // (4 * max(1, workers)))))
 
 
 def needed_columns(definitions: Sequence[HistogramDefinition]) -> Columns:
