@@ -1,31 +1,40 @@
 """Event I/O rates, printed as JSON.
 
 * mdst: our reader (uproot read + conversion to EventBatch, V0 vertexing included) side by side
-  with a plain ``uproot tree.arrays()`` of the same branches (the raw read alone).
+  with one plain ``tree.arrays()`` call for the same branches (awkward and numpy), for chunks of
+  1 event (the per-chunk fixed cost) and of the whole sample, giving the per-event cost from the
+  difference. "cold" opens the file without uproot's array cache, so every read decompresses and
+  interprets its baskets (a file read once); "warm" repeats the same read through the cache (what
+  is left is per-call overhead). The conversion alone is also timed on a chunk made by
+  replicating the sample (``--events``), for its per-event cost, and its V0 vertexing apart.
 * HDF5 and ROOT ntuple: write and read rates of a larger batch made by replicating the sample's
   events, file sizes, and the latency of reading one event at random.
 
-Usage: ``python benchmarks/io_rates.py [--events 20000] [--mdst PATH]``. Figures on a shared
-machine are noisy; each is the best of a few repeats.
+Usage: ``python benchmarks/io_rates.py [--events 20000] [--mdst PATH] [--repeats 7] [--mdst-only]``. Figures
+on a shared machine are noisy: mdst timings alternate the readers round by round and give the
+best and the median of the rounds; the other figures are the best of 3.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
+import awkward as ak
 import numpy as np
 import uproot
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from events import hdf5, io, mdst, rootio  # noqa: E402
+from events import hdf5, io, mdst, rootio, vertexing  # noqa: E402
 
 SAMPLE = ROOT.parent / "shared" / "data" / "mdst-v06-00-00.root"
 
@@ -39,33 +48,106 @@ def best_of(fn: Callable[[], object], repeats: int = 3) -> float:
     return min(times)
 
 
+def rounds(fns: Mapping[str, Callable[[], object]], repeats: int, loops: int) -> dict[str, list[float]]:
+    """Milliseconds per call of each function, alternating them round by round (load hits all alike)."""
+    ms: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            for _ in range(loops):
+                fn()
+            ms[name].append((time.perf_counter() - t0) / loops * 1e3)
+    return ms
+
+
+def spread(ms: list[float]) -> dict[str, float]:
+    return {"best": round(min(ms), 2), "median": round(statistics.median(ms), 2)}
+
+
+def mdst_reads(path: Path, repeats: int, array_cache: str | None) -> dict[str, Any]:
+    """Ours vs one plain ``tree.arrays`` call of the same branches, for chunks of 1 and of all events."""
+    tree = uproot.open(path, array_cache=array_cache)[mdst.TREE]
+    source = mdst.MdstSource(path, tree=tree)
+    keys, n = source.keys, len(source)
+    sizes = (1, n)
+    readers: dict[str, Callable[[int], object]] = {
+        "ours": lambda k: source.read(0, k),
+        "plain_ak": lambda k: tree.arrays(keys, entry_stop=k, library="ak", how=dict),
+        "plain_np": lambda k: tree.arrays(keys, entry_stop=k, library="np", how=dict),
+    }
+    fns = {f"{name}/{k}": (lambda f=f, k=k: f(k)) for name, f in readers.items() for k in sizes}
+    ms = rounds(fns, repeats, loops=10)
+    out: dict[str, Any] = {}
+    for name in readers:
+        one, all_ = ms[f"{name}/1"], ms[f"{name}/{n}"]
+        out[name] = {
+            "chunk_1_ms": spread(one),
+            f"chunk_{n}_ms": spread(all_),
+            "per_event_ms": round((min(all_) - min(one)) / (n - 1), 3),
+            f"events_per_s_chunk_{n}": round(n / min(all_) * 1e3),
+        }
+    for plain in ("plain_ak", "plain_np"):
+        out[f"ours_over_{plain}"] = {
+            f"chunk_{k}": round(min(ms[f"ours/{k}"]) / min(ms[f"{plain}/{k}"]), 2) for k in sizes
+        }
+    return out
+
+
+def mdst_conversion(path: Path, n_events: int, repeats: int) -> dict[str, Any]:
+    """The conversion alone (uproot arrays -> EventBatch): on the sample, per event, and its vertexing."""
+    source = mdst.MdstSource(path)
+    arrays = source.tree.arrays(source.keys, library="ak", how=dict)
+    n = len(source)
+    copies = max(1, n_events // n)
+    big = {key: ak.concatenate([a] * copies) for key, a in arrays.items()}
+    c = mdst.Chunk(arrays, n)
+    fits = mdst.offsets_of(c.counts("tau"))[np.repeat(np.arange(n), c.counts("v0_tpos"))]
+    tau = c.flat("tau")
+    h1, h2 = tau[fits + c.flat("v0_fpos", np.int64)], tau[fits + c.flat("v0_fneg", np.int64)]
+
+    def convert(a: dict[str, ak.Array], k: int) -> object:
+        return mdst.build_batch(mdst.Chunk(a, k), mdst.BZ, 0, "", source.missing)
+
+    ms = rounds(
+        {"sample": lambda: convert(arrays, n), "vertexing": lambda: vertexing.closest_approach(h1, h2)},
+        repeats,
+        loops=10,
+    )
+    large = rounds({"large": lambda: convert(big, n * copies)}, min(repeats, 3), loops=1)["large"]
+    return {
+        f"chunk_{n}_ms": spread(ms["sample"]),
+        f"of_which_v0_vertexing_{len(h1)}_v0s_ms": spread(ms["vertexing"]),
+        f"chunk_{n * copies}_ms": spread(large),
+        "per_event_us": round(min(large) / (n * copies) * 1e3, 1),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=20_000, help="events in the synthetic batch")
     parser.add_argument("--mdst", type=Path, default=SAMPLE)
+    parser.add_argument("--repeats", type=int, default=7, help="rounds of the mdst timings")
+    parser.add_argument("--mdst-only", action="store_true", help="skip the HDF5 and ROOT ntuple figures")
     args = parser.parse_args()
 
     source = mdst.MdstSource(args.mdst)
-    n_mdst = len(source)
-    loops = 20
-    ours = best_of(lambda: [source.read() for _ in range(loops)])
-    tree = uproot.open(args.mdst)[mdst.TREE]
-    plain = best_of(lambda: [tree.arrays(source.keys, library="ak", how=dict) for _ in range(loops)])
     sample = source.read()
-
     replicate = np.arange(args.events) % len(sample)
     big = sample.take(replicate)
     out: dict[str, object] = {
         "mdst": {
             "file": str(args.mdst),
-            "events": n_mdst,
+            "events": len(source),
             "branches": len(source.keys),
-            "reader_events_per_s": round(loops * n_mdst / ours),
-            "plain_uproot_arrays_events_per_s": round(loops * n_mdst / plain),
-            "conversion_overhead": round(ours / plain, 2),
+            "cold": mdst_reads(args.mdst, args.repeats, array_cache=None),
+            "warm": mdst_reads(args.mdst, args.repeats, array_cache="100 MB"),
+            "conversion": mdst_conversion(args.mdst, args.events, args.repeats),
         },
         "synthetic": {"events": len(big), "tracks": big.tracks.size, "ecl": big.ecl.size, "mc": big.mc.size},
     }
+    if args.mdst_only:
+        print(json.dumps(out, indent=1))
+        return
     with tempfile.TemporaryDirectory() as tmp:
         for name, suffix in (("hdf5", ".h5"), ("root", ".root")):
             path = Path(tmp) / f"events{suffix}"
@@ -82,7 +164,7 @@ def main() -> None:
                 "file_MB": round(path.stat().st_size / 1e6, 2),
                 "one_event_ms": round(one * 1e3, 2),
             }
-    out["note"] = "2 shared CPU cores; best of 3; HDF5 gzip-1 + shuffle, ROOT via uproot mktree/extend"
+    out["note"] = "2 shared CPU cores; HDF5 gzip-1 + shuffle, ROOT via uproot mktree/extend"
     out["formats"] = {"hdf5": hdf5.FORMAT, "root_tree_title": rootio.TITLE}
     print(json.dumps(out, indent=1))
 

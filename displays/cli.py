@@ -1,4 +1,10 @@
-"""``main.py render``: pictures of the detector without a display (EGL surfaceless, else a private Xvfb).
+"""``main.py render``: pictures of the detector and its events without a display (EGL surfaceless,
+else a private Xvfb).
+
+``render --out detector.png`` draws the detector alone. ``render FILE --events 0-99 --out-dir DIR``
+draws each event of an event file on the real detector: tracks, vertices and KLM clusters over the
+detector, the ECL crystals of the clusters lit by energy (3D), or over the outlines of the r-phi /
+r-z projection; one PNG per event, named by experiment, run and event.
 
 The detector scene is built once (``DetectorPictures``) and then renders any number of ``Picture``
 requests; event pictures add their overlays between renders and reuse the same scene.
@@ -11,7 +17,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -106,7 +112,18 @@ def write_picture(image: np.ndarray, out: Path) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, required=True, help="PNG file to write")
+    parser.add_argument(
+        "file",
+        nargs="?",
+        type=Path,
+        default=None,
+        help="event file (mdst .root, .h5, Phoenix .json): draw its events on the detector",
+    )
+    parser.add_argument("--out", type=Path, default=None, help="PNG file of the detector alone")
+    parser.add_argument("--events", default="0", help="events of FILE to draw, e.g. 0-99 or 7 (default 0)")
+    parser.add_argument(
+        "--out-dir", type=Path, default=None, help="directory for the event PNGs (made if missing)"
+    )
     parser.add_argument(
         "--size", type=parse_size, default=(1920, 1080), help="WxH pixels (default 1920x1080)"
     )
@@ -123,8 +140,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cdc-wires", action="store_true", help="draw the 14336 CDC sense wires")
 
 
-def picture_from_args(args: argparse.Namespace) -> Picture:
-    out = Path(args.out)
+def picture_from_args(args: argparse.Namespace, out: Path | None = None) -> Picture:
+    """The picture asked for; ``out`` stands in for ``--out`` (event pictures name their own files)."""
+    out = Path(args.out) if out is None else out
     if out.suffix.lower() != ".png":
         raise RenderError(f"{out}: only PNG is written; give a file name ending in .png")
     if not out.parent.exists():
@@ -133,22 +151,87 @@ def picture_from_args(args: argparse.Namespace) -> Picture:
     return Picture(out, args.view, tuple(args.size), args.camera, args.cutaway, hidden)
 
 
+def line_width_for(size: tuple[int, int]) -> float:
+    """Track width in pixels: 2 px on a 1080-line picture, growing with the picture (5.5 px at 4K)."""
+    return float(np.clip(2.0 * min(size) / 1080.0, 1.5, 8.0))
+
+
+def _app() -> Any:
+    from displays.headless import HeadlessError, offscreen_app
+
+    try:
+        return offscreen_app()
+    except HeadlessError as exc:
+        raise RenderError(str(exc)) from exc
+
+
+def render_detector(args: argparse.Namespace) -> str:
+    picture = picture_from_args(args)
+    app = _app()
+    pictures = DetectorPictures(app, cdc_wires=args.cdc_wires)
+    write_picture(pictures.render(picture), picture.out)
+    w, h = picture.size
+    return f"wrote {picture.out} ({w}x{h}, {picture.view} view, {app.backend_name}"
+
+
+def render_event_file(args: argparse.Namespace) -> str:
+    """Every event of ``args.events`` in ``args.file`` drawn on the detector, one PNG each."""
+    from displays import event_render
+    from displays.event_geometry import Projection
+    from displays.event_visuals import EventVisuals, detector_crystal_painter
+
+    if args.out is not None:
+        raise RenderError("give either --out (the detector alone) or an event FILE with --out-dir, not both")
+    if args.out_dir is None:
+        raise RenderError(f"{args.file}: say where the event pictures go with --out-dir DIR")
+    try:
+        event_range = event_render.parse_range(args.events)
+        source = event_render.open_source(args.file)
+    except event_render.ExportError as exc:
+        raise RenderError(str(exc)) from exc
+    out_dir = Path(args.out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RenderError(f"cannot make the output directory {out_dir}: {exc.strerror or exc}") from exc
+    picture = picture_from_args(args, out=out_dir / "event.png")
+    app = _app()
+    pictures = DetectorPictures(app, cdc_wires=args.cdc_wires)
+    pictures.render(picture)  # builds the view and applies camera, cutaway and hidden parts
+    view = pictures.view(picture.view, picture.size)
+    if picture.view == "3d":
+        from displays.event_view import apply_event_look
+
+        apply_event_look(view, frame=picture.camera is None)
+    painter = detector_crystal_painter(view) if picture.view == "3d" and "ECL" in view.parts else None
+    projection = cast(Projection, picture.view)
+    visuals = EventVisuals(
+        view.view, projection, crystal_painter=painter, line_width=line_width_for(picture.size)
+    )
+    stem = Path(args.file).name.split(".")[0] or "event"
+    try:
+        files = event_render.render_events(source, event_range, out_dir, visuals, view.render, stem)
+    except event_render.ExportError as exc:
+        raise RenderError(f"{args.file}: {exc}") from exc
+    skipped = len(event_range) - len(files)
+    note = f"; {skipped} event(s) of the range lie past the file's {len(source)}" if skipped else ""
+    w, h = picture.size
+    return (
+        f"wrote {len(files)} picture(s) to {out_dir} ({w}x{h}, {picture.view} view{note}, {app.backend_name}"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     try:
-        picture = picture_from_args(args)
-        from displays.headless import HeadlessError, offscreen_app
-
-        try:
-            app = offscreen_app()
-        except HeadlessError as exc:
-            raise RenderError(str(exc)) from exc
-        pictures = DetectorPictures(app, cdc_wires=args.cdc_wires)
-        write_picture(pictures.render(picture), picture.out)
+        if args.file is not None:
+            message = render_event_file(args)
+        elif args.out is None:
+            raise RenderError("give --out FILE.png for the detector, or an event FILE with --out-dir DIR")
+        else:
+            message = render_detector(args)
     except RenderError as exc:
         print(f"render: {exc}", file=sys.stderr)
         return 2
-    w, h = picture.size
-    elapsed = time.perf_counter() - start
-    print(f"wrote {picture.out} ({w}x{h}, {picture.view} view, {app.backend_name}, {elapsed:.1f} s)")
+    print(f"{message}, {time.perf_counter() - start:.1f} s)")
     return 0

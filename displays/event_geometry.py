@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 
 from events import helix
 from events.model import Collection, VertexKind
+from geometry import ecl as ecl_geometry
 
 Projection = Literal["3d", "rphi", "rz"]
 ColorMode = Literal["charge", "pid", "momentum"]
@@ -115,16 +116,39 @@ def strip_connect(n_lines: int, n_points: int, dashed: bool = False) -> np.ndarr
 
 @dataclass(frozen=True)
 class Polylines:
-    """Many strips of equal length in one array: what one Line visual draws."""
+    """Many strips in one array: what one Line visual draws. ``counts`` holds the points of each
+    strip when they differ (adaptive sampling); otherwise every strip has ``n_points``."""
 
-    pos: F4  # (n * n_points, 3)
-    connect: np.ndarray  # (n * n_points,) bool
-    color: F4  # (n * n_points, 4)
-    n_points: int
+    pos: F4  # (total points, 3)
+    connect: np.ndarray  # (total points,) bool: False at the last point of every strip
+    color: F4  # (total points, 4)
+    n_points: int  # points per strip (the most, when ``counts`` is given)
+    counts: np.ndarray | None = None
 
     @property
     def n(self) -> int:
+        if self.counts is not None:
+            return len(self.counts)
         return len(self.pos) // self.n_points if self.n_points else 0
+
+    def strip_of_point(self) -> np.ndarray:
+        """Index of the strip each point belongs to."""
+        counts = self.counts if self.counts is not None else np.full(self.n, self.n_points)
+        return np.repeat(np.arange(len(counts)), counts)
+
+
+# Adaptive sampling: a segment turns the track by at most this angle in the transverse plane
+# (4.5 deg: a curler's circle stays round), with at least MIN_POINTS points per track.
+MAX_TURN = np.radians(4.5)
+MIN_POINTS = 6
+
+
+def points_per_track(
+    omega: np.ndarray, s_end: np.ndarray, n_max: int, max_turn: float = MAX_TURN
+) -> np.ndarray:
+    """Points needed to draw each helix to ``s_end`` with segments turning at most ``max_turn``."""
+    turn = np.abs(np.asarray(omega, np.float64)) * np.nan_to_num(np.abs(s_end), nan=0.0, posinf=0.0)
+    return np.clip(np.ceil(turn / max_turn).astype(np.int64) + 1, MIN_POINTS, n_max)
 
 
 def track_colors(tracks: Collection, mode: ColorMode, bz: float = helix.BZ_DEFAULT) -> F4:
@@ -166,24 +190,43 @@ def track_polylines(
     growth: float = 1.0,
     n_points: int = 64,
     s_end: np.ndarray | None = None,
+    counts: np.ndarray | None = None,
 ) -> Polylines:
-    """All tracks of an event as strips from the perigee to the extent (times ``growth`` in [0, 1])."""
+    """All tracks of an event as strips from the perigee to the extent (times ``growth`` in [0, 1]).
+
+    Every track gets ``n_points`` points, or, with ``counts`` (see ``points_per_track``), its own
+    number: a stiff track needs a handful, a curler its full share. The counts are fixed per event
+    (not per growth step), so the buffers keep their size while tracks grow.
+    """
     n = tracks.size
     if s_end is None:
         s_end = track_end_arc_lengths(tracks, extent)
     s = np.nan_to_num(s_end, nan=0.0, posinf=0.0) * float(np.clip(growth, 0.0, 1.0))
-    pts = helix.polylines(
-        tracks["d0"], tracks["phi0"], tracks["omega"], tracks["z0"], tracks["tan_lambda"], s, n_points
-    ).reshape(-1, 3)
+    if counts is None:
+        counts_used = np.full(n, n_points, np.int64)
+        frac = np.tile(np.linspace(0.0, 1.0, n_points), n)
+    else:
+        counts_used = np.asarray(counts, np.int64)
+        starts = np.cumsum(counts_used) - counts_used
+        local = np.arange(int(counts_used.sum())) - np.repeat(starts, counts_used)
+        frac = local / np.repeat(np.maximum(counts_used - 1, 1), counts_used)
+    owner = np.repeat(np.arange(n), counts_used)
+    d0, phi0, omega, z0, tan_lambda = (
+        np.asarray(tracks[k], np.float64)[owner] for k in ("d0", "phi0", "omega", "z0", "tan_lambda")
+    )
+    pts = helix.positions(d0, phi0, omega, z0, tan_lambda, s[owner] * frac)
+    last = np.cumsum(counts_used) - 1
+    connect = np.ones(len(pts), bool)
+    connect[last] = False
     sign = None
     if mode == "rz":  # one side per track, from the azimuth of its outermost point
-        y_end = pts.reshape(n, n_points, 3)[:, -1, 1]
-        sign = np.repeat(np.where(y_end >= 0, 1.0, -1.0), n_points)
+        sign = np.where(pts[last, 1] >= 0, 1.0, -1.0)[owner]
     return Polylines(
         project(pts, mode, sign),
-        strip_connect(n, n_points),
-        np.repeat(np.asarray(colors, dtype=np.float32), n_points, axis=0),
+        connect,
+        np.asarray(colors, dtype=np.float32)[owner],
         n_points,
+        None if counts is None else counts_used,
     )
 
 
@@ -245,6 +288,42 @@ def tower_mesh(ecl: Collection, mode: Projection, half_width: float = 3.0) -> tu
     faces = (_BOX_FACES[None, :, :] + 8 * np.arange(n, dtype=np.uint32)[:, None, None]).reshape(-1, 3)
     colors = np.repeat(energy_colors(ecl["energy"]), len(_BOX_FACES), axis=0)
     return project(corners, mode, sign), faces, colors
+
+
+def shower_cells(cells: np.ndarray, energy: np.ndarray, share: float = 0.12) -> tuple[np.ndarray, np.ndarray]:
+    """Spread each cluster over its crystal and the 8 around it: (cellIds, energies) to light.
+
+    The neighbours are the crystals one ring forward and back (at the same azimuth, whatever the
+    ring's crystal count) and one step either way in phi; each takes ``share`` of the energy (about
+    what a neighbour of the seed of an electromagnetic shower collects). The seed keeps its energy,
+    and where two clusters share a crystal the higher energy wins.
+    """
+    cells = np.asarray(cells, np.int64)
+    energy = np.asarray(energy, np.float64)
+    ok = (cells >= 1) & (cells <= ecl_geometry.N_CRYSTALS)
+    cells, energy = cells[ok], energy[ok]
+    ring = ecl_geometry.RING_OF_CELL[cells - 1]
+    frac = (cells - ecl_geometry.FIRST_CELL[ring] + 0.5) / ecl_geometry.N_PHI[ring]  # azimuth in turns
+    out_cells, out_energy = [cells], [energy]
+    for dr in (-1, 0, 1):
+        r = ring + dr
+        inside = (r >= 0) & (r < ecl_geometry.N_RINGS)
+        r = np.clip(r, 0, ecl_geometry.N_RINGS - 1)
+        n_phi = ecl_geometry.N_PHI[r]
+        centre = np.floor(frac * n_phi).astype(np.int64)
+        for dp in (-1, 0, 1):
+            if dr == 0 and dp == 0:
+                continue
+            phi_id = np.mod(centre + dp, n_phi)
+            out_cells.append((ecl_geometry.FIRST_CELL[r] + phi_id)[inside])
+            out_energy.append(share * energy[inside])
+    all_cells = np.concatenate(out_cells)
+    all_energy = np.concatenate(out_energy)
+    order = np.lexsort((-all_energy, all_cells))  # by cell, highest energy first
+    all_cells, all_energy = all_cells[order], all_energy[order]
+    first = np.ones(len(all_cells), bool)
+    first[1:] = all_cells[1:] != all_cells[:-1]
+    return all_cells[first], all_energy[first]
 
 
 def photon_clusters(ecl: Collection) -> np.ndarray:

@@ -1,19 +1,19 @@
 """Exports of the event display: PNG stills up to 4K and beyond, the Phoenix JSON of the shown
 event (written by events.phoenix), a view state (camera, visibility, selection) that reopens
-identically, and batch rendering for ``main.py render FILE --events 0-99 --out-dir DIR``.
+identically, and batch rendering for ``main.py render FILE --events 0-99 --out-dir DIR`` (one PNG per
+event, drawn on whatever view the caller gives: the real detector in ``displays.cli``).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from vispy import io, scene
 
-from displays import event_geometry as geo
 from displays.event_visuals import LAYERS, EventVisuals
 from events.model import EventBatch
 
@@ -149,7 +149,8 @@ def parse_range(text: str) -> range:
     return range(start, stop)
 
 
-def _open(path: str | Path) -> Any:
+def open_source(path: str | Path) -> Any:
+    """``events.io.open_events`` with its errors as ``ExportError`` (the message names the file)."""
     from events.io import EventFileError, open_events
 
     try:
@@ -158,39 +159,60 @@ def _open(path: str | Path) -> Any:
         raise ExportError(str(exc)) from exc
 
 
+def event_file_name(event: EventBatch, stem: str) -> str:
+    """``{stem}_e0007_r01234_ev00000042.png``: experiment, run and event of a one-event batch."""
+    h = event.header
+    exp, run, number = (int(h[k][0]) for k in ("experiment", "run", "event"))
+    return f"{stem}_e{exp:04d}_r{run:05d}_ev{number:08d}.png"
+
+
 def render_events(
-    path: str | Path,
-    event_range: range | Iterable[int] | str,
+    source: Any,
+    event_range: range,
     out_dir: str | Path,
-    size: tuple[int, int] = (1920, 1080),
-    projection: geo.Projection = "3d",
-    source: Any = None,
+    visuals: EventVisuals,
+    render: Callable[[], np.ndarray],
+    stem: str = "event",
 ) -> list[Path]:
-    """Write one PNG per event of ``path`` in ``event_range`` to ``out_dir``; returns the files.
+    """Draw each event of ``source`` in ``event_range`` with ``visuals`` and write ``render()`` as PNG.
 
-    ``source`` is anything with ``__len__`` and ``read(start, stop) -> EventBatch`` (default:
-    ``events.io.open_events(path)``). Events past the end of the file are skipped.
+    ``source`` has ``__len__`` and ``read(start, stop) -> EventBatch``; ``render`` returns the
+    picture of the view ``visuals`` lives in (the detector view with the event drawn on it).
+    Files are named by experiment, run and event; a number seen twice gets the index appended.
+    Raises ``ExportError`` when no event of the range is in the source.
     """
-    from displays.event_view import EventView
-
-    rng = parse_range(event_range) if isinstance(event_range, str) else event_range
-    src = source if source is not None else _open(path)
+    n = len(source)
+    wanted = [i for i in event_range if 0 <= i < n]
+    if not wanted:
+        first, last = event_range[0], event_range[-1]
+        raise ExportError(f"events {first}-{last} are outside the file, which holds {n} events (0-{n - 1})")
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    view = EventView(projection, size=size)
-    stem = Path(str(path)).name.split(".")[0] or "events"
-    written: list[Path] = []
     try:
-        for i in rng:
-            if not 0 <= i < len(src):
-                continue
-            event = src.read(i, i + 1)
-            view.visuals.set_event(event)
-            h = event.header
-            name = f"{stem}_e{int(h['experiment'][0])}_r{int(h['run'][0])}_ev{int(h['event'][0])}_{i}.png"
-            written.append(save_png(view.canvas, out / name))
-    finally:
-        view.close()
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExportError(f"cannot make the output directory {out}: {exc.strerror or exc}") from None
+    written: list[Path] = []
+    names: set[str] = set()
+    from events.io import EventFileError
+
+    for i in wanted:
+        try:
+            event = source.read(i, i + 1)
+        except EventFileError as exc:
+            raise ExportError(f"event {i}: {exc}") from exc
+        visuals.set_event(event)
+        name = event_file_name(event, stem)
+        if name in names:
+            name = name.replace(".png", f"_{i}.png")
+        names.add(name)
+        image = np.ascontiguousarray(np.asarray(render())[..., :3])
+        path = out / name
+        try:
+            io.write_png(str(path), image)
+        except OSError as exc:
+            raise ExportError(f"{path}: cannot write picture: {exc.strerror}") from None
+        written.append(path)
+    visuals.clear()
     return written
 
 

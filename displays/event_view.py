@@ -5,6 +5,8 @@ application's detector views host the same ``EventVisuals`` in their own ViewBox
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from vispy import scene
 
@@ -52,6 +54,35 @@ def outline_segments(mode: Projection, n: int = 96) -> tuple[np.ndarray, np.ndar
     pos = np.concatenate(strips).astype(np.float32)
     connect = np.concatenate([np.arange(len(s)) < len(s) - 1 for s in strips])
     return pos, connect
+
+
+# The detector behind an event: see-through enough that tracks and lit crystals stand out
+EVENT_OPACITIES = {
+    "BEAMPIPE": 0.6,
+    "PXD": 0.5,
+    "SVD": 0.35,
+    "CDC": 0.08,
+    "TOP": 0.08,
+    "ARICH": 0.08,
+    "ECL": 0.1,
+    "COIL": 0.06,
+    "BKLM": 0.05,
+    "EKLM": 0.05,
+}
+EVENT_CAMERA_EXTENT = 470.0  # cm across the view: the calorimeter fills the picture
+EVENT_CAMERA_CENTER = (0.0, 0.0, 20.0)
+
+
+def apply_event_look(detector: Any, frame: bool = True) -> None:
+    """Make a ``DetectorView3D`` a backdrop for events: fainter shells and, with ``frame``, a camera
+    that frames the calorimeter rather than the whole iron yoke."""
+    for name, opacity in EVENT_OPACITIES.items():
+        if name in detector.parts:
+            detector.set_part_opacity(name, opacity)
+    if frame:
+        camera = detector.view.camera
+        camera.center = EVENT_CAMERA_CENTER
+        camera.scale_factor = EVENT_CAMERA_EXTENT
 
 
 class EventView:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from vispy import scene
@@ -24,6 +25,22 @@ CrystalPainter = Callable[[np.ndarray, np.ndarray], None]  # (1-based cellIds, R
 LAYERS = ("tracks", "ecl", "klm", "vertices", "mc", "recoil")
 KINDS = ("track", "ecl", "klm", "vertex", "mc")
 HIGHLIGHT = (1.0, 1.0, 1.0, 1.0)
+
+
+def detector_crystal_painter(detector: Any) -> CrystalPainter:
+    """Light the ECL crystals of a ``DetectorView3D`` by cellId: the previous event's crystals go
+    back to the part colour and the new ones light up, in one rebuild of the crystal mesh."""
+    ecl = detector.part("ECL")
+
+    def paint(cells: np.ndarray, rgba: np.ndarray) -> None:
+        cells = np.asarray(cells, np.int64)
+        cells_ok = (cells >= 1) & (cells <= ecl.model.n_elements)
+        ecl.model.reset_element_colors()
+        if cells_ok.any():
+            ecl.model.set_element_colors(cells[cells_ok] - 1, np.asarray(rgba, np.float32)[cells_ok])
+        ecl.refresh()
+
+    return paint
 
 
 def energy_colormap() -> Colormap:
@@ -66,34 +83,41 @@ class EventVisuals:
         extent: Extent = geo.ECL_INNER,
         n_points: int = 64,
         color_mode: ColorMode = "charge",
+        line_width: float = 2.0,
+        adaptive: bool = True,
     ) -> None:
         self.view = view
         self.projection: Projection = projection
         self.crystal_painter = crystal_painter
         self.extent = extent
-        self.n_points = n_points
+        self.n_points = n_points  # per track; with ``adaptive``, the most a track gets
+        self.adaptive = adaptive  # points per track by how much it turns (geo.points_per_track)
         self.color_mode: ColorMode = color_mode
         self.growth = 1.0
         self.show_mc = False
         self.highlight_daughters = True
+        self.showers = False  # light the crystals around each cluster's seed too (outreach)
         self.event: EventBatch | None = None
         self.selection: tuple[str, int] | None = None
         self.picks = PickTable()
         self._layer_visible = dict.fromkeys(LAYERS, True)
         self._s_end = np.zeros(0)
+        self._counts: np.ndarray | None = None
         self._track_colors = np.zeros((0, 4), np.float32)
         self._lit_cells = np.zeros(0, np.int64)
         parent = view.scene
         flat = projection != "3d"
-        self.tracks = scene.visuals.Line(parent=parent, width=2, method="gl", antialias=False)
+        lw = float(line_width)
+        self.scale = lw / 2.0  # markers grow with the lines (pictures for 4K screens)
+        self.tracks = scene.visuals.Line(parent=parent, width=lw, method="gl", antialias=False)
         self.ecl = scene.visuals.Mesh(parent=parent, shading=None)
         self.klm = scene.visuals.Markers(parent=parent)
         self.vertices = scene.visuals.Markers(parent=parent)
-        self.vertex_lines = scene.visuals.Line(parent=parent, width=1.5, method="gl")
-        self.mc = scene.visuals.Line(parent=parent, width=1.5, method="gl")
-        self.selected_line = scene.visuals.Line(parent=parent, width=5, method="gl")
+        self.vertex_lines = scene.visuals.Line(parent=parent, width=0.75 * lw, method="gl")
+        self.mc = scene.visuals.Line(parent=parent, width=0.75 * lw, method="gl")
+        self.selected_line = scene.visuals.Line(parent=parent, width=2.5 * lw, method="gl")
         self.selected_marker = scene.visuals.Markers(parent=parent)
-        self.recoil = scene.visuals.Line(parent=parent, width=3, method="gl")
+        self.recoil = scene.visuals.Line(parent=parent, width=1.5 * lw, method="gl")
         self.recoil_label = scene.visuals.Text(
             "", color=(1.0, 0.4, 1.0, 1.0), font_size=11, anchor_x="left", anchor_y="bottom", parent=parent
         )
@@ -102,6 +126,8 @@ class EventVisuals:
             if flat:  # overlays sit above the detector outline of the projections
                 v.order = 10
         self.selected_line.order = self.selected_marker.order = 11
+        if not flat:  # closed, outward-wound, flat-coloured towers: only their near faces cost pixels
+            self.ecl.set_gl_state("opaque", cull_face="back")
 
     def visuals(self) -> list[scene.visuals.VisualNode]:
         return [
@@ -128,6 +154,7 @@ class EventVisuals:
         self.picks = PickTable()
         t = event.tracks
         self._s_end = geo.track_end_arc_lengths(t, self.extent)
+        self._counts = geo.points_per_track(t["omega"], self._s_end, self.n_points) if self.adaptive else None
         self._update_track_colors()
         self._draw_tracks()
         self._draw_ecl()
@@ -200,7 +227,14 @@ class EventVisuals:
             self._show(self.tracks, False)
             return
         lines = geo.track_polylines(
-            t, self.projection, self._track_colors, self.extent, self.growth, self.n_points, self._s_end
+            t,
+            self.projection,
+            self._track_colors,
+            self.extent,
+            self.growth,
+            self.n_points,
+            self._s_end,
+            self._counts,
         )
         self.tracks.set_data(pos=lines.pos, color=lines.color, connect=lines.connect)
         self._show(self.tracks, True)
@@ -209,10 +243,17 @@ class EventVisuals:
                 lines
                 if self.growth >= 1.0
                 else geo.track_polylines(
-                    t, self.projection, self._track_colors, self.extent, 1.0, self.n_points, self._s_end
+                    t,
+                    self.projection,
+                    self._track_colors,
+                    self.extent,
+                    1.0,
+                    self.n_points,
+                    self._s_end,
+                    self._counts,
                 )
             )
-            self.picks.extend("track", full.pos, np.repeat(np.arange(t.size), self.n_points))
+            self.picks.extend("track", full.pos, full.strip_of_point())
 
     def _draw_ecl(self) -> None:
         assert self.event is not None
@@ -221,7 +262,10 @@ class EventVisuals:
         sub = _rows(ecl, shown)
         cells = sub["cell_id"].astype(np.int64)
         on_crystals = (cells > 0) if self.crystal_painter is not None else np.zeros(len(cells), bool)
-        self._paint_crystals(cells[on_crystals], geo.energy_colors(sub["energy"][on_crystals]))
+        lit, lit_energy = cells[on_crystals], sub["energy"][on_crystals]
+        if self.showers:
+            lit, lit_energy = geo.shower_cells(lit, lit_energy)
+        self._paint_crystals(lit, geo.energy_colors(lit_energy))
         towers = _rows(sub, np.flatnonzero(~on_crystals))
         if towers.size == 0:
             self._show(self.ecl, False)
@@ -247,7 +291,11 @@ class EventVisuals:
             return
         pos = geo.project(np.stack([k["x"], k["y"], k["z"]], axis=-1), self.projection)
         self.klm.set_data(
-            pos, size=12, face_color=(0.2, 0.9, 0.9, 0.9), edge_color=(0, 0.3, 0.3, 1), symbol="square"
+            pos,
+            size=12 * self.scale,
+            face_color=(0.2, 0.9, 0.9, 0.9),
+            edge_color=(0, 0.3, 0.3, 1),
+            symbol="square",
         )
         self._show(self.klm, True)
         self.picks.extend("klm", pos, np.arange(k.size))
@@ -261,7 +309,7 @@ class EventVisuals:
             return
         pos = geo.project(geo.vertex_positions(v), self.projection)
         colors = np.array([geo.VERTEX_COLORS.get(int(k), (1, 1, 1, 1)) for k in v["kind"]], np.float32)
-        self.vertices.set_data(pos, size=9, face_color=colors, edge_color="black", symbol="disc")
+        self.vertices.set_data(pos, size=9 * self.scale, face_color=colors, edge_color="black", symbol="disc")
         self._show(self.vertices, True)
         self.picks.extend("vertex", pos, np.arange(v.size))
         rings, ring_connect, owner = geo.error_ellipses(v, self.projection)
@@ -331,12 +379,18 @@ class EventVisuals:
                 self.growth,
                 self.n_points,
                 self._s_end[tracks],
+                None if self._counts is None else self._counts[tracks],
             )
             self.selected_line.set_data(pos=lines.pos, color=lines.color, connect=lines.connect)
             self._show(self.selected_line, True)
         if len(points):
             self.selected_marker.set_data(
-                points, size=22, face_color=(0, 0, 0, 0), edge_color=HIGHLIGHT, edge_width=2.5, symbol="ring"
+                points,
+                size=22 * self.scale,
+                face_color=(0, 0, 0, 0),
+                edge_color=HIGHLIGHT,
+                edge_width=2.5,
+                symbol="ring",
             )
             self._show(self.selected_marker, True)
 

@@ -31,6 +31,8 @@ value and ``issues`` says what was missing), since members are added between mds
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -135,44 +137,89 @@ def is_mdst(tree: Any) -> bool:
     return "EventMetaData" in keys or ("Tracks" in keys and "TrackFitResults" in keys)
 
 
-class Chunk:
-    """Flat numpy views of one chunk of mdst entries, with per-array offsets."""
+Relation = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
-    def __init__(self, arrays: dict[str, ak.Array], n: int) -> None:
+
+def _regular(layout: ak.contents.Content) -> np.ndarray:
+    """The numpy array behind a (regular, fixed-size) leaf layout: shape (length, *fixed dims)."""
+    n, shape = layout.length, []
+    while isinstance(layout, ak.contents.RegularArray):
+        shape.append(layout.size)
+        layout = layout.content
+    if not isinstance(layout, ak.contents.NumpyArray):
+        raise ValueError(f"unexpected leaf layout {type(layout).__name__}")
+    data = np.asarray(layout.data)
+    return data[: n * math.prod(shape)].reshape(n, *shape, *data.shape[1:])
+
+
+def unpack(layout: ak.contents.Content) -> tuple[list[np.ndarray], np.ndarray]:
+    """Offsets (from 0) of every list level of a leaf and its flat values, as numpy views.
+
+    Reads the layout's buffers directly (no awkward operation per leaf), honouring offsets that
+    do not start at 0, as uproot returns for an entry range inside a basket.
+    """
+    levels: list[np.ndarray] = []
+    lo, hi = 0, layout.length
+    while isinstance(layout, (ak.contents.ListOffsetArray, ak.contents.ListArray)):
+        if isinstance(layout, ak.contents.ListArray):
+            layout = layout.to_ListOffsetArray64(False)
+        offsets = np.asarray(layout.offsets.data)[lo : hi + 1]
+        lo, hi = int(offsets[0]), int(offsets[-1])
+        levels.append(offsets - lo)
+        layout = layout.content
+    return levels, _regular(layout)[lo:hi]
+
+
+class Chunk:
+    """Flat numpy views of one chunk of mdst entries, with per-leaf offsets.
+
+    ``arrays`` maps leaf paths to what ``tree.arrays(..., library="ak")`` returned; every leaf
+    is unpacked to numpy once, on first use.
+    """
+
+    def __init__(self, arrays: Mapping[str, ak.Array], n: int) -> None:
         self.arrays = arrays
         self.n = n
+        self._unpacked: dict[str, tuple[list[np.ndarray], np.ndarray]] = {}
 
     def has(self, *keys: str) -> bool:
         return all(B[k] in self.arrays for k in keys)
 
+    def leaf(self, key: str) -> tuple[list[np.ndarray], np.ndarray]:
+        """(offsets of each list level, flat values) of leaf ``key``."""
+        got = self._unpacked.get(key)
+        if got is None:
+            got = self._unpacked[key] = unpack(self.arrays[B[key]].layout)
+            entries = len(got[0][0]) - 1 if got[0] else len(got[1])
+            if entries != self.n:
+                raise ValueError(f"{B[key]}: {entries} entries, expected {self.n}")
+        return got
+
     def flat(self, key: str, dtype: Any = None) -> np.ndarray:
-        arr = self.arrays[B[key]]
-        if arr.ndim > 1 and isinstance(arr.type.content, ak.types.ListType):
-            arr = ak.flatten(arr, axis=1)
-        out = ak.to_numpy(arr)
+        """One row per object (per event for event-level leaves), fixed-size members as trailing dims."""
+        out = self.leaf(key)[1]
         return out if dtype is None else out.astype(dtype)
 
     def counts(self, key: str) -> np.ndarray:
-        return ak.to_numpy(ak.num(self.arrays[B[key]], axis=1)).astype(np.int64)
+        return np.diff(self.leaf(key)[0][0])
 
-    def relation(self, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    def relation(self, name: str) -> Relation | None:
         """All (event, from, to, weight) pairs of a relation container, flat."""
         keys = (f"{name}.m_from", f"{name}.m_to", f"{name}.m_weights")
         if not self.has(*keys[:2]):
             return None
-        frm = self.arrays[B[keys[0]]]
-        to = self.arrays[B[keys[1]]]
-        n_to = ak.num(to, axis=2)
-        event = np.repeat(np.arange(self.n), ak.to_numpy(ak.sum(n_to, axis=1)))
-        frm_pairs = ak.to_numpy(ak.flatten(ak.broadcast_arrays(frm, to)[0], axis=None)).astype(np.int64)
-        to_flat = ak.to_numpy(ak.flatten(to, axis=None)).astype(np.int64)
-        if self.has(keys[2]):
-            w = ak.to_numpy(ak.flatten(self.arrays[B[keys[2]]], axis=None)).astype(np.float64)
-        else:
-            w = np.ones(len(to_flat))
-        if len(w) != len(to_flat):
-            w = np.ones(len(to_flat))
-        return event, frm_pairs, to_flat, w
+        (element_off,), frm = self.leaf(keys[0])
+        to_levels, to = self.leaf(keys[1])
+        if len(to_levels) != 2 or not np.array_equal(to_levels[0], element_off):
+            raise ValueError(f"relation {name}: m_from and m_to disagree")
+        to_off = to_levels[1]  # per element, its range of 'to' entries
+        pairs_per_event = to_off[element_off[1:]] - to_off[element_off[:-1]]
+        event = np.repeat(np.arange(self.n), pairs_per_event)
+        frm_pairs = np.repeat(frm.astype(np.int64), np.diff(to_off))
+        weight = self.flat(keys[2], np.float64) if self.has(keys[2]) else np.ones(0)
+        if len(weight) != len(to):
+            weight = np.ones(len(to))
+        return event, frm_pairs, to.astype(np.int64), weight
 
 
 def offsets_of(counts: np.ndarray) -> np.ndarray:
@@ -182,7 +229,7 @@ def offsets_of(counts: np.ndarray) -> np.ndarray:
 
 
 def best_target(
-    pairs: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None,
+    pairs: Relation | None,
     from_offsets: np.ndarray,
     to_counts: np.ndarray,
     score: np.ndarray | None = None,
@@ -200,11 +247,13 @@ def best_target(
     ok = (frm < from_counts[event]) & (to < to_counts[event])
     event, frm, to, weight = event[ok], frm[ok], to[ok], weight[ok]
     g_from = from_offsets[event] + frm
-    g_to = offsets_of(to_counts)[event] + to
-    primary = score[g_to] if score is not None else np.zeros(len(to))
-    order = np.lexsort((-weight, -primary, g_from))
-    first = np.unique(g_from[order], return_index=True)[1]
-    out[g_from[order][first]] = to[order][first]
+    if score is None:
+        order = np.lexsort((-weight, g_from))
+    else:
+        order = np.lexsort((-weight, -score[offsets_of(to_counts)[event] + to], g_from))
+    g_from, to = g_from[order], to[order]
+    first = np.flatnonzero(np.diff(g_from, prepend=-1))  # the best pair of each 'from' object
+    out[g_from[first]] = to[first]
     return out
 
 
@@ -215,23 +264,39 @@ def _local_index_map(keep: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     return np.where(keep, kept[:-1] - kept[offsets[:-1]][event_of], -1)
 
 
+def _gather(values: np.ndarray, rows: np.ndarray, ok: np.ndarray, fill: Any) -> np.ndarray:
+    """``values[rows]`` where ``ok``, ``fill`` elsewhere (``rows`` need only be valid where ``ok``)."""
+    out = np.full((len(rows), *values.shape[1:]), fill, dtype=np.result_type(values, fill))
+    out[ok] = values[rows[ok]]
+    return out
+
+
+def v0_hypothesis(pdg_pos: np.ndarray, pdg_neg: np.ndarray) -> np.ndarray:
+    """PDG code of a V0 from its daughters' fit hypotheses (``V0_HYPOTHESES``), 0 if none fits."""
+    out = np.zeros(len(pdg_pos), np.int64)
+    for (pos, neg), code in V0_HYPOTHESES.items():
+        out[(pdg_pos == pos) & (pdg_neg == neg)] = code
+    return out
+
+
 def _remap(local: np.ndarray, event: np.ndarray, offsets: np.ndarray, mapping: np.ndarray) -> np.ndarray:
     valid = local >= 0
     flat = np.where(valid, offsets[event] + local, 0)
     return np.where(valid, mapping[flat] if len(mapping) else -1, -1)
 
 
+# the L1_BITS positions with a known ftd_0036 output bit, and those GDL bit numbers
+_L1_POSITION = np.array([k for k, name in enumerate(L1_BITS) if name in FTD_0036_BITS], np.uint64)
+_L1_GDL = np.array([FTD_0036_BITS[name] for name in L1_BITS if name in FTD_0036_BITS], np.uint64)
+
+
 def pack_l1(psnm: np.ndarray) -> np.ndarray:
     """Pack (N, 10) uint32 PSNM words into the ``l1_bits`` column (menu ftd_0036 bit numbers)."""
     words = np.asarray(psnm, dtype=np.uint64)
-    bits = np.zeros(len(words), dtype=np.uint64)
-    for k, name in enumerate(L1_BITS):
-        gdl = FTD_0036_BITS.get(name)
-        if gdl is None or gdl // 32 >= words.shape[1]:
-            continue
-        fired = (words[:, gdl // 32] >> np.uint64(gdl % 32)) & np.uint64(1)
-        bits |= fired << np.uint64(k)
-    return bits
+    word = (_L1_GDL // 32).astype(np.intp)
+    known = word < words.shape[1]
+    fired = (words[:, word[known]] >> (_L1_GDL[known] % 32)) & np.uint64(1)  # (N, known bits)
+    return np.bitwise_or.reduce(fired << _L1_POSITION[known], axis=1, initial=np.uint64(0))
 
 
 class MdstSource(EventSource):
@@ -368,27 +433,25 @@ def _tracks(
     choice = np.argmax(valid, axis=1)
     local_fit = np.where(valid.any(axis=1), ordered[np.arange(len(ordered)), choice], -1)
     has_fit = local_fit >= 0
-    g_fit = np.where(has_fit, fit_off[event_of] + local_fit, 0)
+    g_fit = fit_off[event_of] + local_fit
 
-    tau = c.flat("tau").reshape(-1, 5)
-    helix = np.where(has_fit[:, None], tau[g_fit] if len(tau) else np.nan, np.nan)
+    helix = _gather(c.flat("tau").reshape(-1, 5), g_fit, has_fit, np.nan)
     cols: dict[str, Any] = {
         name: helix[:, k] for k, name in enumerate(("d0", "phi0", "omega", "z0", "tan_lambda"))
     }
     cols["charge"] = np.sign(np.nan_to_num(cols["omega"])).astype(np.int8)
-    if c.has("cov5") and len(tau):
-        cols["cov"] = np.where(has_fit[:, None], c.flat("cov5").reshape(-1, 15)[g_fit], np.nan)
-    if c.has("fit_pdg") and len(tau):
-        cols["pdg"] = np.where(has_fit, c.flat("fit_pdg", np.int64)[g_fit], 0)
-    if c.has("p_value") and len(tau):
-        cols["p_value"] = np.where(has_fit, c.flat("p_value")[g_fit], np.nan)
+    if c.has("cov5"):
+        cols["cov"] = _gather(c.flat("cov5").reshape(-1, 15), g_fit, has_fit, np.nan)
+    if c.has("fit_pdg"):
+        cols["pdg"] = _gather(c.flat("fit_pdg", np.int64), g_fit, has_fit, 0)
+    if c.has("p_value"):
+        cols["p_value"] = _gather(c.flat("p_value"), g_fit, has_fit, np.nan)
 
     if c.has("logl"):
         pid_counts = c.counts("logl")
         pid = best_target(c.relation("TracksToPIDLikelihoods"), off, pid_counts)
         logl = c.flat("logl").reshape(-1, 6, 6).sum(axis=1)  # [detector][hypothesis]: sum detectors
-        g_pid = np.where(pid >= 0, offsets_of(pid_counts)[event_of] + pid, 0)
-        cols["pid_logl"] = np.where((pid >= 0)[:, None], logl[g_pid] if len(logl) else np.nan, np.nan)
+        cols["pid_logl"] = _gather(logl, offsets_of(pid_counts)[event_of] + pid, pid >= 0, np.nan)
 
     photon = np.zeros(int(ecl_off[-1]))
     photon[ecl_map >= 0] = 1.0
@@ -411,22 +474,21 @@ def _vertices(c: Chunk, missing: set[str], fit_off: np.ndarray, track_off: np.nd
         "track_pos": np.where((tpos >= 0) & (tpos < n_tracks), tpos, -1),
         "track_neg": np.where((tneg >= 0) & (tneg < n_tracks), tneg, -1),
     }
-    if c.has("v0_fpos", "v0_fneg", "tau") and len(tpos):
+    vertex = np.full((len(tpos), 3), np.nan)
+    if c.has("v0_fpos", "v0_fneg", "tau"):
         n_fits = np.diff(fit_off)[event_of]
-        tau = c.flat("tau").reshape(-1, 5)
         fpos, fneg = c.flat("v0_fpos", np.int64), c.flat("v0_fneg", np.int64)
         ok = (fpos >= 0) & (fpos < n_fits) & (fneg >= 0) & (fneg < n_fits)
-        gpos = np.where(ok, fit_off[event_of] + fpos, 0)
-        gneg = np.where(ok, fit_off[event_of] + fneg, 0)
-        ca = vertexing.closest_approach(tau[gpos], tau[gneg])
-        vertex = np.where(ok[:, None], ca.vertex, np.nan)
-        cols["dca"] = np.where(ok, ca.dca, np.nan)
+        gpos, gneg = (fit_off[event_of] + fpos)[ok], (fit_off[event_of] + fneg)[ok]
+        cols["dca"] = np.full(len(tpos), np.nan)
+        if ok.any():
+            tau = c.flat("tau").reshape(-1, 5)
+            ca = vertexing.closest_approach(tau[gpos], tau[gneg])
+            vertex[ok], cols["dca"][ok] = ca.vertex, ca.dca
         if c.has("fit_pdg"):
             pdg = c.flat("fit_pdg", np.int64)
-            pairs = zip(pdg[gpos].tolist(), pdg[gneg].tolist(), strict=True)
-            cols["pdg"] = np.array([V0_HYPOTHESES.get(p, 0) for p in pairs], dtype=np.int64) * ok
-    else:
-        vertex = np.full((len(tpos), 3), np.nan)
+            cols["pdg"] = np.zeros(len(tpos), np.int64)
+            cols["pdg"][ok] = v0_hypothesis(pdg[gpos], pdg[gneg])
     if c.has("v0_x", "v0_y", "v0_z"):  # stored fitted vertex (mdst v08+) takes precedence
         stored = np.stack([c.flat("v0_x"), c.flat("v0_y"), c.flat("v0_z")], axis=-1)
         vertex = np.where(np.isfinite(stored), stored, vertex)

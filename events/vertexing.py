@@ -107,22 +107,18 @@ def closest_approach(helices1: ArrayLike, helices2: ArrayLike) -> ClosestApproac
     h2 = np.atleast_2d(np.asarray(helices2, dtype=np.float64))
     if h1.shape != h2.shape or h1.shape[-1] != 5:
         raise ValueError(f"helix arrays must both be (N, 5), got {h1.shape} and {h2.shape}")
-    best: tuple[F8, F8, F8] | None = None
+    # every seed (the two crossings of the circles in x-y) refined in one stacked pass
+    seeds = list(_seeds(h1, h2))
+    n = len(h1)
+    x = np.concatenate([sx for sx, _ in seeds])
+    y = np.concatenate([sy for _, sy in seeds])
+    t1, t2 = np.tile(h1, (len(seeds), 1)), np.tile(h2, (len(seeds), 1))
     with np.errstate(divide="ignore", invalid="ignore"):
-        for x, y in _seeds(h1, h2):
-            s1, s2 = _newton(h1, h2, arc_length_at(h1, x, y), arc_length_at(h2, x, y))
-            dist = np.linalg.norm(_points(h1, s1) - _points(h2, s2), axis=-1)
-            if best is None:
-                best = (s1, s2, dist)
-            else:
-                better = dist < best[2]
-                best = (
-                    np.where(better, s1, best[0]),
-                    np.where(better, s2, best[1]),
-                    np.where(better, dist, best[2]),
-                )
-    assert best is not None
-    s1, s2, dca = best
+        s1_all, s2_all = _newton(t1, t2, arc_length_at(t1, x, y), arc_length_at(t2, x, y))
+        dist = np.linalg.norm(_points(t1, s1_all) - _points(t2, s2_all), axis=-1).reshape(len(seeds), n)
+    pick = np.argmin(np.where(np.isnan(dist), np.inf, dist), axis=0)  # first seed on ties
+    rows = pick * n + np.arange(n)
+    s1, s2, dca = s1_all[rows], s2_all[rows], dist[pick, np.arange(n)]
     p1 = _points(h1, s1)
     p2 = _points(h2, s2)
     return ClosestApproach(p1, p2, 0.5 * (p1 + p2), dca, s1, s2)

@@ -6,9 +6,36 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "file", nargs="?", type=Path, default=None, help="events file to browse (mdst, .h5, .root, .json)"
+    )
+    parser.add_argument(
+        "--stream",
+        default="sim",
+        help="live events: 'sim' (the embedded simulation, default), zmq://HOST:PORT, or 'none'",
+    )
+    parser.add_argument(
+        "--machine",
+        default="sim://?accel=1",
+        help="machine data: sim://[?accel=N&sbl_per_hour=R] (default) or ca://[?map=PVMAP.toml]",
+    )
+    parser.add_argument(
+        "--signal",
+        action="append",
+        default=None,
+        metavar="SPEC",
+        help="signal injected into the embedded simulation, e.g. zprime:mass=3.0,fraction=0.02 (repeatable)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the embedded simulation")
+    parser.add_argument(
+        "--outreach",
+        action="store_true",
+        help="full-screen self-running show of collisions (generated, or the events of FILE)",
+    )
     parser.add_argument("--cdc-wires", action="store_true", help="start with the CDC sense wires shown")
     parser.add_argument(
         "--cutaway", choices=("none", "wedge", "half"), default="wedge", help="3D cutaway (default wedge)"
@@ -16,6 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rotate", action="store_true", help="turn the detector slowly (outreach screens)")
     parser.add_argument(
         "--screenshot", type=Path, default=None, help="save a picture of the window once drawn, then quit"
+    )
+    parser.add_argument(
+        "--screenshot-after-ms", type=int, default=1500, help="when --screenshot is taken (default 1500 ms)"
     )
 
 
@@ -36,15 +66,27 @@ def run(args: argparse.Namespace) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from panels.main_window import MainWindow
+    from panels.app import AppConfig, Application
     from panels.theme import apply_theme
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("Belle II display")
     apply_theme(app)
-    window = MainWindow.from_geometry(cutaway=args.cutaway)
-    window.resize(1680, 1000)
+    if args.outreach:
+        return run_outreach(app, args)
+    defaults = AppConfig()
+    config = AppConfig(
+        file=args.file,
+        stream=args.stream,
+        machine=args.machine,
+        signals=tuple(args.signal) if args.signal is not None else defaults.signals,
+        seed=args.seed,
+        cutaway=args.cutaway,
+    )
+    application = Application(config)
+    window = application.window
+    app.aboutToQuit.connect(application.close)
     window.controls.wires.setChecked(args.cdc_wires)
     window.show()
     if args.rotate:
@@ -56,5 +98,35 @@ def run(args: argparse.Namespace) -> int:
                 print(f"gui: could not write {args.screenshot}", file=sys.stderr)
             app.quit()
 
-        QTimer.singleShot(1500, save_and_quit)
+        QTimer.singleShot(args.screenshot_after_ms, save_and_quit)
+    return int(app.exec())
+
+
+def run_outreach(app: Any, args: argparse.Namespace) -> int:
+    """The outreach show: generated collisions with dark-sector signals, or a file's events, looping."""
+    from panels.outreach import OutreachWindow
+
+    if args.file is None:
+        try:
+            show = OutreachWindow.from_generator(
+                args.seed, **({"signals": args.signal} if args.signal else {})
+            )
+        except ValueError as exc:  # a bad --signal spec, named in the message
+            print(f"gui: {exc}", file=sys.stderr)
+            return 2
+    else:
+        from events.io import EventFileError, open_events
+
+        try:
+            show = OutreachWindow.from_source(open_events(args.file))
+        except EventFileError as exc:
+            print(f"gui: {exc}", file=sys.stderr)
+            return 2
+    show.start(full_screen=args.screenshot is None)
+    if args.screenshot is not None:
+        from PySide6.QtCore import QTimer
+
+        QTimer.singleShot(
+            args.screenshot_after_ms, lambda: (show.grab().save(str(args.screenshot)), app.quit())
+        )
     return int(app.exec())

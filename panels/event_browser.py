@@ -99,8 +99,12 @@ class EventBrowser(QtWidgets.QWidget):
 
     # --- widgets -------------------------------------------------------------------------
 
+    def add_header_widget(self, widget: QtWidgets.QWidget) -> None:
+        """Put another control (e.g. live-stream following) above the browser's own."""
+        self._layout.insertWidget(0, widget)
+
     def _build(self) -> None:
-        lay = QtWidgets.QVBoxLayout(self)
+        lay = self._layout = QtWidgets.QVBoxLayout(self)
         self.file_label = QtWidgets.QLabel("no file")
         self.error_label = QtWidgets.QLabel("")
         self.error_label.setStyleSheet("color: #ff6060;")
@@ -155,7 +159,7 @@ class EventBrowser(QtWidgets.QWidget):
             self.table,
         ):
             lay.addLayout(row) if isinstance(row, QtWidgets.QLayout) else lay.addWidget(row)
-        self.open_button.clicked.connect(self._choose_file)
+        self.open_button.clicked.connect(self.choose_file)
         self.prev_button.clicked.connect(lambda: self.step(-1))
         self.next_button.clicked.connect(lambda: self.step(+1))
         self.index_box.valueChanged.connect(self.show_index)
@@ -205,7 +209,7 @@ class EventBrowser(QtWidgets.QWidget):
 
     # --- sources ---------------------------------------------------------------------------
 
-    def _choose_file(self) -> None:
+    def choose_file(self) -> None:
         path, _ = QtWidgets.QFileDialog.getOpenFileName(
             self, "Open events", "", "Events (*.root *.h5 *.hdf5 *.json);;All files (*)"
         )
@@ -229,11 +233,12 @@ class EventBrowser(QtWidgets.QWidget):
 
         self._submit(job, lambda r: self._set_source(r[0], path, r[1]))
 
-    def set_source(self, source: Source, name: str = "") -> None:
-        """Browse an already open source (a live buffer, generated events) from event 0."""
-        self._set_source(source, name, source.read(0, 1) if len(source) else None)
+    def set_source(self, source: Source, name: str = "", index: int = 0) -> None:
+        """Browse an already open source (a live buffer, generated events) from event ``index``."""
+        index = min(max(index, 0), max(len(source) - 1, 0))
+        self._set_source(source, name, source.read(index, index + 1) if len(source) else None, index)
 
-    def _set_source(self, source: Source, name: str, first: EventBatch | None) -> None:
+    def _set_source(self, source: Source, name: str, first: EventBatch | None, index: int = 0) -> None:
         self.source, self.source_name = source, name
         self.passing, self.ids = None, None
         self.filter_status.setText("")
@@ -242,7 +247,7 @@ class EventBrowser(QtWidgets.QWidget):
         self.index_box.setRange(0, max(len(source) - 1, 0))
         self.index_box.blockSignals(False)
         if first is not None:
-            self._display(0, first)
+            self._display(index, first)
 
     # --- navigation ------------------------------------------------------------------------
 

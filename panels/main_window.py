@@ -2,29 +2,47 @@
 
 Other panels join with ``add_dock(widget, title, area)``; overlays parent their visuals to
 ``window.detector.view.scene`` (3D) or ``window.projections[kind].view.scene`` (2D).
+
+Keyboard: every shortcut is made with ``add_shortcut(key, callback, text)`` and listed in
+Help > Keyboard shortcuts. The window's own: camera presets 1/2/3, R rotate, F11 full screen,
+Ctrl+S screenshot, Ctrl+E export PNG (4K), Ctrl+J Phoenix JSON of the shown event, Ctrl+O open,
+Right/N and Left/P next and previous event; the last three only emit ``open_requested`` and
+``navigate(+1/-1)`` for the event browser to act on.
+
+Settings: ``restore_settings()`` (call it once every dock is added) and ``save_settings()`` (also
+run on close) keep the window geometry and dock layout, each subdetector's visibility and opacity,
+the cutaway and the track colour mode in a ``QSettings`` (an INI file given to the constructor in
+tests).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAction, QColor, QKeySequence, QPixmap
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QColor, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
+    QDialog,
+    QDialogButtonBox,
     QDockWidget,
+    QFileDialog,
     QGridLayout,
     QGroupBox,
+    QHeaderView,
     QLabel,
     QMainWindow,
     QRadioButton,
     QScrollArea,
     QSlider,
+    QTableWidget,
+    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -36,6 +54,15 @@ from displays.view3d import CAMERA_PRESETS, DetectorView3D
 from geometry.mesh import Part
 
 CUTAWAY_LABELS = {"none": "Full detector", "wedge": "Quarter cut", "half": "Upper half removed"}
+COLOR_MODES = {"charge": "Charge", "pid": "Particle identification", "momentum": "Momentum"}
+EXPORT_SIZE = (3840, 2160)  # Ctrl+E: a 4K still of the 3D view
+
+
+def default_settings() -> QSettings:
+    """The user's settings file (INI, in the platform's configuration directory)."""
+    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "Belle II", "display")
+
+
 PRESET_LABELS = {"3d": "3D", "side": "Side (r-z)", "end": "End (x-y)"}
 ROTATION_STEP_DEG = 0.6  # per frame of the 30 Hz turntable: one turn in 20 s
 
@@ -106,8 +133,39 @@ class DetectorControls(QWidget):
             self.window_.detector.set_cutaway(name)
 
 
+class ShortcutsDialog(QDialog):
+    """Help > Keyboard shortcuts: every shortcut of the window, as a two-column table."""
+
+    def __init__(self, shortcuts: Sequence[tuple[str, str]], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Keyboard shortcuts")
+        self.table = QTableWidget(len(shortcuts), 2)
+        self.table.setHorizontalHeaderLabels(["Key", "Action"])
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        for row, (key, text) in enumerate(shortcuts):
+            self.table.setItem(row, 0, QTableWidgetItem(key))
+            self.table.setItem(row, 1, QTableWidgetItem(text))
+        self.table.resizeColumnToContents(0)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.table)
+        layout.addWidget(buttons)
+        self.resize(520, 28 * len(shortcuts) + 110)
+
+    def rows(self) -> list[tuple[str, str]]:
+        cells = [[self.table.item(r, c) for c in (0, 1)] for r in range(self.table.rowCount())]
+        return [(key.text() if key else "", text.text() if text else "") for key, text in cells]
+
+
 class MainWindow(QMainWindow):
     """3D view central; projections, controls and other rooms' panels in docks."""
+
+    navigate = Signal(int)  # +1 next event, -1 previous (Right/N, Left/P)
+    open_requested = Signal()  # Ctrl+O
+    color_mode_changed = Signal(str)  # "charge", "pid" or "momentum"
 
     def __init__(
         self,
@@ -116,10 +174,15 @@ class MainWindow(QMainWindow):
         *,
         screenshot_dir: Path | None = None,
         cutaway: str = "wedge",
+        settings: QSettings | None = None,
     ) -> None:
         super().__init__()
         self.setWindowTitle("Belle II: detector and events")
         self.screenshot_dir = screenshot_dir or Path.cwd() / "screenshots"
+        self.settings = settings if settings is not None else default_settings()
+        self.shortcuts: list[tuple[str, str]] = []  # (key, what it does), in the order added
+        self.color_mode = "charge"
+        self.event_provider: Callable[[], Any] | None = None  # the shown event, for Ctrl+J
         app = vispy_app.use_app("pyside6")
         self.detector = DetectorView3D(parts, app=app, cutaway=cutaway, size=(1100, 800))
         self.setCentralWidget(self.detector.canvas.native)
@@ -140,6 +203,7 @@ class MainWindow(QMainWindow):
         self._rotation.setInterval(33)
         self._rotation.timeout.connect(self._turn)
         self._build_toolbar()
+        self._build_menus()
         n_crystals = self.detector.parts["ECL"].model.n_elements if "ECL" in self.detector.parts else 0
         self.statusBar().showMessage(
             f"{len(self.detector.parts)} subdetectors · {n_crystals} ECL crystals · "
@@ -168,8 +232,14 @@ class MainWindow(QMainWindow):
             | QDockWidget.DockWidgetFeature.DockWidgetFloatable
             | QDockWidget.DockWidgetFeature.DockWidgetClosable
         )
+        return self.place_dock(dock, area)
+
+    def place_dock(
+        self, dock: QDockWidget, area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea
+    ) -> QDockWidget:
+        """Add a ready-made dock widget; its show/hide action joins the View menu."""
         self.addDockWidget(area, dock)
-        self.docks[title] = dock
+        self.docks[dock.windowTitle()] = dock
         self._view_menu().addAction(dock.toggleViewAction())
         return dock
 
@@ -185,23 +255,179 @@ class MainWindow(QMainWindow):
         bar.setMovable(False)
         self.preset_actions: dict[str, QAction] = {}
         for i, name in enumerate(CAMERA_PRESETS, start=1):
-            action = QAction(PRESET_LABELS.get(name, name), self)
-            action.setShortcut(QKeySequence(str(i)))
-            action.setToolTip(f"camera: {PRESET_LABELS.get(name, name)} ({i})")
-            action.triggered.connect(lambda _=False, n=name: self.set_camera_preset(n))
+            label = PRESET_LABELS.get(name, name)
+            action = self.add_shortcut(str(i), partial(self.set_camera_preset, name), f"Camera: {label}")
+            action.setText(label)
+            action.setToolTip(f"camera: {label} ({i})")
             bar.addAction(action)
             self.preset_actions[name] = action
         bar.addSeparator()
-        self.rotate_action = QAction("Rotate", self, checkable=True)
-        self.rotate_action.setShortcut(QKeySequence("R"))
+        self.rotate_action = self.add_shortcut("R", None, "Turn the detector slowly")
+        self.rotate_action.setText("Rotate")
+        self.rotate_action.setCheckable(True)
         self.rotate_action.setToolTip("turn the detector slowly (R), for the big screen")
         self.rotate_action.toggled.connect(self.set_rotating)
         bar.addAction(self.rotate_action)
-        self.screenshot_action = QAction("Screenshot", self)
-        self.screenshot_action.setShortcut(QKeySequence.StandardKey.Save)
+        self.screenshot_action = self.add_shortcut(
+            "Ctrl+S", self.save_screenshot, "Screenshot of the 3D view (twice its size)"
+        )
+        self.screenshot_action.setText("Screenshot")
         self.screenshot_action.setToolTip("save the 3D view as PNG at twice its size (Ctrl+S)")
-        self.screenshot_action.triggered.connect(self.save_screenshot)
         bar.addAction(self.screenshot_action)
+
+    def _build_menus(self) -> None:
+        files = self.menuBar().addMenu("&File")
+        self.open_action = self.add_shortcut("Ctrl+O", self.open_requested.emit, "Open an event file")
+        self.export_png_action = self.add_shortcut(
+            "Ctrl+E", self.export_png, f"Export the 3D view as PNG ({EXPORT_SIZE[0]}×{EXPORT_SIZE[1]})"
+        )
+        self.export_phoenix_action = self.add_shortcut(
+            "Ctrl+J", self.export_phoenix, "Export the shown event as Phoenix JSON"
+        )
+        for action in (
+            self.open_action,
+            self.export_png_action,
+            self.export_phoenix_action,
+            self.screenshot_action,
+        ):
+            files.addAction(action)
+        files.addSeparator()
+        files.addAction(self.add_shortcut("Ctrl+Q", self.close, "Quit (the layout and settings are kept)"))
+        self.next_action = self.add_shortcut(("Right", "N"), lambda: self.navigate.emit(+1), "Next event")
+        self.previous_action = self.add_shortcut(
+            ("Left", "P"), lambda: self.navigate.emit(-1), "Previous event"
+        )
+        view = self._view_menu()
+        self.full_screen_action = self.add_shortcut("F11", self.toggle_full_screen, "Full screen on / off")
+        view.addAction(self.full_screen_action)
+        colours = view.addMenu("Colour tracks by")
+        group = QActionGroup(self)
+        self.color_actions: dict[str, QAction] = {}
+        for mode, label in COLOR_MODES.items():
+            action = QAction(label, self, checkable=True)
+            action.setChecked(mode == self.color_mode)
+            action.triggered.connect(lambda _=False, m=mode: self.set_color_mode(m))
+            group.addAction(action)
+            colours.addAction(action)
+            self.color_actions[mode] = action
+        view.addSeparator()
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self.add_shortcut("F1", self.show_shortcuts, "This list of keyboard shortcuts"))
+
+    # -- shortcuts ----------------------------------------------------------------------------
+    def add_shortcut(
+        self, key: str | Sequence[str], callback: Callable[[], Any] | None, text: str
+    ) -> QAction:
+        """An action on ``key`` (or several keys) anywhere in the window, listed in Help > Keyboard
+        shortcuts. ``callback`` takes no argument (None: connect the returned action yourself).
+        A text field with the focus keeps the keys it edits with (arrows, letters)."""
+        keys = [key] if isinstance(key, str) else list(key)
+        action = QAction(text, self)
+        action.setShortcuts([QKeySequence(k) for k in keys])
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        if callback is not None:
+            action.triggered.connect(lambda _=False: callback())
+        self.addAction(action)
+        shown = " or ".join(QKeySequence(k).toString(QKeySequence.SequenceFormat.NativeText) for k in keys)
+        self.shortcuts.append((shown, text))
+        return action
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        dialog = ShortcutsDialog(self.shortcuts, self)
+        dialog.show()
+        return dialog
+
+    def toggle_full_screen(self) -> None:
+        self.showNormal() if self.isFullScreen() else self.showFullScreen()
+
+    # -- exports ------------------------------------------------------------------------------
+    def _ask_path(self, title: str, name: str, pattern: str) -> Path | None:
+        path, _ = QFileDialog.getSaveFileName(self, title, str(self.screenshot_dir / name), pattern)
+        return Path(path) if path else None
+
+    def export_png(self, path: Path | None = None, size: tuple[int, int] = EXPORT_SIZE) -> Path | None:
+        """The 3D view as a PNG of ``size`` (4K by default); asks where when no path is given."""
+        from vispy.io import write_png
+
+        if path is None:
+            path = self._ask_path("Export PNG", time.strftime("belle2-%Y%m%d-%H%M%S.png"), "PNG (*.png)")
+            if path is None:
+                return None
+        try:
+            image = self.detector.render(size=size)
+            write_png(str(path), np.ascontiguousarray(image[..., :3]))
+        except OSError as exc:
+            self.statusBar().showMessage(f"PNG not saved: {path}: {exc.strerror or exc}", 10000)
+            return None
+        self.statusBar().showMessage(f"PNG saved ({size[0]}×{size[1]}): {path}", 10000)
+        return path
+
+    def export_phoenix(self, path: Path | None = None) -> Path | None:
+        """The shown event (from ``event_provider``) as Phoenix JSON; asks where when no path is given."""
+        from displays.event_render import ExportError, write_phoenix
+
+        event = self.event_provider() if self.event_provider is not None else None
+        if event is None:
+            self.statusBar().showMessage("no event shown: open a file or a stream first", 10000)
+            return None
+        if path is None:
+            h = event.header
+            name = f"event_e{int(h['experiment'][0])}_r{int(h['run'][0])}_ev{int(h['event'][0])}.json"
+            path = self._ask_path("Export Phoenix JSON", name, "Phoenix JSON (*.json)")
+            if path is None:
+                return None
+        try:
+            write_phoenix(path, event)
+        except ExportError as exc:
+            self.statusBar().showMessage(f"Phoenix JSON not saved: {exc}", 10000)
+            return None
+        self.statusBar().showMessage(f"Phoenix JSON saved: {path}", 10000)
+        return path
+
+    # -- settings -----------------------------------------------------------------------------
+    def set_color_mode(self, mode: str) -> None:
+        """Colour tracks by charge, PID or momentum; the event views follow ``color_mode_changed``."""
+        if mode not in COLOR_MODES:
+            raise ValueError(f"unknown colour mode {mode!r}; choose one of {', '.join(COLOR_MODES)}")
+        self.color_mode = mode
+        self.color_actions[mode].setChecked(True)
+        self.color_mode_changed.emit(mode)
+
+    def save_settings(self) -> None:
+        """Window geometry and docks, subdetector visibility and opacity, cutaway, colour mode."""
+        s = self.settings
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+        for name, visual in self.detector.parts.items():
+            s.setValue(f"detector/{name}/visible", bool(visual.visible))
+            s.setValue(f"detector/{name}/opacity", float(visual.model.opacity))
+        cutaway = next((k for k, v in CUTAWAYS.items() if v == self.detector.cutaway), "wedge")
+        s.setValue("detector/cutaway", cutaway)
+        s.setValue("event/color_mode", self.color_mode)
+        s.sync()
+
+    def restore_settings(self) -> None:
+        """Apply what ``save_settings`` kept (unknown or damaged values are ignored); call it after
+        every dock has been added, so their places come back too."""
+        s = self.settings
+        geometry, state = s.value("window/geometry"), s.value("window/state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+        for name in self.detector.parts:
+            visible = s.value(f"detector/{name}/visible")
+            if visible is not None:
+                self.controls.checkboxes[name].setChecked(str(visible).lower() in ("true", "1"))
+            opacity = _number(s.value(f"detector/{name}/opacity"))
+            if opacity is not None:
+                self.controls.sliders[name].setValue(round(100 * min(max(opacity, 0.0), 1.0)))
+        cutaway = s.value("detector/cutaway")
+        if cutaway in self.controls.cutaway_radios:
+            self.controls.cutaway_radios[cutaway].setChecked(True)
+        mode = s.value("event/color_mode")
+        if mode in COLOR_MODES:
+            self.set_color_mode(str(mode))
 
     def set_camera_preset(self, name: str) -> None:
         self.detector.set_camera_preset(name)
@@ -241,4 +467,13 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: Any) -> None:
         self._rotation.stop()
+        self.save_settings()
         super().closeEvent(event)
+
+
+def _number(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if np.isfinite(number) else None

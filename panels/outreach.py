@@ -1,87 +1,338 @@
-"""Outreach mode: full screen, interesting events one after another, tracks growing out of the
-collision point, a slowly turning camera and large plain-language captions.
+"""Outreach mode: the Belle II detector, cut open, on a big screen; collisions one after another.
 
-Built to run unattended for hours: one view whose visuals are reused (``set_data`` only), one
-timer driving the animation, and nothing kept from past events.
+Each event grows out of the collision point (tracks first, then the calorimeter crystals light up),
+the camera turns slowly around the detector, and a large caption says in plain words what happened.
+With no file the collisions come from the project's generator, with dark-sector signals mixed in
+(``OutreachWindow.from_generator(seed)``); with a file, its interesting events loop forever.
+
+Built to run unattended for hours: one detector view and one set of event visuals, reused
+(``set_data`` only); one timer driving the animation; events produced in bounded chunks on a
+worker thread; nothing kept from past events.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from displays import event_geometry as geo
-from displays.event_view import EventView
+from displays.event_view import apply_event_look
+from displays.event_visuals import EventVisuals, detector_crystal_painter
+from displays.view3d import DetectorView3D
 from events import filtering
-from events.model import EventBatch
+from events.generator import parse_signal
+from events.generator.processes import BY_CODE, SIGNAL_BY_CODE, SIGNAL_PROCESS
+from events.model import EventBatch, VertexKind
+from geometry.mesh import Part
 
 FRAME_MS = 40  # 25 frames per second
-DEFAULT_FILTER = "ntracks >= 2"
+# what a visitor should see: every injected signal, busy events, and clean two-track events
+DEFAULT_FILTER = "signal >= 0 or ntracks >= 4 or (ntracks == 2 and max_p > 3)"
+DEFAULT_SIGNALS = (
+    "zprime:mass=3.0,fraction=0.02",
+    "darkhiggs:ma=2,mh=3,fraction=0.02",
+    "darkphoton:mass=4,fraction=0.02",
+    "alp:mass=1.5,fraction=0.02",
+    "llp:mass=1.0,ctau=5,channel=pipi,fraction=0.02",
+)
+CHUNK = 100  # generated events per chunk (about 0.1 s of work on the worker thread)
+ELEVATION = 30.0  # degrees: looking down into the open detector from every side
+TRACK_WIDTH = 3.0  # px: readable from across the room
+CAMERA_CENTER = (0.0, -35.0, 20.0)  # cm: the open lower half sits in the middle of the screen
+
+# headline and one sentence per generated process (code) and injected signal (code)
+PROCESS_STORY: dict[str, tuple[str, str]] = {
+    "eeee": (
+        "Two photons collide",
+        "The electron and the positron each threw off a photon; the two photons met and made a new "
+        "electron–positron pair.",
+    ),
+    "eemumu": (
+        "Two photons make two muons",
+        "The beam particles each threw off a photon; the photons met and turned into a muon and an antimuon.",
+    ),
+    "uubar": (
+        "A spray of particles",
+        "Pure energy became an up quark and its antiquark, which dressed up as pions and kaons.",
+    ),
+    "ddbar": (
+        "A spray of particles",
+        "Pure energy became a down quark and its antiquark, which turned into jets of pions.",
+    ),
+    "ssbar": (
+        "A spray of particles",
+        "Pure energy became a strange quark and its antiquark: look for kaons.",
+    ),
+    "ccbar": ("Charm!", "The collision made a charm quark and its antiquark, which live on inside D mesons."),
+    "mumu": (
+        "A muon pair",
+        "Electron and positron annihilated into a muon and an antimuon, heavy cousins of the electron, "
+        "flying out back to back.",
+    ),
+    "bbbar_charged": (
+        "Two B mesons",
+        "The collision made an Υ(4S), which fell apart into a B⁺ and a B⁻: the particles Belle II was built "
+        "to study matter and antimatter with.",
+    ),
+    "bbbar_mixed": (
+        "Two B mesons",
+        "The collision made an Υ(4S), which fell apart into a neutral B and its antiparticle: they change "
+        "into each other as they fly.",
+    ),
+    "tautau": (
+        "A tau pair",
+        "Electron and positron became two tau leptons, which decayed within a millimetre.",
+    ),
+    "bhabha": (
+        "Electron meets positron",
+        "They bounced off each other and stopped in the crystal calorimeter.",
+    ),
+    "gammagamma": ("Two flashes of light", "Electron and positron annihilated into two photons of light."),
+}
+SIGNAL_STORY: dict[str, tuple[str, str]] = {
+    "zprime": (
+        "Simulated: a hidden Z′ boson?",
+        "Two muons, and energy vanishing into something invisible: what a dark-matter messenger might "
+        "look like.",
+    ),
+    "darkhiggs": (
+        "Simulated: a dark Higgs?",
+        "A dark photon decays into two muons while a dark Higgs escapes unseen.",
+    ),
+    "darkphoton": (
+        "Simulated: one lonely photon",
+        "A single flash of light and nothing else: an invisible dark photon could carry the rest away.",
+    ),
+    "alp": (
+        "Simulated: an axion-like particle",
+        "A photon and a short-lived new particle that turns into two more photons.",
+    ),
+    "llp": (
+        "Simulated: a long-lived particle",
+        "A new particle flies a few centimetres before decaying: look for tracks that start away from "
+        "the centre.",
+    ),
+}
+DATA_STORY = (
+    "A collision in Belle II",
+    "An electron (7 GeV) and a positron (4 GeV) met at the centre of the detector.",
+)
+
+
+def story(event: EventBatch) -> tuple[str, str]:
+    """Headline and sentence for what kind of collision this is."""
+    process, signal = int(event.header["process"][0]), int(event.header["signal"][0])
+    if process == SIGNAL_PROCESS and signal in SIGNAL_BY_CODE:
+        return SIGNAL_STORY.get(SIGNAL_BY_CODE[signal].name, DATA_STORY)
+    if process in BY_CODE:
+        return PROCESS_STORY.get(BY_CODE[process].name, DATA_STORY)
+    return DATA_STORY
+
+
+def facts(event: EventBatch) -> str:
+    """What the visitor can count in the picture, in plain words."""
+    n_tracks = event.tracks.size
+    photons = geo.photon_clusters(event.ecl)
+    n_photons = int(photons.sum())
+    energy = float(np.nansum(event.ecl["energy"][photons]))
+    parts = [
+        f"{n_tracks} charged particle{'s' if n_tracks != 1 else ''} curve in the 1.5 T magnetic field "
+        "(red: positive, blue: negative)"
+        if n_tracks
+        else "No charged particle: light leaves no track, only flashes in the calorimeter"
+    ]
+    if n_photons:
+        parts.append(
+            f"{n_photons} flash{'es' if n_photons != 1 else ''} of light in the crystal calorimeter "
+            f"({energy:.1f} GeV)"
+        )
+    if (event.vertices["kind"] != VertexKind.PRIMARY).any():
+        parts.append("orange tracks: an unstable particle decayed in flight")
+    return " · ".join(parts) + "."
 
 
 def caption(event: EventBatch) -> str:
-    """A plain-language description of what the visitor sees."""
-    n_tracks = event.tracks.size
-    n_photons = int(geo.photon_clusters(event.ecl).sum())
-    energy = float(np.nansum(event.ecl["energy"][geo.photon_clusters(event.ecl)]))
-    parts = [
-        "An electron (7 GeV) and a positron (4 GeV) collided at the centre of Belle II.",
-        f"{n_tracks} charged particle{'s' if n_tracks != 1 else ''} curve in the magnetic field"
-        " (red: positive, blue: negative).",
-    ]
-    if n_photons:
-        parts.append(f"{n_photons} burst{'s' if n_photons != 1 else ''} of energy in the crystal calorimeter"
-                     f" ({energy:.1f} GeV in total).")  # fmt: skip
-    if (event.vertices["kind"] != 0).any():
-        parts.append("An unstable particle flew a few centimetres before decaying (orange tracks).")
-    return "\n".join(parts)
+    """The whole caption as plain text: headline, sentence, facts."""
+    head, sentence = story(event)
+    return f"{head}\n{sentence}\n{facts(event)}"
+
+
+# --- where the events come from ------------------------------------------------------------
+
+
+def file_feed(source: Any, filter_text: str = DEFAULT_FILTER) -> Iterator[tuple[int, EventBatch]]:
+    """(index, one-event batch) of every event of ``source`` passing the filter, looping forever.
+
+    ``source`` has ``__len__`` and ``read(start, stop)``; it is read in chunks, the filter applied
+    to whole chunks. Ends at once if no event passes.
+    """
+    keep = filtering.parse(filter_text)
+    n = len(source)
+    while True:
+        found = False
+        for start in range(0, n, CHUNK):
+            batch = source.read(start, min(start + CHUNK, n))
+            for i in np.flatnonzero(keep(batch)):
+                found = True
+                yield start + int(i), batch.event(int(i))
+        if not found:
+            return
+
+
+class GeneratorFeed:
+    """Endless interesting generated events; the next chunk is generated on a worker thread
+    while the current one is shown, so the screen never waits and memory holds two chunks."""
+
+    def __init__(
+        self, seed: int = 0, signals: Sequence[str] = DEFAULT_SIGNALS, filter_text: str = DEFAULT_FILTER
+    ):
+        from events.generator import stream
+
+        self.keep = filtering.parse(filter_text)
+        self._stream = stream(seed, [parse_signal(s) for s in signals], chunk_size=CHUNK)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outreach-generator")
+        self._next: Future[EventBatch] = self._pool.submit(self._interesting)
+        self._batch = EventBatch.empty()
+        self._row = 0
+
+    def _interesting(self) -> EventBatch:
+        for _ in range(100):
+            batch = next(self._stream)
+            chosen = np.flatnonzero(self.keep(batch))
+            if len(chosen):
+                return batch.take(chosen)
+        raise RuntimeError("the generator made no event passing the outreach filter in 10000 events")
+
+    def __iter__(self) -> GeneratorFeed:
+        return self
+
+    def __next__(self) -> tuple[int, EventBatch]:
+        if self._row >= len(self._batch):
+            self._batch = self._next.result()
+            self._next = self._pool.submit(self._interesting)
+            self._row = 0
+        event = self._batch.event(self._row)
+        self._row += 1
+        return int(event.header["event"][0]), event
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+# --- the window ----------------------------------------------------------------------------
 
 
 class OutreachWindow(QtWidgets.QWidget):
-    """One 3D view plus a caption; ``start()`` begins the show."""
+    """The detector view plus a caption; ``start()`` begins the show."""
 
-    advanced = QtCore.Signal(int)  # index of the event now shown
+    advanced = QtCore.Signal(int)  # index (file) or event number (generator) of the event now shown
 
     def __init__(
         self,
-        source: Any,
-        filter_text: str = DEFAULT_FILTER,
+        feed: Iterator[tuple[int, EventBatch]],
+        parts: Sequence[Part] | None = None,
         dwell_s: float = 12.0,
         grow_s: float = 2.5,
         degrees_per_s: float = 6.0,
+        label: str = "",
         parent: QtWidgets.QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Belle II: live from the collision point")
-        self.source = source
-        self.filter = filtering.parse(filter_text)
+        self.feed = feed
         self.dwell_frames = max(int(dwell_s * 1000 / FRAME_MS), 1)
         self.grow_frames = max(int(grow_s * 1000 / FRAME_MS), 1)
         self.step_deg = degrees_per_s * FRAME_MS / 1000
         self.index = -1
         self.frame = 0
         self.shown = 0
-        self.view = EventView("3d", size=(1280, 720), legend=False)
-        self.view.canvas.create_native()
-        self.view.canvas.native.setParent(self)
-        self.caption = QtWidgets.QLabel("")
-        self.caption.setWordWrap(True)
-        font = QtGui.QFont()
-        font.setPointSize(22)
-        self.caption.setFont(font)
-        self.caption.setStyleSheet("color: white; background: rgba(10, 12, 20, 200); padding: 16px;")
-        lay = QtWidgets.QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(0)
-        lay.addWidget(self.view.canvas.native, stretch=1)
-        lay.addWidget(self.caption)
-        self.setStyleSheet("background: black;")
+        self.current_event: EventBatch | None = None
+        if parts is None:
+            from geometry.detector import build_detector
+
+            parts = build_detector()
+        from vispy import app as vispy_app
+
+        self.detector = DetectorView3D(
+            parts, app=vispy_app.use_app("pyside6"), size=(1280, 720), cutaway="half"
+        )
+        apply_event_look(self.detector)
+        camera = self.detector.view.camera
+        camera.elevation = ELEVATION
+        camera.scale_factor = 430.0
+        camera.center = CAMERA_CENTER
+        painter = detector_crystal_painter(self.detector) if "ECL" in self.detector.parts else None
+        self.visuals = EventVisuals(self.detector.view, "3d", crystal_painter=painter, line_width=TRACK_WIDTH)
+        self.visuals.showers = True
+        self._build(label)
         self.timer = QtCore.QTimer(self)
         self.timer.setInterval(FRAME_MS)
         self.timer.timeout.connect(self.tick)
 
+    @classmethod
+    def from_generator(
+        cls, seed: int = 0, signals: Sequence[str] = DEFAULT_SIGNALS, **kwargs: Any
+    ) -> OutreachWindow:
+        """The show on generated collisions with dark-sector signals mixed in."""
+        return cls(GeneratorFeed(seed, signals), label="Simulated collisions", **kwargs)
+
+    @classmethod
+    def from_source(cls, source: Any, filter_text: str = DEFAULT_FILTER, **kwargs: Any) -> OutreachWindow:
+        """The show on the events of a file (anything with ``__len__`` and ``read``), looping."""
+        name = str(getattr(source, "path", "")).rsplit("/", 1)[-1]
+        return cls(file_feed(source, filter_text), label=name, **kwargs)
+
+    def _build(self, label: str) -> None:
+        self.setStyleSheet("background: #070a12;")
+        canvas = self.detector.canvas
+        canvas.create_native()
+        canvas.native.setParent(self)
+        self.headline = QtWidgets.QLabel("")
+        self.sentence = QtWidgets.QLabel("")
+        self.facts = QtWidgets.QLabel("")
+        self.source_label = QtWidgets.QLabel(label)
+        for widget, size, weight, colour in (
+            (self.headline, 34, QtGui.QFont.Weight.Bold, "#ffffff"),
+            (self.sentence, 22, QtGui.QFont.Weight.Normal, "#dfe6f2"),
+            (self.facts, 17, QtGui.QFont.Weight.Normal, "#8fd3f4"),
+            (self.source_label, 14, QtGui.QFont.Weight.Normal, "#8e9ab0"),
+        ):
+            font = QtGui.QFont()
+            font.setPointSize(size)
+            font.setWeight(weight)
+            widget.setFont(font)
+            widget.setWordWrap(True)
+            widget.setStyleSheet(f"color: {colour}; background: transparent;")
+        panel = QtWidgets.QFrame()
+        panel.setObjectName("caption")
+        panel.setStyleSheet("#caption { background: #0d1320; border-top: 3px solid #3fb6e8; }")
+        text = QtWidgets.QVBoxLayout(panel)
+        text.setContentsMargins(36, 18, 36, 22)
+        text.setSpacing(6)
+        top = QtWidgets.QHBoxLayout()
+        top.addWidget(self.headline, stretch=1)
+        top.addWidget(
+            self.source_label, alignment=QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignTop
+        )
+        text.addLayout(top)
+        text.addWidget(self.sentence)
+        text.addWidget(self.facts)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        canvas.native.setMinimumSize(320, 240)  # the detector never yields its place to the text
+        lay.addWidget(canvas.native, stretch=1)
+        lay.addWidget(panel)
+
+    # --- caption as one string (for tests and logs) --------------------------------------------
+    def caption_text(self) -> str:
+        return "\n".join(w.text() for w in (self.headline, self.sentence, self.facts))
+
+    # --- the show ------------------------------------------------------------------------------
     def start(self, full_screen: bool = True) -> None:
         self.showFullScreen() if full_screen else self.show()
         self.advance()
@@ -90,45 +341,58 @@ class OutreachWindow(QtWidgets.QWidget):
     def stop(self) -> None:
         self.timer.stop()
 
-    def next_interesting(self, after: int) -> int:
-        """Index of the next event passing the filter, wrapping around; -1 if none passes."""
-        n = len(self.source)
-        for k in range(1, n + 1):
-            i = (after + k) % n
-            if bool(self.filter(self.source.read(i, i + 1))[0]):
-                return i
-        return -1
-
     def advance(self) -> None:
-        i = self.next_interesting(self.index)
-        if i < 0:
-            self.caption.setText("Waiting for collisions…")
+        """Show the next event of the feed, tracks at the collision point, calorimeter dark."""
+        try:
+            index, event = next(self.feed)
+        except StopIteration:
+            self.headline.setText("Waiting for collisions…")
+            self.sentence.setText("")
+            self.facts.setText("")
             return
-        event = self.source.read(i, i + 1)
-        self.index = i
+        self.index = index
+        self.current_event = event
         self.frame = 0
         self.shown += 1
-        self.view.visuals.set_growth(0.0)
-        self.view.visuals.set_event(event)
-        self.caption.setText(caption(event))
-        self.advanced.emit(i)
+        self.visuals.set_growth(0.0)
+        self.visuals.set_layer_visible("ecl", False)
+        self.visuals.set_event(event)
+        head, sentence = story(event)
+        self.headline.setText(head)
+        self.sentence.setText(sentence)
+        self.facts.setText(facts(event))
+        self.advanced.emit(index)
 
     def tick(self) -> None:
+        """One animation frame; nothing while the show is hidden or minimised (uploads wait for a paint,
+        so a show that cannot paint would pile them up)."""
+        if not self.isVisible() or self.isMinimized():
+            return
         self.frame += 1
         if self.frame <= self.grow_frames:
             t = self.frame / self.grow_frames
-            self.view.visuals.set_growth(1 - (1 - t) ** 2)  # ease out: fast from the collision, then settle
-        self.view.view.camera.azimuth = (self.view.view.camera.azimuth + self.step_deg) % 360
+            self.visuals.set_growth(1 - (1 - t) ** 2)  # ease out: fast from the collision, then settle
+            if self.frame == self.grow_frames:
+                self.visuals.set_layer_visible("ecl", True)  # the particles arrive: crystals light up
+        camera = self.detector.view.camera
+        camera.azimuth = (camera.azimuth + self.step_deg + 180.0) % 360.0 - 180.0
         if self.frame >= self.dwell_frames:
             self.advance()
 
     def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:
-        if event.key() == QtCore.Qt.Key.Key_Escape:
-            self.stop()
+        key = event.key()
+        if key == QtCore.Qt.Key.Key_Escape:
             self.close()
-        elif event.key() == QtCore.Qt.Key.Key_Space:
+        elif key == QtCore.Qt.Key.Key_Space:
             self.stop() if self.timer.isActive() else self.timer.start()
-        elif event.key() == QtCore.Qt.Key.Key_Right:
+        elif key in (QtCore.Qt.Key.Key_Right, QtCore.Qt.Key.Key_N):
             self.advance()
         else:
             super().keyPressEvent(event)
+
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        self.stop()
+        close = getattr(self.feed, "close", None)
+        if callable(close):
+            close()
+        super().closeEvent(event)

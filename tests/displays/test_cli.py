@@ -71,3 +71,62 @@ def test_picture_requests() -> None:
     args.out = Path("a.jpg")
     with pytest.raises(RenderError, match="only PNG"):
         picture_from_args(args)
+
+
+def _rgb(path: Path) -> np.ndarray:
+    from PySide6.QtGui import QImage
+
+    image = QImage(str(path)).convertToFormat(QImage.Format.Format_RGB888)
+    w, h = image.width(), image.height()
+    rgb = np.frombuffer(image.constBits(), np.uint8).copy()
+    return rgb.reshape(h, -1)[:, : w * 3].reshape(h, w, 3).astype(int)
+
+
+def test_render_events_of_the_mdst_sample_on_the_detector(
+    mdst_sample: Path, tmp_path: Path, screenshot_dir: Path
+) -> None:
+    out = tmp_path / "pictures"
+    result = run_render(str(mdst_sample), "--events", "1-2", "--out-dir", str(out), "--size", "3840x2160")
+    assert result.returncode == 0, result.stderr
+    assert "wrote 2 picture(s)" in result.stdout
+    files = sorted(p.name for p in out.iterdir())
+    assert files == [
+        "mdst-v06-00-00_e0000_r00000_ev00000002.png",
+        "mdst-v06-00-00_e0000_r00000_ev00000003.png",
+    ]  # named by experiment, run and event (events 1 and 2 are numbers 2 and 3)
+    one, two = (_rgb(out / name) for name in files)
+    assert one.shape == (2160, 3840, 3)
+    assert (np.abs(one - two).sum(axis=-1) > 60).mean() > 0.001  # two different events drawn
+    from PySide6.QtGui import QImage
+
+    QImage(str(out / files[0])).scaled(1920, 1080).save(str(screenshot_dir / "render_mdst_event_3d.png"))
+
+    result = run_render(str(mdst_sample), "--events", "3", "--out-dir", str(out / "rz"), "--view", "rz")
+    assert result.returncode == 0, result.stderr
+    assert [p.name for p in (out / "rz").iterdir()] == ["mdst-v06-00-00_e0000_r00000_ev00000004.png"]
+
+
+def test_render_events_reports_bad_requests(mdst_sample: Path, tmp_path: Path) -> None:
+    cases = {
+        ("--events", "7-x"): "render: bad event range '7-x': write e.g. 0-99 or 7",
+        ("--events", "50-60"): "events 50-60 are outside the file, which holds 10 events (0-9)",
+        ("--out", str(tmp_path / "a.png")): "give either --out",
+        (): "say where the event pictures go with --out-dir DIR",
+    }
+    for extra, message in cases.items():
+        out_dir = () if extra == () else ("--out-dir", str(tmp_path / "o"))
+        result = run_render(str(mdst_sample), *extra, *out_dir)
+        assert result.returncode == 2, extra
+        assert message in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
+    garbage = tmp_path / "garbage.root"
+    garbage.write_bytes(b"not a ROOT file at all")
+    for path, message in (
+        (tmp_path / "missing.root", "missing.root: no such file"),
+        (garbage, "garbage.root"),
+    ):
+        result = run_render(str(path), "--out-dir", str(tmp_path / "o"))
+        assert result.returncode == 2
+        assert message in result.stderr
+        assert "Traceback" not in result.stderr
+    assert not any((tmp_path / "o").glob("*.png"))

@@ -8,18 +8,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from displays.event_samples import sample_batch, sample_event
+from events.generator import generate
 from events.model import EventBatch
+
+
+def busy_event(seed: int, min_tracks: int = 6) -> EventBatch:
+    """The first generated event of ``seed`` with at least ``min_tracks`` tracks."""
+    batch = generate(200, seed=seed)
+    return batch.event(int(np.flatnonzero(batch.tracks.counts >= min_tracks)[0]))
 
 
 def test_phoenix_export_reopens_as_the_same_event(tmp_path: Path) -> None:
     from displays.event_render import write_phoenix
     from events import io as event_io
 
-    ev = sample_event(5, 3, seed=4)
+    ev = busy_event(4)
     path = write_phoenix(tmp_path / "event.json", ev)
     doc = json.loads(path.read_text())
-    assert list(doc) == ["Experiment 0/Run 1/Event 1"]
+    assert list(doc) == [f"Experiment 0/Run 0/Event {int(ev.header['event'][0])}"]
     back = event_io.load(path)
     assert back.tracks.size == ev.tracks.size
     np.testing.assert_allclose(back.tracks["omega"], ev.tracks["omega"], rtol=1e-5)
@@ -43,7 +49,7 @@ def test_png_4k_view_state_and_batch_render(qapp, tmp_path: Path) -> None:  # ty
     from displays import event_render
     from displays.event_view import EventView
 
-    ev = sample_event(8, 4, seed=6)
+    ev = busy_event(6)
     view = EventView("3d", size=(640, 360))
     view.visuals.set_event(ev)
     png = event_render.save_png(view.canvas, tmp_path / "still.png", size=(3840, 2160))
@@ -73,44 +79,33 @@ def test_png_4k_view_state_and_batch_render(qapp, tmp_path: Path) -> None:  # ty
     view.close()
     again.close()
 
-    batch = sample_batch(5, seed=3)
+    view = EventView("3d", size=(640, 360))
+    batch = generate(5, seed=3)
     files = event_render.render_events(
-        "sample.h5", "1-3", tmp_path / "out", size=(320, 240), source=event_render.BatchSource(batch)
+        event_render.BatchSource(batch), range(1, 9), tmp_path / "out", view.visuals, view.render, "generated"
     )
-    assert [f.name for f in files] == [f"sample_e0_r1_ev{i + 1}_{i}.png" for i in (1, 2, 3)]
+    assert [f.name for f in files] == [f"generated_e0000_r00000_ev{i + 1:08d}.png" for i in (1, 2, 3, 4)]
     small = QtGui.QImage(str(files[0]))
-    assert (small.width(), small.height()) == (320, 240)
+    assert (small.width(), small.height()) == (640, 360)
+    assert not view.visuals.tracks.visible  # the overlay is cleared after the last picture
+    with pytest.raises(event_render.ExportError, match="outside the file, which holds 5 events"):
+        event_render.render_events(
+            event_render.BatchSource(batch), range(7, 9), tmp_path, view.visuals, view.render
+        )
+    view.close()
 
 
 def test_render_events_of_a_missing_file_names_it(tmp_path: Path) -> None:
     from displays import event_render
 
     with pytest.raises(event_render.ExportError, match=r"x\.root: no such file"):
-        event_render.render_events(tmp_path / "x.root", "0-1", tmp_path)
-
-
-@pytest.mark.gl
-def test_render_events_of_the_mdst_sample(
-    qapp, mdst_sample: Path, tmp_path: Path, screenshot_dir: Path
-) -> None:  # type: ignore[no-untyped-def]
-    from vispy import app
-
-    app.use_app("pyside6")
-    from PySide6 import QtGui
-
-    from displays import event_render
-
-    files = event_render.render_events(mdst_sample, "0-1", tmp_path, size=(800, 600))
-    assert [f.name for f in files] == ["mdst-v06-00-00_e0_r0_ev1_0.png", "mdst-v06-00-00_e0_r0_ev2_1.png"]
-    img = QtGui.QImage(str(files[0]))
-    assert (img.width(), img.height()) == (800, 600)
-    img.save(str(screenshot_dir / "event_mdst_event1_3d.png"))
+        event_render.open_source(tmp_path / "x.root")
 
 
 def test_batch_source_reads_slices() -> None:
     from displays.event_render import BatchSource
 
-    batch = sample_batch(4, seed=1)
+    batch = generate(4, seed=1)
     src = BatchSource(batch)
     assert len(src) == 4
     one = src.read(2, 3)

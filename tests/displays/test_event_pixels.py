@@ -116,19 +116,22 @@ def test_full_event_in_three_views(qapp, screenshot_dir: Path) -> None:  # type:
     from vispy import app
 
     app.use_app("pyside6")
-    from displays.event_samples import sample_event
     from displays.event_view import EventView
     from events import candidate
+    from events.generator import generate, parse_signal
 
-    ev = sample_event(12, 6, seed=3)
+    batch = generate(60, seed=3, signals=[parse_signal("darkhiggs:ma=2,mh=3,fraction=0.3")])
+    is_signal = (batch.header["signal"] == 2) & (batch.tracks.counts >= 2)
+    ev = batch.event(int(np.flatnonzero(is_signal)[0]))  # A' -> mu+ mu- with an invisible h'
     c = candidate.evaluate(ev, [candidate.Pick("track", 0, 13), candidate.Pick("track", 1, 13)])
     for proj in ("3d", "rphi", "rz"):
         view = EventView(proj, size=(800, 600))  # type: ignore[arg-type]
         view.visuals.show_mc = True
         view.visuals.set_event(ev)
-        view.visuals.set_recoil(c.recoil_direction, float(np.linalg.norm(c.recoil_p4[1:])), "recoil")
+        label = f"recoil {c.recoil_mass:.2f} GeV"
+        view.visuals.set_recoil(c.recoil_direction, float(np.linalg.norm(c.recoil_p4[1:])), label)
         img = view.render()
-        _save(img, screenshot_dir / f"event_sample_{proj}.png")
+        _save(img, screenshot_dir / f"event_darkhiggs_{proj}.png")
         lit = (np.abs(img[..., :3].astype(int) - img[5, 400, :3]).sum(axis=-1) > 60).mean()
         assert lit > 0.01, f"{proj}: the event is not visible"
         view.close()

@@ -9,9 +9,26 @@ import pytest
 from vispy import scene
 
 from displays import event_geometry as geo
-from displays.event_samples import sample_event
 from displays.event_visuals import LAYERS, EventVisuals, nearest_on_screen
-from events.model import Collection, EventBatch
+from events import helix
+from events.generator import generate
+from events.model import Collection, EventBatch, VertexKind
+
+GENERATED = generate(400, seed=2)
+
+
+def generated_event(rule) -> EventBatch:  # type: ignore[no-untyped-def]
+    """The first generated event whose one-event batch satisfies ``rule``."""
+    for i in range(len(GENERATED)):
+        ev = GENERATED.event(i)
+        if rule(ev):
+            return ev
+    raise LookupError("no generated event fits")
+
+
+def _has_v0(ev: EventBatch) -> bool:
+    v = ev.vertices
+    return bool(((v["kind"] == VertexKind.V0) & (v["track_pos"] >= 0) & (v["track_neg"] >= 0)).any())
 
 
 def _visuals(projection="3d", **kw) -> EventVisuals:  # type: ignore[no-untyped-def]
@@ -29,7 +46,7 @@ def _two_tracks() -> EventBatch:
 
 
 def test_all_tracks_go_into_one_line_with_a_connect_array() -> None:
-    v = _visuals("rphi", n_points=32)
+    v = _visuals("rphi", n_points=32, adaptive=False)
     v.set_event(_two_tracks())
     assert v.tracks.visible
     pos, connect, color = v.tracks.pos, v.tracks.connect, v.tracks.color
@@ -40,6 +57,36 @@ def test_all_tracks_go_into_one_line_with_a_connect_array() -> None:
     np.testing.assert_allclose(color[:32], np.tile(geo.CHARGE_COLORS[1], (32, 1)))
     np.testing.assert_allclose(color[32:], np.tile(geo.CHARGE_COLORS[-1], (32, 1)))
     np.testing.assert_allclose(pos[:, 2], 0.0)  # flat in r-phi
+
+
+def test_points_follow_how_much_each_track_turns() -> None:
+    # a stiff 3 GeV track turns little before the calorimeter, a 0.12 GeV curler makes a full circle
+    omega = helix.PT_PER_CURVATURE * 1.5 / np.array([3.0, 0.12])
+    tracks = Collection.from_columns(
+        "tracks",
+        [2],
+        {
+            "d0": [0, 0],
+            "phi0": [0.3, 2.0],
+            "omega": omega,
+            "z0": [0, 0],
+            "tan_lambda": [0, 0],
+            "charge": [1, 1],
+        },
+    )
+    v = _visuals("rphi", n_points=64)
+    v.set_event(EventBatch.build(1, tracks=tracks))
+    counts = np.flatnonzero(~v.tracks.connect) + 1
+    n_stiff, n_curler = counts[0], counts[1] - counts[0]
+    assert geo.MIN_POINTS <= n_stiff < 12
+    assert n_curler == 64  # capped at n_points
+    pos = v.tracks.pos[n_stiff:, :2]
+    r = np.hypot(*pos.T)
+    assert r.max() == pytest.approx(2 / omega[1], rel=0.01)  # the circle is still round
+    turn = np.abs(np.diff(np.unwrap(np.arctan2(*np.diff(pos, axis=0).T[::-1]))))
+    assert turn.max() < np.radians(6.0)
+    v.highlight("track", 1)
+    assert len(v.selected_line.pos) == 64
 
 
 def test_empty_collections_hide_their_visuals() -> None:
@@ -54,7 +101,11 @@ def test_empty_collections_hide_their_visuals() -> None:
 
 
 def test_every_collection_of_a_full_event_is_drawn_once() -> None:
-    ev = sample_event(10, 5, seed=2)
+    ev = generated_event(
+        lambda e: (
+            e.tracks.size >= 6 and e.klm.size > 0 and geo.photon_clusters(e.ecl).sum() >= 3 and _has_v0(e)
+        )
+    )
     v = _visuals()
     v.set_event(ev)
     assert v.tracks.visible
@@ -66,7 +117,7 @@ def test_every_collection_of_a_full_event_is_drawn_once() -> None:
     assert len(v.ecl.mesh_data.get_vertices()) == 8 * n_shown
     kinds = {k: int((v.picks.kind == i).sum()) for i, k in enumerate(("track", "ecl", "klm", "vertex"))}
     assert kinds == {
-        "track": ev.tracks.size * 64,
+        "track": len(v.tracks.pos),
         "ecl": n_shown,
         "klm": ev.klm.size,
         "vertex": ev.vertices.size,
@@ -74,13 +125,16 @@ def test_every_collection_of_a_full_event_is_drawn_once() -> None:
 
 
 def test_v0_daughters_are_highlighted() -> None:
-    ev = sample_event(4, 0, seed=1, with_v0=True)
-    v = _visuals(n_points=8)
+    ev = generated_event(_has_v0)
+    v0 = int(np.flatnonzero(ev.vertices["kind"] == VertexKind.V0)[0])
+    v = _visuals(n_points=8, adaptive=False)
     v.set_event(ev)
     colors = v.tracks.color.reshape(ev.tracks.size, 8, 4)[:, 0]
-    daughters = [int(ev.vertices["track_pos"][1]), int(ev.vertices["track_neg"][1])]
+    daughters = [int(ev.vertices["track_pos"][v0]), int(ev.vertices["track_neg"][v0])]
     np.testing.assert_allclose(colors[daughters], [geo.DAUGHTER_COLOR] * 2)
-    v.highlight("vertex", 1)
+    others = np.setdiff1d(np.arange(ev.tracks.size), geo.daughter_tracks(ev.tracks, ev.vertices).nonzero()[0])
+    assert not np.isin(colors[others], [geo.DAUGHTER_COLOR]).all(axis=1).any()
+    v.highlight("vertex", v0)
     assert v.selected_line.visible
     assert v.selected_line.pos.shape == (16, 3)
     assert v.selected_marker.visible

@@ -154,8 +154,8 @@ def _brute_force_dca(a: np.ndarray, b: np.ndarray) -> float:
     """Minimum distance of two helices on a grid over +-30 cm of arc, refined once around the best cell."""
     s1 = s2 = np.linspace(-30, 30, 601)
     for _ in range(3):
-        p1 = helix.positions(*a, s1)
-        p2 = helix.positions(*b, s2)
+        p1 = helix.positions(a[0], a[1], a[2], a[3], a[4], s1)
+        p2 = helix.positions(b[0], b[1], b[2], b[3], b[4], s2)
         d = np.linalg.norm(p1[:, None] - p2[None, :], axis=-1)
         i, j = np.unravel_index(d.argmin(), d.shape)
         step = s1[1] - s1[0]
@@ -230,3 +230,120 @@ def test_chunks_equal_one_read_and_l1_bits_are_packed(mdst_sample: Path, sample:
 def test_bz_can_be_set_to_the_field_map_value(mdst_sample: Path) -> None:
     batch = mdst.MdstSource(mdst_sample, bz=1.4528).read(0, 1)
     assert batch.header["bz"][0] == np.float32(1.4528)
+
+
+def _columns(batch: EventBatch) -> dict[str, np.ndarray]:
+    out = {f"header.{k}": v for k, v in batch.header.items()}
+    for name, coll in batch.collections().items():
+        out[f"{name}.offsets"] = coll.offsets
+        out.update({f"{name}.{k}": v for k, v in coll.columns.items()})
+    return out
+
+
+@pytest.mark.parametrize("size", [1, 4, 7])
+def test_any_chunking_gives_the_same_events_in_every_column(
+    mdst_sample: Path, sample: EventBatch, size: int
+) -> None:
+    # chunks starting inside the file's baskets come back with offsets that do not start at 0
+    joined = _columns(EventBatch.concat(list(mdst.MdstSource(mdst_sample).chunks(size))))
+    whole = _columns(sample)
+    assert joined.keys() == whole.keys()
+    for key, values in whole.items():
+        assert joined[key].dtype == values.dtype, key
+        np.testing.assert_array_equal(joined[key], values, err_msg=key)
+
+
+def test_an_empty_entry_range_gives_an_empty_batch(mdst_sample: Path) -> None:
+    source = mdst.MdstSource(mdst_sample)
+    for start in (0, 4, 10):
+        batch = source.read(start, start)
+        assert len(batch) == 0
+        assert all(c.size == 0 for c in batch.collections().values())
+    assert source.issues == []
+
+
+@pytest.mark.parametrize("name", ["TracksToMCParticles", "ECLClustersToMCParticles", "TracksToECLClusters"])
+def test_relation_pairs_are_the_file_elements_one_per_target(mdst_sample: Path, name: str) -> None:
+    tree = uproot.open(mdst_sample)["tree"]
+    start, stop = 3, 8  # inside the basket: the relation leaves' offsets start past 0
+    leaves = [f"{name}/m_elements/m_elements.{leaf}" for leaf in ("m_from", "m_to", "m_weights")]
+    arrays = tree.arrays(leaves, entry_start=start, entry_stop=stop, library="ak", how=dict)
+    frm, to, weight = (arrays[leaf].to_list() for leaf in leaves)
+    expected = [
+        (e, f, t, w)
+        for e in range(stop - start)
+        for f, ts, ws in zip(frm[e], to[e], weight[e], strict=True)
+        for t, w in zip(ts, ws, strict=True)
+    ]
+    assert len(expected) > 20
+    pairs = mdst.Chunk(arrays, stop - start).relation(name)
+    assert pairs is not None
+    got = list(zip(*(p.tolist() for p in pairs), strict=True))
+    assert got == [(e, f, t, pytest.approx(w)) for e, f, t, w in expected]
+
+
+def test_best_target_takes_the_best_score_then_the_highest_weight_then_the_first() -> None:
+    rng = np.random.default_rng(7)
+    from_counts, to_counts = np.array([3, 0, 5, 2]), np.array([4, 2, 6, 3])
+    n = 60
+    event = rng.integers(0, 4, n)
+    frm = rng.integers(0, 6, n)  # some beyond the event's objects: ignored
+    to = rng.integers(0, 7, n)
+    weight = rng.choice([0.25, 0.5, 1.0], n)  # ties on purpose
+    score = rng.choice([0.0, 1.0], int(to_counts.sum()))
+    from_off, to_off = mdst.offsets_of(from_counts), mdst.offsets_of(to_counts)
+    best = mdst.best_target((event, frm, to, weight), from_off, to_counts, score=score)
+    plain = mdst.best_target((event, frm, to, weight), from_off, to_counts)
+    for e in range(4):
+        for f in range(from_counts[e]):
+            rows = [i for i in range(n) if event[i] == e and frm[i] == f and to[i] < to_counts[e]]
+            by_weight = max(rows, key=lambda i: weight[i], default=None)  # max keeps the first of ties
+            by_score = max(rows, key=lambda i: (score[to_off[e] + to[i]], weight[i]), default=None)
+            assert plain[from_off[e] + f] == (-1 if by_weight is None else to[by_weight])
+            assert best[from_off[e] + f] == (-1 if by_score is None else to[by_score])
+
+
+def test_v0_hypotheses_from_the_daughter_fits() -> None:
+    pos = np.array([211, 2212, 211, 11, 321, 211])
+    neg = np.array([211, 211, 2212, 11, 211, 11])
+    assert mdst.v0_hypothesis(pos, neg).tolist() == [310, 3122, -3122, 22, 0, 0]
+
+
+def test_a_relation_whose_from_and_to_disagree_is_refused() -> None:
+    frm = ak.Array([[0, 1], [0]])
+    to = ak.Array([[[2], [0, 1]], [[1], [3]]])  # event 1 has two elements but one 'from'
+    leaf = "TracksToMCParticles/m_elements/m_elements."
+    chunk = mdst.Chunk({leaf + "m_from": frm, leaf + "m_to": to}, 2)
+    with pytest.raises(ValueError, match="TracksToMCParticles: m_from and m_to disagree"):
+        chunk.relation("TracksToMCParticles")
+
+
+def test_unpack_reads_sliced_list_and_regular_layouts_like_awkward() -> None:
+    jagged = ak.Array([[1.0, 2.0], [], [3.0], [4.0, 5.0, 6.0]])
+    nested = ak.Array([[[1], [2, 3]], [], [[4, 5, 6]], [[7], [], [8]]])
+    fixed = ak.to_regular(ak.Array([[[1, 2], [3, 4]], [[5, 6]], [], [[7, 8]]]), axis=2)
+    starts, stops = np.array([2, 0, 3, 3]), np.array([3, 2, 3, 6])  # a ListArray, out of order
+    as_list = ak.Array(
+        ak.contents.ListArray(ak.index.Index64(starts), ak.index.Index64(stops), jagged.layout.content)
+    )
+    for array in (jagged[1:], nested[1:], nested[2:3], fixed[1:], as_list, jagged[4:]):
+        levels, values = mdst.unpack(array.layout)
+        assert np.diff(levels[0]).tolist() == ak.num(array, axis=1).tolist()
+        objects = ak.flatten(array, axis=1)
+        if len(levels) == 2:  # a list per object, as relation targets
+            assert np.diff(levels[1]).tolist() == ak.num(objects, axis=1).tolist()
+            objects = ak.flatten(objects, axis=1)
+        assert values.tolist() == objects.to_list()
+    psnm = ak.to_regular(ak.Array([[1, 2, 3], [4, 5, 6], [7, 8, 9]]), axis=1)[1:]
+    levels, values = mdst.unpack(psnm.layout)
+    assert levels == []
+    assert values.tolist() == [[4, 5, 6], [7, 8, 9]]
+    with pytest.raises(ValueError, match="unexpected leaf layout"):
+        mdst.unpack(ak.Array([[1, None], [2]]).layout)
+
+
+def test_a_leaf_with_the_wrong_number_of_entries_is_refused() -> None:
+    chunk = mdst.Chunk({mdst.B["ecl_theta"]: ak.Array([[0.5], []]), mdst.B["run"]: ak.Array([7, 7, 7])}, 3)
+    with pytest.raises(ValueError, match=r"ECLClusters\.m_theta: 2 entries, expected 3"):
+        chunk.counts("ecl_theta")
+    assert chunk.flat("run").tolist() == [7, 7, 7]

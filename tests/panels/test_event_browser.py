@@ -9,8 +9,8 @@ import pytest
 from PySide6 import QtCore
 
 from displays.event_render import BatchSource
-from displays.event_samples import sample_batch
 from events import filtering, helix
+from events.generator import generate
 from events.model import Collection, EventBatch
 
 pytestmark = pytest.mark.gl
@@ -36,7 +36,7 @@ def _settle(qtbot, browser) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_navigation_and_filter(qtbot, browser) -> None:  # type: ignore[no-untyped-def]
-    batch = sample_batch(30, seed=4)
+    batch = generate(30, seed=4)
     browser.set_source(BatchSource(batch), "sample")
     assert browser.index == 0
     browser.step(+1)
@@ -66,25 +66,25 @@ def test_navigation_and_filter(qtbot, browser) -> None:  # type: ignore[no-untyp
 
 
 def test_jump_and_flags(qtbot, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    batch = sample_batch(12, seed=5)
+    batch = generate(12, seed=5)
     browser.set_source(BatchSource(batch), "sample")
-    browser.jump_to(0, 1, 9)
+    browser.jump_to(0, 0, 9)
     _settle(qtbot, browser)
     assert browser.index == 8
     assert "event 9" in browser.position_label.text()
     qtbot.mouseClick(browser.flag_button, QtCore.Qt.MouseButton.LeftButton)
-    assert (0, 1, 9) in browser.bookmarks
+    assert (0, 0, 9) in browser.bookmarks
     assert browser.bookmark_list.count() == 1
     browser.bookmarks.save(tmp_path / "flags.csv")
-    assert "0,1,9" in (tmp_path / "flags.csv").read_text()
-    browser.jump_to(0, 1, 999)
+    assert "0,0,9" in (tmp_path / "flags.csv").read_text()
+    browser.jump_to(0, 0, 999)
     _settle(qtbot, browser)
     assert "not in this file" in browser.error_label.text()
     assert browser.index == 8
 
 
 def test_failed_open_keeps_the_previous_event(qtbot, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    browser.set_source(BatchSource(sample_batch(3, seed=1)), "sample")
+    browser.set_source(BatchSource(generate(3, seed=1)), "sample")
     before = browser.current_event
     bad = tmp_path / "broken.root"
     bad.write_bytes(b"this is not a ROOT file")
@@ -107,7 +107,7 @@ def test_loading_happens_off_the_gui_thread(qtbot, browser) -> None:  # type: ig
             threads.append(threading.current_thread().name)
             return super().read(start, stop)
 
-    browser.open_events = lambda path: Recording(sample_batch(4, seed=2))
+    browser.open_events = lambda path: Recording(generate(4, seed=2))
     browser.open_file("generated")
     _settle(qtbot, browser)
     assert browser.index == 0

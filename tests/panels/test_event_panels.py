@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from vispy import scene
 
-from displays.event_samples import sample_event
 from displays.event_visuals import EventVisuals
 from events import candidate, helix, kinematics
+from events.generator import generate
 from events.model import Collection, EventBatch
 from panels.candidate_panel import CandidatePanel
 from panels.inspector import Inspector, describe, linked
@@ -57,7 +57,8 @@ def test_inspector_widget(qtbot) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_candidate_panel_computes_and_draws_the_recoil(qtbot) -> None:  # type: ignore[no-untyped-def]
-    ev = sample_event(6, 2, seed=9)
+    batch = generate(50, seed=9)
+    ev = batch.event(int(np.flatnonzero(batch.tracks.counts >= 4)[0]))
     panel = CandidatePanel()
     qtbot.addWidget(panel)
     visuals = EventVisuals(SimpleNamespace(scene=scene.Node()), "3d")  # type: ignore[arg-type]

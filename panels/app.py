@@ -1,0 +1,227 @@
+"""The application: one main window wiring every room to one event stream and one machine source.
+
+- the 3D detector and both projections show the current event (one ``EventVisuals`` per view);
+- the event browser pages through a file, or through the newest events of the live stream;
+- inspector and candidate tool follow the browser's selection;
+- the live stream (the embedded simulation by default, or ``zmq://``) feeds every event to the
+  running recoil-mass histograms and the live buffer; a bin click opens its event if still buffered;
+- the machine source (``sim://`` by default, or ``ca://``) feeds the shifter's monitoring docks;
+- a latched sudden-beam-loss alarm raises its dock whatever tab is in front.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtWidgets import QCheckBox, QDockWidget, QVBoxLayout, QWidget
+
+from displays.event_render import BatchSource
+from displays.event_visuals import EventVisuals, detector_crystal_painter
+from events.model import EventBatch
+from monitoring.histograms.definitions import STANDARD
+from monitoring.histograms.running import RunningHistogram
+from monitoring.live_events import EventStream, LiveBuffer, open_event_stream
+from panels.candidate_panel import CandidatePanel
+from panels.event_browser import EventBrowser
+from panels.histogram_panel import BinSelection, HistogramPanel
+from panels.inspector import Inspector
+from panels.main_window import MainWindow
+from panels.monitoring import monitoring_docks
+from panels.stream_status import StreamStatus
+
+LEFT = Qt.DockWidgetArea.LeftDockWidgetArea
+BOTTOM = Qt.DockWidgetArea.BottomDockWidgetArea
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    """What the application connects to; the defaults run on the embedded simulation."""
+
+    file: Path | None = None  # events file to browse (mdst, HDF5, ROOT ntuple, Phoenix JSON)
+    stream: str = "sim"  # live events: "sim", "zmq://HOST:PORT" or "none"
+    machine: str = "sim://?accel=1"  # machine data: sim://... or ca://...
+    signals: tuple[str, ...] = ("zprime:mass=3.0,fraction=0.02", "darkphoton:mass=4.0,fraction=0.01")
+    seed: int = 0
+    follow_s: float = 4.0  # how often the display moves to the newest live event
+    buffer_events: int = 500
+    cutaway: str = "wedge"
+    settings: Path | None = None  # INI file of the window's settings; None: the user's own
+
+
+def newest_worth_showing(batch: EventBatch, min_tracks: int = 2, min_ecl_gev: float = 1.0) -> int:
+    """Index of the newest event with at least ``min_tracks`` tracks or ``min_ecl_gev`` in the ECL.
+
+    A live display that jumps to every single-track two-photon event shows mostly empty detectors;
+    with no such event buffered, the newest event is shown.
+    """
+    ecl_sum = np.bincount(batch.ecl.event_index(), weights=batch.ecl["energy"], minlength=len(batch))
+    worth = np.flatnonzero((batch.tracks.counts >= min_tracks) | (ecl_sum >= min_ecl_gev))
+    return int(worth[-1]) if len(worth) else len(batch) - 1
+
+
+class LiveFollower(QWidget):
+    """The live buffer behind the browser: a snapshot every few seconds, unless paused."""
+
+    def __init__(self, buffer: LiveBuffer, browser: EventBrowser, period_s: float) -> None:
+        super().__init__()
+        self.buffer = buffer
+        self.browser = browser
+        self.follow = QCheckBox("Follow the live stream")
+        self.follow.setChecked(True)
+        self.follow.setToolTip("Show the newest event every few seconds; untick to inspect a snapshot")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 2)
+        layout.addWidget(self.follow)
+        self.timer = QTimer(self)
+        self.timer.setInterval(int(period_s * 1000))
+        self.timer.timeout.connect(self.tick)
+        self.follow.toggled.connect(lambda on: self.tick() if on else None)
+
+    def tick(self) -> None:
+        if not self.follow.isChecked() or not len(self.buffer):
+            return
+        snapshot = self.buffer.snapshot()
+        self.browser.set_source(BatchSource(snapshot), "live stream", index=newest_worth_showing(snapshot))
+
+    def open_record(self, experiment: int, run: int, event: int) -> bool:
+        """Freeze the display on a buffered event; False if it has left the buffer."""
+        snapshot = self.buffer.snapshot()
+        ids = np.stack([snapshot.header[k] for k in ("experiment", "run", "event")], axis=1)
+        hits = np.flatnonzero((ids == (experiment, run, event)).all(axis=1))
+        if not len(hits):
+            return False
+        self.follow.setChecked(False)
+        self.browser.set_source(BatchSource(snapshot), "live stream (paused)", index=int(hits[-1]))
+        return True
+
+
+class Application:
+    """Builds the window and its docks, connects them, owns the live sources."""
+
+    def __init__(self, config: AppConfig) -> None:
+        self.config = config
+        settings = QSettings(str(config.settings), QSettings.Format.IniFormat) if config.settings else None
+        self.window = MainWindow.from_geometry(cutaway=config.cutaway, settings=settings)
+        self.window.resize(1680, 1000)
+        w = self.window
+        self.visuals = {
+            "3d": EventVisuals(w.detector.view, "3d", crystal_painter=detector_crystal_painter(w.detector)),
+            "rphi": EventVisuals(w.projections["rphi"].view, "rphi"),
+            "rz": EventVisuals(w.projections["rz"].view, "rz"),
+        }
+
+        self.browser = EventBrowser()
+        self.inspector = Inspector()
+        self.candidate = CandidatePanel()
+        for visuals in self.visuals.values():
+            self.browser.attach_view(visuals)
+            self.candidate.views.append(visuals)
+        self.browser.event_shown.connect(self.candidate.set_event)
+        self.browser.object_selected.connect(self._object_selected)
+        self.browser.message.connect(lambda text: w.statusBar().showMessage(text, 8000))
+        w.navigate.connect(self.browser.step)
+        w.open_requested.connect(self.browser.choose_file)
+        w.color_mode_changed.connect(self._set_color_mode)
+        w.event_provider = self.current_event
+
+        self.histograms = [RunningHistogram(d) for d in STANDARD]
+        self.histogram_panel = HistogramPanel(self.histograms)
+        self.histogram_panel.bin_selected.connect(self._bin_selected)
+
+        events_dock = w.add_dock(self.browser, "Events", LEFT)
+        w.tabifyDockWidget(w.docks["Detector"], events_dock)
+        w.tabifyDockWidget(events_dock, w.add_dock(self.candidate, "Candidate", LEFT))
+        w.tabifyDockWidget(events_dock, w.add_dock(self.inspector, "Inspector", LEFT))
+        events_dock.raise_()
+
+        self.stream: EventStream | None = None
+        self.buffer = LiveBuffer(config.buffer_events)
+        self.follower = LiveFollower(self.buffer, self.browser, config.follow_s)
+        if config.stream != "none":
+            self._start_stream()
+
+        self.monitoring = monitoring_docks(config.machine, w)
+        first: QDockWidget | None = None
+        for dock in self.monitoring:
+            w.place_dock(dock, BOTTOM)
+            if first is None:
+                first = dock
+            else:
+                w.tabifyDockWidget(first, dock)
+        histo_dock = w.add_dock(self.histogram_panel, "Recoil-mass histograms", BOTTOM)
+        if first is not None:
+            w.tabifyDockWidget(first, histo_dock)
+            first.raise_()
+            w.resizeDocks([first], [300], Qt.Orientation.Vertical)
+        self.sbl_dock = next((d for d in self.monitoring if d.objectName() == "monitoring-sbl"), None)
+        self._alarm_timer = QTimer(w)
+        self._alarm_timer.setInterval(500)
+        self._alarm_timer.timeout.connect(self._raise_latched_alarm)
+        self._alarm_timer.start()
+
+        w.restore_settings()
+        if config.file is not None:
+            self.follower.follow.setChecked(False)
+            self.browser.open_file(config.file)
+
+    # -- wiring ---------------------------------------------------------------------------------
+    def _start_stream(self) -> None:
+        try:
+            self.stream = open_event_stream(
+                self.config.stream,
+                [*(h.fill for h in self.histograms), self.buffer],
+                seed=self.config.seed,
+                signals=self.config.signals if self.config.stream == "sim" else (),
+            ).start()
+        except (ValueError, OSError) as exc:
+            self.window.statusBar().showMessage(f"live events: {exc}")
+            return
+        status = StreamStatus(self.stream.source.stats)
+        self.window.statusBar().addPermanentWidget(status)
+        self.browser.add_header_widget(self.follower)
+        self.follower.timer.start()
+        QTimer.singleShot(800, self.follower.tick)
+
+    def _set_color_mode(self, mode: str) -> None:
+        for visuals in self.visuals.values():
+            visuals.set_color_mode(mode)  # type: ignore[arg-type]  # the window offers valid modes
+
+    def _object_selected(self, kind: str | None, index: int) -> None:
+        self.inspector.show_object(self.browser.current_event, kind, index)
+        self.candidate.set_current(kind, index)
+
+    def _bin_selected(self, selection: BinSelection) -> None:
+        records = selection.records
+        if not len(records):
+            return
+        newest = records[-1]
+        ids = (int(newest["experiment"]), int(newest["run"]), int(newest["event"]))
+        if self.follower.open_record(*ids):
+            self.window.statusBar().showMessage(f"showing event {ids[2]} of run {ids[1]} from that bin", 8000)
+        else:
+            self.browser.jump_to(*ids)
+
+    def _raise_latched_alarm(self) -> None:
+        dock = self.sbl_dock
+        hub = getattr(dock, "hub", None) if dock else None
+        if dock is None or hub is None:
+            return
+        if any(not a.acknowledged for a in hub.model.alarms) and not dock.widget().isVisible():
+            dock.show()
+            dock.raise_()
+
+    def current_event(self) -> EventBatch | None:
+        return self.browser.current_event
+
+    def close(self) -> None:
+        if self.stream is not None:
+            self.stream.stop()
+        for dock in self.monitoring:
+            hub = getattr(dock, "hub", None)
+            if hub is not None:
+                hub.stop()
+                break
+        self.browser.shutdown()
