@@ -289,3 +289,26 @@ class PartModel:
             colors=np.repeat(colors, 3, axis=0),
             faces=faces,
         )
+
+
+def concat_buffers(buffers: list[DrawBuffers]) -> DrawBuffers:
+    """One draw of many, in the given order; ``faces`` keeps each part's own face indices."""
+    if not buffers:
+        return DrawBuffers(
+            np.zeros((0, 3), np.float32),
+            np.zeros((0, 3), np.float32),
+            np.zeros((0, 4), np.float32),
+            np.zeros(0, np.int64),
+        )
+    return DrawBuffers(
+        positions=np.concatenate([b.positions for b in buffers]),
+        normals=np.concatenate([b.normals for b in buffers]),
+        colors=np.concatenate([b.colors for b in buffers]),
+        faces=np.concatenate([b.faces for b in buffers]),
+    )
+
+
+def both_sides(buffers: DrawBuffers) -> DrawBuffers:
+    """Each triangle twice, the second wound the other way: open surfaces survive back-face culling."""
+    flip = buffers.positions.reshape(-1, 3, 3)[:, ::-1].reshape(-1, 3)
+    return concat_buffers([buffers, DrawBuffers(flip, -buffers.normals, buffers.colors, buffers.faces)])

@@ -1,7 +1,7 @@
-"""The 3D detector view: one lit mesh per subdetector in a turntable camera.
+"""The 3D detector view: every subdetector in two lit meshes (opaque, translucent) in a turntable camera.
 
 Overlays (tracks, clusters, vertices) parent their visuals to ``view.scene``; ``set_crystal_colors``
-lights ECL crystals by cellId in the single crystal mesh.
+lights ECL crystals by cellId.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from vispy import scene
 from displays.canvas import DetectorCanvas
 from displays.parts import CUTAWAYS, Cutaway
 from displays.style import BACKGROUND, HER_COLOR, LER_COLOR
-from displays.visuals import N_ECL_CRYSTALS, PartVisual
+from displays.visuals import N_ECL_CRYSTALS, DetectorMeshes, PartVisual
 from events.kinematics import HALF_CROSSING
 from geometry.mesh import Part
 
@@ -66,17 +66,23 @@ class DetectorView3D:
         self.parts: dict[str, PartVisual] = {}
         for part in parts:
             self.parts[part.name] = PartVisual(part, parent=self.view.scene)
+        self.meshes = DetectorMeshes([v.mesh for v in self.parts.values()], parent=self.view.scene)
         by_radius = sorted(self.parts.values(), key=lambda p: -max(p.model.outer_radius, p.model.max_abs_z))
         for rank, visual in enumerate(by_radius):
             visual.draw_rank = rank * 2
+            visual.on_change = self.meshes.mark_stale
             visual.refresh()
+        self.canvas.before_draw.append(self.meshes.rebuild)
         her, ler = beam_lines()
-        self.beams = [
-            scene.visuals.Line(her, color=HER_COLOR, width=2, method="gl", parent=self.view.scene),
-            scene.visuals.Line(ler, color=LER_COLOR, width=2, method="gl", parent=self.view.scene),
-        ]
-        for line in self.beams:
-            line.order = 50
+        self.beams = scene.visuals.Line(
+            np.concatenate([her, ler]),
+            color=np.array([HER_COLOR] * 2 + [LER_COLOR] * 2, np.float32),
+            connect="segments",
+            width=2,
+            method="gl",
+            parent=self.view.scene,
+        )
+        self.beams.order = 50
         self.cutaway = Cutaway()
         self.set_cutaway(cutaway)
         self.set_camera_preset(preset)

@@ -10,13 +10,21 @@ keeps the shape of a faint shell readable.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from vispy import gloo, scene
 from vispy.visuals import Visual
 
-from displays.parts import Cutaway, DrawBuffers, PartModel, ecl_region_end_crystals
+from displays.parts import (
+    Cutaway,
+    DrawBuffers,
+    PartModel,
+    both_sides,
+    concat_buffers,
+    ecl_region_end_crystals,
+)
 from displays.style import WIRE_COLOR, part_style
 from geometry.mesh import Part
 
@@ -73,28 +81,35 @@ class LitMeshVisual(Visual):
         self._n_vertices = 0
         self._bounds: np.ndarray | None = None
         self.data: DrawBuffers | None = None
+        self.translucent = False
         self.set_translucent(False)
 
     def set_data(self, buffers: DrawBuffers) -> None:
-        """Replace the drawn triangles; the upload happens lazily at the next paint."""
-        self.data = buffers
+        """Replace the drawn triangles; the upload happens lazily at the next paint.
+
+        When only the colours changed (crystals lit by an event, an opacity slider) only they are sent.
+        """
+        old, self.data = self.data, buffers
         self._n_vertices = len(buffers.positions)
-        self._positions.set_data(np.ascontiguousarray(buffers.positions, np.float32))
-        self._normals.set_data(np.ascontiguousarray(buffers.normals, np.float32))
         self._colors.set_data(np.ascontiguousarray(buffers.colors, np.float32))
-        pos = buffers.positions
-        self._bounds = np.stack([pos.min(axis=0), pos.max(axis=0)], axis=1) if len(pos) else None
+        if old is None or not np.array_equal(old.positions, buffers.positions):
+            self._positions.set_data(np.ascontiguousarray(buffers.positions, np.float32))
+            self._normals.set_data(np.ascontiguousarray(buffers.normals, np.float32))
+            pos = buffers.positions
+            self._bounds = np.stack([pos.min(axis=0), pos.max(axis=0)], axis=1) if len(pos) else None
         self.update()
 
     def set_translucent(self, translucent: bool, cull_back: bool = True) -> None:
-        """Opaque parts write depth; translucent ones blend over them without hiding what lies behind.
+        """Opaque triangles write depth; translucent ones blend over them without hiding what lies behind.
 
         With ``cull_back`` (closed, outward-wound elements) faces turned away from the eye are skipped:
-        a see-through shell then blends its near and far walls once each instead of twice.
+        a see-through shell then blends its near and far walls once each instead of twice. Blending
+        leaves the framebuffer's alpha at 1, so the widget stays opaque where translucent parts lie.
         """
+        self.translucent = translucent
         self.set_gl_state(
             blend=True,
-            blend_func=("src_alpha", "one_minus_src_alpha"),
+            blend_func=("src_alpha", "one_minus_src_alpha", "zero", "one"),
             depth_test=True,
             depth_mask=not translucent,
             cull_face="back" if cull_back else False,
@@ -148,8 +163,24 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / n if n > 0 and np.isfinite(n) else np.array([0.0, 0.0, -1.0])
 
 
+class PartLayer:
+    """A subdetector's share of the detector meshes: its triangles, whether and when they are drawn."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.visible = True
+        self.translucent = False
+        self.two_sided = False  # open elements: drawn from both sides although back faces are culled
+        self.order = 0  # opaque parts below 100; translucent parts from 100 up, drawn in this order
+        self.data: DrawBuffers | None = None
+
+
 class PartVisual:
-    """One subdetector on screen: its mesh visual, its wires (if any) and its display state."""
+    """One subdetector on screen: its layer of the detector meshes, its wires (if any), its display state.
+
+    ``on_change`` (set by the owning view) is called whenever the layer changed, so the merged meshes
+    are rebuilt before the next paint.
+    """
 
     def __init__(self, part: Part, parent: Any = None) -> None:
         style = part_style(part.name, part.color)
@@ -166,8 +197,8 @@ class PartVisual:
             else None,
         )
         self.default_opacity = style.opacity
-        self.mesh = LitMesh(parent=parent)
-        self.mesh.name = part.name
+        self.mesh = PartLayer(part.name)
+        self.on_change: Callable[[PartVisual], None] | None = None
         self.wires: Any = None
         self.wires_visible = False
         if self.model.lines is not None:
@@ -212,22 +243,64 @@ class PartVisual:
         self.refresh()
 
     def refresh(self) -> None:
-        """Push the model's state to the visuals (only what is shown is rebuilt)."""
-        m = self.model
-        shown = m.visible and (m.opacity > 0.0 or m.element_custom.any())
-        self.mesh.visible = shown
-        translucent = m.translucent
-        self.mesh.order = (100 + self.draw_rank) if translucent else self.draw_rank
+        """Push the model's state to the layer and the wires (only what is shown is rebuilt)."""
+        m, layer = self.model, self.mesh
+        shown = bool(m.visible and (m.opacity > 0.0 or m.element_custom.any()))
+        layer.visible = shown
+        layer.translucent = m.translucent
+        layer.two_sided = not m.closed
+        layer.order = (100 + self.draw_rank) if m.translucent else self.draw_rank
         if shown:
-            self.mesh.set_translucent(translucent, cull_back=m.closed)
-            self.mesh.set_data(m.buffers())
+            layer.data = m.buffers()
+        if self.on_change is not None:
+            self.on_change(self)
         if self.wires is not None:
             wires_shown = m.visible and self.wires_visible
             self.wires.visible = wires_shown
-            self.wires.order = 100 + self.draw_rank + 1
+            self.wires.order = 200 + self.draw_rank
             if wires_shown:
                 segments = m.kept_lines()
                 if len(segments):
                     self.wires.set_data(pos=segments.reshape(-1, 3))
                 else:
                     self.wires.visible = False
+
+
+class DetectorMeshes:
+    """Every subdetector in two draw calls: the opaque parts (writing depth), then the translucent ones,
+    outermost first, each part's triangles in its rank order.
+
+    Few large draws cost llvmpipe and VisPy's per-visual Python far less than one visual per part.
+    Back faces are culled in both; open elements are drawn twice, once per winding. A changed layer
+    only marks the meshes stale: ``rebuild`` (run just before a paint) concatenates the shown layers.
+    """
+
+    def __init__(self, layers: list[PartLayer], parent: Any = None) -> None:
+        self.layers = layers
+        self.opaque = LitMesh(parent=parent)
+        self.opaque.name = "detector (opaque)"
+        self.opaque.order = 0
+        self.translucent = LitMesh(parent=parent)
+        self.translucent.name = "detector (translucent)"
+        self.translucent.set_translucent(True)
+        self.translucent.order = 100
+        self.stale = True
+
+    def mark_stale(self, *_: Any) -> None:
+        self.stale = True
+        self.opaque.update()
+
+    def rebuild(self) -> None:
+        if not self.stale:
+            return
+        self.stale = False
+        ordered = sorted(self.layers, key=lambda layer: layer.order)
+        for node in (self.opaque, self.translucent):
+            shown = [
+                both_sides(layer.data) if layer.two_sided else layer.data
+                for layer in ordered
+                if layer.visible and layer.data is not None and layer.translucent == node.translucent
+            ]
+            node.visible = any(b.n_faces for b in shown)
+            if node.visible:
+                node.set_data(concat_buffers(shown))

@@ -11,15 +11,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import QCheckBox, QDockWidget, QVBoxLayout, QWidget
 
 from displays.event_render import BatchSource
-from displays.event_visuals import EventVisuals
+from displays.event_visuals import EventVisuals, detector_crystal_painter
 from events.model import EventBatch
 from monitoring.histograms.definitions import STANDARD
 from monitoring.histograms.running import RunningHistogram
@@ -48,7 +48,7 @@ class AppConfig:
     follow_s: float = 4.0  # how often the display moves to the newest live event
     buffer_events: int = 500
     cutaway: str = "wedge"
-    extra: dict[str, str] = field(default_factory=dict)
+    settings: Path | None = None  # INI file of the window's settings; None: the user's own
 
 
 def newest_worth_showing(batch: EventBatch, min_tracks: int = 2, min_ecl_gev: float = 1.0) -> int:
@@ -103,11 +103,12 @@ class Application:
 
     def __init__(self, config: AppConfig) -> None:
         self.config = config
-        self.window = MainWindow.from_geometry(cutaway=config.cutaway)
+        settings = QSettings(str(config.settings), QSettings.Format.IniFormat) if config.settings else None
+        self.window = MainWindow.from_geometry(cutaway=config.cutaway, settings=settings)
         self.window.resize(1680, 1000)
         w = self.window
         self.visuals = {
-            "3d": EventVisuals(w.detector.view, "3d", crystal_painter=self._paint_crystals),
+            "3d": EventVisuals(w.detector.view, "3d", crystal_painter=detector_crystal_painter(w.detector)),
             "rphi": EventVisuals(w.projections["rphi"].view, "rphi"),
             "rz": EventVisuals(w.projections["rz"].view, "rz"),
         }
@@ -121,6 +122,10 @@ class Application:
         self.browser.event_shown.connect(self.candidate.set_event)
         self.browser.object_selected.connect(self._object_selected)
         self.browser.message.connect(lambda text: w.statusBar().showMessage(text, 8000))
+        w.navigate.connect(self.browser.step)
+        w.open_requested.connect(self.browser.choose_file)
+        w.color_mode_changed.connect(self._set_color_mode)
+        w.event_provider = self.current_event
 
         self.histograms = [RunningHistogram(d) for d in STANDARD]
         self.histogram_panel = HistogramPanel(self.histograms)
@@ -141,8 +146,7 @@ class Application:
         self.monitoring = monitoring_docks(config.machine, w)
         first: QDockWidget | None = None
         for dock in self.monitoring:
-            w.addDockWidget(BOTTOM, dock)
-            w._view_menu().addAction(dock.toggleViewAction())
+            w.place_dock(dock, BOTTOM)
             if first is None:
                 first = dock
             else:
@@ -158,6 +162,7 @@ class Application:
         self._alarm_timer.timeout.connect(self._raise_latched_alarm)
         self._alarm_timer.start()
 
+        w.restore_settings()
         if config.file is not None:
             self.follower.follow.setChecked(False)
             self.browser.open_file(config.file)
@@ -180,11 +185,9 @@ class Application:
         self.follower.timer.start()
         QTimer.singleShot(800, self.follower.tick)
 
-    def _paint_crystals(self, cell_ids: np.ndarray, rgba: np.ndarray) -> None:
-        """The event's crystals only: every crystal not listed goes back to its detector colour."""
-        self.window.detector.reset_crystal_colors()
-        if len(cell_ids):
-            self.window.detector.set_crystal_colors(cell_ids, rgba)
+    def _set_color_mode(self, mode: str) -> None:
+        for visuals in self.visuals.values():
+            visuals.set_color_mode(mode)  # type: ignore[arg-type]  # the window offers valid modes
 
     def _object_selected(self, kind: str | None, index: int) -> None:
         self.inspector.show_object(self.browser.current_event, kind, index)

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,6 +31,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="signal injected into the embedded simulation, e.g. zprime:mass=3.0,fraction=0.02 (repeatable)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the embedded simulation")
+    parser.add_argument(
+        "--outreach",
+        action="store_true",
+        help="full-screen self-running show of collisions (generated, or the events of FILE)",
+    )
     parser.add_argument("--cdc-wires", action="store_true", help="start with the CDC sense wires shown")
     parser.add_argument(
         "--cutaway", choices=("none", "wedge", "half"), default="wedge", help="3D cutaway (default wedge)"
@@ -67,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
     assert isinstance(app, QApplication)
     app.setApplicationName("Belle II display")
     apply_theme(app)
+    if args.outreach:
+        return run_outreach(app, args)
     defaults = AppConfig()
     config = AppConfig(
         file=args.file,
@@ -91,4 +99,34 @@ def run(args: argparse.Namespace) -> int:
             app.quit()
 
         QTimer.singleShot(args.screenshot_after_ms, save_and_quit)
+    return int(app.exec())
+
+
+def run_outreach(app: Any, args: argparse.Namespace) -> int:
+    """The outreach show: generated collisions with dark-sector signals, or a file's events, looping."""
+    from panels.outreach import OutreachWindow
+
+    if args.file is None:
+        try:
+            show = OutreachWindow.from_generator(
+                args.seed, **({"signals": args.signal} if args.signal else {})
+            )
+        except ValueError as exc:  # a bad --signal spec, named in the message
+            print(f"gui: {exc}", file=sys.stderr)
+            return 2
+    else:
+        from events.io import EventFileError, open_events
+
+        try:
+            show = OutreachWindow.from_source(open_events(args.file))
+        except EventFileError as exc:
+            print(f"gui: {exc}", file=sys.stderr)
+            return 2
+    show.start(full_screen=args.screenshot is None)
+    if args.screenshot is not None:
+        from PySide6.QtCore import QTimer
+
+        QTimer.singleShot(
+            args.screenshot_after_ms, lambda: (show.grab().save(str(args.screenshot)), app.quit())
+        )
     return int(app.exec())

@@ -159,7 +159,7 @@ class EventBrowser(QtWidgets.QWidget):
             self.table,
         ):
             lay.addLayout(row) if isinstance(row, QtWidgets.QLayout) else lay.addWidget(row)
-        self.open_button.clicked.connect(self._choose_file)
+        self.open_button.clicked.connect(self.choose_file)
         self.prev_button.clicked.connect(lambda: self.step(-1))
         self.next_button.clicked.connect(lambda: self.step(+1))
         self.index_box.valueChanged.connect(self.show_index)
@@ -209,7 +209,7 @@ class EventBrowser(QtWidgets.QWidget):
 
     # --- sources ---------------------------------------------------------------------------
 
-    def _choose_file(self) -> None:
+    def choose_file(self) -> None:
         path, _ = QtWidgets.QFileDialog.getOpenFileName(
             self, "Open events", "", "Events (*.root *.h5 *.hdf5 *.json);;All files (*)"
         )

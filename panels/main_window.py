@@ -232,8 +232,14 @@ class MainWindow(QMainWindow):
             | QDockWidget.DockWidgetFeature.DockWidgetFloatable
             | QDockWidget.DockWidgetFeature.DockWidgetClosable
         )
+        return self.place_dock(dock, area)
+
+    def place_dock(
+        self, dock: QDockWidget, area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea
+    ) -> QDockWidget:
+        """Add a ready-made dock widget; its show/hide action joins the View menu."""
         self.addDockWidget(area, dock)
-        self.docks[title] = dock
+        self.docks[dock.windowTitle()] = dock
         self._view_menu().addAction(dock.toggleViewAction())
         return dock
 

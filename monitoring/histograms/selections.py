@@ -41,11 +41,23 @@ class Selected:
         return len(self.rows)
 
 
+Columns = dict[str, tuple[str, ...]]  # per collection ("header" too) the columns read
+
+
 class Selection(Protocol):
     @property
     def inputs(self) -> tuple[str, ...]: ...
 
     def select(self, batch: EventBatch) -> Selected: ...
+
+
+def merge_columns(*needs: Columns) -> Columns:
+    """The union of several column needs, in first-seen order."""
+    merged: Columns = {}
+    for need in needs:
+        for collection, columns in need.items():
+            merged[collection] = tuple(dict.fromkeys((*merged.get(collection, ()), *columns)))
+    return merged
 
 
 def muon_probability(pid_logl: NDArray[np.floating]) -> F8:
@@ -88,6 +100,14 @@ class MuonPairSelection:
     beam: Beam = BEAM
     inputs: tuple[str, ...] = PAIR_INPUTS
 
+    @property
+    def columns(self) -> Columns:
+        """The event columns ``select`` reads (a reader may leave out the rest)."""
+        need: Columns = {"header": ("bz",), "tracks": ("phi0", "omega", "tan_lambda", "charge", "pid_logl")}
+        if self.extra_photon_energy_max is not None:
+            need["ecl"] = ("energy", "hypotheses", "is_track")
+        return need
+
     def select(self, batch: EventBatch) -> Selected:
         n = len(batch)
         tracks = batch.tracks
@@ -126,6 +146,11 @@ class SinglePhotonSelection:
     theta_deg: tuple[float, float] | None = ECL_BARREL_DEG
     extra_photon_energy_max: float = 0.1  # GeV
     inputs: tuple[str, ...] = PHOTON_INPUTS
+
+    @property
+    def columns(self) -> Columns:
+        """The event columns ``select`` reads; of the tracks only their number per event."""
+        return {"tracks": (), "ecl": ("energy", "theta", "phi", "hypotheses", "is_track")}
 
     def select(self, batch: EventBatch) -> Selected:
         n = len(batch)

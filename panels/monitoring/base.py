@@ -9,7 +9,16 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QGraphicsItem,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from monitoring.model import MonitorModel
 from panels.monitoring.style import GAP_COLOR
@@ -17,8 +26,20 @@ from panels.monitoring.style import GAP_COLOR
 SPANS = {"10 min": 600.0, "1 h": 3600.0, "8 h": 8 * 3600.0, "24 h": 86400.0}
 
 
+def cache_axes(plot: pg.PlotWidget) -> None:
+    """Keep each axis as a pixmap, redrawn only when its range or size changes.
+
+    pyqtgraph records an axis as a QPicture and replays it (every tick label's text) on every
+    repaint of the plot, ~1 ms per axis here: most repaints bring new data, not a new range."""
+    for name in ("left", "bottom"):
+        plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+
 class StripChart(pg.PlotWidget):
-    """A time axis, curves made once and then only fed with ``setData``, boundary and gap markers."""
+    """A time axis, curves made once and then only fed with ``setData``, boundary and gap markers.
+
+    Curves are drawn with 1-pixel cosmetic pens: Qt's raster engine strokes wider pens as
+    polygons, several times slower for thousands of points (environment.md §5.4)."""
 
     def __init__(self, y_label: str, parent: QWidget | None = None) -> None:
         super().__init__(parent=parent, axisItems={"bottom": pg.DateAxisItem(orientation="bottom")})
@@ -27,11 +48,12 @@ class StripChart(pg.PlotWidget):
         self.setLabel("left", y_label)
         self.addLegend(offset=(8, 8), labelTextSize="8pt", verSpacing=-2)
         self.setMouseEnabled(x=False, y=True)
+        cache_axes(self)
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.markers: dict[str, pg.PlotDataItem] = {}
 
-    def curve(self, key: str, name: str, color: str, width: float = 1.5) -> pg.PlotDataItem:
-        item = self.plot([], [], name=name, pen=pg.mkPen(color, width=width), connect="finite")
+    def curve(self, key: str, name: str, color: str) -> pg.PlotDataItem:
+        item = self.plot([], [], name=name, pen=pg.mkPen(color, width=1, cosmetic=True), connect="finite")
         item.setDownsampling(auto=True, method="peak")
         item.setClipToView(True)
         self.curves[key] = item

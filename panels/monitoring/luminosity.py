@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
 from monitoring.model import MonitorModel
 from panels.monitoring.base import MonitorPanel, StripChart, gap_marker, series_rows
-from panels.monitoring.style import FILL_COLOR, LUM_COLOR, RUN_COLOR, ValueLabel, integrated
+from panels.monitoring.style import FILL_COLOR, LUM_COLOR, RUN_COLOR, ValueLabel, integrated, set_style
 
 UNIT = 1e34
 
@@ -38,7 +38,7 @@ class LuminosityPanel(MonitorPanel):
         grid.addWidget(self.gap_info, 2, 0, 1, 6)
         self.body.addLayout(grid)
         self.chart = StripChart("L [10³⁴ cm⁻² s⁻¹]")
-        self.chart.curve("LUM", "luminosity", LUM_COLOR, 2.0)
+        self.chart.curve("LUM", "luminosity", LUM_COLOR)
         self.chart.marker("runs", "run start", RUN_COLOR, Qt.PenStyle.DashLine)
         self.chart.marker("fills", "fill start", FILL_COLOR, Qt.PenStyle.DotLine)
         gap_marker(self.chart)
@@ -65,7 +65,7 @@ class LuminosityPanel(MonitorPanel):
             if lumi.open_gap is not None:
                 text = f"NO DATA since {lumi.open_gap.reason} — " + text
             self.gap_info.setText(text)
-            self.gap_info.setStyleSheet("color: #eb00eb;")
+            set_style(self.gap_info, "color: #eb00eb;")
         t_min = model.latest_time - self.span
         t, v = model.buffers["LUM"].view(t_min) if "LUM" in model.buffers else (np.empty(0), np.empty(0))
         self.chart.curves["LUM"].setData(t, v / UNIT)

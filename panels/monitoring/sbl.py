@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import deque
 
 import numpy as np
 import pyqtgraph as pg
@@ -21,12 +22,13 @@ from PySide6.QtWidgets import (
 
 from monitoring.accumulators import SBLAlarm
 from monitoring.channels import Severity
-from monitoring.model import MonitorModel
-from panels.monitoring.base import MonitorPanel
+from monitoring.model import LogEntry, MonitorModel
+from panels.monitoring.base import MonitorPanel, cache_axes
 from panels.monitoring.style import ALARM_COLORS, HER_COLOR, LER_COLOR, clock
 
 LOG_COLUMNS = ("time", "ring", "lost", "in", "rings", "acknowledged")
 MESSAGE_COLUMNS = ("time", "channel", "severity", "message")
+MESSAGE_ROWS = 300  # the newest messages shown, newest on top
 
 
 def describe(alarm: SBLAlarm) -> str:
@@ -52,6 +54,7 @@ class SBLPanel(MonitorPanel):
         row.addWidget(self.banner, 1)
         row.addWidget(self.ack)
         self.body.addLayout(row)
+        self._banner_key: tuple = ()
         self._set_banner(None, 0)
 
         tabs = QTabWidget()
@@ -83,12 +86,14 @@ class SBLPanel(MonitorPanel):
             for axis in ("bottom", "left"):
                 plot.getAxis(axis).enableAutoSIPrefix(False)
             plot.addItem(pg.InfiniteLine(0.0, angle=90, pen=pg.mkPen("#ffffff", style=Qt.PenStyle.DashLine)))
+        for plot in (self.pm_wide, self.pm_turns):
+            cache_axes(plot)
         plots.addWidget(self.pm_wide)
         plots.addWidget(self.pm_turns)
         self.body.addWidget(tabs, 1)
         self.body.addLayout(plots, 1)
         self._shown_alarms: tuple = ()
-        self._shown_log = 0
+        self._newest_message: LogEntry | None = None
         self._selected: SBLAlarm | None = None
 
     @staticmethod
@@ -103,6 +108,10 @@ class SBLPanel(MonitorPanel):
         return table
 
     def _set_banner(self, alarm: SBLAlarm | None, latched: int) -> None:
+        key = (id(alarm), alarm.acknowledged if alarm else None, latched)
+        if key == self._banner_key:
+            return  # each change of text and stylesheet costs a re-layout and a re-polish
+        self._banner_key = key
         if alarm is None or not latched:
             text = "no beam loss" if alarm is None else f"acknowledged — last: {describe(alarm)}"
             self.banner.setText(text)
@@ -146,18 +155,36 @@ class SBLPanel(MonitorPanel):
                     self.log.setItem(r, c, item)
             if self._selected is None or self._selected not in alarms or not self._selected.postmortem:
                 self._show_postmortem(next((a for a in reversed(alarms) if a.postmortem), None))
-        if len(model.log) != self._shown_log or (model.log and self._shown_log == model.log.maxlen):
-            entries = list(model.log)[-300:]
-            self._shown_log = len(model.log)
-            self.messages.setRowCount(len(entries))
-            for r, e in enumerate(reversed(entries)):
-                name = Severity(min(e.severity, 3)).name
-                for c, text in enumerate((clock(e.wall), e.channel, name, e.text)):
-                    item = QTableWidgetItem(text)
-                    if e.severity in ALARM_COLORS:
-                        item.setForeground(pg.mkColor("#000000"))
-                        item.setBackground(pg.mkColor(ALARM_COLORS[Severity(e.severity)]))
-                    self.messages.setItem(r, c, item)
+        self._show_messages(model.log)
+
+    def _show_messages(self, log: deque[LogEntry]) -> None:
+        """Put messages newer than the newest shown on top; shown rows are never written again."""
+        newest = log[-1] if log else None
+        if newest is self._newest_message:
+            return
+        fresh: list[LogEntry] = []
+        for entry in reversed(log):
+            if entry is self._newest_message:
+                break
+            fresh.append(entry)
+            if len(fresh) == MESSAGE_ROWS:
+                break
+        else:  # the newest shown message is gone from the log: start over
+            self.messages.setRowCount(0)
+        if len(fresh) == MESSAGE_ROWS:
+            self.messages.setRowCount(0)
+        for entry in reversed(fresh):  # oldest first, each on top of the last
+            self.messages.insertRow(0)
+            name = Severity(min(entry.severity, 3)).name
+            for c, text in enumerate((clock(entry.wall), entry.channel, name, entry.text)):
+                item = QTableWidgetItem(text)
+                if entry.severity in ALARM_COLORS:
+                    item.setForeground(pg.mkColor("#000000"))
+                    item.setBackground(pg.mkColor(ALARM_COLORS[Severity(entry.severity)]))
+                self.messages.setItem(0, c, item)
+        if self.messages.rowCount() > MESSAGE_ROWS:
+            self.messages.setRowCount(MESSAGE_ROWS)
+        self._newest_message = newest
 
     def _select(self) -> None:
         rows = {i.row() for i in self.log.selectedItems()}

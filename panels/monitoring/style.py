@@ -35,6 +35,12 @@ def alarm_style(state: ChannelState | None) -> str:
     return base + border + text + "background: #202020; }"
 
 
+def set_style(widget: QWidget, sheet: str) -> None:
+    """Set a stylesheet only when it changes (each set re-polishes the widget)."""
+    if widget.styleSheet() != sheet:
+        widget.setStyleSheet(sheet)
+
+
 def si(value: float, unit: str = "", digits: int = 3) -> str:
     if not math.isfinite(value):
         return "—"
@@ -77,7 +83,7 @@ class ValueLabel(QLabel):
         else:
             text = self.fmt(state.value)
             self.setText(text + (" [STALE]" if state.stale else ""))
-        self.setStyleSheet(alarm_style(state))
+        set_style(self, alarm_style(state))
         tip = f"{self.channel}: " + (state.message if state and state.message else "ok")
         if state is not None and state.severity:
             tip += f" (severity {Severity(min(int(state.severity), 3)).name})"

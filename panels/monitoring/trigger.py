@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
@@ -22,11 +23,30 @@ from events.trigger import L1_BITS, PRESCALES
 from monitoring.channels import L1_LIMIT_HZ, Severity
 from monitoring.model import MonitorModel
 from panels.monitoring.base import MonitorPanel, StripChart, series_rows
-from panels.monitoring.style import ALARM_COLORS, ValueLabel, si
+from panels.monitoring.style import ALARM_COLORS, ValueLabel, set_style, si
 
 CHART_BITS = ("ff", "ffo", "hie", "c4", "lml1", "mu_pair", "bhabha", "klmhit")  # shown at first
 CHART_COLORS = ("#4cc9f0", "#80ed99", "#f9c74f", "#f8961e", "#f94144", "#b5179e", "#90be6d", "#adb5bd")
 TABLE_PERIOD_S = 0.5  # the table is for reading: twice a second is plenty
+
+
+RATE_SAMPLES = ("—", "999 kHz", "99.9 kHz", "999 Hz")
+STATUS_SAMPLES = ("disconnected", "NOT FIRING", "INVALID", "stale")
+
+
+def fixed_widths(table: QTableWidget, samples: list[Sequence[str]]) -> None:
+    """Columns as wide as their widest sample text, set once.
+
+    With ResizeToContents every changed cell made the header measure the whole column again,
+    ~0.5 ms per cell, so a table refresh cost tens of milliseconds."""
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    header.setStretchLastSection(True)
+    metrics = table.fontMetrics()
+    for column, texts in enumerate(samples):
+        label = table.horizontalHeaderItem(column)
+        texts = [*texts, label.text() if label else ""]
+        table.setColumnWidth(column, max(metrics.horizontalAdvance(t) for t in texts) + 18)
 
 
 def set_text(item: QTableWidgetItem, text: str) -> bool:
@@ -60,9 +80,10 @@ class TriggerPanel(MonitorPanel):
         self.table.verticalHeader().setDefaultSectionSize(20)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
         self.rows = ("TOTAL", *L1_BITS)
+        fixed_widths(
+            self.table, [self.rows, [str(p) for p in PRESCALES.values()], RATE_SAMPLES, STATUS_SAMPLES]
+        )
         self.cells: list[list[QTableWidgetItem]] = []  # bit, prescale, rate, status per row
         for r, bit in enumerate(self.rows):
             prescale = "" if bit == "TOTAL" else str(PRESCALES.get(bit, 1))
@@ -74,7 +95,7 @@ class TriggerPanel(MonitorPanel):
         split.addWidget(self.table)
 
         self.chart = StripChart("rate [Hz]")
-        self.chart.curve("L1:TOTAL", "total", "#ffffff", 2.0)
+        self.chart.curve("L1:TOTAL", "total", "#ffffff")
         self.chart.addItem(
             # the y axis is logarithmic: items sit at log10 of their value
             pg.InfiniteLine(
@@ -140,12 +161,10 @@ class TriggerPanel(MonitorPanel):
         self.silent_bits = model.silent_bits()
         if self.silent_bits:
             self.silent.setText("NOT FIRING: " + ", ".join(self.silent_bits))
-            self.silent.setStyleSheet(
-                f"QLabel {{ background: {ALARM_COLORS[Severity.MAJOR]}; color: white; }}"
-            )
+            set_style(self.silent, f"QLabel {{ background: {ALARM_COLORS[Severity.MAJOR]}; color: white; }}")
         else:
             self.silent.setText("all bits firing")
-            self.silent.setStyleSheet("QLabel { color: #80c080; }")
+            set_style(self.silent, "QLabel { color: #80c080; }")
         for r, bit in enumerate(self.rows):
             state = model.states.get(f"L1:{bit}")
             rate, status = self.cells[r][2], self.cells[r][3]

@@ -1,8 +1,9 @@
 """Closed views leave the GL context of the views still open alone, whenever Python frees them.
 
-A closed canvas sits in reference cycles until the garbage collector runs, which can be in the middle
-of another canvas's draw. The first order here is the one that once broke: two 3D views rendered and
-closed, then an r-phi projection drawn while a collection runs.
+A closed canvas sits in reference cycles until a garbage collection, which can come in the middle of
+another canvas's draw (the detector canvas holds automatic collections off while it draws; other
+canvases and explicit ``gc.collect()`` calls do not). The first order here is the one that once broke:
+two 3D views rendered and closed, then an r-phi projection drawn while a collection runs.
 """
 
 from __future__ import annotations

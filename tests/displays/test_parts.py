@@ -5,8 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from displays.parts import CUTAWAYS, Cutaway, PartModel, face_azimuth, face_normals, outward_triangles
-from displays.visuals import PartVisual
+from displays.parts import (
+    CUTAWAYS,
+    Cutaway,
+    PartModel,
+    both_sides,
+    face_azimuth,
+    face_normals,
+    outward_triangles,
+)
+from displays.visuals import DetectorMeshes, PartVisual
 from geometry.mesh import Mesh, Part
 from tests.displays.toy_detector import ECL_R_IN, ECL_R_OUT, cylinder, sector_boxes, toy_parts
 
@@ -77,10 +85,10 @@ def test_adapter_visibility_opacity_cutaway_change_the_node() -> None:
 
     visual.set_opacity(1.0)
     assert node.order < 100
-    assert node._vshare.gl_state["depth_mask"] is True
+    assert not node.translucent
     visual.set_opacity(0.4)
     assert node.order >= 100
-    assert node._vshare.gl_state["depth_mask"] is False
+    assert node.translucent
     assert node.data.colors[:, 3].max() == pytest.approx(0.4)
 
     visual.set_cutaway(CUTAWAYS["wedge"])
@@ -162,3 +170,79 @@ def test_envelope_lod_draws_boundary_layers_while_faint() -> None:
         Part("EKLM", Mesh.merge(disks), (1, 0, 0, 1), 6), (1, 0, 0, 1), 0.05, envelope_lod=True
     )
     np.testing.assert_array_equal(np.unique(endcaps.element[endcaps.kept_faces()]), [0, 5])
+
+
+def merged_detector() -> tuple[dict[str, PartVisual], DetectorMeshes]:
+    """Toy CDC (faint), ECL (translucent) and an opaque inner tube, merged as the 3D view does."""
+    inner = Part("SVD", cylinder(4.0, 14.0, -20.0, 30.0, n_phi=12), (1, 0.5, 0.2, 1), 1)
+    cdc = Part("CDC", cylinder(16.0, 113.0, -100.0, 165.0, n_phi=24), (0, 1, 1, 1), 1)
+    visuals = {p.name: PartVisual(p) for p in (inner, cdc, ecl_part(n_phi=36, n_z=2))}
+    meshes = DetectorMeshes([v.mesh for v in visuals.values()])
+    for rank, name in enumerate(["ECL", "CDC", "SVD"]):  # outermost first
+        visuals[name].draw_rank = 2 * rank
+        visuals[name].on_change = meshes.mark_stale
+        visuals[name].refresh()
+    return visuals, meshes
+
+
+def test_two_draws_hold_every_shown_part_in_draw_order() -> None:
+    visuals, meshes = merged_detector()
+    meshes.rebuild()
+    assert not meshes.stale
+    opaque, translucent = meshes.opaque.data, meshes.translucent.data
+    svd, cdc, ecl = (visuals[n].mesh.data for n in ("SVD", "CDC", "ECL"))
+    np.testing.assert_array_equal(opaque.positions, svd.positions)
+    # translucent parts outermost first: the ECL's triangles, then the CDC's
+    np.testing.assert_array_equal(translucent.positions, np.concatenate([ecl.positions, cdc.positions]))
+    assert meshes.translucent.order > meshes.opaque.order
+
+    visuals["ECL"].set_visible(False)  # a control marks the meshes stale; the next paint rebuilds
+    assert meshes.stale
+    meshes.rebuild()
+    np.testing.assert_array_equal(meshes.translucent.data.positions, cdc.positions)
+    visuals["CDC"].set_visible(False)
+    meshes.rebuild()
+    assert not meshes.translucent.visible  # nothing translucent left to draw
+    assert meshes.opaque.visible
+
+    visuals["SVD"].set_opacity(0.5)  # now translucent: it moves to the second draw
+    visuals["ECL"].set_visible(True)
+    meshes.rebuild()
+    assert not meshes.opaque.visible
+    assert meshes.translucent.data.n_faces == ecl.n_faces + svd.n_faces
+
+
+def test_lit_crystals_recolour_the_merged_draw_in_place() -> None:
+    visuals, meshes = merged_detector()
+    meshes.rebuild()
+    positions = meshes.translucent.data.positions
+    visuals["ECL"].set_element_colors(np.array([3]), np.array([1.0, 0.0, 0.0, 1.0]))
+    meshes.rebuild()
+    merged = meshes.translucent.data
+    np.testing.assert_array_equal(merged.positions, positions)
+    n_ecl = visuals["ECL"].mesh.data.n_faces
+    lit = visuals["ECL"].model.element[merged.faces[:n_ecl]] == 3
+    assert lit.any()
+    lit_colors = merged.colors.reshape(-1, 3, 4)[:n_ecl][lit]
+    np.testing.assert_allclose(lit_colors, np.broadcast_to([1.0, 0.0, 0.0, 1.0], lit_colors.shape))
+
+
+def test_open_surfaces_are_drawn_from_both_sides() -> None:
+    one_triangle = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0]], np.float32)
+    sheet = Part(
+        "BEAMPIPE",
+        Mesh(one_triangle, np.array([[0, 1, 2]], np.uint32), np.zeros(1, np.int32)),
+        (1, 1, 1, 1),
+        1,
+    )
+    visual = PartVisual(sheet)
+    assert visual.mesh.two_sided
+    doubled = both_sides(visual.mesh.data)
+    assert doubled.n_faces == 2
+    first, second = doubled.positions.reshape(2, 3, 3)
+    n = face_normals(doubled.positions.reshape(2, 3, 3))
+    assert np.dot(n[0], n[1]) == pytest.approx(-1.0)  # opposite windings: one side survives culling
+    np.testing.assert_array_equal(second, first[::-1])
+    meshes = DetectorMeshes([visual.mesh])
+    meshes.rebuild()
+    assert meshes.opaque.data.n_faces == 2

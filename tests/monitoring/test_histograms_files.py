@@ -7,14 +7,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import uproot
 
 from events import io
 from events.model import EventBatch
 from main import main
 from monitoring.histograms import samples
 from monitoring.histograms.backends import NumbaBackend, NumpyBackend
-from monitoring.histograms.dask_backend import DaskBackend
-from monitoring.histograms.definitions import STANDARD
+from monitoring.histograms.dask_backend import DaskBackend, needed_columns, partitions, read_batch
+from monitoring.histograms.definitions import STANDARD, by_name
 from monitoring.histograms.export import read_counts
 from monitoring.histograms.files import fill_files
 
@@ -58,7 +59,7 @@ def test_fill_files_matches_the_batches_in_memory(backend, event_files) -> None:
 
 @pytest.mark.slow
 def test_dask_local_cluster_over_root_files(event_files) -> None:
-    """uproot.dask + dask-histogram on 2 worker processes, several ROOT files, same counts."""
+    """Basket-aligned tasks on 2 worker processes, several ROOT files, same counts."""
     paths, _ = event_files
     roots = [p for p in paths if p.suffix == ".root"]
     expected = fill_files(NumpyBackend(), roots, STANDARD)
@@ -78,6 +79,38 @@ def test_dask_local_cluster_over_root_files(event_files) -> None:
     np.testing.assert_array_equal(
         flat, NumpyBackend().histogram(STANDARD[1].kernel, sel.inputs, STANDARD[1].axes)
     )
+
+
+def test_dask_partitions_follow_the_baskets(event_files) -> None:
+    """Each file was written in three batches of 1000 events, so three baskets per branch: the
+    task ranges join whole baskets and never cut one (a basket would be decompressed twice)."""
+    path = event_files[0][0]
+    columns = needed_columns(STANDARD)
+    assert partitions(path, columns, 1) == [(0, 1000), (1000, 2000), (2000, 3000)]
+    assert partitions(path, columns, 1500) == [(0, 2000), (2000, 3000)]
+    assert partitions(path, columns, 10**9) == [(0, 3000)]
+    # 3 files x 3000 events on 2 workers: at most 9000 / 8 events per task, so whole baskets
+    assert DaskBackend(scheduler="synchronous", step_size=10**6)._partition_size([path] * 3) == 1125
+
+
+def test_selections_read_only_the_columns_they_declare(event_files) -> None:
+    """A batch holding only the declared columns selects exactly what the full batch selects."""
+    path = event_files[0][0]
+    with io.open_events(path) as source:
+        full = source.read(0, len(source))
+    tree = uproot.open(path)["events"]
+    for d in STANDARD:
+        columns = d.selection.columns
+        assert "experiment" not in columns.get("header", ())
+        partial = read_batch(tree, 0, len(full), columns)
+        expected, got = d.select(full), d.select(partial)
+        assert len(expected) > 100
+        np.testing.assert_array_equal(got.rows, expected.rows)
+        for g, e in zip(got.inputs, expected.inputs, strict=True):
+            np.testing.assert_array_equal(g, e)
+    # the recoil-angle selection does not look at photons: no ECL branch is read for it
+    assert "ecl" not in by_name("recoil_mass2_theta").selection.columns
+    assert needed_columns([by_name("single_photon_energy")])["tracks"] == ()
 
 
 def test_dask_refuses_hdf5_with_a_clear_error(event_files) -> None:

@@ -24,7 +24,12 @@ def test_newest_worth_showing_skips_empty_events() -> None:
 def test_application_on_the_embedded_simulation(qtbot, tmp_path, screenshot_dir) -> None:
     from panels.app import AppConfig, Application
 
-    config = AppConfig(follow_s=0.5, machine="sim://?accel=30", signals=("zprime:mass=3.0,fraction=0.3",))
+    config = AppConfig(
+        follow_s=0.5,
+        machine="sim://?accel=30",
+        signals=("zprime:mass=3.0,fraction=0.3",),
+        settings=tmp_path / "settings.ini",
+    )
     app = Application(config)
     window = app.window
     qtbot.addWidget(window)

@@ -8,18 +8,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow
 
 from monitoring.channels import Severity
 from monitoring.machine import MachineConfig
+from monitoring.model import LogEntry
 from monitoring.rates import standin_menu
 from monitoring.sim import CONTINUOUS, DISCRETE, SimSource, Simulation
 from monitoring.source import Update
 from panels.monitoring import PANELS, LiveHub, monitoring_docks
 from panels.monitoring.luminosity import LuminosityPanel
-from panels.monitoring.sbl import SBLPanel
+from panels.monitoring.sbl import MESSAGE_ROWS, SBLPanel
 from panels.monitoring.style import ALARM_COLORS, alarm_style
 from panels.monitoring.trigger import TriggerPanel
 
@@ -207,3 +208,60 @@ def test_docks_run_the_simulation_in_a_worker_thread(qtbot, screenshot_dir: Path
     finally:
         hub.stop()
     assert set(CONTINUOUS + DISCRETE) <= set(hub.model.states)
+
+
+class StyleChanges(QObject):
+    """Counts re-polishes (stylesheet changes) of the widgets it watches."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.StyleChange:
+            self.count += 1
+        return False
+
+
+def test_sbl_messages_go_on_top_and_shown_rows_are_not_rewritten(qtbot, history) -> None:
+    hub, panels = make_hub(qtbot, history, ["sbl"])
+    panel: SBLPanel = panels["sbl"]
+    model = hub.model
+    t = model.latest_time
+    for k in range(model.log.maxlen or 0):  # a full log, as after a long shift
+        model.log.append(
+            LogEntry(T0 + k, t + k, f"CH{k}", int(Severity.MINOR) if k % 7 else 0, f"message {k}")
+        )
+    panel.update_data(model)
+    assert panel.messages.rowCount() == MESSAGE_ROWS
+    assert cell(panel.messages, 0, 3) == f"message {len(model.log) - 1}"  # newest on top
+    assert cell(panel.messages, MESSAGE_ROWS - 1, 3) == f"message {len(model.log) - MESSAGE_ROWS}"
+    top = panel.messages.item(0, 3)
+    watcher = StyleChanges()
+    panel.banner.installEventFilter(watcher)
+    for _ in range(3):  # nothing new: no row written again, the banner not restyled
+        panel.update_data(model)
+    assert panel.messages.item(0, 3) is top
+    assert watcher.count == 0
+    model.log.append(LogEntry(T0, t, "LER:I", int(Severity.MAJOR), "newer"))
+    model.log.append(LogEntry(T0, t, "HER:I", int(Severity.MAJOR), "newest"))
+    panel.update_data(model)
+    assert [cell(panel.messages, r, 3) for r in range(3)] == ["newest", "newer", top.text()]
+    assert panel.messages.item(2, 3) is top
+    assert panel.messages.rowCount() == MESSAGE_ROWS
+    assert panel.messages.item(0, 0).background().color() == QColor(ALARM_COLORS[Severity.MAJOR])
+    model.log.clear()  # a new model state without the shown messages: the table starts over
+    model.log.append(LogEntry(T0, t, "LUM", 0, "alone"))
+    panel.update_data(model)
+    assert panel.messages.rowCount() == 1
+    assert cell(panel.messages, 0, 3) == "alone"
+
+
+def test_trigger_table_columns_fit_every_text_they_show(qtbot, history) -> None:
+    """Fixed column widths (a refresh must not re-measure the table) still fit every cell."""
+    _, panels = make_hub(qtbot, history, ["trigger"])
+    table = panels["trigger"].table
+    metrics = table.fontMetrics()
+    for column in range(3):  # the last column stretches
+        widest = max(metrics.horizontalAdvance(cell(table, r, column)) for r in range(table.rowCount()))
+        assert widest < table.columnWidth(column), column
