@@ -46,7 +46,7 @@ class AppConfig:
     signals: tuple[str, ...] = ("zprime:mass=3.0,fraction=0.02", "darkphoton:mass=4.0,fraction=0.01")
     seed: int = 0
     follow_s: float = 4.0  # how often the display moves to the newest live event
-    buffer_events: int = 500
+    buffer_events: int = 10_000  # ~25 s of the embedded stream: bin clicks find recent events
     cutaway: str = "wedge"
     settings: Path | None = None  # INI file of the window's settings; None: the user's own
 
