@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pytest
@@ -29,6 +32,28 @@ def screenshot_dir() -> Path:
     """Where rendering tests save their pictures for people to look at."""
     SCREENSHOTS.mkdir(exist_ok=True)
     return SCREENSHOTS
+
+
+def run_main(
+    *args: str,
+    drop_env: Iterable[str] = (),
+    set_env: Mapping[str, str] | None = None,
+    timeout: float = 180,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python main.py ARGS...`` as a user would, to completion, capturing its output.
+
+    ``drop_env`` removes variables (e.g. DISPLAY, to run with no display at all); ``set_env`` adds some.
+    """
+    env = {k: v for k, v in os.environ.items() if k not in set(drop_env)}
+    env.update(set_env or {})
+    return subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from displays.cli import Picture, RenderError, parse_size, picture_from_args
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import run_main
 
 
 def run_render(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("DISPLAY", "QT_QPA_PLATFORM")
-    }  # no display at all
-    return subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), "render", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    return run_main("render", *args, drop_env=("DISPLAY", "QT_QPA_PLATFORM"))  # no display at all
 
 
 def test_render_writes_a_picture_without_a_display(tmp_path: Path) -> None:

@@ -4,25 +4,17 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from events import io
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import run_main
 
 
 def _dump(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), "dump", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-    )
+    return run_main("dump", *args)
 
 
 def test_dump_prints_event_one_of_the_sample(mdst_sample: Path) -> None:

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import run_main
 
 NAMES = ["BEAMPIPE", "PXD", "SVD", "CDC", "TOP", "ARICH", "ECL", "COIL", "BKLM", "EKLM"]
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "main.py", "geometry", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
+    return run_main("geometry", *args)
 
 
 def test_json_summary_and_cell() -> None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +13,10 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QLabel
 
 from displays.parts import CUTAWAYS
+from tests.conftest import run_main
 from tests.displays.toy_detector import detector_outlines, detector_parts
 
 pytestmark = pytest.mark.gl
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def make_window(qtbot: Any, tmp_path: Path, **kwargs: Any) -> Any:
@@ -119,18 +117,12 @@ def test_add_dock_and_screenshot(window: Any, qtbot: Any, tmp_path: Path, screen
 
 
 def run_gui(*args: str, display: bool, config_home: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    if config_home is not None:  # the settings the window saves on closing go there, not to the user's
-        env["XDG_CONFIG_HOME"] = str(config_home)
-    if not display:
-        for key in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
-            env.pop(key, None)
-    return subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), "gui", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
+    return run_main(
+        "gui",
+        *args,
+        drop_env=() if display else ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"),
+        # the settings the window saves on closing go there, not to the user's
+        set_env={"XDG_CONFIG_HOME": str(config_home)} if config_home is not None else None,
         timeout=120,
     )
 
