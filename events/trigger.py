@@ -37,6 +37,11 @@ BIT = {name: k for k, name in enumerate(L1_BITS)}
 PRESCALES: dict[str, int] = {"bha3d": 100, "bhabha": 100, "bhapur": 100, "gg": 100}
 
 
+def prescale_vector(bits: tuple[str, ...] = L1_BITS) -> np.ndarray:
+    """The prescale of every bit in ``bits`` (1 where a line is not prescaled), as floats."""
+    return np.array([PRESCALES.get(b, 1) for b in bits], dtype=float)
+
+
 def pack(fired: dict[str, np.ndarray]) -> np.ndarray:
     """Pack boolean arrays per bit name into the uint64 ``l1_bits`` column."""
     n = len(next(iter(fired.values()))) if fired else 0

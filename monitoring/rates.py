@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from events.trigger import L1_BITS, PRESCALES
+from events.trigger import L1_BITS, prescale_vector
 from monitoring.channels import L1_LIMIT_HZ
 
 NB_TO_CM2 = 1e-33
@@ -38,7 +38,7 @@ class TriggerMenu:
 
     @property
     def prescales(self) -> np.ndarray:
-        return np.array([PRESCALES.get(b, 1) for b in self.bits], dtype=float)
+        return prescale_vector(self.bits)
 
     def without_bits(self, dead: set[str] | frozenset[str]) -> TriggerMenu:
         """The menu with some bits never firing (a broken trigger line)."""
@@ -181,7 +181,7 @@ def load_menu(n_per_process: int = 2000, seed: int = 1) -> TriggerMenu:
             f"events.generator.trigger_efficiencies: shape {eff.shape}, expected (P, {len(L1_BITS)})"
         )
     # the generator's matrix includes the prescales; the menu keeps them apart (raw decisions)
-    raw = eff * np.array([PRESCALES.get(b, 1) for b in L1_BITS], dtype=float)[None, :]
+    raw = eff * prescale_vector()[None, :]
     return TriggerMenu(processes, sigma, raw, origin=f"generated, {n_per_process} events per process")
 
 

@@ -206,7 +206,7 @@ def trigger_efficiencies(
     for proc in processes.PROCESSES:
         batch = generate(n_per_process, seed * 1000 + proc.code, processes=[proc.name], config=config)
         dec = trigger.l1_decisions(batch)
-        eff = np.array([dec[b].mean() / trigger.PRESCALES.get(b, 1) for b in trigger.L1_BITS])
+        eff = np.array([dec[b].mean() for b in trigger.L1_BITS]) / trigger.prescale_vector()
         names.append(proc.name)
         sigmas.append(proc.cross_section_nb)
         rows.append(eff)
