@@ -15,7 +15,7 @@ import numpy as np
 from vispy import io, scene
 
 from displays.event_visuals import LAYERS, EventVisuals
-from events.model import EventBatch
+from events.model import EVENT_ID, EventBatch
 
 STATE_FORMAT = "belle2-display view state"
 MAX_PNG_SIDE = 8192
@@ -72,7 +72,7 @@ def view_state(visuals: EventVisuals, extra: dict[str, Any] | None = None) -> di
     }
     if visuals.event is not None:
         h = visuals.event.header
-        state["event"] = {k: int(h[k][0]) for k in ("experiment", "run", "event")}
+        state["event"] = {k: int(h[k][0]) for k in EVENT_ID}
         state["source"] = visuals.event.source
     state.update(extra or {})
     return state
@@ -162,7 +162,7 @@ def open_source(path: str | Path) -> Any:
 def event_file_name(event: EventBatch, stem: str) -> str:
     """``{stem}_e0007_r01234_ev00000042.png``: experiment, run and event of a one-event batch."""
     h = event.header
-    exp, run, number = (int(h[k][0]) for k in ("experiment", "run", "event"))
+    exp, run, number = (int(h[k][0]) for k in EVENT_ID)
     return f"{stem}_e{exp:04d}_r{run:05d}_ev{number:08d}.png"
 
 

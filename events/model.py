@@ -36,6 +36,8 @@ HEADER: dict[str, ColumnSpec] = {
     "bz": ("f4", (), 1.5),  # solenoid field used for momenta [T]
 }
 
+EVENT_ID: tuple[str, str, str] = ("experiment", "run", "event")  # what names one event
+
 COLLECTIONS: dict[str, dict[str, ColumnSpec]] = {
     "tracks": {
         "d0": ("f8", (), np.nan),

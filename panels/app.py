@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import QCheckBox, QDockWidget, QVBoxLayout, QWidget
 
 from displays.event_render import BatchSource
 from displays.event_visuals import EventVisuals, detector_crystal_painter
-from events.model import EventBatch
+from events.model import EVENT_ID, EventBatch
 from monitoring.histograms.definitions import STANDARD
 from monitoring.histograms.running import RunningHistogram
 from monitoring.live_events import EventStream, LiveBuffer, open_event_stream
@@ -86,16 +87,19 @@ class LiveFollower(QWidget):
         snapshot = self.buffer.snapshot()
         self.browser.set_source(BatchSource(snapshot), "live stream", index=newest_worth_showing(snapshot))
 
-    def open_record(self, experiment: int, run: int, event: int) -> bool:
-        """Freeze the display on a buffered event; False if it has left the buffer."""
+    def open_newest(self, records: NDArray[np.void]) -> tuple[int, int, int] | None:
+        """Freeze the display on the newest of these records still buffered; None if all have left."""
         snapshot = self.buffer.snapshot()
-        ids = np.stack([snapshot.header[k] for k in ("experiment", "run", "event")], axis=1)
-        hits = np.flatnonzero((ids == (experiment, run, event)).all(axis=1))
-        if not len(hits):
-            return False
-        self.follow.setChecked(False)
-        self.browser.set_source(BatchSource(snapshot), "live stream (paused)", index=int(hits[-1]))
-        return True
+        buffered = np.stack([snapshot.header[k] for k in EVENT_ID], axis=1)
+        for record in records[::-1]:
+            experiment, run, event = (int(record[k]) for k in EVENT_ID)
+            wanted = (experiment, run, event)
+            hits = np.flatnonzero((buffered == wanted).all(axis=1))
+            if len(hits):
+                self.follow.setChecked(False)
+                self.browser.set_source(BatchSource(snapshot), "live stream (paused)", index=int(hits[-1]))
+                return wanted
+        return None
 
 
 class Application:
@@ -172,7 +176,8 @@ class Application:
         try:
             self.stream = open_event_stream(
                 self.config.stream,
-                [*(h.fill for h in self.histograms), self.buffer],
+                # the buffer first: every event a histogram links to is already buffered
+                [self.buffer, *(h.fill for h in self.histograms)],
                 seed=self.config.seed,
                 signals=self.config.signals if self.config.stream == "sim" else (),
             ).start()
@@ -197,12 +202,13 @@ class Application:
         records = selection.records
         if not len(records):
             return
-        newest = records[-1]
-        ids = (int(newest["experiment"]), int(newest["run"]), int(newest["event"]))
-        if self.follower.open_record(*ids):
-            self.window.statusBar().showMessage(f"showing event {ids[2]} of run {ids[1]} from that bin", 8000)
+        shown = self.follower.open_newest(records)
+        if shown is not None:
+            message = f"showing event {shown[2]} of run {shown[1]} from that bin"
+            self.window.statusBar().showMessage(message, 8000)
         else:
-            self.browser.jump_to(*ids)
+            newest = records[-1]
+            self.browser.jump_to(*(int(newest[k]) for k in EVENT_ID))
 
     def _raise_latched_alarm(self) -> None:
         dock = self.sbl_dock

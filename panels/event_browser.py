@@ -20,7 +20,7 @@ from displays.event_visuals import EventVisuals
 from events import bookmarks as bm
 from events import filtering, helix
 from events import io as event_io
-from events.model import EventBatch
+from events.model import EVENT_ID, EventBatch
 
 Source = Any  # anything with __len__ and read(start, stop) -> EventBatch
 CHUNK = 2000  # events per read while filtering or searching
@@ -312,9 +312,7 @@ class EventBrowser(QtWidgets.QWidget):
         if self.ids is not None:
             found(self.ids)
             return
-        scan = self._scan(
-            lambda b, _: np.stack([b.header[k] for k in ("experiment", "run", "event")], axis=1)
-        )
+        scan = self._scan(lambda b, _: np.stack([b.header[k] for k in EVENT_ID], axis=1))
         self._submit(lambda: np.concatenate(scan()).astype(np.int64), found)
 
     def _jump_clicked(self) -> None:
