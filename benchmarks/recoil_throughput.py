@@ -78,7 +78,8 @@ def vector_awkward(p: list[np.ndarray]) -> np.ndarray:
 
 
 def dask_files(n: int, rounds: int, step: int = 25_000) -> dict[str, object]:
-    """Dask over ROOT ntuples: 1 worker vs 2 local workers on the same files and task ranges.
+    """Dask over ROOT ntuples: 1 worker vs 2 local workers on the same files, with baskets of
+    ``step`` events that the backend groups into tasks of its own size (~100k events).
 
     Both clusters run side by side, warmed on every file (imports, open files, page cache);
     then each round times one fill on 1 worker and one on 2, so a round's two runs share the
@@ -106,7 +107,7 @@ def dask_files(n: int, rounds: int, step: int = 25_000) -> dict[str, object]:
             )
             rootio.write(path, batches)  # one basket per branch and batch
             paths.append(path)
-        backends = {w: DaskBackend(n_workers=w, step_size=step) for w in (1, 2)}
+        backends = {w: DaskBackend(n_workers=w) for w in (1, 2)}
         workers = {}
         try:
             for w, backend in backends.items():
