@@ -44,6 +44,7 @@ class MachineConfig:
     sbl_loss_fraction: tuple[float, float] = (0.3, 0.9)
     abort_latency_s: float = 2.5e-6 + TURN_S  # to the abort request, then one turn to dump
     run_length_s: float = 3600.0
+    run_elapsed_s: float = 0.0  # how long the first run has been going at the start
     run_start_delay_s: float = 120.0  # stable beams -> run start (detector HV ramp)
     run_gap_s: float = 30.0
     bursts_per_hour: float = 2.0  # injection-background bursts
@@ -160,7 +161,7 @@ class Machine:
         self.bursts: list[tuple[float, float]] = []
         # run control: run k spans [run_starts[k], run_ends[k]) (end inf while open)
         self.run_numbers: list[int] = [1]
-        self.run_starts: list[float] = [start]
+        self.run_starts: list[float] = [start - cfg.run_elapsed_s]
         self.run_ends: list[float] = [math.inf]
         self.fill_numbers: list[int] = [1]
         self.fill_starts: list[float] = [start]

@@ -74,8 +74,12 @@ class MonitorModel:
         bin_width: float = 5.0,
         bin_capacity: int = 8640,
         clock: Callable[[], float] = time.monotonic,
+        live_from: float = -math.inf,
     ) -> None:
         self.source_name = source_name
+        # source time before which updates are replayed history (``Source.live_from``): a loss
+        # there was the previous shift's to acknowledge, so it is logged but does not latch
+        self.live_from = live_from
         self.stale_after = stale_after
         self.clock = clock
         self.states = {name: ChannelState(name) for name in channels}
@@ -173,6 +177,9 @@ class MonitorModel:
                 text = (
                     f"sudden beam loss in {alarm.ring}: {alarm.fraction:.0%} in {alarm.duration * 1e6:.0f} µs"
                 )
+                if t < self.live_from:
+                    alarm.acknowledged, alarm.acknowledged_at = True, t
+                    text += " (replayed history, before this display opened)"
                 self._note(t, name, Severity.MAJOR, text)
         elif name in ("RUN", "RUNNING"):
             run = int(self.states["RUN"].value) if "RUN" in self.states and self._has("RUN") else 0

@@ -4,9 +4,12 @@ URL options (all optional): ``accel`` time-acceleration factor (1), ``seed`` (1)
 seconds between batches (0.1), ``sample_dt`` simulated seconds between samples (1.0; never more
 than ``max_samples`` per tick, 10), ``sbl_rate`` sudden beam losses per hour (0.5),
 ``burst_rate`` injection-background bursts per hour (2), ``run_length`` seconds (3600),
+``run_elapsed`` seconds the first run has been going where the replayed history begins (half a run),
 ``preset=design`` (design currents and luminosity: the L1 rate sits at the 30 kHz limit),
 ``peak_lumi`` (5.1e34), ``dead_bits`` comma-separated L1 bits that stop firing, ``start`` epoch
-seconds of the simulated clock at start (now).
+seconds of the simulated clock where the live data begins (now), ``history`` seconds of the
+machine's past replayed first (3600: the shifter's charts open on the last hour, as the archiver
+would give them; 0 for none) sampled every ``history_dt`` seconds (10).
 
 Each batch carries, per sample, the beam currents, luminosity (with 1 % noise), L1 rates per bit
 (Poisson counts over the sample interval), the accepted and requested L1 rate and the dead-time
@@ -139,7 +142,9 @@ def config_from_options(options: dict[str, str], url: str) -> MachineConfig:
             **base.__dict__,
             "sbl_per_hour": option(options, "sbl_rate", base.sbl_per_hour, url),
             "bursts_per_hour": option(options, "burst_rate", base.bursts_per_hour, url),
-            "run_length_s": option(options, "run_length", base.run_length_s, url),
+            "run_length_s": (run_length := option(options, "run_length", base.run_length_s, url)),
+            # the replayed past opens mid-run, as a shifter's does, not on a run start
+            "run_elapsed_s": option(options, "run_elapsed", 0.5 * run_length, url),
             "peak_luminosity": option(options, "peak_lumi", base.peak_luminosity, url),
         }
     )
@@ -161,6 +166,11 @@ class SimSource(Source):
             raise SourceError(f"{url!r}: accel, tick, sample_dt and max_samples must be positive")
         self.seed = int(option(options, "seed", 1, url))
         self.start_time = option(options, "start", time.time(), url)
+        self.live_from = self.start_time
+        self.history = option(options, "history", 3600.0, url)
+        self.history_dt = option(options, "history_dt", 10.0, url)
+        if self.history < 0 or self.history_dt <= 0:
+            raise SourceError(f"{url!r}: history must be >= 0 and history_dt positive")
         self.config = config_from_options(options, url)
         self.dead_bits = {b for b in options.get("dead_bits", "").split(",") if b}
         unknown = self.dead_bits - set(L1_BITS)
@@ -190,12 +200,20 @@ class SimSource(Source):
             self.simulation.kill_bits(bits)
         self.dead_bits |= set(bits)
 
+    def _replay_history(self, sim: Simulation, batch_s: float = 600.0) -> None:
+        """Publish the simulated past up to ``start_time`` in batches of ``batch_s`` seconds."""
+        while sim.now < self.start_time and not self._stop.is_set():
+            t_end = min(self.start_time, sim.now + batch_s)
+            self._publish(sim.step(t_end, max(1, math.ceil((t_end - sim.now) / self.history_dt))))
+
     def _run(self) -> None:
         try:
             menu = load_menu()  # off the GUI thread; cached on disk after the first time
             if self.dead_bits:
                 menu = menu.without_bits(self.dead_bits)
-            self.simulation = sim = Simulation(self.config, self.start_time, self.seed, menu)
+            begin = self.start_time - self.history
+            self.simulation = sim = Simulation(self.config, begin, self.seed, menu)
+            self._replay_history(sim)
             wall0 = time.monotonic()
             while not self._stop.wait(self.tick):
                 target = self.start_time + self.accel * (time.monotonic() - wall0)

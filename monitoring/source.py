@@ -8,6 +8,7 @@ picks the implementation by URL scheme, as PyDM's data plugins do (``sim://``, `
 from __future__ import annotations
 
 import importlib
+import math
 import queue
 import threading
 from collections.abc import Callable
@@ -49,6 +50,7 @@ class Source:
     def __init__(self, url: str, channels: tuple[str, ...]) -> None:
         self.url = url
         self.channels = channels
+        self.live_from = -math.inf  # updates stamped earlier are replayed history, not live
         self._listeners: list[Listener] = []
         self._queue: queue.SimpleQueue[list[Update]] | None = None
         self._lock = threading.Lock()

@@ -37,7 +37,12 @@ class LiveHub(QObject):
     ) -> None:
         super().__init__(parent)
         self.source = open_source(source) if isinstance(source, str) else source
-        self.model = MonitorModel(self.source.channels, source_name=self.source.url, stale_after=stale_after)
+        self.model = MonitorModel(
+            self.source.channels,
+            source_name=self.source.url,
+            stale_after=stale_after,
+            live_from=self.source.live_from,
+        )
         self.source.queue()  # make the queue before the thread starts
         self.panels: list[LivePanel] = []
         self.frames = 0  # ticks that refreshed at least one panel

@@ -208,3 +208,25 @@ def test_bhabha_line_rate_is_prescaled_once(tmp_path, monkeypatch) -> None:
     expected = 74.4 * 51.0 * menu.efficiency[bhabha, L1_BITS.index("bha3d")] / 100
     assert rate == pytest.approx(expected, rel=0.15)
     assert 20 < rate < 60
+
+
+def test_sim_source_opens_on_its_replayed_past_with_earlier_losses_not_latched() -> None:
+    import time
+
+    from monitoring.sim import SimSource
+
+    source = SimSource("sim://?history=1800&sbl_rate=30&seed=4")
+    model = MonitorModel(source.channels, source_name=source.url, live_from=source.live_from)
+    source.subscribe(model.ingest)
+    with source:
+        deadline = time.monotonic() + 60
+        while model.latest_time < source.live_from and time.monotonic() < deadline:
+            time.sleep(0.05)
+    times, lum = model.buffers["LUM"].view()
+    assert times[0] == pytest.approx(source.live_from - 1800, abs=11)  # the past half hour, 10 s apart
+    assert np.nanmedian(lum) > 1e34
+    assert model.lumi.total > 0  # integrated over the replayed past
+    past = [a for a in model.alarms if a.time < source.live_from]
+    assert past, "30 losses an hour: the half hour replayed holds some"
+    assert all(a.acknowledged for a in past)  # the previous shift's, logged but not latched
+    assert any("replayed history" in entry.text for entry in model.log)

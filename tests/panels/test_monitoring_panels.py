@@ -42,7 +42,7 @@ def history() -> list[list[Update]]:
 
 
 def make_hub(qtbot, history: list[list[Update]], names: list[str]) -> tuple[LiveHub, dict]:
-    hub = LiveHub(SimSource("sim://"))  # never started: the test feeds it
+    hub = LiveHub(SimSource(f"sim://?start={T0:.0f}"))  # never started: the test feeds it live data
     panels = {}
     for name in names:
         panel = PANELS[name]()
