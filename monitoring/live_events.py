@@ -2,15 +2,19 @@
 
 ``open_event_stream("sim")`` runs the collision generator in a publisher thread on a loopback port
 and subscribes to it exactly as to any remote ``serve`` publisher, so the embedded default takes the
-same wire, counters and back-pressure path as the control room's stream. ``LiveBuffer`` keeps the
-newest events (bounded) as a random-access source for the event browser.
+same wire, counters and back-pressure path as the control room's stream. Given the machine's run
+control (``run_of``), the embedded events carry its experiment and run, numbered from 1 in each
+run, and none are taken between runs, as from the real DAQ. ``LiveBuffer`` keeps the newest events
+(bounded) as a random-access source for the event browser.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+
+import numpy as np
 
 from events.model import EventBatch
 from monitoring.serve import EventPublisher, open_source, serve
@@ -19,15 +23,52 @@ from monitoring.zmq_source import Consumer, ZmqEventSource
 SIM_RATE_HZ = 400.0  # events/s of the embedded stream (the physics L1 stream is ~1.3 kHz at 5e34)
 
 
+# (experiment, run) while a run is in progress, None between runs
+RunOf = Callable[[], tuple[int, int] | None]
+
+
+def stamp_runs(
+    batches: Iterable[EventBatch], run_of: RunOf, stop: threading.Event, poll_s: float = 0.25
+) -> Iterator[EventBatch]:
+    """The batches labelled with the run in progress, events numbered from 1 in each run.
+
+    Between runs it takes no batch (waiting, ``poll_s`` at a time, until a run starts or ``stop``)."""
+    current: tuple[int, int] | None = None
+    next_event = 1
+    source = iter(batches)
+    while not stop.is_set():
+        run = run_of()
+        if run is None:
+            stop.wait(poll_s)
+            continue
+        batch = next(source, None)
+        if batch is None:
+            return
+        if run != current:
+            current, next_event = run, 1
+        header = batch.header
+        header["experiment"][:], header["run"][:] = run
+        header["event"][:] = np.arange(next_event, next_event + len(batch))
+        next_event += len(batch)
+        yield batch
+
+
 class EmbeddedSimulation:
     """The generator behind an in-process publisher on ``tcp://127.0.0.1:<free port>``."""
 
-    def __init__(self, rate_hz: float = SIM_RATE_HZ, seed: int = 0, signals: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        rate_hz: float = SIM_RATE_HZ,
+        seed: int = 0,
+        signals: Sequence[str] = (),
+        run_of: RunOf | None = None,
+    ) -> None:
         batch = max(1, min(100, int(rate_hz / 20)))
-        self._batches = open_source("sim", seed, batch, signals)  # ValueError for a bad signal spec
+        self._stop = threading.Event()
+        batches = open_source("sim", seed, batch, signals)  # ValueError for a bad signal spec
+        self._batches = batches if run_of is None else stamp_runs(batches, run_of, self._stop)
         self.publisher = EventPublisher("tcp://127.0.0.1:*", publisher_id=f"embedded-sim-{seed}")
         self._rate_hz = rate_hz
-        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="embedded-sim publisher", daemon=True)
 
     @property
@@ -73,11 +114,17 @@ class EventStream:
 
 
 def open_event_stream(
-    spec: str, consumers: Iterable[Consumer] = (), seed: int = 0, signals: Sequence[str] = (), **kwargs: float
+    spec: str,
+    consumers: Iterable[Consumer] = (),
+    seed: int = 0,
+    signals: Sequence[str] = (),
+    run_of: RunOf | None = None,
+    **kwargs: float,
 ) -> EventStream:
-    """``sim`` (the embedded generator) or ``zmq://HOST:PORT``; ``ValueError`` names a bad spec."""
+    """``sim`` (the embedded generator, labelled by ``run_of`` when given) or ``zmq://HOST:PORT``;
+    ``ValueError`` names a bad spec."""
     if spec == "sim":
-        simulation = EmbeddedSimulation(kwargs.get("rate_hz", SIM_RATE_HZ), seed, signals)
+        simulation = EmbeddedSimulation(kwargs.get("rate_hz", SIM_RATE_HZ), seed, signals, run_of)
         return EventStream(ZmqEventSource(simulation.url, consumers=consumers), simulation)
     if spec.startswith("zmq://"):
         return EventStream(ZmqEventSource(spec, consumers=consumers))

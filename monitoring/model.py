@@ -82,6 +82,7 @@ class MonitorModel:
         self.live_from = live_from
         self.stale_after = stale_after
         self.clock = clock
+        self.opened = clock()
         self.states = {name: ChannelState(name) for name in channels}
         self.buffers = {name: StripBuffer(raw_capacity, bin_width, bin_capacity) for name in self.states}
         self.lumi = LumiIntegrator()
@@ -236,6 +237,19 @@ class MonitorModel:
     @property
     def alarms(self) -> list[SBLAlarm]:
         return list(self.sbl.alarms)
+
+    def run_in_progress(self) -> tuple[int, int] | None:
+        """(experiment, run) while run control says a run is in progress, None between runs.
+
+        Without a run number: None for the first ``stale_after`` seconds of a source that has one
+        (it is on its way), then (0, 0), the Monte Carlo labels (no run control to follow)."""
+        if not self._has("RUN"):
+            waiting = "RUN" in self.states and self.clock() - self.opened < self.stale_after
+            return None if waiting else (0, 0)
+        if self._has("RUNNING") and not self.states["RUNNING"].value:
+            return None
+        experiment = int(self.states["EXP"].value) if self._has("EXP") else 0
+        return experiment, int(self.states["RUN"].value)
 
     def silent_bits(
         self, recent: float = 30.0, reference: float = 600.0, min_expected: float = 10.0

@@ -139,14 +139,18 @@ def serve(
 ) -> int:
     """Publish batches paced to ``rate_hz`` events/s (0: as fast as possible); returns events sent."""
     stop = stop or threading.Event()
-    t0 = last_report = time.monotonic()
+    t0 = pace0 = last_report = time.monotonic()
     sent = 0
     for batch in batches:
         if count is not None and sent + len(batch) > count:
             batch = batch.slice(0, count - sent)
         if rate_hz > 0:
-            # wait until the previous events' share of time has passed, keeping a steady rate
-            delay = t0 + sent / rate_hz - time.monotonic()
+            # wait until the previous events' share of time has passed, keeping a steady rate;
+            # behind by more than a second (the source paused, or was slow) it does not burst
+            delay = pace0 + sent / rate_hz - time.monotonic()
+            if delay < -1.0:
+                pace0 -= delay
+                delay = 0.0
             if delay > 0 and stop.wait(delay):
                 break
         if stop.is_set():

@@ -30,7 +30,7 @@ from panels.event_browser import EventBrowser
 from panels.histogram_panel import BinSelection, HistogramPanel
 from panels.inspector import Inspector
 from panels.main_window import MainWindow
-from panels.monitoring import monitoring_docks
+from panels.monitoring import LiveHub, monitoring_docks
 from panels.stream_status import StreamStatus
 
 LEFT = Qt.DockWidgetArea.LeftDockWidgetArea
@@ -141,13 +141,15 @@ class Application:
         w.tabifyDockWidget(events_dock, w.add_dock(self.inspector, "Inspector", LEFT))
         events_dock.raise_()
 
+        self.monitoring = monitoring_docks(config.machine, w)
+        self.hub: LiveHub | None = getattr(self.monitoring[0], "hub", None) if self.monitoring else None
+
         self.stream: EventStream | None = None
         self.buffer = LiveBuffer(config.buffer_events)
         self.follower = LiveFollower(self.buffer, self.browser, config.follow_s)
         if config.stream != "none":
             self._start_stream()
 
-        self.monitoring = monitoring_docks(config.machine, w)
         first: QDockWidget | None = None
         for dock in self.monitoring:
             w.place_dock(dock, BOTTOM)
@@ -180,6 +182,8 @@ class Application:
                 [self.buffer, *(h.fill for h in self.histograms)],
                 seed=self.config.seed,
                 signals=self.config.signals if self.config.stream == "sim" else (),
+                # the embedded events carry the machine's run, and stop between runs
+                run_of=self.hub.model.run_in_progress if self.hub is not None else None,
             ).start()
         except (ValueError, OSError) as exc:
             self.window.statusBar().showMessage(f"live events: {exc}")
@@ -212,10 +216,9 @@ class Application:
 
     def _raise_latched_alarm(self) -> None:
         dock = self.sbl_dock
-        hub = getattr(dock, "hub", None) if dock else None
-        if dock is None or hub is None:
+        if dock is None or self.hub is None:
             return
-        if any(not a.acknowledged for a in hub.model.alarms) and not dock.widget().isVisible():
+        if self.hub.model.sbl.latched and not dock.widget().isVisible():
             dock.show()
             dock.raise_()
 
@@ -225,9 +228,6 @@ class Application:
     def close(self) -> None:
         if self.stream is not None:
             self.stream.stop()
-        for dock in self.monitoring:
-            hub = getattr(dock, "hub", None)
-            if hub is not None:
-                hub.stop()
-                break
+        if self.hub is not None:
+            self.hub.stop()
         self.browser.shutdown()

@@ -114,10 +114,13 @@ class EventBrowser(QtWidgets.QWidget):
         self.prev_button = QtWidgets.QPushButton("◀ Prev")
         self.next_button = QtWidgets.QPushButton("Next ▶")
         self.index_box = QtWidgets.QSpinBox()
-        self.index_box.setRange(0, 0)
+        self.index_box.setRange(1, 1)  # counted from 1, as the position line says
         self.index_box.setKeyboardTracking(False)
-        self.position_label = QtWidgets.QLabel("")
-        for w in (self.open_button, self.prev_button, self.index_box, self.next_button, self.position_label):
+        self.index_box.setToolTip("position in the file or stream, from 1")
+        self.position_label = QtWidgets.QLabel("")  # a row of its own: the event's name is never cut
+        self.position_label.setStyleSheet("font-weight: bold;")
+        self.position_label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        for w in (self.open_button, self.prev_button, self.index_box, self.next_button):
             nav.addWidget(w)
         jump = QtWidgets.QHBoxLayout()
         self.exp_edit, self.run_edit, self.evt_edit = (QtWidgets.QLineEdit() for _ in range(3))
@@ -151,6 +154,7 @@ class EventBrowser(QtWidgets.QWidget):
         for row in (
             self.file_label,
             nav,
+            self.position_label,
             jump,
             filt,
             self.error_label,
@@ -162,7 +166,7 @@ class EventBrowser(QtWidgets.QWidget):
         self.open_button.clicked.connect(self.choose_file)
         self.prev_button.clicked.connect(lambda: self.step(-1))
         self.next_button.clicked.connect(lambda: self.step(+1))
-        self.index_box.valueChanged.connect(self.show_index)
+        self.index_box.valueChanged.connect(lambda position: self.show_index(position - 1))
         self.jump_button.clicked.connect(self._jump_clicked)
         self.filter_edit.returnPressed.connect(lambda: self.apply_filter(self.filter_edit.text()))
         self.flag_button.clicked.connect(self.toggle_flag)
@@ -244,7 +248,7 @@ class EventBrowser(QtWidgets.QWidget):
         self.filter_status.setText("")
         self.file_label.setText(f"{Path(name).name or name}: {len(source)} events")
         self.index_box.blockSignals(True)
-        self.index_box.setRange(0, max(len(source) - 1, 0))
+        self.index_box.setRange(1, max(len(source), 1))
         self.index_box.blockSignals(False)
         if first is not None:
             self._display(index, first)
@@ -273,12 +277,13 @@ class EventBrowser(QtWidgets.QWidget):
     def _display(self, index: int, event: EventBatch) -> None:
         self.index, self.current_event = index, event
         self.index_box.blockSignals(True)
-        self.index_box.setValue(index)
+        self.index_box.setValue(index + 1)
         self.index_box.blockSignals(False)
         h = event.header
         key = (int(h["experiment"][0]), int(h["run"][0]), int(h["event"][0]))
         total = len(self.source) if self.source is not None else 0
-        self.position_label.setText(f"{index + 1}/{total}  exp {key[0]} run {key[1]} event {key[2]}")
+        name = f"experiment {key[0]}, run {key[1]}, event {key[2]}"
+        self.position_label.setText(f"{index + 1} of {total}:  {name}")
         self.flag_button.setChecked(key in self.bookmarks)
         for v in self.views:
             v.set_event(event)

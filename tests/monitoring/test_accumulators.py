@@ -155,3 +155,16 @@ def test_disconnection_is_shown_and_recovers() -> None:
     model.ingest([_u("LUM", T0 + 5, 5e34)])
     assert model.states["LUM"].connected
     assert any(e.text == "connected again" for e in model.log)
+
+
+def test_run_in_progress_follows_run_control() -> None:
+    now = [100.0]
+    model = MonitorModel(["EXP", "RUN", "RUNNING", "LUM"], stale_after=10.0, clock=lambda: now[0])
+    assert model.run_in_progress() is None  # the source has run control: its number is on its way
+    now[0] += 11
+    assert model.run_in_progress() == (0, 0)  # none came: the Monte Carlo labels
+    model.ingest([Update("EXP", T0, 35.0), Update("RUN", T0, 12.0), Update("RUNNING", T0, 1.0)])
+    assert model.run_in_progress() == (35, 12)
+    model.ingest([Update("RUNNING", T0 + 1, 0.0)])
+    assert model.run_in_progress() is None  # between runs
+    assert MonitorModel(["LUM"]).run_in_progress() == (0, 0)  # no run control at all

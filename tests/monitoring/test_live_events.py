@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from events.model import Collection, EventBatch
-from monitoring.live_events import LiveBuffer, open_event_stream
+from monitoring.live_events import LiveBuffer, open_event_stream, stamp_runs
 
 
 def _batch(first: int, n: int) -> EventBatch:
@@ -61,3 +61,27 @@ def test_bad_stream_specs_are_named() -> None:
         open_event_stream("tcp://1.2.3.4:5")
     with pytest.raises(ValueError, match="unknown kind 'nonsense'"):
         open_event_stream("sim", signals=["nonsense:mass=x"])
+
+
+def test_events_carry_the_run_in_progress_numbered_from_one_and_none_come_between_runs() -> None:
+    runs = iter([(35, 7), (35, 7), None, None, (35, 8)])  # what run control says, batch by batch
+    asked = []
+
+    def run_of() -> tuple[int, int] | None:
+        asked.append(next(runs, (35, 8)))
+        return asked[-1]
+
+    source = (_batch(1000 * k, 10) for k in range(4))
+    stamped = list(stamp_runs(source, run_of, threading.Event(), poll_s=0.001))
+    assert len(stamped) == 4  # the generator was not drawn from between runs
+    header = EventBatch.concat(stamped).header
+    assert header["experiment"].tolist() == [35] * 40
+    assert header["run"].tolist() == [7] * 20 + [8] * 20
+    assert header["event"].tolist() == [*range(1, 21), *range(1, 21)]
+    assert asked[:5] == [(35, 7), (35, 7), None, None, (35, 8)]
+
+
+def test_stamping_stops_waiting_for_a_run_when_asked() -> None:
+    stop = threading.Event()
+    threading.Timer(0.05, stop.set).start()
+    assert list(stamp_runs([_batch(0, 5)], lambda: None, stop, poll_s=0.01)) == []

@@ -83,6 +83,11 @@ def test_application_on_the_embedded_simulation(qtbot, tmp_path, screenshot_dir)
         event = app.browser.current_event
         assert event is not None
         assert app.visuals["3d"].event is event
+        # the events carry the run of the machine's run control, as the shifter's panels show it
+        assert app.hub is not None
+        states = app.hub.model.states
+        assert int(event.header["experiment"][0]) == int(states["EXP"].value) == 35
+        assert int(event.header["run"][0]) in (int(states["RUN"].value), int(states["RUN"].value) - 1)
         stats = app.stream.source.stats() if app.stream else None
         assert stats is not None
         assert stats.rejected_total == 0

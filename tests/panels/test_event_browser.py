@@ -72,6 +72,13 @@ def test_jump_and_flags(qtbot, browser, tmp_path: Path) -> None:  # type: ignore
     _settle(qtbot, browser)
     assert browser.index == 8
     assert "event 9" in browser.position_label.text()
+    assert browser.index_box.value() == 9  # positions count from 1, as the position line does
+    browser.index_box.setValue(3)
+    _settle(qtbot, browser)
+    assert browser.index == 2
+    assert browser.position_label.text().startswith("3 of 12")
+    browser.jump_to(0, 0, 9)
+    _settle(qtbot, browser)
     qtbot.mouseClick(browser.flag_button, QtCore.Qt.MouseButton.LeftButton)
     assert (0, 0, 9) in browser.bookmarks
     assert browser.bookmark_list.count() == 1
