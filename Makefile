@@ -22,7 +22,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
-	$(PY) -m mypy geometry events monitoring displays panels main.py
+	$(PY) -m mypy geometry events monitoring displays panels main.py tests benchmarks
 	$(VENV)/bin/lint-imports
 
 bench: $(STAMP)

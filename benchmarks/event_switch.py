@@ -241,7 +241,7 @@ def main() -> None:
     out["stress_tracks_only_line_method_agg"] = agg_fps(one)
     out["stress_fps_on_the_belle2_detector"] = on_detector_fps(one)
 
-    views = [EventView(p, size=SIZE) for p in ("3d", "rphi", "rz")]  # type: ignore[arg-type]
+    views = [EventView(p, size=SIZE) for p in ("3d", "rphi", "rz")]
     visuals = [v.visuals for v in views]
     naive_view = EventView("3d", size=SIZE, legend=False)
     naive = PerTrackLines(naive_view.view)

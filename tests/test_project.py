@@ -40,7 +40,7 @@ def test_ruff_clean() -> None:
 
 @pytest.mark.slow
 def test_mypy_clean() -> None:
-    targets = ["geometry", "events", "monitoring", "displays", "panels", "main.py"]
+    targets = ["geometry", "events", "monitoring", "displays", "panels", "main.py", "tests", "benchmarks"]
     result = subprocess.run([_tool("mypy"), *targets], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 

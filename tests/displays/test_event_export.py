@@ -42,7 +42,7 @@ def test_parse_range() -> None:
 
 
 @pytest.mark.gl
-def test_png_4k_view_state_and_batch_render(qapp, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_png_4k_view_state_and_batch_render(qapp, tmp_path: Path) -> None:
     from vispy import app
 
     app.use_app("pyside6")

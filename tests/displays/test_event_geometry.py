@@ -109,7 +109,9 @@ def test_towers_are_coloured_by_energy_on_a_log_scale() -> None:
     u = geo.ecl_directions(ecl)
     along = np.einsum("nkj,nj->nk", verts.reshape(3, 8, 3), u)
     assert (along >= 140.0 - 1e-3).all()
-    assert along.max(axis=1) == pytest.approx(140.0 + geo.tower_lengths([0.01, 0.1, 10.0]), rel=1e-5)
+    assert along.max(axis=1) == pytest.approx(
+        140.0 + geo.tower_lengths(np.array([0.01, 0.1, 10.0])), rel=1e-5
+    )
 
 
 def test_error_ellipses_have_the_covariance_axes() -> None:

@@ -17,7 +17,7 @@ CELL = 4300  # a barrel crystal near theta = 90 deg
 
 
 @pytest.fixture(scope="module")
-def detector(qapp):  # type: ignore[no-untyped-def]
+def detector(qapp):
     from vispy import app
 
     app.use_app("pyside6")
@@ -31,7 +31,7 @@ def detector(qapp):  # type: ignore[no-untyped-def]
     view.close()
 
 
-def _crystal_front(detector, cell: int) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _crystal_front(detector, cell: int) -> np.ndarray:
     """Centre of the crystal's front face (the one facing the IP, what the camera sees)."""
     model = detector.part("ECL").model
     corners = model.triangles[model.element == cell - 1].reshape(-1, 3)
@@ -39,7 +39,7 @@ def _crystal_front(detector, cell: int) -> np.ndarray:  # type: ignore[no-untype
     return corners[r < r.min() + 1.0].mean(axis=0)
 
 
-def test_tracks_and_lit_crystals_on_the_detector(detector, screenshot_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_tracks_and_lit_crystals_on_the_detector(detector, screenshot_dir: Path) -> None:
     from displays.event_visuals import EventVisuals, detector_crystal_painter
 
     centre = _crystal_front(detector, CELL)

@@ -18,7 +18,7 @@ HALF = 150.0  # cm shown either side of the IP
 
 
 @pytest.fixture
-def rphi_view(qapp):  # type: ignore[no-untyped-def]
+def rphi_view(qapp):
     from vispy import app
 
     app.use_app("pyside6")
@@ -49,7 +49,7 @@ def _save(img: np.ndarray, path: Path) -> None:
     io.write_png(str(path), img)
 
 
-def test_track_of_known_helix_crosses_the_right_pixels(rphi_view, screenshot_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_track_of_known_helix_crosses_the_right_pixels(rphi_view, screenshot_dir: Path) -> None:
     # a positive 0.5 GeV track (R = 111 cm at 1.5 T) leaving at phi0 = 0.5 rad turns clockwise
     omega = helix.PT_PER_CURVATURE * 1.5 / 0.5
     tracks = Collection.from_columns(
@@ -77,7 +77,7 @@ def test_track_of_known_helix_crosses_the_right_pixels(rphi_view, screenshot_dir
     np.testing.assert_allclose(img[r, c, :3], background, atol=3)
 
 
-def test_tower_has_the_colour_of_its_energy(rphi_view, screenshot_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_tower_has_the_colour_of_its_energy(rphi_view, screenshot_dir: Path) -> None:
     energies = [0.05, 1.0, 6.0]
     phis = [-1.0, 1.0, 2.6]
     ecl = Collection.from_columns(
@@ -88,12 +88,12 @@ def test_tower_has_the_colour_of_its_energy(rphi_view, screenshot_dir: Path) -> 
     _save(img, screenshot_dir / "event_rphi_towers.png")
     expected = geo.energy_colors(np.array(energies))[:, :3] * 255
     for e, phi, rgb in zip(energies, phis, expected, strict=True):
-        r = 125.0 + geo.tower_lengths([e])[0] / 2
+        r = 125.0 + geo.tower_lengths(np.array([e]))[0] / 2
         assert _near(img, r * np.cos(phi), r * np.sin(phi), rgb, tol=6), f"{e} GeV tower has the wrong colour"
     assert not np.allclose(expected[0], expected[2], atol=40)  # the scale separates soft from hard
 
 
-def test_picking_maps_a_click_to_the_object(rphi_view) -> None:  # type: ignore[no-untyped-def]
+def test_picking_maps_a_click_to_the_object(rphi_view) -> None:
     tracks = Collection.from_columns(
         "tracks",
         [2],
@@ -112,7 +112,7 @@ def test_picking_maps_a_click_to_the_object(rphi_view) -> None:  # type: ignore[
     assert rphi_view.visuals.pick((c, r)) is None
 
 
-def test_full_event_in_three_views(qapp, screenshot_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_full_event_in_three_views(qapp, screenshot_dir: Path) -> None:
     from vispy import app
 
     app.use_app("pyside6")
@@ -125,7 +125,7 @@ def test_full_event_in_three_views(qapp, screenshot_dir: Path) -> None:  # type:
     ev = batch.event(int(np.flatnonzero(is_signal)[0]))  # A' -> mu+ mu- with an invisible h'
     c = candidate.evaluate(ev, [candidate.Pick("track", 0, 13), candidate.Pick("track", 1, 13)])
     for proj in ("3d", "rphi", "rz"):
-        view = EventView(proj, size=(800, 600))  # type: ignore[arg-type]
+        view = EventView(proj, size=(800, 600))
         view.visuals.show_mc = True
         view.visuals.set_event(ev)
         label = f"recoil {c.recoil_mass:.2f} GeV"

@@ -17,7 +17,7 @@ from events.model import Collection, EventBatch, VertexKind
 GENERATED = generate(400, seed=2)
 
 
-def generated_event(rule) -> EventBatch:  # type: ignore[no-untyped-def]
+def generated_event(rule) -> EventBatch:
     """The first generated event whose one-event batch satisfies ``rule``."""
     for i in range(len(GENERATED)):
         ev = GENERATED.event(i)
@@ -31,8 +31,8 @@ def _has_v0(ev: EventBatch) -> bool:
     return bool(((v["kind"] == VertexKind.V0) & (v["track_pos"] >= 0) & (v["track_neg"] >= 0)).any())
 
 
-def _visuals(projection="3d", **kw) -> EventVisuals:  # type: ignore[no-untyped-def]
-    return EventVisuals(SimpleNamespace(scene=scene.Node()), projection, **kw)  # type: ignore[arg-type]
+def _visuals(projection="3d", **kw) -> EventVisuals:
+    return EventVisuals(SimpleNamespace(scene=scene.Node()), projection, **kw)
 
 
 def _two_tracks() -> EventBatch:

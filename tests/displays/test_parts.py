@@ -8,6 +8,7 @@ import pytest
 from displays.parts import (
     CUTAWAYS,
     Cutaway,
+    DrawBuffers,
     PartModel,
     both_sides,
     face_azimuth,
@@ -17,6 +18,12 @@ from displays.parts import (
 from displays.visuals import DetectorMeshes, PartVisual
 from geometry.mesh import Mesh, Part
 from tests.displays.toy_detector import ECL_R_IN, ECL_R_OUT, cylinder, sector_boxes, toy_parts
+
+
+def drawn(data: DrawBuffers | None) -> DrawBuffers:
+    """The buffers a node or layer draws; it must have some."""
+    assert data is not None, "nothing to draw"
+    return data
 
 
 def ecl_part(n_phi: int = 144, n_z: int = 4) -> Part:
@@ -79,7 +86,7 @@ def test_opacity_dims_part_colour_but_not_lit_crystals() -> None:
 def test_adapter_visibility_opacity_cutaway_change_the_node() -> None:
     visual = PartVisual(ecl_part())
     node = visual.mesh
-    full = node.data.n_faces
+    full = drawn(node.data).n_faces
     assert node.visible
     assert full < len(visual.model.triangles)  # the calorimeter draws its front/back shell
 
@@ -89,19 +96,19 @@ def test_adapter_visibility_opacity_cutaway_change_the_node() -> None:
     visual.set_opacity(0.4)
     assert node.order >= 100
     assert node.translucent
-    assert node.data.colors[:, 3].max() == pytest.approx(0.4)
+    assert drawn(node.data).colors[:, 3].max() == pytest.approx(0.4)
 
     visual.set_cutaway(CUTAWAYS["wedge"])
-    kept = node.data.n_faces
+    kept = drawn(node.data).n_faces
     assert kept == pytest.approx(0.75 * full, rel=0.05)
-    phi = np.degrees(visual.model.azimuth[node.data.faces]) % 360
+    phi = np.degrees(visual.model.azimuth[drawn(node.data).faces]) % 360
     assert not ((phi >= 90.0) & (phi < 180.0)).any()
 
     visual.set_visible(False)
     assert not node.visible
     visual.set_visible(True)
     assert node.visible
-    assert node.data.n_faces == kept
+    assert drawn(node.data).n_faces == kept
 
 
 def test_adapter_draws_wires_only_on_request_and_cuts_them() -> None:
@@ -189,8 +196,8 @@ def test_two_draws_hold_every_shown_part_in_draw_order() -> None:
     visuals, meshes = merged_detector()
     meshes.rebuild()
     assert not meshes.stale
-    opaque, translucent = meshes.opaque.data, meshes.translucent.data
-    svd, cdc, ecl = (visuals[n].mesh.data for n in ("SVD", "CDC", "ECL"))
+    opaque, translucent = drawn(meshes.opaque.data), drawn(meshes.translucent.data)
+    svd, cdc, ecl = (drawn(visuals[n].mesh.data) for n in ("SVD", "CDC", "ECL"))
     np.testing.assert_array_equal(opaque.positions, svd.positions)
     # translucent parts outermost first: the ECL's triangles, then the CDC's
     np.testing.assert_array_equal(translucent.positions, np.concatenate([ecl.positions, cdc.positions]))
@@ -199,7 +206,7 @@ def test_two_draws_hold_every_shown_part_in_draw_order() -> None:
     visuals["ECL"].set_visible(False)  # a control marks the meshes stale; the next paint rebuilds
     assert meshes.stale
     meshes.rebuild()
-    np.testing.assert_array_equal(meshes.translucent.data.positions, cdc.positions)
+    np.testing.assert_array_equal(drawn(meshes.translucent.data).positions, cdc.positions)
     visuals["CDC"].set_visible(False)
     meshes.rebuild()
     assert not meshes.translucent.visible  # nothing translucent left to draw
@@ -209,18 +216,18 @@ def test_two_draws_hold_every_shown_part_in_draw_order() -> None:
     visuals["ECL"].set_visible(True)
     meshes.rebuild()
     assert not meshes.opaque.visible
-    assert meshes.translucent.data.n_faces == ecl.n_faces + svd.n_faces
+    assert drawn(meshes.translucent.data).n_faces == ecl.n_faces + svd.n_faces
 
 
 def test_lit_crystals_recolour_the_merged_draw_in_place() -> None:
     visuals, meshes = merged_detector()
     meshes.rebuild()
-    positions = meshes.translucent.data.positions
+    positions = drawn(meshes.translucent.data).positions
     visuals["ECL"].set_element_colors(np.array([3]), np.array([1.0, 0.0, 0.0, 1.0]))
     meshes.rebuild()
-    merged = meshes.translucent.data
+    merged = drawn(meshes.translucent.data)
     np.testing.assert_array_equal(merged.positions, positions)
-    n_ecl = visuals["ECL"].mesh.data.n_faces
+    n_ecl = drawn(visuals["ECL"].mesh.data).n_faces
     lit = visuals["ECL"].model.element[merged.faces[:n_ecl]] == 3
     assert lit.any()
     lit_colors = merged.colors.reshape(-1, 3, 4)[:n_ecl][lit]
@@ -237,7 +244,7 @@ def test_open_surfaces_are_drawn_from_both_sides() -> None:
     )
     visual = PartVisual(sheet)
     assert visual.mesh.two_sided
-    doubled = both_sides(visual.mesh.data)
+    doubled = both_sides(drawn(visual.mesh.data))
     assert doubled.n_faces == 2
     first, second = doubled.positions.reshape(2, 3, 3)
     n = face_normals(doubled.positions.reshape(2, 3, 3))
@@ -245,4 +252,4 @@ def test_open_surfaces_are_drawn_from_both_sides() -> None:
     np.testing.assert_array_equal(second, first[::-1])
     meshes = DetectorMeshes([visual.mesh])
     meshes.rebuild()
-    assert meshes.opaque.data.n_faces == 2
+    assert drawn(meshes.opaque.data).n_faces == 2

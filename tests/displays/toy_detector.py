@@ -29,8 +29,7 @@ def sector_boxes(r_in: float, r_out: float, z0: float, z1: float, n_phi: int, n_
     """n_phi x n_z annular-sector boxes; element = phi index + n_phi * z index."""
     phi = np.linspace(0.0, 2 * np.pi, n_phi + 1)
     z = np.linspace(z0, z1, n_z + 1)
-    iz, ip = np.meshgrid(np.arange(n_z), np.arange(n_phi), indexing="ij")
-    iz, ip = iz.ravel(), ip.ravel()
+    iz, ip = (g.ravel() for g in np.meshgrid(np.arange(n_z), np.arange(n_phi), indexing="ij"))
     bits = np.arange(8)
     b_r, b_p, b_z = (bits >> 2) & 1, (bits >> 1) & 1, bits & 1
     r = np.where(b_r[None, :] == 1, r_out, r_in)

@@ -36,7 +36,7 @@ def random_batch(n_events: int, seed: int = 0, max_objects: int = 12) -> EventBa
         colls[coll] = Collection.from_columns(
             coll, counts, {name: column(d, s, total) for name, (d, s, _) in spec.items()}
         )
-    return EventBatch.build(n_events, header, **colls)
+    return EventBatch.build(n_events, header, "", **colls)
 
 
 def assert_batches_equal(a: EventBatch, b: EventBatch) -> None:

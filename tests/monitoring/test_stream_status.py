@@ -78,7 +78,12 @@ def test_status_shows_rejected_messages_with_the_last_error(qtbot, screenshot_di
             status = StreamStatus(source.stats, interval_ms=100)
             window = _window(status)
             qtbot.addWidget(window)
-            assert wait_until(lambda: pub.send_multipart(bad) or source.stats().rejected_total > 0)
+
+            def rejected_after_resend() -> bool:
+                pub.send_multipart(bad)
+                return source.stats().rejected_total > 0
+
+            assert wait_until(rejected_after_resend)
             qtbot.waitUntil(lambda: "wire version 5" in status.error.toolTip(), timeout=TIMEOUT_MS)
             assert status.rejected.text() != "rejected 0"
             assert status.state.text().strip() == "STALLED"  # only bad messages: nothing to show

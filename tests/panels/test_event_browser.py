@@ -17,7 +17,7 @@ pytestmark = pytest.mark.gl
 
 
 @pytest.fixture
-def browser(qtbot):  # type: ignore[no-untyped-def]
+def browser(qtbot):
     from vispy import app
 
     app.use_app("pyside6")
@@ -29,13 +29,13 @@ def browser(qtbot):  # type: ignore[no-untyped-def]
     b.shutdown()
 
 
-def _settle(qtbot, browser) -> None:  # type: ignore[no-untyped-def]
+def _settle(qtbot, browser) -> None:
     for _ in range(3):  # a result may queue a follow-up read (search -> show)
         browser.wait_idle()
         qtbot.wait(20)  # deliver the queued results to the GUI thread
 
 
-def test_navigation_and_filter(qtbot, browser) -> None:  # type: ignore[no-untyped-def]
+def test_navigation_and_filter(qtbot, browser) -> None:
     batch = generate(30, seed=4)
     browser.set_source(BatchSource(batch), "sample")
     assert browser.index == 0
@@ -65,7 +65,7 @@ def test_navigation_and_filter(qtbot, browser) -> None:  # type: ignore[no-untyp
     assert "syntax error" in browser.error_label.text()
 
 
-def test_jump_and_flags(qtbot, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_jump_and_flags(qtbot, browser, tmp_path: Path) -> None:
     batch = generate(12, seed=5)
     browser.set_source(BatchSource(batch), "sample")
     browser.jump_to(0, 0, 9)
@@ -90,7 +90,7 @@ def test_jump_and_flags(qtbot, browser, tmp_path: Path) -> None:  # type: ignore
     assert browser.index == 8
 
 
-def test_failed_open_keeps_the_previous_event(qtbot, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_failed_open_keeps_the_previous_event(qtbot, browser, tmp_path: Path) -> None:
     browser.set_source(BatchSource(generate(3, seed=1)), "sample")
     before = browser.current_event
     bad = tmp_path / "broken.root"
@@ -104,7 +104,7 @@ def test_failed_open_keeps_the_previous_event(qtbot, browser, tmp_path: Path) ->
     assert browser.source_name == "sample"
 
 
-def test_loading_happens_off_the_gui_thread(qtbot, browser) -> None:  # type: ignore[no-untyped-def]
+def test_loading_happens_off_the_gui_thread(qtbot, browser) -> None:
     import threading
 
     threads: list[str] = []
@@ -125,7 +125,7 @@ def test_loading_happens_off_the_gui_thread(qtbot, browser) -> None:  # type: ig
     assert all(name.startswith("event-reader") for name in threads)
 
 
-def test_click_in_view_selects_table_row_and_back(qtbot, browser, screenshot_dir: Path, request) -> None:  # type: ignore[no-untyped-def]
+def test_click_in_view_selects_table_row_and_back(qtbot, browser, screenshot_dir: Path, request) -> None:
     from displays.event_view import EventView
     from panels.inspector import Inspector
 
@@ -171,7 +171,7 @@ def test_click_in_view_selects_table_row_and_back(qtbot, browser, screenshot_dir
     view.close()
 
 
-def test_browse_the_mdst_sample(qtbot, browser, mdst_sample: Path) -> None:  # type: ignore[no-untyped-def]
+def test_browse_the_mdst_sample(qtbot, browser, mdst_sample: Path) -> None:
     """The real Belle II file: 10 events, experiment 0 run 0 events 1-10 (mdst-and-helix.md §1)."""
     browser.open_file(mdst_sample)
     _settle(qtbot, browser)

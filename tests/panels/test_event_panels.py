@@ -47,7 +47,7 @@ def test_links_go_both_ways() -> None:
     assert describe(ev, "track", 7)[0][1][0][0] == "error"
 
 
-def test_inspector_widget(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_inspector_widget(qtbot) -> None:
     w = Inspector()
     qtbot.addWidget(w)
     w.show_object(_linked_event(), "ecl", 1)
@@ -56,12 +56,12 @@ def test_inspector_widget(qtbot) -> None:  # type: ignore[no-untyped-def]
     assert w.sections() == []
 
 
-def test_candidate_panel_computes_and_draws_the_recoil(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_candidate_panel_computes_and_draws_the_recoil(qtbot) -> None:
     batch = generate(50, seed=9)
     ev = batch.event(int(np.flatnonzero(batch.tracks.counts >= 4)[0]))
     panel = CandidatePanel()
     qtbot.addWidget(panel)
-    visuals = EventVisuals(SimpleNamespace(scene=scene.Node()), "3d")  # type: ignore[arg-type]
+    visuals = EventVisuals(SimpleNamespace(scene=scene.Node()), "3d")
     visuals.set_event(ev)
     panel.views.append(visuals)
     panel.set_event(ev)

@@ -241,8 +241,8 @@ def test_shortcuts_act_and_are_listed(window: Any, qtbot: Any, tmp_path: Path, s
 
     dialog = window.show_shortcuts()
     rows = dict(dialog.rows())
-    for key in ("Right or N", "Left or P", "F11", "Ctrl+O", "Ctrl+E", "Ctrl+J", "1", "2", "3", "Ctrl+K"):
-        assert key in rows, key
+    for shortcut in ("Right or N", "Left or P", "F11", "Ctrl+O", "Ctrl+E", "Ctrl+J", "1", "2", "3", "Ctrl+K"):
+        assert shortcut in rows, shortcut
     assert rows["Ctrl+K"] == "Do the thing"
     qtbot.wait(50)
     dialog.grab().save(str(screenshot_dir / "main_window_shortcuts.png"))

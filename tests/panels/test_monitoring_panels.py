@@ -237,6 +237,7 @@ def test_sbl_messages_go_on_top_and_shown_rows_are_not_rewritten(qtbot, history)
     assert cell(panel.messages, 0, 3) == f"message {len(model.log) - 1}"  # newest on top
     assert cell(panel.messages, MESSAGE_ROWS - 1, 3) == f"message {len(model.log) - MESSAGE_ROWS}"
     top = panel.messages.item(0, 3)
+    assert top is not None
     watcher = StyleChanges()
     panel.banner.installEventFilter(watcher)
     for _ in range(3):  # nothing new: no row written again, the banner not restyled
@@ -249,7 +250,9 @@ def test_sbl_messages_go_on_top_and_shown_rows_are_not_rewritten(qtbot, history)
     assert [cell(panel.messages, r, 3) for r in range(3)] == ["newest", "newer", top.text()]
     assert panel.messages.item(2, 3) is top
     assert panel.messages.rowCount() == MESSAGE_ROWS
-    assert panel.messages.item(0, 0).background().color() == QColor(ALARM_COLORS[Severity.MAJOR])
+    newest = panel.messages.item(0, 0)
+    assert newest is not None
+    assert newest.background().color() == QColor(ALARM_COLORS[Severity.MAJOR])
     model.log.clear()  # a new model state without the shown messages: the table starts over
     model.log.append(LogEntry(T0, t, "LUM", 0, "alone"))
     panel.update_data(model)

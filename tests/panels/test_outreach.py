@@ -17,7 +17,7 @@ pytestmark = pytest.mark.gl
 
 
 @pytest.fixture
-def window(qtbot):  # type: ignore[no-untyped-def]
+def window(qtbot):
     from panels.outreach import OutreachWindow
 
     w = OutreachWindow.from_generator(seed=5, dwell_s=0.2, grow_s=0.08)
@@ -44,7 +44,7 @@ def test_story_follows_the_generated_process() -> None:
     assert story(ev)[0].startswith("Simulated")
 
 
-def test_generated_show_on_the_detector(qtbot, window, screenshot_dir) -> None:  # type: ignore[no-untyped-def]
+def test_generated_show_on_the_detector(qtbot, window, screenshot_dir) -> None:
     from panels.outreach import DEFAULT_FILTER
 
     assert {"ECL", "BKLM", "CDC"} <= set(window.detector.parts)  # the real Belle II
@@ -70,7 +70,7 @@ def test_generated_show_on_the_detector(qtbot, window, screenshot_dir) -> None: 
     window.grab().save(str(screenshot_dir / "outreach.png"))
 
 
-def test_tracks_grow_out_of_the_collision_point_while_the_camera_turns(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+def test_tracks_grow_out_of_the_collision_point_while_the_camera_turns(qtbot, window) -> None:
     window.show()
     qtbot.waitExposed(window)
     window.advance()
@@ -87,7 +87,7 @@ def test_tracks_grow_out_of_the_collision_point_while_the_camera_turns(qtbot, wi
     assert window.detector.view.camera.azimuth != azimuth
 
 
-def test_file_show_loops_over_interesting_events(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_file_show_loops_over_interesting_events(qtbot) -> None:
     from panels.outreach import OutreachWindow
 
     batch = generate(40, seed=7)
@@ -108,7 +108,7 @@ def test_file_show_loops_over_interesting_events(qtbot) -> None:  # type: ignore
     empty.close()
 
 
-def test_memory_stays_flat_over_many_events(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+def test_memory_stays_flat_over_many_events(qtbot, window) -> None:
     scene = window.detector.view.scene
     visuals_before = {id(n) for n in window.visuals.visuals()}
 
@@ -155,7 +155,7 @@ def test_memory_stays_flat_over_many_events(qtbot, window) -> None:  # type: ign
     assert nodes() == nodes_before  # no node added to the scene
 
 
-def test_a_hidden_show_does_no_work(window) -> None:  # type: ignore[no-untyped-def]
+def test_a_hidden_show_does_no_work(window) -> None:
     """Uploads queue up until the next paint: a minimised or hidden show must not pile them up."""
     window.hide()
     window.frame = window.dwell_frames
