@@ -83,6 +83,21 @@ class DetectorView3D:
             parent=self.view.scene,
         )
         self.beams.order = 50
+        # on each beam as it comes in: the electrons travel towards +z (the boost), the positrons to -z
+        self.beam_labels = [
+            scene.visuals.Text(
+                text,
+                pos=0.7 * end,
+                color=color,
+                font_size=10,
+                anchor_y="bottom",
+                bold=True,
+                parent=self.view.scene,
+            )
+            for text, end, color in (("e- 7 GeV", her[0], HER_COLOR), ("e+ 4 GeV", ler[1], LER_COLOR))
+        ]
+        for label in self.beam_labels:
+            label.order = 51
         self.cutaway = Cutaway()
         self.set_cutaway(cutaway)
         self.set_camera_preset(preset)
