@@ -158,6 +158,8 @@ class DetectorView3D:
         cam.center = CAMERA_CENTER if name != "end" else (0.0, 0.0, 0.0)
         cam.distance = None  # derived from the zoom, so the mouse wheel keeps working
         cam.scale_factor = p.extent
+        for label in self.beam_labels:  # along the beams both names would sit on the IP
+            label.visible = name != "end"
         self.canvas.update()
 
     def to_pixels(self, points: np.ndarray) -> np.ndarray:

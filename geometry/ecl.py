@@ -8,8 +8,10 @@ Figures from shared/reference/belle2-geometry.md §7 (basf2 ``m_crystalsPerRing`
 * Barrel crystal centres come from the basf2 placement table (one 5° sector of 2 × 46 crystals,
   repeated 72 times). Endcap centres lie on the reference planes z = +208 cm / −114 cm at the ring θ
   centre and φ = (phiID + 0.5) · pitch.
-* Axes point from the IP to the crystal centre (projective). The real crystals are tilted by
-  about 1° in θ and φ; the tilt angles of the placement table are not decoded.
+* Barrel crystal axes are the table's orientation: basf2 ``get_transform`` turns each crystal
+  (long axis along its local z) by the angle ``Rphi1`` about the axis of polar angle ``Rtheta`` and
+  azimuth ``Rphi2``. They are not projective: about 1° off the line from the IP, so no photon from
+  the IP runs along a gap. Endcap axes point from the IP to the crystal centre.
 """
 
 from __future__ import annotations
@@ -103,35 +105,52 @@ def region(cell_id: np.ndarray | int) -> np.ndarray | int:
     return _as_output(RING_REGION[RING_OF_CELL[cells - 1]], np.ndim(cell_id) == 0)
 
 
-def _barrel_from_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(R [cm], θ, φ) of the 46 × 144 barrel crystal centres, rings forward to backward, φ ascending."""
+def rotate(v: np.ndarray, axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
+    """``v`` turned by ``angle`` about the unit ``axis`` (right-handed; Rodrigues), row by row."""
+    cos, sin = np.cos(angle)[..., None], np.sin(angle)[..., None]
+    along = np.sum(axis * v, axis=-1, keepdims=True) * axis
+    return v * cos + np.cross(axis, v) * sin + along * (1.0 - cos)
+
+
+def _spherical(theta: np.ndarray, phi: np.ndarray) -> np.ndarray:
+    return np.stack([np.sin(theta) * np.cos(phi), np.sin(theta) * np.sin(phi), np.cos(theta)], axis=-1)
+
+
+def _barrel_from_table() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(R [cm], θ, φ) of the 46 × 144 barrel crystal centres, rings forward to backward, φ ascending,
+    and their (46, 144, 3) long axes."""
     rows = np.loadtxt(data_file(PLACEMENT_FILE), comments=("#", "//"))
     if rows.shape != (92, 7):
         raise GeometryDataError(f"{PLACEMENT_FILE}: expected 92 rows of 7 columns, got {rows.shape}")
+    turn, turn_theta, turn_phi = rows[:, 1], rows[:, 2], rows[:, 3]
     radius, theta, phi = rows[:, 4] / 10.0, rows[:, 5], rows[:, 6]
+    local_z = np.broadcast_to([0.0, 0.0, 1.0], (92, 3))
+    table_axes = rotate(local_z, _spherical(turn_theta, turn_phi), turn)
     order = np.argsort(theta.reshape(46, 2).mean(axis=1), kind="stable")
     pairs = np.arange(92).reshape(46, 2)[order]  # (ring, 2 crystals of the 5° sector at φ ≈ 90°)
     sector = 2.0 * np.pi / BARREL_SECTORS
     # the table's sector spans 87.5°–92.5°; sector k is the same turned by k·5° − 90°
-    phis = phi[pairs][:, None, :] - np.pi / 2 + sector * np.arange(BARREL_SECTORS)[None, :, None]
-    phis = np.mod(phis.reshape(46, 144), 2 * np.pi)
-    idx = np.repeat(pairs, BARREL_SECTORS, axis=0).reshape(46, 2, BARREL_SECTORS).transpose(0, 2, 1)
-    idx = idx.reshape(46, 144)  # type: ignore[assignment]
+    turns = (-np.pi / 2 + sector * np.arange(BARREL_SECTORS))[None, :, None]
+    phis = np.mod((phi[pairs][:, None, :] + turns).reshape(46, 144), 2 * np.pi)
+    turns = np.broadcast_to(turns, (46, BARREL_SECTORS, 2)).reshape(46, 144)
+    idx = np.broadcast_to(pairs[:, None, :], (46, BARREL_SECTORS, 2)).reshape(46, 144)
     sort = np.argsort(phis, axis=1)
     phis = np.take_along_axis(phis, sort, axis=1)
     idx = np.take_along_axis(idx, sort, axis=1)
-    return radius[idx], theta[idx], phis
+    turns = np.take_along_axis(turns, sort, axis=1)
+    axes = rotate(table_axes[idx], np.broadcast_to([0.0, 0.0, 1.0], (46, 144, 3)), turns)
+    return radius[idx], theta[idx], phis, axes
 
 
-def _barrel_nominal() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _barrel_nominal() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     theta = np.radians(THETA_CENTER_DEG[13:59])[:, None].repeat(144, axis=1)
     phi = (np.arange(144) + 0.5)[None, :].repeat(46, axis=0) * (2 * np.pi / 144)
-    return BARREL_CENTRE_RHO / np.sin(theta), theta, phi
+    return BARREL_CENTRE_RHO / np.sin(theta), theta, phi, _spherical(theta, phi)
 
 
 @functools.cache
-def _centres_spherical() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(distance from IP [cm], θ, φ) of every crystal centre, indexed by cellId − 1."""
+def _crystals() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(distance from IP [cm], θ, φ) of every crystal centre and its (N, 3) axis, by cellId − 1."""
     theta_id = RING_OF_CELL
     phi_id = np.arange(1, N_CRYSTALS + 1) - FIRST_CELL[theta_id]
     theta = np.radians(THETA_CENTER_DEG)[theta_id]
@@ -139,46 +158,43 @@ def _centres_spherical() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     z_plane = np.where(RING_REGION[theta_id] == FORWARD, FORWARD_CENTRE_Z, BACKWARD_CENTRE_Z)
     dist = z_plane / np.cos(theta)
     try:
-        b_r, b_theta, b_phi = _barrel_from_table()
+        b_r, b_theta, b_phi, b_axes = _barrel_from_table()
     except GeometryDataError as err:
         warnings.warn(f"{err}; ECL barrel crystals placed on nominal rings", stacklevel=2)
-        b_r, b_theta, b_phi = _barrel_nominal()
+        b_r, b_theta, b_phi, b_axes = _barrel_nominal()
     barrel = slice(FIRST_CELL[13] - 1, FIRST_CELL[59] - 1)
     dist[barrel], theta[barrel], phi[barrel] = b_r.ravel(), b_theta.ravel(), b_phi.ravel()
-    for a in (dist, theta, phi):
+    axes = _spherical(theta, phi)
+    axes[barrel] = b_axes.reshape(-1, 3)
+    for a in (dist, theta, phi, axes):
         a.flags.writeable = False
-    return dist, theta, phi
+    return dist, theta, phi, axes
 
 
 @functools.cache
 def crystal_centres() -> np.ndarray:
     """(8736, 3) float64 crystal centres [cm], row cellId − 1."""
-    dist, theta, phi = _centres_spherical()
-    xyz = np.stack([np.sin(theta) * np.cos(phi), np.sin(theta) * np.sin(phi), np.cos(theta)], axis=1)
-    out = dist[:, None] * xyz
+    dist, theta, phi, _ = _crystals()
+    out = dist[:, None] * _spherical(theta, phi)
     out.flags.writeable = False
     return out
 
 
-@functools.cache
 def crystal_axes() -> np.ndarray:
-    """(8736, 3) unit vectors along each crystal's long axis (from the IP outward), row cellId − 1."""
-    c = crystal_centres()
-    out = c / np.linalg.norm(c, axis=1, keepdims=True)
-    out.flags.writeable = False
-    return out
+    """(8736, 3) unit vectors along each crystal's long axis, outward, row cellId − 1."""
+    return _crystals()[3]
 
 
 def crystal_theta_phi() -> tuple[np.ndarray, np.ndarray]:
     """θ, φ [rad] of every crystal centre seen from the IP (φ in [0, 2π)), row cellId − 1."""
-    _, theta, phi = _centres_spherical()
+    _, theta, phi, _ = _crystals()
     return theta, phi
 
 
 @functools.cache
 def _ring_theta_cuts() -> np.ndarray:
     """θ boundaries between neighbouring rings: midpoints of the drawn ring centres (68 values)."""
-    _, theta, _ = _centres_spherical()
+    _, theta, _, _ = _crystals()
     ring_theta = np.bincount(RING_OF_CELL, weights=theta) / N_PHI
     return 0.5 * (ring_theta[1:] + ring_theta[:-1])
 
@@ -203,7 +219,7 @@ def cell_at(theta: np.ndarray | float, phi: np.ndarray | float) -> np.ndarray | 
     ring = np.searchsorted(_ring_theta_cuts(), th)
     n = N_PHI[ring]
     pitch = 2 * np.pi / n
-    _, _, cell_phi = _centres_spherical()
+    _, _, cell_phi, _ = _crystals()
     guess = np.floor(ph / pitch).astype(np.int64)
     candidates = np.mod(guess[..., None] + np.array([-1, 0, 1]), n[..., None])
     cells = FIRST_CELL[ring][..., None] + candidates
@@ -222,7 +238,7 @@ def crystal_vertices() -> np.ndarray:
     the axis, spanning FILL of its ring's φ pitch and θ width.
     """
     centre, axis = crystal_centres(), crystal_axes()
-    _, _, phi = _centres_spherical()
+    _, _, phi, _ = _crystals()
     e_phi = np.stack([-np.sin(phi), np.cos(phi), np.zeros_like(phi)], axis=1)
     u = e_phi - np.sum(e_phi * axis, axis=1, keepdims=True) * axis
     u /= np.linalg.norm(u, axis=1, keepdims=True)

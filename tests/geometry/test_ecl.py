@@ -126,9 +126,11 @@ def test_mesh_is_closed_positive_and_crystals_do_not_overlap() -> None:
     c = ecl.crystal_centres()
     order = np.lexsort((c[:, 1], c[:, 0]))
     assert np.all(np.linalg.norm(np.diff(c[order], axis=0), axis=1) > 1.0)
-    # each crystal stays inside its own angular cell: points just inside its corners map back to it
+    # each crystal stays inside its own angular cell: points well inside its corners map back to it
+    # (the barrel crystals are tilted ~1-2° off the IP, so their outermost corners lean into the
+    # next projective cell by a few mm)
     corners = ecl.crystal_vertices()
-    inner = 0.85 * corners + 0.15 * c[:, None, :]
+    inner = 0.7 * corners + 0.3 * c[:, None, :]
     rho = np.hypot(inner[..., 0], inner[..., 1])
     th = np.arctan2(rho, inner[..., 2])
     ph = np.arctan2(inner[..., 1], inner[..., 0])
@@ -141,3 +143,21 @@ def test_shell_mesh_keeps_front_and_back_faces() -> None:
     assert np.array_equal(np.unique(shell.element), np.arange(8736))
     with pytest.raises(ValueError, match="shell"):
         ecl.crystal_mesh("wire")
+
+
+def test_barrel_crystals_follow_the_placement_table_tilted_off_the_ip() -> None:
+    centres, axes = ecl.crystal_centres(), ecl.crystal_axes()
+    barrel = slice(ecl.FIRST_CELL[13] - 1, ecl.FIRST_CELL[59] - 1)
+    theta, phi = ecl.crystal_theta_phi()
+    axis_phi = np.arctan2(axes[barrel, 1], axes[barrel, 0])
+    tilt_phi = np.degrees(np.angle(np.exp(1j * (axis_phi - phi[barrel]))))
+    tilt_theta = np.degrees(np.arccos(axes[barrel, 2]) - theta[barrel])
+    assert tilt_phi == pytest.approx(1.1, abs=0.1)  # ECL.xml K_phi_TILTED, every crystal alike
+    assert np.abs(tilt_theta).max() < 2.5
+    assert np.abs(tilt_theta).max() > 1.0  # not projective in θ either
+    radial = centres / np.linalg.norm(centres, axis=1, keepdims=True)
+    assert np.allclose(axes[: ecl.FIRST_CELL[13] - 1], radial[: ecl.FIRST_CELL[13] - 1])  # endcaps
+    # every 5° sector repeats the table's two crystals: each ring has period 2 in phiID
+    rho = np.hypot(centres[barrel, 0], centres[barrel, 1]).reshape(46, 144)
+    np.testing.assert_allclose(rho[:, 2:], rho[:, :-2], rtol=1e-12)
+    assert not np.allclose(rho[:, 1::2], rho[:, ::2])  # the two crystals of a sector differ

@@ -22,5 +22,5 @@ def test_malformed_placement_table_is_refused(tmp_path: Path, monkeypatch: pytes
     with pytest.raises(GeometryDataError, match="92 rows"):
         ecl._barrel_from_table()
     # without the table the barrel falls back to nominal rings: same numbering, 2.5° pitch
-    radius, theta, phi = ecl._barrel_nominal()
-    assert radius.shape == theta.shape == phi.shape == (46, 144)
+    radius, theta, phi, axes = ecl._barrel_nominal()
+    assert radius.shape == theta.shape == phi.shape == axes.shape[:2] == (46, 144)
