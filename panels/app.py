@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtWidgets import QCheckBox, QDockWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QDockWidget, QLabel, QVBoxLayout, QWidget
 
 from displays.event_render import BatchSource
 from displays.event_visuals import EventVisuals, detector_crystal_painter
@@ -25,13 +25,14 @@ from events.model import EVENT_ID, EventBatch
 from monitoring.histograms.definitions import STANDARD
 from monitoring.histograms.running import RunningHistogram
 from monitoring.live_events import EventStream, LiveBuffer, open_event_stream
+from monitoring.source import SourceError
 from panels.candidate_panel import CandidatePanel
 from panels.event_browser import EventBrowser
 from panels.histogram_panel import BinSelection, HistogramPanel
 from panels.inspector import Inspector
 from panels.main_window import MainWindow
 from panels.monitoring import LiveHub, monitoring_docks
-from panels.stream_status import StreamStatus
+from panels.stream_status import MAJOR, StreamStatus
 
 LEFT = Qt.DockWidgetArea.LeftDockWidgetArea
 BOTTOM = Qt.DockWidgetArea.BottomDockWidgetArea
@@ -141,7 +142,10 @@ class Application:
         w.tabifyDockWidget(events_dock, w.add_dock(self.inspector, "Inspector", LEFT))
         events_dock.raise_()
 
-        self.monitoring = monitoring_docks(config.machine, w)
+        try:
+            self.monitoring = monitoring_docks(config.machine, w)
+        except SourceError as exc:  # the display and the events work without machine data
+            self.monitoring = [self._machine_problem(str(exc))]
         self.hub: LiveHub | None = getattr(self.monitoring[0], "hub", None) if self.monitoring else None
 
         self.stream: EventStream | None = None
@@ -193,6 +197,18 @@ class Application:
         self.browser.add_header_widget(self.follower)
         self.follower.timer.start()
         QTimer.singleShot(800, self.follower.tick)
+
+    def _machine_problem(self, text: str) -> QDockWidget:
+        """A dock in place of the machine panels, saying why they are missing."""
+        label = QLabel(f"No machine data: {text}")
+        label.setWordWrap(True)
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        label.setStyleSheet(f"color: {MAJOR}; padding: 8px;")
+        dock = QDockWidget("Machine data", self.window)
+        dock.setObjectName("monitoring-problem")
+        dock.setWidget(label)
+        self.window.statusBar().showMessage(f"machine data: {text}")
+        return dock
 
     def _set_color_mode(self, mode: str) -> None:
         for visuals in self.visuals.values():

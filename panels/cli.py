@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--machine",
         default="sim://?accel=1",
-        help="machine data: sim://[?accel=N&sbl_per_hour=R] (default) or ca://[?map=PVMAP.toml]",
+        help="machine data: sim://[?accel=N&sbl_rate=R&history=S] (default; options in monitoring/sim.py) or ca://[?map=PVMAP.toml]",
     )
     parser.add_argument(
         "--signal",

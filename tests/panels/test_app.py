@@ -100,3 +100,19 @@ def test_application_on_the_embedded_simulation(qtbot, tmp_path, screenshot_dir)
         window.grab().save(str(screenshot_dir / "application.png"))
     finally:
         app.close()
+
+
+@pytest.mark.gl
+def test_a_bad_machine_url_leaves_the_rest_of_the_application_working(qtbot, tmp_path) -> None:
+    from panels.app import AppConfig, Application
+
+    app = Application(AppConfig(machine="bogus://x", stream="none", settings=tmp_path / "settings.ini"))
+    qtbot.addWidget(app.window)
+    try:
+        assert app.hub is None
+        problem = app.window.docks["Machine data"].widget()
+        assert "unknown scheme 'bogus'" in problem.text()
+        assert app.window.docks["Recoil-mass histograms"] is not None
+        assert app.visuals["3d"] is not None
+    finally:
+        app.close()
