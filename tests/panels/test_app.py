@@ -110,7 +110,10 @@ def test_a_bad_machine_url_leaves_the_rest_of_the_application_working(qtbot, tmp
     qtbot.addWidget(app.window)
     try:
         assert app.hub is None
+        from PySide6.QtWidgets import QLabel
+
         problem = app.window.docks["Machine data"].widget()
+        assert isinstance(problem, QLabel)
         assert "unknown scheme 'bogus'" in problem.text()
         assert app.window.docks["Recoil-mass histograms"] is not None
         assert app.visuals["3d"] is not None
