@@ -2,9 +2,10 @@
 
 Workload (environment.md §5.2): muon pairs as 6 float32 columns (24 B/event), full lab-frame
 recoil M^2 with the crossing-angle beam, filled into a 200-bin histogram. Compared: the plain
-numpy expression + np.histogram, vector + awkward, and our backends (numpy chunked, numba
-fused on 1 and 2 threads, dask over ROOT ntuples on 1 and 2 local workers, several interleaved
-rounds with the spread, since the 2 cores are shared with other work). Figures are events/s
+numpy expression + np.histogram, vector + awkward, and our backends (numpy chunked: screened
+float32 with float64 near the bin edges, and float64 alone; numba fused on 1 and 2 threads;
+dask over ROOT ntuples on 1 and 2 local workers, several interleaved rounds with the spread,
+since the 2 cores are shared with other work). Figures are events/s
 in total, per core (threads or workers used) and per CPU-second of this process (a per-core figure
 that holds up when other work shares the machine). Best of ``--repeat`` runs.
 
@@ -188,6 +189,8 @@ def main() -> int:
             return b.histogram("recoil_mass2", p, (AXIS,))
 
         record(f"numpy_chunked_{chunk}", run, 1)
+    float64_only = NumpyBackend(screen=False)
+    record("numpy_chunked_65536_float64_only", lambda: float64_only.histogram("recoil_mass2", p, (AXIS,)), 1)
     record("numpy_plain_np_histogram", lambda: numpy_plain(p), 1)
     n_vec = min(n, 2_000_000)
     record("vector_awkward", lambda: vector_awkward([c[:n_vec] for c in p]), 1, events=n_vec)

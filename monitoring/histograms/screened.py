@@ -1,0 +1,133 @@
+"""Recoil-mass counts in float32, screened by an error bound so every bin is the float64 one.
+
+The muon momenta are stored as float32. Computing the recoil in float32 reads them as they are,
+moves half the bytes and takes float32 square roots (3x faster in numpy than float64 ones), but
+its value differs from the float64 kernel of ``observables``. Each event therefore gets an interval
+that provably holds the float64 value; where the whole interval falls in one bin, that is the bin
+the float64 kernel gives. The few events whose interval touches a bin edge (about 2B / bin width
+of them) are computed again in float64 (``numpy_kernels``). The counts equal the float64 ones bin
+by bin, by construction.
+
+The bound. With S = E_beam + E1 + E2, every recoil component and each of its terms is at most S
+(|p| < E for every four-vector). In float32 (unit roundoff e = 2^-24) each E carries at most 4eS,
+the recoil energy 7eS, its x and z components 3eS, y eS; so their squares are off by at most
+(14 + 6 + 6 + 2) e S^2, the squares and the three subtractions add 4 + 6 e S^2: |M^2_float32 -
+M^2| <= 38 e S^2, and the float64 kernel is as close to the exact value in its own e. The screen
+uses 128 e S^2. Bin positions t = (x - lo) * bins / span computed in float32 are off by at most
+7 e (|t| + |lo| bins / span) with the signed square root's rounding; they are widened by twice
+that (the widening is itself rounded) for every |t| up to bins + 2, past which no rounding
+reaches the axis.
+Non-finite values never pass the screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from monitoring.histograms.axes import Axis
+from monitoring.histograms.observables import MUON_MASS, Beam
+
+F4 = NDArray[np.float32]
+EPS = 2.0**-24  # float32 unit roundoff
+BOUND = 128.0  # |M^2_float32 - M^2_float64| <= 38 e S^2 (module docstring), with room
+WIDEN = 16.0  # bin positions are off by at most 7 e (|t| + |lo| bins / span)
+KERNELS = ("recoil_mass2", "recoil_mass")
+
+
+class Scratch:
+    """float32 rows for chunks of up to ``size`` events, reused from chunk to chunk."""
+
+    ROWS = 8
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._rows = np.empty(self.ROWS * size, np.float32)
+
+    def rows(self, n: int) -> F4:
+        if n > self.size:
+            raise ValueError(f"chunk of {n} events exceeds the scratch size {self.size}")
+        return self._rows[: self.ROWS * n].reshape(self.ROWS, n)
+
+
+def applies(name: str, columns: Sequence[np.ndarray], axes: tuple[Axis, ...]) -> bool:
+    """Whether the screened float32 path computes this: a 1D recoil histogram of float32 momenta."""
+    return name in KERNELS and len(axes) == 1 and all(c.dtype == np.float32 for c in columns)
+
+
+def _energy(px: F4, py: F4, pz: F4, out: F4, work: F4) -> None:
+    """E = sqrt(px^2 + py^2 + pz^2 + m^2) in float32, into ``out``."""
+    np.multiply(px, px, out)
+    np.multiply(py, py, work)
+    np.add(out, work, out)
+    np.multiply(pz, pz, work)
+    np.add(out, work, out)
+    np.add(out, np.float32(MUON_MASS * MUON_MASS), out)
+    np.sqrt(out, out)
+
+
+def recoil_interval(name: str, columns: Sequence[F4], beam: Beam, rows: F4) -> tuple[F4, F4]:
+    """Per event, an interval [lower, upper] holding the float64 value of observable ``name``.
+
+    Views into ``rows``; ``columns`` are the six float32 momentum columns of one chunk."""
+    p1x, p1y, p1z, p2x, p2y, p2z = columns
+    e1, e2, re, rx, ry, rz, lower, upper = rows
+    _energy(p1x, p1y, p1z, e1, re)
+    _energy(p2x, p2y, p2z, e2, re)
+    f4 = np.float32
+    np.subtract(f4(beam.energy), e1, re)
+    np.subtract(re, e2, re)
+    np.subtract(f4(beam.px), p1x, rx)
+    np.subtract(rx, p2x, rx)
+    if beam.py == 0.0:  # (0 - a) - c = -(a + c) exactly, and only its square is used
+        np.add(p1y, p2y, ry)
+    else:
+        np.subtract(f4(beam.py), p1y, ry)
+        np.subtract(ry, p2y, ry)
+    np.subtract(f4(beam.pz), p1z, rz)
+    np.subtract(rz, p2z, rz)
+    bound = e1
+    np.subtract(f4(2.0 * beam.energy), re, bound)  # S = E_beam + E1 + E2
+    np.multiply(bound, bound, bound)
+    np.multiply(bound, f4(BOUND * EPS), bound)  # B = 128 e S^2
+    mass2 = re
+    for component in (re, rx, ry, rz):
+        np.multiply(component, component, component)
+    np.subtract(re, rx, mass2)
+    np.subtract(mass2, ry, mass2)
+    np.subtract(mass2, rz, mass2)
+    np.subtract(mass2, bound, lower)
+    np.add(mass2, bound, upper)
+    if name == "recoil_mass":
+        for end in (lower, upper):  # the signed square root is monotonic
+            np.abs(end, e2)
+            np.sqrt(e2, e2)
+            np.copysign(e2, end, end)
+    elif name != "recoil_mass2":
+        raise ValueError(f"no screened kernel for {name!r}")
+    return lower, upper
+
+
+def screen(lower: F4, upper: F4, axis: Axis, work: F4) -> tuple[F4, NDArray[np.bool_]]:
+    """Slot of every event whose interval lies inside one (0 below the axis, bin + 1, bins + 1
+    above), and which do. ``lower`` and ``upper`` are overwritten; ``work`` is a scratch row.
+
+    The widening of the bin positions is the constant 16 e (bins + 2 + |lo| bins / span): past
+    bins + 2 a position is further from the axis than its rounding can move it."""
+    scale = axis.bins / (axis.hi - axis.lo)
+    widen = WIDEN * EPS * (axis.bins + 2 + abs(axis.lo) * scale + 1.0)
+    for end, shift in ((lower, 1.0 - widen), (upper, 1.0 + widen)):
+        np.subtract(end, np.float32(axis.lo), end)
+        np.multiply(end, np.float32(scale), end)
+        np.add(end, np.float32(shift), end)
+        np.clip(end, 0.0, axis.bins + 1, end)  # NaN stays NaN
+        np.floor(end, end)
+    return lower, np.equal(lower, upper, out=work.view(np.bool_)[: len(lower)])
+
+
+def counts(slots: F4, inside: NDArray[np.bool_], n_bins: int) -> NDArray[np.int64]:
+    """Counts of the screened events (``slots`` from :func:`screen`) in range of the axis."""
+    where = np.where(inside, slots, np.float32(0.0)).astype(np.intp)
+    return np.bincount(where, minlength=n_bins + 2)[1 : n_bins + 1]
