@@ -125,7 +125,8 @@ class NumpyBackend(Backend):
                 hist.fill(*numpy_kernels.chunk(obs.name, chunk, beam, scratch))
             else:
                 hist.fill(*obs(*(c.astype(np.float64) for c in chunk), beam=beam))
-        return hist.values().astype(np.int64) + extra.reshape(hist.values().shape)
+        values = hist.values().astype(np.int64)
+        return values + extra if screening else values
 
 
 def boost_histogram(axes: tuple[Axis, ...]) -> bh.Histogram:
