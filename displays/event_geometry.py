@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 from events import helix
 from events.model import Collection, VertexKind
 from geometry import ecl as ecl_geometry
+from geometry.shapes import directions
 
 Projection = Literal["3d", "rphi", "rz"]
 ColorMode = Literal["charge", "pid", "momentum"]
@@ -255,8 +256,7 @@ _CORNERS = np.array([[(k >> 2) & 1, (k >> 1) & 1, k & 1] for k in range(8)], dty
 
 
 def ecl_directions(ecl: Collection) -> np.ndarray:
-    th, ph = ecl["theta"].astype(np.float64), ecl["phi"].astype(np.float64)
-    return np.stack([np.sin(th) * np.cos(ph), np.sin(th) * np.sin(ph), np.cos(th)], axis=-1)
+    return directions(ecl["theta"], ecl["phi"])
 
 
 def ecl_positions(ecl: Collection) -> np.ndarray:

@@ -24,7 +24,7 @@ import numpy as np
 
 from geometry.mesh import Mesh
 from geometry.reference import GeometryDataError, data_file
-from geometry.shapes import BACK, FRONT, frustum_corners, hexahedra
+from geometry.shapes import BACK, FRONT, directions, frustum_corners, hexahedra
 
 N_CRYSTALS = 8736
 N_RINGS = 69
@@ -112,10 +112,6 @@ def rotate(v: np.ndarray, axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
     return v * cos + np.cross(axis, v) * sin + along * (1.0 - cos)
 
 
-def _spherical(theta: np.ndarray, phi: np.ndarray) -> np.ndarray:
-    return np.stack([np.sin(theta) * np.cos(phi), np.sin(theta) * np.sin(phi), np.cos(theta)], axis=-1)
-
-
 def _barrel_from_table() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(R [cm], θ, φ) of the 46 × 144 barrel crystal centres, rings forward to backward, φ ascending,
     and their (46, 144, 3) long axes."""
@@ -125,7 +121,7 @@ def _barrel_from_table() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray
     turn, turn_theta, turn_phi = rows[:, 1], rows[:, 2], rows[:, 3]
     radius, theta, phi = rows[:, 4] / 10.0, rows[:, 5], rows[:, 6]
     local_z = np.broadcast_to([0.0, 0.0, 1.0], (92, 3))
-    table_axes = rotate(local_z, _spherical(turn_theta, turn_phi), turn)
+    table_axes = rotate(local_z, directions(turn_theta, turn_phi), turn)
     order = np.argsort(theta.reshape(46, 2).mean(axis=1), kind="stable")
     pairs = np.arange(92).reshape(46, 2)[order]  # (ring, 2 crystals of the 5° sector at φ ≈ 90°)
     sector = 2.0 * np.pi / BARREL_SECTORS
@@ -145,7 +141,7 @@ def _barrel_from_table() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray
 def _barrel_nominal() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     theta = np.radians(THETA_CENTER_DEG[13:59])[:, None].repeat(144, axis=1)
     phi = (np.arange(144) + 0.5)[None, :].repeat(46, axis=0) * (2 * np.pi / 144)
-    return BARREL_CENTRE_RHO / np.sin(theta), theta, phi, _spherical(theta, phi)
+    return BARREL_CENTRE_RHO / np.sin(theta), theta, phi, directions(theta, phi)
 
 
 @functools.cache
@@ -164,7 +160,7 @@ def _crystals() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         b_r, b_theta, b_phi, b_axes = _barrel_nominal()
     barrel = slice(FIRST_CELL[13] - 1, FIRST_CELL[59] - 1)
     dist[barrel], theta[barrel], phi[barrel] = b_r.ravel(), b_theta.ravel(), b_phi.ravel()
-    axes = _spherical(theta, phi)
+    axes = directions(theta, phi)
     axes[barrel] = b_axes.reshape(-1, 3)
     for a in (dist, theta, phi, axes):
         a.flags.writeable = False
@@ -175,7 +171,7 @@ def _crystals() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 def crystal_centres() -> np.ndarray:
     """(8736, 3) float64 crystal centres [cm], row cellId − 1."""
     dist, theta, phi, _ = _crystals()
-    out = dist[:, None] * _spherical(theta, phi)
+    out = dist[:, None] * directions(theta, phi)
     out.flags.writeable = False
     return out
 

@@ -88,6 +88,12 @@ def frustum_corners(
     ).reshape(-1, 8, 3)
 
 
+def directions(theta: npt.ArrayLike, phi: npt.ArrayLike) -> np.ndarray:
+    """(..., 3) unit vectors at polar angle ``theta`` from +z and azimuth ``phi`` from +x."""
+    theta, phi = np.asarray(theta, dtype=np.float64), np.asarray(phi, dtype=np.float64)
+    return np.stack([np.sin(theta) * np.cos(phi), np.sin(theta) * np.sin(phi), np.cos(theta)], axis=-1)
+
+
 def ring_points(radius: npt.ArrayLike, phi: npt.ArrayLike) -> np.ndarray:
     """(..., 2) points at radius and φ (broadcast)."""
     radius, phi = np.broadcast_arrays(np.asarray(radius, np.float64), np.asarray(phi, np.float64))
