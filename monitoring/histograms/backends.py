@@ -106,27 +106,21 @@ class NumpyBackend(Backend):
         scratch = numpy_kernels.Scratch(min(n, self.chunk_size)) if fast and n else None
         screening = self.screen and standard and screened.applies(obs.name, arrays, axes) and n > 0
         rows = screened.Scratch(min(n, self.chunk_size)) if screening else None
-        extra = np.zeros(axes[0].bins, np.int64)
+        proven = np.zeros(shape(axes), np.int64)  # counts the float32 screen settled
         for start in range(0, n, self.chunk_size):
             chunk = [x[start : start + self.chunk_size] for x in arrays]
             if rows is not None and scratch is not None:
-                # float32 where the bound proves the float64 bin, float64 for the events near an edge
-                work = rows.rows(len(chunk[0]))
-                lower, upper = screened.recoil_interval(obs.name, chunk, beam, work)
-                bins, inside = screened.screen(lower, upper, axes[0], work[0])
-                extra += screened.counts(bins, inside, axes[0].bins)
-                near_edge = np.flatnonzero(~inside)
-                if len(near_edge):
-                    again = [c[near_edge] for c in chunk]
-                    hist.fill(*numpy_kernels.chunk(obs.name, again, beam, scratch))
-                if len(near_edge) > len(chunk[0]) // 8:
+                counts, near_edge = screened.chunk_counts(obs.name, chunk, beam, axes[0], rows)
+                proven += counts
+                chunk = [c[near_edge] for c in chunk]  # computed again in float64 below
+                if len(near_edge) > self.chunk_size // 8:
                     rows = None  # bins too fine for the bound: float64 alone is faster
-            elif scratch is not None:
-                hist.fill(*numpy_kernels.chunk(obs.name, chunk, beam, scratch))
+            if scratch is not None:
+                if len(chunk[0]):
+                    hist.fill(*numpy_kernels.chunk(obs.name, chunk, beam, scratch))
             else:
                 hist.fill(*obs(*(c.astype(np.float64) for c in chunk), beam=beam))
-        values = hist.values().astype(np.int64)
-        return values + extra if screening else values
+        return hist.values().astype(np.int64) + proven
 
 
 def boost_histogram(axes: tuple[Axis, ...]) -> bh.Histogram:

@@ -131,3 +131,14 @@ def counts(slots: F4, inside: NDArray[np.bool_], n_bins: int) -> NDArray[np.int6
     """Counts of the screened events (``slots`` from :func:`screen`) in range of the axis."""
     where = np.where(inside, slots, np.float32(0.0)).astype(np.intp)
     return np.bincount(where, minlength=n_bins + 2)[1 : n_bins + 1]
+
+
+def chunk_counts(
+    name: str, columns: Sequence[F4], beam: Beam, axis: Axis, scratch: Scratch
+) -> tuple[NDArray[np.int64], NDArray[np.intp]]:
+    """Counts of one chunk's events whose bin the bound proves, and the indices of the others
+    (near a bin edge), which the caller computes in float64."""
+    rows = scratch.rows(len(columns[0]))
+    lower, upper = recoil_interval(name, columns, beam, rows)
+    slots, inside = screen(lower, upper, axis, rows[0])
+    return counts(slots, inside, axis.bins), np.flatnonzero(~inside)
