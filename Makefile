@@ -28,6 +28,11 @@ lint: $(STAMP)
 bench: $(STAMP)
 	@for b in benchmarks/*.py; do echo "== $$b"; $(XVFB) $(PY) $$b; done
 
+# the sample events file of assets/samples/, rebuilt from its seed by the generator
+.PHONY: samples
+samples: $(STAMP)
+	$(PY) -m events.generator.samples
+
 system-packages:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
 	if [ -n "$$missing" ]; then echo "Installing Debian packages:" $$missing; \
