@@ -20,7 +20,7 @@ code   name        what                                                     look
 =====  ==========  =======================================================  ===================
 
 The content depends only on the generator code, the seed and the detector geometry; the tests
-check that a rebuild gives the same events, column by column (docs/physics.md §5).
+check that a rebuild gives the same events, column by column (docs/physics.md §5.4).
 """
 
 from __future__ import annotations
