@@ -12,6 +12,8 @@ from events.generator.processes import SIGNAL_BY_NAME
 from events.io import open_events
 from events.model import VertexKind
 
+README = samples.ROOT / "README.md"
+
 
 @pytest.fixture(scope="module")
 def sample():
@@ -89,3 +91,15 @@ def test_the_check_names_what_differs(tmp_path) -> None:
         f["tracks/d0"][0] += 1.0
     assert samples.differences(samples.SAMPLE, changed) == ["tracks.d0"]
     assert samples.main(["--check", "--output", str(changed)]) == 1
+
+
+def test_the_readme_tour_quotes_the_sample(sample) -> None:
+    """The tour's figures (how many pass, which event, the recoil) are those of the shipped file."""
+    text = " ".join(README.read_text().split())
+    found = filtering.select(sample, "signal == 1")
+    first = sample.event(int(found[0]))
+    c = candidate.evaluate(first, [Pick("track", 0, 13), Pick("track", 1, 13)])
+    assert "main.py gui assets/samples/dark-sector-sample.h5" in text
+    assert f'"{len(found)} of {len(sample)} pass"' in text
+    assert f"first Z′ candidate, event {int(first.header['event'][0])}:" in text
+    assert f"M_recoil = {c.recoil_mass:.3f} GeV" in text
