@@ -1,6 +1,6 @@
 """Beam pipe at the IP: the double-walled Be section and the two crotch pipes (ir/data/BeamPipe.xml).
 
-Figures from shared/reference/belle2-geometry.md §1, in cm. Drawing choices: the split HER and LER
+Figures from docs/detector.md §1, in cm. Drawing choices: the split HER and LER
 pipes keep the 1.0 cm vacuum radius with a 0.2 cm wall and run along ±41.5 mrad from the Ta sections
 out to the ends of the CDC volume (z −100 … +165.5 cm); the region between the Be section and the Ta
 sections is drawn as a straight pipe of the Be radii.

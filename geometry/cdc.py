@@ -1,6 +1,6 @@
 """CDC: inner and outer walls, stepped end plates and the 56 sense layers (14336 wires).
 
-Figures from shared/reference/belle2-geometry.md §4 and ``cdc_sense_layers.csv`` (derived from
+Figures from docs/detector.md §4 and ``cdc_sense_layers.csv`` (derived from
 cdc/data/CDC.xml), in cm. Wire end points follow basf2 CDCGeometryPar: φ_bwd = 2π/n · (cell + offset),
 φ_fwd = φ_bwd + π/n · NShift, straight lines between the two end plates (no sag), global φ rotation 0.
 Drawing choices: each end plate is drawn as one thin ring per sense layer at the layer's wire-end z

@@ -1,6 +1,6 @@
 """ECL: the 8736 CsI(Tl) crystals, their cellId numbering, positions, axes and meshes.
 
-Figures from shared/reference/belle2-geometry.md §7 (basf2 ``m_crystalsPerRing``, ``thetaIDCenter[]``,
+Figures from docs/detector.md §7 (basf2 ``m_crystalsPerRing``, ``thetaIDCenter[]``,
 ``ecl/data/crystal_placement_barrel.dat``, ECL.xml). Lengths in cm, angles in rad.
 
 * cellId is 1-based (1…8736), numbered ring by ring from the most forward thetaID 0 to the most

@@ -1,6 +1,6 @@
 """KLM: the octagonal barrel (BKLM, 15 layers) and the two endcaps (EKLM, 14 forward, 12 backward layers).
 
-Figures from shared/reference/belle2-geometry.md §9 (bklm/data/BKLM.xml, eklm/data/EKLM.xml), in cm.
+Figures from docs/detector.md §9 (bklm/data/BKLM.xml, eklm/data/EKLM.xml), in cm.
 Drawn are the detector gaps (scintillator or RPC layers), not the iron between them.
 
 * BKLM: octagon whose first vertex is at φ = −22.5° (sector k centred at 45° (k − 1)); the first gap

@@ -1,6 +1,6 @@
 """Particle identification: TOP (16 quartz bars with their prisms) and ARICH (aerogel, HAPD rings).
 
-Figures from shared/reference/belle2-geometry.md §5–6 (TOP-Bars.xml, Modules.xml, ARICH.xml,
+Figures from docs/detector.md §5–6 (TOP-Bars.xml, Modules.xml, ARICH.xml,
 ARICH-Aerogel.xml, ARICH-Detectors.xml), in cm.
 """
 

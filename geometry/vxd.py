@@ -1,6 +1,6 @@
 """Vertex detector: PXD (2 layers, 8 + 12 ladders) and SVD (4 layers, 7/10/12/16 ladders) as planar sensors.
 
-Figures from shared/reference/belle2-geometry.md §2–3 (PXD.xml, PXD-Components.xml, SVD.xml,
+Figures from docs/detector.md §2–3 (PXD.xml, PXD-Components.xml, SVD.xml,
 SVD-Components.xml), in cm. Each ladder sits at its φ with its sensor plane normal to the radial
 direction at the layer radius, shifted along rφ by the windmill shift. The forward SVD sensors of
 layers 4–6 are trapezoids slanted towards the beam.

@@ -290,7 +290,7 @@ class SBLAlarm:
 class SBLDetector:
     """Sudden beam loss: a ring lost at least ``threshold`` of its current within ``window`` seconds.
 
-    No published threshold exists (monitoring.md §4), so both are configurable; the defaults flag
+    No published threshold exists (docs/monitoring.md §2.3), so both are configurable; the defaults flag
     any loss of 30 % within 2 s from at least 50 mA. A loss in the other ring within the window
     (the abort dumps both) joins the same alarm. Alarms latch until :meth:`acknowledge`.
     """

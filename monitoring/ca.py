@@ -3,7 +3,7 @@
 URL options: ``map`` a TOML or JSON file mapping our channels to PV names, ``prefix`` prepended
 to every PV name (default ``SIM:``, the simulation IOC of ``main.py ioc``), ``write=1`` to allow
 :meth:`CASource.put`. Without a map the channels are read from the PVs the simulation IOC
-serves (monitoring/PVS.md), so a control room points the panels at its own PVs with a file::
+serves (docs/monitoring.md §1), so a control room points the panels at its own PVs with a file::
 
     prefix = ""                                        # optional, prepended to every PV below
     [channels]

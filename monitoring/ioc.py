@@ -2,7 +2,7 @@
 
 Every channel of :mod:`monitoring.channels` becomes a read-only PV named in Belle II's style
 under ``--prefix`` (default ``SIM:``, so a simulator never shadows a real PV), with units,
-precision and the HIHI/HIGH/LOW/LOLO limits of monitoring/PVS.md; caproto sets each value's
+precision and the HIHI/HIGH/LOW/LOLO limits of docs/monitoring.md §1; caproto sets each value's
 alarm severity from those limits. Samples carry the simulated clock as their timestamp, and
 around a sudden beam loss the beam-current PVs are written turn by turn, so clients see the
 collapse. Set ``--port`` (or EPICS_CA_SERVER_PORT) to run beside another IOC.

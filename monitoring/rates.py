@@ -1,7 +1,7 @@
 """L1 trigger rates per bit from luminosity, cross sections, trigger efficiencies and beam background.
 
 rate(bit) = L · Σ_p σ_p ε[p, bit] + Σ_s B_s(I) ε_s[bit], prescaled, then dead time and the 30 kHz
-DAQ limit (physics.md §3, §5). The efficiency matrix ε[process, bit] is an input: it comes from
+DAQ limit (docs/physics.md §7.2). The efficiency matrix ε[process, bit] is an input: it comes from
 ``events.generator.trigger_efficiencies`` (generated collisions run through the L1 emulation)
 when that is available, cached on disk, and otherwise from a coarse hand-set stand-in below.
 Beam background B_s scales with the square of the stored current (Touschek and beam-gas both go
@@ -83,7 +83,7 @@ def background_efficiency() -> np.ndarray:
 
 
 # --- stand-in menu until the generated matrix is available ---------------------------------
-_SIGMA_NB = {  # physics.md §3 (Physics Book values, unverified there)
+_SIGMA_NB = {  # docs/physics.md §3 (Physics Book values)
     "BB": 1.11, "qq": 3.69, "mumu": 1.148, "tautau": 0.919,
     "ee": 74.4, "gg": 3.30, "eeee": 39.7, "eemumu": 18.9,
 }  # fmt: skip

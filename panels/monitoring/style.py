@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QLabel, QWidget
 from monitoring.channels import Severity
 from monitoring.model import ChannelState
 
-# PyDM's default stylesheet (monitoring.md §5)
+# PyDM's default stylesheet (docs/monitoring.md §2.2)
 ALARM_COLORS = {Severity.MINOR: "#EBEB00", Severity.MAJOR: "#FF0000", Severity.INVALID: "#EB00EB"}
 DISCONNECTED_COLOR = "#FFFFFF"
 HER_COLOR = "#3c8cff"  # electrons
