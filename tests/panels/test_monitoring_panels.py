@@ -228,14 +228,16 @@ def test_sbl_messages_go_on_top_and_shown_rows_are_not_rewritten(qtbot, history)
     panel: SBLPanel = panels["sbl"]
     model = hub.model
     t = model.latest_time
-    for k in range(model.log.maxlen or 0):  # a full log, as after a long shift
+    n = model.log.maxlen
+    for k in range(n):  # a full log, as after a long shift
         model.log.append(
             LogEntry(T0 + k, t + k, f"CH{k}", int(Severity.MINOR) if k % 7 else 0, f"message {k}")
         )
     panel.update_data(model)
     assert panel.messages.rowCount() == MESSAGE_ROWS
-    assert cell(panel.messages, 0, 3) == f"message {len(model.log) - 1}"  # newest on top
-    assert cell(panel.messages, MESSAGE_ROWS - 1, 3) == f"message {len(model.log) - MESSAGE_ROWS}"
+    assert cell(panel.messages, 0, 3) == f"message {n - 1}"  # newest on top
+    assert cell(panel.messages, MESSAGE_ROWS - 1, 3) == f"message {n - MESSAGE_ROWS}"
+    assert any("sudden beam loss" in e.text for e in model.log)  # never pushed out by the flood
     top = panel.messages.item(0, 3)
     assert top is not None
     watcher = StyleChanges()
