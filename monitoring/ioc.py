@@ -6,14 +6,22 @@ precision and the HIHI/HIGH/LOW/LOLO limits of monitoring/PVS.md; caproto sets e
 alarm severity from those limits. Samples carry the simulated clock as their timestamp, and
 around a sudden beam loss the beam-current PVs are written turn by turn, so clients see the
 collapse. Set ``--port`` (or EPICS_CA_SERVER_PORT) to run beside another IOC.
+
+It serves on the loopback interface only (TCP and UDP, beacons included) unless told otherwise:
+``--interfaces 0.0.0.0`` (or named addresses) widens it, as does EPICS_CAS_INTF_ADDR_LIST when
+set; the first line it prints says where it serves. ``--sbl-at S`` makes a sudden beam loss
+happen S seconds after the start (a drill for the alarm chain).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
+import logging
 import math
 import os
+import sys
 import time
 from typing import Any
 
@@ -33,7 +41,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sbl-rate", type=float, default=0.5, help="sudden beam losses per hour")
     parser.add_argument("--preset", choices=("default", "design"), default="default")
     parser.add_argument("--port", type=int, help="CA server port (default: EPICS_CA_SERVER_PORT or 5064)")
-    parser.add_argument("--interfaces", nargs="+", default=None, help="interfaces to serve on (default all)")
+    parser.add_argument(
+        "--interfaces",
+        "--bind",
+        nargs="+",
+        default=None,
+        metavar="ADDRESS",
+        help="IPv4 addresses to serve on (default 127.0.0.1, or EPICS_CAS_INTF_ADDR_LIST when set; "
+        "0.0.0.0 for every interface)",
+    )
+    parser.add_argument(
+        "--sbl-at", type=float, default=None, metavar="S", help="a sudden beam loss S seconds after the start"
+    )
     parser.add_argument("--list-pvs", action="store_true", help="print the PV names and exit")
 
 
@@ -93,22 +112,112 @@ async def publish_simulation(
             await pv.write(value, timestamp=u.timestamp)
 
 
+def serving_interfaces(requested: list[str] | None) -> tuple[list[str], str]:
+    """(addresses to serve on, where they came from); raises ValueError for a bad address."""
+    if requested:
+        source = "--interfaces"
+        addresses = requested
+    elif os.environ.get("EPICS_CAS_INTF_ADDR_LIST", "").strip():
+        source = "EPICS_CAS_INTF_ADDR_LIST"
+        addresses = [a.partition(":")[0] for a in os.environ["EPICS_CAS_INTF_ADDR_LIST"].split()]
+    else:
+        return ["127.0.0.1"], "default"
+    for address in addresses:
+        try:
+            ipaddress.IPv4Address(address)
+        except ValueError:
+            raise ValueError(f"{source}: {address!r} is not an IPv4 address") from None
+    return sorted(set(addresses)), source
+
+
+class _BeaconWithoutRepeater(logging.Filter):
+    """caproto logs a traceback for every beacon nobody receives (no CA repeater on the loopback
+    interface): say it once, in one line; clients find the IOC by searching anyway."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.said = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not str(record.msg).startswith("Failed to send beacon"):
+            return True
+        if not self.said:
+            self.said = True
+            where = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+            print(f"main.py ioc: no CA repeater receives beacons at {where}; clients find this IOC by "
+                  "searching", file=sys.stderr, flush=True)  # fmt: skip
+        return False
+
+
+def _fail(text: str) -> int:
+    print(f"main.py ioc: {text}", file=sys.stderr, flush=True)
+    return 1
+
+
 def run(args: argparse.Namespace) -> int:
     if args.list_pvs:
         for name, spec, scale in pv_table(args.prefix):
             print(f"{name}\t{'mA' if scale == 1000.0 else spec.units}\t{spec.description}")
         return 0
+    if not (math.isfinite(args.accel) and 0 < args.accel <= 3600):
+        return _fail(f"--accel {args.accel:g}: must be a number in (0, 3600]")
+    if not (math.isfinite(args.tick) and 0.001 <= args.tick <= 60):
+        return _fail(f"--tick {args.tick:g}: must be between 0.001 and 60 s")
+    if not (math.isfinite(args.sbl_rate) and args.sbl_rate >= 0):
+        return _fail(f"--sbl-rate {args.sbl_rate:g}: must be a number >= 0")
+    if args.sbl_at is not None and not math.isfinite(args.sbl_at):
+        return _fail(f"--sbl-at {args.sbl_at:g}: must be a number of seconds")
+    if args.port is not None and not 0 < args.port < 65536:
+        return _fail(f"--port {args.port}: not a port number")
     if args.port:
         os.environ["EPICS_CA_SERVER_PORT"] = str(args.port)
+    try:
+        interfaces, where = serving_interfaces(args.interfaces)
+    except ValueError as exc:
+        return _fail(str(exc))
+    loopback = all(ipaddress.IPv4Address(a).is_loopback for a in interfaces)
+    if loopback and not os.environ.get("EPICS_CAS_BEACON_ADDR_LIST", "").strip():
+        # beacons would otherwise go to the broadcast address of the network
+        os.environ["EPICS_CAS_BEACON_ADDR_LIST"] = " ".join(interfaces)
+        os.environ["EPICS_CAS_AUTO_BEACON_ADDR_LIST"] = "NO"
+    logging.getLogger("caproto.ctx").addFilter(_BeaconWithoutRepeater())
+
     from caproto.asyncio.server import run as run_server
 
+    from monitoring.rates import load_menu
+
+    try:
+        menu = load_menu()
+    except Exception as exc:  # the generator failed: say so in one line, no traceback
+        return _fail(f"cannot build the trigger-rate model: {type(exc).__name__}: {exc}")
+    for note in menu.notes:
+        print(f"main.py ioc: {note}", file=sys.stderr, flush=True)
     options = {"sbl_rate": str(args.sbl_rate), "preset": args.preset}
-    sim = Simulation(config_from_options(options, "ioc"), time.time(), seed=args.seed)
+    config = config_from_options(options, "ioc")
     pvdb, by_channel = build_pvdb(args.prefix)
 
     async def startup(async_lib: object) -> None:
+        # the simulated clock starts now, so at --accel 1 it is the wall clock
+        sim = Simulation(config, time.time(), seed=args.seed, menu=menu)
+        if args.sbl_at is not None:
+            sim.machine.schedule_loss(sim.now + args.sbl_at)
         await publish_simulation(sim, by_channel, args.accel, args.tick)
 
-    print(f"serving {len(pvdb)} PVs under {args.prefix!r} at {args.accel:g}x real time", flush=True)
-    run_server(pvdb, interfaces=args.interfaces, startup_hook=startup)
+    port = os.environ.get("EPICS_CA_SERVER_PORT", "5064")
+    scope = (
+        "loopback only; --interfaces 0.0.0.0 serves every interface"
+        if loopback
+        else f"from {where}; reachable from the network"
+    )
+    print(
+        f"serving {len(pvdb)} PVs under {args.prefix!r} at {args.accel:g}x real time on "
+        f"{', '.join(interfaces)} port {port} (TCP and UDP; {scope})",
+        flush=True,
+    )
+    try:
+        run_server(pvdb, interfaces=interfaces, startup_hook=startup)
+    except KeyboardInterrupt:
+        return 0
+    except OSError as exc:
+        return _fail(f"cannot serve on {', '.join(interfaces)} port {port}: {exc.strerror or exc}")
     return 0
