@@ -65,8 +65,11 @@ def pv_table(prefix: str = DEFAULT_PREFIX) -> list[tuple[str, Channel, float]]:
     ]
 
 
-def build_pvdb(prefix: str) -> tuple[dict[str, Any], dict[str, tuple[Any, float]]]:
-    """The caproto PV database and, per channel, its PV object and scale."""
+def build_pvdb(
+    prefix: str, initial: dict[str, tuple[float, float]] | None = None
+) -> tuple[dict[str, Any], dict[str, tuple[Any, float]]]:
+    """The caproto PV database and, per channel, its PV object and scale; ``initial`` gives
+    channels their first (value, timestamp), so no client ever reads a placeholder."""
     from caproto import AccessRights, ChannelDouble, ChannelInteger
 
     class ReadOnlyDouble(ChannelDouble):
@@ -88,20 +91,33 @@ def build_pvdb(prefix: str) -> tuple[dict[str, Any], dict[str, tuple[Any, float]
             upper_warning_limit=lim.high * scale,
             upper_alarm_limit=lim.hihi * scale,
         )
+        value, stamp = (initial or {}).get(spec.name, (0.0, None))
         if spec.name in INTEGER_CHANNELS:
-            pv = ReadOnlyInteger(value=0, units=units, reported_record_type="longin")
+            pv = ReadOnlyInteger(
+                value=int(value), timestamp=stamp, units=units, reported_record_type="longin"
+            )
         else:
-            pv = ReadOnlyDouble(value=0.0, units=units, precision=3, reported_record_type="ai", **limits)
+            pv = ReadOnlyDouble(
+                value=value * scale, timestamp=stamp, units=units, precision=3, reported_record_type="ai",
+                **limits,
+            )  # fmt: skip
         pvdb[name] = pv
         by_channel[spec.name] = (pv, scale)
     return pvdb, by_channel
 
 
 async def publish_simulation(
-    sim: Simulation, by_channel: dict[str, tuple[Any, float]], accel: float, tick: float
+    sim: Simulation,
+    by_channel: dict[str, tuple[Any, float]],
+    accel: float,
+    tick: float,
+    origin: tuple[float, float] | None = None,
 ) -> None:
-    """Step the simulation every ``tick`` wall seconds and write its samples to the PVs."""
-    wall0, start = time.monotonic(), sim.now
+    """Step the simulation every ``tick`` wall seconds and write its samples to the PVs.
+
+    ``origin``: (monotonic wall clock, simulated time) that correspond; by default now and
+    the simulation's present."""
+    wall0, start = origin if origin is not None else (time.monotonic(), sim.now)
     while True:
         await asyncio.sleep(tick)
         target = start + accel * (time.monotonic() - wall0)
@@ -193,15 +209,16 @@ def run(args: argparse.Namespace) -> int:
     for note in menu.notes:
         print(f"main.py ioc: {note}", file=sys.stderr, flush=True)
     options = {"sbl_rate": str(args.sbl_rate), "preset": args.preset}
-    config = config_from_options(options, "ioc")
-    pvdb, by_channel = build_pvdb(args.prefix)
+    # the simulated clock starts now, so at --accel 1 it is the wall clock
+    origin = (time.monotonic(), time.time())
+    sim = Simulation(config_from_options(options, "ioc"), origin[1], seed=args.seed, menu=menu)
+    if args.sbl_at is not None:
+        sim.machine.schedule_loss(sim.now + args.sbl_at)
+    first = {u.channel: (u.value, u.timestamp) for u in sim.step(sim.now + 1e-3, 1)}
+    pvdb, by_channel = build_pvdb(args.prefix, first)
 
     async def startup(async_lib: object) -> None:
-        # the simulated clock starts now, so at --accel 1 it is the wall clock
-        sim = Simulation(config, time.time(), seed=args.seed, menu=menu)
-        if args.sbl_at is not None:
-            sim.machine.schedule_loss(sim.now + args.sbl_at)
-        await publish_simulation(sim, by_channel, args.accel, args.tick)
+        await publish_simulation(sim, by_channel, args.accel, args.tick, origin)
 
     port = os.environ.get("EPICS_CA_SERVER_PORT", "5064")
     scope = (
