@@ -17,8 +17,9 @@ Values are passed on as received (after scaling numbers); the model judges them,
 that cannot be passed on (an array where one number belongs, a callback that failed) arrives
 as :class:`~monitoring.source.Unexpected` with the reason. A lost connection is delivered as an
 update with ``connected=False``; caproto re-establishes the channels and their subscriptions by
-itself when the IOC is back. Without ``EPICS_CA_ADDR_LIST`` the search also goes to 127.0.0.1,
-where ``main.py ioc`` serves by default (broadcasts do not reach a loopback-only server).
+itself when the IOC is back, searching for it at least once a second. Without
+``EPICS_CA_ADDR_LIST`` the search also goes to 127.0.0.1, where ``main.py ioc`` serves by
+default (broadcasts do not reach a loopback-only server).
 """
 
 from __future__ import annotations
@@ -57,15 +58,16 @@ def default_pv_map(prefix: str = DEFAULT_PREFIX) -> dict[str, PVLink]:
     }
 
 
+MAX_SEARCH_INTERVAL_S = 1.0
 MAX_MAP_BYTES = 1 << 20  # a PV map is a few kB; anything larger is not one
 
 
 def _read_map(path: Path) -> str:
     """The text of a PV map: a regular file of at most ``MAX_MAP_BYTES`` (never /dev/zero)."""
     try:
-        with path.open("rb") as f:
-            info = os.fstat(f.fileno())
-            if not stat.S_ISREG(info.st_mode):
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO must not block the opening
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
                 raise SourceError(f"PV map {path}: not a regular file")
             data = f.read(MAX_MAP_BYTES + 1)
     except OSError as exc:
@@ -138,6 +140,9 @@ class CASource(Source):
         self._start_lock = threading.Lock()
 
     def start(self) -> None:
+        # after a disconnection caproto searches again with a back-off up to this many seconds
+        # (5 by default): a restarted IOC is found within about a second (read at import)
+        os.environ.setdefault("CAPROTO_CLIENT_MAX_RETRY_SEARCHES_INTERVAL_SEC", str(MAX_SEARCH_INTERVAL_S))
         from caproto.threading.client import Context  # imported here: only ca:// users pay for it
 
         # ``main.py ioc`` serves on the loopback interface by default, which broadcast searches
