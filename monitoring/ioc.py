@@ -21,6 +21,7 @@ import ipaddress
 import logging
 import math
 import os
+import signal
 import sys
 import time
 from typing import Any
@@ -165,12 +166,31 @@ class _BeaconWithoutRepeater(logging.Filter):
         return False
 
 
+def _shut_down_on_signals() -> None:
+    """SIGINT and SIGTERM cancel the server task: caproto closes its sockets and returns, with
+    no KeyboardInterrupt raised wherever the loop happened to be."""
+    loop = asyncio.get_running_loop()
+    tasks = asyncio.all_tasks()
+    server = next((t for t in tasks if getattr(t.get_coro(), "__name__", "") == "start_server"), None)
+    if server is None:
+        return
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, server.cancel)
+
+
 def _fail(text: str) -> int:
     print(f"main.py ioc: {text}", file=sys.stderr, flush=True)
     return 1
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except KeyboardInterrupt:  # Ctrl-C before the server loop took the signals over
+        return 0
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.list_pvs:
         for name, spec, scale in pv_table(args.prefix):
             print(f"{name}\t{'mA' if scale == 1000.0 else spec.units}\t{spec.description}")
@@ -217,24 +237,25 @@ def run(args: argparse.Namespace) -> int:
     first = {u.channel: (u.value, u.timestamp) for u in sim.step(sim.now + 1e-3, 1)}
     pvdb, by_channel = build_pvdb(args.prefix, first)
 
-    async def startup(async_lib: object) -> None:
-        await publish_simulation(sim, by_channel, args.accel, args.tick, origin)
-
     port = os.environ.get("EPICS_CA_SERVER_PORT", "5064")
     scope = (
         "loopback only; --interfaces 0.0.0.0 serves every interface"
         if loopback
         else f"from {where}; reachable from the network"
     )
-    print(
-        f"serving {len(pvdb)} PVs under {args.prefix!r} at {args.accel:g}x real time on "
-        f"{', '.join(interfaces)} port {port} (TCP and UDP; {scope})",
-        flush=True,
-    )
+
+    async def startup(async_lib: object) -> None:
+        # called once the sockets are bound: "serving" is true when it is printed
+        _shut_down_on_signals()
+        print(
+            f"serving {len(pvdb)} PVs under {args.prefix!r} at {args.accel:g}x real time on "
+            f"{', '.join(interfaces)} port {port} (TCP and UDP; {scope})",
+            flush=True,
+        )
+        await publish_simulation(sim, by_channel, args.accel, args.tick, origin)
+
     try:
         run_server(pvdb, interfaces=interfaces, startup_hook=startup)
-    except KeyboardInterrupt:
-        return 0
     except OSError as exc:
         return _fail(f"cannot serve on {', '.join(interfaces)} port {port}: {exc.strerror or exc}")
     return 0

@@ -14,6 +14,7 @@ import hashlib
 import importlib
 import os
 import tempfile
+import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -160,6 +161,8 @@ def cache_dir() -> Path:
 
 def _read_cache(path: Path) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
     """The cached matrix; any damage raises (the caller names the file and rebuilds it)."""
+    if not zipfile.is_zipfile(path):  # np.load would take it for a pickle and say so
+        raise ValueError("not an .npz (zip) archive: truncated or overwritten")
     with np.load(path, allow_pickle=False) as data:
         processes = tuple(str(p) for p in data["processes"])
         sigma = np.asarray(data["cross_sections_nb"], dtype=float)
@@ -204,7 +207,7 @@ def load_menu(n_per_process: int = 2000, seed: int = 1) -> TriggerMenu:
         try:
             cached = _read_cache(path)
         except Exception as exc:  # any damage: BadZipFile, truncation, wrong arrays, a folder
-            reason = f"{type(exc).__name__}: {exc}"[:200]
+            reason = (str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}")[:200]
             notes.append(f"trigger-efficiency cache {path} is damaged ({reason}); rebuilt it")
     if cached is not None:
         processes, sigma, eff = cached
