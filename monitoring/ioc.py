@@ -234,6 +234,10 @@ def _run(args: argparse.Namespace) -> int:
     sim = Simulation(config_from_options(options, "ioc"), origin[1], seed=args.seed, menu=menu)
     if args.sbl_at is not None:
         sim.machine.schedule_loss(sim.now + args.sbl_at)
+        at = sim.now + args.sbl_at
+        when = time.strftime("%H:%M:%S", time.localtime(at))
+        text = f"drill: a sudden beam loss at {when} (simulated clock {at:.6f}) if the beams are stable"
+        print(f"main.py ioc: {text}", file=sys.stderr, flush=True)
     first = {u.channel: (u.value, u.timestamp) for u in sim.step(sim.now + 1e-3, 1)}
     pvdb, by_channel = build_pvdb(args.prefix, first)
 
