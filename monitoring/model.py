@@ -198,17 +198,27 @@ class MonitorModel:
         self.version += 1
 
     @staticmethod
-    def _in_time_order(updates: list[Update]) -> Iterator[Update]:
+    def _in_time_order(updates: list[Update]) -> Iterable[Update]:
         """Channels merged by timestamp, each channel's updates kept in arrival order (a clock
         that went back within one batch must reach :meth:`_one` as it came)."""
+
+        def key(u: Update) -> float:
+            return u.timestamp if math.isfinite(u.timestamp) else math.inf
+
+        last: dict[str, float] = {}
+        in_order = True
+        for u in updates:
+            t = key(u)
+            if t < last.get(u.channel, -math.inf):
+                in_order = False
+                break
+            last[u.channel] = t
+        if in_order:  # the usual case: a plain (stable) sort gives the same order, faster
+            return sorted(updates, key=key)
         by_channel: dict[str, list[Update]] = {}
         for u in updates:
             by_channel.setdefault(u.channel, []).append(u)
-        if len(by_channel) == 1:
-            return iter(updates)
-        return heapq.merge(
-            *by_channel.values(), key=lambda u: u.timestamp if math.isfinite(u.timestamp) else math.inf
-        )
+        return heapq.merge(*by_channel.values(), key=key)
 
     def _state(self, name: str) -> ChannelState:
         if name not in self.states:

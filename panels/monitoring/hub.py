@@ -38,7 +38,7 @@ class LiveHub(QObject):
         parent: QObject | None = None,
         fps: float = 30.0,
         stale_after: float = 10.0,
-        max_per_tick: int = 3000,
+        max_per_tick: int = 2000,
     ) -> None:
         super().__init__(parent)
         self.source = open_source(source) if isinstance(source, str) else source
@@ -49,7 +49,7 @@ class LiveHub(QObject):
             live_from=self.source.live_from,
         )
         self.source.queue()  # make the queue before the thread starts
-        self.max_per_tick = max_per_tick  # ~6 µs each to ingest: ~20 ms of a 33 ms tick at most
+        self.max_per_tick = max_per_tick  # ~6 µs each to ingest: ~12 ms of a 33 ms tick at most
         self._notices = 0  # source notices already logged
         self.panels: list[LivePanel] = []
         self.frames = 0  # ticks that refreshed at least one panel
