@@ -169,6 +169,7 @@ class Machine:
         self._refill_start: float | None = None
         self._recovery_end = math.inf
         self._next_loss = self._draw(start, cfg.sbl_per_hour)
+        self._scheduled_loss = math.inf
         self._next_burst = self._draw(start, cfg.bursts_per_hour)
 
     def _draw(self, t: float, per_hour: float) -> float:
@@ -218,6 +219,13 @@ class Machine:
         keep = max(1, len(self.fill_numbers) - 1000)
         del self.fill_numbers[: keep - 1], self.fill_starts[: keep - 1]
 
+    def schedule_loss(self, t: float) -> None:
+        """Make the next sudden beam loss happen at ``t`` (for fault drills and tests); it
+        happens then if the beams are stable, otherwise at the next stable beams after it."""
+        self._scheduled_loss = t
+        if self.stable:
+            self._next_loss = max(t, self.now)
+
     def _on_burst(self, t: float) -> None:
         lo, hi = self.cfg.burst_duration_s
         self.bursts.append((t, t + self.rng.uniform(lo, hi)))
@@ -242,6 +250,8 @@ class Machine:
         self._recovery_end = abort + self.rng.uniform(lo, hi)
         self._refill_start = None
         self._next_loss = math.inf
+        if self._scheduled_loss <= t:
+            self._scheduled_loss = math.inf
 
     def _on_refill(self, t: float) -> None:
         for ring in self.rings.values():
@@ -254,7 +264,7 @@ class Machine:
     def _on_stable(self, t: float) -> None:
         self._stable_since = t
         self._refill_start = None
-        self._next_loss = self._draw(t, self.cfg.sbl_per_hour)
+        self._next_loss = min(self._draw(t, self.cfg.sbl_per_hour), max(t, self._scheduled_loss))
 
     def _on_run_start(self, t: float) -> None:
         self.run_numbers.append(self.run_numbers[-1] + 1)
