@@ -122,3 +122,10 @@ def test_cli_says_which_table_is_missing_in_one_line(tmp_path: Path) -> None:
     assert done.stderr.count("\n") == 1
     assert "geometry data file missing" in done.stderr
     assert str(tmp_path) in done.stderr
+
+
+def test_no_geometry_module_reads_outside_the_repository() -> None:
+    for path in (ROOT / "geometry").glob("*.py"):
+        text = path.read_text()
+        for name in ("../shared", "shared/reference", '"shared"'):
+            assert name not in text, path
