@@ -351,8 +351,10 @@ class ZmqEventSource:
         restart = ""
         if self._stream is None:
             pass  # joining a stream: what it sent before is not ours to miss
-        elif stream != self._stream:
+        elif message.publisher != self._stream[0]:
             restart = f"publisher {message.publisher} (was {self._stream[0]})"
+        elif stream != self._stream:
+            restart = f"publisher {message.publisher} started again"
         elif sequence < self._next_sequence:
             restart = f"sequence went back from {self._next_sequence} to {sequence}"
             if message.epoch:  # the same epoch cannot start again: a renumbering, nothing missed
