@@ -2,13 +2,16 @@
 
 Frame 0 is the header: the 4-byte magic ``B2EV``, the wire version as a little-endian uint16,
 then UTF-8 JSON with the schema version, the stream position of the batch's first event
-(``sequence``), the publisher id, the publish time and, for every column, its name, dtype and
-shape. Frames 1.. are the raw little-endian column buffers in the header's order: sent without
-copying, read back with ``np.frombuffer``. Column names are ``header.<col>``,
-``<collection>.offsets`` and ``<collection>.<col>`` of ``events.model``.
+(``sequence``), the publisher id, the publisher's ``epoch`` (its start time in ns: a restart under
+the same id is a new epoch), the publish time and, for every column, its name, dtype and shape.
+Frames 1.. are the raw little-endian column buffers in the header's order: sent without copying,
+read back with ``np.frombuffer``. Column names are ``header.<col>``, ``<collection>.offsets`` and
+``<collection>.<col>`` of ``events.model``. Version 1 is the same without ``epoch``, and is still
+read (as epoch 0, "not known").
 
 ``decode`` trusts nothing: any message that is not exactly a batch of the current schema raises
-one ``WireError`` subclass naming the problem, and no other exception escapes it.
+one ``WireError`` subclass naming the problem, and no other exception escapes it. Sequence
+numbers, times and epochs are bounded to int64, so no counter fed from them can run away.
 """
 
 from __future__ import annotations
@@ -26,7 +29,9 @@ import numpy as np
 from events.model import COLLECTIONS, HEADER, SCHEMA_VERSION, Collection, EventBatch
 
 MAGIC = b"B2EV"
-WIRE_VERSION = 1
+WIRE_VERSION = 2
+READ_VERSIONS = (1, 2)  # versions ``decode`` accepts; 1 has no epoch
+MAX_SEQUENCE = 2**63 - 1  # sequence numbers, times and epochs fit an int64
 _PREFIX = struct.Struct("<4sH")
 _OFFSETS_DTYPE = np.dtype("<i8")
 _MAX_PUBLISHER_LEN = 64
@@ -91,6 +96,10 @@ class Oversized(WireError):
     reason = "oversized"
 
 
+# the most frames a batch can have (the header and one per column)
+MAX_FRAMES = len(_COLUMNS) + 1
+
+
 REASONS: tuple[str, ...] = tuple(
     cls.reason
     for cls in (
@@ -122,6 +131,7 @@ class Message:
     publisher: str
     sent_ns: int  # publisher's time.time_ns() when encoded
     batch: EventBatch
+    epoch: int = 0  # the publisher's start time in ns; 0: not known (a wire version 1 sender)
 
     @property
     def next_sequence(self) -> int:
@@ -137,11 +147,13 @@ def _columns_of(batch: EventBatch) -> dict[str, np.ndarray]:
 
 
 def encode(
-    batch: EventBatch, sequence: int, publisher: str, sent_ns: int | None = None
+    batch: EventBatch, sequence: int, publisher: str, sent_ns: int | None = None, epoch: int = 0
 ) -> list[bytes | memoryview]:
     """The frames of one message; column frames are views of the batch's arrays (no copy)."""
     if not publisher or len(publisher) > _MAX_PUBLISHER_LEN:
         raise ValueError(f"publisher id must have 1 to {_MAX_PUBLISHER_LEN} characters")
+    if not 0 <= sequence <= MAX_SEQUENCE - len(batch) or not 0 <= epoch <= MAX_SEQUENCE:
+        raise ValueError(f"sequence {sequence} or epoch {epoch} outside 0 to {MAX_SEQUENCE}")
     arrays = {}
     for name, arr in _columns_of(batch).items():
         dtype, trailing, _ = _COLUMNS[name]
@@ -153,6 +165,7 @@ def encode(
         "schema": SCHEMA_VERSION,
         "sequence": int(sequence),
         "publisher": publisher,
+        "epoch": int(epoch),
         "sent_ns": time.time_ns() if sent_ns is None else int(sent_ns),
         "n_events": len(batch),
         "source": batch.source[:_MAX_SOURCE_LEN],
@@ -182,8 +195,8 @@ def decode(frames: Sequence[Any], limits: WireLimits = WireLimits()) -> Message:
 def _decode(frames: Sequence[Any], limits: WireLimits) -> Message:
     if not frames:
         raise MalformedMessage("empty message")
-    if len(frames) > len(_COLUMNS) + 1:
-        raise MalformedMessage(f"{len(frames)} frames, a batch has {len(_COLUMNS) + 1}")
+    if len(frames) > MAX_FRAMES:
+        raise MalformedMessage(f"{len(frames)} frames, a batch has {MAX_FRAMES}")
     views = [_byte_view(f) for f in frames]
     total = sum(v.nbytes for v in views)
     if total > limits.max_message_bytes:
@@ -192,8 +205,10 @@ def _decode(frames: Sequence[Any], limits: WireLimits) -> Message:
     if first.nbytes < _PREFIX.size or bytes(first[:4]) != MAGIC:
         raise MalformedMessage(f"not an event message (first bytes {bytes(first[:8])!r}, expected {MAGIC!r})")
     _, version = _PREFIX.unpack_from(first)
-    if version != WIRE_VERSION:
-        raise UnsupportedVersion(f"wire version {version}, this program reads version {WIRE_VERSION}")
+    if version not in READ_VERSIONS:
+        raise UnsupportedVersion(
+            f"wire version {version}, this program reads versions {READ_VERSIONS[0]} to {READ_VERSIONS[-1]}"
+        )
     if first.nbytes > limits.max_header_bytes:
         raise Oversized(f"header of {first.nbytes} bytes exceeds the limit of {limits.max_header_bytes}")
     try:
@@ -207,16 +222,22 @@ def _decode(frames: Sequence[Any], limits: WireLimits) -> Message:
         raise SchemaMismatch(f"event schema version {schema}, this program reads version {SCHEMA_VERSION}")
     sequence = _field(head, "sequence", int)
     publisher = _field(head, "publisher", str)
+    epoch = _field(head, "epoch", int) if version >= 2 else 0
     sent_ns = _field(head, "sent_ns", int)
     n_events = _field(head, "n_events", int)
     source = _field(head, "source", str)
     columns = _field(head, "columns", list)
-    if sequence < 0 or sent_ns < 0 or n_events < 0:
-        raise MalformedMessage("negative sequence, time or event count")
-    if not publisher or len(publisher) > _MAX_PUBLISHER_LEN or len(source) > _MAX_SOURCE_LEN:
-        raise MalformedMessage("publisher id or source name of invalid length")
+    if sequence < 0 or sent_ns < 0 or n_events < 0 or epoch < 0:
+        raise MalformedMessage("negative sequence, time, epoch or event count")
     if n_events > limits.max_events:
         raise Oversized(f"{n_events} events exceed the limit of {limits.max_events}")
+    if sequence > MAX_SEQUENCE - n_events or sent_ns > MAX_SEQUENCE or epoch > MAX_SEQUENCE:
+        raise MalformedMessage(
+            f"sequence, time or epoch beyond int64 (a {sequence.bit_length()}-bit sequence"
+            f" of {n_events} events)"
+        )
+    if not publisher or len(publisher) > _MAX_PUBLISHER_LEN or len(source) > _MAX_SOURCE_LEN:
+        raise MalformedMessage("publisher id or source name of invalid length")
     arrays = _canonical_arrays(columns, views, n_events)
     if arrays is None:  # not laid out as ``encode`` does it: check column by column, to say what is wrong
         declared = _declared_columns(columns)
@@ -226,7 +247,7 @@ def _decode(frames: Sequence[Any], limits: WireLimits) -> Message:
             name: _array(name, dtype, shape, views[i + 1])
             for i, (name, (dtype, shape)) in enumerate(declared.items())
         }
-    return Message(sequence, publisher, sent_ns, _assemble(arrays, n_events, source))
+    return Message(sequence, publisher, sent_ns, _assemble(arrays, n_events, source), epoch)
 
 
 def _canonical_arrays(

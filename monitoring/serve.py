@@ -2,8 +2,16 @@
 
 The publisher binds an XPUB socket (loopback by default), so it sees subscriptions come and go
 and can wait for its first subscribers; every message is one ``events.wire`` batch carrying the
-stream position of its first event and the publisher's id. ZeroMQ never blocks a publisher on a
-slow subscriber: past the send high-water mark it drops, which the subscriber sees as a gap.
+stream position of its first event, the publisher's id and its epoch (start time). ZeroMQ never
+blocks a publisher on a slow subscriber: past the send high-water mark it drops, which the
+subscriber sees as a gap.
+
+A publisher keeps every subscription prefix it is sent, at about 48 bytes of memory per byte of
+prefix, so its memory is bounded here: a subscription message over ``max_subscription_bytes`` is
+refused by ZeroMQ before it is read (``ZMQ_MAXMSGSIZE``: the peer is disconnected), and more than
+``max_subscriptions`` distinct prefixes, or a flood of notices, resets the socket (every subscriber
+reconnects by itself; the events lost meanwhile show as a gap). ``serve`` stops on SIGINT or
+SIGTERM whatever its subscribers do.
 
 Sources: an events file (``events.io``), the collision generator (``sim``) or ``fake``,
 schema-valid random events with no physics, for tests and benchmarks of the transport.
@@ -13,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import secrets
 import signal
@@ -37,10 +46,15 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_BIND = "tcp://127.0.0.1:5556"
+# the ZMTP 3.1 SUBSCRIBE command is 10 bytes before its prefix; READY, with a 255-byte routing id,
+# is under 300: a receive limit of 512 bytes lets every real peer in and keeps prefixes short
+MAX_SUBSCRIPTION_BYTES = 500
+MAX_SUBSCRIPTIONS = 256  # distinct prefixes: 256 of 500 bytes cost ZeroMQ some 6 MB
+MAX_NOTICES = 10_000  # subscription notices read at once; more is a flood
 
 
 class EventPublisher:
-    """An XPUB socket that sends numbered event batches and counts its subscribers."""
+    """An XPUB socket that sends numbered event batches and counts its subscriptions."""
 
     def __init__(
         self,
@@ -48,18 +62,25 @@ class EventPublisher:
         publisher_id: str | None = None,
         send_hwm: int = 1000,
         context: zmq.Context | None = None,
+        max_subscription_bytes: int = MAX_SUBSCRIPTION_BYTES,
+        max_subscriptions: int = MAX_SUBSCRIPTIONS,
+        max_notices: int = MAX_NOTICES,
     ) -> None:
         self.publisher_id = (
             publisher_id or f"{socket.gethostname()[:32]}-{os.getpid()}-{secrets.token_hex(4)}"
         )
+        self.epoch = time.time_ns()  # a restart under the same id is still a new stream
         self.sequence = 0
-        self.subscribers = 0
+        self.subscribers = 0  # subscriptions made and not cancelled (one per plain subscriber)
+        self.resets = 0  # socket resets forced by subscription floods
+        self.max_subscription_bytes = max_subscription_bytes
+        self.max_subscriptions = max_subscriptions
+        self.max_notices = max_notices
+        self._send_hwm = send_hwm
+        self._prefixes: dict[bytes, int] = {}  # subscribed prefix -> subscriptions to it
         self._own_context = context is None
         self._context = context or zmq.Context()
-        self._socket = self._context.socket(zmq.XPUB)
-        self._socket.setsockopt(zmq.XPUB_VERBOSER, 1)  # every subscribe and unsubscribe reaches us
-        self._socket.setsockopt(zmq.SNDHWM, send_hwm)
-        self._socket.setsockopt(zmq.LINGER, 0)
+        self._socket = self._new_socket()
         try:
             self._socket.bind(bind)
         except zmq.ZMQError as exc:
@@ -67,29 +88,73 @@ class EventPublisher:
             raise OSError(f"cannot bind {bind}: {exc}") from None
         self.endpoint: str = self._socket.getsockopt_string(zmq.LAST_ENDPOINT)
 
+    def _new_socket(self) -> zmq.Socket:
+        sock = self._context.socket(zmq.XPUB)
+        sock.setsockopt(zmq.XPUB_VERBOSER, 1)  # every subscribe and unsubscribe reaches us
+        sock.setsockopt(zmq.SNDHWM, self._send_hwm)
+        sock.setsockopt(zmq.LINGER, 0)
+        # a bigger frame from a subscriber is refused unread and its connection dropped: a prefix
+        # stored costs ~48 bytes per byte, so a 100 MB subscription would otherwise cost 4.8 GB
+        sock.setsockopt(zmq.MAXMSGSIZE, self.max_subscription_bytes + 12)
+        return sock
+
     def poll_subscriptions(self, timeout_ms: int = 0) -> int:
-        """Read pending subscribe/unsubscribe notices; returns the subscriber count."""
-        while self._socket.poll(timeout_ms, zmq.POLLIN):
+        """Read pending subscribe/unsubscribe notices (a bounded number); returns the subscriptions.
+
+        A flood (more distinct prefixes than ``max_subscriptions``, or ``max_notices`` notices at
+        once) resets the socket."""
+        notices = 0
+        while notices < self.max_notices and self._socket.poll(timeout_ms, zmq.POLLIN):
             notice = self._socket.recv()
-            if notice[:1] == b"\x01":
-                self.subscribers += 1
-            elif notice[:1] == b"\x00":
-                self.subscribers = max(0, self.subscribers - 1)
+            notices += 1
             timeout_ms = 0
+            kind, prefix = notice[:1], notice[1:]
+            if kind == b"\x01":
+                self.subscribers += 1
+                self._prefixes[prefix] = self._prefixes.get(prefix, 0) + 1
+            elif kind == b"\x00":
+                self.subscribers = max(0, self.subscribers - 1)
+                left = self._prefixes.pop(prefix, 0) - 1
+                if left > 0:
+                    self._prefixes[prefix] = left
+        if len(self._prefixes) > self.max_subscriptions:
+            limit = self.max_subscriptions
+            self._reset(f"{len(self._prefixes)} distinct subscriptions, over the limit of {limit}")
+        elif notices >= self.max_notices:
+            self._reset(f"a flood of over {self.max_notices} subscription notices")
         return self.subscribers
 
-    def wait_for_subscribers(self, n: int, timeout_s: float) -> bool:
+    def _reset(self, why: str) -> None:
+        """Close and rebind the socket: ZeroMQ forgets every subscription, subscribers reconnect."""
+        log.warning("%s: %s; resetting the socket (subscribers reconnect by themselves)", self.endpoint, why)
+        self._socket.close(linger=0)
+        self._prefixes.clear()
+        self.subscribers = 0
+        self.resets += 1
+        self._socket = self._new_socket()
+        deadline = time.monotonic() + 2.0
+        while True:  # the old socket releases its port in ZeroMQ's I/O thread, soon
+            try:
+                self._socket.bind(self.endpoint)
+                return
+            except zmq.ZMQError as exc:
+                if time.monotonic() > deadline:
+                    raise OSError(f"cannot bind {self.endpoint} again after a reset: {exc}") from None
+                time.sleep(0.01)
+
+    def wait_for_subscribers(self, n: int, timeout_s: float, stop: threading.Event | None = None) -> bool:
+        """True once ``n`` subscriptions are in; False after ``timeout_s`` or once ``stop`` is set."""
         deadline = time.monotonic() + timeout_s
         while self.poll_subscriptions() < n:
             left = deadline - time.monotonic()
-            if left <= 0:
+            if left <= 0 or (stop is not None and stop.is_set()):
                 return False
             self.poll_subscriptions(int(min(left, 0.1) * 1000) + 1)
         return True
 
     def publish(self, batch: EventBatch) -> None:
         """Send one batch (zero-copy); never blocks on subscribers."""
-        frames = encode(batch, self.sequence, self.publisher_id)
+        frames = encode(batch, self.sequence, self.publisher_id, epoch=self.epoch)
         self._socket.send_multipart(frames, copy=False)
         self.sequence += len(batch)
 
@@ -259,17 +324,27 @@ def open_source(spec: str, seed: int, batch_size: int, signals: Sequence[str] = 
         source = open_events(spec)
     except EventFileError as exc:  # its text names the file and the problem
         raise ValueError(str(exc)) from None
-    return _file_batches(source, batch_size)
+    except Exception as exc:  # a reader's own failure on a damaged file: still one line
+        raise ValueError(_file_problem(spec, exc)) from None
+    return _file_batches(spec, source, batch_size)
 
 
-def _file_batches(source: EventSource, batch_size: int) -> Iterator[EventBatch]:
-    """The chunks of an open file, with the readers' errors as ``ValueError``."""
+def _file_problem(path: str, exc: Exception) -> str:
+    text = str(exc) if isinstance(exc, (ValueError, OSError)) else f"{type(exc).__name__}: {exc}"
+    text = " ".join(text.split())[:300] or type(exc).__name__
+    return text if path in text else f"{path}: {text}"
+
+
+def _file_batches(path: str, source: EventSource, batch_size: int) -> Iterator[EventBatch]:
+    """The chunks of an open file; any reader error becomes a ``ValueError`` naming the file."""
     from events.io import EventFileError
 
     try:
         yield from source.chunks(batch_size)
     except EventFileError as exc:
-        raise ValueError(str(exc)) from None
+        raise ValueError(str(exc) if path in str(exc) else f"{path}: {exc}") from None
+    except Exception as exc:
+        raise ValueError(_file_problem(path, exc)) from None
 
 
 def default_batch(rate_hz: float) -> int:
@@ -315,28 +390,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="serve: %(message)s", stream=sys.stderr)
+    if not math.isfinite(args.rate) or args.rate < 0:
+        message = f"serve: --rate must be a number of events per second >= 0 (0: unpaced), not {args.rate}"
+        print(message, file=sys.stderr)
+        return 2
     if args.batch is None:
         args.batch = default_batch(args.rate)
-    if args.batch < 1 or args.rate < 0 or (args.count is not None and args.count < 0):
-        print("serve: --batch must be >= 1, --rate and --count >= 0", file=sys.stderr)
+    if args.batch < 1 or (args.count is not None and args.count < 0) or not math.isfinite(args.wait_timeout):
+        print("serve: --batch must be >= 1, --count >= 0 and --wait-timeout a number", file=sys.stderr)
         return 2
+    stop = threading.Event()
+    stopped_by: list[str] = []
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stopped_by.append(signal.Signals(signum).name)
+        stop.set()
+        signal.signal(signum, signal.SIG_DFL)  # a second one ends the process at once
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, on_signal)
     try:
         batches = rechunk(open_source(args.source, args.seed, args.batch, args.signal), args.batch)
         publisher = EventPublisher(args.bind, args.publisher_id, send_hwm=args.hwm)
     except (ValueError, OSError) as exc:
         print(f"serve: {exc}", file=sys.stderr)
         return 2
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, on_signal)
     with publisher:
         # the first stdout line names the bound endpoint, so a caller binding port * learns the port
         print(f"serving {publisher.endpoint} as {publisher.publisher_id}", flush=True)
-        if args.wait and not publisher.wait_for_subscribers(args.wait, args.wait_timeout):
+        if args.wait and not publisher.wait_for_subscribers(args.wait, args.wait_timeout, stop):
+            if stopped_by:
+                print(f"serve: stopped by {stopped_by[0]} while waiting for subscribers", file=sys.stderr)
+                return 0
             print(f"serve: fewer than {args.wait} subscribers after {args.wait_timeout} s", file=sys.stderr)
             return 1
         try:
@@ -344,6 +429,8 @@ def run(args: argparse.Namespace) -> int:
         except (ValueError, OSError) as exc:
             print(f"serve: {exc}", file=sys.stderr)
             return 1
-        publisher.close(linger_ms=2000)  # let queued messages reach connected subscribers
-    log.info("%d events sent from %s", sent, args.source)
+        # let queued messages reach connected subscribers; briefly when asked to stop
+        publisher.close(linger_ms=200 if stopped_by else 2000)
+    how = f", stopped by {stopped_by[0]}" if stopped_by else ""
+    log.info("%d events sent from %s%s", sent, args.source, how)
     return 0

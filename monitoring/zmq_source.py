@@ -1,14 +1,23 @@
 """The ``zmq://HOST:PORT`` live event source: a ZeroMQ subscriber off the GUI thread.
 
-A receiver thread reads ``events.wire`` messages, decodes them (no pickle) and keeps the latest
-event (or the latest one a filter keeps) for the display. Every batch then goes through a
-bounded queue to a dispatcher thread that hands it to the registered consumers (running
-histograms, trigger counters), in order. Nothing here ever blocks the caller: when consumers
-fall behind, the queue overflows and the lost events are counted; events the publisher or the
-network dropped show up as gaps in the sequence numbers and are counted apart. Bad messages are
-counted by reason (``events.wire.REASONS``), the last error is kept, and the stream goes on.
-ZeroMQ reconnects by itself; a restarted publisher is recognised by its new id or a sequence
-that starts again, and counting simply continues.
+A receiver thread reads ``events.wire`` messages over its own ZMTP connection
+(``monitoring.zmtp``: every size is checked before it is read, so no publisher can make it hold
+more than one message of ``WireLimits.max_message_bytes``), decodes them (no pickle) and keeps
+the latest event (or the latest one a filter keeps) for the display. Every batch then goes
+through a bounded queue to a dispatcher thread that hands it to the registered consumers
+(running histograms, trigger counters), in order. Nothing here ever blocks the caller: when
+consumers fall behind, the queue overflows and the lost events are counted; events the publisher
+or the network dropped show up as gaps in the sequence numbers and are counted apart. Bad
+messages are counted by reason (``events.wire.REASONS``), the last error is kept, and the stream
+goes on. A protocol error (a frame over the hard limit, broken framing, a peer that is no
+publisher) drops the connection, is counted by reason, and the receiver dials again, as it does
+after any disconnect: 100 ms at first, doubling to 1 s while it keeps failing.
+
+Counters stay true: a restarted publisher is recognised by its id and epoch (or, from a wire
+version 1 sender, a sequence that starts again) and the events it sent before the subscriber
+joined it are counted as missed; a sequence jump larger than any plausible loss
+(``max_rate_hz`` over the time since the last message) is a restart of the numbering, not a
+loss of quintillions of events.
 """
 
 from __future__ import annotations
@@ -18,27 +27,28 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import numpy as np
-import zmq
-from zmq.utils.monitor import recv_monitor_message
 
 from events.model import EventBatch
-from events.wire import REASONS, Message, WireError, WireLimits, decode
+from events.wire import MAX_FRAMES, REASONS, Message, WireError, WireLimits, decode
+from monitoring.zmtp import Incoming, ProtocolError, Stopped, SubscriberConnection
 
 log = logging.getLogger(__name__)
 
 DEFAULT_URL = "zmq://127.0.0.1:5556"
+PROTOCOL_REASONS = ("handshake", "framing", "frame size", "peer error")
+RECONNECT_MIN_S, RECONNECT_MAX_S = 0.1, 1.0
 
 Consumer = Callable[[EventBatch], None]
 EventFilter = Callable[[EventBatch], np.ndarray]  # batch -> boolean mask of events to show
 
 
-def endpoint(url: str) -> str:
-    """``zmq://HOST:PORT`` as the ZeroMQ endpoint ``tcp://HOST:PORT``."""
+def address(url: str) -> tuple[str, int]:
+    """``zmq://HOST:PORT`` as (host, port); ``ValueError`` names a bad address."""
     parts = urlsplit(url)
     try:
         port = parts.port
@@ -46,8 +56,13 @@ def endpoint(url: str) -> str:
         port = None
     if parts.scheme != "zmq" or not parts.hostname or port is None or parts.path not in ("", "/"):
         raise ValueError(f"{url!r}: expected an address like zmq://127.0.0.1:5556")
-    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    return f"tcp://{host}:{port}"
+    return parts.hostname, port
+
+
+def endpoint(url: str) -> str:
+    """``zmq://HOST:PORT`` as the ZeroMQ endpoint ``tcp://HOST:PORT``."""
+    host, port = address(url)
+    return f"tcp://[{host}]:{port}" if ":" in host else f"tcp://{host}:{port}"
 
 
 @dataclass(frozen=True)
@@ -65,9 +80,13 @@ class StreamStats:
     last_error: str = ""
     dropped_gap: int = 0  # events missing from the sequence (lost before they reached us)
     dropped_overflow: int = 0  # events decoded but dropped because the consumers were behind
+    missed_restart: int = 0  # events a restarted publisher sent before we joined it
     consumer_errors: int = 0
-    restarts: int = 0  # publisher restarts seen (new id or sequence reset)
+    restarts: int = 0  # publisher restarts seen (new id or epoch, sequence reset or implausible jump)
+    last_restart: str = ""  # what the last restart was, and what it cost
     reconnects: int = 0
+    protocol_errors: dict[str, int] = field(default_factory=lambda: dict.fromkeys(PROTOCOL_REASONS, 0))
+    last_protocol_error: str = ""
     publisher: str = ""
     last_sequence: int = -1  # stream position of the last event received
     rate_hz: float = 0.0  # events per second over the last seconds
@@ -81,7 +100,11 @@ class StreamStats:
 
     @property
     def dropped_total(self) -> int:
-        return self.dropped_gap + self.dropped_overflow
+        return self.dropped_gap + self.dropped_overflow + self.missed_restart
+
+    @property
+    def protocol_errors_total(self) -> int:
+        return sum(self.protocol_errors.values())
 
 
 @dataclass(frozen=True)
@@ -106,28 +129,36 @@ class ZmqEventSource:
         limits: WireLimits | None = None,
         stale_after_s: float = 3.0,
         rate_window_s: float = 2.0,
-        receive_hwm: int = 1000,
+        max_rate_hz: float = 1e6,
         keep: EventFilter | None = None,
         consumers: Iterable[Consumer] = (),
     ) -> None:
         self.url = url
-        self._endpoint = endpoint(url)
+        self._address = address(url)
         self._limits = limits or WireLimits()
+        # a frame this large is not read past but ends the connection (as ZMQ_MAXMSGSIZE would)
+        self._hard_frame_bytes = 4 * self._limits.max_message_bytes
         self._stale_after_s = stale_after_s
         self._rate_window_s = rate_window_s
-        self._receive_hwm = receive_hwm
+        self._max_rate_hz = max_rate_hz
         self._keep = keep
         self._consumers: tuple[Consumer, ...] = tuple(consumers)
         self._queue: queue.Queue[Message] = queue.Queue(maxsize=queue_size)
         self._lock = threading.Lock()
         self._counts = {k: 0 for k in ("messages", "bytes", "events", "delivered", "consumer_errors")}
-        self._counts.update(dropped_gap=0, dropped_overflow=0, restarts=0, reconnects=0)
+        self._counts.update(dropped_gap=0, dropped_overflow=0, missed_restart=0, restarts=0, reconnects=0)
         self._rejected = dict.fromkeys(REASONS, 0)
+        self._protocol_errors = dict.fromkeys(PROTOCOL_REASONS, 0)
         self._last_error = ""
+        self._last_protocol_error = ""
+        self._last_restart = ""
         self._connected = False
         self._ever_connected = False
         self._publisher = ""
+        self._stream: tuple[str, int] | None = None  # (publisher id, epoch) of the current stream
         self._next_sequence = 0  # stream position expected next from the current publisher
+        self._last_message_at = 0.0  # when the last decoded message arrived
+        self._good_on_connection = 0  # messages decoded on the current connection
         self._last_event_at: float | None = None
         self._first_event_at: float | None = None
         self._latency_s: float | None = None
@@ -136,7 +167,6 @@ class ZmqEventSource:
         self._last_logged: dict[str, float] = {}
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._context = zmq.Context()
 
     # -- consumers and the display --------------------------------------------------------
     def add_consumer(self, consumer: Consumer) -> None:
@@ -172,8 +202,6 @@ class ZmqEventSource:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout_s)
-        if not any(t.is_alive() for t in self._threads):
-            self._context.term()
 
     def __enter__(self) -> ZmqEventSource:
         return self.start()
@@ -193,6 +221,9 @@ class ZmqEventSource:
                 stale=age is None or age > self._stale_after_s,
                 rejected=dict(self._rejected),
                 last_error=self._last_error,
+                protocol_errors=dict(self._protocol_errors),
+                last_protocol_error=self._last_protocol_error,
+                last_restart=self._last_restart,
                 publisher=self._publisher,
                 last_sequence=self._next_sequence - 1,
                 rate_hz=rate,
@@ -217,46 +248,70 @@ class ZmqEventSource:
 
     # -- receiver thread ------------------------------------------------------------------
     def _receive_loop(self) -> None:
-        sub = self._context.socket(zmq.SUB)
-        sub.setsockopt(zmq.LINGER, 0)
-        sub.setsockopt(zmq.RCVHWM, self._receive_hwm)
-        sub.setsockopt(zmq.RECONNECT_IVL, 100)
-        sub.setsockopt(zmq.RECONNECT_IVL_MAX, 1000)
-        # a hard cap far above the decode limit: ZeroMQ drops the connection past it, so a single
-        # huge frame cannot exhaust memory; below it, oversized messages are counted by decode
-        sub.setsockopt(zmq.MAXMSGSIZE, 4 * self._limits.max_message_bytes)
-        sub.setsockopt(zmq.SUBSCRIBE, b"")
-        monitor = sub.get_monitor_socket(zmq.EVENT_CONNECTED | zmq.EVENT_DISCONNECTED)
-        sub.connect(self._endpoint)
-        poller = zmq.Poller()
-        poller.register(sub, zmq.POLLIN)
-        poller.register(monitor, zmq.POLLIN)
-        try:
-            while not self._stop.is_set():
-                ready = dict(poller.poll(100))
-                if monitor in ready:
-                    self._on_monitor(recv_monitor_message(monitor))
-                if sub in ready:
-                    # drain what is there, then look at the stop flag and the monitor again
-                    for _ in range(1000):
-                        try:
-                            frames = sub.recv_multipart(zmq.NOBLOCK, copy=False)
-                        except zmq.Again:
-                            break
-                        self._on_message([f.buffer for f in frames])
-        finally:
-            sub.disable_monitor()
-            monitor.close(linger=0)
-            sub.close(linger=0)
+        failures = 0  # connections in a row that failed, or ended in a protocol error before any message
+        while not self._stop.is_set():
+            try:
+                connection = SubscriberConnection(
+                    *self._address,
+                    self._stop,
+                    max_message_bytes=self._limits.max_message_bytes,
+                    max_frames=MAX_FRAMES,
+                    hard_frame_bytes=self._hard_frame_bytes,
+                )
+            except Stopped:
+                return
+            except ProtocolError as exc:
+                self._on_protocol_error(exc)
+                failures += 1
+            except OSError:  # refused, unreachable, reset: dial again
+                failures += 1
+            else:
+                self._set_connected(True)
+                self._good_on_connection = 0
+                try:
+                    while True:
+                        self._on_incoming(connection.recv())
+                except Stopped:
+                    return
+                except ProtocolError as exc:
+                    self._on_protocol_error(exc)
+                    failures = 1 if self._good_on_connection else failures + 1
+                except OSError:  # the publisher went away
+                    failures = 0
+                finally:
+                    connection.close()
+                    self._set_connected(False)
+            # like libzmq's RECONNECT_IVL and RECONNECT_IVL_MAX: 100 ms, doubling to 1 s
+            self._stop.wait(min(RECONNECT_MAX_S, RECONNECT_MIN_S * 2 ** max(0, min(failures - 1, 10))))
 
-    def _on_monitor(self, event: Mapping[str, object]) -> None:
+    def _set_connected(self, connected: bool) -> None:
         with self._lock:
-            if event["event"] == zmq.EVENT_CONNECTED:
+            if connected:
                 self._counts["reconnects"] += self._ever_connected
-                self._connected = self._ever_connected = True
-            elif event["event"] == zmq.EVENT_DISCONNECTED:
-                self._connected = False
-        log.info("%s: %s", self.url, "connected" if self._connected else "disconnected")
+                self._ever_connected = True
+            self._connected = connected
+        log.info("%s: %s", self.url, "connected" if connected else "disconnected")
+
+    def _on_protocol_error(self, exc: ProtocolError) -> None:
+        text = f"protocol error ({exc.reason}): {exc}; connecting again"
+        with self._lock:
+            self._protocol_errors[exc.reason] = self._protocol_errors.get(exc.reason, 0) + 1
+            self._last_protocol_error = self._last_error = text
+        self._log_limited(f"protocol {exc.reason}", text)
+
+    def _on_incoming(self, incoming: Incoming) -> None:
+        if incoming.dropped is not None:
+            self._on_rejected(incoming.dropped, incoming.nbytes)
+        else:
+            self._on_message(incoming.frames)
+
+    def _on_rejected(self, exc: WireError, size: int) -> None:
+        with self._lock:
+            self._counts["messages"] += 1
+            self._counts["bytes"] += size
+            self._rejected[exc.reason] += 1
+            self._last_error = f"{exc.reason}: {exc}"
+        self._log_limited(exc.reason, f"rejected message ({exc.reason}): {exc}")
 
     def _on_message(self, frames: list[memoryview]) -> None:
         now = time.monotonic()
@@ -264,12 +319,7 @@ class ZmqEventSource:
         try:
             message = decode(frames, self._limits)
         except WireError as exc:
-            with self._lock:
-                self._counts["messages"] += 1
-                self._counts["bytes"] += size
-                self._rejected[exc.reason] += 1
-                self._last_error = f"{exc.reason}: {exc}"
-            self._log_limited(exc.reason, f"rejected message ({exc.reason}): {exc}")
+            self._on_rejected(exc, size)
             return
         n = len(message.batch)
         latest = self._pick_latest(message)
@@ -277,19 +327,13 @@ class ZmqEventSource:
             self._counts["messages"] += 1
             self._counts["bytes"] += size
             self._counts["events"] += n
+            self._good_on_connection += 1
             self._last_event_at = now
             if self._first_event_at is None:
                 self._first_event_at = now
             self._latency_s = (time.time_ns() - message.sent_ns) * 1e-9
             self._arrivals.append((now, n))
-            if message.publisher != self._publisher or message.sequence < self._next_sequence:
-                if self._publisher:
-                    self._counts["restarts"] += 1
-                    log.info("%s: publisher %s (was %s)", self.url, message.publisher, self._publisher)
-                self._publisher = message.publisher
-            elif message.sequence > self._next_sequence:
-                self._counts["dropped_gap"] += message.sequence - self._next_sequence
-            self._next_sequence = message.next_sequence
+            self._follow_sequence(message, now)
             if latest is not None:
                 self._latest = latest
         try:
@@ -297,6 +341,42 @@ class ZmqEventSource:
         except queue.Full:
             with self._lock:
                 self._counts["dropped_overflow"] += n
+
+    def _follow_sequence(self, message: Message, now: float) -> None:
+        """Count gaps, restarts and what they missed (holding the lock)."""
+        stream = (message.publisher, message.epoch)
+        sequence = message.sequence
+        # no publisher sends faster than max_rate_hz: a larger jump is a renumbering, not a loss
+        plausible = self._max_rate_hz * (now - self._last_message_at + 1.0)
+        restart = ""
+        if self._stream is None:
+            pass  # joining a stream: what it sent before is not ours to miss
+        elif message.publisher != self._stream[0]:
+            restart = f"publisher {message.publisher} (was {self._stream[0]})"
+        elif stream != self._stream:
+            restart = f"publisher {message.publisher} started again"
+        elif sequence < self._next_sequence:
+            restart = f"sequence went back from {self._next_sequence} to {sequence}"
+            if message.epoch:  # the same epoch cannot start again: a renumbering, nothing missed
+                sequence = -1
+        elif sequence - self._next_sequence > plausible:
+            restart = f"sequence jumped from {self._next_sequence} to {sequence}"
+            sequence = -1
+        elif sequence > self._next_sequence:
+            self._counts["dropped_gap"] += sequence - self._next_sequence
+        if restart:
+            self._counts["restarts"] += 1
+            if 0 <= sequence <= plausible:
+                self._counts["missed_restart"] += sequence
+                restart += f", {sequence} events sent before it was joined"
+            else:
+                restart += ", not counted as lost"
+            self._last_restart = restart
+            self._log_limited("restart", f"stream restarted: {restart}")
+        self._stream = stream
+        self._publisher = message.publisher
+        self._next_sequence = message.next_sequence
+        self._last_message_at = now
 
     def _pick_latest(self, message: Message) -> LatestEvent | None:
         batch = message.batch

@@ -1,9 +1,10 @@
-"""A status-bar strip for one live event stream: state, rate, received, dropped, rejected.
+"""A status-bar strip for one live event stream: state, rate, received, dropped, rejected, resets.
 
 It reads the plain counters of the stream (``StreamStats``) on a timer, never on arrival, so a
 fast stream costs the GUI nothing; while hidden it does not even read them. Colours follow the
 PyDM alarm palette (docs/monitoring.md §2.2): yellow for a stalled stream or lost
-events, red for rejected messages, a dashed border while disconnected.
+events, red for rejected messages and for connections the subscriber had to drop after a
+protocol error (shown only once one happened), a dashed border while disconnected.
 """
 
 from __future__ import annotations
@@ -37,6 +38,14 @@ def _count(n: int) -> str:
     return f"{n:,}".replace(",", "\u2009")  # thin-space thousands, readable across the room
 
 
+def protocol_tooltip(stats: StreamStats) -> str:
+    reasons = ", ".join(f"{reason} {n}" for reason, n in stats.protocol_errors.items() if n) or "none"
+    return (
+        "connections dropped after a protocol error, then dialled again\n"
+        f"by reason: {reasons}\nlast: {stats.last_protocol_error or 'none'}"
+    )
+
+
 def rejected_tooltip(stats: StreamStats) -> str:
     reasons = ", ".join(f"{reason} {n}" for reason, n in stats.rejected.items() if n) or "none"
     return f"rejected messages by reason: {reasons}\nlast error: {stats.last_error or 'none'}"
@@ -55,13 +64,17 @@ class StreamStatus(QWidget):
         self.received = QLabel()
         self.dropped = QLabel()
         self.rejected = QLabel()
+        self.protocol = QLabel()
+        self.protocol.hide()
         self.error = QLabel()
         self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error.setMaximumWidth(420)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 1, 4, 1)
         layout.setSpacing(12)
-        for label in (self.state, self.rate, self.received, self.dropped, self.rejected, self.error):
+        for label in (
+            self.state, self.rate, self.received, self.dropped, self.rejected, self.protocol, self.error
+        ):
             layout.addWidget(label)
         layout.addStretch(1)
         self.timer = QTimer(self)
@@ -80,7 +93,10 @@ class StreamStatus(QWidget):
         self.state.setText(f" {state.upper()} ")
         self.state.setStyleSheet(_STATE_STYLE[state])
         who = f"publisher {stats.publisher}" if stats.publisher else "no publisher seen yet"
-        self.state.setToolTip(f"{stats.url}\n{who}\nrestarts {stats.restarts}, reconnects {stats.reconnects}")
+        restart = f"\nlast restart: {stats.last_restart}" if stats.last_restart else ""
+        self.state.setToolTip(
+            f"{stats.url}\n{who}\nrestarts {stats.restarts}, reconnects {stats.reconnects}{restart}"
+        )
         self.rate.setText(f"{_count(round(stats.rate_hz))} ev/s")
         self.received.setText(f"received {_count(stats.events)}")
         self.received.setToolTip(
@@ -90,13 +106,19 @@ class StreamStatus(QWidget):
         self.dropped.setText(f"dropped {_count(stats.dropped_total)}")
         self.dropped.setToolTip(
             f"lost before arrival (sequence gaps): {_count(stats.dropped_gap)}\n"
-            f"dropped because consumers were behind: {_count(stats.dropped_overflow)}"
+            f"dropped because consumers were behind: {_count(stats.dropped_overflow)}\n"
+            f"sent by a restarted publisher before it was joined: {_count(stats.missed_restart)}"
         )
         self.dropped.setStyleSheet(f"color: {MINOR};" if stats.dropped_total else "")
         self.rejected.setText(f"rejected {_count(stats.rejected_total)}")
         self.rejected.setToolTip(rejected_tooltip(stats))
         self.rejected.setStyleSheet(f"color: {MAJOR};" if stats.rejected_total else "")
-        problem = stats.rejected_total or stats.consumer_errors
+        resets = stats.protocol_errors_total
+        self.protocol.setVisible(bool(resets))
+        self.protocol.setText(f"protocol errors {_count(resets)}")
+        self.protocol.setToolTip(protocol_tooltip(stats))
+        self.protocol.setStyleSheet(f"color: {MAJOR};")
+        problem = stats.rejected_total or stats.consumer_errors or resets
         self.error.setText(
             self.error.fontMetrics().elidedText(stats.last_error, Qt.TextElideMode.ElideRight, 400)
         )

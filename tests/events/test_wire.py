@@ -260,3 +260,39 @@ def test_fuzzed_messages_decode_or_raise_wire_error_only() -> None:
             assert len(message.batch.header["event"]) == len(message.batch)
     assert outcomes["error"] > 100
     assert outcomes["ok"] > 0  # flips inside float data are not detectable, and need not be
+
+
+def test_the_epoch_travels_and_version_1_messages_are_still_read() -> None:
+    batch = _batch()
+    frames = [bytes(f) for f in encode(batch, 40, "p", sent_ns=5, epoch=1_700_000_000_000_000_000)]
+    message = decode(frames)
+    assert message.epoch == 1_700_000_000_000_000_000
+    assert struct.unpack("<H", frames[0][4:6]) == (2,)
+    # a version 1 sender: the same header without the epoch
+    head = _head(frames)
+    del head["epoch"]
+    old = [frames[0][:4] + struct.pack("<H", 1) + json.dumps(head).encode(), *frames[1:]]
+    message = decode(old)
+    assert (message.sequence, message.epoch) == (40, 0)
+    _assert_same(batch, message.batch)
+    # while a version 2 header without its epoch is malformed
+    with pytest.raises(wire.MalformedMessage, match="'epoch'"):
+        decode([frames[0][:6] + json.dumps(head).encode(), *frames[1:]])
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("sequence", 2**80), ("sequence", 2**63 - 5), ("sent_ns", 2**63), ("epoch", 2**64), ("epoch", -1)],
+)
+def test_sequence_numbers_times_and_epochs_are_bounded_to_int64(key: str, value: int) -> None:
+    frames = _with_head(_frames(), lambda h: h.__setitem__(key, value))  # 20 events: 2**63 - 5 overflows
+    with pytest.raises(wire.MalformedMessage, match=r"int64|negative"):
+        decode(frames)
+    last = _with_head(_frames(), lambda h: h.__setitem__("sequence", wire.MAX_SEQUENCE - 20))
+    assert decode(last).next_sequence == wire.MAX_SEQUENCE
+
+
+def test_encode_refuses_numbers_a_receiver_would_reject() -> None:
+    for sequence, epoch in ((-1, 0), (2**63, 0), (0, 2**63), (0, -3)):
+        with pytest.raises(ValueError, match="outside"):
+            encode(_batch(), sequence, "p", epoch=epoch)

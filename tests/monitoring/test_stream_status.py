@@ -14,6 +14,7 @@ from events.wire import encode
 from monitoring.serve import fake_batch
 from monitoring.zmq_source import ZmqEventSource
 from panels.stream_status import LIVE, MAJOR, StreamStatus
+from tests.monitoring.hostile_peers import Conn, RawPublisher, batch_message, frame_header
 from tests.monitoring.test_stream import WAIT_S, Publisher, publishers, wait_until
 
 __all__ = ["publishers"]  # the fixture, shared with test_stream
@@ -112,3 +113,35 @@ def test_hidden_status_does_not_read_the_counters(qtbot) -> None:
     status.show()
     qtbot.waitUntil(lambda: len(reads) > before, timeout=TIMEOUT_MS)
     assert status.state.text().strip() == "DISCONNECTED"
+
+
+def test_status_shows_protocol_errors_and_what_restarts_missed(qtbot, screenshot_dir: Path) -> None:
+    batch = fake_batch(np.random.default_rng(3), 10)
+
+    def script(index: int, conn: Conn) -> None:
+        conn.handshake()
+        # each connection is a restart of the publisher (a new epoch) that sent 30 events unseen
+        conn.send(batch_message(batch, 0 if index == 0 else 30, epoch=index + 1))
+        conn.send(frame_header(2**40))  # then a frame far over the limit: the subscriber hangs up
+        conn.recv_exact(1)
+
+    with RawPublisher(script) as pub, ZmqEventSource(pub.url) as source:
+        status = StreamStatus(source.stats, interval_ms=100)
+        window = _window(status)
+        qtbot.addWidget(window)
+        assert not status.protocol.isVisibleTo(window)  # nothing to say yet
+        qtbot.waitUntil(lambda: source.stats().protocol_errors_total >= 2, timeout=TIMEOUT_MS)
+        qtbot.waitUntil(lambda: status.protocol.isVisibleTo(window), timeout=TIMEOUT_MS)
+        stats = source.stats()
+        assert status.protocol.text().startswith("protocol errors ")
+        assert "frame size" in status.protocol.toolTip()
+        assert "over the limit" in status.protocol.toolTip()
+        assert MAJOR in status.protocol.styleSheet()
+        assert "protocol error (frame size)" in status.error.toolTip()
+        assert stats.missed_restart >= 30
+        qtbot.waitUntil(lambda: "last restart:" in status.state.toolTip(), timeout=TIMEOUT_MS)
+        restart = "publisher raw-peer started again, 30 events sent before it was joined"
+        assert restart in status.state.toolTip()
+        assert "sent by a restarted publisher before it was joined: " in status.dropped.toolTip()
+        assert status.dropped.text() != "dropped 0"
+        _snap(window, screenshot_dir / "stream_status_protocol_errors.png")
