@@ -143,6 +143,7 @@ def test_detector_canvases_follow_the_theme(qtbot: Any, tmp_path: Path, dark_aga
             np.testing.assert_allclose(drawn[10, -10], expected, atol=2)
             outlines = (np.abs(drawn - expected).max(axis=2) > 40).mean()
             assert outlines > 0.01, f"{name}: the {view.kind} outlines are missing"
+        assert not win.windowIcon().isNull()  # the application icon
         # the toolbar draws its icons in the theme's text colour
         strokes = opaque_pixels(win.preset_actions["3d"].icon().pixmap(24, 24).toImage())
         assert len(strokes) > 20
