@@ -109,7 +109,8 @@ class ProjectionView:
             visual.update()
         # VisPy adds the grid onto the background: right on dark, invisible on light, which blends it
         light = sum(colors.background[:3]) > 1.5
-        self.grid_lines.set_gl_state("translucent" if light else "additive", depth_test=False, cull_face=False)
+        blending = "translucent" if light else "additive"
+        self.grid_lines.set_gl_state(blending, depth_test=False, cull_face=False)
         self.grid_lines._grid_color_fn["color"] = colors.grid
         self.grid_lines.update()
         self.canvas.update()
