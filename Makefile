@@ -10,7 +10,12 @@ APT_PACKAGES := python3-venv libgl1 libegl1 libxkbcommon0 libglib2.0-0 libfontco
 	libxcb-render-util0 libosmesa6
 XVFB := xvfb-run -a -s "-screen 0 1920x1080x24"
 
-.PHONY: run test lint bench system-packages venv clean
+# the desktop entry of `make install-desktop` (XDG user directories unless told otherwise)
+DATA_HOME ?= $(if $(XDG_DATA_HOME),$(XDG_DATA_HOME),$(HOME)/.local/share)
+DESKTOP_DIR ?= $(DATA_HOME)/applications
+ICON_DIR ?= $(DATA_HOME)/icons/hicolor/scalable/apps
+
+.PHONY: run test lint bench system-packages venv clean install-desktop uninstall-desktop
 
 run: $(STAMP)
 	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then $(PY) main.py gui; \
@@ -48,6 +53,20 @@ $(STAMP): pyproject.toml | system-packages
 		print("\n".join(p["dependencies"] + p["optional-dependencies"]["dev"]))' > $(VENV)/requirements.txt
 	$(PY) -m pip install -q --no-cache-dir -r $(VENV)/requirements.txt
 	touch $@
+
+install-desktop:
+	@[ -x $(PY) ] || $(MAKE) venv
+	@root="$$(cd "$(CURDIR)" && pwd -P)"; icon="$(ICON_DIR)/belle2-display.svg"; \
+	mkdir -p "$(DESKTOP_DIR)" "$(ICON_DIR)" && \
+	cp assets/icons/belle2-display.svg "$$icon" && \
+	sed -e "s|@ROOT@|$$root|g" -e "s|@ICON@|$$icon|g" assets/belle2-display.desktop \
+		> "$(DESKTOP_DIR)/belle2-display.desktop" && \
+	chmod 644 "$(DESKTOP_DIR)/belle2-display.desktop" && \
+	echo "installed $(DESKTOP_DIR)/belle2-display.desktop (runs $$root/main.py gui) and $$icon"
+	@command -v update-desktop-database >/dev/null && update-desktop-database -q "$(DESKTOP_DIR)" || true
+
+uninstall-desktop:
+	rm -f "$(DESKTOP_DIR)/belle2-display.desktop" "$(ICON_DIR)/belle2-display.svg"
 
 clean:
 	rm -rf $(VENV)

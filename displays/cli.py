@@ -21,6 +21,7 @@ from typing import Any, cast
 
 import numpy as np
 
+from displays.palette import PaletteError
 from geometry.reference import GeometryDataError
 
 VIEWS = ("3d", "rphi", "rz")
@@ -51,6 +52,7 @@ class Picture:
     camera: str | None = None  # 3D preset; None: the natural one for the view
     cutaway: str = "wedge"
     hidden: frozenset[str] = field(default_factory=frozenset)
+    theme: str = "dark"  # the canvas colours: dark (control room) or light (e-log, print)
 
 
 class DetectorPictures:
@@ -97,6 +99,9 @@ class DetectorPictures:
             )
         for name in known:
             view.set_part_visible(name, name not in picture.hidden)
+        from displays.style import canvas_colors
+
+        view.set_canvas_colors(canvas_colors(picture.theme))
         if picture.view == "3d":
             view.set_cutaway(picture.cutaway)
             view.set_wires_visible(self.cdc_wires)
@@ -140,6 +145,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--hide", default="", help="comma-separated subdetectors to leave out, e.g. BKLM,EKLM"
     )
     parser.add_argument("--cdc-wires", action="store_true", help="draw the 14336 CDC sense wires")
+    parser.add_argument(
+        "--theme", choices=("dark", "light"), default="dark", help="dark (default) or light (e-log)"
+    )
 
 
 def picture_from_args(args: argparse.Namespace, out: Path | None = None) -> Picture:
@@ -150,7 +158,7 @@ def picture_from_args(args: argparse.Namespace, out: Path | None = None) -> Pict
     if not out.parent.exists():
         raise RenderError(f"{out}: directory {out.parent} does not exist")
     hidden = frozenset(name.strip().upper() for name in args.hide.split(",") if name.strip())
-    return Picture(out, args.view, tuple(args.size), args.camera, args.cutaway, hidden)
+    return Picture(out, args.view, tuple(args.size), args.camera, args.cutaway, hidden, args.theme)
 
 
 def line_width_for(size: tuple[int, int]) -> float:
@@ -232,7 +240,7 @@ def run(args: argparse.Namespace) -> int:
             raise RenderError("give --out FILE.png for the detector, or an event FILE with --out-dir DIR")
         else:
             message = render_detector(args)
-    except RenderError as exc:
+    except (RenderError, PaletteError) as exc:
         print(f"render: {exc}", file=sys.stderr)
         return 2
     except GeometryDataError as exc:  # a missing or damaged geometry table, named in the message

@@ -14,6 +14,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from displays.palette import palette
 from events import helix
 from events.model import Collection, VertexKind
 from geometry import ecl as ecl_geometry
@@ -37,36 +38,25 @@ class Extent:
 CDC_OUTER_WALL = Extent(112.05, -100.0, 165.5)  # CDC outer wall 1120.5 mm; mother volume z -1000..+1655 mm
 ECL_INNER = Extent(125.16, -102.02, 196.0)  # barrel inner radius 1251.6 mm; endcap fronts -1020.2 / +1960 mm
 
-CHARGE_COLORS = {1: (0.95, 0.30, 0.25, 1.0), -1: (0.30, 0.60, 1.00, 1.0), 0: (0.75, 0.75, 0.75, 1.0)}
+_P = palette()
+CHARGE_COLORS = {1: _P.rgba("charge.positive"), -1: _P.rgba("charge.negative"), 0: _P.rgba("charge.neutral")}
 # PID hypothesis order e, mu, pi, K, p, d (docs/detector.md §11)
 PID_NAMES = ("e", "μ", "π", "K", "p", "d")
-PID_COLORS = np.array(
-    [
-        (1.00, 0.85, 0.20, 1.0),  # e: yellow
-        (0.20, 0.95, 0.40, 1.0),  # mu: green
-        (0.35, 0.65, 1.00, 1.0),  # pi: blue
-        (1.00, 0.35, 0.85, 1.0),  # K: magenta
-        (1.00, 0.50, 0.15, 1.0),  # p: orange
-        (0.70, 0.70, 0.70, 1.0),  # d: grey
-    ],
-    dtype=np.float32,
-)
-UNKNOWN_PID = (0.85, 0.85, 0.85, 1.0)
-DAUGHTER_COLOR = (1.0, 0.65, 0.0, 1.0)
+PID_COLORS = np.array([_P.rgba(f"pid.{k}") for k in ("e", "mu", "pi", "K", "p", "d")], dtype=np.float32)
+UNKNOWN_PID = _P.rgba("pid.unknown")
+DAUGHTER_COLOR = _P.rgba("event.daughter")
 VERTEX_COLORS = {
-    VertexKind.PRIMARY: (1.0, 1.0, 1.0, 1.0),
-    VertexKind.V0: (1.0, 0.3, 1.0, 1.0),
-    VertexKind.DISPLACED: (1.0, 0.65, 0.0, 1.0),
+    VertexKind.PRIMARY: _P.rgba("event.vertex_primary"),
+    VertexKind.V0: _P.rgba("event.vertex_v0"),
+    VertexKind.DISPLACED: _P.rgba("event.vertex_displaced"),
 }
-MC_CHARGED = (0.55, 1.0, 0.55, 0.9)
-MC_NEUTRAL = (1.0, 1.0, 0.4, 0.8)
+MC_CHARGED = _P.rgba("event.mc_charged")
+MC_NEUTRAL = _P.rgba("event.mc_neutral")
 
-# "hot" scale of the ECL energy legend: position in [0, 1] -> RGBA; energies on a log scale
+# the energy scale of the colour table: position in [0, 1] -> RGBA; energies on a log scale
 ENERGY_RANGE = (0.01, 10.0)  # GeV
-ENERGY_ANCHORS = np.array([0.0, 0.35, 0.7, 1.0])
-ENERGY_ANCHOR_COLORS = np.array(
-    [(0.25, 0.0, 0.45, 1.0), (0.85, 0.1, 0.1, 1.0), (1.0, 0.75, 0.0, 1.0), (1.0, 1.0, 0.85, 1.0)]
-)
+ENERGY_ANCHOR_COLORS = np.array(_P.stops("energy.stops"))
+ENERGY_ANCHORS = np.linspace(0.0, 1.0, len(ENERGY_ANCHOR_COLORS))
 MOMENTUM_RANGE = (0.0, 5.0)  # GeV, linear, same colour anchors
 
 

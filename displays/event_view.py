@@ -14,8 +14,8 @@ from displays import event_geometry as geo
 from displays.canvas import close_canvas
 from displays.event_geometry import Projection
 from displays.event_visuals import EventVisuals, add_energy_legend
+from displays.style import BACKGROUND
 
-BACKGROUND = (0.04, 0.05, 0.08, 1.0)
 OUTLINE = (0.45, 0.48, 0.55, 0.8)
 # radii [cm]: beam pipe, CDC inner wall, CDC outer wall, ECL barrel inner face, ECL barrel outer face
 OUTLINE_RADII = (1.0, 16.0, geo.CDC_OUTER_WALL.r, geo.ECL_INNER.r, 162.0)

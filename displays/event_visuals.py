@@ -18,13 +18,18 @@ from vispy.color import Colormap
 
 from displays import event_geometry as geo
 from displays.event_geometry import ColorMode, Extent, Projection
+from displays.palette import palette, parse
 from events.model import Collection, EventBatch
 
 CrystalPainter = Callable[[np.ndarray, np.ndarray], None]  # (1-based cellIds, RGBA (n, 4))
 
 LAYERS = ("tracks", "ecl", "klm", "vertices", "mc", "recoil")
 KINDS = ("track", "ecl", "klm", "vertex", "mc")
-HIGHLIGHT = (1.0, 1.0, 1.0, 1.0)
+_P = palette()
+HIGHLIGHT = parse(_P.theme("dark")["highlight"])  # the selection; a theme may change it (set_highlight_color)
+RECOIL_COLOR = _P.rgba("event.recoil")
+KLM_COLOR = _P.rgba("event.klm_hit")
+KLM_EDGE = _P.rgba("event.klm_hit_edge")
 
 
 def detector_crystal_painter(detector: Any) -> CrystalPainter:
@@ -99,6 +104,7 @@ class EventVisuals:
         self.showers = False  # light the crystals around each cluster's seed too (outreach)
         self.event: EventBatch | None = None
         self.selection: tuple[str, int] | None = None
+        self.highlight_color: tuple[float, ...] = HIGHLIGHT
         self.picks = PickTable()
         self._layer_visible = dict.fromkeys(LAYERS, True)
         self._s_end = np.zeros(0)
@@ -119,7 +125,7 @@ class EventVisuals:
         self.selected_marker = scene.visuals.Markers(parent=parent)
         self.recoil = scene.visuals.Line(parent=parent, width=1.5 * lw, method="gl")
         self.recoil_label = scene.visuals.Text(
-            "", color=(1.0, 0.4, 1.0, 1.0), font_size=11, anchor_x="left", anchor_y="bottom", parent=parent
+            "", color=RECOIL_COLOR, font_size=11, anchor_x="left", anchor_y="bottom", parent=parent
         )
         for v in self.visuals():
             v.visible = False
@@ -293,8 +299,8 @@ class EventVisuals:
         self.klm.set_data(
             pos,
             size=12 * self.scale,
-            face_color=(0.2, 0.9, 0.9, 0.9),
-            edge_color=(0, 0.3, 0.3, 1),
+            face_color=KLM_COLOR,
+            edge_color=KLM_EDGE,
             symbol="square",
         )
         self._show(self.klm, True)
@@ -346,6 +352,12 @@ class EventVisuals:
         if self.event is not None:
             self._draw_selection()
 
+    def set_highlight_color(self, rgba: tuple[float, ...]) -> None:
+        """The colour of the selection (white on the dark theme, black on the light one)."""
+        self.highlight_color = tuple(rgba)
+        if self.event is not None:
+            self._draw_selection()
+
     def _draw_selection(self) -> None:
         self._show(self.selected_line, False)
         self._show(self.selected_marker, False)
@@ -374,7 +386,7 @@ class EventVisuals:
             lines = geo.track_polylines(
                 sub,
                 self.projection,
-                np.tile(np.array(HIGHLIGHT, np.float32), (len(tracks), 1)),
+                np.tile(np.array(self.highlight_color, np.float32), (len(tracks), 1)),
                 self.extent,
                 self.growth,
                 self.n_points,
@@ -388,7 +400,7 @@ class EventVisuals:
                 points,
                 size=22 * self.scale,
                 face_color=(0, 0, 0, 0),
-                edge_color=HIGHLIGHT,
+                edge_color=self.highlight_color,
                 edge_width=2.5,
                 symbol="ring",
             )
@@ -416,7 +428,7 @@ class EventVisuals:
         """Dashed arrow from the IP along the recoil, 40 cm per GeV (20 to 150 cm), with a label."""
         length = float(np.clip(40.0 * momentum, 20.0, 150.0))
         pos, connect, tip = geo.recoil_arrow(direction, length, self.projection)
-        self.recoil.set_data(pos=pos, color=(1.0, 0.4, 1.0, 1.0), connect=connect)
+        self.recoil.set_data(pos=pos, color=RECOIL_COLOR, connect=connect)
         self.recoil_label.text = label
         self.recoil_label.pos = tip
         self._show(self.recoil, self._layer_visible["recoil"])
@@ -438,7 +450,10 @@ def _sign_of_phi(phi: np.ndarray) -> np.ndarray:
 
 
 def add_energy_legend(
-    canvas: scene.SceneCanvas, pos: tuple[float, float] = (60, 200), size: tuple[float, float] = (260, 14)
+    canvas: scene.SceneCanvas,
+    pos: tuple[float, float] = (60, 200),
+    size: tuple[float, float] = (260, 14),
+    color: Any = "white",
 ) -> scene.visuals.ColorBar:
     """A vertical colour bar of the ECL energy scale, fixed in canvas pixels."""
     lo, hi = geo.ENERGY_RANGE
@@ -448,14 +463,14 @@ def add_energy_legend(
         size=size,
         pos=pos,
         label="",
-        label_color="white",
+        label_color=color,
         clim=(lo, hi),
-        border_color="white",
+        border_color=color,
         parent=canvas.scene,
     )
     scene.visuals.Text(
         "ECL energy [GeV]",
-        color="white",
+        color=color,
         font_size=9,
         pos=(pos[0] - 8, pos[1] - size[0] / 2 - 14),
         anchor_x="left",

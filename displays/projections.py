@@ -14,7 +14,7 @@ import numpy as np
 from vispy import scene
 
 from displays.canvas import DetectorCanvas
-from displays.style import AXIS_COLOR, BACKGROUND, GRID_COLOR, LABEL_COLOR, part_style
+from displays.style import AXIS_COLOR, BACKGROUND, GRID_COLOR, LABEL_COLOR, CanvasColors, part_style
 
 
 @dataclass(frozen=True)
@@ -97,6 +97,23 @@ class ProjectionView:
     def set_part_visible(self, name: str, visible: bool) -> None:
         if name in self.outlines:
             self.outlines[name].visible = bool(visible)
+
+    def set_canvas_colors(self, colors: CanvasColors) -> None:
+        """Follow a theme: background, axes, tick labels and grid."""
+        self.canvas.bgcolor = colors.background
+        for axis in (self.x_axis, self.y_axis):
+            visual = axis.axis
+            visual.axis_color = colors.axis
+            visual.tick_color = colors.axis
+            visual.text_color = colors.label
+            visual.update()
+        # VisPy adds the grid onto the background: right on dark, invisible on light, which blends it
+        light = sum(colors.background[:3]) > 1.5
+        blending = "translucent" if light else "additive"
+        self.grid_lines.set_gl_state(blending, depth_test=False, cull_face=False)
+        self.grid_lines._grid_color_fn["color"] = colors.grid
+        self.grid_lines.update()
+        self.canvas.update()
 
     def reset_camera(self) -> None:
         self.view.camera.set_range(x=self.projection.x_range, y=self.projection.y_range, margin=0.0)

@@ -1,19 +1,40 @@
-"""Colours, default opacities and draw order of the detector views: one place to tune the look."""
+"""Opacities, draw order and theme colours of the detector views; the colours come from the colour table."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-RGBA = tuple[float, float, float, float]
+from displays.palette import RGBA, palette, parse
 
-BACKGROUND: RGBA = (0.027, 0.039, 0.071, 1.0)  # deep navy, kinder than black on a big screen
-AXIS_COLOR: RGBA = (0.62, 0.68, 0.78, 1.0)
-GRID_COLOR: RGBA = (0.35, 0.42, 0.55, 0.35)
-LABEL_COLOR: RGBA = (0.85, 0.89, 0.95, 1.0)
+_P = palette()
 
-# SuperKEKB beams: electrons (HER, 7 GeV) blue, positrons (LER, 4 GeV) red, as in Belle II outreach pictures
-HER_COLOR: RGBA = (0.35, 0.62, 1.0, 0.9)
-LER_COLOR: RGBA = (1.0, 0.36, 0.32, 0.9)
+
+@dataclass(frozen=True)
+class CanvasColors:
+    """What a theme sets on a VisPy canvas: background, axes, grid, text and the selection."""
+
+    background: RGBA
+    axis: RGBA
+    grid: RGBA
+    label: RGBA
+    highlight: RGBA
+
+
+def canvas_colors(theme: str = "dark") -> CanvasColors:
+    """The canvas colours of a theme ("dark" or "light") from the colour table."""
+    t = _P.theme(theme)
+    return CanvasColors(*(parse(t[k]) for k in ("canvas", "axis", "grid", "label_text", "highlight")))
+
+
+DARK = canvas_colors("dark")
+BACKGROUND: RGBA = DARK.background  # deep navy, kinder than black on a big screen
+AXIS_COLOR: RGBA = DARK.axis
+GRID_COLOR: RGBA = DARK.grid
+LABEL_COLOR: RGBA = DARK.label
+
+# SuperKEKB beams: electrons (HER, 7 GeV) and positrons (LER, 4 GeV), drawn like the track charges
+HER_COLOR: RGBA = _P.rgba("beam.her", alpha=0.9)
+LER_COLOR: RGBA = _P.rgba("beam.ler", alpha=0.9)
 
 
 @dataclass(frozen=True)
@@ -31,18 +52,18 @@ class PartStyle:
 
 # Inner to outer; the tracker opaque, the outer shells see-through so the inside stays visible.
 PART_STYLES: dict[str, PartStyle] = {
-    "BEAMPIPE": PartStyle((0.78, 0.80, 0.85, 1.0), 1.0, "Beam pipe"),
-    "PXD": PartStyle((1.00, 0.80, 0.30, 1.0), 1.0, "PXD (pixels)"),
-    "SVD": PartStyle((1.00, 0.52, 0.22, 1.0), 1.0, "SVD (strips)"),
-    "CDC": PartStyle((0.25, 0.80, 0.95, 1.0), 0.16, "CDC (drift chamber)", envelope_lod=True),
-    "TOP": PartStyle((0.66, 0.52, 1.00, 1.0), 0.55, "TOP (quartz bars)"),
-    "ARICH": PartStyle((0.95, 0.42, 0.80, 1.0), 0.55, "ARICH (aerogel RICH)"),
+    "BEAMPIPE": PartStyle(_P.rgba("subdetector.BEAMPIPE"), 1.0, "Beam pipe"),
+    "PXD": PartStyle(_P.rgba("subdetector.PXD"), 1.0, "PXD (pixels)"),
+    "SVD": PartStyle(_P.rgba("subdetector.SVD"), 1.0, "SVD (strips)"),
+    "CDC": PartStyle(_P.rgba("subdetector.CDC"), 0.16, "CDC (drift chamber)", envelope_lod=True),
+    "TOP": PartStyle(_P.rgba("subdetector.TOP"), 0.55, "TOP (quartz bars)"),
+    "ARICH": PartStyle(_P.rgba("subdetector.ARICH"), 0.55, "ARICH (aerogel RICH)"),
     "ECL": PartStyle(
-        (0.36, 0.90, 0.58, 1.0), 0.35, "ECL (CsI(Tl) crystals)", shell_lod=True, outline_alpha=0.75
+        _P.rgba("subdetector.ECL"), 0.35, "ECL (CsI(Tl) crystals)", shell_lod=True, outline_alpha=0.75
     ),
-    "COIL": PartStyle((0.62, 0.68, 0.80, 1.0), 0.14, "Solenoid (1.5 T)", outer_faces_lod=True),
+    "COIL": PartStyle(_P.rgba("subdetector.COIL"), 0.14, "Solenoid (1.5 T)", outer_faces_lod=True),
     "BKLM": PartStyle(
-        (0.92, 0.40, 0.30, 1.0),
+        _P.rgba("subdetector.BKLM"),
         0.07,
         "KLM barrel (15 layers)",
         envelope_lod=True,
@@ -50,7 +71,7 @@ PART_STYLES: dict[str, PartStyle] = {
         outline_alpha=0.3,
     ),
     "EKLM": PartStyle(
-        (0.85, 0.34, 0.30, 1.0),
+        _P.rgba("subdetector.EKLM"),
         0.07,
         "KLM endcaps",
         envelope_lod=True,
@@ -59,7 +80,7 @@ PART_STYLES: dict[str, PartStyle] = {
     ),
 }
 
-WIRE_COLOR: RGBA = (0.45, 0.88, 1.0, 0.05)  # 14336 wires overlap: each one faint
+WIRE_COLOR: RGBA = _P.rgba("subdetector.wire")  # 14336 wires overlap: each one faint
 
 
 def part_style(name: str, fallback: RGBA = (0.7, 0.7, 0.7, 1.0)) -> PartStyle:

@@ -15,7 +15,7 @@ from vispy import scene
 
 from displays.canvas import DetectorCanvas
 from displays.parts import CUTAWAYS, Cutaway
-from displays.style import BACKGROUND, HER_COLOR, LER_COLOR
+from displays.style import BACKGROUND, HER_COLOR, LER_COLOR, CanvasColors
 from displays.visuals import N_ECL_CRYSTALS, DetectorMeshes, PartVisual
 from events.kinematics import HALF_CROSSING
 from geometry.mesh import Part
@@ -101,6 +101,11 @@ class DetectorView3D:
         self.cutaway = Cutaway()
         self.set_cutaway(cutaway)
         self.set_camera_preset(preset)
+
+    def set_canvas_colors(self, colors: CanvasColors) -> None:
+        """Follow a theme: the background behind the detector."""
+        self.canvas.bgcolor = colors.background
+        self.canvas.update()
 
     # -- subdetectors -------------------------------------------------------------------------
     def part(self, name: str) -> PartVisual:

@@ -33,6 +33,7 @@ from panels.inspector import Inspector
 from panels.main_window import MainWindow
 from panels.monitoring import LiveHub, monitoring_docks
 from panels.stream_status import MAJOR, StreamStatus
+from panels.theme import Theme
 
 LEFT = Qt.DockWidgetArea.LeftDockWidgetArea
 BOTTOM = Qt.DockWidgetArea.BottomDockWidgetArea
@@ -130,6 +131,7 @@ class Application:
         w.navigate.connect(self.browser.step)
         w.open_requested.connect(self.browser.choose_file)
         w.color_mode_changed.connect(self._set_color_mode)
+        w.theme_changed.connect(self._follow_theme)
         w.event_provider = self.current_event
 
         self.histograms = [RunningHistogram(d) for d in STANDARD]
@@ -213,6 +215,10 @@ class Application:
     def _set_color_mode(self, mode: str) -> None:
         for visuals in self.visuals.values():
             visuals.set_color_mode(mode)  # type: ignore[arg-type]  # the window offers valid modes
+
+    def _follow_theme(self, theme: Theme) -> None:
+        for visuals in self.visuals.values():
+            visuals.set_highlight_color(theme.canvas.highlight)
 
     def _object_selected(self, kind: str | None, index: int) -> None:
         self.inspector.show_object(self.browser.current_event, kind, index)

@@ -36,6 +36,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="full-screen self-running show of collisions (generated, or the events of FILE)",
     )
+    parser.add_argument(
+        "--theme",
+        choices=("dark", "light"),
+        default=None,
+        help="dark (control room) or light (office, projector, e-log); default: the one chosen last",
+    )
     parser.add_argument("--cdc-wires", action="store_true", help="start with the CDC sense wires shown")
     parser.add_argument(
         "--cutaway", choices=("none", "wedge", "half"), default="wedge", help="3D cutaway (default wedge)"
@@ -66,14 +72,23 @@ def run(args: argparse.Namespace) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    from displays.palette import PaletteError
     from geometry.reference import GeometryDataError
-    from panels.app import AppConfig, Application
-    from panels.theme import apply_theme
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    assert isinstance(app, QApplication)
-    app.setApplicationName("Belle II display")
-    apply_theme(app)
+    try:
+        from panels.app import AppConfig, Application
+        from panels.icons import app_icon
+        from panels.theme import apply_theme
+
+        app = QApplication.instance() or QApplication(sys.argv[:1])
+        assert isinstance(app, QApplication)
+        app.setApplicationName("Belle II display")
+        app.setDesktopFileName("belle2-display")  # the desktop entry (make install-desktop)
+        app.setWindowIcon(app_icon())
+        apply_theme(app, args.theme or "dark")
+    except PaletteError as exc:  # a damaged colour table or style sheet
+        print(f"gui: {exc}", file=sys.stderr)
+        return 2
     if args.outreach:
         return run_outreach(app, args)
     defaults = AppConfig()
@@ -93,6 +108,8 @@ def run(args: argparse.Namespace) -> int:
     window = application.window
     app.aboutToQuit.connect(application.close)
     window.controls.wires.setChecked(args.cdc_wires)
+    if args.theme is not None:
+        window.set_theme(args.theme)
     window.show()
     if args.rotate:
         window.rotate_action.setChecked(True)

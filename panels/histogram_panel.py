@@ -1,4 +1,7 @@
-"""Live recoil-mass histograms: run or window view, reference overlay, status colour, bin -> events.
+"""Live recoil-mass histograms: run or window view, reference overlay, DQM status, bin -> events.
+
+The status shows as a glyph, a word and a colour (the colour table's ``dqm`` section); the plot
+follows the theme (its background, axes and the data and reference colours).
 
 Plot items are created once and only ``setData`` is called, from a timer (arrival rate is not
 paint rate; a hidden panel skips its repaint). Clicking a bin lists the newest events in it and
@@ -14,21 +17,18 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from numpy.typing import NDArray
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
+from displays.palette import State, palette
 from monitoring.histograms.compare import Status
 from monitoring.histograms.running import RunningHistogram, Snapshot
+from panels.theme import Theme, current_theme, theme_notifier
 
-DATA_PEN = pg.mkPen("#1f4e9c", width=2)
-DATA_BRUSH = pg.mkBrush(70, 130, 220, 110)
-REFERENCE_PEN = pg.mkPen("#c0392b", width=2, style=QtCore.Qt.PenStyle.DashLine)
-STATUS_TEXT = {
-    Status.NO_REFERENCE: "no reference",
-    Status.TOO_FEW: "too few entries",
-    Status.GOOD: "good",
-    Status.WARNING: "warning",
-    Status.ERROR: "error",
-}
+STATUS: dict[Status, State] = {status: palette().state("dqm", status.value) for status in Status}
+STATUS_TEXT = {status: state.text for status, state in STATUS.items()}
+# data in the accent colour of the theme, the reference dashed
+DATA_WIDTH = 2
+REFERENCE_COLOR = palette().hex("monitoring.reference")
 
 
 @dataclass(frozen=True)
@@ -70,13 +70,16 @@ class HistogramPanel(QtWidgets.QWidget):
         top.addWidget(self.status_label)
         top.addWidget(self.export_button)
 
-        self.plot = pg.PlotWidget(background="w")
+        theme = current_theme()
+        self.plot = pg.PlotWidget(background=theme.color("plot_background"))
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.legend = self.plot.addLegend(offset=(-10, 10))
-        self.data_item = pg.PlotDataItem(
-            stepMode="center", fillLevel=0, pen=DATA_PEN, brush=DATA_BRUSH, name="data"
+        self.data_item = pg.PlotDataItem(stepMode="center", fillLevel=0, name="data")
+        self.reference_item = pg.PlotDataItem(
+            stepMode="center",
+            pen=pg.mkPen(REFERENCE_COLOR, width=2, style=QtCore.Qt.PenStyle.DashLine),
+            name="reference (scaled)",
         )
-        self.reference_item = pg.PlotDataItem(stepMode="center", pen=REFERENCE_PEN, name="reference (scaled)")
         self.image_item = pg.ImageItem(axisOrder="col-major")
         self.image_item.setColorMap(pg.colormap.get("viridis"))
         for item in (self.image_item, self.data_item, self.reference_item):
@@ -105,7 +108,19 @@ class HistogramPanel(QtWidgets.QWidget):
         self.timer = QtCore.QTimer(self)
         self.timer.timeout.connect(self._tick)
         self.timer.start(refresh_ms)
+        self.follow_theme(theme)
+        theme_notifier().changed.connect(self.follow_theme)
         self._choose(0)
+
+    def follow_theme(self, theme: Theme) -> None:
+        """Data drawn in the theme's accent colour, filled translucent; the plot in its colours."""
+        accent = QtGui.QColor(theme.color("accent"))
+        self.data_item.setPen(pg.mkPen(accent, width=DATA_WIDTH))
+        fill = QtGui.QColor(accent)
+        fill.setAlpha(110)
+        self.data_item.setBrush(pg.mkBrush(fill))
+        if self.snapshot is not None:
+            self._show_status(self.snapshot)
 
     # -- drawing ------------------------------------------------------------------------------
     def _choose(self, index: int) -> None:
@@ -154,16 +169,17 @@ class HistogramPanel(QtWidgets.QWidget):
 
     def _show_status(self, snap: Snapshot) -> None:
         result = snap.check
-        text = STATUS_TEXT[result.status]
+        state = STATUS[result.status]
+        text = state.label
         if result.status in (Status.GOOD, Status.WARNING, Status.ERROR):
             p = "< 1e-9" if result.p_value < 1e-9 else f"= {result.p_value:.2g}"
             text += f" ({result.method} p {p})"
         run = f"exp {snap.experiment} run {snap.run}" if snap.run >= 0 else "no run yet"
         self.status_label.setText(f"{run}: {text}")
-        self.status_label.setStyleSheet(
-            f"background: {result.status.colour}; color: black; padding: 3px; border: 1px solid #555;"
-        )
-        self.plot.getViewBox().setBorder(pg.mkPen(result.status.colour, width=4))
+        sheet = f"background: {state.color}; color: black; padding: 3px; border: 1px solid #555;"
+        if self.status_label.styleSheet() != sheet:  # each set re-polishes the label
+            self.status_label.setStyleSheet(sheet)
+        self.plot.getViewBox().setBorder(pg.mkPen(state.color, width=4))
 
     # -- bin -> events ---------------------------------------------------------------------------
     def bin_at(self, x: float, y: float | None = None) -> tuple[int, ...] | None:

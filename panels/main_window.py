@@ -11,8 +11,8 @@ Right/N and Left/P next and previous event; the last three only emit ``open_requ
 
 Settings: ``restore_settings()`` (call it once every dock is added) and ``save_settings()`` (also
 run on close) keep the window geometry and dock layout, each subdetector's visibility and opacity,
-the cutaway and the track colour mode in a ``QSettings`` (an INI file given to the constructor in
-tests).
+the cutaway, the track colour mode and the theme (View > Theme: dark or light) in a ``QSettings``
+(an INI file given to the constructor in tests).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import numpy as np
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QColor, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
+    QApplication,
     QButtonGroup,
     QCheckBox,
     QDialog,
@@ -48,10 +49,13 @@ from PySide6.QtWidgets import (
 )
 from vispy import app as vispy_app
 
+from displays.palette import THEMES, PaletteError, palette
 from displays.parts import CUTAWAYS
 from displays.projections import PROJECTIONS, ProjectionView
 from displays.view3d import CAMERA_PRESETS, DetectorView3D
 from geometry.mesh import Part
+from panels.icons import app_icon, icon
+from panels.theme import Theme, apply_theme, current_theme
 
 CUTAWAY_LABELS = {"none": "Full detector", "wedge": "Quarter cut", "half": "Upper half removed"}
 COLOR_MODES = {"charge": "Charge", "pid": "Particle identification", "momentum": "Momentum"}
@@ -64,6 +68,7 @@ def default_settings() -> QSettings:
 
 
 PRESET_LABELS = {"3d": "3D", "side": "Side (r-z)", "end": "End (x-y)"}
+PRESET_ICONS = {"3d": "view-3d", "side": "view-side", "end": "view-end"}
 ROTATION_STEP_DEG = 0.6  # per frame of the 30 Hz turntable: one turn in 20 s
 
 
@@ -166,6 +171,7 @@ class MainWindow(QMainWindow):
     navigate = Signal(int)  # +1 next event, -1 previous (Right/N, Left/P)
     open_requested = Signal()  # Ctrl+O
     color_mode_changed = Signal(str)  # "charge", "pid" or "momentum"
+    theme_changed = Signal(object)  # the Theme now shown
 
     def __init__(
         self,
@@ -178,10 +184,13 @@ class MainWindow(QMainWindow):
     ) -> None:
         super().__init__()
         self.setWindowTitle("Belle II: detector and events")
+        self.setWindowIcon(app_icon())
         self.screenshot_dir = screenshot_dir or Path.cwd() / "screenshots"
         self.settings = settings if settings is not None else default_settings()
         self.shortcuts: list[tuple[str, str]] = []  # (key, what it does), in the order added
         self.color_mode = "charge"
+        self.theme = current_theme()
+        self.icons: dict[QAction, str] = {}  # action -> icon name, redrawn in each theme's text colour
         self.event_provider: Callable[[], Any] | None = None  # the shown event, for Ctrl+J
         app = vispy_app.use_app("pyside6")
         self.detector = DetectorView3D(parts, app=app, cutaway=cutaway, size=(1100, 800))
@@ -204,6 +213,7 @@ class MainWindow(QMainWindow):
         self._rotation.timeout.connect(self._turn)
         self._build_toolbar()
         self._build_menus()
+        self._follow_theme(self.theme)
         n_crystals = self.detector.parts["ECL"].model.n_elements if "ECL" in self.detector.parts else 0
         self.statusBar().showMessage(
             f"{len(self.detector.parts)} subdetectors · {n_crystals} ECL crystals · "
@@ -253,12 +263,15 @@ class MainWindow(QMainWindow):
         bar = self.addToolBar("Camera")
         bar.setObjectName("Camera")
         bar.setMovable(False)
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)  # the words stay
+        self.toolbar = bar
         self.preset_actions: dict[str, QAction] = {}
         for i, name in enumerate(CAMERA_PRESETS, start=1):
             label = PRESET_LABELS.get(name, name)
             action = self.add_shortcut(str(i), partial(self.set_camera_preset, name), f"Camera: {label}")
             action.setText(label)
             action.setToolTip(f"camera: {label} ({i})")
+            self.icons[action] = PRESET_ICONS.get(name, "view-3d")
             bar.addAction(action)
             self.preset_actions[name] = action
         bar.addSeparator()
@@ -267,12 +280,14 @@ class MainWindow(QMainWindow):
         self.rotate_action.setCheckable(True)
         self.rotate_action.setToolTip("turn the detector slowly (R), for the big screen")
         self.rotate_action.toggled.connect(self.set_rotating)
+        self.icons[self.rotate_action] = "rotate"
         bar.addAction(self.rotate_action)
         self.screenshot_action = self.add_shortcut(
             "Ctrl+S", self.save_screenshot, "Screenshot of the 3D view (twice its size)"
         )
         self.screenshot_action.setText("Screenshot")
         self.screenshot_action.setToolTip("save the 3D view as PNG at twice its size (Ctrl+S)")
+        self.icons[self.screenshot_action] = "screenshot"
         bar.addAction(self.screenshot_action)
 
     def _build_menus(self) -> None:
@@ -284,6 +299,9 @@ class MainWindow(QMainWindow):
         self.export_phoenix_action = self.add_shortcut(
             "Ctrl+J", self.export_phoenix, "Export the shown event as Phoenix JSON"
         )
+        self.icons[self.open_action] = "open"
+        self.icons[self.export_png_action] = "export-png"
+        self.icons[self.export_phoenix_action] = "export-phoenix"
         for action in (
             self.open_action,
             self.export_png_action,
@@ -310,6 +328,16 @@ class MainWindow(QMainWindow):
             group.addAction(action)
             colours.addAction(action)
             self.color_actions[mode] = action
+        themes = view.addMenu("Theme")
+        theme_group = QActionGroup(self)
+        self.theme_actions: dict[str, QAction] = {}
+        for name in THEMES:
+            action = QAction(palette().theme(name).get("label", name), self, checkable=True)
+            action.setChecked(name == self.theme.name)
+            action.triggered.connect(lambda _=False, n=name: self.set_theme(n))
+            theme_group.addAction(action)
+            themes.addAction(action)
+            self.theme_actions[name] = action
         view.addSeparator()
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self.add_shortcut("F1", self.show_shortcuts, "This list of keyboard shortcuts"))
@@ -393,8 +421,31 @@ class MainWindow(QMainWindow):
         self.color_actions[mode].setChecked(True)
         self.color_mode_changed.emit(mode)
 
+    def set_theme(self, name: str) -> Theme:
+        """Switch the application to the theme ``name`` ("dark" or "light"), live, and keep it."""
+        if name not in THEMES:
+            raise ValueError(f"unknown theme {name!r}; choose one of {', '.join(THEMES)}")
+        app = QApplication.instance()
+        assert isinstance(app, QApplication)
+        theme = apply_theme(app, name)
+        self._follow_theme(theme)
+        self.settings.setValue("view/theme", name)
+        self.theme_changed.emit(theme)
+        return theme
+
+    def _follow_theme(self, theme: Theme) -> None:
+        """The window's own theme colours: the detector canvases, the icons in the text colour."""
+        self.theme = theme
+        self.detector.set_canvas_colors(theme.canvas)
+        for view in self.projections.values():
+            view.set_canvas_colors(theme.canvas)
+        for action, name in self.icons.items():
+            action.setIcon(icon(name, theme.color("text")))
+        if hasattr(self, "theme_actions"):
+            self.theme_actions[theme.name].setChecked(True)
+
     def save_settings(self) -> None:
-        """Window geometry and docks, subdetector visibility and opacity, cutaway, colour mode."""
+        """Window geometry and docks, subdetector visibility and opacity, cutaway, colour mode, theme."""
         s = self.settings
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/state", self.saveState())
@@ -404,6 +455,7 @@ class MainWindow(QMainWindow):
         cutaway = next((k for k, v in CUTAWAYS.items() if v == self.detector.cutaway), "wedge")
         s.setValue("detector/cutaway", cutaway)
         s.setValue("event/color_mode", self.color_mode)
+        s.setValue("view/theme", self.theme.name)
         s.sync()
 
     def restore_settings(self) -> None:
@@ -428,6 +480,11 @@ class MainWindow(QMainWindow):
         mode = s.value("event/color_mode")
         if mode in COLOR_MODES:
             self.set_color_mode(str(mode))
+        theme = s.value("view/theme")
+        try:
+            self.set_theme(str(theme) if theme in THEMES else self.theme.name)
+        except PaletteError as exc:  # a damaged style sheet: keep the look there is, say why
+            self.statusBar().showMessage(f"theme not applied: {exc}", 10000)
 
     def set_camera_preset(self, name: str) -> None:
         self.detector.set_camera_preset(name)

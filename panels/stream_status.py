@@ -2,7 +2,7 @@
 
 It reads the plain counters of the stream (``StreamStats``) on a timer, never on arrival, so a
 fast stream costs the GUI nothing; while hidden it does not even read them. Colours follow the
-PyDM alarm palette (docs/monitoring.md §2.2): yellow for a stalled stream or lost
+PyDM alarm palette of the colour table (docs/monitoring.md §2.2): yellow for a stalled stream or lost
 events, red for rejected messages and for connections the subscriber had to drop after a
 protocol error (shown only once one happened), a dashed border while disconnected.
 """
@@ -14,11 +14,12 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
+from displays.palette import palette
 from monitoring.zmq_source import StreamStats
 
-MINOR = "#EBEB00"
-MAJOR = "#FF0000"
-LIVE = "#2EB82E"
+MINOR = palette().state("alarm", "minor").color
+MAJOR = palette().state("alarm", "major").color
+LIVE = palette().hex("monitoring.stream_live")
 
 _STATE_STYLE = {
     "live": f"color: black; background: {LIVE}; border: 1px solid {LIVE};",

@@ -1,81 +1,139 @@
-"""The dark control-room theme: a Fusion palette plus a small style sheet, readable at 3 m on a big screen."""
+"""The two themes: dark for the control room (readable at 3 m), light for offices, projectors and the e-log.
+
+A theme is a Qt style sheet (``assets/styles/<name>.qss``) plus the ``[theme.<name>]`` colours of the
+colour table: the Fusion palette the style sheet refers to, the pyqtgraph plot colours and the VisPy
+canvas colours. ``apply_theme(app, name)`` switches live: the palette and style sheet, every
+pyqtgraph plot already made (background, axes, legends) and the defaults of those still to come;
+then ``theme_notifier().changed`` tells the views that draw with theme colours of their own (the
+detector canvases, selection highlights, reference lines).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
-WINDOW = "#0d1320"
-BASE = "#101828"
-PANEL = "#151f33"
-TEXT = "#dfe6f2"
-MUTED = "#8e9ab0"
-ACCENT = "#3fb6e8"  # CDC cyan, the display's signature colour
-ALARM = "#ff5a4f"
+from displays.palette import ASSETS, THEMES, PaletteError, palette
+from displays.style import CanvasColors, canvas_colors
 
-STYLE_SHEET = f"""
-QMainWindow, QDockWidget {{ background: {WINDOW}; color: {TEXT}; }}
-QDockWidget::title {{
-    background: {PANEL}; color: {TEXT}; padding: 5px 8px; font-weight: 600; letter-spacing: 0.5px;
-}}
-QToolBar {{ background: {PANEL}; border: none; spacing: 4px; padding: 3px; }}
-QToolButton {{ color: {TEXT}; padding: 5px 10px; border-radius: 4px; }}
-QToolButton:hover {{ background: #22304a; }}
-QToolButton:checked, QToolButton:pressed {{ background: #1c4a66; }}
-QGroupBox {{
-    border: 1px solid #24324c; border-radius: 6px; margin-top: 14px; padding: 8px 6px 6px 6px;
-    color: {MUTED}; font-weight: 600;
-}}
-QGroupBox::title {{ subcontrol-origin: margin; left: 10px; padding: 0 4px; }}
-QCheckBox, QRadioButton, QLabel {{ color: {TEXT}; }}
-QCheckBox::indicator, QRadioButton::indicator {{
-    width: 13px; height: 13px; border: 1px solid {MUTED}; background: {BASE};
-}}
-QCheckBox::indicator {{ border-radius: 3px; }}
-QRadioButton::indicator {{ border-radius: 7px; }}
-QCheckBox::indicator:checked, QRadioButton::indicator:checked {{
-    background: {ACCENT}; border-color: {ACCENT};
-}}
-QCheckBox::indicator:disabled {{ border-color: #3a4660; background: {WINDOW}; }}
-QSlider::groove:horizontal {{ height: 4px; background: #24324c; border-radius: 2px; }}
-QSlider::sub-page:horizontal {{ background: {ACCENT}; border-radius: 2px; }}
-QSlider::handle:horizontal {{
-    background: {TEXT}; width: 12px; margin: -5px 0; border-radius: 6px;
-}}
-QComboBox {{
-    background: {BASE}; color: {TEXT}; border: 1px solid #2a3a58; border-radius: 4px; padding: 3px 8px;
-}}
-QStatusBar {{ background: {PANEL}; color: {MUTED}; }}
-QScrollArea {{ border: none; background: {WINDOW}; }}
-"""
+STYLES = ASSETS / "styles"
+DEFAULT = "dark"
 
 
-def dark_palette() -> QPalette:
-    palette = QPalette()
+@dataclass(frozen=True)
+class Theme:
+    """One theme: its name, menu label, colours ("#rrggbb[aa]" by role) and style sheet."""
+
+    name: str
+    label: str
+    colors: dict[str, str]
+    style_sheet: str
+
+    def color(self, role: str) -> str:
+        """``"#rrggbb"`` of a role: window, base, panel, text, muted, accent, alarm, plot_background…"""
+        return self.colors[role][:7]
+
+    @property
+    def canvas(self) -> CanvasColors:
+        return canvas_colors(self.name)
+
+    @property
+    def dark(self) -> bool:
+        return QColor(self.color("window")).lightnessF() < 0.5
+
+
+def load_theme(name: str) -> Theme:
+    """The theme ``name`` ("dark" or "light"); ``PaletteError`` names a missing or damaged file."""
+    if name not in THEMES:
+        raise PaletteError(f"unknown theme {name!r}; choose one of {', '.join(THEMES)}")
+    colors = palette().theme(name)
+    path = STYLES / f"{name}.qss"
+    try:
+        sheet = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PaletteError(f"{path}: cannot read the style sheet: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise PaletteError(f"{path}: cannot read the style sheet: not UTF-8 text ({exc.reason})") from None
+    return Theme(name, colors.pop("label", name), colors, sheet)
+
+
+def qt_palette(theme: Theme) -> QPalette:
+    """The Fusion palette of a theme (the style sheet's ``palette(...)`` colours)."""
+    c = theme.color
     roles = {
-        QPalette.ColorRole.Window: WINDOW,
-        QPalette.ColorRole.WindowText: TEXT,
-        QPalette.ColorRole.Base: BASE,
-        QPalette.ColorRole.AlternateBase: PANEL,
-        QPalette.ColorRole.ToolTipBase: PANEL,
-        QPalette.ColorRole.ToolTipText: TEXT,
-        QPalette.ColorRole.Text: TEXT,
-        QPalette.ColorRole.Button: PANEL,
-        QPalette.ColorRole.ButtonText: TEXT,
-        QPalette.ColorRole.BrightText: ALARM,
-        QPalette.ColorRole.Highlight: ACCENT,
-        QPalette.ColorRole.HighlightedText: WINDOW,
-        QPalette.ColorRole.PlaceholderText: MUTED,
+        QPalette.ColorRole.Window: c("window"),
+        QPalette.ColorRole.WindowText: c("text"),
+        QPalette.ColorRole.Base: c("base"),
+        QPalette.ColorRole.AlternateBase: c("panel"),
+        QPalette.ColorRole.ToolTipBase: c("panel"),
+        QPalette.ColorRole.ToolTipText: c("text"),
+        QPalette.ColorRole.Text: c("text"),
+        QPalette.ColorRole.Button: c("panel"),
+        QPalette.ColorRole.ButtonText: c("text"),
+        QPalette.ColorRole.BrightText: c("alarm"),
+        QPalette.ColorRole.Highlight: c("accent"),
+        QPalette.ColorRole.HighlightedText: c("base"),
+        QPalette.ColorRole.PlaceholderText: c("muted"),
+        QPalette.ColorRole.Mid: c("muted"),
+        QPalette.ColorRole.Link: c("accent"),
     }
+    qp = QPalette()
     for role, color in roles.items():
-        palette.setColor(role, QColor(color))
-    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor(MUTED))
-    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor(MUTED))
-    return palette
+        qp.setColor(role, QColor(color))
+    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText, QPalette.ColorRole.WindowText):
+        qp.setColor(QPalette.ColorGroup.Disabled, role, QColor(c("muted")))
+    return qp
 
 
-def apply_theme(app: QApplication) -> None:
-    """Dark Fusion style for the whole application."""
+class ThemeNotifier(QObject):
+    changed = Signal(object)  # the new Theme
+
+
+_NOTIFIER: list[ThemeNotifier] = []
+_CURRENT: list[Theme] = []
+
+
+def theme_notifier() -> ThemeNotifier:
+    """The application's one notifier; connect to ``changed`` to follow theme switches."""
+    if not _NOTIFIER:
+        _NOTIFIER.append(ThemeNotifier())
+    return _NOTIFIER[0]
+
+
+def current_theme() -> Theme:
+    """The theme last applied (the dark one before any)."""
+    return _CURRENT[-1] if _CURRENT else load_theme(DEFAULT)
+
+
+def style_plot(widget: pg.GraphicsView, theme: Theme) -> None:
+    """Give an existing pyqtgraph widget the theme's background, axis, text and legend colours."""
+    fg = theme.color("plot_foreground")
+    widget.setBackground(theme.color("plot_background"))
+    for item in widget.scene().items():
+        if isinstance(item, pg.AxisItem):
+            item.setPen(fg)
+            item.setTextPen(fg)
+            item.update()
+        elif isinstance(item, pg.LegendItem):
+            item.setLabelTextColor(fg)
+            for _, label in item.items:  # the colour shows from the next setText on
+                label.setText(label.text, color=fg)
+
+
+def apply_theme(app: QApplication, name: str = DEFAULT) -> Theme:
+    """Switch the whole application to a theme, live; returns it."""
+    theme = load_theme(name)
     app.setStyle("Fusion")
-    app.setPalette(dark_palette())
-    app.setStyleSheet(STYLE_SHEET)
+    app.setPalette(qt_palette(theme))
+    app.setStyleSheet(theme.style_sheet)
+    pg.setConfigOptions(background=theme.color("plot_background"), foreground=theme.color("plot_foreground"))
+    for widget in app.allWidgets():
+        if isinstance(widget, pg.GraphicsView):
+            style_plot(widget, theme)
+    _CURRENT[:] = [theme]
+    theme_notifier().changed.emit(theme)
+    return theme

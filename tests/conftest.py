@@ -17,7 +17,7 @@ if not os.environ.get("DISPLAY"):
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 MDST_SAMPLE = SHARED / "data" / "mdst-v06-00-00.root"
-SCREENSHOTS = ROOT / "screenshots"
+_PICTURES: list[Path] = []  # the screenshot folder, once a test has asked for it
 
 
 @pytest.fixture(scope="session")
@@ -28,10 +28,20 @@ def mdst_sample() -> Path:
 
 
 @pytest.fixture(scope="session")
-def screenshot_dir() -> Path:
-    """Where rendering tests save their pictures for people to look at."""
-    SCREENSHOTS.mkdir(exist_ok=True)
-    return SCREENSHOTS
+def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where rendering tests save their pictures for people to look at: ``$BELLE2_SCREENSHOTS`` when
+    set, else a folder of this test session's temporary directory; never a tracked path."""
+    chosen = os.environ.get("BELLE2_SCREENSHOTS")
+    folder = Path(chosen).expanduser() if chosen else tmp_path_factory.mktemp("screenshots", numbered=False)
+    folder.mkdir(parents=True, exist_ok=True)
+    _PICTURES.append(folder)
+    return folder
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say once, at the end, where the pictures of this run are."""
+    if _PICTURES:
+        terminalreporter.write_line(f"test pictures: {_PICTURES[0]}")
 
 
 def run_main(

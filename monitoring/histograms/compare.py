@@ -1,9 +1,10 @@
-"""Compare a histogram with its reference: chi2 or Kolmogorov p-value and a DQM status colour.
+"""Compare a histogram with its reference: chi2 or Kolmogorov p-value and a DQM status.
 
 The tests follow ROOT as used by basf2's DQMHistComparitor (docs/monitoring.md §5.3): ``Chi2Test("UU")``
 for two unweighted histograms of any normalisation, and ``KolmogorovTest`` on the binned
-cumulative distributions. Status colours follow the Belle II DQM canvases (TooFew gray,
-Default white, Good green, Warning yellow, Error red) with the PyDM alarm hues.
+cumulative distributions. The statuses are those of the Belle II DQM canvases (Default, TooFew,
+Good, Warning, Error); how each is drawn (colour, glyph, word) is the views' business: the colour
+table's ``dqm`` section, keyed by ``Status.value``.
 """
 
 from __future__ import annotations
@@ -17,15 +18,11 @@ from numpy.typing import ArrayLike
 
 
 class Status(Enum):
-    NO_REFERENCE = "#ffffff"  # DQM "Default"
-    TOO_FEW = "#a0a0a0"
-    GOOD = "#00b050"
-    WARNING = "#ebeb00"
-    ERROR = "#ff0000"
-
-    @property
-    def colour(self) -> str:
-        return self.value
+    NO_REFERENCE = "no_reference"  # DQM "Default"
+    TOO_FEW = "too_few"
+    GOOD = "good"
+    WARNING = "warning"
+    ERROR = "error"
 
 
 @dataclass(frozen=True)

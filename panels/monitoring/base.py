@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from monitoring.model import MonitorModel
 from panels.monitoring.style import GAP_COLOR
+from panels.theme import current_theme
 
 SPANS = {"10 min": 600.0, "1 h": 3600.0, "8 h": 8 * 3600.0, "24 h": 86400.0}
 
@@ -43,7 +44,7 @@ class StripChart(pg.PlotWidget):
 
     def __init__(self, y_label: str, parent: QWidget | None = None) -> None:
         super().__init__(parent=parent, axisItems={"bottom": pg.DateAxisItem(orientation="bottom")})
-        self.setBackground("#101010")
+        self.setBackground(current_theme().color("plot_background"))
         self.showGrid(x=True, y=True, alpha=0.25)
         self.setLabel("left", y_label)
         self.addLegend(offset=(8, 8), labelTextSize="8pt", verSpacing=-2)

@@ -23,7 +23,8 @@ from monitoring.accumulators import SBLAlarm
 from monitoring.channels import Severity
 from monitoring.model import AlarmLog, LogEntry, MonitorModel
 from panels.monitoring.base import MonitorPanel, cache_axes
-from panels.monitoring.style import ALARM_COLORS, HER_COLOR, LER_COLOR, clock
+from panels.monitoring.style import ALARM_COLORS, ALARM_STATES, HER_COLOR, LER_COLOR, clock
+from panels.theme import Theme, current_theme, theme_notifier
 
 LOG_COLUMNS = ("time", "ring", "lost", "in", "rings", "acknowledged")
 MESSAGE_COLUMNS = ("time", "channel", "severity", "message")
@@ -78,10 +79,11 @@ class SBLPanel(MonitorPanel):
         tabs.addTab(self.messages, "All messages")
 
         plots = QHBoxLayout()
-        self.pm_wide = pg.PlotWidget(background="#101010")
+        background = current_theme().color("plot_background")
+        self.pm_wide = pg.PlotWidget(background=background)
         self.pm_wide.setLabel("bottom", "time from loss [s]")
         self.pm_wide.setLabel("left", "I [mA]")
-        self.pm_turns = pg.PlotWidget(background="#101010")
+        self.pm_turns = pg.PlotWidget(background=background)
         self.pm_turns.setLabel("bottom", "time from loss [µs]")
         self.pm_wide.addLegend(offset=(8, 8), labelTextSize="8pt")
         self.pm_curves = {}
@@ -95,10 +97,15 @@ class SBLPanel(MonitorPanel):
             )
         self.pm_wide.setXRange(-5.0, 5.0)
         self.pm_turns.setXRange(-50.0, 100.0)
+        self.loss_lines: list[pg.InfiniteLine] = []  # the moment of the loss, in the theme's foreground
         for plot in (self.pm_wide, self.pm_turns):
             for axis in ("bottom", "left"):
                 plot.getAxis(axis).enableAutoSIPrefix(False)
-            plot.addItem(pg.InfiniteLine(0.0, angle=90, pen=pg.mkPen("#ffffff", style=Qt.PenStyle.DashLine)))
+            line = pg.InfiniteLine(0.0, angle=90)
+            plot.addItem(line)
+            self.loss_lines.append(line)
+        self.follow_theme(current_theme())
+        theme_notifier().changed.connect(self.follow_theme)
         for plot in (self.pm_wide, self.pm_turns):
             cache_axes(plot)
         plots.addWidget(self.pm_wide)
@@ -108,6 +115,10 @@ class SBLPanel(MonitorPanel):
         self._shown_alarms: tuple = ()
         self._newest_message: LogEntry | None = None
         self._selected: SBLAlarm | None = None
+
+    def follow_theme(self, theme: Theme) -> None:
+        for line in self.loss_lines:
+            line.setPen(pg.mkPen(theme.color("plot_foreground"), style=Qt.PenStyle.DashLine))
 
     @staticmethod
     def _table(columns: tuple[str, ...]) -> QTableWidget:
@@ -189,6 +200,8 @@ class SBLPanel(MonitorPanel):
         for entry in reversed(fresh):  # oldest first, each on top of the last
             self.messages.insertRow(0)
             name = Severity(min(entry.severity, 3)).name
+            if entry.severity in ALARM_STATES:  # the glyph too: the colour is not the only sign
+                name = f"{ALARM_STATES[Severity(entry.severity)].glyph} {name}"
             for c, text in enumerate((clock(entry.wall), entry.channel, name, entry.text)):
                 item = QTableWidgetItem(text)
                 if entry.severity in ALARM_COLORS:

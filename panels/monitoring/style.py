@@ -1,4 +1,8 @@
-"""EPICS alarm colours, value labels that wear them, and number formatting for the live panels."""
+"""EPICS alarm colours and glyphs, value labels that wear them, and number formatting for the live panels.
+
+The colours and glyphs come from the colour table (``alarm`` and ``monitoring`` sections); label
+backgrounds and text use the theme's palette, so the labels follow a theme switch.
+"""
 
 from __future__ import annotations
 
@@ -8,37 +12,55 @@ from collections.abc import Callable
 
 from PySide6.QtWidgets import QLabel, QWidget
 
+from displays.palette import State, palette
 from monitoring.channels import Severity
 from monitoring.model import ChannelState
 
-# PyDM's default stylesheet (docs/monitoring.md §2.2)
-ALARM_COLORS = {Severity.MINOR: "#EBEB00", Severity.MAJOR: "#FF0000", Severity.INVALID: "#EB00EB"}
-DISCONNECTED_COLOR = "#FFFFFF"
-HER_COLOR = "#3c8cff"  # electrons
-LER_COLOR = "#ff5a3c"  # positrons
-LUM_COLOR = "#f0d040"
-RUN_COLOR = "#40c060"
-FILL_COLOR = "#ff9a20"
-GAP_COLOR = "#eb00eb"
+_P = palette()
+# PyDM's default stylesheet (docs/monitoring.md §2.2), each severity with a glyph and a word as well
+ALARM_STATES: dict[Severity, State] = {
+    Severity.MINOR: _P.state("alarm", "minor"),
+    Severity.MAJOR: _P.state("alarm", "major"),
+    Severity.INVALID: _P.state("alarm", "invalid"),
+}
+ALARM_COLORS = {severity: state.color for severity, state in ALARM_STATES.items()}
+DISCONNECTED = _P.state("alarm", "disconnected")
+DISCONNECTED_COLOR = DISCONNECTED.color
+HER_COLOR = _P.hex("beam.her")  # electrons
+LER_COLOR = _P.hex("beam.ler")  # positrons
+LUM_COLOR = _P.hex("monitoring.luminosity")
+RUN_COLOR = _P.hex("monitoring.run_start")
+FILL_COLOR = _P.hex("monitoring.fill_start")
+GAP_COLOR = _P.hex("monitoring.gap")
 SUSPECT_COLOR = ALARM_COLORS[Severity.MINOR]
 
 CM2_PER_PB = 1e36  # 1 pb^-1 = 1e36 cm^-2
 
 
+def severity_of(state: ChannelState) -> Severity:
+    return Severity(min(max(int(state.severity), 0), 3))
+
+
 def alarm_style(state: ChannelState | None) -> str:
-    """Stylesheet of a value label for a channel state, PyDM-style borders."""
-    base = "QLabel { padding: 2px 6px; font-family: monospace; font-size: 13px; "
+    """Stylesheet of a value label for a channel state, PyDM-style borders on the theme's base."""
+    base = "QLabel { padding: 2px 6px; font-family: monospace; font-size: 13px; background: palette(base); "
     if state is None or not state.connected:
-        return base + f"border: 2px dashed {DISCONNECTED_COLOR}; color: #909090; background: #303030; }}"
-    color = ALARM_COLORS.get(Severity(min(int(state.severity), 3)))
+        return base + f"border: 2px dashed {DISCONNECTED_COLOR}; color: palette(mid); }}"
+    color = ALARM_COLORS.get(severity_of(state))
     if color:
         border = f"border: 2px solid {color}; "
     elif state.suspect:  # timestamps not to be taken at face value: a dotted warning border
         border = f"border: 2px dotted {SUSPECT_COLOR}; "
     else:
         border = "border: 2px solid transparent; "
-    text = "color: #808080; font-style: italic; " if state.stale else "color: #f0f0f0; "
-    return base + border + text + "background: #202020; }"
+    text = "color: palette(mid); font-style: italic; " if state.stale else "color: palette(text); "
+    return base + border + text + "}"
+
+
+def alarm_text(value: str, state: ChannelState) -> str:
+    """A value as shown with its severity: "■ 1.2 mA MAJOR" (the glyph and word besides the colour)."""
+    alarm = ALARM_STATES.get(severity_of(state))
+    return f"{alarm.glyph} {value} {alarm.text}" if alarm is not None else value
 
 
 def set_style(widget: QWidget, sheet: str) -> None:
@@ -86,15 +108,15 @@ class ValueLabel(QLabel):
             return
         self._shown = key
         if state is None or not state.connected:
-            self.setText("disconnected")
+            self.setText(f"{DISCONNECTED.glyph} disconnected")
         else:
-            text = self.fmt(state.value)
+            text = alarm_text(self.fmt(state.value), state)
             text += " [STALE]" if state.stale else ""
             self.setText(text + (" [SUSPECT]" if state.suspect else ""))
         set_style(self, alarm_style(state))
         tip = f"{self.channel}: " + (state.message if state and state.message else "ok")
         if state is not None and state.severity:
-            tip += f" (severity {Severity(min(int(state.severity), 3)).name})"
+            tip += f" (severity {severity_of(state).name})"
         if state is not None and state.suspect:
             tip += f"\nsuspect: {state.suspect}"
         self.setToolTip(tip)

@@ -19,14 +19,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from displays.palette import palette, to_hex
 from events.trigger import L1_BITS, PRESCALES
 from monitoring.channels import L1_LIMIT_HZ, Severity
 from monitoring.model import MonitorModel
 from panels.monitoring.base import MonitorPanel, StripChart, series_rows
-from panels.monitoring.style import ALARM_COLORS, ValueLabel, set_style, si
+from panels.monitoring.style import ALARM_COLORS, ALARM_STATES, ValueLabel, set_style, si
+from panels.theme import Theme, current_theme, theme_notifier
 
 CHART_BITS = ("ff", "ffo", "hie", "c4", "lml1", "mu_pair", "bhabha", "klmhit")  # shown at first
-CHART_COLORS = ("#4cc9f0", "#80ed99", "#f9c74f", "#f8961e", "#f94144", "#b5179e", "#90be6d", "#adb5bd")
+CHART_COLORS = tuple(to_hex(c) for c in palette().stops("monitoring.trigger"))
 TABLE_PERIOD_S = 0.5  # the table is for reading: twice a second is plenty
 
 
@@ -95,15 +97,16 @@ class TriggerPanel(MonitorPanel):
         split.addWidget(self.table)
 
         self.chart = StripChart("rate [Hz]")
-        self.chart.curve("L1:TOTAL", "total", "#ffffff")
+        self.chart.curve("L1:TOTAL", "total", current_theme().color("plot_foreground"))
+        theme_notifier().changed.connect(self.follow_theme)
         self.chart.addItem(
             # the y axis is logarithmic: items sit at log10 of their value
             pg.InfiniteLine(
                 math.log10(L1_LIMIT_HZ),
                 angle=0,
-                pen=pg.mkPen("#ff0000", width=1.5, style=Qt.PenStyle.DashLine),
+                pen=pg.mkPen(ALARM_COLORS[Severity.MAJOR], width=1.5, style=Qt.PenStyle.DashLine),
                 label="30 kHz DAQ limit",
-                labelOpts={"position": 0.8, "color": "#ff6060"},
+                labelOpts={"position": 0.8, "color": ALARM_COLORS[Severity.MAJOR]},
             )
         )
         self.chart.setLogMode(y=True)
@@ -116,6 +119,10 @@ class TriggerPanel(MonitorPanel):
         self._table_time = 0.0
         self._painted: dict[int, str | None] = {}
         self.silent_bits: list[str] = []
+
+    def follow_theme(self, theme: Theme) -> None:
+        """The total rate in the theme's foreground (white on dark, near black on light)."""
+        self.chart.curves["L1:TOTAL"].setPen(pg.mkPen(theme.color("plot_foreground"), width=1, cosmetic=True))
 
     def _choose_bits(self) -> None:
         """Selected table rows replace the bits drawn in the chart (up to eight)."""
@@ -160,11 +167,12 @@ class TriggerPanel(MonitorPanel):
     def _fill_table(self, model: MonitorModel) -> None:
         self.silent_bits = model.silent_bits()
         if self.silent_bits:
-            self.silent.setText("NOT FIRING: " + ", ".join(self.silent_bits))
-            set_style(self.silent, f"QLabel {{ background: {ALARM_COLORS[Severity.MAJOR]}; color: white; }}")
+            major = ALARM_STATES[Severity.MAJOR]
+            self.silent.setText(f"{major.glyph} NOT FIRING: " + ", ".join(self.silent_bits))
+            set_style(self.silent, f"QLabel {{ background: {major.color}; color: white; }}")
         else:
-            self.silent.setText("all bits firing")
-            set_style(self.silent, "QLabel { color: #80c080; }")
+            self.silent.setText("✔ all bits firing")
+            set_style(self.silent, f"QLabel {{ color: {palette().hex('monitoring.stream_live')}; }}")
         for r, bit in enumerate(self.rows):
             state = model.states.get(f"L1:{bit}")
             rate, status = self.cells[r][2], self.cells[r][3]
@@ -175,12 +183,12 @@ class TriggerPanel(MonitorPanel):
             set_text(rate, si(state.value, "Hz"))
             text, color = "", None
             if bit in self.silent_bits:
-                text, color = "NOT FIRING", ALARM_COLORS[Severity.MAJOR]
+                text, color = f"{ALARM_STATES[Severity.MAJOR].glyph} NOT FIRING", ALARM_COLORS[Severity.MAJOR]
             elif state.severity:
-                text, color = (
-                    Severity(min(state.severity, 3)).name,
-                    ALARM_COLORS.get(Severity(min(state.severity, 3))),
-                )
+                severity = Severity(min(state.severity, 3))
+                alarm = ALARM_STATES.get(severity)
+                text = f"{alarm.glyph} {severity.name}" if alarm else severity.name
+                color = alarm.color if alarm else None
             elif state.stale:
                 text = "stale"
             if not set_text(status, text) and r in self._painted and self._painted[r] == color:
@@ -189,6 +197,10 @@ class TriggerPanel(MonitorPanel):
             brush = pg.mkBrush(color) if color else pg.mkBrush(0, 0, 0, 0)
             for item in self.cells[r]:
                 item.setBackground(brush)
+                if color:  # dark text on the alarm colours, in either theme
+                    item.setForeground(pg.mkBrush("#000000"))
+                else:
+                    item.setData(Qt.ItemDataRole.ForegroundRole, None)
 
     def follow(self, model: MonitorModel) -> None:
         self.chart.window(model.latest_time, self.span)

@@ -50,10 +50,16 @@ def test_picture_requests() -> None:
     with pytest.raises(argparse.ArgumentTypeError, match=r"outside 16\.\.8192"):
         parse_size("9x9")
     args = argparse.Namespace(
-        out=Path("a.png"), size=(800, 600), view="3d", camera=None, cutaway="half", hide="bklm, EKLM"
+        out=Path("a.png"),
+        size=(800, 600),
+        view="3d",
+        camera=None,
+        cutaway="half",
+        hide="bklm, EKLM",
+        theme="light",
     )
     assert picture_from_args(args) == Picture(
-        Path("a.png"), "3d", (800, 600), None, "half", frozenset({"BKLM", "EKLM"})
+        Path("a.png"), "3d", (800, 600), None, "half", frozenset({"BKLM", "EKLM"}), "light"
     )
     args.out = Path("a.jpg")
     with pytest.raises(RenderError, match="only PNG"):

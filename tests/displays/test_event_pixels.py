@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from displays import event_geometry as geo
+from displays.style import BACKGROUND
 from events import helix
 from events.model import Collection, EventBatch
 
@@ -61,7 +62,7 @@ def test_track_of_known_helix_crosses_the_right_pixels(rphi_view, screenshot_dir
     img = rphi_view.render()
     _save(img, screenshot_dir / "event_rphi_known_track.png")
     red = np.array(geo.CHARGE_COLORS[1][:3]) * 255
-    background = np.array([0.04, 0.05, 0.08]) * 255
+    background = np.round(np.array(BACKGROUND[:3]) * 255)  # the colour table's dark canvas
     for s in (30.0, 70.0, 110.0):
         x, y, _ = helix.positions(0.0, 0.5, omega, 0.0, 0.0, s)
         assert _near(img, x, y, red), f"track missing at s = {s} cm"

@@ -11,7 +11,7 @@ from monitoring.histograms import samples
 from monitoring.histograms.compare import Status
 from monitoring.histograms.definitions import STANDARD, by_name
 from monitoring.histograms.running import RunningHistogram
-from panels.histogram_panel import BinSelection, HistogramPanel
+from panels.histogram_panel import STATUS, BinSelection, HistogramPanel
 
 PEAK = 6.02  # GeV, recoil mass of the injected signal
 
@@ -75,7 +75,7 @@ def test_panel_draws_overlay_and_status_and_links_bins(qtbot, histograms, screen
     # the injected peak is flagged against the signal-free reference, in red
     assert snap.check.status is Status.ERROR
     assert "error" in panel.status_label.text()
-    assert Status.ERROR.colour in panel.status_label.styleSheet()
+    assert STATUS[Status.ERROR].color in panel.status_label.styleSheet()
 
     # click on the peak bin: the signal lists the events of that bin, and so does the list
     axis = snap.axes[0]
@@ -102,7 +102,7 @@ def test_panel_draws_overlay_and_status_and_links_bins(qtbot, histograms, screen
         1
         for px in range(0, image.width(), 4)
         for py in range(0, image.height(), 4)
-        if QtGui.QColor(image.pixel(px, py)).name() == Status.ERROR.colour
+        if QtGui.QColor(image.pixel(px, py)).name() == STATUS[Status.ERROR].color
     )
     assert red > 100
 

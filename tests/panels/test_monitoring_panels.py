@@ -21,7 +21,7 @@ from monitoring.source import Update
 from panels.monitoring import PANELS, LiveHub, monitoring_docks
 from panels.monitoring.luminosity import LuminosityPanel
 from panels.monitoring.sbl import MESSAGE_ROWS, SBLPanel
-from panels.monitoring.style import ALARM_COLORS, alarm_style
+from panels.monitoring.style import ALARM_COLORS, ALARM_STATES, DISCONNECTED, alarm_style
 from panels.monitoring.trigger import TriggerPanel
 
 T0 = 1.7e9
@@ -150,7 +150,7 @@ def test_trigger_panel_flags_a_bit_that_stopped_firing(qtbot, history, screensho
     panel: TriggerPanel = panels["trigger"]
     assert panel.silent_bits == ["mu_pair"]
     row = panel.rows.index("mu_pair")
-    assert cell(panel.table, row, 3) == "NOT FIRING"
+    assert cell(panel.table, row, 3) == f"{ALARM_STATES[Severity.MAJOR].glyph} NOT FIRING"  # not colour alone
     assert "mu_pair" in panel.silent.text()
     assert cell(panel.table, panel.rows.index("ff"), 3) == ""
     panel.grab().save(str(screenshot_dir / "monitoring_trigger_silent_bit.png"))
@@ -168,7 +168,7 @@ def test_disconnected_and_invalid_channels_wear_the_alarm_colours(qtbot, history
     )
     hub.tick()
     ler, her = panel.values["LER"], panel.values["HER"]
-    assert ler.text() == "disconnected"
+    assert ler.text() == f"{DISCONNECTED.glyph} disconnected"
     assert "dashed" in ler.styleSheet()
     assert "disconnected" in ler.toolTip()
     assert ALARM_COLORS[Severity.INVALID] in her.styleSheet()
