@@ -59,16 +59,15 @@ def test_inspector_widget(qtbot) -> None:
 def test_candidate_panel_computes_and_draws_the_recoil(qtbot) -> None:
     batch = generate(50, seed=9)
     ev = batch.event(int(np.flatnonzero(batch.tracks.counts >= 4)[0]))
-    panel = CandidatePanel()
-    qtbot.addWidget(panel)
     visuals = EventVisuals(SimpleNamespace(scene=scene.Node()), "3d")
+    panel = CandidatePanel(scene=visuals.scene)  # the panel and the view share one scene
+    qtbot.addWidget(panel)
     visuals.set_event(ev)
-    panel.views.append(visuals)
-    panel.set_event(ev)
+    assert panel.current_event is ev
     results: list[object] = []
     panel.candidate_changed.connect(results.append)
     for i in (0, 1):
-        panel.set_current("track", i)
+        visuals.scene.select("track", i)  # what Add selected adds follows the scene's selection
         panel.add_current()
     panel.add_current()  # the same object twice counts once
     assert len(panel.picks) == 2
