@@ -65,7 +65,7 @@ class ViewOptions:
         return self._shape[2], self._shape[3]
 
 
-class TowerMeshVisual(MeshVisual):  # type: ignore[misc]  # VisPy has no type hints
+class TowerMeshVisual(MeshVisual):
     """A MeshVisual that keeps its shader functions across ``set_data``.
 
     VisPy's mesh builds new position and colour functions on every data update, and a new function
