@@ -150,11 +150,12 @@ class DetectorView3D:
     def light_crystals(self, cell_ids: np.ndarray, rgba: np.ndarray) -> None:
         """Only these crystals lit (cellId 1..8736, one colour or one per cell), every other one back to
         the ECL colour; only the calorimeter's colours are sent to the GPU, not the detector mesh."""
+        ecl = self.part("ECL")
         cell_ids = np.asarray(cell_ids, np.int64).ravel()
-        bad = (cell_ids < 1) | (cell_ids > self.part("ECL").model.n_elements)
+        bad = (cell_ids < 1) | (cell_ids > ecl.model.n_elements)
         if bad.any():
-            raise ValueError(f"ECL cellId {cell_ids[bad][0]} outside 1..{N_ECL_CRYSTALS}")
-        self.part("ECL").light_elements(cell_ids - 1, rgba)
+            raise ValueError(f"ECL cellId {cell_ids[bad][0]} outside 1..{ecl.model.n_elements}")
+        ecl.light_elements(cell_ids - 1, rgba)
 
     # -- camera and pictures ------------------------------------------------------------------
     def set_camera_preset(self, name: str) -> None:

@@ -63,7 +63,9 @@ class CandidatePanel(QtWidgets.QWidget):
         self.scene.events.selection.disconnect(self._selection_changed)
 
     def set_event(self, event: EventBatch | None) -> None:
+        """A new event: nothing selected, no candidate yet."""
         self.current_event = event
+        self.set_current(None, -1)
         self.clear()
 
     def _selection_changed(self, selection: tuple[str, int] | None) -> None:
