@@ -65,7 +65,7 @@ WINDOW = (1680, 1000)
 MDST_SAMPLE = ROOT.parent / "shared" / "data" / "mdst-v06-00-00.root"
 # Next -> repainted main window before the scene and adapter layout (revision 4f141e7), measured with
 # this script on the same loaded 2-core machine (Xvfb + llvmpipe): the reference for ours.
-REFERENCE_BEFORE = {
+REFERENCE_BEFORE: dict[str, Any] = {
     "revision": "4f141e7",
     "mdst": {"wall_ms": {"median": 292.1, "p95": 406.2}, "cpu_ms": {"median": 330.8, "p95": 481.2}},
     "generated": {"wall_ms": {"median": 232.2, "p95": 283.3}, "cpu_ms": {"median": 245.7, "p95": 373.7}},
@@ -273,9 +273,10 @@ def settle(qapp: Any, seconds: float = 0.4) -> None:
         time.sleep(0.01)
 
 
-def next_to_repaint(application: Any, steps: int, warmup: int = 3) -> dict[str, list[float]]:
+def next_to_repaint(application: Any, steps: int, warmup: int = 2) -> dict[str, list[float]]:
     """Wall and CPU ms from Next (the browser's step; back to the first event after the last) until
-    the 3D view and both projections have painted the new event and the window is composed."""
+    the 3D view and both projections have painted the new event and the window is composed; and the
+    GUI-thread ms of handing the event to the views and panels (before any paint)."""
     from PySide6.QtCore import QEventLoop, QTimer
 
     window, browser = application.window, application.browser
@@ -302,12 +303,23 @@ def next_to_repaint(application: Any, steps: int, warmup: int = 3) -> dict[str, 
         waiting[0] = list(draws)
 
     browser.event_shown.connect(shown)
+    display = browser._display
+    handing = [0.0]
+
+    def timed_display(index: int, event: Any) -> None:
+        t = time.perf_counter()
+        display(index, event)
+        handing[0] += time.perf_counter() - t
+
+    browser._display = timed_display
     timeout = QTimer()
     timeout.setSingleShot(True)
     timeout.timeout.connect(loop.quit)
     wall: list[float] = []
     cpu: list[float] = []
+    gui: list[float] = []
     for k in range(warmup + steps):
+        handing[0] = 0.0
         t0, c0 = time.perf_counter(), time.process_time()
         if browser.index + 1 >= len(browser.source):
             browser.show_index(0)
@@ -319,10 +331,12 @@ def next_to_repaint(application: Any, steps: int, warmup: int = 3) -> dict[str, 
         if k >= warmup:
             wall.append((time.perf_counter() - t0) * 1e3)
             cpu.append((time.process_time() - c0) * 1e3)
+            gui.append(handing[0] * 1e3)
+    del browser._display  # the class's own again
     browser.event_shown.disconnect(shown)
     for canvas, callback in zip(canvases, callbacks, strict=True):
         canvas.events.draw.disconnect(callback)
-    return {"wall_ms": wall, "cpu_ms": cpu}
+    return {"wall_ms": wall, "cpu_ms": cpu, "event_into_views_and_panels_ms": gui}
 
 
 def summary(samples: dict[str, list[float]]) -> dict[str, Any]:
@@ -333,6 +347,40 @@ def summary(samples: dict[str, list[float]]) -> dict[str, Any]:
             "p95": round(float(np.percentile(values, 95)), 1),
         }
     out["steps"] = len(samples["wall_ms"])
+    return out
+
+
+def paint_costs(application: Any, frames: int = 8) -> dict[str, float]:
+    """CPU ms of one repaint of each view alone (the window composed with it), and of composing the
+    window with no view changed: where the time after Next goes."""
+    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    window = application.window
+    loop = QEventLoop()
+    out: dict[str, float] = {}
+
+    def quit_soon(_: Any) -> None:
+        QTimer.singleShot(0, loop.quit)
+
+    canvases = {"3d": window.detector.canvas, **{k: p.canvas for k, p in window.projections.items()}}
+    for name, canvas in canvases.items():
+        canvas.events.draw.connect(quit_soon)
+        cpu = []
+        for _ in range(frames + 2):
+            c0 = time.process_time()
+            canvas.update()
+            loop.exec()
+            cpu.append((time.process_time() - c0) * 1e3)
+        canvas.events.draw.disconnect(quit_soon)
+        out[f"{name}_view_repaint_cpu_ms"] = round(statistics.median(cpu[2:]), 1)
+    cpu = []
+    for _ in range(frames + 2):
+        c0 = time.process_time()
+        window.repaint()
+        QApplication.processEvents()
+        cpu.append((time.process_time() - c0) * 1e3)
+    out["window_composed_no_view_changed_cpu_ms"] = round(statistics.median(cpu[2:]), 1)
     return out
 
 
@@ -351,7 +399,7 @@ def previous_lighting(detector: Any) -> Any:
     return paint
 
 
-def window_figures(steps: int, lighting: bool) -> dict[str, Any]:
+def window_figures(steps: int, lighting: bool, frames: int = 8) -> dict[str, Any]:
     """Next -> repainted window over the mdst sample and over generated events (raw samples)."""
     with tempfile.TemporaryDirectory() as tmp:
         application = open_main_window(Path(tmp) / "settings.ini")
@@ -377,6 +425,8 @@ def window_figures(steps: int, lighting: bool) -> dict[str, Any]:
                 application.browser.set_source(source, name)
             settle(qapp)
             out[name] = next_to_repaint(application, steps)
+            if lighting and name == "generated":
+                out["paint_costs"] = paint_costs(application, frames)
             if lighting:
                 view3d = application.visuals["3d"]
                 ours = view3d.options.crystal_painter
@@ -422,9 +472,9 @@ def against(revision: str, steps: int, rounds: int = 2) -> dict[str, Any]:
                     figures = window_figures_of(root, steps)
                     for name in ("mdst", "generated"):
                         if isinstance(figures.get(name), dict):
-                            into = pooled[who].setdefault(name, {"wall_ms": [], "cpu_ms": []})
-                            for key in into:
-                                into[key] += figures[name][key]
+                            into = pooled[who].setdefault(name, {})
+                            for key, values in figures[name].items():
+                                into.setdefault(key, []).extend(values)
         finally:
             subprocess.run(
                 ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], capture_output=True
@@ -433,16 +483,17 @@ def against(revision: str, steps: int, rounds: int = 2) -> dict[str, Any]:
 
 
 def main_window_report(steps: int, revision: str | None) -> dict[str, Any]:
-    raw = window_figures(steps, lighting=True)
-    out: dict[str, Any] = {"window": raw["window"], "3d_view": raw["3d_view"]}
+    raw = window_figures(steps, lighting=True, frames=min(steps, 8))
+    out: dict[str, Any] = {"window": raw["window"], "3d_view": raw["3d_view"], **raw["paint_costs"]}
     for name in ("mdst", "generated"):
         if isinstance(raw.get(name), str):
             out[name] = raw[name]
             continue
+        reference = REFERENCE_BEFORE[name]
         out[name] = {
             "ours": summary(raw[name]),
             "previous_lighting_whole_detector_mesh_rebuilt": summary(raw[f"{name}_previous_lighting"]),
-            "reference_before_the_scene_layout": REFERENCE_BEFORE[name],
+            "reference_before_the_scene_layout": {"revision": REFERENCE_BEFORE["revision"], **reference},
         }
     if revision is not None:
         out["against_revision"] = against(revision, steps)
@@ -457,7 +508,7 @@ def main() -> None:
     parser.add_argument("--window-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--root", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    steps = args.steps or (12 if args.quick else 40)
+    steps = args.steps or (6 if args.quick else 40)
     if args.window_only:  # one side of --against, in its own process: raw samples
         print(json.dumps(window_figures(steps, lighting=False)))
         return

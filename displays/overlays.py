@@ -200,7 +200,9 @@ class Overlay:
 
 
 def show(visual: VisualNode, visible: bool) -> None:
-    visual.visible = bool(visible)
+    """Show or hide a visual; unchanged visibility asks for no repaint."""
+    if visual.visible != bool(visible):
+        visual.visible = bool(visible)
 
 
 # --- the collections -----------------------------------------------------------------------------
