@@ -24,7 +24,11 @@ Selection = tuple[str, int]
 
 
 class Emitter:
-    """A list of callbacks, called in the order they were connected with the emitted arguments."""
+    """A list of callbacks, called in the order they were connected with the emitted arguments.
+
+    A callback that raises does not stop the others (every view still follows the scene); the first
+    error is raised again once all have run.
+    """
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -42,8 +46,14 @@ class Emitter:
             self._callbacks.remove(callback)
 
     def __call__(self, *args: Any) -> None:
+        error: Exception | None = None
         for callback in list(self._callbacks):  # a callback may disconnect itself
-            callback(*args)
+            try:
+                callback(*args)
+            except Exception as exc:
+                error = error or exc
+        if error is not None:
+            raise error
 
     def __len__(self) -> int:
         return len(self._callbacks)

@@ -55,6 +55,20 @@ def test_emitter_calls_in_order_once_and_forgets_on_disconnect() -> None:
     assert calls == ["first 1", "second 1", "first 2"]
 
 
+def test_a_failing_callback_does_not_stop_the_others() -> None:
+    emitter = Emitter("event")
+    seen: list[int] = []
+
+    def broken(value: int) -> None:
+        raise RuntimeError(f"cannot draw {value}")
+
+    emitter.connect(broken)
+    emitter.connect(seen.append)
+    with pytest.raises(RuntimeError, match="cannot draw 4"):
+        emitter(4)
+    assert seen == [4]  # the second view still followed
+
+
 def test_a_new_event_clears_selection_and_recoil_in_one_emission() -> None:
     scene = Scene()
     calls = recorder(scene)
