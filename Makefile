@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# Mesa software GL (EGL/GLX), Qt's xcb platform, Xvfb, OSMesa (shared/reference/environment.md §2)
+# Mesa software GL (EGL/GLX), Qt's xcb platform, Xvfb, OSMesa (docs/architecture.md §7)
 APT_PACKAGES := python3-venv libgl1 libegl1 libxkbcommon0 libglib2.0-0 libfontconfig1 libdbus-1-3 \
 	xvfb xauth libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 \
 	libxcb-render-util0 libosmesa6
@@ -27,6 +27,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	@for b in benchmarks/*.py; do echo "== $$b"; $(XVFB) $(PY) $$b; done
+
+# the sample events file of assets/samples/, rebuilt from its seed by the generator
+.PHONY: samples
+samples: $(STAMP)
+	$(PY) -m events.generator.samples
 
 system-packages:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \

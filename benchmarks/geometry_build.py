@@ -1,10 +1,12 @@
 """Geometry build times: the whole detector cold, and whole-array ECL kernels vs per-crystal loops.
 
-Prints JSON (milliseconds). Run: .venv/bin/python benchmarks/geometry_build.py
+Prints JSON (milliseconds). Run: .venv/bin/python benchmarks/geometry_build.py [--quick]
+(``--quick``: one timing of each, the per-crystal cell_at loop on 1000 crystals only).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
@@ -30,22 +32,18 @@ def _ms(fn: Callable[[], object], repeat: int = 1) -> float:
 
 def _crystal_corners_loop() -> np.ndarray:
     """The plain way: one crystal at a time."""
-    centres, axes = ecl.crystal_centres(), ecl.crystal_axes()
-    _, phi = ecl.crystal_theta_phi()
-    edges = ecl.ring_theta_edges()
+    c = ecl.crystals()
     out = np.empty((ecl.N_CRYSTALS, 8, 3))
     for i in range(ecl.N_CRYSTALS):
-        ring = ecl.RING_OF_CELL[i]
-        a = axes[i]
-        e = np.array([-np.sin(phi[i]), np.cos(phi[i]), 0.0])
+        a = c.axis[i]
+        e = np.array([-np.sin(c.phi[i]), np.cos(c.phi[i]), 0.0])
         u = e - (e @ a) * a
         u /= np.linalg.norm(u)
         v = np.cross(a, u)
         k = 0
-        for s in (-0.5, 0.5):
-            f = centres[i] + s * ecl.CRYSTAL_LENGTH * a
-            hu = 0.5 * ecl.FILL * 2 * np.pi / ecl.N_PHI[ring] * np.hypot(f[0], f[1])
-            hv = 0.5 * ecl.FILL * (edges[ring, 1] - edges[ring, 0]) * np.linalg.norm(f)
+        for end, s in enumerate((-0.5, 0.5)):
+            f = c.centre[i] + s * c.length[i] * a
+            hu, hv = ecl.FILL * c.half_phi[i, end], ecl.FILL * c.half_theta[i, end]
             for su, sv in ((-1, -1), (1, -1), (1, 1), (-1, 1)):
                 out[i, k] = f + su * hu * u + sv * hv * v
                 k += 1
@@ -53,16 +51,23 @@ def _crystal_corners_loop() -> np.ndarray:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="one timing each, a shorter cell_at loop")
+    quick = parser.parse_args().quick
+    repeat = 1 if quick else 5
     cold = _ms(build_detector)
     theta, phi = ecl.crystal_theta_phi()
+    n_loop = 1000 if quick else ecl.N_CRYSTALS
     figures = {
         "build_detector_cold_ms": cold,
-        "build_detector_cached_ms": _ms(build_detector, 5),
+        "build_detector_cached_ms": _ms(build_detector, repeat),
         "build_detector_with_cdc_wires_ms": _ms(lambda: build_detector(cdc_wires=True)),
-        "ecl_corners_vectorized_ms": _ms(lambda: ecl.crystal_vertices.__wrapped__(), 5),
+        "ecl_corners_vectorized_ms": _ms(lambda: ecl.crystal_vertices.__wrapped__(), repeat),
         "ecl_corners_loop_ms": _ms(_crystal_corners_loop),
-        "cell_at_8736_vectorized_ms": _ms(lambda: ecl.cell_at(theta, phi), 5),
-        "cell_at_8736_loop_ms": _ms(lambda: [ecl.cell_at(t, p) for t, p in zip(theta, phi, strict=True)]),
+        "cell_at_8736_vectorized_ms": _ms(lambda: ecl.cell_at(theta, phi), repeat),
+        f"cell_at_{n_loop}_loop_ms": _ms(
+            lambda: [ecl.cell_at(t, p) for t, p in zip(theta[:n_loop], phi[:n_loop], strict=True)]
+        ),
     }
     assert np.allclose(_crystal_corners_loop(), ecl.crystal_vertices())
     print(json.dumps(figures, indent=2))

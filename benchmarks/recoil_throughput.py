@@ -1,6 +1,6 @@
 """Recoil-mass histogram throughput, every method side by side on the same events (JSON on stdout).
 
-Workload (environment.md §5.2): muon pairs as 6 float32 columns (24 B/event), full lab-frame
+Workload (README, Performance): muon pairs as 6 float32 columns (24 B/event), full lab-frame
 recoil M^2 with the crossing-angle beam, filled into a 200-bin histogram. Compared: the plain
 numpy expression + np.histogram, vector + awkward, and our backends (numpy chunked: screened
 float32 with float64 near the bin edges, and float64 alone; numba fused on 1 and 2 threads;

@@ -21,6 +21,8 @@ from typing import Any, cast
 
 import numpy as np
 
+from geometry.reference import GeometryDataError
+
 VIEWS = ("3d", "rphi", "rz")
 
 
@@ -233,5 +235,8 @@ def run(args: argparse.Namespace) -> int:
     except RenderError as exc:
         print(f"render: {exc}", file=sys.stderr)
         return 2
+    except GeometryDataError as exc:  # a missing or damaged geometry table, named in the message
+        print(f"render: {exc}", file=sys.stderr)
+        return 1
     print(f"{message}, {time.perf_counter() - start:.1f} s)")
     return 0

@@ -33,12 +33,12 @@ class Extent:
     z_max: float
 
 
-# shared/reference/belle2-geometry.md §4 and §7
+# docs/detector.md §4 and §7
 CDC_OUTER_WALL = Extent(112.05, -100.0, 165.5)  # CDC outer wall 1120.5 mm; mother volume z -1000..+1655 mm
 ECL_INNER = Extent(125.16, -102.02, 196.0)  # barrel inner radius 1251.6 mm; endcap fronts -1020.2 / +1960 mm
 
 CHARGE_COLORS = {1: (0.95, 0.30, 0.25, 1.0), -1: (0.30, 0.60, 1.00, 1.0), 0: (0.75, 0.75, 0.75, 1.0)}
-# PID hypothesis order e, mu, pi, K, p, d (mdst-and-helix.md §3)
+# PID hypothesis order e, mu, pi, K, p, d (docs/detector.md §11)
 PID_NAMES = ("e", "μ", "π", "K", "p", "d")
 PID_COLORS = np.array(
     [
@@ -327,7 +327,7 @@ def shower_cells(cells: np.ndarray, energy: np.ndarray, share: float = 0.12) -> 
 
 
 def photon_clusters(ecl: Collection) -> np.ndarray:
-    """Mask of clusters to draw: the nPhotons hypothesis (mdst-and-helix.md §4), no duplicates."""
+    """Mask of clusters to draw: the nPhotons hypothesis (docs/detector.md §11), no duplicates."""
     return (ecl["hypotheses"] & 16) != 0
 
 

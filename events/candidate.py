@@ -2,7 +2,7 @@
 
 Selected tracks (with a mass hypothesis), ECL clusters (photons) and KLM clusters (K_L) are
 summed into one four-vector; the recoil is the SuperKEKB e+e- four-vector (83 mrad crossing)
-minus that sum (shared/reference/physics.md §2). Everything is pure numpy.
+minus that sum (docs/physics.md §2). Everything is pure numpy.
 """
 
 from __future__ import annotations

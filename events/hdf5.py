@@ -1,6 +1,6 @@
 """This project's event store in HDF5: columnar, chunked, compressed, appendable, versioned.
 
-Layout (shared/reference/environment.md §7.2, offsets plus flat arrays)::
+Layout (docs/architecture.md §5.1, offsets plus flat arrays)::
 
     /                     attrs: format="belle2-display-events", SCHEMA_VERSION, n_events
     /header/<column>      one row per event

@@ -1,6 +1,6 @@
 """Track helices in the Belle II perigee convention, vectorized over all tracks.
 
-Conventions (shared/reference/mdst-and-helix.md): parameters (d0, phi0, omega, z0, tan_lambda);
+Conventions (docs/detector.md §10): parameters (d0, phi0, omega, z0, tan_lambda);
 perigee at (d0 sin phi0, -d0 cos phi0, z0); sign(omega) is the charge; a positive track turns
 clockwise seen from +z. The shape needs no field; only omega <-> pT does.
 """

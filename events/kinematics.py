@@ -1,6 +1,6 @@
 """Four-vectors, the SuperKEKB beams and recoil quantities, vectorized over whole arrays.
 
-Beams (shared/reference/physics.md): HER e- 7.004 GeV at +41.5 mrad to z, LER e+ 4.002 GeV
+Beams (docs/physics.md §1): HER e- 7.004 GeV at +41.5 mrad to z, LER e+ 4.002 GeV
 at pi - 41.5 mrad, both in the x-z plane (83 mrad crossing). Four-vectors are arrays of shape
 (..., 4) ordered (E, px, py, pz).
 """

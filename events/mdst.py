@@ -1,4 +1,4 @@
-"""Read Belle II mdst ROOT files with uproot into ``EventBatch`` (shared/reference/mdst-and-helix.md).
+"""Read Belle II mdst ROOT files with uproot into ``EventBatch`` (docs/detector.md §11).
 
 Whole-array conversion of one bounded chunk of entries of the tree ``tree``:
 

@@ -1,4 +1,4 @@
-"""Phoenix event JSON (HSF Phoenix format; shared/reference/event-displays.md §2): export and import.
+"""Phoenix event JSON (HSF Phoenix format; docs/architecture.md §5.3): export and import.
 
 Export writes ``{"Experiment E/Run R/Event N": event, ...}`` in Phoenix units (mm, MeV):
 

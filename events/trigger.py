@@ -1,6 +1,6 @@
 """Belle II L1 (GDL) output bits as this project names and packs them.
 
-Names and meanings from shared/reference/monitoring.md §2 (basf2 ftd_0036.oup). Bit k of the
+Names and meanings: docs/physics.md §6 (basf2 ftd_0036.oup). Bit k of the
 header column ``l1_bits`` is ``L1_BITS[k]``. ``PRESCALES`` lists the lines that are prescaled.
 """
 
@@ -33,7 +33,7 @@ L1_BITS: tuple[str, ...] = (
 BIT = {name: k for k, name in enumerate(L1_BITS)}
 
 # The docs cite a prescale of 100 on the 3D Bhabha line; the pure-Bhabha and gamma-gamma lines
-# are kept at 1 % like the physics stream of shared/reference/physics.md §5.
+# are kept at 1 % like the physics stream of docs/physics.md §3.
 PRESCALES: dict[str, int] = {"bha3d": 100, "bhabha": 100, "bhapur": 100, "gg": 100}
 
 
@@ -62,7 +62,7 @@ def fired(bits: np.ndarray, name: str) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------- emulation
-# L1 emulation from reconstructed objects with the logic of shared/reference/monitoring.md §2.
+# L1 emulation from reconstructed objects with the logic of docs/physics.md §6.
 # Thresholds quoted there: Etot > 0.5 / 1.0 / 3.0 GeV (lowe, hie, lume), cdc_open90 (Δφ 90°–270°),
 # cdc_b2b5 (Δφ 160°–200°), the eclmumu 2 GeV threshold, the lml definitions of TrgEclMaster.cc.
 # Our approximations (derived, not from the menu): a 2D ("f") track has pT > 0.3 GeV and reaches

@@ -3,7 +3,7 @@
 For every pair the 2D circles give seeds (their intersections, or the closest points on the line
 of centres when they do not meet); from each seed a few Newton steps on the squared 3D distance
 |P1(s1) - P2(s2)|^2 converge, and the better of the two seeds wins. The vertex is the midpoint
-of the two closest points; the DCA is their distance (shared/reference/mdst-and-helix.md §6).
+of the two closest points; the DCA is their distance (docs/detector.md §10).
 Helices are (N, 5) arrays of (d0, phi0, omega, z0, tan_lambda) in the Belle II convention.
 """
 

@@ -42,15 +42,15 @@ def _parts(cdc_wires: bool) -> tuple[Part, ...]:
     }
     counts = {
         "BEAMPIPE": meshes["BEAMPIPE"].n_elements,
-        "PXD": vxd.n_ladders(vxd.PXD_LAYERS),
-        "SVD": vxd.n_ladders(vxd.SVD_LAYERS),
+        "PXD": vxd.n_ladders(vxd.pxd_layers()),
+        "SVD": vxd.n_ladders(vxd.svd_layers()),
         "CDC": cdc.N_LAYERS,
-        "TOP": pid.TOP_N_BARS,
+        "TOP": pid.top().n_bars,
         "ARICH": sum(pid.arich_counts().values()),
         "ECL": ecl.N_CRYSTALS,
         "COIL": meshes["COIL"].n_elements,
-        "BKLM": klm.BKLM_LAYERS,
-        "EKLM": sum(klm.EKLM_LAYERS.values()),
+        "BKLM": klm.bklm().layers,
+        "EKLM": sum(klm.eklm().layers.values()),
     }
     return tuple(
         Part(
@@ -67,6 +67,7 @@ def _parts(cdc_wires: bool) -> tuple[Part, ...]:
 def build_detector(cdc_wires: bool = False) -> list[Part]:
     """The ten parts BEAMPIPE … EKLM, one mesh each (built once, then cached; arrays read-only).
 
+    Raises GeometryDataError (naming the file) when a geometry table is missing or malformed.
     ``cdc_wires`` adds the 14336 CDC sense wires as ``lines`` of the CDC part.
     """
     return list(_parts(bool(cdc_wires)))

@@ -1,7 +1,9 @@
 """ECL: the 8736 CsI(Tl) crystals, their cellId numbering, positions, axes and meshes.
 
-Figures from shared/reference/belle2-geometry.md §7 (basf2 ``m_crystalsPerRing``, ``thetaIDCenter[]``,
-``ecl/data/crystal_placement_barrel.dat``, ECL.xml). Lengths in cm, angles in rad.
+Lengths in cm, angles in rad. The crystals are read from ``ecl_crystals.csv`` of the geometry
+tables (assets/geometry/, built by ``geometry.build_assets`` from the basf2 placement table and
+ring table; origins in assets/geometry/SOURCES.md); the polar limits of the regions from
+``figures.json``.
 
 * cellId is 1-based (1…8736), numbered ring by ring from the most forward thetaID 0 to the most
   backward 68; inside a ring phiID runs 0…N−1 with increasing φ.
@@ -12,52 +14,37 @@ Figures from shared/reference/belle2-geometry.md §7 (basf2 ``m_crystalsPerRing`
   (long axis along its local z) by the angle ``Rphi1`` about the axis of polar angle ``Rtheta`` and
   azimuth ``Rphi2``. They are not projective: about 1° off the line from the IP, so no photon from
   the IP runs along a gap. Endcap axes point from the IP to the crystal centre.
+* Each crystal is drawn as a truncated pyramid about its centre and axis: its faces normal to the
+  axis, FILL of the half-widths of its angular cell that the table gives at the front and back face.
 """
 
 from __future__ import annotations
 
 import functools
-import warnings
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from geometry.mesh import Mesh
-from geometry.reference import GeometryDataError, data_file
-from geometry.shapes import BACK, FRONT, directions, frustum_corners, hexahedra
+from geometry.reference import GeometryDataError, data_file, figures, read_table
+from geometry.shapes import BACK, FRONT, frustum_corners, hexahedra
 
 N_CRYSTALS = 8736
 N_RINGS = 69
 FORWARD, BARREL, BACKWARD = 0, 1, 2
 REGION_NAMES = ("forward", "barrel", "backward")
 
-#: crystals per θ ring (basf2 m_crystalsPerRing)
+#: crystals per θ ring (basf2 m_crystalsPerRing): the cellId numbering
 N_PHI = np.array([48, 48, 64, 64, 64] + [96] * 6 + [144] * 2 + [144] * 46 + [144] * 2 + [96] * 5 + [64] * 3)
 #: first 1-based cellId of each ring
 FIRST_CELL = np.concatenate([[1], 1 + np.cumsum(N_PHI)[:-1]])
 #: region of each ring: thetaID 0–12 forward, 13–58 barrel, 59–68 backward
 RING_REGION = np.repeat([FORWARD, BARREL, BACKWARD], [13, 46, 10])
-#: θ centre of each ring [deg] (basf2 thetaIDCenter[])
-THETA_CENTER_DEG = np.concatenate(
-    [
-        [13.18, 14.70, 16.25, 17.79, 19.26, 20.79, 22.29, 23.77, 25.24, 26.65, 28.06, 29.48, 30.87],
-        [32.92, 34.27, 35.66, 37.10, 38.59, 40.14, 41.73, 43.37, 45.07, 46.83, 48.63, 50.49, 52.39],
-        [54.37, 56.38, 58.44, 60.55, 62.73, 64.94, 67.19, 69.48, 71.83, 74.20, 76.61, 79.04, 81.52],
-        [84.00, 86.50, 88.87, 91.13, 93.50, 96.00, 98.48, 100.96, 103.39, 105.80, 108.17, 110.52],
-        [112.81, 115.06, 117.27, 119.45, 121.56, 123.62, 125.63, 127.59],
-        [131.37, 133.55, 135.79, 138.06, 140.45, 142.92, 145.52, 148.15, 150.71, 153.36],
-    ]
-)
-#: polar coverage limits [deg]: FWD 12.4–31.4, barrel 32.2–128.7, BWD 130.7–155.1 (ECLCluster.cc)
-REGION_THETA_DEG = np.array([[12.4, 31.4], [32.2, 128.7], [130.7, 155.1]])
 
-CRYSTAL_LENGTH = 30.0  # cm (ECL.xml k_Crystall_HalfLength 15 cm)
-FORWARD_CENTRE_Z = 208.0  # cm, reference plane of forward crystal centres
-BACKWARD_CENTRE_Z = -114.0  # cm, reference plane of backward crystal centres
-BARREL_CENTRE_RHO = 137.0  # cm, only used if the placement table is missing
-BARREL_SECTORS = 72  # 5° sectors of 2 crystals
-PLACEMENT_FILE = "crystal_placement_barrel.dat"
-FILL = 0.97  # fraction of the angular pitch a drawn crystal fills (wrapping and gaps stay visible)
+CRYSTALS_FILE = "ecl_crystals.csv"
+FILL = 0.97  # fraction of the angular cell a drawn crystal fills (wrapping and gaps stay visible)
 
 RING_OF_CELL = np.repeat(np.arange(N_RINGS), N_PHI)  # index cell_id - 1
 
@@ -105,103 +92,104 @@ def region(cell_id: np.ndarray | int) -> np.ndarray | int:
     return _as_output(RING_REGION[RING_OF_CELL[cells - 1]], np.ndim(cell_id) == 0)
 
 
-def rotate(v: np.ndarray, axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
-    """``v`` turned by ``angle`` about the unit ``axis`` (right-handed; Rodrigues), row by row."""
-    cos, sin = np.cos(angle)[..., None], np.sin(angle)[..., None]
-    along = np.sum(axis * v, axis=-1, keepdims=True) * axis
-    return v * cos + np.cross(axis, v) * sin + along * (1.0 - cos)
+@dataclass(frozen=True)
+class Crystals:
+    """The crystal table by cellId − 1: centre [cm], unit axis, length [cm], the half-widths [cm] of
+    the angular cell along φ and θ at the front and back faces, (N, 2) each, and θ, φ of the centre."""
+
+    centre: np.ndarray
+    axis: np.ndarray
+    length: np.ndarray
+    half_phi: np.ndarray
+    half_theta: np.ndarray
+    theta: np.ndarray
+    phi: np.ndarray
 
 
-def _barrel_from_table() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(R [cm], θ, φ) of the 46 × 144 barrel crystal centres, rings forward to backward, φ ascending,
-    and their (46, 144, 3) long axes."""
-    rows = np.loadtxt(data_file(PLACEMENT_FILE), comments=("#", "//"))
-    if rows.shape != (92, 7):
-        raise GeometryDataError(f"{PLACEMENT_FILE}: expected 92 rows of 7 columns, got {rows.shape}")
-    turn, turn_theta, turn_phi = rows[:, 1], rows[:, 2], rows[:, 3]
-    radius, theta, phi = rows[:, 4] / 10.0, rows[:, 5], rows[:, 6]
-    local_z = np.broadcast_to([0.0, 0.0, 1.0], (92, 3))
-    table_axes = rotate(local_z, directions(turn_theta, turn_phi), turn)
-    order = np.argsort(theta.reshape(46, 2).mean(axis=1), kind="stable")
-    pairs = np.arange(92).reshape(46, 2)[order]  # (ring, 2 crystals of the 5° sector at φ ≈ 90°)
-    sector = 2.0 * np.pi / BARREL_SECTORS
-    # the table's sector spans 87.5°–92.5°; sector k is the same turned by k·5° − 90°
-    turns = (-np.pi / 2 + sector * np.arange(BARREL_SECTORS))[None, :, None]
-    phis = np.mod((phi[pairs][:, None, :] + turns).reshape(46, 144), 2 * np.pi)
-    turns = np.broadcast_to(turns, (46, BARREL_SECTORS, 2)).reshape(46, 144)
-    idx = np.broadcast_to(pairs[:, None, :], (46, BARREL_SECTORS, 2)).reshape(46, 144)
-    sort = np.argsort(phis, axis=1)
-    phis = np.take_along_axis(phis, sort, axis=1)
-    idx = np.take_along_axis(idx, sort, axis=1)
-    turns = np.take_along_axis(turns, sort, axis=1)
-    axes = rotate(table_axes[idx], np.broadcast_to([0.0, 0.0, 1.0], (46, 144, 3)), turns)
-    return radius[idx], theta[idx], phis, axes
-
-
-def _barrel_nominal() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    theta = np.radians(THETA_CENTER_DEG[13:59])[:, None].repeat(144, axis=1)
-    phi = (np.arange(144) + 0.5)[None, :].repeat(46, axis=0) * (2 * np.pi / 144)
-    return BARREL_CENTRE_RHO / np.sin(theta), theta, phi, directions(theta, phi)
-
-
-@functools.cache
-def _crystals() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(distance from IP [cm], θ, φ) of every crystal centre and its (N, 3) axis, by cellId − 1."""
-    theta_id = RING_OF_CELL
-    phi_id = np.arange(1, N_CRYSTALS + 1) - FIRST_CELL[theta_id]
-    theta = np.radians(THETA_CENTER_DEG)[theta_id]
-    phi = (phi_id + 0.5) * (2 * np.pi / N_PHI[theta_id])
-    z_plane = np.where(RING_REGION[theta_id] == FORWARD, FORWARD_CENTRE_Z, BACKWARD_CENTRE_Z)
-    dist = z_plane / np.cos(theta)
-    try:
-        b_r, b_theta, b_phi, b_axes = _barrel_from_table()
-    except GeometryDataError as err:
-        warnings.warn(f"{err}; ECL barrel crystals placed on nominal rings", stacklevel=2)
-        b_r, b_theta, b_phi, b_axes = _barrel_nominal()
-    barrel = slice(FIRST_CELL[13] - 1, FIRST_CELL[59] - 1)
-    dist[barrel], theta[barrel], phi[barrel] = b_r.ravel(), b_theta.ravel(), b_phi.ravel()
-    axes = directions(theta, phi)
-    axes[barrel] = b_axes.reshape(-1, 3)
-    for a in (dist, theta, phi, axes):
+def _read_only(*arrays: np.ndarray) -> None:
+    for a in arrays:
         a.flags.writeable = False
-    return dist, theta, phi, axes
 
 
 @functools.cache
+def crystals() -> Crystals:
+    """The 8736 crystals of ``ecl_crystals.csv``; GeometryDataError naming the file if it is wrong."""
+    float_cols = ["x_cm", "y_cm", "z_cm", "axis_x", "axis_y", "axis_z", "length_cm"]
+    float_cols += ["front_half_phi_cm", "front_half_theta_cm", "back_half_phi_cm", "back_half_theta_cm"]
+    t = read_table(
+        CRYSTALS_FILE, {"cellId": int, "thetaID": int, "phiID": int} | dict.fromkeys(float_cols, float)
+    )
+    path = data_file(CRYSTALS_FILE)
+    if len(t["cellId"]) != N_CRYSTALS or not np.array_equal(t["cellId"], np.arange(1, N_CRYSTALS + 1)):
+        raise GeometryDataError(f"{path}: expected the {N_CRYSTALS} cellIds 1…{N_CRYSTALS} in order")
+    if not np.array_equal(t["thetaID"], RING_OF_CELL) or not np.array_equal(
+        t["phiID"], np.arange(N_CRYSTALS) + 1 - FIRST_CELL[RING_OF_CELL]
+    ):
+        raise GeometryDataError(f"{path}: thetaID / phiID disagree with the cellId numbering")
+    centre = np.stack([t["x_cm"], t["y_cm"], t["z_cm"]], axis=1)
+    axis = np.stack([t["axis_x"], t["axis_y"], t["axis_z"]], axis=1)
+    if np.abs(np.linalg.norm(axis, axis=1) - 1.0).max() > 1e-9:
+        raise GeometryDataError(f"{path}: crystal axes are not unit vectors")
+    half_phi = np.stack([t["front_half_phi_cm"], t["back_half_phi_cm"]], axis=1)
+    half_theta = np.stack([t["front_half_theta_cm"], t["back_half_theta_cm"]], axis=1)
+    if min(half_phi.min(), half_theta.min(), t["length_cm"].min()) <= 0:
+        raise GeometryDataError(f"{path}: crystal sizes must be positive")
+    theta = np.arctan2(np.hypot(centre[:, 0], centre[:, 1]), centre[:, 2])
+    phi = np.mod(np.arctan2(centre[:, 1], centre[:, 0]), 2 * np.pi)
+    out = Crystals(centre, axis, t["length_cm"], half_phi, half_theta, theta, phi)
+    _read_only(*vars(out).values())
+    return out
+
+
 def crystal_centres() -> np.ndarray:
     """(8736, 3) float64 crystal centres [cm], row cellId − 1."""
-    dist, theta, phi, _ = _crystals()
-    out = dist[:, None] * directions(theta, phi)
-    out.flags.writeable = False
-    return out
+    return crystals().centre
 
 
 def crystal_axes() -> np.ndarray:
     """(8736, 3) unit vectors along each crystal's long axis, outward, row cellId − 1."""
-    return _crystals()[3]
+    return crystals().axis
 
 
 def crystal_theta_phi() -> tuple[np.ndarray, np.ndarray]:
     """θ, φ [rad] of every crystal centre seen from the IP (φ in [0, 2π)), row cellId − 1."""
-    _, theta, phi, _ = _crystals()
-    return theta, phi
+    c = crystals()
+    return c.theta, c.phi
+
+
+def theta_center_deg() -> np.ndarray:
+    """θ of each ring centre [deg] (basf2 thetaIDCenter[]), thetaID order."""
+    return figures("ecl").values("theta_center_deg", "deg", N_RINGS)
+
+
+def region_theta_deg() -> np.ndarray:
+    """(3, 2) polar coverage [deg] of the forward endcap, barrel and backward endcap (ECLCluster.cc)."""
+    return figures("ecl").values("region_theta_deg", "deg", 6).reshape(3, 2)
+
+
+def ring_edges(theta: npt.ArrayLike, limits_deg: npt.ArrayLike) -> np.ndarray:
+    """(69, 2) θ edges [rad] of each ring from the θ of every crystal: midpoints between the ring
+    centres (mean θ of their crystals), clamped to the (3, 2) region limits [deg]."""
+    ring_theta = np.bincount(RING_OF_CELL, weights=np.asarray(theta, np.float64)) / N_PHI
+    cuts = 0.5 * (ring_theta[1:] + ring_theta[:-1])
+    edges = np.stack([np.concatenate([[0.0], cuts]), np.concatenate([cuts, [np.pi]])], axis=1)
+    limits = np.radians(np.asarray(limits_deg, np.float64))[RING_REGION]
+    return np.clip(edges, limits[:, :1], limits[:, 1:])
 
 
 @functools.cache
 def _ring_theta_cuts() -> np.ndarray:
     """θ boundaries between neighbouring rings: midpoints of the drawn ring centres (68 values)."""
-    _, theta, _, _ = _crystals()
-    ring_theta = np.bincount(RING_OF_CELL, weights=theta) / N_PHI
+    ring_theta = np.bincount(RING_OF_CELL, weights=crystals().theta) / N_PHI
     return 0.5 * (ring_theta[1:] + ring_theta[:-1])
 
 
 @functools.cache
 def ring_theta_edges() -> np.ndarray:
     """(69, 2) θ edges [rad] of each ring: midpoints between drawn ring centres, clamped to the regions."""
-    cuts = _ring_theta_cuts()
-    edges = np.stack([np.concatenate([[0.0], cuts]), np.concatenate([cuts, [np.pi]])], axis=1)
-    limits = np.radians(REGION_THETA_DEG)[RING_REGION]
-    return np.clip(edges, limits[:, :1], limits[:, 1:])
+    out = ring_edges(crystals().theta, region_theta_deg())
+    out.flags.writeable = False
+    return out
 
 
 def cell_at(theta: np.ndarray | float, phi: np.ndarray | float) -> np.ndarray | int:
@@ -215,13 +203,14 @@ def cell_at(theta: np.ndarray | float, phi: np.ndarray | float) -> np.ndarray | 
     ring = np.searchsorted(_ring_theta_cuts(), th)
     n = N_PHI[ring]
     pitch = 2 * np.pi / n
-    _, _, cell_phi, _ = _crystals()
+    cell_phi = crystals().phi
     guess = np.floor(ph / pitch).astype(np.int64)
     candidates = np.mod(guess[..., None] + np.array([-1, 0, 1]), n[..., None])
     cells = FIRST_CELL[ring][..., None] + candidates
     dphi = np.abs(np.angle(np.exp(1j * (ph[..., None] - cell_phi[cells - 1]))))
     best = np.take_along_axis(cells, np.argmin(dphi, axis=-1)[..., None], axis=-1)[..., 0]
-    lo, hi = np.radians(REGION_THETA_DEG[0, 0]), np.radians(REGION_THETA_DEG[2, 1])
+    limits = region_theta_deg()
+    lo, hi = np.radians(limits[0, 0]), np.radians(limits[2, 1])
     best = np.where((th >= lo) & (th <= hi), best, 0)
     return _as_output(best, np.ndim(theta) == 0 and np.ndim(phi) == 0)
 
@@ -230,23 +219,18 @@ def cell_at(theta: np.ndarray | float, phi: np.ndarray | float) -> np.ndarray | 
 def crystal_vertices() -> np.ndarray:
     """(8736, 8, 3) corners [cm] of each crystal: 4 front (towards the IP) then 4 back, row cellId − 1.
 
-    Each crystal is a truncated pyramid of length 30 cm about its centre and axis, its faces normal to
-    the axis, spanning FILL of its ring's φ pitch and θ width.
+    Each crystal is a truncated pyramid of its length about its centre and axis, its faces normal to
+    the axis, spanning FILL of its angular cell (φ pitch × ring θ width) at each face.
     """
-    centre, axis = crystal_centres(), crystal_axes()
-    _, _, phi, _ = _crystals()
-    e_phi = np.stack([-np.sin(phi), np.cos(phi), np.zeros_like(phi)], axis=1)
+    c = crystals()
+    centre, axis = c.centre, c.axis
+    e_phi = np.stack([-np.sin(c.phi), np.cos(c.phi), np.zeros_like(c.phi)], axis=1)
     u = e_phi - np.sum(e_phi * axis, axis=1, keepdims=True) * axis
     u /= np.linalg.norm(u, axis=1, keepdims=True)
     v = np.cross(axis, u)
-    edges = ring_theta_edges()[RING_OF_CELL]
-    d_theta = edges[:, 1] - edges[:, 0]
-    d_phi = 2 * np.pi / N_PHI[RING_OF_CELL]
-    ends = np.array([-0.5, 0.5]) * CRYSTAL_LENGTH
-    face = centre[:, None, :] + ends[None, :, None] * axis[:, None, :]  # (N, 2, 3)
-    half_u = 0.5 * FILL * d_phi[:, None] * np.hypot(face[..., 0], face[..., 1])  # (N, 2)
-    half_v = 0.5 * FILL * d_theta[:, None] * np.linalg.norm(face, axis=2)
-    corners = frustum_corners(face[:, 0], face[:, 1], u, v, half_u, half_v)
+    ends = np.array([-0.5, 0.5])[None, :] * c.length[:, None]
+    face = centre[:, None, :] + ends[:, :, None] * axis[:, None, :]  # (N, 2, 3)
+    corners = frustum_corners(face[:, 0], face[:, 1], u, v, FILL * c.half_phi, FILL * c.half_theta)
     out = corners.reshape(N_CRYSTALS, 8, 3)
     out.flags.writeable = False
     return out

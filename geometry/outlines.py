@@ -88,8 +88,9 @@ def _top_rphi() -> np.ndarray:
     phi = pid.top_slot_phi()
     n = np.stack([np.cos(phi), np.sin(phi)], 1)
     t = np.stack([-np.sin(phi), np.cos(phi)], 1)
-    half = pid.TOP_WIDTH / 2
-    r0, r1 = pid.TOP_INNER_R, pid.TOP_INNER_R + pid.TOP_THICKNESS
+    top = pid.top()
+    half = top.width / 2
+    r0, r1 = top.inner_r, top.inner_r + top.thickness
     corners = np.stack([r0 * n - half * t, r0 * n + half * t, r1 * n + half * t, r1 * n - half * t], 1)
     return quads(corners)
 
@@ -106,19 +107,21 @@ def _ecl_ring_sections(theta_id: int, view: str) -> np.ndarray:
 
 
 def _ecl_rphi() -> np.ndarray:
-    return _ecl_ring_sections(int(np.argmin(np.abs(ecl.THETA_CENTER_DEG - 90.0))), "rphi")
+    return _ecl_ring_sections(int(np.argmin(np.abs(ecl.theta_center_deg() - 90.0))), "rphi")
 
 
 def _bklm_rphi() -> np.ndarray:
     inner, outer = klm.bklm_layer_radii()
-    apothems = np.concatenate([inner, outer, [klm.BKLM_OUTER]])
-    pts = polygon_points(apothems, klm.BKLM_SIDES, float(klm.BKLM_FIRST_VERTEX_PHI))
+    b = klm.bklm()
+    apothems = np.concatenate([inner, outer, [b.outer]])
+    pts = polygon_points(apothems, b.sides, b.first_vertex_phi)
     return np.concatenate([polyline(p) for p in pts])
 
 
 def _eklm_rphi() -> np.ndarray:
-    r0, r1 = klm.EKLM_ACTIVE_R
-    phi = np.arange(klm.EKLM_SECTORS) * np.pi / 2
+    e = klm.eklm()
+    r0, r1 = e.layer_r
+    phi = np.arange(e.sectors) * (2 * np.pi / e.sectors)
     spokes = np.stack(
         [
             np.stack([r0 * np.cos(phi), r0 * np.sin(phi)], 1),
@@ -126,39 +129,39 @@ def _eklm_rphi() -> np.ndarray:
         ],
         1,
     )
-    return np.concatenate([circles([r0, r1]), spokes])
+    iron = polygon_points(np.array([e.endcap_r[1]]), e.sides, e.first_vertex_phi)[0]
+    return np.concatenate([circles([e.endcap_r[0], r0, r1]), spokes, polyline(iron)])
 
 
 def _cdc_rphi() -> np.ndarray:
     lay = cdc.sense_layers()
     inner, _ = cdc.layer_bounds(lay)
     boundaries = inner[1:][np.diff(lay.superlayer) != 0]  # between superlayers
-    return circles([*cdc.INNER_WALL, *boundaries, *cdc.OUTER_WALL])
+    w = cdc.walls()
+    return circles([*w.inner, *boundaries, *w.outer])
 
 
 # ---------------------------------------------------------------- r-z
 
 
 def _beampipe_rz() -> np.ndarray:
+    b = beampipe.beampipe()
     be = rectangles(
-        np.array([beampipe.INNER_BE[2], beampipe.OUTER_BE[2]]),
-        np.array([beampipe.INNER_BE[3], beampipe.OUTER_BE[3]]),
-        np.array([beampipe.INNER_BE[0], beampipe.OUTER_BE[0]]),
-        np.array([beampipe.INNER_BE[1], beampipe.OUTER_BE[1]]),
+        np.array([b.inner_be[2], b.outer_be[2]]),
+        np.array([b.inner_be[3], b.outer_be[3]]),
+        np.array([b.inner_be[0], b.outer_be[0]]),
+        np.array([b.inner_be[1], b.outer_be[1]]),
     )
     links = rectangles(
-        np.array([beampipe.TA_BACKWARD_Z, beampipe.INNER_BE[3]]),
-        np.array([beampipe.INNER_BE[2], beampipe.TA_FORWARD_Z]),
-        beampipe.VACUUM_R,
-        beampipe.OUTER_BE[1],
+        np.array([b.ta_backward_z, b.inner_be[3]]),
+        np.array([b.inner_be[2], b.ta_forward_z]),
+        b.vacuum_r,
+        b.outer_be[1],
     )
-    slope = np.tan(beampipe.CROSSING_HALF_ANGLE)
+    slope = np.tan(beampipe.crossing_half_angle())
     pipes = []
-    for z_a, z_b in (
-        (beampipe.PIPE_END_Z[0], beampipe.TA_BACKWARD_Z),
-        (beampipe.TA_FORWARD_Z, beampipe.PIPE_END_Z[1]),
-    ):
-        for offset in (beampipe.VACUUM_R, beampipe.VACUUM_R + beampipe.WALL):
+    for z_a, z_b in ((b.end_z[0], b.ta_backward_z), (b.ta_forward_z, b.end_z[1])):
+        for offset in (b.vacuum_r, b.vacuum_r + beampipe.WALL):
             # the pipe walls farthest from the axis, in the x–z plane
             pipes.append([[z_a, slope * abs(z_a) + offset], [z_b, slope * abs(z_b) + offset]])
     return np.concatenate([be, links, with_mirror(np.array(pipes))])
@@ -174,11 +177,12 @@ def _sensors_rz(sensors: vxd.Sensors) -> np.ndarray:
 def _cdc_rz() -> np.ndarray:
     lay = cdc.sense_layers()
     inner, outer = cdc.layer_bounds(lay)
+    w = cdc.walls()
     walls = rectangles(
-        np.array([lay.z_bwd[0], cdc.VOLUME_Z[0]]),
-        np.array([lay.z_fwd[0], cdc.VOLUME_Z[1]]),
-        np.array([cdc.INNER_WALL[0], cdc.OUTER_WALL[0]]),
-        np.array([cdc.INNER_WALL[1], cdc.OUTER_WALL[1]]),
+        np.array([lay.z_bwd[0], w.volume_z[0]]),
+        np.array([lay.z_fwd[0], w.volume_z[1]]),
+        np.array([w.inner[0], w.outer[0]]),
+        np.array([w.inner[1], w.outer[1]]),
     )
     plates = []
     for z in (lay.z_bwd, lay.z_fwd):
@@ -188,34 +192,30 @@ def _cdc_rz() -> np.ndarray:
 
 
 def _top_rz() -> np.ndarray:
+    top = pid.top()
     z_exit, z_end = pid.top_z_range()
-    length, _, down, flat = pid.TOP_PRISM
-    r0, r1 = pid.TOP_INNER_R, pid.TOP_INNER_R + pid.TOP_THICKNESS
-    bar = np.array([[pid.TOP_Z_BACKWARD, r0], [z_end, r0], [z_end, r1], [pid.TOP_Z_BACKWARD, r1]])
-    z_kink = pid.TOP_Z_BACKWARD - (length - flat)
-    prism = np.array(
-        [
-            [pid.TOP_Z_BACKWARD, r0],
-            [pid.TOP_Z_BACKWARD, r1],
-            [z_exit, r1],
-            [z_exit, r0 - down],
-            [z_kink, r0 - down],
-        ]
-    )
+    length, _, down, flat = top.prism
+    r0, r1 = top.inner_r, top.inner_r + top.thickness
+    zb = top.z_backward
+    bar = np.array([[zb, r0], [z_end, r0], [z_end, r1], [zb, r1]])
+    z_kink = zb - (length - flat)
+    prism = np.array([[zb, r0], [zb, r1], [z_exit, r1], [z_exit, r0 - down], [z_kink, r0 - down]])
     return with_mirror(np.concatenate([polyline(bar, True), polyline(prism, True)]))
 
 
 def _arich_rz() -> np.ndarray:
-    (z0, _), (z1, dz1) = pid.AEROGEL_LAYERS
-    walls = pid.AEROGEL_RING_WALLS
+    a = pid.arich()
+    (z0, _), (z1, dz1) = a.aerogel_layers
+    walls = a.aerogel_ring_walls
     aerogel = rectangles(z0, z1 + dz1, walls[0], walls[-1])
     layer_split = with_mirror(np.array([[[z1, walls[0]], [z1, walls[-1]]]]))
     ring_walls = with_mirror(np.array([[[z0, r], [z1 + dz1, r]] for r in walls[1:-1]]))
-    radii = np.array([r for r, _ in pid.HAPD_RINGS])
-    hapds = rectangles(
-        pid.HAPD_PLANE_Z, pid.SUPPORT_PLATE_Z, radii - pid.HAPD_SIZE / 2, radii + pid.HAPD_SIZE / 2
-    )
-    return np.concatenate([aerogel, layer_split, ring_walls, hapds])
+    radii = np.array([r for r, _ in a.hapd_rings])
+    hapds = rectangles(a.hapd_plane_z, a.support_plate_z, radii - a.hapd_size / 2, radii + a.hapd_size / 2)
+    t = a.tubes
+    support = rectangles(t[:, 2], t[:, 3], t[:, 0], t[:, 1])
+    plate = rectangles(a.support_plate_z, a.support_plate_z + a.support_plate_thickness, *a.support_plate_r)
+    return np.concatenate([aerogel, layer_split, ring_walls, hapds, support, plate])
 
 
 def _ecl_rz() -> np.ndarray:
@@ -237,10 +237,9 @@ def _ecl_ring_sections_rz(theta_id: int) -> np.ndarray:
 
 
 def _coil_rz() -> np.ndarray:
-    shells = np.array([solenoid.CRYOSTAT, solenoid.COIL])
-    return rectangles(
-        solenoid.OFFSET_Z - shells[:, 2], solenoid.OFFSET_Z + shells[:, 2], shells[:, 0], shells[:, 1]
-    )
+    s = solenoid.solenoid()
+    shells = np.array([s.cryostat, s.coil])
+    return rectangles(s.offset_z - shells[:, 2], s.offset_z + shells[:, 2], shells[:, 0], shells[:, 1])
 
 
 def _bklm_rz() -> np.ndarray:
@@ -250,22 +249,29 @@ def _bklm_rz() -> np.ndarray:
 
 
 def _eklm_rz() -> np.ndarray:
+    e = klm.eklm()
     near, far = klm.eklm_layer_z()
-    return rectangles(np.minimum(near, far), np.maximum(near, far), *klm.EKLM_ACTIVE_R)
+    layers = rectangles(np.minimum(near, far), np.maximum(near, far), *e.layer_r)
+    # the endcap yokes: at φ = ±90° (the y–z cut) the octagon's outside is a side, at its apothem
+    ends = np.array(list(klm.eklm_endcap_z().values()))
+    yokes = rectangles(ends.min(axis=1), ends.max(axis=1), *e.endcap_r)
+    return np.concatenate([layers, yokes])
 
 
 _BUILDERS: dict[str, dict[str, Callable[[], np.ndarray]]] = {
     "rphi": {
         "BEAMPIPE": lambda: circles(
-            [beampipe.INNER_BE[0], beampipe.INNER_BE[1], beampipe.OUTER_BE[0], beampipe.OUTER_BE[1]], 48
+            [*beampipe.beampipe().inner_be[:2], *beampipe.beampipe().outer_be[:2]], 48
         ),
         "PXD": lambda: _sensor_sections(vxd.pxd_sensors()),
         "SVD": lambda: _sensor_sections(vxd.svd_sensors()),
         "CDC": _cdc_rphi,
         "TOP": _top_rphi,
-        "ARICH": lambda: circles(list(pid.AEROGEL_RING_WALLS)),
+        "ARICH": lambda: circles(  # aerogel ring walls; the inner cylinder and the outer cover
+            [*pid.arich().aerogel_ring_walls, pid.arich().tubes[:, 0].min(), pid.arich().tubes[:, 1].max()]
+        ),
         "ECL": _ecl_rphi,
-        "COIL": lambda: circles([*solenoid.CRYOSTAT[:2], *solenoid.COIL[:2]]),
+        "COIL": lambda: circles([*solenoid.solenoid().cryostat[:2], *solenoid.solenoid().coil[:2]]),
         "BKLM": _bklm_rphi,
         "EKLM": _eklm_rphi,
     },

@@ -187,3 +187,12 @@ def tilted(mesh: Mesh, angle_y: float) -> Mesh:
     c, s = np.cos(angle_y), np.sin(angle_y)
     rot = np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
     return Mesh((mesh.vertices.astype(np.float64) @ rot.T).astype(np.float32), mesh.faces, mesh.element)
+
+
+def polygon_ring_points(apothem: float, sides: int, phi_first_vertex: float, per_side: int) -> np.ndarray:
+    """(sides · per_side + 1, 2) closed regular polygon sampled at equal steps of φ from its first
+    vertex, ``per_side`` steps per side (so a circle sampled at the same φ matches it point by point)."""
+    phi = phi_first_vertex + 2 * np.pi * np.arange(sides * per_side + 1) / (sides * per_side)
+    step = 2 * np.pi / sides
+    off = np.mod(phi - phi_first_vertex, step) - step / 2  # angle from the middle of the point's side
+    return ring_points(apothem / np.cos(off), phi)

@@ -1,19 +1,20 @@
 """Vertex detector: PXD (2 layers, 8 + 12 ladders) and SVD (4 layers, 7/10/12/16 ladders) as planar sensors.
 
-Figures from shared/reference/belle2-geometry.md §2–3 (PXD.xml, PXD-Components.xml, SVD.xml,
-SVD-Components.xml), in cm. Each ladder sits at its φ with its sensor plane normal to the radial
-direction at the layer radius, shifted along rφ by the windmill shift. The forward SVD sensors of
-layers 4–6 are trapezoids slanted towards the beam.
+Figures (cm) from the ``pxd`` and ``svd`` sections of figures.json (basf2 PXD.xml, SVD.xml: ladder φ;
+PXD-Components.xml, SVD-Components.xml: radii, shifts, sensors). Each ladder sits at its φ with its
+sensor plane normal to the radial direction at the layer radius, shifted along rφ by the windmill
+shift. The forward SVD sensors of layers 4–6 are trapezoids slanted towards the beam.
 """
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from geometry.mesh import Mesh
+from geometry.reference import Figures, figures
 from geometry.shapes import hexahedra
 
 
@@ -31,63 +32,47 @@ class Layer:
     thickness: float  # cm
     slant_deg: float = 0.0  # forward sensor tilt; 0: no slanted sensor
     slant_radius: float = 0.0  # cm, radius of the slanted sensor centre
-    slant_widths: tuple[float, float] = (6.063, 4.102)  # cm, backward and forward edge
-    slant_length: float = 12.558
-    slant_thickness: float = 0.030
+    slant_widths: tuple[float, float] = (0.0, 0.0)  # cm, backward and forward edge
+    slant_length: float = 0.0
+    slant_thickness: float = 0.0
 
 
-PXD_LAYERS = (
-    Layer(1, 1.421, tuple(45.0 * k for k in range(8)), 0.35, (4.8013, -2.0013), 1.54, 6.7975, 0.0525),
-    Layer(2, 2.179, tuple(30.0 * k for k in range(12)), 0.35, (6.1513, -2.3513), 1.54, 8.4975, 0.0525),
-)
-SVD_LAYERS = (
-    Layer(
-        3,
-        3.899,
-        (342.195, 33.624, 85.053, 136.481, 187.910, 239.338, 290.767),
-        -0.4680,
-        (9.235, -3.265),
-        4.043,
-        12.488,
-        0.032,
-    ),
-    Layer(
-        4,
-        8.000,
-        tuple(8.0 + 36.0 * k for k in range(10)),
-        -1.0780,
-        (14.904, 2.476, -10.024),
-        5.96,
-        12.488,
-        0.032,
-        11.9,
-        6.689,
-    ),
-    Layer(
-        5,
-        10.400,
-        tuple(-8.0 + 30.0 * k for k in range(12)),
-        -1.1036,
-        (23.375, 11.056, -1.444, -13.944),
-        5.96,
-        12.488,
-        0.032,
-        16.0,
-        8.65,
-    ),
-    Layer(
-        6,
-        13.515,
-        tuple(-4.0 + 22.5 * k for k in range(16)),
-        -1.9076,
-        (30.347, 18.206, 5.706, -6.794, -19.294),
-        5.96,
-        12.488,
-        0.032,
-        21.1,
-        11.21,
-    ),
-)
+def _layer(f: Figures, k: int, slanted: bool) -> Layer:
+    layer = Layer(
+        k,
+        f.value(f"radius_layer{k}"),
+        tuple(f.values(f"ladder_phi_layer{k}", "deg").tolist()),
+        f.value(f"shift_layer{k}"),
+        tuple(f.values(f"sensor_z_layer{k}").tolist()),
+        f.value(f"sensor_width_layer{k}"),
+        f.value(f"sensor_length_layer{k}"),
+        f.value(f"sensor_thickness_layer{k}"),
+    )
+    if not slanted:
+        return layer
+    w0, w1 = f.values("slant_widths", "cm", 2)
+    return replace(
+        layer,
+        slant_deg=f.value(f"slant_deg_layer{k}", "deg"),
+        slant_radius=f.value(f"slant_radius_layer{k}"),
+        slant_widths=(float(w0), float(w1)),
+        slant_length=f.value("slant_length"),
+        slant_thickness=f.value("slant_thickness"),
+    )
+
+
+@functools.cache
+def pxd_layers() -> tuple[Layer, ...]:
+    """PXD layers 1–2."""
+    f = figures("pxd")
+    return tuple(_layer(f, k, False) for k in (1, 2))
+
+
+@functools.cache
+def svd_layers() -> tuple[Layer, ...]:
+    """SVD layers 3–6 (4–6 with a slanted forward sensor)."""
+    f = figures("svd")
+    return tuple(_layer(f, k, k > 3) for k in (3, 4, 5, 6))
 
 
 @dataclass(frozen=True)
@@ -161,13 +146,13 @@ def _sensors(layers: tuple[Layer, ...]) -> Sensors:
 @functools.cache
 def pxd_sensors() -> Sensors:
     """The 40 PXD sensors (2 per ladder, 20 ladders)."""
-    return _sensors(PXD_LAYERS)
+    return _sensors(pxd_layers())
 
 
 @functools.cache
 def svd_sensors() -> Sensors:
     """The 172 SVD sensors of the 45 ladders (7·2 + 10·3 + 12·4 + 16·5)."""
-    return _sensors(SVD_LAYERS)
+    return _sensors(svd_layers())
 
 
 def sensors_mesh(sensors: Sensors) -> Mesh:

@@ -281,6 +281,9 @@ class SBLAlarm:
     acknowledged: bool = False
     acknowledged_at: float | None = None
     postmortem: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    # (last sample before, first sample after) when the loss happened unseen, across a gap
+    gap: tuple[float, float] | None = None
+    gap_reason: str = ""  # why there was no data then (a disconnection, a clock jump, silence)
 
     @property
     def postmortem_complete(self) -> bool:
@@ -290,9 +293,16 @@ class SBLAlarm:
 class SBLDetector:
     """Sudden beam loss: a ring lost at least ``threshold`` of its current within ``window`` seconds.
 
-    No published threshold exists (monitoring.md §4), so both are configurable; the defaults flag
+    No published threshold exists (docs/monitoring.md §2.3), so both are configurable; the defaults flag
     any loss of 30 % within 2 s from at least 50 mA. A loss in the other ring within the window
     (the abort dumps both) joins the same alarm. Alarms latch until :meth:`acknowledge`.
+
+    A loss is never missed for want of samples around it: the first sample after a gap (a
+    disconnection, invalid data, a clock jump, or just no update for longer than the window) is
+    compared with the last one before it, and a current that came back lower by more than the
+    threshold is a loss *during the gap*, latched like any other (``across_gaps=False`` gives
+    the window-only detection, for comparison). The record keeps ``keep`` alarms and only ever
+    drops acknowledged ones to stay within it.
     """
 
     def __init__(
@@ -302,14 +312,19 @@ class SBLDetector:
         min_current: float = 0.05,
         pre: float = 5.0,
         post: float = 5.0,
-        keep: int = 200,
+        keep: int = 1000,
+        across_gaps: bool = True,
     ) -> None:
         self.window, self.threshold, self.min_current = window, threshold, min_current
         self.pre, self.post = pre, post
-        self.alarms: deque[SBLAlarm] = deque(maxlen=keep)
+        self.keep = keep
+        self.across_gaps = across_gaps
+        self.alarms: list[SBLAlarm] = []
         self._recent: dict[str, deque[tuple[float, float]]] = {}
+        self._last: dict[str, tuple[float, float]] = {}  # newest sample of each ring, across gaps
         self._active: dict[str, SBLAlarm] = {}
         self._active_min: dict[str, float] = {}
+        self._active_since: dict[str, float] = {}
 
     @property
     def latched(self) -> bool:
@@ -326,16 +341,40 @@ class SBLDetector:
             if not alarm.acknowledged:
                 alarm.acknowledged, alarm.acknowledged_at = True, when if when is not None else time.time()
                 n += 1
+        self._trim()
         return n
 
-    def add(self, ring: str, t: float, current: float) -> SBLAlarm | None:
-        """Feed one current sample [A]; returns a new alarm when a loss starts."""
+    def _record(self, alarm: SBLAlarm) -> None:
+        self.alarms.append(alarm)
+        self._trim()
+
+    def _trim(self) -> None:
+        """Keep at most ``keep`` alarms by dropping the oldest acknowledged ones, never a latched one."""
+        excess = len(self.alarms) - self.keep
+        if excess <= 0:
+            return
+        drop: set[int] = set()
+        for k, alarm in enumerate(self.alarms):
+            if len(drop) == excess:
+                break
+            if alarm.acknowledged and alarm.postmortem and alarm not in self._active.values():
+                drop.add(k)
+        if drop:
+            self.alarms = [a for k, a in enumerate(self.alarms) if k not in drop]
+
+    def add(self, ring: str, t: float, current: float, gap_reason: str = "") -> SBLAlarm | None:
+        """Feed one current sample [A] (times increasing); returns a new alarm when a loss starts.
+
+        ``gap_reason`` says that this sample is the first after a gap in the data (why there
+        was none); without it a silence longer than the window counts as a gap as well."""
         recent = self._recent.setdefault(ring, deque(maxlen=4096))
         while recent and recent[0][0] < t - self.window:
             recent.popleft()
+        last = self._last.get(ring)
+        self._last[ring] = (t, current)
         active = self._active.get(ring)
         if active is not None:
-            if t - active.time > self.window or current > self._active_min[ring]:
+            if t - self._active_since[ring] > self.window or current > self._active_min[ring]:
                 del self._active[ring]
             else:
                 if current < self._active_min[ring]:
@@ -346,20 +385,33 @@ class SBLDetector:
                 recent.append((t, current))
                 return None
         new = None
-        if recent:
+        across = self.across_gaps and last is not None and (bool(gap_reason) or not recent)
+        if recent or across:
             values = np.fromiter((v for _, v in recent), float, len(recent))
+            times = [s[0] for s in recent]
+            if across:
+                assert last is not None
+                if not recent or recent[-1][0] != last[0]:
+                    values = np.append(values, last[1])
+                    times.append(last[0])
             k = int(np.argmax(values))
             reference = values[k]
             if reference >= self.min_current and current <= reference * (1.0 - self.threshold):
                 # the loss began after the last sample still within 2 % of the reference
                 full = np.flatnonzero(values >= 0.98 * reference)
-                start = recent[int(full[-1])][0]
+                start = times[int(full[-1])]
+                gap = None
+                if across and start == times[-1]:  # nothing seen between full current and now
+                    gap = (start, t)
+                    gap_reason = gap_reason or f"no update for {t - start:.3g} s"
                 joined = next((a for a in self._active.values() if abs(a.time - start) <= self.window), None)
                 if joined is None:
                     new = SBLAlarm(start, ring, 1.0 - current / reference, t - start, reference, [ring])
-                    self.alarms.append(new)
+                    if gap is not None:
+                        new.gap, new.gap_reason = gap, gap_reason
+                    self._record(new)
                     joined = new
-                elif start < joined.time:  # this ring went first: it names the alarm
+                elif start < joined.time and gap is None:  # this ring went first: it names the alarm
                     joined.time, joined.ring = start, ring
                     joined.fraction, joined.duration = 1.0 - current / reference, t - start
                     joined.current_before = reference
@@ -367,5 +419,6 @@ class SBLDetector:
                     joined.rings.append(ring)
                 self._active[ring] = joined
                 self._active_min[ring] = current
+                self._active_since[ring] = t if gap is not None else start
         recent.append((t, current))
         return new

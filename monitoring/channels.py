@@ -2,7 +2,7 @@
 
 A channel is what a panel asks for ("LER:I"); a source maps it to whatever its control system
 calls it (a PV name for ``ca://``, a model quantity for ``sim://``). Alarm limits follow the
-EPICS HIHI/HIGH/LOW/LOLO fields and caproto's rule (shared/reference/monitoring.md §5): a value at
+EPICS HIHI/HIGH/LOW/LOLO fields and caproto's rule (docs/monitoring.md §2.1): a value at
 or beyond HIHI/LOLO is MAJOR, at or beyond HIGH/LOW is MINOR, and a limit pair with equal values
 is disabled. ``valid`` is the physically possible range: a value outside it is garbage (INVALID),
 not an alarm of the machine.
@@ -18,7 +18,7 @@ import numpy as np
 
 from events.trigger import L1_BITS, PRESCALES
 
-L1_LIMIT_HZ = 30_000.0  # DAQ design L1 rate (physics.md §1, Trigger and DAQ)
+L1_LIMIT_HZ = 30_000.0  # DAQ design L1 rate (docs/physics.md §1)
 
 
 class Severity(IntEnum):

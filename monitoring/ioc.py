@@ -2,18 +2,27 @@
 
 Every channel of :mod:`monitoring.channels` becomes a read-only PV named in Belle II's style
 under ``--prefix`` (default ``SIM:``, so a simulator never shadows a real PV), with units,
-precision and the HIHI/HIGH/LOW/LOLO limits of monitoring/PVS.md; caproto sets each value's
+precision and the HIHI/HIGH/LOW/LOLO limits of docs/monitoring.md §1; caproto sets each value's
 alarm severity from those limits. Samples carry the simulated clock as their timestamp, and
 around a sudden beam loss the beam-current PVs are written turn by turn, so clients see the
 collapse. Set ``--port`` (or EPICS_CA_SERVER_PORT) to run beside another IOC.
+
+It serves on the loopback interface only (TCP and UDP, beacons included) unless told otherwise:
+``--interfaces 0.0.0.0`` (or named addresses) widens it, as does EPICS_CAS_INTF_ADDR_LIST when
+set; the first line it prints says where it serves. ``--sbl-at S`` makes a sudden beam loss
+happen S seconds after the start (a drill for the alarm chain).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
+import logging
 import math
 import os
+import signal
+import sys
 import time
 from typing import Any
 
@@ -33,7 +42,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sbl-rate", type=float, default=0.5, help="sudden beam losses per hour")
     parser.add_argument("--preset", choices=("default", "design"), default="default")
     parser.add_argument("--port", type=int, help="CA server port (default: EPICS_CA_SERVER_PORT or 5064)")
-    parser.add_argument("--interfaces", nargs="+", default=None, help="interfaces to serve on (default all)")
+    parser.add_argument(
+        "--interfaces",
+        "--bind",
+        nargs="+",
+        default=None,
+        metavar="ADDRESS",
+        help="IPv4 addresses to serve on (default 127.0.0.1, or EPICS_CAS_INTF_ADDR_LIST when set; "
+        "0.0.0.0 for every interface)",
+    )
+    parser.add_argument(
+        "--sbl-at", type=float, default=None, metavar="S", help="a sudden beam loss S seconds after the start"
+    )
     parser.add_argument("--list-pvs", action="store_true", help="print the PV names and exit")
 
 
@@ -46,8 +66,11 @@ def pv_table(prefix: str = DEFAULT_PREFIX) -> list[tuple[str, Channel, float]]:
     ]
 
 
-def build_pvdb(prefix: str) -> tuple[dict[str, Any], dict[str, tuple[Any, float]]]:
-    """The caproto PV database and, per channel, its PV object and scale."""
+def build_pvdb(
+    prefix: str, initial: dict[str, tuple[float, float]] | None = None
+) -> tuple[dict[str, Any], dict[str, tuple[Any, float]]]:
+    """The caproto PV database and, per channel, its PV object and scale; ``initial`` gives
+    channels their first (value, timestamp), so no client ever reads a placeholder."""
     from caproto import AccessRights, ChannelDouble, ChannelInteger
 
     class ReadOnlyDouble(ChannelDouble):
@@ -69,20 +92,33 @@ def build_pvdb(prefix: str) -> tuple[dict[str, Any], dict[str, tuple[Any, float]
             upper_warning_limit=lim.high * scale,
             upper_alarm_limit=lim.hihi * scale,
         )
+        value, stamp = (initial or {}).get(spec.name, (0.0, None))
         if spec.name in INTEGER_CHANNELS:
-            pv = ReadOnlyInteger(value=0, units=units, reported_record_type="longin")
+            pv = ReadOnlyInteger(
+                value=int(value), timestamp=stamp, units=units, reported_record_type="longin"
+            )
         else:
-            pv = ReadOnlyDouble(value=0.0, units=units, precision=3, reported_record_type="ai", **limits)
+            pv = ReadOnlyDouble(
+                value=value * scale, timestamp=stamp, units=units, precision=3, reported_record_type="ai",
+                **limits,
+            )  # fmt: skip
         pvdb[name] = pv
         by_channel[spec.name] = (pv, scale)
     return pvdb, by_channel
 
 
 async def publish_simulation(
-    sim: Simulation, by_channel: dict[str, tuple[Any, float]], accel: float, tick: float
+    sim: Simulation,
+    by_channel: dict[str, tuple[Any, float]],
+    accel: float,
+    tick: float,
+    origin: tuple[float, float] | None = None,
 ) -> None:
-    """Step the simulation every ``tick`` wall seconds and write its samples to the PVs."""
-    wall0, start = time.monotonic(), sim.now
+    """Step the simulation every ``tick`` wall seconds and write its samples to the PVs.
+
+    ``origin``: (monotonic wall clock, simulated time) that correspond; by default now and
+    the simulation's present."""
+    wall0, start = origin if origin is not None else (time.monotonic(), sim.now)
     while True:
         await asyncio.sleep(tick)
         target = start + accel * (time.monotonic() - wall0)
@@ -93,22 +129,137 @@ async def publish_simulation(
             await pv.write(value, timestamp=u.timestamp)
 
 
+def serving_interfaces(requested: list[str] | None) -> tuple[list[str], str]:
+    """(addresses to serve on, where they came from); raises ValueError for a bad address."""
+    if requested:
+        source = "--interfaces"
+        addresses = requested
+    elif os.environ.get("EPICS_CAS_INTF_ADDR_LIST", "").strip():
+        source = "EPICS_CAS_INTF_ADDR_LIST"
+        addresses = [a.partition(":")[0] for a in os.environ["EPICS_CAS_INTF_ADDR_LIST"].split()]
+    else:
+        return ["127.0.0.1"], "default"
+    for address in addresses:
+        try:
+            ipaddress.IPv4Address(address)
+        except ValueError:
+            raise ValueError(f"{source}: {address!r} is not an IPv4 address") from None
+    return sorted(set(addresses)), source
+
+
+class _BeaconWithoutRepeater(logging.Filter):
+    """caproto logs a traceback for every beacon nobody receives (no CA repeater on the loopback
+    interface): say it once, in one line; clients find the IOC by searching anyway."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.said = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not str(record.msg).startswith("Failed to send beacon"):
+            return True
+        if not self.said:
+            self.said = True
+            where = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+            print(f"main.py ioc: no CA repeater receives beacons at {where}; clients find this IOC by "
+                  "searching", file=sys.stderr, flush=True)  # fmt: skip
+        return False
+
+
+def _shut_down_on_signals() -> None:
+    """SIGINT and SIGTERM cancel the server task: caproto closes its sockets and returns, with
+    no KeyboardInterrupt raised wherever the loop happened to be."""
+    loop = asyncio.get_running_loop()
+    tasks = asyncio.all_tasks()
+    server = next((t for t in tasks if getattr(t.get_coro(), "__name__", "") == "start_server"), None)
+    if server is None:
+        return
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, server.cancel)
+
+
+def _fail(text: str) -> int:
+    print(f"main.py ioc: {text}", file=sys.stderr, flush=True)
+    return 1
+
+
 def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except KeyboardInterrupt:  # Ctrl-C before the server loop took the signals over
+        return 0
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.list_pvs:
         for name, spec, scale in pv_table(args.prefix):
             print(f"{name}\t{'mA' if scale == 1000.0 else spec.units}\t{spec.description}")
         return 0
+    if not (math.isfinite(args.accel) and 0 < args.accel <= 3600):
+        return _fail(f"--accel {args.accel:g}: must be a number in (0, 3600]")
+    if not (math.isfinite(args.tick) and 0.001 <= args.tick <= 60):
+        return _fail(f"--tick {args.tick:g}: must be between 0.001 and 60 s")
+    if not (math.isfinite(args.sbl_rate) and args.sbl_rate >= 0):
+        return _fail(f"--sbl-rate {args.sbl_rate:g}: must be a number >= 0")
+    if args.sbl_at is not None and not math.isfinite(args.sbl_at):
+        return _fail(f"--sbl-at {args.sbl_at:g}: must be a number of seconds")
+    if args.port is not None and not 0 < args.port < 65536:
+        return _fail(f"--port {args.port}: not a port number")
     if args.port:
         os.environ["EPICS_CA_SERVER_PORT"] = str(args.port)
+    try:
+        interfaces, where = serving_interfaces(args.interfaces)
+    except ValueError as exc:
+        return _fail(str(exc))
+    loopback = all(ipaddress.IPv4Address(a).is_loopback for a in interfaces)
+    if loopback and not os.environ.get("EPICS_CAS_BEACON_ADDR_LIST", "").strip():
+        # beacons would otherwise go to the broadcast address of the network
+        os.environ["EPICS_CAS_BEACON_ADDR_LIST"] = " ".join(interfaces)
+        os.environ["EPICS_CAS_AUTO_BEACON_ADDR_LIST"] = "NO"
+    logging.getLogger("caproto.ctx").addFilter(_BeaconWithoutRepeater())
+
     from caproto.asyncio.server import run as run_server
 
+    from monitoring.rates import load_menu
+
+    try:
+        menu = load_menu()
+    except Exception as exc:  # the generator failed: say so in one line, no traceback
+        return _fail(f"cannot build the trigger-rate model: {type(exc).__name__}: {exc}")
+    for note in menu.notes:
+        print(f"main.py ioc: {note}", file=sys.stderr, flush=True)
     options = {"sbl_rate": str(args.sbl_rate), "preset": args.preset}
-    sim = Simulation(config_from_options(options, "ioc"), time.time(), seed=args.seed)
-    pvdb, by_channel = build_pvdb(args.prefix)
+    # the simulated clock starts now, so at --accel 1 it is the wall clock
+    origin = (time.monotonic(), time.time())
+    sim = Simulation(config_from_options(options, "ioc"), origin[1], seed=args.seed, menu=menu)
+    if args.sbl_at is not None:
+        sim.machine.schedule_loss(sim.now + args.sbl_at)
+        at = sim.now + args.sbl_at
+        when = time.strftime("%H:%M:%S", time.localtime(at))
+        text = f"drill: a sudden beam loss at {when} (simulated clock {at:.6f}) if the beams are stable"
+        print(f"main.py ioc: {text}", file=sys.stderr, flush=True)
+    first = {u.channel: (u.value, u.timestamp) for u in sim.step(sim.now + 1e-3, 1)}
+    pvdb, by_channel = build_pvdb(args.prefix, first)
+
+    port = os.environ.get("EPICS_CA_SERVER_PORT", "5064")
+    scope = (
+        "loopback only; --interfaces 0.0.0.0 serves every interface"
+        if loopback
+        else f"from {where}; reachable from the network"
+    )
 
     async def startup(async_lib: object) -> None:
-        await publish_simulation(sim, by_channel, args.accel, args.tick)
+        # called once the sockets are bound: "serving" is true when it is printed
+        _shut_down_on_signals()
+        print(
+            f"serving {len(pvdb)} PVs under {args.prefix!r} at {args.accel:g}x real time on "
+            f"{', '.join(interfaces)} port {port} (TCP and UDP; {scope})",
+            flush=True,
+        )
+        await publish_simulation(sim, by_channel, args.accel, args.tick, origin)
 
-    print(f"serving {len(pvdb)} PVs under {args.prefix!r} at {args.accel:g}x real time", flush=True)
-    run_server(pvdb, interfaces=args.interfaces, startup_hook=startup)
+    try:
+        run_server(pvdb, interfaces=interfaces, startup_hook=startup)
+    except OSError as exc:
+        return _fail(f"cannot serve on {', '.join(interfaces)} port {port}: {exc.strerror or exc}")
     return 0

@@ -1,6 +1,6 @@
 """A model of SuperKEKB and Belle II data taking, evaluable at any instant.
 
-Each ring's stored current is a chain of analytic segments (physics.md §1, §5; monitoring.md §4):
+Each ring's stored current is a chain of analytic segments (docs/physics.md §7.1; docs/monitoring.md §2.3):
 
 * ``topup``: continuous injection holds the current near its setpoint; the beam decays with its
   lifetime and injection restores it, a sawtooth of small amplitude;
@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-TURN_S = 10e-6  # revolution period (physics.md §1)
+TURN_S = 10e-6  # revolution period (docs/physics.md §1)
 
 
 @dataclass(frozen=True)
 class MachineConfig:
-    her_setpoint_a: float = 1.05  # physics.md §1: HER ~1.0-1.1 A, LER ~1.3-1.4 A (2022-24)
+    her_setpoint_a: float = 1.05  # docs/physics.md §1: HER ~1.0-1.1 A, LER ~1.3-1.4 A (2022-24)
     ler_setpoint_a: float = 1.35
     her_lifetime_s: float = 1200.0  # model parameters (Touschek-dominated LER is shorter)
     ler_lifetime_s: float = 600.0
@@ -36,8 +36,8 @@ class MachineConfig:
     topup_injecting: float = 0.3  # fraction of the sawtooth spent injecting
     refill_factor: float = 3.0  # refill asymptote / setpoint: a few minutes to refill
     recovery_s: tuple[float, float] = (60.0, 240.0)  # abort -> refill start (unverified)
-    peak_luminosity: float = 5.1e34  # at the setpoints; record of Dec 2024 (physics.md §1)
-    luminosity_noise: float = 0.01  # online luminosity error ~1 % (monitoring.md §3)
+    peak_luminosity: float = 5.1e34  # at the setpoints; record of Dec 2024 (docs/physics.md §1)
+    luminosity_noise: float = 0.01  # online luminosity error ~1 % (docs/physics.md §7.1)
     sbl_per_hour: float = 0.5
     sbl_ler_share: float = 0.8  # mostly LER (arXiv:2510.04415)
     sbl_duration_s: tuple[float, float] = (10e-6, 50e-6)
@@ -54,7 +54,7 @@ class MachineConfig:
 
     @classmethod
     def design(cls, **overrides: float) -> MachineConfig:
-        """Design currents and luminosity (physics.md §1): the L1 rate sits at the 30 kHz limit."""
+        """Design currents and luminosity (docs/physics.md §1): the L1 rate sits at the 30 kHz limit."""
         values: dict = dict(her_setpoint_a=2.6, ler_setpoint_a=3.6, peak_luminosity=6.3e35)
         values.update(overrides)
         return cls(**values)
@@ -169,6 +169,7 @@ class Machine:
         self._refill_start: float | None = None
         self._recovery_end = math.inf
         self._next_loss = self._draw(start, cfg.sbl_per_hour)
+        self._scheduled_loss = math.inf
         self._next_burst = self._draw(start, cfg.bursts_per_hour)
 
     def _draw(self, t: float, per_hour: float) -> float:
@@ -218,6 +219,13 @@ class Machine:
         keep = max(1, len(self.fill_numbers) - 1000)
         del self.fill_numbers[: keep - 1], self.fill_starts[: keep - 1]
 
+    def schedule_loss(self, t: float) -> None:
+        """Make the next sudden beam loss happen at ``t`` (for fault drills and tests); it
+        happens then if the beams are stable, otherwise at the next stable beams after it."""
+        self._scheduled_loss = t
+        if self.stable:
+            self._next_loss = max(t, self.now)
+
     def _on_burst(self, t: float) -> None:
         lo, hi = self.cfg.burst_duration_s
         self.bursts.append((t, t + self.rng.uniform(lo, hi)))
@@ -242,6 +250,8 @@ class Machine:
         self._recovery_end = abort + self.rng.uniform(lo, hi)
         self._refill_start = None
         self._next_loss = math.inf
+        if self._scheduled_loss <= t:
+            self._scheduled_loss = math.inf
 
     def _on_refill(self, t: float) -> None:
         for ring in self.rings.values():
@@ -254,7 +264,7 @@ class Machine:
     def _on_stable(self, t: float) -> None:
         self._stable_since = t
         self._refill_start = None
-        self._next_loss = self._draw(t, self.cfg.sbl_per_hour)
+        self._next_loss = min(self._draw(t, self.cfg.sbl_per_hour), max(t, self._scheduled_loss))
 
     def _on_run_start(self, t: float) -> None:
         self.run_numbers.append(self.run_numbers[-1] + 1)

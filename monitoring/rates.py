@@ -1,7 +1,7 @@
 """L1 trigger rates per bit from luminosity, cross sections, trigger efficiencies and beam background.
 
 rate(bit) = L · Σ_p σ_p ε[p, bit] + Σ_s B_s(I) ε_s[bit], prescaled, then dead time and the 30 kHz
-DAQ limit (physics.md §3, §5). The efficiency matrix ε[process, bit] is an input: it comes from
+DAQ limit (docs/physics.md §7.2). The efficiency matrix ε[process, bit] is an input: it comes from
 ``events.generator.trigger_efficiencies`` (generated collisions run through the L1 emulation)
 when that is available, cached on disk, and otherwise from a coarse hand-set stand-in below.
 Beam background B_s scales with the square of the stored current (Touschek and beam-gas both go
@@ -13,6 +13,8 @@ from __future__ import annotations
 import hashlib
 import importlib
 import os
+import tempfile
+import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -35,6 +37,7 @@ class TriggerMenu:
     origin: str  # where the efficiencies come from
     bits: tuple[str, ...] = L1_BITS
     dead: frozenset[str] = frozenset()  # lines that fire on nothing (a broken trigger line)
+    notes: tuple[str, ...] = ()  # one-line remarks on how it was obtained (a cache rebuilt, ...)
 
     @property
     def prescales(self) -> np.ndarray:
@@ -83,7 +86,7 @@ def background_efficiency() -> np.ndarray:
 
 
 # --- stand-in menu until the generated matrix is available ---------------------------------
-_SIGMA_NB = {  # physics.md §3 (Physics Book values, unverified there)
+_SIGMA_NB = {  # docs/physics.md §3 (Physics Book values)
     "BB": 1.11, "qq": 3.69, "mumu": 1.148, "tautau": 0.919,
     "ee": 74.4, "gg": 3.30, "eeee": 39.7, "eemumu": 18.9,
 }  # fmt: skip
@@ -156,33 +159,76 @@ def cache_dir() -> Path:
     return Path(base) / "belle2-display"
 
 
+def _read_cache(path: Path) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+    """The cached matrix; any damage raises (the caller names the file and rebuilds it)."""
+    if not zipfile.is_zipfile(path):  # np.load would take it for a pickle and say so
+        raise ValueError("not an .npz (zip) archive: truncated or overwritten")
+    with np.load(path, allow_pickle=False) as data:
+        processes = tuple(str(p) for p in data["processes"])
+        sigma = np.asarray(data["cross_sections_nb"], dtype=float)
+        eff = np.asarray(data["efficiency"], dtype=float)
+    if sigma.shape != (len(processes),) or eff.shape != (len(processes), len(L1_BITS)):
+        raise ValueError(f"shapes {sigma.shape} and {eff.shape} do not fit {len(processes)} processes")
+    if not (np.isfinite(sigma).all() and np.isfinite(eff).all() and ((eff >= 0) & (eff <= 1)).all()):
+        raise ValueError("values that are not finite or not efficiencies")
+    return processes, sigma, eff
+
+
+def _write_cache(path: Path, processes: tuple[str, ...], sigma: np.ndarray, eff: np.ndarray) -> None:
+    """Write atomically: a temporary file in the same folder, synced, then renamed over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, processes=np.array(processes), cross_sections_nb=sigma, efficiency=eff)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a cache is not
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def load_menu(n_per_process: int = 2000, seed: int = 1) -> TriggerMenu:
-    """The generated efficiency matrix (cached on disk), or the stand-in when no generator exists."""
+    """The generated efficiency matrix (cached on disk), or the stand-in when no generator exists.
+
+    A damaged cache file is named in the menu's ``notes`` and rebuilt; a cache that cannot be
+    written is noted too, and the matrix is used from memory."""
     try:
         generator = importlib.import_module("events.generator")
         compute = generator.trigger_efficiencies
     except (ImportError, AttributeError):
         return standin_menu()
     path = cache_dir() / f"trigger-eff-{_generator_fingerprint(generator)}-{n_per_process}-{seed}.npz"
+    notes: list[str] = []
+    cached = None
     if path.exists():
-        with np.load(path) as data:
-            processes = tuple(str(p) for p in data["processes"])
-            sigma, eff = data["cross_sections_nb"], data["efficiency"]
+        try:
+            cached = _read_cache(path)
+        except Exception as exc:  # any damage: BadZipFile, truncation, wrong arrays, a folder
+            reason = (str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}")[:200]
+            notes.append(f"trigger-efficiency cache {path} is damaged ({reason}); rebuilt it")
+    if cached is not None:
+        processes, sigma, eff = cached
     else:
         names, sigma, eff = compute(n_per_process, seed)
         processes = tuple(str(p) for p in names)
         sigma, eff = np.asarray(sigma, dtype=float), np.asarray(eff, dtype=float)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, processes=np.array(processes), cross_sections_nb=sigma, efficiency=eff)
-        tmp.replace(path)
-    if eff.shape != (len(processes), len(L1_BITS)):
-        raise ValueError(
-            f"events.generator.trigger_efficiencies: shape {eff.shape}, expected (P, {len(L1_BITS)})"
-        )
+        if eff.shape != (len(processes), len(L1_BITS)):
+            raise ValueError(
+                f"events.generator.trigger_efficiencies: shape {eff.shape}, expected (P, {len(L1_BITS)})"
+            )
+        try:
+            if path.is_dir():
+                raise IsADirectoryError(f"{path} is a folder")
+            _write_cache(path, processes, sigma, eff)
+        except OSError as exc:
+            notes.append(f"trigger-efficiency cache {path}: cannot write it ({exc}); using it from memory")
     # the generator's matrix includes the prescales; the menu keeps them apart (raw decisions)
     raw = eff * prescale_vector()[None, :]
-    return TriggerMenu(processes, sigma, raw, origin=f"generated, {n_per_process} events per process")
+    origin = f"generated, {n_per_process} events per process"
+    return TriggerMenu(processes, sigma, raw, origin=origin, notes=tuple(notes))
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,14 @@ than ``max_samples`` per tick, 10), ``sbl_rate`` sudden beam losses per hour (0.
 ``peak_lumi`` (5.1e34), ``dead_bits`` comma-separated L1 bits that stop firing, ``start`` epoch
 seconds of the simulated clock where the live data begins (now), ``history`` seconds of the
 machine's past replayed first (3600: the shifter's charts open on the last hour, as the archiver
-would give them; 0 for none) sampled every ``history_dt`` seconds (10).
+would give them; 0 for none) sampled every ``history_dt`` seconds (10), ``sbl_at`` seconds after
+``start`` when a sudden beam loss happens (a drill; it comes at the next stable beams if there
+are none then).
+
+Options are bounded so that no URL can make the source outrun its consumer: ``history`` at most
+the 12 h the strip charts hold and at most ``MAX_HISTORY_SAMPLES`` samples, ``accel`` at most
+``MAX_ACCEL``, ``max_samples`` at most 1000; a value beyond is clamped, and the source says so
+in :attr:`~monitoring.source.Source.notices`.
 
 Each batch carries, per sample, the beam currents, luminosity (with 1 % noise), L1 rates per bit
 (Poisson counts over the sample interval), the accepted and requested L1 rate and the dead-time
@@ -30,6 +37,11 @@ from monitoring.channels import BIT_CHANNELS, CHANNELS, Severity, severity_array
 from monitoring.machine import TURN_S, Machine, MachineConfig
 from monitoring.rates import TriggerMenu, l1_rates, load_menu
 from monitoring.source import Source, SourceError, Update, option, parse_url
+
+MAX_HISTORY_S = 12 * 3600.0  # what the strip charts hold (StripBuffer: 8640 bins of 5 s)
+MAX_HISTORY_SAMPLES = 5000  # history / history_dt: about 300k updates to replay at most
+MAX_ACCEL = 3600.0  # an hour of machine time per second
+MAX_SAMPLES = 1000
 
 CONTINUOUS = ("HER:I", "LER:I", "LUM", "L1:TOTAL", "L1:RAW", "L1:DEAD", *BIT_CHANNELS)
 DISCRETE = ("EXP", "RUN", "RUNNING", "FILL", "HER:INJ", "LER:INJ")
@@ -161,16 +173,26 @@ class SimSource(Source):
         self.accel = option(options, "accel", 1.0, url)
         self.tick = option(options, "tick", 0.1, url)
         self.sample_dt = option(options, "sample_dt", 1.0, url)
-        self.max_samples = int(option(options, "max_samples", 10, url))
-        if self.accel <= 0 or self.tick <= 0 or self.sample_dt <= 0 or self.max_samples < 1:
+        self.max_samples = int(min(option(options, "max_samples", 10, url), 1e9))
+        if not (self.accel > 0 and self.tick > 0 and self.sample_dt > 0 and self.max_samples >= 1):
             raise SourceError(f"{url!r}: accel, tick, sample_dt and max_samples must be positive")
-        self.seed = int(option(options, "seed", 1, url))
+        if not (math.isfinite(self.accel) and math.isfinite(self.tick) and math.isfinite(self.sample_dt)):
+            raise SourceError(f"{url!r}: accel, tick and sample_dt must be finite")
+        self.accel = self._clamp("accel", self.accel, MAX_ACCEL, "x real time")
+        self.max_samples = int(self._clamp("max_samples", self.max_samples, MAX_SAMPLES, "per tick"))
+        self.seed = int(min(max(option(options, "seed", 1, url), 0), 2**63 - 1))
         self.start_time = option(options, "start", time.time(), url)
+        if not 0 < self.start_time < 1e11:
+            raise SourceError(f"{url!r}: start={self.start_time:g} is not a time (epoch seconds)")
         self.live_from = self.start_time
         self.history = option(options, "history", 3600.0, url)
         self.history_dt = option(options, "history_dt", 10.0, url)
-        if self.history < 0 or self.history_dt <= 0:
+        if not (self.history >= 0 and self.history_dt > 0 and math.isfinite(self.history_dt)):
             raise SourceError(f"{url!r}: history must be >= 0 and history_dt positive")
+        self.history = self._clamp("history", self.history, MAX_HISTORY_S, "s (what the strip charts hold)")
+        most = self.history_dt * MAX_HISTORY_SAMPLES
+        self.history = self._clamp("history", self.history, most, f"s at history_dt={self.history_dt:g} s")
+        self.sbl_at = option(options, "sbl_at", math.nan, url)
         self.config = config_from_options(options, url)
         self.dead_bits = {b for b in options.get("dead_bits", "").split(",") if b}
         unknown = self.dead_bits - set(L1_BITS)
@@ -180,6 +202,12 @@ class SimSource(Source):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.error: str = ""
+
+    def _clamp(self, key: str, value: float, most: float, unit: str) -> float:
+        if value <= most:
+            return value
+        self.notices.append(f"{self.url}: {key}={value:g} is more than {most:g} {unit}; using {most:g}")
+        return most
 
     def start(self) -> None:
         if self._thread is not None:
@@ -209,10 +237,13 @@ class SimSource(Source):
     def _run(self) -> None:
         try:
             menu = load_menu()  # off the GUI thread; cached on disk after the first time
+            self.notices.extend(f"{self.url}: {note}" for note in menu.notes)
             if self.dead_bits:
                 menu = menu.without_bits(self.dead_bits)
             begin = self.start_time - self.history
             self.simulation = sim = Simulation(self.config, begin, self.seed, menu)
+            if math.isfinite(self.sbl_at):
+                sim.machine.schedule_loss(self.start_time + self.sbl_at)
             self._replay_history(sim)
             wall0 = time.monotonic()
             while not self._stop.wait(self.tick):

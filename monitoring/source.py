@@ -31,6 +31,14 @@ class Update:
     message: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class Unexpected:
+    """A value a source received but will not pass on as is (a 100k-element array where one
+    number belongs): the model shows ``problem`` as the reason the channel is invalid."""
+
+    problem: str
+
+
 Listener = Callable[[list[Update]], None]
 
 
@@ -53,7 +61,9 @@ class Source:
         self.live_from = -math.inf  # updates stamped earlier are replayed history, not live
         self._listeners: list[Listener] = []
         self._queue: queue.SimpleQueue[list[Update]] | None = None
+        self._carry: list[Update] = []  # the rest of a batch a bounded drain split
         self._lock = threading.Lock()
+        self.notices: list[str] = []  # one-line remarks about the source (options clamped, ...)
 
     # --- delivery ------------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> None:
@@ -68,15 +78,24 @@ class Source:
                 self._queue = queue.SimpleQueue()
             return self._queue
 
-    def drain(self) -> list[Update]:
-        """Everything queued so far, in arrival order (non-blocking)."""
+    def drain(self, limit: int | None = None) -> list[Update]:
+        """What is queued, in arrival order (non-blocking): everything, or at most ``limit``
+        updates, the rest kept for the next call (bounded work for a GUI tick)."""
         q = self.queue()
-        out: list[Update] = []
-        while True:
+        out, self._carry = self._carry, []
+        while limit is None or len(out) < limit:
             try:
                 out.extend(q.get_nowait())
             except queue.Empty:
-                return out
+                break
+        if limit is not None and len(out) > limit:
+            out, self._carry = out[:limit], out[limit:]
+        return out
+
+    @property
+    def backlog(self) -> int:
+        """Batches waiting in the queue, plus updates carried over (approximate)."""
+        return (self._queue.qsize() if self._queue is not None else 0) + len(self._carry)
 
     def _publish(self, updates: list[Update]) -> None:
         if not updates:

@@ -66,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    from geometry.reference import GeometryDataError
     from panels.app import AppConfig, Application
     from panels.theme import apply_theme
 
@@ -84,7 +85,11 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         cutaway=args.cutaway,
     )
-    application = Application(config)
+    try:
+        application = Application(config)
+    except GeometryDataError as exc:  # a missing or damaged geometry table, named in the message
+        print(f"gui: {exc}", file=sys.stderr)
+        return 1
     window = application.window
     app.aboutToQuit.connect(application.close)
     window.controls.wires.setChecked(args.cdc_wires)

@@ -2,7 +2,7 @@
 
 It reads the plain counters of the stream (``StreamStats``) on a timer, never on arrival, so a
 fast stream costs the GUI nothing; while hidden it does not even read them. Colours follow the
-PyDM alarm palette (shared/reference/monitoring.md §5): yellow for a stalled stream or lost
+PyDM alarm palette (docs/monitoring.md §2.2): yellow for a stalled stream or lost
 events, red for rejected messages, a dashed border while disconnected.
 """
 

@@ -1,6 +1,6 @@
 """SuperKEKB beams for the generator: √s with its spread, ISR, the luminous region, CM → lab.
 
-Figures from shared/reference/physics.md §1 and §5: √s = 10.5796 GeV with σ 5.0 MeV, boost
+Figures from docs/physics.md §1 and §5.1: √s = 10.5796 GeV with σ 5.0 MeV, boost
 β = (0.04149, 0, 0.27253), luminous region σ = (6.4 µm, 0.04 µm, 154 µm), ISR photon energy fraction
 x ~ β_ISR x^(β_ISR − 1) with β_ISR = (2α/π)(ln(s/m_e²) − 1) ≈ 0.088, photons along the beams.
 

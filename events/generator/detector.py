@@ -1,6 +1,6 @@
 """Detector response: true particles (lab frame, with vertices) → tracks, ECL/KLM clusters, vertices, mc.
 
-Figures (shared/reference/physics.md §1, belle2-geometry.md; "approx." marks our own estimates):
+Figures (docs/physics.md §1 and §5.3, docs/detector.md; "approx." marks our own estimates):
 
 * Tracks: CDC acceptance 17°–150°, pT > 0.05 GeV (a 0.05 GeV track still reaches r = 22 cm; below
   0.25 GeV it curls inside the CDC and is kept), production radius < 60 cm, 99 % finding efficiency
@@ -70,7 +70,7 @@ def _ecl_geometry():
 
 
 def ecl_resolution(energy: F8) -> F8:
-    """σE/E of the CsI(Tl) calorimeter (physics.md §1)."""
+    """σE/E of the CsI(Tl) calorimeter (docs/physics.md §1)."""
     e = np.maximum(energy, 1e-4)
     return np.sqrt((0.00066 / e) ** 2 + (0.0081 / e**0.25) ** 2 + 0.0134**2)
 

@@ -19,7 +19,7 @@ from events.generator.signals import SignalSpec
 from events.model import EventBatch
 
 DEFAULT_CHUNK = 5000
-STREAM_RATE_HZ = 1330.0  # physics stream after L1 at 5.1e34 (physics.md §5): event time spacing
+STREAM_RATE_HZ = 1330.0  # physics stream after L1 at 5.1e34 (docs/physics.md §3): event time spacing
 EPOCH_NS = 1_733_011_200 * 10**9  # 2024-12-01T00:00:00Z, the month of the luminosity record
 
 ProcessSelection = Sequence[str | int] | Mapping[str | int, float] | None

@@ -1,4 +1,4 @@
-"""Physics samplers of the Standard Model stream (shared/reference/physics.md §5).
+"""Physics samplers of the Standard Model stream (docs/physics.md §5.2).
 
 Each sampler returns the true particles of ``n`` events (events 0..n-1) in the beam frame (CM, +z along
 the incoming electron), including initial-state radiation where the configuration asks for it and the

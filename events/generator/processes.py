@@ -1,7 +1,7 @@
 """Stable codes, names, cross sections and stream shares of the generated processes and signals.
 
 Codes are written into the header columns ``process`` and ``signal`` of every generated event and
-never change meaning (append new ones). Figures from shared/reference/physics.md §3 and §5:
+never change meaning (append new ones). Figures from docs/physics.md §3:
 
 * ``cross_section_nb`` is the cross section of what the generator produces, inside its generator-level
   preselection (``selection``). Two-photon: ≈ 80 nb for both leptons at θlab ≥ 17° and pT ≥ 0.1 GeV
@@ -10,7 +10,7 @@ never change meaning (append new ones). Figures from shared/reference/physics.md
   values).
 * ``stream_factor`` turns the cross section into the rate of the physics stream after L1: 1/100 for the
   prescaled Bhabha and γγ lines, 0.23 for two-photon (the Iwasaki ratio), 1 otherwise. The stream share of a
-  process is cross section × stream factor over the sum; this reproduces the table of physics.md §5
+  process is cross section × stream factor over the sum; this gives the table of docs/physics.md §3
   (two-photon 70.6 %, q q̄ 14.2 %, μμ 4.4 %, BB̄ 4.3 %, ττ 3.5 %, Bhabha 2.9 %, γγ 0.13 %).
 
 A signal event carries ``process == SIGNAL_PROCESS`` and its signal code in ``signal``.

@@ -1,4 +1,4 @@
-"""Labelled dark-sector signals: spec strings and the samplers of shared/reference/physics.md §4.
+"""Labelled dark-sector signals: spec strings and the samplers of docs/physics.md §4.
 
 Spec strings read ``kind:key=value,...``, for example ``zprime:mass=3.0,fraction=0.01``,
 ``darkhiggs:ma=6,mh=2,fraction=0.01``, ``darkphoton:mass=4``, ``alp:mass=1.5`` or

@@ -1,6 +1,6 @@
 """Compare a histogram with its reference: chi2 or Kolmogorov p-value and a DQM status colour.
 
-The tests follow ROOT as used by basf2's DQMHistComparitor (monitoring.md §1): ``Chi2Test("UU")``
+The tests follow ROOT as used by basf2's DQMHistComparitor (docs/monitoring.md §5.3): ``Chi2Test("UU")``
 for two unweighted histograms of any normalisation, and ``KolmogorovTest`` on the binned
 cumulative distributions. Status colours follow the Belle II DQM canvases (TooFew gray,
 Default white, Good green, Warning yellow, Error red) with the PyDM alarm hues.

@@ -7,7 +7,7 @@ through views that start at 0, whose indices the compiler knows are non-negative
 columns load as contiguous vectors instead of one wrapped index per element, 2.5x faster),
 a second turns them into bins and increments ``LANES`` interleaved sub-histograms (event ``j``
 goes to lane ``j % LANES``), so consecutive increments of one bin do not wait on each other.
-Lanes and threads are summed at the end (environment.md §5.2).
+Lanes and threads are summed at the end (benchmarks/recoil_throughput.py).
 
 The arithmetic repeats ``observables`` operation for operation in float64 (no fastmath) and the
 bin rule is ``axes.Axis.index``, so the counts equal the numpy backend's bin by bin.

@@ -1,4 +1,4 @@
-"""What the histograms show, as kernels over flat per-event arrays (physics.md §2).
+"""What the histograms show, as kernels over flat per-event arrays (docs/physics.md §2).
 
 Every kernel takes flat float64 arrays, one entry per selected event, and the array module
 ``xp`` (numpy, or cupy on a GPU), so all backends share one definition. The numba kernels in

@@ -1,7 +1,7 @@
 """Events of known kinematics: muon pairs recoiling against a known mass, single photons.
 
 Made in the e+e- centre-of-mass frame of the SuperKEKB beams and boosted to the lab
-(physics.md §2, §4), so the recoil mass computed in the lab with the crossing-angle beam must
+(docs/physics.md §2, §4), so the recoil mass computed in the lab with the crossing-angle beam must
 give back the mass put in. Used by the tests, the throughput benchmark and the demo panel.
 """
 

@@ -2,12 +2,12 @@
 
 A selection returns ``Selected``: for every selected event its row in the batch and the flat
 kernel inputs (a muon pair's momenta, or a photon's E, theta, phi). Thresholds are dataclass
-fields; the presets follow the dark-sector searches of physics.md §4.
+fields; the presets follow the dark-sector searches of docs/physics.md §4.
 
 * Muon candidate: a track whose muon likelihood fraction L_mu / sum_h L_h (from the summed
   PID log-likelihoods, hypotheses e, mu, pi, K, p, d) passes ``muon_probability_min``.
 * Photon: an ECL cluster not matched to a track, with the nPhotons hypothesis (bit 16).
-* ECL barrel: 32.2 deg - 128.7 deg in the lab (belle2-geometry.md, ECLCluster regions).
+* ECL barrel: 32.2 deg - 128.7 deg in the lab (docs/detector.md §7, ECLCluster regions).
 """
 
 from __future__ import annotations
@@ -166,7 +166,7 @@ class SinglePhotonSelection:
         return Selected(event[chosen], (energy[chosen], theta[chosen], phi[chosen]))
 
 
-# Presets (physics.md §4); every threshold is a field, so a run can tune its own copy.
+# Presets (docs/monitoring.md §5.1); every threshold is a field, so a run can tune its own copy.
 Z_PRIME_INVISIBLE = MuonPairSelection(pair_pt_min=0.5, recoil_theta_deg=ECL_BARREL_DEG)
 DARK_HIGGSSTRAHLUNG = MuonPairSelection()
 RECOIL_ANGLE = MuonPairSelection(extra_photon_energy_max=None)

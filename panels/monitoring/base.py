@@ -39,7 +39,7 @@ class StripChart(pg.PlotWidget):
     """A time axis, curves made once and then only fed with ``setData``, boundary and gap markers.
 
     Curves are drawn with 1-pixel cosmetic pens: Qt's raster engine strokes wider pens as
-    polygons, several times slower for thousands of points (environment.md §5.4)."""
+    polygons, several times slower for thousands of points (pyqtgraph PRs #1897, #1910)."""
 
     def __init__(self, y_label: str, parent: QWidget | None = None) -> None:
         super().__init__(parent=parent, axisItems={"bottom": pg.DateAxisItem(orientation="bottom")})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections import deque
 
 import numpy as np
 import pyqtgraph as pg
@@ -22,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from monitoring.accumulators import SBLAlarm
 from monitoring.channels import Severity
-from monitoring.model import LogEntry, MonitorModel
+from monitoring.model import AlarmLog, LogEntry, MonitorModel
 from panels.monitoring.base import MonitorPanel, cache_axes
 from panels.monitoring.style import ALARM_COLORS, HER_COLOR, LER_COLOR, clock
 
@@ -32,10 +31,24 @@ MESSAGE_ROWS = 300  # the newest messages shown, newest on top
 
 
 def describe(alarm: SBLAlarm) -> str:
+    if alarm.gap is not None:
+        t0, t1 = alarm.gap
+        return (
+            f"SUDDEN BEAM LOSS {alarm.ring} DURING A DATA GAP: {alarm.fraction:.0%} of "
+            f"{alarm.current_before * 1000:.0f} mA lost between {clock(t0)} and {clock(t1)[-8:]} "
+            f"({alarm.gap_reason})"
+        )
     return (
         f"SUDDEN BEAM LOSS {alarm.ring}: {alarm.fraction:.0%} of {alarm.current_before * 1000:.0f} mA "
         f"in {alarm.duration * 1e6:.0f} µs at {clock(alarm.time)}"
     )
+
+
+def took(alarm: SBLAlarm) -> str:
+    """The "in" column: how fast, or over which gap (the loss itself was not seen)."""
+    if alarm.gap is not None:
+        return f"gap of {alarm.gap[1] - alarm.gap[0]:.3g} s"
+    return f"{alarm.duration * 1e6:.0f} µs"
 
 
 class SBLPanel(MonitorPanel):
@@ -145,7 +158,7 @@ class SBLPanel(MonitorPanel):
             self.log.setRowCount(len(alarms))
             for r, a in enumerate(reversed(alarms)):
                 cells = (
-                    clock(a.time), a.ring, f"{a.fraction:.0%}", f"{a.duration * 1e6:.0f} µs",
+                    clock(a.time), a.ring, f"{a.fraction:.0%}", took(a),
                     "+".join(a.rings), clock(a.acknowledged_at) if a.acknowledged_at else "NO",
                 )  # fmt: skip
                 for c, text in enumerate(cells):
@@ -157,7 +170,7 @@ class SBLPanel(MonitorPanel):
                 self._show_postmortem(next((a for a in reversed(alarms) if a.postmortem), None))
         self._show_messages(model.log)
 
-    def _show_messages(self, log: deque[LogEntry]) -> None:
+    def _show_messages(self, log: AlarmLog) -> None:
         """Put messages newer than the newest shown on top; shown rows are never written again."""
         newest = log[-1] if log else None
         if newest is self._newest_message:
@@ -210,8 +223,9 @@ class SBLPanel(MonitorPanel):
     def csv_rows(self) -> tuple[list[str], list[list[object]]]:
         rows: list[list[object]] = []
         for a in self.model.alarms if self.model else []:
+            kind = "alarm" if a.gap is None else "alarm during gap"
             rows.append(
-                ["alarm", f"{a.time:.6f}", a.ring, f"{a.fraction:.4f}", f"{a.duration:.3e}", a.acknowledged]
+                [kind, f"{a.time:.6f}", a.ring, f"{a.fraction:.4f}", f"{a.duration:.3e}", a.acknowledged]
             )
             for name, (t, v) in a.postmortem.items():
                 rows += [

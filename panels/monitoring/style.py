@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QLabel, QWidget
 from monitoring.channels import Severity
 from monitoring.model import ChannelState
 
-# PyDM's default stylesheet (monitoring.md §5)
+# PyDM's default stylesheet (docs/monitoring.md §2.2)
 ALARM_COLORS = {Severity.MINOR: "#EBEB00", Severity.MAJOR: "#FF0000", Severity.INVALID: "#EB00EB"}
 DISCONNECTED_COLOR = "#FFFFFF"
 HER_COLOR = "#3c8cff"  # electrons
@@ -20,6 +20,7 @@ LUM_COLOR = "#f0d040"
 RUN_COLOR = "#40c060"
 FILL_COLOR = "#ff9a20"
 GAP_COLOR = "#eb00eb"
+SUSPECT_COLOR = ALARM_COLORS[Severity.MINOR]
 
 CM2_PER_PB = 1e36  # 1 pb^-1 = 1e36 cm^-2
 
@@ -30,7 +31,12 @@ def alarm_style(state: ChannelState | None) -> str:
     if state is None or not state.connected:
         return base + f"border: 2px dashed {DISCONNECTED_COLOR}; color: #909090; background: #303030; }}"
     color = ALARM_COLORS.get(Severity(min(int(state.severity), 3)))
-    border = f"border: 2px solid {color}; " if color else "border: 2px solid transparent; "
+    if color:
+        border = f"border: 2px solid {color}; "
+    elif state.suspect:  # timestamps not to be taken at face value: a dotted warning border
+        border = f"border: 2px dotted {SUSPECT_COLOR}; "
+    else:
+        border = "border: 2px solid transparent; "
     text = "color: #808080; font-style: italic; " if state.stale else "color: #f0f0f0; "
     return base + border + text + "background: #202020; }"
 
@@ -61,7 +67,8 @@ def clock(t: float) -> str:
 
 
 class ValueLabel(QLabel):
-    """A channel's value with its alarm border, "[STALE]" when silent, and why in the tooltip."""
+    """A channel's value with its alarm border, "[STALE]" when silent, "[SUSPECT]" when its
+    timestamps are out of order or shifted, and why in the tooltip."""
 
     def __init__(self, channel: str, fmt: Callable[[float], str] = si, parent: QWidget | None = None) -> None:
         super().__init__("—", parent)
@@ -74,7 +81,7 @@ class ValueLabel(QLabel):
         if state is None:
             key: tuple = (None,)
         else:
-            key = (state.value, state.severity, state.connected, state.stale, state.message)
+            key = (state.value, state.severity, state.connected, state.stale, state.message, state.suspect)
         if key == self._shown:
             return
         self._shown = key
@@ -82,9 +89,12 @@ class ValueLabel(QLabel):
             self.setText("disconnected")
         else:
             text = self.fmt(state.value)
-            self.setText(text + (" [STALE]" if state.stale else ""))
+            text += " [STALE]" if state.stale else ""
+            self.setText(text + (" [SUSPECT]" if state.suspect else ""))
         set_style(self, alarm_style(state))
         tip = f"{self.channel}: " + (state.message if state and state.message else "ok")
         if state is not None and state.severity:
             tip += f" (severity {Severity(min(int(state.severity), 3)).name})"
+        if state is not None and state.suspect:
+            tip += f"\nsuspect: {state.suspect}"
         self.setToolTip(tip)

@@ -1,4 +1,4 @@
-"""The ten drawn parts against the figures of shared/reference/belle2-geometry.md (mm there, cm here)."""
+"""The ten drawn parts against the basf2 figures (assets/geometry/SOURCES.md; mm there, cm here)."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def test_meshes_are_sane_closed_solids(parts: dict[str, Part]) -> None:
         ("SVD", 45),
         ("CDC", 56),
         ("TOP", 16),
-        ("ARICH", 248 + 420),
+        ("ARICH", 248 + 420),  # aerogel tiles and HAPDs (the support tubes are drawn, not counted)
         ("ECL", 8736),
         ("BKLM", 15),
         ("EKLM", 26),
@@ -69,8 +69,8 @@ def test_element_counts_of_layers_ladders_and_bars(parts: dict[str, Part]) -> No
     assert len(vxd.pxd_sensors().centre) == 40
     assert parts["TOP"].mesh.n_elements == 16
     assert parts["BKLM"].mesh.n_elements == 15
-    assert parts["EKLM"].mesh.n_elements == 14 + 12
-    assert parts["ARICH"].mesh.n_elements == 668
+    assert parts["EKLM"].mesh.n_elements == 14 + 12 + 2 * 15  # layers, then the iron plates
+    assert parts["ARICH"].mesh.n_elements == 668 + 7  # tiles, HAPDs, then the support tubes
     assert parts["CDC"].mesh.n_elements == 56 + 2  # end-plate rings of each layer, two walls
 
 
@@ -80,10 +80,13 @@ def test_element_counts_of_layers_ladders_and_bars(parts: dict[str, Part]) -> No
         ("CDC", 16.25, 112.76, -100.0, 165.5, 0.01),
         # the prism reaches 3.1 cm inside the bars; its nearest vertex is a corner, 22.7 cm off-centre
         ("TOP", float(np.hypot(119.0 - 3.1, 45.4 / 2)), None, -79.5, 190.5, 0.01),
-        ("ARICH", 44.0, None, 166.9, 190.4, 0.01),  # aerogel from 1 mm into the envelope to the HAPD base
+        # the support structure: inner cylinder from r = 42.0 cm and 1 mm into the envelope (z = 166.9),
+        # 27.8 cm long; the outer cover reaches the envelope radius 114.0 cm
+        ("ARICH", 42.0, 114.0, 166.9, 194.7, 0.01),
         ("COIL", 170.0, 200.0, 47.0 - 220.5, 47.0 + 220.5, 0.01),
         ("BKLM", 201.9, 333.4 / np.cos(np.pi / 8), -183.0, 277.0, 0.01),
-        ("EKLM", 130.5, 332.0, None, None, 0.01),
+        # the endcap yokes: r = 128.0 cm to an octagon of apothem 353.5 cm, z = 47 ± (296.05 ± 66.05)
+        ("EKLM", 128.0, 353.5 / np.cos(np.pi / 8), -315.1, 409.1, 0.01),
     ],
 )
 def test_extents_against_reference(
@@ -110,8 +113,8 @@ def test_nesting_of_subdetectors(figures: dict[str, dict[str, float | int]]) -> 
     assert f["ECL"]["r_max"] < f["COIL"]["r_min"]
     assert f["COIL"]["r_max"] < f["BKLM"]["r_min"]
     assert f["ARICH"]["z_max"] < 196.0  # ECL forward endcap front
-    assert f["EKLM"]["z_max"] < 409.1  # forward endcap back face
-    assert f["EKLM"]["z_min"] > -315.1
+    assert f["ARICH"]["r_max"] < f["COIL"]["r_min"]
+    assert f["EKLM"]["z_min"] < f["BKLM"]["z_min"] <= f["BKLM"]["z_max"] < f["EKLM"]["z_max"]
 
 
 def test_vxd_layers_and_windmill() -> None:
@@ -120,7 +123,7 @@ def test_vxd_layers_and_windmill() -> None:
     # sensor planes at the layer radius (distance of the plane from the axis), windmill shift along rφ
     w = np.cross(s.u, s.v)
     plane_r = np.sum(s.centre * w, axis=1)
-    for lay in vxd.SVD_LAYERS:
+    for lay in vxd.svd_layers():
         sel = barrel & (s.layer == lay.layer)
         assert np.allclose(plane_r[sel], lay.radius)
         assert np.allclose(np.sum(s.centre[sel] * s.u[sel], axis=1), lay.shift)
@@ -162,7 +165,31 @@ def test_top_arich_klm_figures() -> None:
     inner, outer = klm.bklm_layer_radii()
     assert inner[0] == pytest.approx(201.9)
     assert np.allclose(np.diff(inner[1:]), 9.1)  # 4.4 cm gap + 4.7 cm iron
-    assert outer[-1] < klm.BKLM_OUTER
-    near, _ = klm.eklm_layer_z()
+    assert outer[-1] < klm.bklm().outer
+    near, far = klm.eklm_layer_z()
     assert (near > 0).sum() == 14
     assert (near < 0).sum() == 12
+    # layer 1 centred 236.9 cm from the solenoid centre (z = 47): one 4.7 cm iron plate from the face
+    assert 0.5 * (near[0] + far[0]) == pytest.approx(47.0 + 236.9)
+    assert 0.5 * (near[14] + far[14]) == pytest.approx(47.0 - 236.9)
+    assert np.allclose(np.abs(far - near), 4.4)
+    iron_near, iron_far = klm.eklm_iron_z()
+    assert len(iron_near) == 30
+    assert np.allclose(np.abs(iron_far - iron_near), 4.7)  # 14 · 4.4 + 15 · 4.7 = 132.1
+    ends = klm.eklm_endcap_z()
+    assert ends["forward"] == pytest.approx((277.0, 409.1))
+    assert ends["backward"] == pytest.approx((-183.0, -315.1))
+    # the iron fills each endcap from face to face, the layers sit between the plates
+    assert iron_near[0] == pytest.approx(277.0)
+    assert iron_far[14] == pytest.approx(409.1)
+    assert iron_far[29] == pytest.approx(-315.1)
+    fwd_iron = np.stack([iron_near[:15], iron_far[:15]], 1)
+    fwd_layers = np.stack([near[:14], far[:14]], 1)
+    assert np.allclose(fwd_iron[1:, 0], fwd_layers[:, 1])
+    assert np.allclose(fwd_iron[:-1, 1], fwd_layers[:, 0])
+    a = pid.arich()
+    assert a.z0 == pytest.approx(166.8)
+    assert a.r == pytest.approx((42.0, 114.0))
+    assert a.tubes[:, 1].max() == pytest.approx(a.r[1])  # the outer cover closes the envelope
+    assert a.tubes[:, 0].min() == pytest.approx(a.r[0])
+    assert np.all(a.tubes[:, 3] <= a.z0 + a.length)

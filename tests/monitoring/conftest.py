@@ -52,6 +52,8 @@ class IOCProcess:
     def __init__(self, argv: list[str]) -> None:
         self.argv = argv
         self.proc: subprocess.Popen[str] | None = None
+        self.banner = ""  # the line saying where it serves
+        self.output: str | None = None  # everything it printed, once stopped
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
@@ -63,13 +65,26 @@ class IOCProcess:
             text=True,
         )
         assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()  # the IOC says "serving ..." once its PVs exist
-        assert "serving" in line, f"IOC did not start: {line!r}"
+        self._lines: list[str] = []
+        for _ in range(20):  # the IOC says "serving ..." once its PVs exist (remarks may come first)
+            line = self.proc.stdout.readline()
+            self._lines.append(line)
+            if not line or line.startswith("serving"):
+                break
+        assert self._lines[-1].startswith("serving"), f"IOC did not start: {''.join(self._lines)!r}"
+        self.banner = self._lines[-1].strip()
+
+    def _collect(self) -> None:
+        assert self.proc is not None
+        assert self.proc.stdout is not None
+        self.output = "".join(self._lines) + self.proc.stdout.read()
+        self.proc.stdout.close()
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(timeout=10)
+            self._collect()
         self.proc = None
 
     def stop(self) -> None:
@@ -80,6 +95,7 @@ class IOCProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=5)
+            self._collect()
         self.proc = None
 
 

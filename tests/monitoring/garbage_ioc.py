@@ -1,4 +1,5 @@
-"""A misbehaving IOC for fault tests: PVs whose values are the wrong type, NaN or absurd.
+"""A misbehaving IOC for fault tests: PVs whose values are the wrong type, NaN, absurd, or a
+100k-element array where one number belongs.
 
 Run as ``python tests/monitoring/garbage_ioc.py PREFIX``; serves on EPICS_CA_SERVER_PORT.
 """
@@ -12,6 +13,8 @@ import time
 from caproto import ChannelDouble, ChannelString
 from caproto.asyncio.server import run
 
+BIG = 100_000
+
 
 def main(prefix: str) -> None:
     pvdb = {
@@ -19,6 +22,7 @@ def main(prefix: str) -> None:
         prefix + "NAN": ChannelDouble(value=float("nan")),
         prefix + "HUGE": ChannelDouble(value=3.0e6),  # a 3 MA beam current
         prefix + "GOOD": ChannelDouble(value=1.0),
+        prefix + "BIG": ChannelDouble(value=[0.0] * BIG, max_length=BIG),
     }
 
     async def churn(async_lib: object) -> None:
@@ -31,6 +35,8 @@ def main(prefix: str) -> None:
             await pvdb[prefix + "NAN"].write(float("nan"), timestamp=now)
             await pvdb[prefix + "HUGE"].write(3.0e6 + k, timestamp=now)
             await pvdb[prefix + "GOOD"].write(1.0 + 0.001 * (k % 5), timestamp=now)
+            if k % 5 == 0:
+                await pvdb[prefix + "BIG"].write([1.35e3 + k] * BIG, timestamp=now)
 
     print("serving garbage", flush=True)
     run(pvdb, startup_hook=churn)

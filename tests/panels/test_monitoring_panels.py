@@ -228,14 +228,16 @@ def test_sbl_messages_go_on_top_and_shown_rows_are_not_rewritten(qtbot, history)
     panel: SBLPanel = panels["sbl"]
     model = hub.model
     t = model.latest_time
-    for k in range(model.log.maxlen or 0):  # a full log, as after a long shift
+    n = model.log.maxlen
+    for k in range(n):  # a full log, as after a long shift
         model.log.append(
             LogEntry(T0 + k, t + k, f"CH{k}", int(Severity.MINOR) if k % 7 else 0, f"message {k}")
         )
     panel.update_data(model)
     assert panel.messages.rowCount() == MESSAGE_ROWS
-    assert cell(panel.messages, 0, 3) == f"message {len(model.log) - 1}"  # newest on top
-    assert cell(panel.messages, MESSAGE_ROWS - 1, 3) == f"message {len(model.log) - MESSAGE_ROWS}"
+    assert cell(panel.messages, 0, 3) == f"message {n - 1}"  # newest on top
+    assert cell(panel.messages, MESSAGE_ROWS - 1, 3) == f"message {n - MESSAGE_ROWS}"
+    assert any("sudden beam loss" in e.text for e in model.log)  # never pushed out by the flood
     top = panel.messages.item(0, 3)
     assert top is not None
     watcher = StyleChanges()
@@ -268,3 +270,62 @@ def test_trigger_table_columns_fit_every_text_they_show(qtbot, history) -> None:
     for column in range(3):  # the last column stretches
         widest = max(metrics.horizontalAdvance(cell(table, r, column)) for r in range(table.rowCount()))
         assert widest < table.columnWidth(column), column
+
+
+def test_a_loss_during_a_gap_and_a_suspect_clock_are_shown(qtbot, history, screenshot_dir: Path) -> None:
+    hub, panels = make_hub(qtbot, history, ["sbl", "beams"])
+    model = hub.model
+    model.acknowledge()
+    t = model.latest_time
+    rings = ("HER:I", "LER:I")
+    gone = [Update(c, t + 1, math.nan, Severity.INVALID, False, f"SIM:{c} disconnected") for c in rings]
+    model.ingest([Update("HER:I", t + 0.5, 1.05), Update("LER:I", t + 0.5, 1.35), *gone])
+    model.ingest([Update("HER:I", t + 30, 0.0), Update("LER:I", t + 30, 0.0)])  # back, beams gone
+    hub.tick()
+    sbl: SBLPanel = panels["sbl"]
+    assert sbl.banner.text().startswith("SUDDEN BEAM LOSS ")
+    assert "DURING A DATA GAP" in sbl.banner.text()
+    assert "disconnected" in sbl.banner.text()
+    assert cell(sbl.log, 0, 3).startswith("gap of 29.5 s")
+    assert sbl.ack.isEnabled()
+    sbl.grab().save(str(screenshot_dir / "monitoring_sbl_loss_during_gap.png"))
+    # a clock that went back: the value is marked suspect, with the reason in the tooltip
+    model.ingest([Update("LER:I", t - 500 + k, 1.35) for k in range(3)])
+    hub.tick()
+    label = panels["beams"].values["LER"]
+    assert "[SUSPECT]" in label.text()
+    assert "clock went back" in label.toolTip()
+    assert "dotted" in label.styleSheet()
+    panels["beams"].grab().save(str(screenshot_dir / "monitoring_beams_suspect_clock.png"))
+
+
+@pytest.mark.slow
+def test_a_huge_history_never_freezes_the_window(qtbot) -> None:
+    source = SimSource("sim://?history=1e6&sbl_rate=0")
+    hub = LiveHub(source, max_per_tick=2000)
+    sizes: list[int] = []
+    ingest = hub.model.ingest
+
+    def counted(updates: list[Update]) -> None:
+        sizes.append(len(updates))
+        ingest(updates)
+
+    hub.model.ingest = counted  # type: ignore[method-assign]
+    panel = PANELS["beams"]()
+    qtbot.addWidget(panel)
+    panel.show()
+    hub.add(panel)
+    hub.start()
+
+    def replayed() -> bool:
+        t, _ = hub.model.buffers["LER:I"].view()
+        return len(t) > 0 and t[0] <= source.start_time - 43000 and hub.model.latest_time >= source.start_time
+
+    try:
+        qtbot.waitUntil(replayed, timeout=180_000)
+    finally:
+        hub.stop()
+    assert max(sizes) <= 2000  # bounded work per tick, however much was queued
+    assert len(sizes) > 100  # ... spread over many ticks
+    assert any("history=1e+06 is more than 43200" in e.text for e in hub.model.log)
+    assert hub.frames > 50  # the panel kept repainting meanwhile
