@@ -385,8 +385,14 @@ def paint_costs(application: Any, frames: int = 8) -> dict[str, float]:
 
 
 def previous_lighting(detector: Any) -> Any:
-    """The lighting before: every event rebuilt the whole merged detector mesh (kept here only)."""
+    """The lighting before (kept here only): every event rebuilt the whole merged detector mesh and
+    uploaded it, and that upload, made inside the paint, asked for one more paint."""
     ecl = detector.part("ECL")
+    hooks = detector.canvas.before_draw
+
+    def ask_again() -> None:
+        hooks.remove(ask_again)
+        detector.meshes.opaque.update()
 
     def paint(cells: np.ndarray, rgba: np.ndarray) -> None:
         cells = np.asarray(cells, np.int64)
@@ -395,6 +401,8 @@ def previous_lighting(detector: Any) -> Any:
         if ok.any():
             ecl.model.set_element_colors(cells[ok] - 1, np.asarray(rgba, np.float32)[ok])
         ecl.refresh()
+        if ask_again not in hooks:
+            hooks.append(ask_again)
 
     return paint
 
@@ -442,7 +450,8 @@ def window_figures_of(tree: Path, steps: int) -> dict[str, Any]:
     """``window_figures`` of another source tree, in a process of its own."""
     env = dict(os.environ)
     geometry = ROOT.parent / "shared" / "reference" / "geometry"
-    if geometry.is_dir():  # a temporary worktree has no ../shared of its own
+    if not (tree / "assets" / "geometry").is_dir() and geometry.is_dir():
+        # an older revision read its geometry tables from ../shared, which a temporary worktree lacks
         env.setdefault("BELLE2_GEOMETRY_DATA", str(geometry))
     command = [sys.executable, str(Path(__file__).resolve()), "--window-only", "--steps", str(steps)]
     result = subprocess.run(
