@@ -64,6 +64,7 @@ class EventVisuals:
     """Tracks, ECL, KLM, vertices, MC truth, selection and recoil of one scene in one view.
 
     Each overlay's visuals are reachable by name (``.tracks``, ``.ecl``, ``.selected_line``, ...).
+    ``color_mode`` is the starting colour mode of a scene the view makes for itself.
     """
 
     def __init__(
@@ -93,8 +94,8 @@ class EventVisuals:
         self.overlays: dict[str, Overlay] = {
             name: cls(self.scene, view, self.options) for name, cls in OVERLAYS.items()
         }
-        if self.scene.event is not None:
-            self.redraw()
+        if self.scene.event is not None or self.scene.recoil is not None:
+            self.redraw()  # a view added to a scene already showing something
 
     # --- the visuals ---------------------------------------------------------------------------
 

@@ -123,6 +123,16 @@ def test_picks_come_from_shown_layers_only() -> None:
     assert int((v.picks.kind == 0).sum()) == n_track_points  # back once, not twice
 
 
+def test_a_view_joining_a_busy_scene_draws_what_it_shows() -> None:
+    scene = Scene()
+    EventVisuals(_view(), "3d", scene=scene)
+    scene.set_event(_event())
+    scene.select("track", 0)
+    late = EventVisuals(_view(), "rphi", scene=scene)
+    assert late.tracks.visible
+    assert late.selected_line.visible
+
+
 def test_a_view_moves_to_another_scene() -> None:
     first, second = Scene(), Scene()
     v = EventVisuals(_view(), "rz", scene=first)
