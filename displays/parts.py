@@ -280,13 +280,16 @@ class PartModel:
         rgba[~self.element_custom, 3] *= self.opacity
         return rgba
 
+    def face_colors(self, faces: np.ndarray) -> np.ndarray:
+        """(3n, 4) vertex colours of these faces as drawn (three vertices per face)."""
+        return np.repeat(self.element_colors()[self.element[faces]], 3, axis=0)
+
     def buffers(self) -> DrawBuffers:
         faces = self.kept_faces()
-        colors = self.element_colors()[self.element[faces]]
         return DrawBuffers(
             positions=self.triangles[faces].reshape(-1, 3),
             normals=np.repeat(self.normals[faces], 3, axis=0),
-            colors=np.repeat(colors, 3, axis=0),
+            colors=self.face_colors(faces),
             faces=faces,
         )
 

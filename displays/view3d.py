@@ -1,7 +1,7 @@
 """The 3D detector view: every subdetector in two lit meshes (opaque, translucent) in a turntable camera.
 
-Overlays (tracks, clusters, vertices) parent their visuals to ``view.scene``; ``set_crystal_colors``
-lights ECL crystals by cellId.
+Overlays (tracks, clusters, vertices) parent their visuals to ``view.scene``; ``light_crystals`` and
+``set_crystal_colors`` light ECL crystals by cellId, sending only the calorimeter's colours.
 """
 
 from __future__ import annotations
@@ -71,6 +71,7 @@ class DetectorView3D:
         for rank, visual in enumerate(by_radius):
             visual.draw_rank = rank * 2
             visual.on_change = self.meshes.mark_stale
+            visual.on_recolor = self.meshes.recolor
             visual.refresh()
         self.canvas.before_draw.append(self.meshes.rebuild)
         her, ler = beam_lines()
@@ -150,6 +151,16 @@ class DetectorView3D:
 
     def reset_crystal_colors(self) -> None:
         self.part("ECL").reset_element_colors()
+
+    def light_crystals(self, cell_ids: np.ndarray, rgba: np.ndarray) -> None:
+        """Only these crystals lit (cellId 1..8736, one colour or one per cell), every other one back to
+        the ECL colour; only the calorimeter's colours are sent to the GPU, not the detector mesh."""
+        ecl = self.part("ECL")
+        cell_ids = np.asarray(cell_ids, np.int64).ravel()
+        bad = (cell_ids < 1) | (cell_ids > ecl.model.n_elements)
+        if bad.any():
+            raise ValueError(f"ECL cellId {cell_ids[bad][0]} outside 1..{ecl.model.n_elements}")
+        ecl.light_elements(cell_ids - 1, rgba)
 
     # -- camera and pictures ------------------------------------------------------------------
     def set_camera_preset(self, name: str) -> None:

@@ -11,6 +11,7 @@ keeps the shape of a faint shell readable.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -84,10 +85,11 @@ class LitMeshVisual(Visual):
         self.translucent = False
         self.set_translucent(False)
 
-    def set_data(self, buffers: DrawBuffers) -> None:
-        """Replace the drawn triangles; the upload happens lazily at the next paint.
+    def set_data(self, buffers: DrawBuffers, update: bool = True) -> None:
+        """Replace the drawn triangles; the upload happens lazily at the next paint (``update``: ask for
+        one; a rebuild run inside a paint does not, that paint draws it).
 
-        When only the colours changed (crystals lit by an event, an opacity slider) only they are sent.
+        When only the colours changed (an opacity slider) only they are sent.
         """
         old, self.data = self.data, buffers
         self._n_vertices = len(buffers.positions)
@@ -97,6 +99,16 @@ class LitMeshVisual(Visual):
             self._normals.set_data(np.ascontiguousarray(buffers.normals, np.float32))
             pos = buffers.positions
             self._bounds = np.stack([pos.min(axis=0), pos.max(axis=0)], axis=1) if len(pos) else None
+        if update:
+            self.update()
+
+    def set_colors(self, start: int, colors: np.ndarray) -> None:
+        """Recolour the vertices from ``start`` on: only those colours are sent to the GPU."""
+        colors = np.ascontiguousarray(colors, np.float32)
+        if self.data is None or start < 0 or start + len(colors) > self._n_vertices:
+            raise ValueError(f"colours for vertices {start}..{start + len(colors)} of {self._n_vertices}")
+        self.data.colors[start : start + len(colors)] = colors
+        self._colors.set_subdata(colors, offset=start)
         self.update()
 
     def set_translucent(self, translucent: bool, cull_back: bool = True) -> None:
@@ -179,7 +191,8 @@ class PartVisual:
     """One subdetector on screen: its layer of the detector meshes, its wires (if any), its display state.
 
     ``on_change`` (set by the owning view) is called whenever the layer changed, so the merged meshes
-    are rebuilt before the next paint.
+    are rebuilt before the next paint; ``on_recolor`` when only its colours did (lit crystals), so the
+    merged meshes update just that part of their colour buffer.
     """
 
     def __init__(self, part: Part, parent: Any = None) -> None:
@@ -199,6 +212,7 @@ class PartVisual:
         self.default_opacity = style.opacity
         self.mesh = PartLayer(part.name)
         self.on_change: Callable[[PartVisual], None] | None = None
+        self.on_recolor: Callable[[PartVisual], None] | None = None  # only the layer's colours changed
         self.wires: Any = None
         self.wires_visible = False
         if self.model.lines is not None:
@@ -232,11 +246,34 @@ class PartVisual:
 
     def set_element_colors(self, elements: np.ndarray, rgba: np.ndarray) -> None:
         self.model.set_element_colors(elements, rgba)
-        self.refresh()
+        self.recolor()
 
     def reset_element_colors(self) -> None:
         self.model.reset_element_colors()
-        self.refresh()
+        self.recolor()
+
+    def light_elements(self, elements: np.ndarray, rgba: np.ndarray) -> None:
+        """Only these elements in their own colours (the others back to the part colour), in one update."""
+        self.model.reset_element_colors()
+        if len(elements):
+            self.model.set_element_colors(elements, rgba)
+        self.recolor()
+
+    def _shown(self) -> bool:
+        m = self.model
+        return bool(m.visible and (m.opacity > 0.0 or m.element_custom.any()))
+
+    def recolor(self) -> None:
+        """Push new element colours: the same faces stay drawn, so only their colours are sent
+        (``on_recolor``); when the colours decide whether the part is drawn at all, a full refresh."""
+        layer = self.mesh
+        if self._shown() != layer.visible or self.on_recolor is None:
+            self.refresh()
+            return
+        if not layer.visible or layer.data is None:
+            return
+        layer.data = replace(layer.data, colors=self.model.face_colors(layer.data.faces))
+        self.on_recolor(self)
 
     def set_wires_visible(self, visible: bool) -> None:
         self.wires_visible = bool(visible)
@@ -245,7 +282,7 @@ class PartVisual:
     def refresh(self) -> None:
         """Push the model's state to the layer and the wires (only what is shown is rebuilt)."""
         m, layer = self.model, self.mesh
-        shown = bool(m.visible and (m.opacity > 0.0 or m.element_custom.any()))
+        shown = self._shown()
         layer.visible = shown
         layer.translucent = m.translucent
         layer.two_sided = not m.closed
@@ -285,22 +322,43 @@ class DetectorMeshes:
         self.translucent.set_translucent(True)
         self.translucent.order = 100
         self.stale = True
+        # where each layer's vertices lie in the merged meshes: node, first vertex, drawn twice
+        self.slots: dict[str, tuple[Any, int, bool]] = {}
 
     def mark_stale(self, *_: Any) -> None:
         self.stale = True
         self.opaque.update()
 
+    def recolor(self, part: PartVisual) -> None:
+        """A layer's new colours (same faces) into its slice of the merged colour buffer."""
+        layer = part.mesh
+        slot = self.slots.get(layer.name)
+        if self.stale or slot is None or layer.data is None:
+            self.mark_stale()  # the next rebuild takes the colours with everything else
+            return
+        node, start, doubled = slot
+        colors = layer.data.colors
+        node.set_colors(start, np.concatenate([colors, colors]) if doubled else colors)
+
     def rebuild(self) -> None:
+        """Merge the shown layers, once per paint however many changed (run just before drawing)."""
         if not self.stale:
             return
         self.stale = False
+        self.slots = {}
         ordered = sorted(self.layers, key=lambda layer: layer.order)
         for node in (self.opaque, self.translucent):
-            shown = [
-                both_sides(layer.data) if layer.two_sided else layer.data
-                for layer in ordered
-                if layer.visible and layer.data is not None and layer.translucent == node.translucent
-            ]
-            node.visible = any(b.n_faces for b in shown)
-            if node.visible:
-                node.set_data(concat_buffers(shown))
+            shown: list[DrawBuffers] = []
+            start = 0
+            for layer in ordered:
+                if not (layer.visible and layer.data is not None and layer.translucent == node.translucent):
+                    continue
+                buffers = both_sides(layer.data) if layer.two_sided else layer.data
+                self.slots[layer.name] = (node, start, layer.two_sided)
+                start += len(buffers.positions)
+                shown.append(buffers)
+            visible = any(b.n_faces for b in shown)
+            if node.visible != visible:
+                node.visible = visible
+            if visible:
+                node.set_data(concat_buffers(shown), update=False)  # drawn by the paint under way

@@ -1,6 +1,7 @@
 """The application: one main window wiring every room to one event stream and one machine source.
 
-- the 3D detector and both projections show the current event (one ``EventVisuals`` per view);
+- the 3D detector and both projections show one ``Scene`` (one ``EventVisuals`` per view); the
+  browser, the candidate tool and the window's colour menu change the scene, never the views;
 - the event browser pages through a file, or through the newest events of the live stream;
 - inspector and candidate tool follow the browser's selection;
 - the live stream (the embedded simulation by default, or ``zmq://``) feeds every event to the
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import QCheckBox, QDockWidget, QLabel, QVBoxLayout, QWidg
 
 from displays.event_render import BatchSource
 from displays.event_visuals import EventVisuals, detector_crystal_painter
+from displays.scene import Scene
 from events.model import EVENT_ID, EventBatch
 from monitoring.histograms.definitions import STANDARD
 from monitoring.histograms.running import RunningHistogram
@@ -113,24 +115,24 @@ class Application:
         self.window = MainWindow.from_geometry(cutaway=config.cutaway, settings=settings)
         self.window.resize(1680, 1000)
         w = self.window
+        self.scene = Scene()
+        painter = detector_crystal_painter(w.detector)
         self.visuals = {
-            "3d": EventVisuals(w.detector.view, "3d", crystal_painter=detector_crystal_painter(w.detector)),
-            "rphi": EventVisuals(w.projections["rphi"].view, "rphi"),
-            "rz": EventVisuals(w.projections["rz"].view, "rz"),
+            "3d": EventVisuals(w.detector.view, "3d", crystal_painter=painter, scene=self.scene),
+            "rphi": EventVisuals(w.projections["rphi"].view, "rphi", scene=self.scene),
+            "rz": EventVisuals(w.projections["rz"].view, "rz", scene=self.scene),
         }
 
-        self.browser = EventBrowser()
+        self.browser = EventBrowser(scene=self.scene)
         self.inspector = Inspector()
-        self.candidate = CandidatePanel()
+        self.candidate = CandidatePanel(scene=self.scene)
         for visuals in self.visuals.values():
-            self.browser.attach_view(visuals)
-            self.candidate.views.append(visuals)
-        self.browser.event_shown.connect(self.candidate.set_event)
+            self.browser.attach_view(visuals)  # a click in a view selects in the scene
         self.browser.object_selected.connect(self._object_selected)
         self.browser.message.connect(lambda text: w.statusBar().showMessage(text, 8000))
         w.navigate.connect(self.browser.step)
         w.open_requested.connect(self.browser.choose_file)
-        w.color_mode_changed.connect(self._set_color_mode)
+        w.color_mode_changed.connect(self.scene.set_color_mode)
         w.theme_changed.connect(self._follow_theme)
         w.event_provider = self.current_event
 
@@ -212,17 +214,12 @@ class Application:
         self.window.statusBar().showMessage(f"machine data: {text}")
         return dock
 
-    def _set_color_mode(self, mode: str) -> None:
-        for visuals in self.visuals.values():
-            visuals.set_color_mode(mode)  # type: ignore[arg-type]  # the window offers valid modes
-
     def _follow_theme(self, theme: Theme) -> None:
         for visuals in self.visuals.values():
             visuals.set_highlight_color(theme.canvas.highlight)
 
     def _object_selected(self, kind: str | None, index: int) -> None:
         self.inspector.show_object(self.browser.current_event, kind, index)
-        self.candidate.set_current(kind, index)
 
     def _bin_selected(self, selection: BinSelection) -> None:
         records = selection.records

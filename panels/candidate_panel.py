@@ -1,7 +1,8 @@
 """The candidate tool panel: add selected objects with a mass hypothesis, read the recoil.
 
-Figures update live as the selection changes; the recoil is drawn in every attached view as a
-dashed arrow from the IP with its mass.
+The panel follows a ``Scene``: its event and its selection (what Add selected adds). Figures update
+live; the recoil goes into the scene, so every view of it draws the dashed arrow from the IP with
+its mass.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
-from displays.event_visuals import EventVisuals
+from displays.scene import Scene
 from events import candidate
 from events.candidate import Candidate, CandidateError, Pick
 from events.model import EventBatch
@@ -24,13 +25,13 @@ HYPOTHESES = {
 class CandidatePanel(QtWidgets.QWidget):
     candidate_changed = QtCore.Signal(object)  # Candidate or None
 
-    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(self, parent: QtWidgets.QWidget | None = None, *, scene: Scene | None = None) -> None:
         super().__init__(parent)
-        self.current_event: EventBatch | None = None
+        self.scene = scene if scene is not None else Scene()
+        self.current_event: EventBatch | None = self.scene.event
         self.picks: list[Pick] = []
         self.current: tuple[str, int] | None = None
         self.result: Candidate | None = None
-        self.views: list[EventVisuals] = []
         lay = QtWidgets.QVBoxLayout(self)
         buttons = QtWidgets.QHBoxLayout()
         self.add_button = QtWidgets.QPushButton("Add selected")
@@ -53,10 +54,22 @@ class CandidatePanel(QtWidgets.QWidget):
         self.remove_button.clicked.connect(self._remove_selected)
         self.clear_button.clicked.connect(self.clear)
         self.cms_box.toggled.connect(lambda _: self._update())
+        self.scene.events.event.connect(self.set_event)
+        self.scene.events.selection.connect(self._selection_changed)
 
-    def set_event(self, event: EventBatch) -> None:
+    def detach(self) -> None:
+        """Stop following the scene."""
+        self.scene.events.event.disconnect(self.set_event)
+        self.scene.events.selection.disconnect(self._selection_changed)
+
+    def set_event(self, event: EventBatch | None) -> None:
+        """A new event: nothing selected, no candidate yet."""
         self.current_event = event
+        self.set_current(None, -1)
         self.clear()
+
+    def _selection_changed(self, selection: tuple[str, int] | None) -> None:
+        self.set_current(*(selection if selection is not None else (None, -1)))
 
     def set_current(self, kind: str | None, index: int) -> None:
         """The object selected in the browser or a view (what Add selected adds)."""
@@ -124,12 +137,10 @@ class CandidatePanel(QtWidgets.QWidget):
         if self.result is None:
             if not self.picks:
                 self.result_label.setText("select tracks or clusters, then Add selected")
-            for v in self.views:
-                v.clear_recoil()
+            self.scene.clear_recoil()
         else:
             c = self.result
             self.result_label.setText("\n".join(candidate.summary_lines(c, self.cms_box.isChecked())))
             label = f"recoil  M = {c.recoil_mass:.3f} GeV"
-            for v in self.views:
-                v.set_recoil(c.recoil_direction, float(np.linalg.norm(c.recoil_p4[1:])), label)
+            self.scene.set_recoil(c.recoil_direction, float(np.linalg.norm(c.recoil_p4[1:])), label)
         self.candidate_changed.emit(self.result)

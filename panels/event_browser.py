@@ -17,6 +17,7 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from displays.event_visuals import EventVisuals
+from displays.scene import Scene, Selection
 from events import bookmarks as bm
 from events import filtering, helix
 from events import io as event_io
@@ -71,6 +72,8 @@ class _Bridge(QtCore.QObject):
 
 
 class EventBrowser(QtWidgets.QWidget):
+    """Shows events and selects objects in a ``Scene``: every view of that scene follows."""
+
     event_shown = QtCore.Signal(object)  # EventBatch of one event
     object_selected = QtCore.Signal(object, int)  # kind (str or None), index
     message = QtCore.Signal(str)
@@ -78,9 +81,14 @@ class EventBrowser(QtWidgets.QWidget):
     HEADERS = ("object", "#", "p / E [GeV]", "q", "θ [°]", "φ [°]", "info")
 
     def __init__(
-        self, open_events: Callable[[str], Source] = default_open, parent: QtWidgets.QWidget | None = None
+        self,
+        open_events: Callable[[str], Source] = default_open,
+        parent: QtWidgets.QWidget | None = None,
+        *,
+        scene: Scene | None = None,
     ) -> None:
         super().__init__(parent)
+        self.scene = scene if scene is not None else Scene()
         self.open_events = open_events
         self.source: Source | None = None
         self.source_name = ""
@@ -89,7 +97,6 @@ class EventBrowser(QtWidgets.QWidget):
         self.passing: np.ndarray | None = None  # event indices passing the filter, None = all
         self.ids: np.ndarray | None = None  # (n, 3) experiment, run, event of the whole source
         self.bookmarks = bm.Bookmarks()
-        self.views: list[EventVisuals] = []
         self._request = 0
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="event-reader")
         self._bridge = _Bridge()
@@ -285,8 +292,7 @@ class EventBrowser(QtWidgets.QWidget):
         name = f"experiment {key[0]}, run {key[1]}, event {key[2]}"
         self.position_label.setText(f"{index + 1} of {total}:  {name}")
         self.flag_button.setChecked(key in self.bookmarks)
-        for v in self.views:
-            v.set_event(event)
+        self.scene.set_event(event)
         self._fill_table(event)
         self.event_shown.emit(event)
         self.object_selected.emit(None, -1)
@@ -413,7 +419,7 @@ class EventBrowser(QtWidgets.QWidget):
             self.select_object(kind.text(), int(index.text()), from_table=True)
 
     def select_object(self, kind: str | None, index: int = -1, from_table: bool = False) -> None:
-        """Select an object everywhere: table row, highlight in every view, inspector (via signal)."""
+        """Select an object everywhere: table row, the scene (every view), inspector (via signal)."""
         if not from_table:
             self.table.blockSignals(True)
             self.table.clearSelection()
@@ -422,16 +428,16 @@ class EventBrowser(QtWidgets.QWidget):
                 self.table.selectRow(row)
                 self.table.scrollTo(self.table.model().index(row, 0))
             self.table.blockSignals(False)
-        for v in self.views:
-            v.highlight(kind, index)
+        self.scene.select(kind, index)
         self.object_selected.emit(kind, index)
 
-    def selected_object(self) -> tuple[str, int] | None:
-        return self.views[0].selection if self.views else None
+    def selected_object(self) -> Selection | None:
+        return self.scene.selection
 
     def attach_view(self, visuals: EventVisuals) -> None:
-        """Show events in this view and select objects by clicking in it (a click, not a drag)."""
-        self.views.append(visuals)
+        """Let this view show the browser's scene and select objects by clicking in it (a click, not
+        a drag)."""
+        visuals.set_scene(self.scene)
         canvas = visuals.view.canvas
         key = id(visuals)
 
@@ -449,8 +455,6 @@ class EventBrowser(QtWidgets.QWidget):
 
         canvas.events.mouse_press.connect(press)
         canvas.events.mouse_release.connect(release)
-        if self.current_event is not None:
-            visuals.set_event(self.current_event)
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         self.shutdown()

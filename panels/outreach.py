@@ -5,8 +5,8 @@ the camera turns slowly around the detector, and a large caption says in plain w
 With no file the collisions come from the project's generator, with dark-sector signals mixed in
 (``OutreachWindow.from_generator(seed)``); with a file, its interesting events loop forever.
 
-Built to run unattended for hours: one detector view and one set of event visuals, reused
-(``set_data`` only); one timer driving the animation; events produced in bounded chunks on a
+Built to run unattended for hours: one detector view and one set of event visuals on one scene,
+reused (``set_data`` only); one timer driving the animation; events produced in bounded chunks on a
 worker thread; nothing kept from past events.
 """
 
@@ -22,6 +22,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from displays import event_geometry as geo
 from displays.event_view import apply_event_look
 from displays.event_visuals import EventVisuals, detector_crystal_painter
+from displays.scene import Scene
 from displays.view3d import DetectorView3D
 from events import filtering
 from events.generator import parse_signal
@@ -266,8 +267,15 @@ class OutreachWindow(QtWidgets.QWidget):
         camera.scale_factor = 430.0
         camera.center = CAMERA_CENTER
         painter = detector_crystal_painter(self.detector) if "ECL" in self.detector.parts else None
-        self.visuals = EventVisuals(self.detector.view, "3d", crystal_painter=painter, line_width=TRACK_WIDTH)
-        self.visuals.showers = True
+        self.scene = Scene()
+        self.visuals = EventVisuals(
+            self.detector.view,
+            "3d",
+            crystal_painter=painter,
+            line_width=TRACK_WIDTH,
+            showers=True,
+            scene=self.scene,
+        )
         self._build(label)
         self.timer = QtCore.QTimer(self)
         self.timer.setInterval(FRAME_MS)
@@ -354,9 +362,9 @@ class OutreachWindow(QtWidgets.QWidget):
         self.current_event = event
         self.frame = 0
         self.shown += 1
-        self.visuals.set_growth(0.0)
-        self.visuals.set_layer_visible("ecl", False)
-        self.visuals.set_event(event)
+        self.scene.set_growth(0.0)
+        self.scene.set_layer_visible("ecl", False)
+        self.scene.set_event(event)
         head, sentence = story(event)
         self.headline.setText(head)
         self.sentence.setText(sentence)
@@ -371,9 +379,9 @@ class OutreachWindow(QtWidgets.QWidget):
         self.frame += 1
         if self.frame <= self.grow_frames:
             t = self.frame / self.grow_frames
-            self.visuals.set_growth(1 - (1 - t) ** 2)  # ease out: fast from the collision, then settle
+            self.scene.set_growth(1 - (1 - t) ** 2)  # ease out: fast from the collision, then settle
             if self.frame == self.grow_frames:
-                self.visuals.set_layer_visible("ecl", True)  # the particles arrive: crystals light up
+                self.scene.set_layer_visible("ecl", True)  # the particles arrive: crystals light up
         camera = self.detector.view.camera
         camera.azimuth = (camera.azimuth + self.step_deg + 180.0) % 360.0 - 180.0
         if self.frame >= self.dwell_frames:

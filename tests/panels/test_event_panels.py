@@ -59,16 +59,15 @@ def test_inspector_widget(qtbot) -> None:
 def test_candidate_panel_computes_and_draws_the_recoil(qtbot) -> None:
     batch = generate(50, seed=9)
     ev = batch.event(int(np.flatnonzero(batch.tracks.counts >= 4)[0]))
-    panel = CandidatePanel()
-    qtbot.addWidget(panel)
     visuals = EventVisuals(SimpleNamespace(scene=scene.Node()), "3d")
+    panel = CandidatePanel(scene=visuals.scene)  # the panel and the view share one scene
+    qtbot.addWidget(panel)
     visuals.set_event(ev)
-    panel.views.append(visuals)
-    panel.set_event(ev)
+    assert panel.current_event is ev
     results: list[object] = []
     panel.candidate_changed.connect(results.append)
     for i in (0, 1):
-        panel.set_current("track", i)
+        visuals.scene.select("track", i)  # what Add selected adds follows the scene's selection
         panel.add_current()
     panel.add_current()  # the same object twice counts once
     assert len(panel.picks) == 2
@@ -87,3 +86,35 @@ def test_candidate_panel_computes_and_draws_the_recoil(qtbot) -> None:
     panel.clear()
     assert results[-1] is None
     assert not visuals.recoil.visible
+
+
+def test_browser_and_candidate_tool_talk_through_the_scene(qtbot) -> None:
+    from displays.event_render import BatchSource
+    from displays.scene import Scene
+    from panels.event_browser import EventBrowser
+
+    batch = generate(50, seed=9)
+    busy = np.flatnonzero(batch.tracks.counts >= 4)
+    scene = Scene()
+    browser = EventBrowser(scene=scene)
+    qtbot.addWidget(browser)
+    panel = CandidatePanel(scene=scene)
+    qtbot.addWidget(panel)
+    browser.set_source(BatchSource(batch), "generated", index=int(busy[0]))
+    assert scene.event is browser.current_event
+    assert panel.current_event is scene.event
+    for i in (0, 1):
+        browser.select_object("track", i)
+        assert panel.current == ("track", i)
+        panel.add_current()
+    assert scene.recoil is not None
+    assert "recoil" in scene.recoil.label
+    browser.set_source(BatchSource(batch), "generated", index=int(busy[1]))  # a new event: a new candidate
+    assert scene.recoil is None
+    assert panel.picks == []
+    assert panel.current is None
+    assert browser.selected_object() is None
+    panel.detach()
+    browser.select_object("track", 0)
+    assert panel.current is None  # no longer following
+    browser.shutdown()
