@@ -131,6 +131,17 @@ REQUIRED = {
 }
 
 
+def is_ttree(obj: Any) -> bool:
+    return isinstance(obj, uproot.behaviors.TTree.TTree)
+
+
+def describe(obj: Any) -> str:
+    """What a ROOT object is, for messages: 'an RNTuple', 'a TH1D', ..."""
+    name = str(getattr(obj, "classname", type(obj).__name__)).replace("ROOT::", "")
+    name = {"Experimental::RNTuple": "RNTuple"}.get(name, name)
+    return f"an {name}" if name[:1].upper() in "AEIOU" or name.startswith("RN") else f"a {name}"
+
+
 def is_mdst(tree: Any) -> bool:
     """A TTree looks like an mdst event tree if it holds EventMetaData or a Tracks array."""
     keys = set(tree.keys(recursive=False))
@@ -315,6 +326,8 @@ class MdstSource(EventSource):
             if TREE not in file:
                 raise EventFileError(self.path, f"no mdst tree {TREE!r} in this ROOT file")
             tree = file[TREE]
+        if not is_ttree(tree):
+            raise EventFileError(self.path, f"{TREE!r} is {describe(tree)}, not the TTree of an mdst file")
         if not is_mdst(tree):
             raise EventFileError(
                 self.path, f"tree {TREE!r} holds no EventMetaData or Tracks: not an mdst file"
@@ -325,9 +338,13 @@ class MdstSource(EventSource):
         missing = {coll for coll, need in REQUIRED.items() if not all(B[k] in available for k in need)}
         self.missing = missing
         if missing:
-            self.issues.append(f"no {', '.join(sorted(missing))} in this mdst file (leaves missing)")
+            self.note(f"no {', '.join(sorted(missing))} in this mdst file (leaves missing)")
         if B["event"] not in available:
-            self.issues.append("no EventMetaData: events are numbered by entry")
+            self.note("no EventMetaData: events are numbered by entry")
+        if "tracks" not in missing and B["logl"] not in available:
+            self.note("no PIDLikelihoods: tracks carry no particle identification (no muon selection)")
+        if B["psnm"] not in available:
+            self.note("no TRGSummary: no L1 trigger bits (every l1() filter is false)")
 
     def __len__(self) -> int:
         return int(self.tree.num_entries)
