@@ -234,7 +234,8 @@ def render_event_file(args: argparse.Namespace) -> str:
             source, event_range, out_dir, visuals, view.render, stem, inputs=[args.file]
         )
     except event_render.ExportError as exc:
-        raise RenderError(f"{args.file}: {exc}") from exc
+        text = str(exc)
+        raise RenderError(text if text.startswith(str(args.file)) else f"{args.file}: {text}") from exc
     skipped = len(event_range) - len(files)
     note = f"; {skipped} event(s) of the range lie past the file's {len(source)}" if skipped else ""
     w, h = picture.size

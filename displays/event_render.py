@@ -223,8 +223,8 @@ def render_events(
     for i in wanted:
         try:
             event = source.read(i, i + 1)
-        except EventFileError as exc:
-            raise ExportError(f"event {i}: {exc}") from exc
+        except EventFileError as exc:  # names the file and the events already
+            raise ExportError(str(exc)) from exc
         visuals.set_event(event)
         name = event_file_name(event, stem)
         if name in names:
