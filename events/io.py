@@ -82,13 +82,18 @@ class EventSource:
             batch = self._read(start, stop)
             clean, issues, dropped = sanitize(batch, first_event=start)
         except EventFileError:
+            self._failed()
             raise
         except Exception as exc:  # whatever a damaged file makes a library raise: one line
+            self._failed()
             raise unexpected(self.path, exc, f"cannot read events {start}:{stop}") from exc
         self.dropped_tracks += dropped
         for line in issues:
             self.note(line)
         return clean
+
+    def _failed(self) -> None:
+        """Called when a read failed (the ROOT sources undo what the damaged file left in uproot)."""
 
     def event(self, i: int) -> EventBatch:
         n = len(self)

@@ -40,7 +40,7 @@ import awkward as ak
 import numpy as np
 import uproot
 
-from events import vertexing
+from events import rootclasses, vertexing
 from events.io import EventFileError, EventSource
 from events.model import Collection, EventBatch, VertexKind
 from events.trigger import L1_BITS
@@ -320,6 +320,7 @@ class MdstSource(EventSource):
             try:
                 file = uproot.open(self.path)
             except Exception as exc:  # uproot raises many types for damaged files
+                rootclasses.forget()
                 raise EventFileError(
                     self.path, f"not a readable ROOT file (truncated or corrupted?): {exc}"
                 ) from exc
@@ -348,6 +349,9 @@ class MdstSource(EventSource):
 
     def __len__(self) -> int:
         return int(self.tree.num_entries)
+
+    def _failed(self) -> None:
+        rootclasses.forget()
 
     def _read(self, start: int, stop: int) -> EventBatch:
         try:

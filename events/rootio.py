@@ -24,6 +24,7 @@ import awkward as ak
 import numpy as np
 import uproot
 
+from events import rootclasses
 from events.io import EventFileError, EventSource
 from events.model import COLLECTIONS, HEADER, SCHEMA_VERSION, Collection, EventBatch
 from events.outputs import AtomicOutput, OutputError
@@ -120,8 +121,10 @@ def open_root(path: str | Path) -> EventSource:
             return mdst.MdstSource(path, tree=file[mdst.TREE])
         found = ", ".join(f"{name} ({mdst.describe(file[name])})" for name in sorted(names)[:20])
     except EventFileError:
+        rootclasses.forget()
         raise
     except Exception as exc:  # uproot raises many types for damaged files
+        rootclasses.forget()  # what the damaged file's streamers defined must not break the next file
         raise EventFileError(path, f"not a readable ROOT file (truncated or corrupted?): {exc}") from exc
     found = found or "nothing"
     raise EventFileError(
@@ -163,6 +166,9 @@ class NtupleSource(EventSource):
 
     def __len__(self) -> int:
         return int(self.tree.num_entries)
+
+    def _failed(self) -> None:
+        rootclasses.forget()
 
     def _read(self, start: int, stop: int) -> EventBatch:
         try:

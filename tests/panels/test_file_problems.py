@@ -112,7 +112,8 @@ def test_application_reports_damaged_files_and_never_exports_over_its_input(qtbo
     )
     qtbot.addWidget(app.window)
     try:
-        log_panel = app.window.docks["Log"].widget()
+        log_panel = app.log_panel
+        assert app.window.docks["Log"].widget() is log_panel
         status = app.window.statusBar()
         qtbot.waitUntil(lambda: str(damaged) in status.currentMessage(), timeout=15000)
         assert "not a whole number" in status.currentMessage()
