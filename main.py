@@ -50,4 +50,7 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `main.py dump ... | head` ends quietly
+    # a file size limit (ulimit -f) then fails the write with EFBIG, which the writers report and
+    # clean up after, instead of killing the process mid-write
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     sys.exit(main())

@@ -22,6 +22,7 @@ from typing import Any, cast
 import numpy as np
 
 from displays.palette import PaletteError
+from events.outputs import AtomicOutput, OutputError, check_folder, check_output
 from geometry.reference import GeometryDataError
 
 VIEWS = ("3d", "rphi", "rz")
@@ -110,12 +111,14 @@ class DetectorPictures:
 
 
 def write_picture(image: np.ndarray, out: Path) -> None:
+    """The picture as PNG, written atomically (``events.outputs``): a failure keeps any old file."""
     from vispy.io import write_png
 
     try:
-        write_png(str(out), np.ascontiguousarray(image[..., :3]))
-    except OSError as exc:
-        raise RenderError(f"cannot write {out}: {exc.strerror or exc}") from exc
+        with AtomicOutput(out, "png") as tmp:
+            write_png(str(tmp), np.ascontiguousarray(image[..., :3]))
+    except OutputError as exc:
+        raise RenderError(str(exc)) from exc
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -157,6 +160,12 @@ def picture_from_args(args: argparse.Namespace, out: Path | None = None) -> Pict
         raise RenderError(f"{out}: only PNG is written; give a file name ending in .png")
     if not out.parent.exists():
         raise RenderError(f"{out}: directory {out.parent} does not exist")
+    if args.out is not None and out == Path(args.out):
+        try:  # before the scene is built: a bad --out fails at once
+            source = getattr(args, "file", None)
+            check_output(out, "png", inputs=[source] if source is not None else [])
+        except OutputError as exc:
+            raise RenderError(str(exc)) from exc
     hidden = frozenset(name.strip().upper() for name in args.hide.split(",") if name.strip())
     return Picture(out, args.view, tuple(args.size), args.camera, args.cutaway, hidden, args.theme)
 
@@ -199,11 +208,21 @@ def render_event_file(args: argparse.Namespace) -> str:
         source = event_render.open_source(args.file)
     except event_render.ExportError as exc:
         raise RenderError(str(exc)) from exc
+    if not event_render.clamp_range(event_range, len(source)):  # before the scene is built
+        n = len(source)
+        raise RenderError(
+            f"{args.file}: events {args.events} are outside the file, which holds {n} events"
+            + (f" (0-{n - 1})" if n else "")
+        )
     out_dir = Path(args.out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise RenderError(f"cannot make the output directory {out_dir}: {exc.strerror or exc}") from exc
+    try:
+        check_folder(out_dir)
+    except OutputError as exc:
+        raise RenderError(str(exc)) from exc
     picture = picture_from_args(args, out=out_dir / "event.png")
     app = _app()
     pictures = DetectorPictures(app, cdc_wires=args.cdc_wires)
@@ -220,9 +239,12 @@ def render_event_file(args: argparse.Namespace) -> str:
     )
     stem = Path(args.file).name.split(".")[0] or "event"
     try:
-        files = event_render.render_events(source, event_range, out_dir, visuals, view.render, stem)
+        files = event_render.render_events(
+            source, event_range, out_dir, visuals, view.render, stem, inputs=[args.file]
+        )
     except event_render.ExportError as exc:
-        raise RenderError(f"{args.file}: {exc}") from exc
+        text = str(exc)
+        raise RenderError(text if text.startswith(str(args.file)) else f"{args.file}: {text}") from exc
     skipped = len(event_range) - len(files)
     note = f"; {skipped} event(s) of the range lie past the file's {len(source)}" if skipped else ""
     w, h = picture.size

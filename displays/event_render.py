@@ -7,7 +7,7 @@ event, drawn on whatever view the caller gives: the real detector in ``displays.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from vispy import io, scene
 
 from displays.event_visuals import LAYERS, EventVisuals
 from events.model import EVENT_ID, EventBatch
+from events.outputs import AtomicOutput, OutputError, write_text
 
 STATE_FORMAT = "belle2-display view state"
 MAX_PNG_SIDE = 8192
@@ -33,12 +34,18 @@ def save_png(canvas: scene.SceneCanvas, path: str | Path, size: tuple[int, int] 
     if size is not None and not (0 < size[0] <= MAX_PNG_SIDE and 0 < size[1] <= MAX_PNG_SIDE):
         raise ExportError(f"{path}: picture size {size} outside 1..{MAX_PNG_SIDE} pixels")
     img = np.asarray(canvas.render(size=size, alpha=False))
-    path = Path(path)
+    return write_png(path, img)
+
+
+def write_png(path: str | Path, image: np.ndarray, inputs: Iterable[str | Path] = ()) -> Path:
+    """Write an RGB(A) image as PNG atomically (``events.outputs``); ``ExportError`` names the file."""
+    out = AtomicOutput(path, "png", inputs)
     try:
-        io.write_png(str(path), img)
-    except OSError as exc:
-        raise ExportError(f"{path}: cannot write picture: {exc.strerror}") from None
-    return path
+        with out as tmp:
+            io.write_png(str(tmp), np.ascontiguousarray(image))
+    except OutputError as exc:
+        raise ExportError(str(exc)) from None
+    return out.path
 
 
 # --- view state --------------------------------------------------------------------------
@@ -103,7 +110,10 @@ def apply_view_state(visuals: EventVisuals, state: dict[str, Any]) -> None:
 
 
 def save_view_state(path: str | Path, states: dict[str, Any]) -> None:
-    Path(path).write_text(json.dumps(states, indent=1))
+    try:
+        write_text(path, json.dumps(states, indent=1), "json")
+    except OutputError as exc:
+        raise ExportError(str(exc)) from None
 
 
 def load_view_state(path: str | Path) -> dict[str, Any]:
@@ -126,9 +136,10 @@ def write_phoenix(path: str | Path, event: EventBatch) -> Path:
     from events.io import EventFileError
 
     path = Path(path)
+    source = Path(event.source) if event.source else None
     try:
-        phoenix.write(path, [event])
-    except EventFileError as exc:
+        phoenix.write(path, [event], inputs=[source] if source is not None else [])
+    except (EventFileError, OutputError) as exc:
         raise ExportError(str(exc)) from exc
     return path
 
@@ -136,17 +147,29 @@ def write_phoenix(path: str | Path, event: EventBatch) -> Path:
 # --- batch rendering ---------------------------------------------------------------------
 
 
+MAX_EVENT_INDEX = 2**53  # beyond any file; larger numbers in a range are refused, not iterated
+
+
 def parse_range(text: str) -> range:
-    """'0-99' -> range(0, 100); '7' -> range(7, 8)."""
+    """'0-99' -> range(0, 100); '7' -> range(7, 8). Never iterated whole: see ``clamp_range``."""
+    lo, _, hi = text.strip().partition("-")
+    if len(lo) > 20 or len(hi) > 20:
+        raise ExportError(f"bad event range {text[:40]!r}: numbers that long are no event positions")
     try:
-        lo, _, hi = text.partition("-")
         start = int(lo)
         stop = int(hi) + 1 if hi else start + 1
     except ValueError:
         raise ExportError(f"bad event range {text!r}: write e.g. 0-99 or 7") from None
     if start < 0 or stop <= start:
         raise ExportError(f"bad event range {text!r}: empty or negative")
+    if stop > MAX_EVENT_INDEX:
+        raise ExportError(f"bad event range {text!r}: positions stop at {MAX_EVENT_INDEX}")
     return range(start, stop)
+
+
+def clamp_range(event_range: range, n: int) -> range:
+    """The part of ``event_range`` inside a file of ``n`` events (constant time, whatever its length)."""
+    return range(max(event_range.start, 0), min(event_range.stop, n))
 
 
 def open_source(path: str | Path) -> Any:
@@ -173,16 +196,18 @@ def render_events(
     visuals: EventVisuals,
     render: Callable[[], np.ndarray],
     stem: str = "event",
+    inputs: Iterable[str | Path] = (),
 ) -> list[Path]:
     """Draw each event of ``source`` in ``event_range`` with ``visuals`` and write ``render()`` as PNG.
 
     ``source`` has ``__len__`` and ``read(start, stop) -> EventBatch``; ``render`` returns the
     picture of the view ``visuals`` lives in (the detector view with the event drawn on it).
     Files are named by experiment, run and event; a number seen twice gets the index appended.
-    Raises ``ExportError`` when no event of the range is in the source.
+    Each is written atomically, never over one of ``inputs``. Raises ``ExportError`` when no
+    event of the range is in the source (the range is clamped to the source, never iterated whole).
     """
     n = len(source)
-    wanted = [i for i in event_range if 0 <= i < n]
+    wanted = clamp_range(event_range, n)
     if not wanted:
         first, last = event_range[0], event_range[-1]
         raise ExportError(f"events {first}-{last} are outside the file, which holds {n} events (0-{n - 1})")
@@ -198,20 +223,15 @@ def render_events(
     for i in wanted:
         try:
             event = source.read(i, i + 1)
-        except EventFileError as exc:
-            raise ExportError(f"event {i}: {exc}") from exc
+        except EventFileError as exc:  # names the file and the events already
+            raise ExportError(str(exc)) from exc
         visuals.set_event(event)
         name = event_file_name(event, stem)
         if name in names:
             name = name.replace(".png", f"_{i}.png")
         names.add(name)
-        image = np.ascontiguousarray(np.asarray(render())[..., :3])
-        path = out / name
-        try:
-            io.write_png(str(path), image)
-        except OSError as exc:
-            raise ExportError(f"{path}: cannot write picture: {exc.strerror}") from None
-        written.append(path)
+        image = np.asarray(render())[..., :3]
+        written.append(write_png(out / name, image, inputs=inputs))
     visuals.clear()
     return written
 

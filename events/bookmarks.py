@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from events.outputs import write_text
+
 FORMAT = "belle2-display bookmarks"
 VERSION = 1
 FIELDS = ("experiment", "run", "event", "note", "source")
@@ -77,17 +79,22 @@ class Bookmarks:
     # --- files -------------------------------------------------------------------------
 
     def save(self, path: str | Path) -> None:
-        """Write JSON (``.json``) or CSV (any other suffix)."""
+        """Write JSON (``.json``) or CSV (any other suffix), atomically (``events.outputs``).
+
+        Raises ``OutputError`` (an ``OSError`` naming the file) if it cannot be written; an
+        existing file of another kind (an event file, a picture) is never replaced.
+        """
         path = Path(path)
         if path.suffix.lower() == ".json":
             doc = {"format": FORMAT, "version": VERSION, "bookmarks": [asdict(b) for b in self]}
-            path.write_text(json.dumps(doc, indent=1))
+            write_text(path, json.dumps(doc, indent=1), "json")
         else:
-            with path.open("w", newline="") as f:
-                writer = csv.DictWriter(f, fieldnames=FIELDS)
-                writer.writeheader()
-                for b in self:
-                    writer.writerow(asdict(b))
+            text = io.StringIO(newline="")
+            writer = csv.DictWriter(text, fieldnames=FIELDS)
+            writer.writeheader()
+            for b in self:
+                writer.writerow(asdict(b))
+            write_text(path, text.getvalue(), "text")
 
     @classmethod
     def load(cls, path: str | Path) -> Bookmarks:

@@ -96,12 +96,29 @@ QUANTITIES: dict[str, tuple[Quantity, str]] = {
 
 CONSTANTS = {"true": True, "false": False, "True": True, "False": False, "pi": np.pi}
 
+def _extreme(ufunc: np.ufunc) -> Callable[..., np.ndarray]:
+    """Element-wise max/min of any number of arrays and numbers (never numpy's ``out`` slot)."""
+
+    def reduce(*args: np.ndarray) -> np.ndarray:
+        return np.asarray(ufunc.reduce(np.broadcast_arrays(*args), axis=0))
+
+    return reduce
+
+
 NUMERIC_FUNCTIONS: dict[str, Callable[..., np.ndarray]] = {
     "abs": np.abs,
     "sqrt": np.sqrt,
     "log": np.log,
-    "min": np.minimum,
-    "max": np.maximum,
+    "min": _extreme(np.minimum),
+    "max": _extreme(np.maximum),
+}
+# (fewest, most) arguments each function takes; None: no upper bound
+ARITY: dict[str, tuple[int, int | None]] = {
+    "abs": (1, 1),
+    "sqrt": (1, 1),
+    "log": (1, 1),
+    "min": (2, None),
+    "max": (2, None),
 }
 FUNCTIONS = (*NUMERIC_FUNCTIONS, "l1")
 
@@ -205,6 +222,13 @@ def _check(text: str, node: ast.AST, names: set[str]) -> None:
                 raise _fail(text, arg, f"unknown L1 bit {arg.value!r}; known: {', '.join(trigger.L1_BITS)}")
         elif any(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in node.args):
             raise _fail(text, node, f"{node.func.id} takes numbers, not text")
+        else:
+            fewest, most = ARITY[node.func.id]
+            if not fewest <= len(node.args) <= (most if most is not None else len(node.args)):
+                wanted = (
+                    f"{fewest} argument" if fewest == most else f"at least {fewest} arguments"
+                )
+                raise _fail(text, node, f"{node.func.id} takes {wanted}, not {len(node.args)}")
         return
     raise _fail(text, node, f"{type(node).__name__} is not allowed in a filter")
 
@@ -266,8 +290,8 @@ class _Evaluator(ast.NodeVisitor):
         args = [np.asarray(self.visit(a), dtype=np.float64) for a in node.args]
         try:
             return NUMERIC_FUNCTIONS[name](*args)
-        except TypeError:
-            raise _fail(self.text, node, f"wrong number of arguments to {name}") from None
+        except (TypeError, ValueError) as exc:  # parse() checks the arity; anything else is ours too
+            raise _fail(self.text, node, f"cannot evaluate {name}(...): {exc}") from None
 
 
 def select(batch: EventBatch, text: str) -> np.ndarray:
@@ -278,5 +302,8 @@ def select(batch: EventBatch, text: str) -> np.ndarray:
 def help_text() -> str:
     """One line per quantity and function, for the filter box tooltip."""
     lines = [f"{name}: {doc}" for name, (_, doc) in QUANTITIES.items()]
-    lines.append("l1('name'): the L1 bit fired; abs, sqrt, log, min, max; and, or, not; < <= == != >= >")
+    lines.append(
+        "l1('name'): the L1 bit fired; abs, sqrt, log; min(a, b, ...), max(a, b, ...) element-wise; "
+        "and, or, not; < <= == != >= >"
+    )
     return "\n".join(lines)

@@ -15,6 +15,7 @@ Reading events ``a:b`` touches only ``offsets[a:b+1]`` and the rows between them
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ import numpy as np
 
 from events.io import EventFileError, EventSource
 from events.model import COLLECTIONS, HEADER, SCHEMA_VERSION, Collection, ColumnSpec, EventBatch
+from events.outputs import AtomicOutput, GuardedFile, OutputError, failure_reason
 
 FORMAT = "belle2-display-events"
 HEADER_CHUNK = 4096  # events per chunk
@@ -50,22 +52,54 @@ def _append(ds: h5py.Dataset, values: np.ndarray, at: int) -> None:
 
 
 class HDF5Writer:
-    """Appends batches to an event store; creates it (``mode="w"``) or extends it (``mode="a"``)."""
+    """Appends batches to an event store; creates it (``mode="w"``) or extends it (``mode="a"``).
 
-    def __init__(self, path: str | Path, mode: str = "w") -> None:
+    A new store is written atomically (``events.outputs``): into a temporary file that replaces
+    ``path`` only when the writer is closed after a clean run, so a failed write leaves any
+    previous file unchanged. An append extends the file in place (``n_events`` last).
+    """
+
+    def __init__(self, path: str | Path, mode: str = "w", inputs: Iterable[str | Path] = ()) -> None:
         self.path = Path(path)
+        self._output: AtomicOutput | None = None
+        self._sink: GuardedFile | None = None
+        if mode not in ("w", "a"):
+            raise ValueError(f"mode must be 'w' or 'a', not {mode!r}")
         try:
             if mode == "a" and self.path.exists():
                 self.file = h5py.File(self.path, "a")
                 self.n_events = _check_schema(self.file, self.path)
-            elif mode in ("w", "a"):
-                self.file = h5py.File(self.path, "w")
+                return
+            self._output = AtomicOutput(self.path, "hdf5", inputs)
+            tmp = self._output.__enter__()
+            try:
+                # through a Python file object, so a full disk is an error we see, not a crash in HDF5
+                self._sink = GuardedFile(tmp)
+                self.file = h5py.File(self._sink, "w")
                 self._layout()
-                self.n_events = 0
-            else:
-                raise ValueError(f"mode must be 'w' or 'a', not {mode!r}")
+                self._check_sink()
+            except BaseException as exc:
+                self._discard()
+                self._output.__exit__(type(exc), exc, exc.__traceback__)
+                raise
+            self.n_events = 0
+        except OutputError:
+            raise
         except OSError as exc:
             raise EventFileError(self.path, f"cannot open for writing: {exc}") from exc
+
+    def _discard(self) -> None:
+        """Close an HDF5 file on the guarded sink after a failure (one left open crashes at exit)."""
+        file = getattr(self, "file", None)
+        if file is not None:
+            with contextlib.suppress(Exception):
+                file.close()
+        if self._sink is not None:
+            self._sink.close()
+
+    def _check_sink(self) -> None:
+        if self._sink is not None and self._sink.error is not None and self._output is not None:
+            raise self._output.error(self._sink.error) or self._sink.error
 
     def _layout(self) -> None:
         f = self.file
@@ -98,46 +132,95 @@ class HDF5Writer:
             f.attrs["n_events"] = self.n_events
             f.flush()
         except OSError as exc:
-            raise EventFileError(self.path, f"write failed after {n} events: {exc}") from exc
+            if isinstance(exc, OutputError):
+                raise
+            reason = failure_reason(exc) or str(exc)
+            raise EventFileError(self.path, f"write failed after {n} events: {reason}") from exc
+        self._check_sink()
 
-    def close(self) -> None:
-        self.file.close()
+    def close(self, exc: BaseException | None = None) -> None:
+        """Close the file; a new store replaces ``path`` now, unless ``exc`` (a failure) is given."""
+        output, self._output = self._output, None
+        if output is None:  # an append: the file itself is the result
+            try:
+                self.file.close()
+            except OSError as failure:
+                raise EventFileError(self.path, f"cannot close: {failure}") from failure
+            return
+        sink, self._sink = self._sink, None
+        if exc is None:
+            try:
+                self.file.flush()
+                self.file.close()
+            except (OSError, RuntimeError) as failure:
+                exc = failure
+        else:
+            with contextlib.suppress(Exception):
+                self.file.close()
+        if sink is not None:
+            sink.close()
+            if exc is None and sink.error is not None:
+                exc = sink.error
+        # commits when exc is None; else removes the temporary and raises exc as an OutputError if
+        # it is an output failure (a full disk), or lets the caller's exception go on
+        output.__exit__(None if exc is None else type(exc), exc, None)
+        if isinstance(exc, OSError):  # a failed flush: error() always translates an OSError
+            raise output.error(exc) or exc
 
     def __enter__(self) -> HDF5Writer:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, *exc: Any) -> None:
+        self.close(exc[1])
 
 
-def write(path: str | Path, batches: Iterable[EventBatch], mode: str = "w") -> int:
+def write(
+    path: str | Path, batches: Iterable[EventBatch], mode: str = "w", inputs: Iterable[str | Path] = ()
+) -> int:
     """Write (or with ``mode="a"`` append) batches one after another; returns the events in the file."""
-    with HDF5Writer(path, mode) as w:
+    with HDF5Writer(path, mode, inputs) as w:
         for batch in batches:
             w.append(batch)
         return w.n_events
 
 
+def _attr_int(f: h5py.File, path: Path, name: str) -> int | None:
+    """An integer attribute, whatever was stored there (a string, an array, NaN: one clear line)."""
+    value = f.attrs.get(name)
+    if value is None:
+        return None
+    arr = np.asarray(value)
+    if arr.shape != () or arr.dtype.kind not in "iuf" or not np.isfinite(arr) or arr != np.floor(arr):
+        shown = repr(arr.item())[:80] if arr.shape == () else f"an array of shape {arr.shape}"
+        raise EventFileError(path, f"HDF5 attribute {name} is {shown}, not a whole number")
+    if not -(2**62) <= arr <= 2**62:
+        raise EventFileError(path, f"HDF5 attribute {name} is {float(arr):.6g}, far outside any event count")
+    return int(arr)
+
+
 def _check_schema(f: h5py.File, path: Path) -> int:
     """Validate format, version and datasets; returns the number of events."""
     fmt = f.attrs.get("format")
-    if fmt is None or (fmt.decode() if isinstance(fmt, bytes) else str(fmt)) != FORMAT:
-        raise EventFileError(path, f"not an event store of this program (HDF5 attribute format={fmt!r})")
-    version = f.attrs.get("SCHEMA_VERSION")
+    if fmt is None or (fmt.decode(errors="replace") if isinstance(fmt, bytes) else str(fmt)) != FORMAT:
+        shown = repr(fmt)[:80]
+        raise EventFileError(path, f"not an event store of this program (HDF5 attribute format={shown})")
+    version = _attr_int(f, path, "SCHEMA_VERSION")
     if version is None:
         raise EventFileError(path, "no SCHEMA_VERSION attribute")
-    if int(version) > SCHEMA_VERSION:
+    if version > SCHEMA_VERSION:
         raise EventFileError(
-            path, f"written with event schema version {int(version)}, newer than this program's "
+            path, f"written with event schema version {version}, newer than this program's "
             f"{SCHEMA_VERSION}; update the program to read it"
         )  # fmt: skip
-    if int(version) != SCHEMA_VERSION:
+    if version != SCHEMA_VERSION:
         raise EventFileError(
-            path, f"unknown event schema version {int(version)} (this program reads {SCHEMA_VERSION})"
+            path, f"unknown event schema version {version} (this program reads {SCHEMA_VERSION})"
         )
-    n = int(f.attrs.get("n_events", -1))
-    if n < 0:
+    n = _attr_int(f, path, "n_events")
+    if n is None:
         raise EventFileError(path, "no n_events attribute")
+    if n < 0:
+        raise EventFileError(path, f"HDF5 attribute n_events is {n}, not an event count")
     expected = [("header", HEADER), *COLLECTIONS.items()]
     for group, spec in expected:
         for name, (dtype, shape, _) in spec.items():
@@ -164,13 +247,22 @@ class HDF5Source(EventSource):
     def __init__(self, path: str | Path) -> None:
         super().__init__(path)
         self._file: h5py.File | None = None
-        self._n = _check_schema(self._handle(), self.path)
+        try:
+            self._n = _check_schema(self._handle(), self.path)
+        except EventFileError:
+            self.close()
+            raise
+        except Exception as exc:  # h5py raises OSError, ValueError, KeyError... on damaged metadata
+            self.close()
+            raise EventFileError(
+                self.path, f"damaged HDF5 metadata (corrupted file?): {type(exc).__name__}: {exc}"
+            ) from exc
 
     def _handle(self) -> h5py.File:
         if self._file is None:
             try:
                 self._file = h5py.File(self.path, "r")
-            except OSError as exc:
+            except Exception as exc:  # OSError mostly; damaged superblocks raise others
                 raise EventFileError(
                     self.path, f"not a readable HDF5 file (truncated or corrupted?): {exc}"
                 ) from exc
@@ -197,7 +289,9 @@ class HDF5Source(EventSource):
                     raise EventFileError(self.path, f"{coll}/offsets are inconsistent (corrupted file?)")
                 cols = {name: g[name][lo:hi] for name in spec}
                 colls[coll] = Collection.from_columns(coll, np.diff(offsets), cols)
-        except (OSError, KeyError, ValueError) as exc:
+        except EventFileError:
+            raise
+        except Exception as exc:  # h5py's errors on damaged data: OSError, ValueError, KeyError, ...
             raise EventFileError(
                 self.path, f"cannot read events {start}:{stop} (corrupted file?): {exc}"
             ) from exc

@@ -33,11 +33,16 @@ PLAUSIBLE_TRACKS = 1000
 HELIX = ("d0", "phi0", "omega", "z0", "tan_lambda")
 
 
+MAX_MESSAGE = 400  # characters of a library's message kept in one error line
+
+
 class EventFileError(Exception):
     """A file that cannot be read or written as events; ``str()`` names the file and the problem."""
 
     def __init__(self, path: str | Path, message: str) -> None:
         message = " ".join(message.split())  # one line, whatever the underlying library said
+        if len(message) > MAX_MESSAGE:
+            message = message[: MAX_MESSAGE - 1] + "…"
         super().__init__(f"{path}: {message}")
         self.path = str(path)
         self.message = message
@@ -54,6 +59,12 @@ class EventSource:
         self.path = Path(path)
         self.issues: list[str] = []
         self.dropped_tracks = 0
+        self.missing: set[str] = set()  # collections the file cannot provide (e.g. no track leaves)
+
+    def note(self, line: str) -> None:
+        """Record a problem with the file (shown by the GUI, ``dump`` and ``histogram``) and log it."""
+        log.warning("%s: %s", self.path, line)
+        self.issues.append(line)
 
     def __len__(self) -> int:
         raise NotImplementedError
@@ -67,13 +78,22 @@ class EventSource:
         stop = n if stop is None else min(stop, n)
         if start < 0 or start > stop:
             raise EventFileError(self.path, f"event range {start}:{stop} is outside the file's {n} events")
-        batch = self._read(start, stop)
-        clean, issues, dropped = sanitize(batch, first_event=start)
+        try:
+            batch = self._read(start, stop)
+            clean, issues, dropped = sanitize(batch, first_event=start)
+        except EventFileError:
+            self._failed()
+            raise
+        except Exception as exc:  # whatever a damaged file makes a library raise: one line
+            self._failed()
+            raise unexpected(self.path, exc, f"cannot read events {start}:{stop}") from exc
         self.dropped_tracks += dropped
         for line in issues:
-            log.warning("%s: %s", self.path, line)
-        self.issues.extend(issues)
+            self.note(line)
         return clean
+
+    def _failed(self) -> None:
+        """Called when a read failed (the ROOT sources undo what the damaged file left in uproot)."""
 
     def event(self, i: int) -> EventBatch:
         n = len(self)
@@ -155,6 +175,15 @@ def sanitize(batch: EventBatch, first_event: int = 0) -> tuple[EventBatch, list[
     return clean, issues, n_bad
 
 
+def unexpected(path: str | Path, exc: BaseException, doing: str = "cannot read") -> EventFileError:
+    """An exception a reader did not foresee, as one line naming the file."""
+    if isinstance(exc, RecursionError):
+        return EventFileError(path, f"{doing}: nested too deeply to read")
+    if isinstance(exc, MemoryError):
+        return EventFileError(path, f"{doing}: too large to hold in memory")
+    return EventFileError(path, f"{doing} (damaged file?): {type(exc).__name__}: {exc}")
+
+
 def _check_readable(path: Path) -> None:
     if not path.exists():
         raise EventFileError(path, "no such file")
@@ -171,19 +200,26 @@ def _check_readable(path: Path) -> None:
 def open_events(path: str | Path) -> EventSource:
     """Open an event file for reading by its suffix; ``.root`` files are told apart by content."""
     path = Path(path)
-    _check_readable(path)
-    suffix = path.suffix.lower()
-    if suffix in HDF5_SUFFIXES:
-        from events import hdf5
+    try:
+        _check_readable(path)
+        suffix = path.suffix.lower()
+        if suffix in HDF5_SUFFIXES:
+            from events import hdf5
 
-        return hdf5.HDF5Source(path)
-    if suffix in JSON_SUFFIXES:
-        from events import phoenix
+            return hdf5.HDF5Source(path)
+        if suffix in JSON_SUFFIXES:
+            from events import phoenix
 
-        return phoenix.PhoenixSource(path)
-    from events import rootio
+            return phoenix.PhoenixSource(path)
+        from events import rootio
 
-    return rootio.open_root(path)
+        return rootio.open_root(path)
+    except EventFileError:
+        raise
+    except OSError as exc:  # unreadable: permissions, a vanished file, an I/O error
+        raise EventFileError(path, f"cannot read: {exc.strerror or exc}") from exc
+    except Exception as exc:
+        raise unexpected(path, exc, "cannot open") from exc
 
 
 def load(path: str | Path) -> EventBatch:
@@ -192,21 +228,29 @@ def load(path: str | Path) -> EventBatch:
         return source.read()
 
 
-def write(path: str | Path, batches: EventBatch | Iterable[EventBatch]) -> int:
-    """Write one batch or an iterable of batches (written incrementally); returns the event count."""
+def write(
+    path: str | Path, batches: EventBatch | Iterable[EventBatch], inputs: Iterable[str | Path] = ()
+) -> int:
+    """Write one batch or an iterable of batches (written incrementally); returns the event count.
+
+    The file is written atomically and checked before the first batch is asked for
+    (``events.outputs``): never over one of ``inputs``, never over a file of another kind; a
+    failure raises ``OutputError`` (an ``OSError``) or ``EventFileError`` and leaves any previous
+    file unchanged.
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     parts: Iterable[EventBatch] = [batches] if isinstance(batches, EventBatch) else batches
     if suffix in HDF5_SUFFIXES:
         from events import hdf5
 
-        return hdf5.write(path, parts)
+        return hdf5.write(path, parts, inputs=inputs)
     if suffix in ROOT_SUFFIXES:
         from events import rootio
 
-        return rootio.write(path, parts)
+        return rootio.write(path, parts, inputs=inputs)
     if suffix in JSON_SUFFIXES:
         from events import phoenix
 
-        return phoenix.write(path, parts)
+        return phoenix.write(path, parts, inputs=inputs)
     raise EventFileError(path, f"cannot write {suffix!r} files; expected one of {', '.join(SUFFIXES)}")

@@ -40,7 +40,7 @@ import awkward as ak
 import numpy as np
 import uproot
 
-from events import vertexing
+from events import rootclasses, vertexing
 from events.io import EventFileError, EventSource
 from events.model import Collection, EventBatch, VertexKind
 from events.trigger import L1_BITS
@@ -129,6 +129,17 @@ REQUIRED = {
     "vertices": ("v0_tpos", "v0_tneg"),
     "mc": ("mc_pdg",),
 }
+
+
+def is_ttree(obj: Any) -> bool:
+    return isinstance(obj, uproot.behaviors.TTree.TTree)
+
+
+def describe(obj: Any) -> str:
+    """What a ROOT object is, for messages: 'an RNTuple', 'a TH1D', ..."""
+    name = str(getattr(obj, "classname", type(obj).__name__)).replace("ROOT::", "")
+    name = {"Experimental::RNTuple": "RNTuple"}.get(name, name)
+    return f"an {name}" if name[:1].upper() in "AEIOU" or name.startswith("RN") else f"a {name}"
 
 
 def is_mdst(tree: Any) -> bool:
@@ -309,12 +320,15 @@ class MdstSource(EventSource):
             try:
                 file = uproot.open(self.path)
             except Exception as exc:  # uproot raises many types for damaged files
+                rootclasses.forget()
                 raise EventFileError(
                     self.path, f"not a readable ROOT file (truncated or corrupted?): {exc}"
                 ) from exc
             if TREE not in file:
                 raise EventFileError(self.path, f"no mdst tree {TREE!r} in this ROOT file")
             tree = file[TREE]
+        if not is_ttree(tree):
+            raise EventFileError(self.path, f"{TREE!r} is {describe(tree)}, not the TTree of an mdst file")
         if not is_mdst(tree):
             raise EventFileError(
                 self.path, f"tree {TREE!r} holds no EventMetaData or Tracks: not an mdst file"
@@ -325,12 +339,19 @@ class MdstSource(EventSource):
         missing = {coll for coll, need in REQUIRED.items() if not all(B[k] in available for k in need)}
         self.missing = missing
         if missing:
-            self.issues.append(f"no {', '.join(sorted(missing))} in this mdst file (leaves missing)")
+            self.note(f"no {', '.join(sorted(missing))} in this mdst file (leaves missing)")
         if B["event"] not in available:
-            self.issues.append("no EventMetaData: events are numbered by entry")
+            self.note("no EventMetaData: events are numbered by entry")
+        if "tracks" not in missing and B["logl"] not in available:
+            self.note("no PIDLikelihoods: tracks carry no particle identification (no muon selection)")
+        if B["psnm"] not in available:
+            self.note("no TRGSummary: no L1 trigger bits (every l1() filter is false)")
 
     def __len__(self) -> int:
         return int(self.tree.num_entries)
+
+    def _failed(self) -> None:
+        rootclasses.forget()
 
     def _read(self, start: int, stop: int) -> EventBatch:
         try:

@@ -32,7 +32,8 @@ import numpy as np
 
 from events import helix
 from events.io import EventFileError, EventSource
-from events.model import Collection, EventBatch, VertexKind
+from events.model import HEADER, Collection, EventBatch, VertexKind
+from events.outputs import AtomicOutput
 
 MM = 10.0  # mm per cm
 MEV = 1000.0  # MeV per GeV
@@ -187,20 +188,19 @@ def to_json(batch: EventBatch) -> dict[str, Any]:
     return out
 
 
-def write(path: str | Path, batches: Iterable[EventBatch]) -> int:
+def write(path: str | Path, batches: Iterable[EventBatch], inputs: Iterable[str | Path] = ()) -> int:
+    """Write batches as one Phoenix JSON object, atomically (``events.outputs``)."""
     path = Path(path)
     events: dict[str, Any] = {}
     n = 0
-    for batch in batches:
-        for key, value in to_json(batch).items():
-            while key in events:
-                key += "+"
-            events[key] = value
-        n += len(batch)
-    try:
-        path.write_text(json.dumps(events, allow_nan=False, separators=(",", ":")))
-    except OSError as exc:
-        raise EventFileError(path, f"cannot write: {exc}") from exc
+    with AtomicOutput(path, "json", inputs) as tmp:  # checks the output before the work
+        for batch in batches:
+            for key, value in to_json(batch).items():
+                while key in events:
+                    key += "+"
+                events[key] = value
+            n += len(batch)
+        tmp.write_text(json.dumps(events, allow_nan=False, separators=(",", ":")))
     return n
 
 
@@ -309,19 +309,96 @@ def _vertices_from(objs: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+MAX_BYTES = 1 << 30  # a Phoenix file is parsed whole; 1 GiB of JSON is ~10 GiB of Python objects
+MAX_DIGITS = 30  # longer integers are read as floats (and refused where a whole number is needed)
+HEADER_KEYS = {  # column: (the Phoenix keys it is read from, default)
+    "event": (("event number", "eventNumber"), 0),
+    "run": (("run number", "runNumber"), 0),
+    "experiment": (("experimentNumber",), 0),
+    "time": (("time",), 0),
+    "l1_bits": (("l1Bits",), 0),
+    "bz": (("bz",), helix.BZ_DEFAULT),
+    "process": (("process",), -1),
+    "signal": (("signal",), -1),
+    "signal_mass": (("signalMass",), math.nan),
+}
+
+
+class HugeInteger(float):
+    """An integer literal of more than ``MAX_DIGITS`` digits, kept as a float (it says how long it was)."""
+
+    digits = 0
+
+
+def _parse_int(text: str) -> int | float:
+    if len(text.lstrip("-")) <= MAX_DIGITS:
+        return int(text)
+    huge = HugeInteger(text)  # float() has no digit limit; int() refuses past 4300 digits
+    huge.digits = len(text.lstrip("-"))
+    return huge
+
+
+def _header_column(
+    path: Path, column: str, events: list[dict[str, Any]], start: int
+) -> np.ndarray:
+    """One header column from the events' keys, checked against the schema's type and range."""
+    keys, default = HEADER_KEYS[column]
+    dtype = np.dtype(HEADER[column][0])
+    values = []
+    for k, ev in enumerate(events):
+        value = next((ev[key] for key in keys if ev.get(key) is not None), default)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise EventFileError(path, f"event {start + k}: {keys[0]!r} is {_shown(value)}, not a number")
+        values.append(value)
+    if dtype.kind == "f":
+        return np.asarray(values, dtype=np.float64).astype(dtype)
+    info = np.iinfo(dtype)
+    for k, value in enumerate(values):
+        if not (isinstance(value, int | HugeInteger) or (math.isfinite(value) and value == int(value))):
+            raise EventFileError(
+                path, f"event {start + k}: {keys[0]!r} is {_shown(value)}, not a whole number"
+            )
+        if isinstance(value, HugeInteger) or not info.min <= value <= info.max:
+            raise EventFileError(
+                path,
+                f"event {start + k}: {keys[0]!r} is {_shown(value)}, outside {info.min}..{info.max}",
+            )
+    return np.asarray([int(v) for v in values], dtype=dtype)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, HugeInteger):
+        return f"a {value.digits}-digit integer"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:37]}..."
+
+
 class PhoenixSource(EventSource):
-    """The events of a Phoenix JSON file (parsed once when opened)."""
+    """The events of a Phoenix JSON file (parsed once when opened, at most ``MAX_BYTES``)."""
 
     def __init__(self, path: str | Path) -> None:
         super().__init__(path)
         try:
-            data = json.loads(self.path.read_text())
+            size = self.path.stat().st_size
+            if size > MAX_BYTES:
+                raise EventFileError(
+                    self.path, f"{size / 2**30:.1f} GiB of JSON, more than the {MAX_BYTES >> 30} GiB read"
+                )
+            data = json.loads(self.path.read_bytes(), parse_int=_parse_int)
         except (OSError, UnicodeDecodeError) as exc:
             raise EventFileError(self.path, f"cannot read: {exc}") from exc
         except json.JSONDecodeError as exc:
             raise EventFileError(
                 self.path, f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
             ) from exc
+        except RecursionError:
+            raise EventFileError(
+                self.path, "JSON nested too deeply (a Phoenix event file nests a few levels)"
+            ) from None
+        except ValueError as exc:
+            raise EventFileError(self.path, f"not valid JSON: {exc}") from exc
         if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
             raise EventFileError(self.path, "not a Phoenix event file: expected an object of events")
         self.keys = list(data)
@@ -334,24 +411,7 @@ class PhoenixSource(EventSource):
         evs = self.events[start:stop]
         n = len(evs)
 
-        def head(*keys: str, default: Any = 0) -> list[Any]:
-            out = []
-            for ev in evs:
-                value = next((ev[k] for k in keys if ev.get(k) is not None), default)
-                out.append(value)
-            return out
-
-        header = {
-            "event": head("event number", "eventNumber"),
-            "run": head("run number", "runNumber"),
-            "experiment": head("experimentNumber"),
-            "time": head("time"),
-            "l1_bits": head("l1Bits"),
-            "bz": head("bz", default=helix.BZ_DEFAULT),
-            "process": head("process", default=-1),
-            "signal": head("signal", default=-1),
-            "signal_mass": head("signalMass", default=math.nan),
-        }
+        header = {column: _header_column(self.path, column, evs, start) for column in HEADER_KEYS}
         try:
             bz = np.asarray(header["bz"], dtype=np.float64)
             parts: dict[str, tuple[list[int], list[dict[str, Any]]]] = {}
@@ -374,7 +434,7 @@ class PhoenixSource(EventSource):
                 ),
             }
             return EventBatch.build(n, header, source=str(self.path), **colls)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise EventFileError(
                 self.path, f"events {start}:{stop} do not fit the Phoenix format: {exc}"
             ) from exc

@@ -24,8 +24,10 @@ import awkward as ak
 import numpy as np
 import uproot
 
+from events import rootclasses
 from events.io import EventFileError, EventSource
 from events.model import COLLECTIONS, HEADER, SCHEMA_VERSION, Collection, EventBatch
+from events.outputs import AtomicOutput, OutputError
 
 TREE = "events"
 FORMAT = "belle2-display-events"
@@ -71,12 +73,16 @@ def _tree_data(batch: EventBatch) -> dict[str, Any]:
     return data
 
 
-def write(path: str | Path, batches: Iterable[EventBatch]) -> int:
-    """Write batches into a new ROOT file, the first with ``mktree``, the rest with ``extend``."""
+def write(path: str | Path, batches: Iterable[EventBatch], inputs: Iterable[str | Path] = ()) -> int:
+    """Write batches into a new ROOT file, the first with ``mktree``, the rest with ``extend``.
+
+    Written atomically (``events.outputs``): a failed write leaves any previous file unchanged;
+    ``inputs`` (the files the batches come from) are never overwritten.
+    """
     path = Path(path)
     n = 0
     try:
-        with uproot.recreate(path) as f:
+        with AtomicOutput(path, "root", inputs) as tmp, uproot.recreate(tmp) as f:
             tree = None
             for batch in batches:
                 data = _tree_data(batch)
@@ -87,6 +93,8 @@ def write(path: str | Path, batches: Iterable[EventBatch]) -> int:
                 n += len(batch)
             if tree is None:
                 f.mktree(TREE, _tree_data(EventBatch.empty()), title=TITLE)
+    except OutputError:
+        raise
     except OSError as exc:
         raise EventFileError(path, f"cannot write: {exc}") from exc
     return n
@@ -100,15 +108,25 @@ def open_root(path: str | Path) -> EventSource:
     try:
         file = uproot.open(path)
         names = set(file.keys(cycle=False))
+        for name in (TREE, mdst.TREE):
+            if name in names and not mdst.is_ttree(file[name]):
+                raise EventFileError(
+                    path,
+                    f"{name!r} is {mdst.describe(file[name])}, not a TTree: mdst files and this program's "
+                    "ntuples are TTrees (uproot writes an RNTuple for file[name] = {...}; write with mktree)",
+                )
         if TREE in names and str(getattr(file[TREE], "title", "")).startswith(FORMAT):
             return NtupleSource(path, file[TREE])
         if mdst.TREE in names and mdst.is_mdst(file[mdst.TREE]):
             return mdst.MdstSource(path, tree=file[mdst.TREE])
+        found = ", ".join(f"{name} ({mdst.describe(file[name])})" for name in sorted(names)[:20])
     except EventFileError:
+        rootclasses.forget()
         raise
     except Exception as exc:  # uproot raises many types for damaged files
+        rootclasses.forget()  # what the damaged file's streamers defined must not break the next file
         raise EventFileError(path, f"not a readable ROOT file (truncated or corrupted?): {exc}") from exc
-    found = ", ".join(sorted(names)) or "nothing"
+    found = found or "nothing"
     raise EventFileError(
         path,
         f"neither a Belle II mdst file (tree {mdst.TREE!r}) nor an event ntuple ({TREE!r}); it holds {found}",
@@ -148,6 +166,9 @@ class NtupleSource(EventSource):
 
     def __len__(self) -> int:
         return int(self.tree.num_entries)
+
+    def _failed(self) -> None:
+        rootclasses.forget()
 
     def _read(self, start: int, stop: int) -> EventBatch:
         try:

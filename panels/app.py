@@ -7,7 +7,9 @@
 - the live stream (the embedded simulation by default, or ``zmq://``) feeds every event to the
   running recoil-mass histograms and the live buffer; a bin click opens its event if still buffered;
 - the machine source (``sim://`` by default, or ``ca://``) feeds the shifter's monitoring docks;
-- a latched sudden-beam-loss alarm raises its dock whatever tab is in front.
+- a latched sudden-beam-loss alarm raises its dock whatever tab is in front;
+- the Log dock shows every warning and error (Python logging, WARNING and above), the readers'
+  notes on a file among them; errors are one line naming the file, in the status bar too.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from panels.candidate_panel import CandidatePanel
 from panels.event_browser import EventBrowser
 from panels.histogram_panel import BinSelection, HistogramPanel
 from panels.inspector import Inspector
+from panels.log_dock import LogPanel
 from panels.main_window import MainWindow
 from panels.monitoring import LiveHub, monitoring_docks
 from panels.stream_status import MAJOR, StreamStatus
@@ -166,10 +169,17 @@ class Application:
             else:
                 w.tabifyDockWidget(first, dock)
         histo_dock = w.add_dock(self.histogram_panel, "Recoil-mass histograms", BOTTOM)
+        # every warning and error of the program (readers' notes on files, failed exports, ...)
+        self.log_panel = LogPanel()
+        self.log_panel.attach()
+        log_dock = w.add_dock(self.log_panel, "Log", BOTTOM)
         if first is not None:
             w.tabifyDockWidget(first, histo_dock)
+            w.tabifyDockWidget(first, log_dock)
             first.raise_()
             w.resizeDocks([first], [300], Qt.Orientation.Vertical)
+        else:
+            w.tabifyDockWidget(histo_dock, log_dock)
         self.sbl_dock = next((d for d in self.monitoring if d.objectName() == "monitoring-sbl"), None)
         self._alarm_timer = QTimer(w)
         self._alarm_timer.setInterval(500)
@@ -245,6 +255,7 @@ class Application:
         return self.browser.current_event
 
     def close(self) -> None:
+        self.log_panel.detach()
         if self.stream is not None:
             self.stream.stop()
         if self.hub is not None:

@@ -116,8 +116,12 @@ def run(args: argparse.Namespace) -> int:
     if args.screenshot is not None:
 
         def save_and_quit() -> None:
-            if not window.grab().save(str(args.screenshot)):
-                print(f"gui: could not write {args.screenshot}", file=sys.stderr)
+            from panels.files import save_pixmap
+
+            try:
+                save_pixmap(window.grab(), args.screenshot)
+            except OSError as exc:  # names the file and the reason
+                print(f"gui: {exc}", file=sys.stderr)
             app.quit()
 
         QTimer.singleShot(args.screenshot_after_ms, save_and_quit)
@@ -148,7 +152,14 @@ def run_outreach(app: Any, args: argparse.Namespace) -> int:
     if args.screenshot is not None:
         from PySide6.QtCore import QTimer
 
-        QTimer.singleShot(
-            args.screenshot_after_ms, lambda: (show.grab().save(str(args.screenshot)), app.quit())
-        )
+        def save_and_quit() -> None:
+            from panels.files import save_pixmap
+
+            try:
+                save_pixmap(show.grab(), args.screenshot)
+            except OSError as exc:
+                print(f"gui: {exc}", file=sys.stderr)
+            app.quit()
+
+        QTimer.singleShot(args.screenshot_after_ms, save_and_quit)
     return int(app.exec())

@@ -3,11 +3,15 @@ flag events, and a table of the event's objects selected together with the views
 
 Reading happens on a worker thread; results come back to the GUI thread through a queued
 signal and are dropped if a newer request was made meanwhile. A file that cannot be opened
-shows the reason in the panel while the previous file and event stay displayed.
+shows the reason in the panel while the previous file and event stay displayed. Every error is
+one line naming the file (shown in the panel, sent on ``message`` for the status bar and logged
+for the Log dock); what the reader recorded about the file (dropped tracks, missing leaves) is
+shown under the file name and sent on ``message`` too.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,8 +27,11 @@ from events import filtering, helix
 from events import io as event_io
 from events.model import EVENT_ID, EventBatch
 
+log = logging.getLogger(__name__)
+
 Source = Any  # anything with __len__ and read(start, stop) -> EventBatch
 CHUNK = 2000  # events per read while filtering or searching
+SHOWN_ISSUES = 3  # reader issues listed in the panel (all of them are in the Log dock)
 
 
 def default_open(path: str) -> Source:
@@ -93,6 +100,7 @@ class EventBrowser(QtWidgets.QWidget):
         self.source: Source | None = None
         self.source_name = ""
         self.index = -1
+        self._issues_seen = 0  # of the source's recorded issues, how many were reported
         self.current_event: EventBatch | None = None
         self.passing: np.ndarray | None = None  # event indices passing the filter, None = all
         self.ids: np.ndarray | None = None  # (n, 3) experiment, run, event of the whole source
@@ -116,6 +124,10 @@ class EventBrowser(QtWidgets.QWidget):
         self.error_label = QtWidgets.QLabel("")
         self.error_label.setStyleSheet("color: #ff6060;")
         self.error_label.setWordWrap(True)
+        self.issues_label = QtWidgets.QLabel("")  # what the reader did with the file
+        self.issues_label.setStyleSheet("color: #e0b040;")
+        self.issues_label.setWordWrap(True)
+        self.issues_label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         nav = QtWidgets.QHBoxLayout()
         self.open_button = QtWidgets.QPushButton("Open…")
         self.prev_button = QtWidgets.QPushButton("◀ Prev")
@@ -160,6 +172,7 @@ class EventBrowser(QtWidgets.QWidget):
         self.table.verticalHeader().setVisible(False)
         for row in (
             self.file_label,
+            self.issues_label,
             nav,
             self.position_label,
             jump,
@@ -207,9 +220,33 @@ class EventBrowser(QtWidgets.QWidget):
             self._show_error(value)
 
     def _show_error(self, exc: BaseException) -> None:
-        text = str(exc) or type(exc).__name__
+        """One line: the readers' errors name the file already; anything else gets the source's name."""
+        text = " ".join((str(exc) or type(exc).__name__).split())
+        named = (event_io.EventFileError, filtering.FilterError, LookupError, OSError, RuntimeError)
+        if not isinstance(exc, named):
+            text = f"{self.source_name or 'events'}: {type(exc).__name__}: {text}"
+        log.warning("%s", text)
         self.error_label.setText(text)
         self.message.emit(text)
+
+    def _report_issues(self) -> None:
+        """What the reader recorded about the source since the last report: panel, status bar, log."""
+        issues = list(getattr(self.source, "issues", ()) or ())
+        if len(issues) < self._issues_seen:
+            self._issues_seen = 0
+        new = issues[self._issues_seen :]
+        self._issues_seen = len(issues)
+        if issues:
+            shown = issues[-SHOWN_ISSUES:]
+            more = len(issues) - len(shown)
+            head = f"{len(issues)} note(s) on this file" + (f", the last {len(shown)}:" if more else ":")
+            self.issues_label.setText("\n".join([head, *shown]))
+        else:
+            self.issues_label.setText("")
+        if new:
+            name = Path(self.source_name).name or self.source_name
+            extra = f" (+{len(new) - 1} more in the Log)" if len(new) > 1 else ""
+            self.message.emit(f"{name}: {new[-1]}{extra}")
 
     def wait_idle(self, timeout_s: float = 10.0) -> None:
         """Block until queued reads are done (for scripts and tests); results arrive as events."""
@@ -239,7 +276,7 @@ class EventBrowser(QtWidgets.QWidget):
             except event_io.EventFileError as exc:
                 raise RuntimeError(f"Cannot open {exc}") from exc
             except Exception as exc:
-                raise RuntimeError(f"Cannot open {path}: {exc}") from exc
+                raise RuntimeError(f"Cannot open {path}: {type(exc).__name__}: {exc}") from exc
             return src, first
 
         self._submit(job, lambda r: self._set_source(r[0], path, r[1]))
@@ -251,6 +288,7 @@ class EventBrowser(QtWidgets.QWidget):
 
     def _set_source(self, source: Source, name: str, first: EventBatch | None, index: int = 0) -> None:
         self.source, self.source_name = source, name
+        self._issues_seen = 0
         self.passing, self.ids = None, None
         self.filter_status.setText("")
         self.file_label.setText(f"{Path(name).name or name}: {len(source)} events")
@@ -259,6 +297,8 @@ class EventBrowser(QtWidgets.QWidget):
         self.index_box.blockSignals(False)
         if first is not None:
             self._display(index, first)
+        else:
+            self._report_issues()
 
     # --- navigation ------------------------------------------------------------------------
 
@@ -294,6 +334,7 @@ class EventBrowser(QtWidgets.QWidget):
         self.flag_button.setChecked(key in self.bookmarks)
         self.scene.set_event(event)
         self._fill_table(event)
+        self._report_issues()
         self.event_shown.emit(event)
         self.object_selected.emit(None, -1)
 
@@ -391,8 +432,8 @@ class EventBrowser(QtWidgets.QWidget):
         )
         if path:
             try:
-                self.bookmarks.save(path)
-            except OSError as exc:
+                self.bookmarks.save(path)  # atomic; never over an event file or a picture
+            except OSError as exc:  # OutputError: names the file and the reason
                 self._show_error(exc)
 
     # --- objects: table <-> views ----------------------------------------------------------

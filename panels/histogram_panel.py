@@ -219,10 +219,9 @@ class HistogramPanel(QtWidgets.QWidget):
     # -- export -------------------------------------------------------------------------------------
     def export_png(self, path: str | Path) -> Path:
         """Save the panel (plot, status, event list) as a PNG for the e-log."""
-        path = Path(path)
-        if not self.grab().save(str(path), "PNG"):
-            raise OSError(f"cannot write {path}")
-        return path
+        from panels.files import save_pixmap
+
+        return save_pixmap(self.grab(), path)  # atomic; OutputError names the file
 
     def _export_dialog(self) -> None:
         name, _ = QtWidgets.QFileDialog.getSaveFileName(

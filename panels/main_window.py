@@ -17,6 +17,7 @@ the cutaway, the track colour mode and the theme (View > Theme: dark or light) i
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
@@ -56,6 +57,8 @@ from displays.view3d import CAMERA_PRESETS, DetectorView3D
 from geometry.mesh import Part
 from panels.icons import app_icon, icon
 from panels.theme import Theme, apply_theme, current_theme
+
+log = logging.getLogger(__name__)
 
 CUTAWAY_LABELS = {"none": "Full detector", "wedge": "Quarter cut", "half": "Upper half removed"}
 COLOR_MODES = {"charge": "Charge", "pid": "Particle identification", "momentum": "Momentum"}
@@ -368,6 +371,12 @@ class MainWindow(QMainWindow):
     def toggle_full_screen(self) -> None:
         self.showNormal() if self.isFullScreen() else self.showFullScreen()
 
+    # -- messages -----------------------------------------------------------------------------
+    def report(self, text: str, timeout_ms: int = 10000) -> None:
+        """A problem in one line: in the status bar, and logged (so the Log dock keeps it)."""
+        log.warning("%s", text)
+        self.statusBar().showMessage(text, timeout_ms)
+
     # -- exports ------------------------------------------------------------------------------
     def _ask_path(self, title: str, name: str, pattern: str) -> Path | None:
         path, _ = QFileDialog.getSaveFileName(self, title, str(self.screenshot_dir / name), pattern)
@@ -375,17 +384,16 @@ class MainWindow(QMainWindow):
 
     def export_png(self, path: Path | None = None, size: tuple[int, int] = EXPORT_SIZE) -> Path | None:
         """The 3D view as a PNG of ``size`` (4K by default); asks where when no path is given."""
-        from vispy.io import write_png
+        from panels.files import save_image
 
         if path is None:
             path = self._ask_path("Export PNG", time.strftime("belle2-%Y%m%d-%H%M%S.png"), "PNG (*.png)")
             if path is None:
                 return None
         try:
-            image = self.detector.render(size=size)
-            write_png(str(path), np.ascontiguousarray(image[..., :3]))
-        except OSError as exc:
-            self.statusBar().showMessage(f"PNG not saved: {path}: {exc.strerror or exc}", 10000)
+            save_image(self.detector.render(size=size), path)
+        except OSError as exc:  # names the file and the reason
+            self.report(f"PNG not saved: {exc}")
             return None
         self.statusBar().showMessage(f"PNG saved ({size[0]}×{size[1]}): {path}", 10000)
         return path
@@ -407,7 +415,7 @@ class MainWindow(QMainWindow):
         try:
             write_phoenix(path, event)
         except ExportError as exc:
-            self.statusBar().showMessage(f"Phoenix JSON not saved: {exc}", 10000)
+            self.report(f"Phoenix JSON not saved: {exc}")
             return None
         self.statusBar().showMessage(f"Phoenix JSON saved: {path}", 10000)
         return path
@@ -507,17 +515,16 @@ class MainWindow(QMainWindow):
 
     def save_screenshot(self, path: Path | None = None) -> Path | None:
         """Write the 3D view as PNG (twice the on-screen size); say where in the status bar."""
-        from vispy.io import write_png
+        from panels.files import save_image
 
         if path is None:
             path = self.screenshot_dir / time.strftime("belle2-%Y%m%d-%H%M%S.png")
         w, h = self.detector.canvas.size
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            image = self.detector.render(size=(2 * w, 2 * h))
-            write_png(str(path), np.ascontiguousarray(image[..., :3]))
+            save_image(self.detector.render(size=(2 * w, 2 * h)), path)
         except OSError as exc:
-            self.statusBar().showMessage(f"screenshot not saved: {path}: {exc.strerror or exc}", 10000)
+            self.report(f"screenshot not saved: {exc}")
             return None
         self.statusBar().showMessage(f"screenshot saved: {path}", 10000)
         return path

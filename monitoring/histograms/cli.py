@@ -8,16 +8,20 @@ on stderr and writes TH1D/TH2D histograms with uproot.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-from events.io import EventFileError
+from events.io import EventFileError, EventSource
+from events.outputs import OutputError, check_output
 from monitoring.histograms.backends import BACKENDS, BackendUnavailable, default_backend, get_backend
 from monitoring.histograms.definitions import STANDARD
 from monitoring.histograms.export import write_histograms
-from monitoring.histograms.files import fill_files
+from monitoring.histograms.files import fill_files, unfillable
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -72,8 +76,22 @@ class ProgressBar:
         self.stream.flush()
 
 
+MAX_ISSUES = 10  # per file; the rest are counted
+
+
 def run(args: argparse.Namespace) -> int:
     definitions = [d for d in STANDARD if d.name in args.histograms]
+    if args.output.suffix.lower() != ".root":
+        print(
+            f"histogram: {args.output}: histograms are written as ROOT; give a name ending in .root",
+            file=sys.stderr,
+        )
+        return 2
+    try:  # before the fill: a bad -o fails now, not after it
+        check_output(args.output, "root", inputs=args.files)
+    except OutputError as exc:
+        print(f"histogram: {exc}", file=sys.stderr)
+        return 2
     options: dict[str, object] = {}
     if args.backend == "dask":
         options = {"scheduler": args.scheduler, "n_workers": args.workers}
@@ -83,19 +101,58 @@ def run(args: argparse.Namespace) -> int:
         print(f"histogram: backend {args.backend} cannot run here: {exc}", file=sys.stderr)
         return 2
     bar = ProgressBar()
+    read: list[tuple[str, list[str], set[str]]] = []  # per file: path, issues, missing collections
+
+    def file_done(source: EventSource) -> None:
+        read.append((str(source.path), list(source.issues), set(source.missing)))
+
     try:
-        counts = fill_files(backend, args.files, definitions, args.chunk_size, bar)
+        with quiet_readers():  # their warnings are printed below, after the progress bar
+            counts = fill_files(backend, args.files, definitions, args.chunk_size, bar, file_done)
     except (EventFileError, BackendUnavailable) as exc:
         print(f"{chr(10) if bar.drawn else ''}histogram: {exc}", file=sys.stderr)
         return 2
     finally:
         backend.close()
+    for path, issues, _ in read:
+        for line in issues[:MAX_ISSUES]:
+            print(f"histogram: {path}: {line}", file=sys.stderr)
+        if len(issues) > MAX_ISSUES:
+            print(f"histogram: {path}: ... and {len(issues) - MAX_ISSUES} more issues", file=sys.stderr)
+    missing = [m for _, _, m in read]
+    blocked = {d.name: unfillable(d, missing) for d in definitions}
+    if all(blocked.values()):
+        lacking = ", ".join(sorted(set().union(*blocked.values())))
+        print(
+            f"histogram: nothing could be filled: no file holds {lacking}; {args.output} not written",
+            file=sys.stderr,
+        )
+        return 1
     try:
-        write_histograms(args.output, {d.name: (counts[d.name], d.axes, d.title) for d in definitions})
-    except OSError as exc:
-        print(f"histogram: cannot write {args.output}: {exc}", file=sys.stderr)
+        write_histograms(
+            args.output, {d.name: (counts[d.name], d.axes, d.title) for d in definitions}, inputs=args.files
+        )
+    except OSError as exc:  # OutputError names the file and says what became of the old one
+        print(f"histogram: {exc}", file=sys.stderr)
         return 2
     for d in definitions:
-        print(f"{d.name}: {int(counts[d.name].sum())} entries", file=sys.stderr)
+        lacking = ", ".join(sorted(blocked[d.name]))
+        why = f" (could not be filled: no {lacking} in any file)" if lacking else ""
+        print(f"{d.name}: {int(counts[d.name].sum())} entries{why}", file=sys.stderr)
     print(f"wrote {args.output}", file=sys.stderr)
     return 0
+
+
+@contextlib.contextmanager
+def quiet_readers() -> Iterator[None]:
+    """Keep the readers' log warnings off stderr while the progress bar is drawn."""
+    logger = logging.getLogger("events")
+    previous = logger.propagate
+    logger.propagate = False
+    handler = logging.NullHandler()
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = previous

@@ -16,6 +16,7 @@ import numpy as np
 import uproot
 from numpy.typing import ArrayLike, NDArray
 
+from events.outputs import AtomicOutput
 from monitoring.histograms.axes import Axis
 from monitoring.histograms.running import RunningHistogram
 
@@ -35,9 +36,14 @@ def write_histograms(
     path: str | Path,
     histograms: Mapping[str, tuple[ArrayLike, tuple[Axis, ...], str]],
     event_lists: Mapping[str, Mapping[str, NDArray]] | None = None,
+    inputs: Iterable[str | Path] = (),
 ) -> None:
-    """Write ``{name: (counts, axes, title)}`` as TH1D/TH2D and ``{tree: {branch: array}}`` as TTrees."""
-    with uproot.recreate(path) as f:
+    """Write ``{name: (counts, axes, title)}`` as TH1D/TH2D and ``{tree: {branch: array}}`` as TTrees.
+
+    Atomically (``events.outputs``): never over one of ``inputs`` or a file of another kind; a
+    failure raises ``OutputError`` and leaves any previous file unchanged.
+    """
+    with AtomicOutput(path, "root", inputs) as tmp, uproot.recreate(tmp) as f:
         for name, (counts, axes, title) in histograms.items():
             f[name] = to_hist(counts, axes, title)
         for tree, branches in (event_lists or {}).items():

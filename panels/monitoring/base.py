@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import math
 from pathlib import Path
 
@@ -151,13 +150,11 @@ class MonitorPanel(QWidget):
         stem = Path(stem)
         stem.parent.mkdir(parents=True, exist_ok=True)
         png, table = stem.with_suffix(".png"), stem.with_suffix(".csv")
-        if not self.grab().save(str(png)):
-            raise OSError(f"{png}: could not write the PNG")
+        from panels.files import save_csv, save_pixmap  # atomic; OutputError names the file
+
+        save_pixmap(self.grab(), png)
         header, rows = self.csv_rows()
-        with table.open("w", newline="") as f:
-            writer = csv.writer(f)
-            writer.writerow(header)
-            writer.writerows(rows)
+        save_csv(table, header, rows)
         return png, table
 
     def _ask_png(self) -> None:

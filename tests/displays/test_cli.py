@@ -123,3 +123,43 @@ def test_render_events_reports_bad_requests(mdst_sample: Path, tmp_path: Path) -
         assert message in result.stderr
         assert "Traceback" not in result.stderr
     assert not any((tmp_path / "o").glob("*.png"))
+
+
+def test_render_clamps_a_huge_event_range_and_refuses_absurd_ones(tmp_path: Path) -> None:
+    from events import io
+    from tests.events.test_hdf5 import random_batch
+
+    events = tmp_path / "ten.h5"
+    io.write(events, random_batch(10))
+    out_dir = tmp_path / "pictures"
+    result = run_main(  # a range of 10^11 events on a 10-event file: drawn at once, not iterated
+        "render", str(events), "--events", "0-100000000000", "--out-dir", str(out_dir), "--size", "64x48",
+        drop_env=("DISPLAY", "QT_QPA_PLATFORM"), timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "wrote 10 picture(s)" in result.stdout
+    assert "99999999991 event(s) of the range lie past the file's 10" in result.stdout
+    assert len(list(out_dir.glob("*.png"))) == 10
+    for events_arg, message in [
+        ("0-" + "9" * 5000, "numbers that long are no event positions"),
+        ("0-100000000000000000", "positions stop at"),
+        ("20-100000000000", "events 20-100000000000 are outside the file, which holds 10 events (0-9)"),
+    ]:
+        result = run_render(str(events), "--events", events_arg, "--out-dir", str(out_dir))
+        assert result.returncode == 2, events_arg
+        assert message in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_render_never_writes_a_picture_over_another_kind_of_file(tmp_path: Path) -> None:
+    from events import io
+    from tests.events.test_hdf5 import random_batch
+
+    store = tmp_path / "store.png"
+    io.write(tmp_path / "store.h5", random_batch(2))
+    (tmp_path / "store.h5").rename(store)
+    before = store.read_bytes()
+    result = run_render("--out", str(store), "--size", "64x48")
+    assert result.returncode == 2
+    assert f"render: {store}: already holds an HDF5 file; this writes a PNG picture" in result.stderr
+    assert store.read_bytes() == before

@@ -101,3 +101,31 @@ def test_error_names_column(batch: EventBatch) -> None:
 
 def test_empty_batch() -> None:
     assert filtering.parse("ntracks > 1 and max_ecl_energy > 0")(EventBatch.empty()).shape == (0,)
+
+
+def test_min_and_max_take_any_number_of_arguments_element_wise(batch: EventBatch) -> None:
+    f = filtering.parse
+    # a third argument used to be numpy's output slot: this selected nothing and overwrote nklm
+    np.testing.assert_array_equal(f("max(ntracks, necl, nklm) >= 0 and nklm == 0")(batch), [True] * 4)
+    np.testing.assert_array_equal(f("max(ntracks, necl, nklm) == 3")(batch), [False, False, True, False])
+    np.testing.assert_array_equal(f("max(ntracks, necl, 5) == 5")(batch), [True] * 4)
+    np.testing.assert_array_equal(f("min(ntracks, necl, 1) == 1")(batch), [False, False, True, True])
+    np.testing.assert_array_equal(f("max(1, 2, 3) == 3")(batch), [True] * 4)
+    np.testing.assert_array_equal(filtering.QUANTITIES["nklm"][0](batch), [0, 0, 0, 0])
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("max(ntracks)", "max takes at least 2 arguments, not 1"),
+        ("min()", "min takes at least 2 arguments, not 0"),
+        ("abs(ntracks, necl)", "abs takes 1 argument, not 2"),
+        ("sqrt()", "sqrt takes 1 argument, not 0"),
+        ("log(ntracks, necl, nklm)", "log takes 1 argument, not 3"),
+        ("max(ntracks, necl, out=nklm)", "keyword arguments are not allowed"),
+        ("max(ntracks, *necl)", "Starred is not allowed"),
+    ],
+)
+def test_calls_that_cannot_be_honoured_are_filter_errors(text: str, why: str) -> None:
+    with pytest.raises(FilterError, match=why):
+        filtering.parse(text)

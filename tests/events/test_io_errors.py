@@ -63,7 +63,8 @@ def test_root_file_without_an_mdst_or_ntuple_tree(tmp_path: Path) -> None:
     with uproot.recreate(path) as f:
         f.mktree("hits", {"x": np.arange(5.0)})
         f.mktree("tree", {"energy": np.arange(5.0)})  # named like mdst but holding nothing of it
-    with pytest.raises(io.EventFileError, match=r"other\.root: neither a Belle II mdst file .*hits, tree"):
+    holds = r"hits \(a TTree\), tree \(a TTree\)"
+    with pytest.raises(io.EventFileError, match=rf"other\.root: neither a Belle II mdst file .*{holds}"):
         io.open_events(path)
 
 
