@@ -130,7 +130,8 @@ def test_the_ecl_ring_table_is_the_geometrys() -> None:
         assert first == ecl.FIRST_CELL[lo]
         assert last == ecl.FIRST_CELL[hi] + ecl.N_PHI[hi] - 1
         t0, t1 = (float(x.rstrip("°")) for x in row[5].split("–"))
-        assert (t0, t1) == (ecl.THETA_CENTER_DEG[lo], ecl.THETA_CENTER_DEG[hi])
+        centres = ecl.theta_center_deg()
+        assert (t0, t1) == (centres[lo], centres[hi])
     assert covered == list(range(ecl.N_RINGS))
 
 
