@@ -125,11 +125,15 @@ def test_status_shows_protocol_errors_and_what_restarts_missed(qtbot, screenshot
         conn.send(frame_header(2**40))  # then a frame far over the limit: the subscriber hangs up
         conn.recv_exact(1)
 
+    idle = ZmqEventSource("zmq://127.0.0.1:9")  # nothing to say yet: no peer, no protocol error
+    feed = [idle.stats]
+    status = StreamStatus(lambda: feed[0](), interval_ms=100)
+    window = _window(status)
+    qtbot.addWidget(window)
+    qtbot.wait(250)
+    assert not status.protocol.isVisibleTo(window)
     with RawPublisher(script) as pub, ZmqEventSource(pub.url) as source:
-        status = StreamStatus(source.stats, interval_ms=100)
-        window = _window(status)
-        qtbot.addWidget(window)
-        assert not status.protocol.isVisibleTo(window)  # nothing to say yet
+        feed[0] = source.stats
         qtbot.waitUntil(lambda: source.stats().protocol_errors_total >= 2, timeout=TIMEOUT_MS)
         qtbot.waitUntil(lambda: status.protocol.isVisibleTo(window), timeout=TIMEOUT_MS)
         stats = source.stats()
