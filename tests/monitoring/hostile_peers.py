@@ -8,6 +8,7 @@ function ``script(index, conn)``; the publisher runs in a thread of the test.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 import sys
@@ -173,3 +174,63 @@ def flood_main() -> None:
             print(total, flush=True)
             last = total
         time.sleep(0.05)
+
+
+class GatedForwarder:
+    """A TCP relay from a loopback port to ``target_port`` that the test opens and shuts.
+
+    While shut, every incoming connection is accepted and closed at once, so a subscriber keeps
+    dialling and never reaches the publisher; while open, bytes flow both ways unchanged.
+    """
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.is_open = threading.Event()
+        self.is_open.set()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.1)
+        self.port = self._listener.getsockname()[1]
+        self.url = f"zmq://127.0.0.1:{self.port}"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def __enter__(self) -> GatedForwarder:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self._listener.close()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                downstream, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            if not self.is_open.is_set():
+                downstream.close()
+                continue
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=1)
+            except OSError:
+                downstream.close()
+                continue
+            for source, sink in ((downstream, upstream), (upstream, downstream)):
+                threading.Thread(target=_pump, args=(source, sink), daemon=True).start()
+
+
+def _pump(source: socket.socket, sink: socket.socket) -> None:
+    """Copy bytes until either side closes, then close both."""
+    source.settimeout(None)
+    try:
+        while chunk := source.recv(65536):
+            sink.sendall(chunk)
+    except OSError:
+        pass
+    finally:
+        for end in (source, sink):
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+            end.close()

@@ -33,6 +33,7 @@ from tests.conftest import ROOT
 from tests.monitoring.hostile_peers import (
     GREETING_PUB,
     Conn,
+    GatedForwarder,
     RawPublisher,
     batch_message,
     command,
@@ -354,20 +355,28 @@ def test_events_a_restarted_publisher_sent_before_the_subscriber_rejoined_are_co
     publishers: Callable[..., Publisher],
 ) -> None:
     first = publishers("--rate", "2000", "--batch", "20", "--wait", "1")
-    with ZmqEventSource(first.url) as source:
+    with GatedForwarder(first.port) as relay, ZmqEventSource(relay.url) as source:
         assert wait_until(lambda: source.stats().events >= 200)
+        relay.is_open.clear()  # the subscriber is kept away until the new publisher has sent
         first.kill()
         assert wait_until(lambda: not source.stats().connected)
-        time.sleep(0.5)  # the subscriber is dialling a dead port, at growing intervals
         before = source.stats()
-        second = publishers("--rate", "2000", "--batch", "20", "--count", "3000", port=first.port)
+        second = publishers("--rate", "2000", "--batch", "20", "--count", "6000", port=first.port)
+        witness: zmq.Socket[bytes] = zmq.Context.instance().socket(zmq.SUB)
+        witness.setsockopt(zmq.SUBSCRIBE, b"")
+        witness.connect(f"tcp://127.0.0.1:{first.port}")
+        try:
+            assert witness.poll(int(WAIT_S * 1000)), "the new publisher sent nothing"
+        finally:
+            witness.close(linger=0)
+        relay.is_open.set()
         assert second.wait() == 0
-        assert wait_until(lambda: source.stats().last_sequence == 2999)
+        assert wait_until(lambda: source.stats().last_sequence == 5999)
         after = source.stats()
     received = after.events - before.events
     assert after.restarts == 1
-    assert after.missed_restart > 0  # it started sending before the subscriber was back
-    assert received + after.missed_restart == 3000
+    assert after.missed_restart > 0  # it sent before the subscriber was back
+    assert received + after.missed_restart == 6000
     assert after.dropped_gap == 0
     assert f"{after.missed_restart} events sent before it was joined" in after.last_restart
 
