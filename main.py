@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import signal
 import sys
 
@@ -22,6 +23,40 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("monitoring.serve", "publish events over ZeroMQ"),
     "histogram": ("monitoring.histograms.cli", "fill recoil-mass histograms over files"),
 }
+LOG_LEVELS = ("debug", "info", "warning", "error")
+CHATTY = {"serve", "ioc"}  # servers say what they do (connections, restarts) unless told otherwise
+
+
+def add_log_level(parser: argparse.ArgumentParser, command: str) -> None:
+    default = "info" if command in CHATTY else "warning"
+    parser.add_argument(
+        "--log-level", choices=LOG_LEVELS, default=default, help=f"what goes to stderr (default {default})"
+    )
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time of each record (as logging's last resort does)."""
+
+    @property
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: object) -> None:
+        pass
+
+
+def configure_logging(command: str, level: str) -> None:
+    """One stderr line per record, prefixed with the command. The root logger always passes
+    warnings on, so the GUI's Log dock and status bar see them whatever stderr is set to."""
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _StderrHandler)]:
+        root.removeHandler(old)
+    handler = _StderrHandler()
+    handler.setLevel(level.upper())
+    handler.setFormatter(logging.Formatter(f"{command}: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(min(logging.getLevelName(level.upper()), logging.WARNING))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub_parser = sub.add_parser(name, help=help_text, description=help_text)
         sub_parser.set_defaults(_module=module)
         importlib.import_module(module).add_arguments(sub_parser)
+        add_log_level(sub_parser, name)
     return parser
 
 
@@ -43,7 +79,10 @@ def main(argv: list[str] | None = None) -> int:
         module = importlib.import_module(COMMANDS[argv[0]][0])
         parser = argparse.ArgumentParser(prog=f"main.py {argv[0]}", description=COMMANDS[argv[0]][1])
         module.add_arguments(parser)
-        return int(module.run(parser.parse_args(argv[1:])) or 0)
+        add_log_level(parser, argv[0])
+        args = parser.parse_args(argv[1:])
+        configure_logging(argv[0], args.log_level)
+        return int(module.run(args) or 0)
     build_parser().parse_args(argv)
     return 0
 

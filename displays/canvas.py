@@ -13,6 +13,8 @@ from typing import Any
 
 from vispy import scene
 
+from displays.vispy_compat import check_once
+
 GL_RGB8 = 0x8051
 M_TRIM_THRESHOLD, M_TOP_PAD = -1, -2  # glibc mallopt parameters
 
@@ -75,6 +77,7 @@ class DetectorCanvas(scene.SceneCanvas):
     def __init__(self, *args: Any, show: bool = False, **kwargs: Any) -> None:
         self.before_draw: list[Callable[[], None]] = []
         keep_freed_heap()
+        check_once()
         super().__init__(*args, show=False, **kwargs)
         native = self.native
         if hasattr(native, "setTextureFormat") and hasattr(native, "paintGL"):  # a QOpenGLWidget

@@ -15,6 +15,7 @@ from vispy import scene
 
 from displays.canvas import DetectorCanvas
 from displays.style import AXIS_COLOR, BACKGROUND, GRID_COLOR, LABEL_COLOR, CanvasColors, part_style
+from displays.vispy_compat import has_hook
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,8 @@ class ProjectionView:
         light = sum(colors.background[:3]) > 1.5
         blending = "translucent" if light else "additive"
         self.grid_lines.set_gl_state(blending, depth_test=False, cull_face=False)
-        self.grid_lines._grid_color_fn["color"] = colors.grid
+        if hasattr(self.grid_lines, "_grid_color_fn"):  # VisPy 0.17's grid colour, private
+            self.grid_lines._grid_color_fn["color"] = colors.grid
         self.grid_lines.update()
         self.canvas.update()
 
@@ -121,9 +123,11 @@ class ProjectionView:
     def _sync_axes(self, event: Any = None) -> None:
         """Lay the grid out, then let the axes read their range: VisPy updates the ticks only when the
         camera moves, so without this they keep the place the axis had before the first layout."""
-        self._grid._update_child_widget_dim()
-        self.x_axis._view_changed()
-        self.y_axis._view_changed()
+        if has_hook("Grid._update_child_widget_dim"):
+            self._grid._update_child_widget_dim()
+        if has_hook("AxisWidget._view_changed"):
+            self.x_axis._view_changed()
+            self.y_axis._view_changed()
 
     def to_pixels(self, points: np.ndarray) -> np.ndarray:
         """Canvas pixel (column, row) of (N, 2) points in the projection's cm coordinates."""

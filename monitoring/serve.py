@@ -389,7 +389,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO, format="serve: %(message)s", stream=sys.stderr)
     if not math.isfinite(args.rate) or args.rate < 0:
         message = f"serve: --rate must be a number of events per second >= 0 (0: unpaced), not {args.rate}"
         print(message, file=sys.stderr)

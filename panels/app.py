@@ -172,6 +172,7 @@ class Application:
         # every warning and error of the program (readers' notes on files, failed exports, ...)
         self.log_panel = LogPanel()
         self.log_panel.attach()
+        self.log_panel.latest.connect(lambda line: w.statusBar().showMessage(line, 10000))
         log_dock = w.add_dock(self.log_panel, "Log", BOTTOM)
         if first is not None:
             w.tabifyDockWidget(first, histo_dock)

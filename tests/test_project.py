@@ -58,3 +58,19 @@ def test_pure_core_imports_without_qt() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_log_level_sets_what_reaches_stderr() -> None:
+    """``--log-level`` on any command: the server's progress notes at its default, none at warning."""
+    serve = [sys.executable, "main.py", "serve", "--from", "fake", "--count", "40", "--batch", "20"]
+    serve += ["--bind", "tcp://127.0.0.1:*"]
+    chatty = subprocess.run(serve, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    quiet = subprocess.run(
+        [*serve, "--log-level", "warning"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert chatty.returncode == quiet.returncode == 0
+    assert chatty.stderr.splitlines() == ["serve: 40 events sent from fake"]
+    assert quiet.stderr == ""
+    bad = subprocess.run([*serve, "--log-level", "loud"], cwd=ROOT, capture_output=True, text=True)
+    assert bad.returncode == 2
+    assert "invalid choice: 'loud'" in bad.stderr

@@ -135,5 +135,12 @@ def test_application_reports_damaged_files_and_never_exports_over_its_input(qtbo
         assert "already holds an HDF5 file" in status.currentMessage()
         assert app.window.export_phoenix(tmp_path / "shown.json") == tmp_path / "shown.json"
         assert len(io.load(tmp_path / "shown.json")) == 1
+
+        note = "late.root: dropped 2 track(s) with a NaN helix"  # a reader's warning, from a worker
+        worker = threading.Thread(target=logging.getLogger("events.mdst").warning, args=(note,))
+        worker.start()
+        worker.join()
+        qtbot.waitUntil(lambda: status.currentMessage() == note, timeout=5000)
+        assert any(line.endswith(f"events.mdst: {note}") for line in log_panel.lines())
     finally:
         app.close()
