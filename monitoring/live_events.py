@@ -131,36 +131,86 @@ def open_event_stream(
     raise ValueError(f"event stream {spec!r}: expected 'sim' or zmq://HOST:PORT")
 
 
+class BufferSnapshot:
+    """The events a :class:`LiveBuffer` held at one moment, as a random-access source.
+
+    Taking it copies no event: it keeps the buffer's batches (never changed once received) and
+    their offsets, and ``read`` joins only the batches a range touches, so a snapshot costs the
+    GUI thread microseconds however many events are buffered.
+    """
+
+    def __init__(self, numbered: Sequence[tuple[int, EventBatch]], skip: int) -> None:
+        self._numbers = np.array([number for number, _ in numbered], dtype=np.int64)
+        self._batches = [batch for _, batch in numbered]
+        sizes = np.array([len(batch) for batch in self._batches], dtype=np.int64)
+        # position in the snapshot of each batch's first event (the oldest ``skip`` events are gone)
+        self._starts = np.concatenate([[0], np.cumsum(sizes)]) - skip
+
+    def __len__(self) -> int:
+        return int(self._starts[-1])
+
+    def read(self, start: int, stop: int) -> EventBatch:
+        """Events ``start:stop`` (clipped) as one batch."""
+        start, stop = max(0, start), min(stop, len(self))
+        if stop <= start:
+            return EventBatch.empty()
+        first = int(np.searchsorted(self._starts, start, side="right")) - 1
+        last = int(np.searchsorted(self._starts, stop, side="left"))
+        parts = []
+        for batch, base in zip(self._batches[first:last], self._starts[first:last].tolist(), strict=True):
+            parts.append(batch.slice(max(0, start - base), min(len(batch), stop - base)))
+        return parts[0] if len(parts) == 1 else EventBatch.concat(parts)
+
+    def position(self, batch_number: int, row: int) -> int | None:
+        """Where event ``row`` of the ``batch_number``-th batch the buffer received is, if still held."""
+        i = int(np.searchsorted(self._numbers, batch_number))
+        held = i < len(self._numbers) and self._numbers[i] == batch_number
+        if not held or not 0 <= row < len(self._batches[i]):
+            return None
+        where = int(self._starts[i]) + row
+        return where if where >= 0 else None
+
+
 class LiveBuffer:
-    """The newest ``capacity`` events as a random-access source (``__len__``, ``read``); thread-safe."""
+    """The newest ``capacity`` events as a random-access source (``__len__``, ``read``); thread-safe.
+
+    Batches are numbered in the order received, empty ones included, as a running histogram
+    numbers the batches it fills, so a histogram's link (batch, row) finds its event directly.
+    """
 
     def __init__(self, capacity: int = 500) -> None:
         self.capacity = capacity
-        self._batches: deque[EventBatch] = deque()
+        self._batches: deque[tuple[int, EventBatch]] = deque()
         self._size = 0
         self._lock = threading.Lock()
         self.received = 0
+        self.batches = 0
 
     def __call__(self, batch: EventBatch) -> None:
         """Consumer interface: append a batch, dropping the oldest events beyond the capacity."""
         with self._lock:
-            self._batches.append(batch)
+            number, self.batches = self.batches, self.batches + 1
+            if not len(batch):
+                return
+            self._batches.append((number, batch))
             self._size += len(batch)
             self.received += len(batch)
-            while self._size - len(self._batches[0]) >= self.capacity:
-                self._size -= len(self._batches.popleft())
+            while self._size - len(self._batches[0][1]) >= self.capacity:
+                self._size -= len(self._batches.popleft()[1])
 
     def __len__(self) -> int:
         with self._lock:
             return min(self._size, self.capacity)
 
-    def snapshot(self) -> EventBatch:
-        """The buffered events, oldest first."""
+    def frozen(self) -> BufferSnapshot:
+        """The buffered events now, oldest first, without copying them."""
         with self._lock:
-            batches = list(self._batches)
-            size = self._size
-        joined = EventBatch.concat(batches)
-        return joined.slice(max(0, size - self.capacity), size)
+            return BufferSnapshot(list(self._batches), max(0, self._size - self.capacity))
+
+    def snapshot(self) -> EventBatch:
+        """The buffered events, oldest first, joined into one batch."""
+        frozen = self.frozen()
+        return frozen.read(0, len(frozen))
 
     def read(self, start: int, stop: int) -> EventBatch:
-        return self.snapshot().slice(start, stop)
+        return self.frozen().read(start, stop)

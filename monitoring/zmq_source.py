@@ -163,7 +163,10 @@ class ZmqEventSource:
         self._first_event_at: float | None = None
         self._latency_s: float | None = None
         self._arrivals: deque[tuple[float, int]] = deque(maxlen=100_000)
+        # the newest shown event as (message, row, received ns); sliced only when latest() asks
+        self._latest_ref: tuple[Message, int, int] | None = None
         self._latest: LatestEvent | None = None
+        self._latest_ref_cut: tuple[Message, int, int] | None = None  # the ref _latest was cut from
         self._last_logged: dict[str, float] = {}
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -184,6 +187,14 @@ class ZmqEventSource:
         self._keep = keep
 
     def latest(self) -> LatestEvent | None:
+        """The newest event (that the filter keeps), cut out of its batch on the first call after it came."""
+        with self._lock:
+            ref = self._latest_ref
+        if ref is not None and ref is not self._latest_ref_cut:
+            message, row, received_ns = ref
+            sequence, event = message.sequence + row, message.batch.event(row)
+            self._latest = LatestEvent(sequence, event, message.publisher, message.sent_ns, received_ns)
+            self._latest_ref_cut = ref
         return self._latest
 
     # -- life cycle -----------------------------------------------------------------------
@@ -322,7 +333,7 @@ class ZmqEventSource:
             self._on_rejected(exc, size)
             return
         n = len(message.batch)
-        latest = self._pick_latest(message)
+        latest = self._latest_row(message)
         with self._lock:
             self._counts["messages"] += 1
             self._counts["bytes"] += size
@@ -335,7 +346,7 @@ class ZmqEventSource:
             self._arrivals.append((now, n))
             self._follow_sequence(message, now)
             if latest is not None:
-                self._latest = latest
+                self._latest_ref = (message, latest, time.time_ns())
         try:
             self._queue.put_nowait(message)
         except queue.Full:
@@ -378,24 +389,20 @@ class ZmqEventSource:
         self._next_sequence = message.next_sequence
         self._last_message_at = now
 
-    def _pick_latest(self, message: Message) -> LatestEvent | None:
+    def _latest_row(self, message: Message) -> int | None:
+        """The row of the batch's last event the filter keeps (the last row without one), or None."""
         batch = message.batch
         if not len(batch):
             return None
-        index = len(batch) - 1
         keep = self._keep
-        if keep is not None:
-            try:
-                kept = np.flatnonzero(np.asarray(keep(batch), dtype=bool))
-            except Exception as exc:
-                self._consumer_failed("event filter", exc)
-                return None
-            if not len(kept):
-                return None
-            index = int(kept[-1])
-        return LatestEvent(
-            message.sequence + index, batch.event(index), message.publisher, message.sent_ns, time.time_ns()
-        )
+        if keep is None:
+            return len(batch) - 1
+        try:
+            kept = np.flatnonzero(np.asarray(keep(batch), dtype=bool))
+        except Exception as exc:
+            self._consumer_failed("event filter", exc)
+            return None
+        return int(kept[-1]) if len(kept) else None
 
     def _log_limited(self, key: str, text: str) -> None:
         """Log a warning at most once per ``key`` every 5 s, so a bad peer cannot flood the log."""

@@ -22,7 +22,6 @@ from numpy.typing import NDArray
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import QCheckBox, QDockWidget, QLabel, QVBoxLayout, QWidget
 
-from displays.event_render import BatchSource
 from displays.event_visuals import EventVisuals, detector_crystal_painter
 from displays.scene import Scene
 from events.model import EVENT_ID, EventBatch
@@ -70,6 +69,9 @@ def newest_worth_showing(batch: EventBatch, min_tracks: int = 2, min_ecl_gev: fl
     return int(worth[-1]) if len(worth) else len(batch) - 1
 
 
+LOOK_BACK_EVENTS = 500  # the newest events searched for one worth showing
+
+
 class LiveFollower(QWidget):
     """The live buffer behind the browser: a snapshot every few seconds, unless paused."""
 
@@ -91,22 +93,40 @@ class LiveFollower(QWidget):
     def tick(self) -> None:
         if not self.follow.isChecked() or not len(self.buffer):
             return
-        snapshot = self.buffer.snapshot()
-        self.browser.set_source(BatchSource(snapshot), "live stream", index=newest_worth_showing(snapshot))
+        snapshot = self.buffer.frozen()
+        total = len(snapshot)
+        recent = snapshot.read(total - LOOK_BACK_EVENTS, total)
+        index = total - len(recent) + newest_worth_showing(recent)
+        self.browser.set_source(snapshot, "live stream", index=index)
 
     def open_newest(self, records: NDArray[np.void]) -> tuple[int, int, int] | None:
-        """Freeze the display on the newest of these records still buffered; None if all have left."""
-        snapshot = self.buffer.snapshot()
-        buffered = np.stack([snapshot.header[k] for k in EVENT_ID], axis=1)
+        """Freeze the display on the newest of these records still buffered; None if all have left.
+
+        A record's (batch, row) is where its event is; the event's id is checked there, and looked
+        for across the buffer only when it does not match (a histogram made after the stream began
+        numbers batches from its own start)."""
+        snapshot = self.buffer.frozen()
+        buffered: NDArray[np.int64] | None = None
         for record in records[::-1]:
             experiment, run, event = (int(record[k]) for k in EVENT_ID)
             wanted = (experiment, run, event)
-            hits = np.flatnonzero((buffered == wanted).all(axis=1))
-            if len(hits):
+            where = snapshot.position(int(record["batch"]), int(record["row"]))
+            if where is None or _event_id(snapshot.read(where, where + 1)) != wanted:
+                if buffered is None:
+                    whole = snapshot.read(0, len(snapshot))
+                    buffered = np.stack([whole.header[k] for k in EVENT_ID], axis=1)
+                hits = np.flatnonzero((buffered == wanted).all(axis=1))
+                where = int(hits[-1]) if len(hits) else None
+            if where is not None:
                 self.follow.setChecked(False)
-                self.browser.set_source(BatchSource(snapshot), "live stream (paused)", index=int(hits[-1]))
+                self.browser.set_source(snapshot, "live stream (paused)", index=where)
                 return wanted
         return None
+
+
+def _event_id(event: EventBatch) -> tuple[int, int, int]:
+    experiment, run, number = (int(event.header[k][0]) for k in EVENT_ID)
+    return experiment, run, number
 
 
 class Application:

@@ -85,3 +85,30 @@ def test_stamping_stops_waiting_for_a_run_when_asked() -> None:
     stop = threading.Event()
     threading.Timer(0.05, stop.set).start()
     assert list(stamp_runs([_batch(0, 5)], lambda: None, stop, poll_s=0.01)) == []
+
+
+def test_a_buffer_snapshot_reads_any_range_and_finds_batch_rows_without_copying() -> None:
+    buf = LiveBuffer(capacity=25)
+    sizes = [7, 0, 9, 4, 11, 6]  # an empty batch is numbered too, as a running histogram numbers it
+    first = 0
+    for size in sizes:
+        buf(_batch(first, size))
+        first += size
+    frozen = buf.frozen()
+    joined = buf.snapshot()
+    assert len(frozen) == len(joined) == 25
+    assert joined.header["event"].tolist() == list(range(12, 37))
+    for start, stop in [(0, 25), (0, 1), (3, 17), (24, 25), (5, 5), (-4, 3), (20, 99)]:
+        got = frozen.read(start, stop)
+        np.testing.assert_array_equal(got.header["event"], joined.header["event"][max(0, start) : stop])
+        np.testing.assert_array_equal(got.tracks["d0"], got.header["event"].astype(float))
+    # (batch number, row) -> position: batch 2 (events 7-15) is partly evicted, batch 0 wholly
+    assert frozen.position(2, 4) is None  # event 11 has left
+    assert frozen.position(2, 5) == 0  # event 12, the oldest still held
+    assert frozen.position(0, 3) is None
+    assert frozen.position(5, 5) == 24
+    assert frozen.position(5, 6) is None  # no such row
+    assert frozen.position(6, 0) is None  # not received yet
+    buf(_batch(first, 5))  # the buffer moves on; the snapshot taken before does not
+    assert len(frozen) == 25
+    assert frozen.read(0, 1).header["event"].tolist() == [12]

@@ -119,3 +119,28 @@ def test_a_bad_machine_url_leaves_the_rest_of_the_application_working(qtbot, tmp
         assert app.visuals["3d"] is not None
     finally:
         app.close()
+
+
+def test_bin_click_finds_its_event_by_batch_and_row_and_checks_the_id(qtbot) -> None:
+    from monitoring.histograms.running import LINK_DTYPE
+    from monitoring.live_events import LiveBuffer
+    from panels.app import LiveFollower
+    from panels.event_browser import EventBrowser
+
+    buffer = LiveBuffer(capacity=10)
+    for first in (0, 10, 20):
+        buffer(_batch(first, 10))
+    browser = EventBrowser()
+    qtbot.addWidget(browser)
+    follower = LiveFollower(buffer, browser, period_s=60)
+    qtbot.addWidget(follower)
+    record = np.zeros(1, dtype=LINK_DTYPE)
+    record["experiment"], record["run"], record["event"] = 26, 7, 27
+    record["batch"], record["row"] = 2, 7  # where a histogram fed alongside the buffer saw it
+    assert follower.open_newest(record) == (26, 7, 27)
+    assert browser.index == 7
+    record["batch"], record["row"] = 2, 3  # numbered from another start: the id decides
+    assert follower.open_newest(record) == (26, 7, 27)
+    assert browser.current_event is not None
+    assert int(browser.current_event.header["event"][0]) == 27
+    browser.shutdown()
