@@ -142,8 +142,8 @@ class HistogramPanel(QtWidgets.QWidget):
             self.plot.enableAutoRange()
 
     def _tick(self) -> None:
-        if self.isVisible():
-            self.refresh()
+        if self.isVisible() and self.current.snapshot() is not self.snapshot:
+            self.refresh()  # nothing is redrawn (and no check rerun) while nothing was filled
 
     def refresh(self) -> None:
         """Take a snapshot of the current histogram and push it into the existing items."""

@@ -89,6 +89,8 @@ class RunningHistogram:
         self.check_config = check_config or CheckConfig()
         self._shape = shape(self.axes)
         self._lock = threading.Lock()
+        self._changes = 0  # fills, resets and references so far: a snapshot is made once per change
+        self._cached: tuple[int, Snapshot] | None = None
         self._window: deque[Counts] = deque(maxlen=window_batches)
         self._window_sum = np.zeros(self._shape, np.int64)
         self.run_counts = np.zeros(self._shape, np.int64)
@@ -110,12 +112,14 @@ class RunningHistogram:
             reference = ref
         with self._lock:
             self.reference = reference
+            self._changes += 1
 
     def reset(self) -> None:
         with self._lock:
             self._reset()
 
     def _reset(self) -> None:
+        self._changes += 1
         self.run_counts = np.zeros(self._shape, np.int64)
         self._window.clear()
         self._window_sum = np.zeros(self._shape, np.int64)
@@ -129,6 +133,7 @@ class RunningHistogram:
         with self._lock:
             batch_index = self.batches
             self.batches += 1
+            self._changes += 1
             if len(batch) == 0:
                 return
             cuts = np.flatnonzero((np.diff(exp) != 0) | (np.diff(run) != 0)) + 1
@@ -176,8 +181,11 @@ class RunningHistogram:
             return self.links.events(int(np.ravel_multi_index(index, self._shape)))
 
     def snapshot(self) -> Snapshot:
+        """The histogram now; the same (read-only) object again until the next fill, reset or reference."""
         with self._lock:
-            return self._snapshot()
+            if self._cached is None or self._cached[0] != self._changes:
+                self._cached = (self._changes, self._snapshot())
+            return self._cached[1]
 
     def _snapshot(self) -> Snapshot:
         exp, run = self.run_key if self.run_key is not None else (-1, -1)

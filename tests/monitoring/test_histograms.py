@@ -413,3 +413,20 @@ def test_backends_take_empty_inputs_and_reject_mismatched_ones(backend) -> None:
         backend.histogram("recoil_mass", [np.zeros(3)] * 5 + [np.zeros(4)], (RECOIL_MASS_AXIS,))
     with pytest.raises(ValueError, match="2-D histograms"):
         backend.histogram("pair_mass:recoil_mass", empty, (RECOIL_MASS_AXIS,))
+
+
+def test_a_snapshot_is_made_once_per_change_and_reflects_every_fill() -> None:
+    definition = STANDARD[0]
+    running = RunningHistogram(definition)
+    first = running.snapshot()
+    assert running.snapshot() is first  # nothing changed: the same snapshot, the check not rerun
+    running.fill(EventBatch.empty())
+    second = running.snapshot()
+    assert second is not first
+    assert second.batches == 1
+    running.set_reference(np.ones(second.run_counts.shape))
+    third = running.snapshot()
+    assert third is not second
+    assert third.reference is not None
+    running.reset()
+    assert running.snapshot() is not third

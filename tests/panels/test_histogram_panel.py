@@ -160,3 +160,22 @@ def test_click_outside_the_histogram_selects_nothing(qtbot) -> None:
     assert panel.bin_at(-5.0) is None
     assert panel.bin_at(7.0) is None
     assert panel.bin_at(4.53) == (90,)
+
+
+def test_the_panel_redraws_only_after_a_fill(qtbot, histograms: list[RunningHistogram]) -> None:
+    panel = HistogramPanel(histograms)
+    qtbot.addWidget(panel)
+    panel.show()
+    qtbot.waitExposed(panel)
+    redraws: list[int] = []
+    panel.data_item.sigPlotChanged.connect(lambda *_: redraws.append(1))
+    panel._tick()
+    panel._tick()
+    assert redraws == []  # nothing filled since the panel drew: nothing redrawn, no check rerun
+    before = panel.snapshot
+    assert before is not None
+    histograms[0].fill(_stream(np.random.default_rng(9), 500, 0.15, run=7, first=90_000))
+    panel._tick()
+    assert redraws == [1]
+    assert panel.snapshot is not None
+    assert panel.snapshot.events_seen == before.events_seen + 600  # 500 pairs and 100 photons
