@@ -222,7 +222,7 @@ class Application:
                 seed=self.config.seed,
                 signals=self.config.signals if self.config.stream == "sim" else (),
                 # the embedded events carry the machine's run, and stop between runs
-                run_of=self.hub.model.run_in_progress if self.hub is not None else None,
+                run_of=self.hub.current_run if self.hub is not None else None,
             ).start()
         except (ValueError, OSError) as exc:
             self.window.statusBar().showMessage(f"live events: {exc}")

@@ -6,7 +6,9 @@ into a thread-safe queue; the hub, on the GUI thread, drains it into the
 Arrival rate is not paint rate; hidden panels cost nothing. A tick ingests at most
 ``max_per_tick`` updates (the rest wait for the next ticks), so a source that delivers hours of
 history at once, or a flood, never freezes the window; the source's notices (options it clamped,
-a cache it rebuilt) go into the model's message log.
+a cache it rebuilt) go into the model's message log. The run in progress is handed to other
+threads (the embedded event stream labels its events with it) by :meth:`LiveHub.current_run`, a
+value the GUI thread sets at each tick: no other thread ever reads the model.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ class LiveHub(QObject):
         self.panels: list[LivePanel] = []
         self.frames = 0  # ticks that refreshed at least one panel
         self._last_check = 0.0
+        self._run = self.model.run_in_progress()  # set on the GUI thread, read by any thread
         self.timer = QTimer(self)
         self.timer.setInterval(max(1, round(1000 / fps)))
         self.timer.timeout.connect(self.tick)
@@ -75,6 +78,10 @@ class LiveHub(QObject):
         self.timer.stop()
         self.source.stop()
 
+    def current_run(self) -> tuple[int, int] | None:
+        """The model's run in progress as of the last tick; safe to call from any thread."""
+        return self._run
+
     def tick(self) -> None:
         """Drain (a bounded amount), check staleness once a second, refresh what is visible."""
         updates = self.source.drain(self.max_per_tick)
@@ -89,6 +96,7 @@ class LiveHub(QObject):
         if now - self._last_check >= 1.0:
             self._last_check = now
             self.model.check()
+        self._run = self.model.run_in_progress()
         shown = [p for p in self.panels if p.isVisible()]
         for panel in shown:
             panel.refresh(self.model)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -329,3 +330,19 @@ def test_a_huge_history_never_freezes_the_window(qtbot) -> None:
     assert len(sizes) > 100  # ... spread over many ticks
     assert any("history=1e+06 is more than 43200" in e.text for e in hub.model.log)
     assert hub.frames > 50  # the panel kept repainting meanwhile
+
+
+def test_the_hub_hands_the_run_in_progress_to_other_threads_as_of_its_last_tick(qtbot) -> None:
+    hub = LiveHub(SimSource(f"sim://?start={T0:.0f}"))  # never started: fed by the test
+    assert hub.current_run() is None  # run control exists, its number is on its way
+    hub.model.ingest([Update("EXP", T0, 35.0), Update("RUN", T0, 12.0), Update("RUNNING", T0, 1.0)])
+    assert hub.current_run() is None  # not until the GUI thread's next tick
+    hub.tick()
+    seen: list[tuple[int, int] | None] = []
+    reader = threading.Thread(target=lambda: seen.append(hub.current_run()))  # as the event stream does
+    reader.start()
+    reader.join()
+    assert seen == [(35, 12)]
+    hub.model.ingest([Update("RUNNING", T0 + 1, 0.0)])
+    hub.tick()
+    assert hub.current_run() is None  # between runs: the embedded stream takes no events
