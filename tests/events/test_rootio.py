@@ -81,3 +81,26 @@ def test_newer_schema_or_missing_branches_are_refused(tmp_path: Path) -> None:
         f.mktree("events", {"event": np.arange(3)}, title=rootio.TITLE)
     with pytest.raises(io.EventFileError, match=r"thin\.root: tree 'events' lacks branches experiment, run"):
         io.open_events(path)
+
+
+def test_single_events_come_from_cached_basket_blocks_exactly_as_a_direct_read(tmp_path: Path) -> None:
+    """Stepping through an ntuple reads each block of baskets once; every event equals a direct read."""
+    path = tmp_path / "events.root"
+    batch = random_batch(900, seed=11)
+    rootio.write(path, [batch.slice(0, 300), batch.slice(300, 650), batch.slice(650, 900)])  # 3 baskets
+    source = io.open_events(path)
+    assert isinstance(source, rootio.NtupleSource)
+    reads: list[tuple[int, int]] = []
+    original = source._read_entries
+
+    def counted(start: int, stop: int) -> EventBatch:
+        reads.append((start, stop))
+        return original(start, stop)
+
+    source._read_entries = counted  # type: ignore[method-assign]
+    for i in [0, 1, 299, 300, 301, 649, 650, 899, 5, 400]:
+        assert_batches_equal(source.read(i, i + 1), batch.slice(i, i + 1))
+    assert reads == [(0, 300), (300, 650), (650, 900)]  # one read per basket, then from the cache
+    assert len(source._blocks) == rootio.KEEP_BLOCKS
+    assert_batches_equal(source.read(290, 310), batch.slice(290, 310))
+    assert reads[-1] == (290, 310)  # across a basket boundary: read directly
