@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("events.generator.cli", "generate Belle II collisions with dark-sector signals"),
     "ioc": ("monitoring.ioc", "serve the SuperKEKB/Belle II simulation as EPICS PVs (caproto)"),
     "serve": ("monitoring.serve", "publish events over ZeroMQ"),
+    "monitor": ("monitoring.monitor", "watch a machine source headless and print what it saw (JSON)"),
     "histogram": ("monitoring.histograms.cli", "fill recoil-mass histograms over files"),
 }
 LOG_LEVELS = ("debug", "info", "warning", "error")
