@@ -222,9 +222,9 @@ def main() -> None:
                 "next_event_ms": round(stepping * 1e3, 3),
             }
             ratios[f"{name}_one_event_under_5ms"] = {
-                "value": round(5.0 / one, 2),
+                "value": round(5.0 / mean, 2),
                 "goal": 1.0,
-                "against": "5 ms for one event at random (a new event each time, nothing read twice)",
+                "against": "5 ms, the mean of one event at random (a new one each time, misses included)",
             }
             ratios[f"{name}_one_event_vs_plain"] = {
                 "value": round(plain / one, 2),
@@ -232,7 +232,7 @@ def main() -> None:
                 "against": PLAIN[name],
             }
     out["ratios"] = ratios
-    out["note"] = "2 shared CPU cores; HDF5 gzip-1 + shuffle, ROOT via uproot mktree/extend"
+    out["note"] = "2 shared CPU cores; HDF5 gzip-1 + shuffle, ROOT via uproot mktree/extend, LZ4-1"
     out["formats"] = {"hdf5": hdf5.FORMAT, "root_tree_title": rootio.TITLE}
     print(json.dumps(out, indent=1))
 
