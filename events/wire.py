@@ -9,6 +9,12 @@ read back with ``np.frombuffer``. Column names are ``header.<col>``, ``<collecti
 ``<collection>.<col>`` of ``events.model``. Version 1 is the same without ``epoch``, and is still
 read (as epoch 0, "not known").
 
+Version 3 (``encode_packed``, what ``main.py serve`` sends) is two frames: a fixed binary header
+(the prefix, then schema version, event count, sequence, epoch, publish time, the five collections'
+object counts, the publisher id and source name) and one body holding every column in the schema's
+order, each at an 8-byte aligned offset. The layout follows from the counts alone, so the receiver
+checks one length and cuts views; one contiguous buffer per message instead of ~70 frames.
+
 ``decode`` trusts nothing: any message that is not exactly a batch of the current schema raises
 one ``WireError`` subclass naming the problem, and no other exception escapes it. Sequence
 numbers, times and epochs are bounded to int64, so no counter fed from them can run away.
@@ -29,13 +35,18 @@ import numpy as np
 from events.model import COLLECTIONS, HEADER, SCHEMA_VERSION, Collection, EventBatch
 
 MAGIC = b"B2EV"
-WIRE_VERSION = 2
-READ_VERSIONS = (1, 2)  # versions ``decode`` accepts; 1 has no epoch
+WIRE_VERSION = 2  # the JSON-headed multipart layout of ``encode``
+PACKED_VERSION = 3  # the two-frame layout of ``encode_packed``
+READ_VERSIONS = (1, 2, 3)  # versions ``decode`` accepts; 1 has no epoch
 MAX_SEQUENCE = 2**63 - 1  # sequence numbers, times and epochs fit an int64
 _PREFIX = struct.Struct("<4sH")
 _OFFSETS_DTYPE = np.dtype("<i8")
 _MAX_PUBLISHER_LEN = 64
 _MAX_SOURCE_LEN = 1024
+# version 3 header after the prefix: schema, n_events, sequence, epoch, sent_ns, 5 object counts,
+# publisher and source lengths in bytes
+_PACKED = struct.Struct("<Hqqqq5qBH")
+_ALIGN = 8
 
 
 def _wire_dtype(code: str) -> np.dtype:
@@ -56,6 +67,29 @@ _COLUMNS: dict[str, tuple[np.dtype, tuple[int, ...], str | None]] = {
 _DTYPE_STR = {name: dtype.str for name, (dtype, _, _) in _COLUMNS.items()}
 # frame index of each collection's offsets in the layout ``encode`` writes
 _OFFSETS_FRAME = {c: 1 + list(_COLUMNS).index(f"{c}.offsets") for c in COLLECTIONS}
+_COLLECTION_ORDER = tuple(COLLECTIONS)
+_HEADER_ROWS, _OFFSET_ROWS = -1, -2  # row kinds of a packed block; >= 0: the collection's index
+
+
+def _packed_blocks() -> tuple[tuple[int, np.dtype, tuple[int, ...], tuple[str, ...]], ...]:
+    """The packed body's blocks: columns with the same rows, dtype and trailing shape lie side by
+    side as one (columns, rows, *trailing) array, so a message is cut into ~20 views, not ~70."""
+    groups: dict[tuple[int, str, tuple[int, ...]], list[str]] = {}
+    for name, (dtype, trailing, coll) in _COLUMNS.items():
+        if coll is None:
+            kind = _HEADER_ROWS
+        elif name.endswith(".offsets"):
+            kind = _OFFSET_ROWS
+        else:
+            kind = _COLLECTION_ORDER.index(coll)
+        groups.setdefault((kind, dtype.str, trailing), []).append(name)
+    return tuple(
+        (kind, np.dtype(code), trailing, tuple(names)) for (kind, code, trailing), names in groups.items()
+    )
+
+
+_BLOCKS = _packed_blocks()
+_ROW_ITEMS = {trailing: prod(trailing) for _, _, trailing, _ in _BLOCKS}
 
 
 class WireError(ValueError):
@@ -178,6 +212,52 @@ def encode(
     return frames
 
 
+def _packed_layout(n_events: int, sizes: Sequence[int]) -> tuple[list[tuple[int, tuple[int, ...]]], int]:
+    """(byte offset, array shape) of every block of a packed body, and the body's length."""
+    layout, at = [], 0
+    for kind, dtype, trailing, names in _BLOCKS:
+        rows = n_events if kind == _HEADER_ROWS else n_events + 1 if kind == _OFFSET_ROWS else sizes[kind]
+        shape = (len(names), rows, *trailing)
+        layout.append((at, shape))
+        nbytes = len(names) * rows * _ROW_ITEMS[trailing] * dtype.itemsize
+        at += nbytes + (-nbytes) % _ALIGN
+    return layout, at
+
+
+def encode_packed(
+    batch: EventBatch, sequence: int, publisher: str, sent_ns: int | None = None, epoch: int = 0
+) -> list[bytes | bytearray]:
+    """The two frames of one version 3 message: the binary header, and every column in one body."""
+    publisher_bytes = publisher.encode()
+    if not publisher or len(publisher) > _MAX_PUBLISHER_LEN or len(publisher_bytes) > 255:
+        raise ValueError(f"publisher id must have 1 to {_MAX_PUBLISHER_LEN} characters")
+    if not 0 <= sequence <= MAX_SEQUENCE - len(batch) or not 0 <= epoch <= MAX_SEQUENCE:
+        raise ValueError(f"sequence {sequence} or epoch {epoch} outside 0 to {MAX_SEQUENCE}")
+    source_bytes = batch.source[:_MAX_SOURCE_LEN].encode()
+    columns = _columns_of(batch)
+    sizes = [int(columns[f"{c}.offsets"][-1]) for c in _COLLECTION_ORDER]
+    layout, length = _packed_layout(len(batch), sizes)
+    body = bytearray(length)
+    for (_, dtype, _, names), (at, shape) in zip(_BLOCKS, layout, strict=True):
+        block = np.frombuffer(body, dtype=dtype, count=prod(shape), offset=at).reshape(shape)
+        for row, name in zip(block, names, strict=True):
+            column = columns[name]
+            if column.shape != row.shape:  # no broadcasting: a column of the wrong length is an error
+                raise ValueError(f"column {name}: shape {column.shape} does not fit the schema's {row.shape}")
+            row[...] = column
+    head = _PREFIX.pack(MAGIC, PACKED_VERSION) + _PACKED.pack(
+        SCHEMA_VERSION,
+        len(batch),
+        int(sequence),
+        int(epoch),
+        time.time_ns() if sent_ns is None else int(sent_ns),
+        *sizes,
+        len(publisher_bytes),
+        len(source_bytes),
+    )
+    return [head + publisher_bytes + source_bytes, body]
+
+
 def decode(frames: Sequence[Any], limits: WireLimits = WireLimits()) -> Message:
     """Check and decode the frames of one message; raises only ``WireError`` subclasses.
 
@@ -211,6 +291,8 @@ def _decode(frames: Sequence[Any], limits: WireLimits) -> Message:
         )
     if first.nbytes > limits.max_header_bytes:
         raise Oversized(f"header of {first.nbytes} bytes exceeds the limit of {limits.max_header_bytes}")
+    if version == PACKED_VERSION:
+        return _decode_packed(views, limits)
     try:
         head = json.loads(bytes(first[_PREFIX.size :]).decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -248,6 +330,58 @@ def _decode(frames: Sequence[Any], limits: WireLimits) -> Message:
             for i, (name, (dtype, shape)) in enumerate(declared.items())
         }
     return Message(sequence, publisher, sent_ns, _assemble(arrays, n_events, source), epoch)
+
+
+def _decode_packed(views: list[memoryview], limits: WireLimits) -> Message:
+    if len(views) != 2:
+        raise MalformedMessage(f"{len(views)} frames, a version 3 message has 2 (header, body)")
+    first, body = views
+    fixed = _PREFIX.size + _PACKED.size
+    if first.nbytes < fixed:
+        raise MalformedMessage(f"version 3 header of {first.nbytes} bytes, at least {fixed} expected")
+    schema, n_events, sequence, epoch, sent_ns, *rest = _PACKED.unpack_from(first, _PREFIX.size)
+    sizes, (publisher_len, source_len) = rest[:5], rest[5:]
+    if schema != SCHEMA_VERSION:
+        raise SchemaMismatch(f"event schema version {schema}, this program reads version {SCHEMA_VERSION}")
+    if min(n_events, sequence, epoch, sent_ns, *sizes) < 0:
+        raise MalformedMessage("negative sequence, time, epoch, event or object count")
+    if n_events > limits.max_events:
+        raise Oversized(f"{n_events} events exceed the limit of {limits.max_events}")
+    if sequence > MAX_SEQUENCE - n_events:
+        raise MalformedMessage(f"sequence {sequence} of {n_events} events beyond int64")
+    if first.nbytes != fixed + publisher_len + source_len:
+        expected = fixed + publisher_len + source_len
+        raise MalformedMessage(f"header of {first.nbytes} bytes, its lengths say {expected}")
+    try:
+        publisher = bytes(first[fixed : fixed + publisher_len]).decode("utf-8")
+        source = bytes(first[fixed + publisher_len :]).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MalformedMessage(f"publisher id or source name is not UTF-8: {exc}") from None
+    if not publisher or len(publisher) > _MAX_PUBLISHER_LEN or len(source) > _MAX_SOURCE_LEN:
+        raise MalformedMessage("publisher id or source name of invalid length")
+    layout, length = _packed_layout(n_events, sizes)
+    if body.nbytes != length:
+        raise ShapeMismatch(
+            f"body of {body.nbytes} bytes, {n_events} events and objects {list(sizes)} need {length}"
+        )
+    columns: dict[str, np.ndarray] = {}
+    offsets: np.ndarray | None = None
+    for (kind, dtype, _, names), (at, shape) in zip(_BLOCKS, layout, strict=True):
+        block = np.frombuffer(body, dtype=dtype, count=prod(shape), offset=at).reshape(shape)
+        if kind == _OFFSET_ROWS:
+            offsets = block
+        columns.update(zip(names, block, strict=True))
+    assert offsets is not None  # the schema has collections
+    if (offsets[:, 0] != 0).any() or (n_events and (np.diff(offsets, axis=1) < 0).any()):
+        raise BadOffsets("offsets must start at 0 and never decrease")
+    if (offsets[:, -1] != sizes).any():
+        raise BadOffsets(f"offsets end at {offsets[:, -1].tolist()}, the columns have {list(sizes)} rows")
+    collections = {
+        coll: Collection(coll, columns[f"{coll}.offsets"], {k: columns[f"{coll}.{k}"] for k in spec})
+        for coll, spec in COLLECTIONS.items()
+    }
+    header = {k: columns[f"header.{k}"] for k in HEADER}
+    return Message(sequence, publisher, sent_ns, EventBatch(header, source=source, **collections), epoch)
 
 
 def _canonical_arrays(

@@ -38,7 +38,7 @@ import zmq
 
 from events.model import Collection, EventBatch
 from events.trigger import L1_BITS, pack
-from events.wire import encode
+from events.wire import encode_packed
 
 if TYPE_CHECKING:
     from events.io import EventSource
@@ -153,8 +153,8 @@ class EventPublisher:
         return True
 
     def publish(self, batch: EventBatch) -> None:
-        """Send one batch (zero-copy); never blocks on subscribers."""
-        frames = encode(batch, self.sequence, self.publisher_id, epoch=self.epoch)
+        """Send one batch as one packed body (wire version 3); never blocks on subscribers."""
+        frames = encode_packed(batch, self.sequence, self.publisher_id, epoch=self.epoch)
         self._socket.send_multipart(frames, copy=False)
         self.sequence += len(batch)
 

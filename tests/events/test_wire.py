@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import struct
 from collections.abc import Callable
 from typing import Any
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 
 from events import wire
-from events.model import COLLECTIONS, HEADER, SCHEMA_VERSION, EventBatch
+from events.model import COLLECTIONS, HEADER, SCHEMA_VERSION, Collection, EventBatch
 from events.wire import WireError, WireLimits, decode, encode
 from monitoring.serve import fake_batch
 
@@ -296,3 +297,109 @@ def test_encode_refuses_numbers_a_receiver_would_reject() -> None:
     for sequence, epoch in ((-1, 0), (2**63, 0), (0, 2**63), (0, -3)):
         with pytest.raises(ValueError, match="outside"):
             encode(_batch(), sequence, "p", epoch=epoch)
+
+
+# -- version 3: two frames, one packed body ---------------------------------------------------
+
+
+def _packed(batch: EventBatch | None = None, sequence: int = 7) -> list[bytearray]:
+    frames = wire.encode_packed(_batch() if batch is None else batch, sequence, "packer", sent_ns=11, epoch=5)
+    return [bytearray(f) for f in frames]
+
+
+@pytest.mark.parametrize("n", [0, 1, 37])
+def test_packed_messages_round_trip_exactly_as_views_of_one_body(n: int) -> None:
+    batch = fake_batch(np.random.default_rng(n), n)
+    frames = _packed(batch, sequence=40)
+    assert len(frames) == 2
+    assert struct.unpack("<H", frames[0][4:6]) == (wire.PACKED_VERSION,)
+    message = decode(frames)
+    assert (message.sequence, message.publisher, message.sent_ns, message.epoch) == (40, "packer", 11, 5)
+    _assert_same(message.batch, batch)
+    body = np.frombuffer(frames[1], dtype=np.uint8)
+    assert np.shares_memory(message.batch.header["event"], body) or n == 0  # cut from the body, not copied
+    assert message.batch.source == batch.source
+
+
+def test_packed_and_json_headed_messages_decode_to_the_same_batch() -> None:
+    batch = _batch(12)
+    _assert_same(decode(_packed(batch)).batch, decode(_frames(batch)).batch)
+
+
+def test_packed_messages_that_lie_about_their_sizes_are_refused_without_allocating() -> None:
+    good = _packed(_batch(6))
+    fixed = 6 + wire._PACKED.size
+
+    def with_fields(**changes: int) -> list[bytearray]:
+        fields = list(wire._PACKED.unpack_from(good[0], 6))
+        names = ["schema", "n_events", "sequence", "epoch", "sent_ns", *COLLECTIONS, "publisher", "source"]
+        for key, value in changes.items():
+            fields[names.index(key)] = value
+        return [good[0][:6] + wire._PACKED.pack(*fields) + good[0][fixed:], good[1]]
+
+    cases: list[tuple[list[bytearray], type[WireError], str]] = [
+        (with_fields(tracks=10**15), wire.ShapeMismatch, "need"),
+        (with_fields(n_events=10**15), wire.Oversized, "exceed the limit"),
+        (with_fields(ecl=-1), wire.MalformedMessage, "negative"),
+        (with_fields(schema=SCHEMA_VERSION + 1), wire.SchemaMismatch, "schema version"),
+        (with_fields(publisher=200), wire.MalformedMessage, "its lengths say"),
+        (with_fields(sequence=2**63 - 3), wire.MalformedMessage, "beyond int64"),
+        ([good[0], good[1][:-8]], wire.ShapeMismatch, "need"),
+        ([good[0], good[1] + bytes(8)], wire.ShapeMismatch, "need"),
+        ([good[0]], wire.MalformedMessage, "2 (header, body)"),
+        ([good[0], good[1], good[1]], wire.MalformedMessage, "2 (header, body)"),
+        ([good[0][: fixed - 1], good[1]], wire.MalformedMessage, "header of"),
+    ]
+    for frames, error, words in cases:
+        with pytest.raises(error, match=re.escape(words)):
+            decode(frames)
+
+
+def test_packed_offsets_that_do_not_fit_are_refused() -> None:
+    batch = _batch(6)
+    frames = _packed(batch)
+    layout, _ = wire._packed_layout(len(batch), [getattr(batch, c).offsets[-1] for c in COLLECTIONS])
+    block = next(i for i, (kind, *_) in enumerate(wire._BLOCKS) if kind == wire._OFFSET_ROWS)
+    at = layout[block][0]
+    broken = bytearray(frames[1])
+    broken[at : at + 8] = struct.pack("<q", 1)  # the first collection's offsets start at 1
+    with pytest.raises(wire.BadOffsets, match="start at 0"):
+        decode([frames[0], broken])
+    broken = bytearray(frames[1])
+    end = at + 6 * 8  # the first collection's last offset (7 offsets for 6 events)
+    broken[end : end + 8] = struct.pack("<q", 0)
+    with pytest.raises(wire.BadOffsets):
+        decode([frames[0], broken])
+
+
+def test_fuzzed_packed_messages_decode_or_raise_wire_error_only() -> None:
+    rng = np.random.default_rng(2026)
+    good = _packed(_batch(8))
+    outcomes = {"ok": 0, "error": 0}
+    for trial in range(600):
+        frames = [bytearray(f) for f in good]
+        i = trial % 2
+        if trial % 3 == 2:
+            frames[i] = frames[i][: int(rng.integers(0, len(frames[i]) + 1))]
+        else:
+            for _ in range(int(rng.integers(1, 6))):
+                frames[i][int(rng.integers(0, len(frames[i])))] ^= 1 << int(rng.integers(0, 8))
+        try:
+            message = decode(frames)
+        except WireError:
+            outcomes["error"] += 1
+        else:
+            outcomes["ok"] += 1
+            assert len(message.batch.header["event"]) == len(message.batch)
+    assert outcomes["error"] > 100
+    assert outcomes["ok"] > 0
+
+
+def test_packed_encoding_refuses_a_column_that_does_not_fit() -> None:
+    batch = _batch(4)
+    bad = dict(batch.tracks.columns)
+    bad["d0"] = bad["d0"][:1]  # one value for several tracks: never broadcast
+    tracks = Collection("tracks", batch.tracks.offsets, bad)
+    broken = EventBatch(batch.header, source=batch.source, **{**batch.collections(), "tracks": tracks})
+    with pytest.raises(ValueError, match=r"column tracks\.d0: shape \(1,\)"):
+        wire.encode_packed(broken, 0, "p")
