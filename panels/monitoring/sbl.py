@@ -7,15 +7,18 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
+    QSplitter,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -52,6 +55,10 @@ def took(alarm: SBLAlarm) -> str:
     return f"{alarm.duration * 1e6:.0f} µs"
 
 
+MIN_PLOT_WIDTH, MIN_PLOT_HEIGHT = 220, 150  # px: a post-mortem plot with readable axes
+SIDE_BY_SIDE_BELOW = 480  # px of panel height under which table and plots sit side by side
+
+
 class SBLPanel(MonitorPanel):
     title = "Beam loss alarms"
 
@@ -78,7 +85,15 @@ class SBLPanel(MonitorPanel):
         tabs.addTab(self.log, "Beam losses")
         tabs.addTab(self.messages, "All messages")
 
+        plots_box = QWidget()
+        plots_layout = QVBoxLayout(plots_box)
+        plots_layout.setContentsMargins(0, 0, 0, 0)
+        plots_layout.setSpacing(2)
+        self.pm_title = QLabel("post-mortem: none yet")  # above both plots, wrapped: never clipped
+        self.pm_title.setWordWrap(True)
+        plots_layout.addWidget(self.pm_title)
         plots = QHBoxLayout()
+        plots_layout.addLayout(plots, 1)
         background = current_theme().color("plot_background")
         self.pm_wide = pg.PlotWidget(background=background)
         self.pm_wide.setLabel("bottom", "time from loss [s]")
@@ -108,13 +123,27 @@ class SBLPanel(MonitorPanel):
         theme_notifier().changed.connect(self.follow_theme)
         for plot in (self.pm_wide, self.pm_turns):
             cache_axes(plot)
-        plots.addWidget(self.pm_wide)
-        plots.addWidget(self.pm_turns)
-        self.body.addWidget(tabs, 1)
-        self.body.addLayout(plots, 1)
+        for plot in (self.pm_wide, self.pm_turns):
+            plot.setMinimumSize(MIN_PLOT_WIDTH, MIN_PLOT_HEIGHT)  # axis labels never run into each other
+            plots.addWidget(plot)
+        # table and post-mortem share the panel: side by side in a low strip (the main window's bottom
+        # docks, where it starts), one above the other once the panel is tall; the split can be moved
+        self.split = QSplitter(Qt.Orientation.Horizontal)
+        self.split.addWidget(tabs)
+        self.split.addWidget(plots_box)
+        self.split.setChildrenCollapsible(False)
+        self.body.addWidget(self.split, 1)
         self._shown_alarms: tuple = ()
         self._newest_message: LogEntry | None = None
         self._selected: SBLAlarm | None = None
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # Qt name
+        super().resizeEvent(event)
+        size = event.size()
+        low_strip = size.height() < SIDE_BY_SIDE_BELOW and size.width() >= 1.8 * size.height()
+        wanted = Qt.Orientation.Horizontal if low_strip else Qt.Orientation.Vertical
+        if self.split.orientation() != wanted:
+            self.split.setOrientation(wanted)
 
     def follow_theme(self, theme: Theme) -> None:
         for line in self.loss_lines:
@@ -230,8 +259,7 @@ class SBLPanel(MonitorPanel):
             wide.setData(dt, v * 1000)
             near = np.abs(dt) < 300e-6
             turns.setData(dt[near] * 1e6, v[near] * 1000)
-        title = "post-mortem: " + (describe(alarm) if alarm else "none yet")
-        self.pm_wide.setTitle(title, size="9pt")
+        self.pm_title.setText("post-mortem: " + (describe(alarm) if alarm else "none yet"))
 
     def csv_rows(self) -> tuple[list[str], list[list[object]]]:
         rows: list[list[object]] = []

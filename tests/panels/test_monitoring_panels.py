@@ -346,3 +346,29 @@ def test_the_hub_hands_the_run_in_progress_to_other_threads_as_of_its_last_tick(
     hub.model.ingest([Update("RUNNING", T0 + 1, 0.0)])
     hub.tick()
     assert hub.current_run() is None  # between runs: the embedded stream takes no events
+
+
+def test_sbl_postmortem_stays_readable_in_a_low_dock_and_a_tall_one(
+    qtbot, history, screenshot_dir: Path
+) -> None:
+    from panels.monitoring.sbl import MIN_PLOT_HEIGHT
+    from panels.theme import current_theme
+
+    _, panels = make_hub(qtbot, history, ["sbl"])
+    panel: SBLPanel = panels["sbl"]
+    background = current_theme().color("plot_background")
+    shapes = (((1600, 300), Qt.Orientation.Horizontal), ((900, 760), Qt.Orientation.Vertical))
+    for (width, height), orientation in shapes:
+        panel.resize(width, height)
+        qtbot.waitUntil(lambda o=orientation: panel.split.orientation() == o, timeout=3000)
+        QApplication.processEvents()
+        for plot in (panel.pm_wide, panel.pm_turns):
+            assert plot.height() >= MIN_PLOT_HEIGHT  # room for tick labels and the axis title
+            assert plot.isVisible()
+        assert panel.pm_title.text().startswith("post-mortem: SUDDEN BEAM LOSS")
+        assert panel.pm_title.width() <= panel.width()  # wrapped, not clipped at the plot's edge
+        image = panel.grab().toImage()
+        image.save(str(screenshot_dir / f"monitoring_sbl_{width}x{height}.png"))
+        # the post-mortem plots are drawn: their dark plot background covers a good part of the panel
+        plot_image = panel.pm_turns.grab().toImage()
+        assert pixel_fraction(plot_image, background) > 0.4
