@@ -23,8 +23,10 @@ Figures (docs/physics.md §1 and §5.3, docs/detector.md; "approx." marks our ow
   cm) with 95 % efficiency, layer count from the range; 8 % of pions above 0.8 GeV punch through (1–3
   layers); half of the K_L give a cluster.
 * Vertices: the primary vertex (σ 10 µm in x, y, 20 µm in z); a V0 (K_S) or DISPLACED (long-lived S)
-  vertex for every two-prong decay whose daughters are both tracked: position = the true decay point,
-  ``dca`` = the closest approach of the two smeared daughter helices, cov from σ⊥ 10 µm / σ∥ 500 µm.
+  vertex for every two-prong decay whose daughters are both tracked, cov from σ⊥ 10 µm / σ∥ 500 µm
+  (along the flight direction); every vertex position is the true one plus a draw from its stated
+  covariance, so residual / σ has unit width; ``dca`` = the closest approach of the two smeared
+  daughter helices.
 """
 
 from __future__ import annotations
@@ -305,8 +307,9 @@ def respond(
     is_track[matched[matched >= 0]] = True
     ecl_cols["is_track"] = is_track
 
+    # the vertices' smearing draws from a child stream, so the other detector responses of a seed stay
     vtx_cols, vtx_event = _vertices(
-        parts, decay, primary, track_of_particle, measured, trk_off, trk_event, n_events
+        rng.spawn(1)[0], parts, decay, primary, track_of_particle, measured, trk_off, trk_event, n_events
     )
 
     collections_rows = {
@@ -458,6 +461,7 @@ def _klm_clusters(
 
 
 def _vertices(
+    rng: np.random.Generator,
     parts: Particles,
     decay: F8,
     primary: F8,
@@ -491,10 +495,13 @@ def _vertices(
     iu = ([0, 0, 0, 1, 1, 2], [0, 1, 2, 1, 2, 2])
     pv_cov = np.tile(np.diag(PRIMARY_VERTEX_SIGMA**2)[iu], (n_events, 1))
     apdg = np.abs(parts.pdg[good])
+    # measured = true + a draw from the covariance the vertex states, so pulls have unit width
+    pv = primary + PRIMARY_VERTEX_SIGMA * rng.normal(size=(n_events, 3))
+    sv = decay[good] + np.einsum("kij,kj->ki", np.linalg.cholesky(cov3), rng.normal(size=(k, 3)))
     cols = {
-        "x": np.concatenate([primary[:, 0], decay[good, 0]]),
-        "y": np.concatenate([primary[:, 1], decay[good, 1]]),
-        "z": np.concatenate([primary[:, 2], decay[good, 2]]),
+        "x": np.concatenate([pv[:, 0], sv[:, 0]]),
+        "y": np.concatenate([pv[:, 1], sv[:, 1]]),
+        "z": np.concatenate([pv[:, 2], sv[:, 2]]),
         "kind": np.concatenate(
             [
                 np.full(n_events, VertexKind.PRIMARY),
