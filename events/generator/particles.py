@@ -80,9 +80,9 @@ class ParticleTable:
         self.n_rows += n
         return rows
 
-    def last_block(self) -> tuple[I8, NDArray[np.int32], F8]:
-        """(events, pdg codes, four-momenta) of the block added last."""
-        event, pdg, p4, _, _ = self._blocks[-1]
+    def last_block(self, back: int = 1) -> tuple[I8, NDArray[np.int32], F8]:
+        """(events, pdg codes, four-momenta) of the block added last (``back=2``: the one before it)."""
+        event, pdg, p4, _, _ = self._blocks[-back]
         return event, pdg, p4
 
     def extend(self, particles: Particles, event_map: np.ndarray | None = None) -> I8:

@@ -8,7 +8,7 @@ The recipes are toys built from the reference's kinematic descriptions, not full
 * two-photon e+e-ℓ+ℓ-: equivalent-photon fractions f(x) ∝ (1 + (1−x)²)/x, W² = x₁x₂s > 0.25 GeV², ℓℓ
   ∝ (1 + cos²θ)/(1 − β²cos²θ) in the γγ frame, tagging e± lost along the beams;
 * q q̄: back-to-back jets ∝ 1 + cos²θ, ≈ 10.5 charged particles per event, limited pT to the jet axis
-  (⟨pT⟩ ≈ 0.35 GeV), π0 → γγ, K_S → π+π- (flying), K_L;
+  (⟨pT⟩ ≈ 0.35 GeV), π0 → γγ, K_S → π+π- or π0π0 (PDG fractions, flying), K_L;
 * μμ(γ), ττ: ∝ 1 + cos²θ plus ISR; τ decays eνν, μνν, πν, ππ0ν, π2π0ν, 3πν, 3ππ0ν, Kν (PDG fractions);
 * BB̄: Υ(4S) → BB̄ at p* ≈ 0.33 GeV (∝ sin²θ, the P wave), isotropic multi-body B decays;
 * Bhabha ∝ ((3 + cos²θ)/(1 − cosθ))², γγ ∝ (1 + cos²θ)/sin²θ.
@@ -44,6 +44,9 @@ PI, PI0, K, KS, KL, PROTON = 211, 111, 321, 310, 130, 2212
 KAON_CODE = K
 B_CHARGED, B_NEUTRAL, UPSILON_4S = 521, 511, 300553
 _SELF_CONJUGATE = (22, 111, 130, 310, 300553)
+# K_S branching fractions, PDG 2024 (Review of Particle Physics, K_S listing): π+π- (69.20 ± 0.05) %,
+# π0π0 (30.69 ± 0.05) %; the rest (< 0.2 %) is left out and the two renormalised
+KS_TO_PI_PI, KS_TO_PI0_PI0 = 0.6920, 0.3069
 
 
 @dataclass(frozen=True)
@@ -287,12 +290,23 @@ def table_rows_p4(table: ParticleTable, rows: I8) -> tuple[I8, I8, np.ndarray, F
 def decay_prompt_neutrals(
     rng: np.random.Generator, table: ParticleTable, block: tuple[I8, I8, np.ndarray, F8]
 ) -> None:
-    """π0 → γγ at once and K_S → π+π- after its flight, for the neutral mesons of a block."""
+    """π0 → γγ at once; K_S → π+π- or π0π0 (PDG fractions) after its flight, for a block's neutral mesons."""
     rows, event, pdg, p4 = block
-    for code, d1, d2 in ((PI0, PHOTON, PHOTON), (KS, PI, -PI)):
-        sel = np.flatnonzero(pdg == code)
-        if len(sel):
-            decay_two_body(rng, table, event[sel], rows[sel], p4[sel], d1, d2)
+    pi0 = np.flatnonzero(pdg == PI0)
+    if len(pi0):
+        decay_two_body(rng, table, event[pi0], rows[pi0], p4[pi0], PHOTON, PHOTON)
+    ks = np.flatnonzero(pdg == KS)
+    if not len(ks):
+        return
+    charged = rng.uniform(0, 1, len(ks)) < KS_TO_PI_PI / (KS_TO_PI_PI + KS_TO_PI0_PI0)
+    for sel, d1, d2 in ((ks[charged], PI, -PI), (ks[~charged], PI0, PI0)):
+        if not len(sel):
+            continue
+        daughters = decay_two_body(rng, table, event[sel], rows[sel], p4[sel], d1, d2)
+        if d1 == PI0:  # the pions of K_S → π0π0 decay to photons at once, like any other π0
+            blocks = (table.last_block(2), table.last_block(1))
+            for pi0_rows, (pi0_event, _, pi0_p4) in zip(daughters, blocks, strict=True):
+                decay_two_body(rng, table, pi0_event, pi0_rows, pi0_p4, PHOTON, PHOTON)
 
 
 def tautau(rng: np.random.Generator, n: int, cfg: GeneratorConfig) -> Particles:

@@ -434,3 +434,24 @@ def test_continuum_is_jet_like_and_bbbar_spherical() -> None:
     assert qq.mean() > 0.78
     assert bb.mean() < 0.74
     assert qq.mean() - bb.mean() > 0.08
+
+
+def test_k_short_decays_with_the_pdg_fractions_and_its_neutral_pions_to_photons() -> None:
+    from events.generator.physics import KS_TO_PI0_PI0, KS_TO_PI_PI
+
+    mc = generate(3000, seed=23, processes=["ssbar", "ccbar"]).mc
+    rows = mc.offsets[mc.event_index()] + mc["mother"]  # each particle's mother, as a global row
+    has_mother = mc["mother"] >= 0
+    from_ks = has_mother & (mc["pdg"][np.where(has_mother, rows, 0)] == 310)
+    ks_rows = np.unique(rows[from_ks])
+    assert len(ks_rows) > 1000
+    daughters = {int(k): sorted(mc["pdg"][from_ks & (rows == k)].tolist()) for k in ks_rows[:3000]}
+    kinds = [tuple(d) for d in daughters.values()]
+    assert set(kinds) <= {(-211, 211), (111, 111)}
+    neutral = kinds.count((111, 111)) / len(kinds)
+    expected = KS_TO_PI0_PI0 / (KS_TO_PI_PI + KS_TO_PI0_PI0)
+    assert neutral == pytest.approx(expected, abs=4 * np.sqrt(expected * (1 - expected) / len(kinds)))
+    # every π0 of a K_S decays to two photons
+    pi0 = np.flatnonzero(from_ks & (mc["pdg"] == 111))
+    photons = has_mother & np.isin(rows, pi0) & (mc["pdg"] == 22)
+    assert np.bincount(rows[photons], minlength=len(mc["pdg"]))[pi0].tolist() == [2] * len(pi0)
