@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from typing import Self
 
 from events.model import EventBatch
 from events.wire import encode
@@ -89,21 +90,18 @@ class Conn:
             n -= k
 
 
-class RawPublisher:
-    """A TCP listener on loopback that runs ``script(index, conn)`` for each connection, in turn."""
+class LoopbackListener:
+    """A TCP listener on a free loopback port whose thread hands each connection to ``_accepted``."""
 
-    def __init__(self, script: Callable[[int, Conn], None]) -> None:
-        self._script = script
+    def __init__(self) -> None:
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(0.1)
         self.port = self._listener.getsockname()[1]
         self.url = f"zmq://127.0.0.1:{self.port}"
         self.stop = threading.Event()
-        self.connections = 0
-        self.errors: list[str] = []
-        self._thread = threading.Thread(target=self._run, name="raw publisher", daemon=True)
+        self._thread = threading.Thread(target=self._serve, name=type(self).__name__, daemon=True)
 
-    def __enter__(self) -> RawPublisher:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
@@ -112,21 +110,37 @@ class RawPublisher:
         self._thread.join(10)
         self._listener.close()
 
-    def _run(self) -> None:
+    def _serve(self) -> None:
         while not self.stop.is_set():
             try:
                 sock, _ = self._listener.accept()
             except TimeoutError:
                 continue
-            sock.settimeout(10)
-            index = self.connections
-            self.connections += 1
-            try:
-                self._script(index, Conn(sock))
-            except (OSError, EOFError) as exc:  # the subscriber hung up: expected after a fault
-                self.errors.append(f"{index}: {type(exc).__name__}: {exc}")
-            finally:
-                sock.close()
+            self._accepted(sock)
+
+    def _accepted(self, sock: socket.socket) -> None:
+        raise NotImplementedError
+
+
+class RawPublisher(LoopbackListener):
+    """A TCP listener on loopback that runs ``script(index, conn)`` for each connection, in turn."""
+
+    def __init__(self, script: Callable[[int, Conn], None]) -> None:
+        super().__init__()
+        self._script = script
+        self.connections = 0
+        self.errors: list[str] = []
+
+    def _accepted(self, sock: socket.socket) -> None:
+        sock.settimeout(10)
+        index = self.connections
+        self.connections += 1
+        try:
+            self._script(index, Conn(sock))
+        except (OSError, EOFError) as exc:  # the subscriber hung up: expected after a fault
+            self.errors.append(f"{index}: {type(exc).__name__}: {exc}")
+        finally:
+            sock.close()
 
 
 GREETING_SUB = GREETING_PUB
@@ -176,7 +190,7 @@ def flood_main() -> None:
         time.sleep(0.05)
 
 
-class GatedForwarder:
+class GatedForwarder(LoopbackListener):
     """A TCP relay from a loopback port to ``target_port`` that the test opens and shuts.
 
     While shut, every incoming connection is accepted and closed at once, so a subscriber keeps
@@ -184,41 +198,22 @@ class GatedForwarder:
     """
 
     def __init__(self, target_port: int) -> None:
+        super().__init__()
         self.target_port = target_port
         self.is_open = threading.Event()
         self.is_open.set()
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.1)
-        self.port = self._listener.getsockname()[1]
-        self.url = f"zmq://127.0.0.1:{self.port}"
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
 
-    def __enter__(self) -> GatedForwarder:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join(5)
-        self._listener.close()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                downstream, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            if not self.is_open.is_set():
-                downstream.close()
-                continue
-            try:
-                upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=1)
-            except OSError:
-                downstream.close()
-                continue
-            for source, sink in ((downstream, upstream), (upstream, downstream)):
-                threading.Thread(target=_pump, args=(source, sink), daemon=True).start()
+    def _accepted(self, downstream: socket.socket) -> None:
+        if not self.is_open.is_set():
+            downstream.close()
+            return
+        try:
+            upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=1)
+        except OSError:
+            downstream.close()
+            return
+        for source, sink in ((downstream, upstream), (upstream, downstream)):
+            threading.Thread(target=_pump, args=(source, sink), daemon=True).start()
 
 
 def _pump(source: socket.socket, sink: socket.socket) -> None:
