@@ -133,7 +133,7 @@ def load_view_state(path: str | Path) -> dict[str, Any]:
 def write_phoenix(path: str | Path, event: EventBatch) -> Path:
     """The shown event as Phoenix JSON (events.phoenix: mm, MeV, reopens in this display too)."""
     from events import phoenix
-    from events.io import EventFileError
+    from events.source import EventFileError
 
     path = Path(path)
     source = Path(event.source) if event.source else None
@@ -174,7 +174,8 @@ def clamp_range(event_range: range, n: int) -> range:
 
 def open_source(path: str | Path) -> Any:
     """``events.io.open_events`` with its errors as ``ExportError`` (the message names the file)."""
-    from events.io import EventFileError, open_events
+    from events.io import open_events
+    from events.source import EventFileError
 
     try:
         return open_events(path)
@@ -218,7 +219,7 @@ def render_events(
         raise ExportError(f"cannot make the output directory {out}: {exc.strerror or exc}") from None
     written: list[Path] = []
     names: set[str] = set()
-    from events.io import EventFileError
+    from events.source import EventFileError
 
     for i in wanted:
         try:

@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 
 from events import helix
-from events.io import EventFileError, open_events
+from events.io import open_events
 from events.model import EventBatch
+from events.source import EventFileError
 
 PID_NAMES = ("e", "mu", "pi", "K", "p", "d")
 

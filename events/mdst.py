@@ -41,8 +41,8 @@ import numpy as np
 import uproot
 
 from events import rootclasses, vertexing
-from events.io import EventFileError, EventSource
 from events.model import Collection, EventBatch, VertexKind
+from events.source import EventFileError, EventSource
 from events.trigger import L1_BITS
 
 TREE = "tree"

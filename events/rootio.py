@@ -25,9 +25,9 @@ import numpy as np
 import uproot
 
 from events import rootclasses
-from events.io import EventFileError, EventSource
 from events.model import COLLECTIONS, HEADER, SCHEMA_VERSION, Collection, EventBatch
 from events.outputs import AtomicOutput, OutputError
+from events.source import EventFileError, EventSource
 
 TREE = "events"
 FORMAT = "belle2-display-events"

@@ -41,7 +41,7 @@ from events.trigger import L1_BITS, pack
 from events.wire import encode
 
 if TYPE_CHECKING:
-    from events.io import EventSource
+    from events.source import EventSource
 
 log = logging.getLogger(__name__)
 
@@ -318,7 +318,8 @@ def open_source(spec: str, seed: int, batch_size: int, signals: Sequence[str] = 
         raise ValueError("--signal applies to --from sim only")
     if not os.path.exists(spec):
         raise ValueError(f"{spec}: no such file (--from takes an events file, 'sim' or 'fake')")
-    from events.io import EventFileError, open_events
+    from events.io import open_events
+    from events.source import EventFileError
 
     try:
         source = open_events(spec)
@@ -337,7 +338,7 @@ def _file_problem(path: str, exc: Exception) -> str:
 
 def _file_batches(path: str, source: EventSource, batch_size: int) -> Iterator[EventBatch]:
     """The chunks of an open file; any reader error becomes a ``ValueError`` naming the file."""
-    from events.io import EventFileError
+    from events.source import EventFileError
 
     try:
         yield from source.chunks(batch_size)

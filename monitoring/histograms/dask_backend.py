@@ -151,7 +151,7 @@ class DaskBackend(Backend):
         One task per range of whole baskets of a file (``partitions``): it reads only the
         branches the selections need, selects, fills with the numpy backend and returns the
         counts, so only the small count arrays travel. ``progress(files done, files)``."""
-        from events.io import EventFileError
+        from events.source import EventFileError
 
         definitions = list(definitions)
         columns = needed_columns(definitions)
