@@ -1,9 +1,18 @@
-"""One entry point for event files, chosen by suffix (and, for ``.root``, by content).
+"""One entry point for event files: a table of formats, chosen by suffix (and, for ``.root``, by content).
+
+:data:`FORMATS` names every format once: its suffixes, the reader that opens it and the writer
+that writes it (``"module:attribute"``, imported only when used, so ``import events.io`` stays
+cheap). :func:`open_events`, :func:`write`, the error for an unknown suffix and the GUI's
+file-dialog filters (:func:`dialog_filter`) are all made from it.
 
 * ``.h5`` / ``.hdf5``: this project's event store (``events.hdf5``).
 * ``.root``: a Belle II mdst file (tree ``tree``, read by ``events.mdst``) or this project's
-  ntuple (TTree ``events``, ``events.rootio``); which one is decided by looking inside.
+  ntuple (TTree ``events``, ``events.rootio``); both share one opener, ``events.rootio.open_root``,
+  which tells them apart by looking inside.
 * ``.json``: Phoenix event JSON (``events.phoenix``).
+
+Adding a format is a reader (an :class:`EventSource` subclass, or a function of the path that
+returns one) and optionally a writer in its own module, plus one :class:`FileFormat` entry here.
 
 Every failure on a user's file raises :class:`EventFileError` naming the file and the problem.
 The source base class, the error and the batch check live in ``events.source`` (re-exported
@@ -12,49 +21,122 @@ here for callers), so the readers never import this module.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import importlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from events.model import EventBatch
 from events.source import EventFileError, EventSource, sanitize, unexpected
 
-__all__ = ["EventFileError", "EventSource", "load", "open_events", "sanitize", "write"]
+__all__ = [
+    "FORMATS",
+    "EventFileError",
+    "EventSource",
+    "FileFormat",
+    "dialog_filter",
+    "load",
+    "open_events",
+    "sanitize",
+    "write",
+]
 
-HDF5_SUFFIXES = (".h5", ".hdf5")
-ROOT_SUFFIXES = (".root",)
-JSON_SUFFIXES = (".json",)
-SUFFIXES = HDF5_SUFFIXES + ROOT_SUFFIXES + JSON_SUFFIXES
+Reader = Callable[[Path], EventSource]
+Writer = Callable[..., int]  # (path, batches, inputs=...) -> number of events written
 
-def _check_readable(path: Path) -> None:
+
+@dataclass(frozen=True)
+class FileFormat:
+    """One event-file format: what it is called, its suffixes, and where its reader and writer are.
+
+    ``reader`` and ``writer`` are ``"module:attribute"``; the reader is called with the path and
+    returns an :class:`EventSource`, the writer as ``writer(path, batches, inputs=inputs)``
+    returns the number of events written. Formats that share a suffix share one reader, which
+    tells them apart by content.
+    """
+
+    name: str
+    title: str  # what the file dialog calls it
+    suffixes: tuple[str, ...]
+    reader: str | None
+    writer: str | None = None
+
+    def _resolve(self, spec: str) -> Any:
+        module, attribute = spec.split(":")
+        return getattr(importlib.import_module(module), attribute)
+
+    def open(self, path: Path) -> EventSource:
+        if self.reader is None:
+            raise EventFileError(path, f"{self.title} files cannot be read")
+        source: EventSource = self._resolve(self.reader)(path)
+        return source
+
+    def write(self, path: Path, batches: Iterable[EventBatch], inputs: Iterable[str | Path]) -> int:
+        if self.writer is None:
+            raise EventFileError(path, f"{self.title} files cannot be written")
+        count: int = self._resolve(self.writer)(path, batches, inputs=inputs)
+        return count
+
+
+FORMATS: tuple[FileFormat, ...] = (
+    FileFormat("hdf5", "HDF5 event store", (".h5", ".hdf5"), "events.hdf5:HDF5Source", "events.hdf5:write"),
+    # the two ROOT formats share the opener that looks inside; .root files are written as ntuples
+    FileFormat("mdst", "Belle II mdst", (".root",), "events.rootio:open_root"),
+    FileFormat("ntuple", "ROOT event ntuple", (".root",), "events.rootio:open_root", "events.rootio:write"),
+    FileFormat("phoenix", "Phoenix JSON", (".json",), "events.phoenix:PhoenixSource", "events.phoenix:write"),
+)
+
+
+def _suffixes(formats: Iterable[FileFormat]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(s for f in formats for s in f.suffixes))
+
+
+SUFFIXES = _suffixes(f for f in FORMATS if f.reader)  # every suffix a file can be read from
+WRITABLE_SUFFIXES = _suffixes(f for f in FORMATS if f.writer)
+
+
+def format_for(path: str | Path, writing: bool = False) -> FileFormat | None:
+    """The first format that reads (or, with ``writing``, writes) files with this path's suffix."""
+    suffix = Path(path).suffix.lower()
+    for fmt in FORMATS:
+        if suffix in fmt.suffixes and (fmt.writer if writing else fmt.reader):
+            return fmt
+    return None
+
+
+def _globs(suffixes: Iterable[str]) -> str:
+    return " ".join(f"*{s}" for s in suffixes)
+
+
+def dialog_filter(writing: bool = False) -> str:
+    """Qt file-dialog filters from :data:`FORMATS`: every event file, then each format, then all files."""
+    formats = [f for f in FORMATS if (f.writer if writing else f.reader)]
+    parts = [f"Event files ({_globs(_suffixes(formats))})"]
+    parts += [f"{f.title} ({_globs(f.suffixes)})" for f in formats]
+    return ";;".join([*parts, "All files (*)"])
+
+
+def _check_readable(path: Path) -> FileFormat:
     if not path.exists():
         raise EventFileError(path, "no such file")
     if path.is_dir():
         raise EventFileError(path, "is a directory, not an event file")
-    if path.suffix.lower() not in SUFFIXES:
+    fmt = format_for(path)
+    if fmt is None:
         raise EventFileError(
             path, f"unknown file type {path.suffix!r}; expected one of {', '.join(SUFFIXES)}"
         )
     if path.stat().st_size == 0:
         raise EventFileError(path, "the file is empty (0 bytes)")
+    return fmt
 
 
 def open_events(path: str | Path) -> EventSource:
     """Open an event file for reading by its suffix; ``.root`` files are told apart by content."""
     path = Path(path)
     try:
-        _check_readable(path)
-        suffix = path.suffix.lower()
-        if suffix in HDF5_SUFFIXES:
-            from events import hdf5
-
-            return hdf5.HDF5Source(path)
-        if suffix in JSON_SUFFIXES:
-            from events import phoenix
-
-            return phoenix.PhoenixSource(path)
-        from events import rootio
-
-        return rootio.open_root(path)
+        return _check_readable(path).open(path)
     except EventFileError:
         raise
     except OSError as exc:  # unreadable: permissions, a vanished file, an I/O error
@@ -80,18 +162,9 @@ def write(
     file unchanged.
     """
     path = Path(path)
-    suffix = path.suffix.lower()
     parts: Iterable[EventBatch] = [batches] if isinstance(batches, EventBatch) else batches
-    if suffix in HDF5_SUFFIXES:
-        from events import hdf5
-
-        return hdf5.write(path, parts, inputs=inputs)
-    if suffix in ROOT_SUFFIXES:
-        from events import rootio
-
-        return rootio.write(path, parts, inputs=inputs)
-    if suffix in JSON_SUFFIXES:
-        from events import phoenix
-
-        return phoenix.write(path, parts, inputs=inputs)
-    raise EventFileError(path, f"cannot write {suffix!r} files; expected one of {', '.join(SUFFIXES)}")
+    fmt = format_for(path, writing=True)
+    if fmt is None:
+        expected = ", ".join(WRITABLE_SUFFIXES)
+        raise EventFileError(path, f"cannot write {path.suffix.lower()!r} files; expected one of {expected}")
+    return fmt.write(path, parts, inputs)

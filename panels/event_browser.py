@@ -258,9 +258,7 @@ class EventBrowser(QtWidgets.QWidget):
     # --- sources ---------------------------------------------------------------------------
 
     def choose_file(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(
-            self, "Open events", "", "Events (*.root *.h5 *.hdf5 *.json);;All files (*)"
-        )
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open events", "", event_io.dialog_filter())
         if path:
             self.open_file(path)
 

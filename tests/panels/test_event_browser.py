@@ -187,3 +187,23 @@ def test_browse_the_mdst_sample(qtbot, browser, mdst_sample: Path) -> None:
     browser.apply_filter("nklm >= 4")
     _settle(qtbot, browser)
     np.testing.assert_array_equal(browser.passing, [4, 6, 7])  # KLM counts 2 1 0 2 4 2 6 4 0 3
+
+
+def test_open_dialog_offers_the_formats_of_the_table(qtbot, browser, mdst_sample: Path, monkeypatch) -> None:
+    """The file dialog's filters come from ``events.io.FORMATS``; the chosen file is opened."""
+    from PySide6 import QtWidgets
+
+    from events import io
+
+    asked: list[str] = []
+
+    def choose(parent, caption: str, directory: str, filters: str) -> tuple[str, str]:
+        asked.append(filters)
+        return str(mdst_sample), filters.split(";;")[0]
+
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getOpenFileName", staticmethod(choose))  # the native dialog
+    browser.choose_file()
+    _settle(qtbot, browser)
+    assert asked == [io.dialog_filter()]
+    assert asked[0].startswith("Event files (*.h5 *.hdf5 *.root *.json);;")
+    assert browser.file_label.text() == "mdst-v06-00-00.root: 10 events"
