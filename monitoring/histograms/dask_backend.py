@@ -31,10 +31,9 @@ from monitoring.histograms.backends import (
     Counts,
     NumpyBackend,
     _check,
-    resolve,
 )
 from monitoring.histograms.definitions import HistogramDefinition
-from monitoring.histograms.observables import BEAM, Beam, Observable
+from monitoring.histograms.observables import BEAM, Beam, Observable, resolve
 from monitoring.histograms.selections import Columns, merge_columns
 
 LOCAL_SCHEDULERS = ("threads", "processes", "synchronous")
