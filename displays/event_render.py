@@ -17,6 +17,7 @@ from vispy import io, scene
 from displays.event_visuals import LAYERS, EventVisuals
 from events.model import EVENT_ID, EventBatch
 from events.outputs import AtomicOutput, OutputError, write_text
+from events.source import Events, EventSource
 
 STATE_FORMAT = "belle2-display view state"
 MAX_PNG_SIDE = 8192
@@ -172,7 +173,7 @@ def clamp_range(event_range: range, n: int) -> range:
     return range(max(event_range.start, 0), min(event_range.stop, n))
 
 
-def open_source(path: str | Path) -> Any:
+def open_event_source(path: str | Path) -> EventSource:
     """``events.io.open_events`` with its errors as ``ExportError`` (the message names the file)."""
     from events.io import open_events
     from events.source import EventFileError
@@ -191,7 +192,7 @@ def event_file_name(event: EventBatch, stem: str) -> str:
 
 
 def render_events(
-    source: Any,
+    source: Events,
     event_range: range,
     out_dir: str | Path,
     visuals: EventVisuals,

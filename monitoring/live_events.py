@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from events.model import EventBatch
-from monitoring.serve import EventPublisher, open_source, serve
+from monitoring.serve import EventPublisher, open_publish_source, serve
 from monitoring.zmq_source import Consumer, ZmqEventSource
 
 SIM_RATE_HZ = 400.0  # events/s of the embedded stream (the physics L1 stream is ~1.3 kHz at 5e34)
@@ -69,7 +69,7 @@ class EmbeddedSimulation:
     ) -> None:
         batch = max(1, min(100, int(rate_hz / 20)))
         self._stop = threading.Event()
-        batches = open_source("sim", seed, batch, signals)  # ValueError for a bad signal spec
+        batches = open_publish_source("sim", seed, batch, signals)  # ValueError for a bad signal spec
         self._batches = batches if run_of is None else stamp_runs(batches, run_of, self._stop)
         self.publisher = EventPublisher("tcp://127.0.0.1:*", publisher_id=f"embedded-sim-{seed}")
         self._rate_hz = rate_hz

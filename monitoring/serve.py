@@ -305,7 +305,9 @@ def fake_batch(rng: np.random.Generator, n: int, first_event: int = 0) -> EventB
     return EventBatch.build(n, header, source="fake", tracks=tracks, ecl=ecl, klm=klm, vertices=vertices)
 
 
-def open_source(spec: str, seed: int, batch_size: int, signals: Sequence[str] = ()) -> Iterator[EventBatch]:
+def open_publish_source(
+    spec: str, seed: int, batch_size: int, signals: Sequence[str] = ()
+) -> Iterator[EventBatch]:
     """The batches of ``--from``: ``sim``, ``fake`` or an events file; ``ValueError`` names the problem."""
     if spec == "fake":
         return fake_stream(seed, batch_size)
@@ -410,7 +412,7 @@ def run(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, on_signal)
     try:
-        batches = rechunk(open_source(args.source, args.seed, args.batch, args.signal), args.batch)
+        batches = rechunk(open_publish_source(args.source, args.seed, args.batch, args.signal), args.batch)
         publisher = EventPublisher(args.bind, args.publisher_id, send_hwm=args.hwm)
     except (ValueError, OSError) as exc:
         print(f"serve: {exc}", file=sys.stderr)

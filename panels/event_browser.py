@@ -26,10 +26,11 @@ from events import bookmarks as bm
 from events import filtering, helix
 from events import io as event_io
 from events.model import EVENT_ID, EventBatch
+from events.source import Events
 
 log = logging.getLogger(__name__)
 
-Source = Any  # anything with __len__ and read(start, stop) -> EventBatch
+Source = Events  # anything with __len__ and read(start, stop) -> EventBatch: a file, a live buffer
 CHUNK = 2000  # events per read while filtering or searching
 SHOWN_ISSUES = 3  # reader issues listed in the panel (all of them are in the Log dock)
 
