@@ -80,8 +80,8 @@ def event_json(event: EventBatch) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        source = open_events(args.file)
-        event = source.event(args.event)
+        with open_events(args.file) as source:
+            event = source.event(args.event)
     except EventFileError as exc:
         print(f"dump: {exc}", file=sys.stderr)
         return 2

@@ -339,7 +339,8 @@ def _file_problem(path: str, exc: Exception) -> str:
 
 
 def _file_batches(path: str, source: EventSource, batch_size: int) -> Iterator[EventBatch]:
-    """The chunks of an open file; any reader error becomes a ``ValueError`` naming the file."""
+    """The chunks of an open file, closed when they end; any reader error becomes a ``ValueError``
+    naming the file."""
     from events.source import EventFileError
 
     try:
@@ -348,6 +349,8 @@ def _file_batches(path: str, source: EventSource, batch_size: int) -> Iterator[E
         raise ValueError(str(exc) if path in str(exc) else f"{path}: {exc}") from None
     except Exception as exc:
         raise ValueError(_file_problem(path, exc)) from None
+    finally:
+        source.close()
 
 
 def default_batch(rate_hz: float) -> int:

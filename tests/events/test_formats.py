@@ -81,3 +81,39 @@ def test_a_format_without_a_writer_says_so(tmp_path: Path) -> None:
     mdst = next(f for f in io.FORMATS if f.name == "mdst")
     with pytest.raises(io.EventFileError, match=r"x\.root: Belle II mdst files cannot be written"):
         mdst.write(tmp_path / "x.root", [generate(1, seed=1)], ())
+
+
+def _open_descriptors(path: Path) -> list[str]:
+    """The process's file descriptors open on ``path`` (Linux ``/proc``)."""
+    fd_dir = Path("/proc/self/fd")
+    if not fd_dir.is_dir():
+        pytest.skip("no /proc/self/fd here")
+    target = path.resolve()
+    found = []
+    for fd in fd_dir.iterdir():
+        try:
+            if fd.resolve() == target:
+                found.append(fd.name)
+        except OSError:  # a descriptor closed while listing
+            continue
+    return found
+
+
+def test_every_reader_releases_its_file_on_close(tmp_path: Path, mdst_sample: Path) -> None:
+    batch = generate(4, seed=9)
+    ntuple, store, phoenix = tmp_path / "n.root", tmp_path / "s.h5", tmp_path / "p.json"
+    for path in (ntuple, store, phoenix):
+        io.write(path, batch)
+    for path in (mdst_sample, ntuple):  # uproot keeps a ROOT file open until told
+        with io.open_events(path) as source:
+            source.read(0, 2)
+            root_file = source.tree.file
+            assert not root_file.closed
+        assert root_file.closed, path
+    with io.open_events(store) as source:  # the event store stays open between reads
+        source.read(0, 2)
+        assert _open_descriptors(store)
+    assert _open_descriptors(store) == []
+    with io.open_events(phoenix) as source:  # read whole when opened: nothing stays open
+        assert _open_descriptors(phoenix) == []
+        assert len(source) == 4
