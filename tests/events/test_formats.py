@@ -10,6 +10,8 @@ import pytest
 
 from events import io
 from events.generator import generate
+from events.mdst import MdstSource
+from events.rootio import NtupleSource
 from events.source import EventSource
 
 
@@ -46,8 +48,6 @@ def test_each_writable_suffix_reads_back_through_the_table(tmp_path: Path, suffi
 
 
 def test_the_mdst_sample_is_read_as_mdst(mdst_sample: Path) -> None:
-    from events.mdst import MdstSource
-
     assert io.format_for(mdst_sample) is not None
     with io.open_events(mdst_sample) as source:
         assert isinstance(source, MdstSource)
@@ -106,6 +106,7 @@ def test_every_reader_releases_its_file_on_close(tmp_path: Path, mdst_sample: Pa
         io.write(path, batch)
     for path in (mdst_sample, ntuple):  # uproot keeps a ROOT file open until told
         with io.open_events(path) as source:
+            assert isinstance(source, MdstSource | NtupleSource)
             source.read(0, 2)
             root_file = source.tree.file
             assert not root_file.closed
