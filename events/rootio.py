@@ -198,7 +198,8 @@ class NtupleSource(EventSource):
         rootclasses.forget()
 
     def close(self) -> None:
-        """Release the ROOT file (uproot keeps it open until told)."""
+        """Release the ROOT file (uproot keeps it open until told) and the cached blocks."""
+        self._blocks.clear()
         rootclasses.close(self.tree.file)
 
     def _read(self, start: int, stop: int) -> EventBatch:
