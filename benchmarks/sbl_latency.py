@@ -120,9 +120,9 @@ class Client:
     """A ``ca://`` source feeding our model and the plain way; records when each latched."""
 
     def __init__(self) -> None:
-        from monitoring.source import open_source
+        from monitoring.source import open_machine_source
 
-        self.source = open_source(f"ca://?prefix={PREFIX}")
+        self.source = open_machine_source(f"ca://?prefix={PREFIX}")
         self.model = MonitorModel(self.source.channels, sbl=SBLDetector())
         self.plain = Plain()
         self.latched: dict[str, float] = {}

@@ -205,7 +205,7 @@ def render_event_file(args: argparse.Namespace) -> str:
         raise RenderError(f"{args.file}: say where the event pictures go with --out-dir DIR")
     try:
         event_range = event_render.parse_range(args.events)
-        source = event_render.open_source(args.file)
+        source = event_render.open_event_source(args.file)
     except event_render.ExportError as exc:
         raise RenderError(str(exc)) from exc
     if not event_render.clamp_range(event_range, len(source)):  # before the scene is built

@@ -17,6 +17,7 @@ from vispy import io, scene
 from displays.event_visuals import LAYERS, EventVisuals
 from events.model import EVENT_ID, EventBatch
 from events.outputs import AtomicOutput, OutputError, write_text
+from events.source import Events, EventSource
 
 STATE_FORMAT = "belle2-display view state"
 MAX_PNG_SIDE = 8192
@@ -133,7 +134,7 @@ def load_view_state(path: str | Path) -> dict[str, Any]:
 def write_phoenix(path: str | Path, event: EventBatch) -> Path:
     """The shown event as Phoenix JSON (events.phoenix: mm, MeV, reopens in this display too)."""
     from events import phoenix
-    from events.io import EventFileError
+    from events.source import EventFileError
 
     path = Path(path)
     source = Path(event.source) if event.source else None
@@ -172,9 +173,10 @@ def clamp_range(event_range: range, n: int) -> range:
     return range(max(event_range.start, 0), min(event_range.stop, n))
 
 
-def open_source(path: str | Path) -> Any:
+def open_event_source(path: str | Path) -> EventSource:
     """``events.io.open_events`` with its errors as ``ExportError`` (the message names the file)."""
-    from events.io import EventFileError, open_events
+    from events.io import open_events
+    from events.source import EventFileError
 
     try:
         return open_events(path)
@@ -190,7 +192,7 @@ def event_file_name(event: EventBatch, stem: str) -> str:
 
 
 def render_events(
-    source: Any,
+    source: Events,
     event_range: range,
     out_dir: str | Path,
     visuals: EventVisuals,
@@ -218,7 +220,7 @@ def render_events(
         raise ExportError(f"cannot make the output directory {out}: {exc.strerror or exc}") from None
     written: list[Path] = []
     names: set[str] = set()
-    from events.io import EventFileError
+    from events.source import EventFileError
 
     for i in wanted:
         try:

@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 
 from events import helix
-from events.io import EventFileError, open_events
+from events.io import open_events
 from events.model import EventBatch
+from events.source import EventFileError
 
 PID_NAMES = ("e", "mu", "pi", "K", "p", "d")
 
@@ -79,8 +80,8 @@ def event_json(event: EventBatch) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        source = open_events(args.file)
-        event = source.event(args.event)
+        with open_events(args.file) as source:
+            event = source.event(args.event)
     except EventFileError as exc:
         print(f"dump: {exc}", file=sys.stderr)
         return 2

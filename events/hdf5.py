@@ -23,9 +23,9 @@ from typing import Any
 import h5py
 import numpy as np
 
-from events.io import EventFileError, EventSource
 from events.model import COLLECTIONS, HEADER, SCHEMA_VERSION, Collection, ColumnSpec, EventBatch
 from events.outputs import AtomicOutput, GuardedFile, OutputError, failure_reason
+from events.source import EventFileError, EventSource
 
 FORMAT = "belle2-display-events"
 HEADER_CHUNK = 4096  # events per chunk

@@ -1,219 +1,142 @@
-"""One entry point for event files, chosen by suffix (and, for ``.root``, by content).
+"""One entry point for event files: a table of formats, chosen by suffix (and, for ``.root``, by content).
+
+:data:`FORMATS` names every format once: its suffixes, the reader that opens it and the writer
+that writes it (``"module:attribute"``, imported only when used, so ``import events.io`` stays
+cheap). :func:`open_events`, :func:`write`, the error for an unknown suffix and the GUI's
+file-dialog filters (:func:`dialog_filter`) are all made from it.
 
 * ``.h5`` / ``.hdf5``: this project's event store (``events.hdf5``).
 * ``.root``: a Belle II mdst file (tree ``tree``, read by ``events.mdst``) or this project's
-  ntuple (TTree ``events``, ``events.rootio``); which one is decided by looking inside.
+  ntuple (TTree ``events``, ``events.rootio``); both share one opener, ``events.rootio.open_root``,
+  which tells them apart by looking inside.
 * ``.json``: Phoenix event JSON (``events.phoenix``).
 
+Adding a format is a reader (an :class:`EventSource` subclass, or a function of the path that
+returns one) and optionally a writer in its own module, plus one :class:`FileFormat` entry here.
+
 Every failure on a user's file raises :class:`EventFileError` naming the file and the problem.
-Readers check what they hand out (:func:`sanitize`): tracks with a non-finite helix are dropped
-and counted in ``EventSource.issues`` instead of being drawn, and implausible multiplicities
-are reported there too, so a display can say what it did with the file.
+The source base class, the error and the batch check live in ``events.source`` (re-exported
+here for callers), so the readers never import this module.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterable, Iterator
+import importlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import numpy as np
+from events.model import EventBatch
+from events.source import EventFileError, EventSource, sanitize, unexpected
 
-from events.model import Collection, EventBatch
+__all__ = [
+    "FORMATS",
+    "EventFileError",
+    "EventSource",
+    "FileFormat",
+    "dialog_filter",
+    "load",
+    "open_events",
+    "sanitize",
+    "write",
+]
 
-log = logging.getLogger(__name__)
-
-HDF5_SUFFIXES = (".h5", ".hdf5")
-ROOT_SUFFIXES = (".root",)
-JSON_SUFFIXES = (".json",)
-SUFFIXES = HDF5_SUFFIXES + ROOT_SUFFIXES + JSON_SUFFIXES
-
-# A Belle II event has at most a few dozen tracks; more than this is flagged as suspicious.
-PLAUSIBLE_TRACKS = 1000
-HELIX = ("d0", "phi0", "omega", "z0", "tan_lambda")
-
-
-MAX_MESSAGE = 400  # characters of a library's message kept in one error line
-
-
-class EventFileError(Exception):
-    """A file that cannot be read or written as events; ``str()`` names the file and the problem."""
-
-    def __init__(self, path: str | Path, message: str) -> None:
-        message = " ".join(message.split())  # one line, whatever the underlying library said
-        if len(message) > MAX_MESSAGE:
-            message = message[: MAX_MESSAGE - 1] + "…"
-        super().__init__(f"{path}: {message}")
-        self.path = str(path)
-        self.message = message
+Reader = Callable[[Path], EventSource]
+Writer = Callable[..., int]  # (path, batches, inputs=...) -> number of events written
 
 
-class EventSource:
-    """Random access to the events of one file in bounded batches.
+@dataclass(frozen=True)
+class FileFormat:
+    """One event-file format: what it is called, its suffixes, and where its reader and writer are.
 
-    Subclasses implement ``__len__`` and ``_read``; ``read`` checks bounds, sanitizes the batch
-    and records what it dropped in ``issues`` (one human-readable line per problem).
+    ``reader`` and ``writer`` are ``"module:attribute"``; the reader is called with the path and
+    returns an :class:`EventSource`, the writer as ``writer(path, batches, inputs=inputs)``
+    returns the number of events written. Formats that share a suffix share one reader, which
+    tells them apart by content.
     """
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.issues: list[str] = []
-        self.dropped_tracks = 0
-        self.missing: set[str] = set()  # collections the file cannot provide (e.g. no track leaves)
+    name: str
+    title: str  # what the file dialog calls it
+    suffixes: tuple[str, ...]
+    reader: str | None
+    writer: str | None = None
 
-    def note(self, line: str) -> None:
-        """Record a problem with the file (shown by the GUI, ``dump`` and ``histogram``) and log it."""
-        log.warning("%s: %s", self.path, line)
-        self.issues.append(line)
+    def _resolve(self, spec: str) -> Any:
+        module, attribute = spec.split(":")
+        return getattr(importlib.import_module(module), attribute)
 
-    def __len__(self) -> int:
-        raise NotImplementedError
+    def open(self, path: Path) -> EventSource:
+        if self.reader is None:
+            raise EventFileError(path, f"{self.title} files cannot be read")
+        source: EventSource = self._resolve(self.reader)(path)
+        return source
 
-    def _read(self, start: int, stop: int) -> EventBatch:
-        raise NotImplementedError
-
-    def read(self, start: int = 0, stop: int | None = None) -> EventBatch:
-        """Events ``start:stop`` (clipped to the file) as one batch."""
-        n = len(self)
-        stop = n if stop is None else min(stop, n)
-        if start < 0 or start > stop:
-            raise EventFileError(self.path, f"event range {start}:{stop} is outside the file's {n} events")
-        try:
-            batch = self._read(start, stop)
-            clean, issues, dropped = sanitize(batch, first_event=start)
-        except EventFileError:
-            self._failed()
-            raise
-        except Exception as exc:  # whatever a damaged file makes a library raise: one line
-            self._failed()
-            raise unexpected(self.path, exc, f"cannot read events {start}:{stop}") from exc
-        self.dropped_tracks += dropped
-        for line in issues:
-            self.note(line)
-        return clean
-
-    def _failed(self) -> None:
-        """Called when a read failed (the ROOT sources undo what the damaged file left in uproot)."""
-
-    def event(self, i: int) -> EventBatch:
-        n = len(self)
-        if not -n <= i < n:
-            raise EventFileError(self.path, f"event index {i} out of range: the file holds {n} events")
-        i %= n
-        return self.read(i, i + 1)
-
-    def close(self) -> None:
-        """Release the file (sources that keep it open between reads override this)."""
-
-    def __enter__(self) -> EventSource:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def chunks(self, size: int = 1000) -> Iterator[EventBatch]:
-        if size < 1:
-            raise ValueError("chunk size must be positive")
-        for start in range(0, len(self), size):
-            yield self.read(start, start + size)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({str(self.path)!r}, {len(self)} events)"
+    def write(self, path: Path, batches: Iterable[EventBatch], inputs: Iterable[str | Path]) -> int:
+        if self.writer is None:
+            raise EventFileError(path, f"{self.title} files cannot be written")
+        count: int = self._resolve(self.writer)(path, batches, inputs=inputs)
+        return count
 
 
-def sanitize(batch: EventBatch, first_event: int = 0) -> tuple[EventBatch, list[str], int]:
-    """Drop tracks whose helix is not finite; report them and implausible multiplicities.
-
-    Vertex daughter indices are remapped to the surviving tracks (-1 where a daughter was dropped).
-    Returns (clean batch, issue lines, number of dropped tracks).
-    """
-    tracks = batch.tracks
-    issues: list[str] = []
-    counts = tracks.counts
-    big = np.flatnonzero(counts > PLAUSIBLE_TRACKS)
-    issues += [
-        f"event {first_event + int(i)} has {int(counts[i])} tracks, more than the {PLAUSIBLE_TRACKS} "
-        "a Belle II event plausibly holds"
-        for i in big
-    ]
-    good = np.ones(tracks.size, dtype=bool)
-    for name in HELIX:
-        good &= np.isfinite(tracks[name])
-    n_bad = int(tracks.size - good.sum())
-    if n_bad == 0:
-        return batch, issues, 0
-    event_of = tracks.event_index()
-    bad_events = np.unique(event_of[~good])
-    shown = ", ".join(str(first_event + int(e)) for e in bad_events[:10])
-    more = "" if len(bad_events) <= 10 else f" and {len(bad_events) - 10} more"
-    issues.append(f"dropped {n_bad} track(s) with a NaN or infinite helix (events {shown}{more})")
-    # position of every old track among the surviving tracks of its event, -1 if dropped
-    kept = np.concatenate(([0], np.cumsum(good)))  # surviving tracks before each row, over the batch
-    new_local = np.where(good, kept[:-1] - kept[tracks.offsets[:-1]][event_of], -1)
-    new_counts = np.bincount(event_of[good], minlength=len(tracks))
-    clean_tracks = Collection.from_columns(
-        "tracks", new_counts, {k: v[good] for k, v in tracks.columns.items()}
-    )
-    vertices = batch.vertices
-    v_event = vertices.event_index()
-    remapped = {}
-    for key in ("track_pos", "track_neg"):
-        old = vertices[key].astype(np.int64)
-        valid = (old >= 0) & (old < counts[v_event])
-        flat = np.where(valid, tracks.offsets[:-1][v_event] + old, 0)
-        remapped[key] = np.where(valid, new_local[flat] if tracks.size else -1, -1)
-    new_vertices = Collection.from_columns("vertices", vertices.counts, {**vertices.columns, **remapped})
-    clean = EventBatch(
-        batch.header,
-        source=batch.source,
-        tracks=clean_tracks,
-        ecl=batch.ecl,
-        klm=batch.klm,
-        vertices=new_vertices,
-        mc=batch.mc,
-    )
-    return clean, issues, n_bad
+FORMATS: tuple[FileFormat, ...] = (
+    FileFormat("hdf5", "HDF5 event store", (".h5", ".hdf5"), "events.hdf5:HDF5Source", "events.hdf5:write"),
+    # the two ROOT formats share the opener that looks inside; .root files are written as ntuples
+    FileFormat("mdst", "Belle II mdst", (".root",), "events.rootio:open_root"),
+    FileFormat("ntuple", "ROOT event ntuple", (".root",), "events.rootio:open_root", "events.rootio:write"),
+    FileFormat("phoenix", "Phoenix JSON", (".json",), "events.phoenix:PhoenixSource", "events.phoenix:write"),
+)
 
 
-def unexpected(path: str | Path, exc: BaseException, doing: str = "cannot read") -> EventFileError:
-    """An exception a reader did not foresee, as one line naming the file."""
-    if isinstance(exc, RecursionError):
-        return EventFileError(path, f"{doing}: nested too deeply to read")
-    if isinstance(exc, MemoryError):
-        return EventFileError(path, f"{doing}: too large to hold in memory")
-    return EventFileError(path, f"{doing} (damaged file?): {type(exc).__name__}: {exc}")
+def _suffixes(formats: Iterable[FileFormat]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(s for f in formats for s in f.suffixes))
 
 
-def _check_readable(path: Path) -> None:
+SUFFIXES = _suffixes(f for f in FORMATS if f.reader)  # every suffix a file can be read from
+WRITABLE_SUFFIXES = _suffixes(f for f in FORMATS if f.writer)
+
+
+def format_for(path: str | Path, writing: bool = False) -> FileFormat | None:
+    """The first format that reads (or, with ``writing``, writes) files with this path's suffix."""
+    suffix = Path(path).suffix.lower()
+    for fmt in FORMATS:
+        if suffix in fmt.suffixes and (fmt.writer if writing else fmt.reader):
+            return fmt
+    return None
+
+
+def _globs(suffixes: Iterable[str]) -> str:
+    return " ".join(f"*{s}" for s in suffixes)
+
+
+def dialog_filter(writing: bool = False) -> str:
+    """Qt file-dialog filters from :data:`FORMATS`: every event file, then each format, then all files."""
+    formats = [f for f in FORMATS if (f.writer if writing else f.reader)]
+    parts = [f"Event files ({_globs(_suffixes(formats))})"]
+    parts += [f"{f.title} ({_globs(f.suffixes)})" for f in formats]
+    return ";;".join([*parts, "All files (*)"])
+
+
+def _check_readable(path: Path) -> FileFormat:
     if not path.exists():
         raise EventFileError(path, "no such file")
     if path.is_dir():
         raise EventFileError(path, "is a directory, not an event file")
-    if path.suffix.lower() not in SUFFIXES:
+    fmt = format_for(path)
+    if fmt is None:
         raise EventFileError(
             path, f"unknown file type {path.suffix!r}; expected one of {', '.join(SUFFIXES)}"
         )
     if path.stat().st_size == 0:
         raise EventFileError(path, "the file is empty (0 bytes)")
+    return fmt
 
 
 def open_events(path: str | Path) -> EventSource:
     """Open an event file for reading by its suffix; ``.root`` files are told apart by content."""
     path = Path(path)
     try:
-        _check_readable(path)
-        suffix = path.suffix.lower()
-        if suffix in HDF5_SUFFIXES:
-            from events import hdf5
-
-            return hdf5.HDF5Source(path)
-        if suffix in JSON_SUFFIXES:
-            from events import phoenix
-
-            return phoenix.PhoenixSource(path)
-        from events import rootio
-
-        return rootio.open_root(path)
+        return _check_readable(path).open(path)
     except EventFileError:
         raise
     except OSError as exc:  # unreadable: permissions, a vanished file, an I/O error
@@ -239,18 +162,9 @@ def write(
     file unchanged.
     """
     path = Path(path)
-    suffix = path.suffix.lower()
     parts: Iterable[EventBatch] = [batches] if isinstance(batches, EventBatch) else batches
-    if suffix in HDF5_SUFFIXES:
-        from events import hdf5
-
-        return hdf5.write(path, parts, inputs=inputs)
-    if suffix in ROOT_SUFFIXES:
-        from events import rootio
-
-        return rootio.write(path, parts, inputs=inputs)
-    if suffix in JSON_SUFFIXES:
-        from events import phoenix
-
-        return phoenix.write(path, parts, inputs=inputs)
-    raise EventFileError(path, f"cannot write {suffix!r} files; expected one of {', '.join(SUFFIXES)}")
+    fmt = format_for(path, writing=True)
+    if fmt is None:
+        expected = ", ".join(WRITABLE_SUFFIXES)
+        raise EventFileError(path, f"cannot write {path.suffix.lower()!r} files; expected one of {expected}")
+    return fmt.write(path, parts, inputs)

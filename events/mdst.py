@@ -41,8 +41,8 @@ import numpy as np
 import uproot
 
 from events import rootclasses, vertexing
-from events.io import EventFileError, EventSource
 from events.model import Collection, EventBatch, VertexKind
+from events.source import EventFileError, EventSource
 from events.trigger import L1_BITS
 
 TREE = "tree"
@@ -325,11 +325,14 @@ class MdstSource(EventSource):
                     self.path, f"not a readable ROOT file (truncated or corrupted?): {exc}"
                 ) from exc
             if TREE not in file:
+                rootclasses.close(file)
                 raise EventFileError(self.path, f"no mdst tree {TREE!r} in this ROOT file")
             tree = file[TREE]
         if not is_ttree(tree):
+            rootclasses.close(getattr(tree, "file", None))
             raise EventFileError(self.path, f"{TREE!r} is {describe(tree)}, not the TTree of an mdst file")
         if not is_mdst(tree):
+            rootclasses.close(tree.file)
             raise EventFileError(
                 self.path, f"tree {TREE!r} holds no EventMetaData or Tracks: not an mdst file"
             )
@@ -352,6 +355,10 @@ class MdstSource(EventSource):
 
     def _failed(self) -> None:
         rootclasses.forget()
+
+    def close(self) -> None:
+        """Release the ROOT file (uproot keeps it open until told)."""
+        rootclasses.close(self.tree.file)
 
     def _read(self, start: int, stop: int) -> EventBatch:
         try:

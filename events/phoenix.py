@@ -31,9 +31,9 @@ from typing import Any
 import numpy as np
 
 from events import helix
-from events.io import EventFileError, EventSource
 from events.model import HEADER, Collection, EventBatch, VertexKind
 from events.outputs import AtomicOutput
+from events.source import EventFileError, EventSource
 
 MM = 10.0  # mm per cm
 MEV = 1000.0  # MeV per GeV

@@ -5,10 +5,12 @@ uproot builds classes from the streamers a file carries and keeps them process-w
 broken class (a ``TBranch`` version that cannot read baskets), and every later file, however
 good, fails with it. :func:`forget` puts uproot's class registry back as it was when this program
 started; the ROOT readers call it whenever a file fails, and uproot rebuilds what a good file needs.
+:func:`close` releases a file the readers opened.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import Any
 
@@ -36,3 +38,13 @@ def forget() -> None:
             if cls.known_versions != versions:
                 cls.known_versions.clear()
                 cls.known_versions.update(versions)
+
+
+def close(file: Any) -> None:
+    """Close an uproot file or directory; ``None`` and already closed ones are fine.
+
+    The ROOT readers call it when a source is closed and when a file they opened is refused."""
+    if file is None:
+        return
+    with contextlib.suppress(Exception):  # a damaged file may fail to close; nothing is left to free
+        file.close()

@@ -25,9 +25,9 @@ import numpy as np
 import uproot
 
 from events import rootclasses
-from events.io import EventFileError, EventSource
 from events.model import COLLECTIONS, HEADER, SCHEMA_VERSION, Collection, EventBatch
 from events.outputs import AtomicOutput, OutputError
+from events.source import EventFileError, EventSource
 
 TREE = "events"
 FORMAT = "belle2-display-events"
@@ -105,6 +105,7 @@ def open_root(path: str | Path) -> EventSource:
     path = Path(path)
     from events import mdst
 
+    file = None
     try:
         file = uproot.open(path)
         names = set(file.keys(cycle=False))
@@ -121,11 +122,14 @@ def open_root(path: str | Path) -> EventSource:
             return mdst.MdstSource(path, tree=file[mdst.TREE])
         found = ", ".join(f"{name} ({mdst.describe(file[name])})" for name in sorted(names)[:20])
     except EventFileError:
+        rootclasses.close(file)
         rootclasses.forget()
         raise
     except Exception as exc:  # uproot raises many types for damaged files
+        rootclasses.close(file)
         rootclasses.forget()  # what the damaged file's streamers defined must not break the next file
         raise EventFileError(path, f"not a readable ROOT file (truncated or corrupted?): {exc}") from exc
+    rootclasses.close(file)
     found = found or "nothing"
     raise EventFileError(
         path,
@@ -192,6 +196,11 @@ class NtupleSource(EventSource):
 
     def _failed(self) -> None:
         rootclasses.forget()
+
+    def close(self) -> None:
+        """Release the ROOT file (uproot keeps it open until told) and the cached blocks."""
+        self._blocks.clear()
+        rootclasses.close(self.tree.file)
 
     def _read(self, start: int, stop: int) -> EventBatch:
         """Small reads come from a cached block of whole baskets: uproot keeps no decompressed

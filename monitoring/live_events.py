@@ -6,6 +6,9 @@ same wire, counters and back-pressure path as the control room's stream. Given t
 control (``run_of``), the embedded events carry its experiment and run, numbered from 1 in each
 run, and none are taken between runs, as from the real DAQ. ``LiveBuffer`` keeps the newest events
 (bounded) as a random-access source for the event browser.
+
+Streams are chosen by scheme from :data:`STREAM_SCHEMES` (one opener per scheme, as machine
+sources are in ``monitoring.source``).
 """
 
 from __future__ import annotations
@@ -13,11 +16,12 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from events.model import EventBatch
-from monitoring.serve import EventPublisher, open_source, serve
+from monitoring.serve import EventPublisher, open_publish_source, serve
 from monitoring.zmq_source import Consumer, ZmqEventSource
 
 SIM_RATE_HZ = 400.0  # events/s of the embedded stream (the physics L1 stream is ~1.3 kHz at 5e34)
@@ -65,7 +69,7 @@ class EmbeddedSimulation:
     ) -> None:
         batch = max(1, min(100, int(rate_hz / 20)))
         self._stop = threading.Event()
-        batches = open_source("sim", seed, batch, signals)  # ValueError for a bad signal spec
+        batches = open_publish_source("sim", seed, batch, signals)  # ValueError for a bad signal spec
         self._batches = batches if run_of is None else stamp_runs(batches, run_of, self._stop)
         self.publisher = EventPublisher("tcp://127.0.0.1:*", publisher_id=f"embedded-sim-{seed}")
         self._rate_hz = rate_hz
@@ -113,6 +117,47 @@ class EventStream:
             self.simulation.stop()
 
 
+@dataclass(frozen=True)
+class StreamRequest:
+    """What :func:`open_event_stream` was asked for, handed to the scheme's opener."""
+
+    url: str
+    consumers: tuple[Consumer, ...] = ()
+    seed: int = 0
+    signals: tuple[str, ...] = ()
+    run_of: RunOf | None = None
+    rate_hz: float = SIM_RATE_HZ
+
+
+@dataclass(frozen=True)
+class StreamScheme:
+    """One kind of event stream: how its address is written, and the function that opens it."""
+
+    example: str  # as the error for an unknown stream shows it
+    open: Callable[[StreamRequest], EventStream]
+
+
+def _open_sim(request: StreamRequest) -> EventStream:
+    simulation = EmbeddedSimulation(request.rate_hz, request.seed, request.signals, request.run_of)
+    return EventStream(ZmqEventSource(simulation.url, consumers=request.consumers), simulation)
+
+
+def _open_zmq(request: StreamRequest) -> EventStream:
+    return EventStream(ZmqEventSource(request.url, consumers=request.consumers))
+
+
+# scheme -> opener, as monitoring.source.SCHEMES is for machine sources; "sim" needs no "://"
+STREAM_SCHEMES: dict[str, StreamScheme] = {
+    "sim": StreamScheme("'sim'", _open_sim),
+    "zmq": StreamScheme("zmq://HOST:PORT", _open_zmq),
+}
+
+
+def stream_scheme(spec: str) -> str:
+    """The scheme of an event-stream address: ``zmq`` for ``zmq://host:5556``, ``sim`` for ``sim``."""
+    return spec.split("://", 1)[0] if "://" in spec else spec
+
+
 def open_event_stream(
     spec: str,
     consumers: Iterable[Consumer] = (),
@@ -121,14 +166,17 @@ def open_event_stream(
     run_of: RunOf | None = None,
     **kwargs: float,
 ) -> EventStream:
-    """``sim`` (the embedded generator, labelled by ``run_of`` when given) or ``zmq://HOST:PORT``;
+    """The (not yet started) stream for ``spec``, by its scheme in :data:`STREAM_SCHEMES`:
+    ``sim`` (the embedded generator, labelled by ``run_of`` when given) or ``zmq://HOST:PORT``;
     ``ValueError`` names a bad spec."""
-    if spec == "sim":
-        simulation = EmbeddedSimulation(kwargs.get("rate_hz", SIM_RATE_HZ), seed, signals, run_of)
-        return EventStream(ZmqEventSource(simulation.url, consumers=consumers), simulation)
-    if spec.startswith("zmq://"):
-        return EventStream(ZmqEventSource(spec, consumers=consumers))
-    raise ValueError(f"event stream {spec!r}: expected 'sim' or zmq://HOST:PORT")
+    scheme = STREAM_SCHEMES.get(stream_scheme(spec))
+    if scheme is None:
+        known = " or ".join(s.example for s in STREAM_SCHEMES.values())
+        raise ValueError(f"event stream {spec!r}: expected {known}")
+    request = StreamRequest(
+        spec, tuple(consumers), seed, tuple(signals), run_of, float(kwargs.get("rate_hz", SIM_RATE_HZ))
+    )
+    return scheme.open(request)
 
 
 class BufferSnapshot:

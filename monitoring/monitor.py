@@ -20,7 +20,7 @@ from typing import Any
 
 from monitoring.channels import BIT_CHANNELS, Severity, channel
 from monitoring.model import MonitorModel
-from monitoring.source import Source, SourceError, open_source
+from monitoring.source import Source, SourceError, open_machine_source
 
 INV_NB = 1e33  # cm^-2 in one inverse nanobarn
 CHECK_EVERY_S = 1.0  # staleness checks, as the GUI's hub makes them
@@ -130,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"monitor: --seconds must be a number >= 0, not {args.seconds}", file=sys.stderr)
         return 2
     try:
-        source = open_source(args.machine)
+        source = open_machine_source(args.machine)
         model = watch(source, args.seconds, args.stale_after)
     except (SourceError, OSError, ValueError) as exc:
         print(f"monitor: {args.machine}: {exc}", file=sys.stderr)

@@ -41,7 +41,7 @@ from events.trigger import L1_BITS, pack
 from events.wire import encode_packed
 
 if TYPE_CHECKING:
-    from events.io import EventSource
+    from events.source import EventSource
 
 log = logging.getLogger(__name__)
 
@@ -305,7 +305,9 @@ def fake_batch(rng: np.random.Generator, n: int, first_event: int = 0) -> EventB
     return EventBatch.build(n, header, source="fake", tracks=tracks, ecl=ecl, klm=klm, vertices=vertices)
 
 
-def open_source(spec: str, seed: int, batch_size: int, signals: Sequence[str] = ()) -> Iterator[EventBatch]:
+def open_publish_source(
+    spec: str, seed: int, batch_size: int, signals: Sequence[str] = ()
+) -> Iterator[EventBatch]:
     """The batches of ``--from``: ``sim``, ``fake`` or an events file; ``ValueError`` names the problem."""
     if spec == "fake":
         return fake_stream(seed, batch_size)
@@ -318,7 +320,8 @@ def open_source(spec: str, seed: int, batch_size: int, signals: Sequence[str] = 
         raise ValueError("--signal applies to --from sim only")
     if not os.path.exists(spec):
         raise ValueError(f"{spec}: no such file (--from takes an events file, 'sim' or 'fake')")
-    from events.io import EventFileError, open_events
+    from events.io import open_events
+    from events.source import EventFileError
 
     try:
         source = open_events(spec)
@@ -336,8 +339,9 @@ def _file_problem(path: str, exc: Exception) -> str:
 
 
 def _file_batches(path: str, source: EventSource, batch_size: int) -> Iterator[EventBatch]:
-    """The chunks of an open file; any reader error becomes a ``ValueError`` naming the file."""
-    from events.io import EventFileError
+    """The chunks of an open file, closed when they end; any reader error becomes a ``ValueError``
+    naming the file."""
+    from events.source import EventFileError
 
     try:
         yield from source.chunks(batch_size)
@@ -345,6 +349,8 @@ def _file_batches(path: str, source: EventSource, batch_size: int) -> Iterator[E
         raise ValueError(str(exc) if path in str(exc) else f"{path}: {exc}") from None
     except Exception as exc:
         raise ValueError(_file_problem(path, exc)) from None
+    finally:
+        source.close()
 
 
 def default_batch(rate_hz: float) -> int:
@@ -409,7 +415,7 @@ def run(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, on_signal)
     try:
-        batches = rechunk(open_source(args.source, args.seed, args.batch, args.signal), args.batch)
+        batches = rechunk(open_publish_source(args.source, args.seed, args.batch, args.signal), args.batch)
         publisher = EventPublisher(args.bind, args.publisher_id, send_hwm=args.hwm)
     except (ValueError, OSError) as exc:
         print(f"serve: {exc}", file=sys.stderr)

@@ -1,7 +1,7 @@
 """Live data sources addressed by URL, behind one small interface.
 
 A source runs in its own thread(s) and hands lists of :class:`Update` to its subscribers (called
-from the source's thread) or to a thread-safe queue that a consumer drains. ``open_source(url)``
+from the source's thread) or to a thread-safe queue that a consumer drains. ``open_machine_source(url)``
 picks the implementation by URL scheme, as PyDM's data plugins do (``sim://``, ``ca://``).
 """
 
@@ -142,7 +142,7 @@ def parse_url(url: str) -> tuple[str, str, dict[str, str]]:
     return parts.scheme, target, dict(parse_qsl(parts.query, keep_blank_values=True))
 
 
-def open_source(url: str) -> Source:
+def open_machine_source(url: str) -> Source:
     """The (not yet started) source for ``url``."""
     scheme, _, _ = parse_url(url)
     if scheme not in SCHEMES:

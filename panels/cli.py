@@ -141,7 +141,8 @@ def run_outreach(app: Any, args: argparse.Namespace) -> int:
             print(f"gui: {exc}", file=sys.stderr)
             return 2
     else:
-        from events.io import EventFileError, open_events
+        from events.io import open_events
+        from events.source import EventFileError
 
         try:
             show = OutreachWindow.from_source(open_events(args.file))

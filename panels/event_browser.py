@@ -26,10 +26,11 @@ from events import bookmarks as bm
 from events import filtering, helix
 from events import io as event_io
 from events.model import EVENT_ID, EventBatch
+from events.source import Events
 
 log = logging.getLogger(__name__)
 
-Source = Any  # anything with __len__ and read(start, stop) -> EventBatch
+Source = Events  # anything with __len__ and read(start, stop) -> EventBatch: a file, a live buffer
 CHUNK = 2000  # events per read while filtering or searching
 SHOWN_ISSUES = 3  # reader issues listed in the panel (all of them are in the Log dock)
 
@@ -37,6 +38,17 @@ SHOWN_ISSUES = 3  # reader issues listed in the panel (all of them are in the Lo
 def default_open(path: str) -> Source:
     """The project's readers: mdst ROOT, ROOT ntuple, HDF5, Phoenix JSON."""
     return event_io.open_events(path)
+
+
+def _close(source: object) -> None:
+    """Close a source that has ``close()`` (files do; in-memory sources need not)."""
+    close = getattr(source, "close", None)
+    if close is None:
+        return
+    try:
+        close()
+    except Exception as exc:  # a file that fails to close must not take the browser down
+        log.warning("%s: cannot close: %s", getattr(source, "path", source), exc)
 
 
 def object_rows(event: EventBatch) -> list[tuple[str, int, str, str, str, str, str]]:
@@ -98,6 +110,7 @@ class EventBrowser(QtWidgets.QWidget):
         self.scene = scene if scene is not None else Scene()
         self.open_events = open_events
         self.source: Source | None = None
+        self._owned: Source | None = None  # the source open_file opened, closed when replaced
         self.source_name = ""
         self.index = -1
         self._issues_seen = 0  # of the source's recorded issues, how many were reported
@@ -196,7 +209,14 @@ class EventBrowser(QtWidgets.QWidget):
 
     # --- worker plumbing -------------------------------------------------------------------
 
-    def _submit(self, job: Callable[[], Any], on_result: Callable[[Any], None]) -> None:
+    def _submit(
+        self,
+        job: Callable[[], Any],
+        on_result: Callable[[Any], None],
+        on_drop: Callable[[Any], None] | None = None,
+    ) -> None:
+        """Run ``job`` on the reader thread; ``on_result`` gets its result on the GUI thread unless a
+        newer request came meanwhile, in which case ``on_drop`` (if any) gets it instead."""
         self._request += 1
         req = self._request
 
@@ -205,14 +225,19 @@ class EventBrowser(QtWidgets.QWidget):
                 result: Any = (True, job())
             except Exception as exc:  # reported in the GUI, never a bare traceback
                 result = (False, exc)
-            self._bridge.done.emit((req, on_result, result))
+            self._bridge.done.emit((req, on_result, on_drop, result))
 
         self._pool.submit(run)
 
-    def _on_done(self, payload: tuple[int, Callable[[Any], None], tuple[bool, Any]]) -> None:
-        req, on_result, (ok, value) = payload
-        if req != self._request:
-            return  # a newer request superseded this one
+    def _on_done(
+        self,
+        payload: tuple[int, Callable[[Any], None], Callable[[Any], None] | None, tuple[bool, Any]],
+    ) -> None:
+        req, on_result, on_drop, (ok, value) = payload
+        if req != self._request:  # a newer request superseded this one
+            if ok and on_drop is not None:
+                on_drop(value)
+            return
         if ok:
             self.error_label.setText("")
             on_result(value)
@@ -254,13 +279,21 @@ class EventBrowser(QtWidgets.QWidget):
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+        owned, self._owned = self._owned, None
+        if owned is not None:
+            _close(owned)
+
+    def _close_later(self, source: Events) -> None:
+        """Close a source the browser opened, after the reads already queued on it."""
+        try:
+            self._pool.submit(_close, source)
+        except RuntimeError:  # the reader thread is shut down: nothing reads any more
+            _close(source)
 
     # --- sources ---------------------------------------------------------------------------
 
     def choose_file(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(
-            self, "Open events", "", "Events (*.root *.h5 *.hdf5 *.json);;All files (*)"
-        )
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open events", "", event_io.dialog_filter())
         if path:
             self.open_file(path)
 
@@ -270,23 +303,37 @@ class EventBrowser(QtWidgets.QWidget):
         opener = self.open_events
 
         def job() -> tuple[Source, EventBatch | None]:
+            src: Source | None = None
             try:
                 src = opener(path)
                 first = src.read(0, 1) if len(src) else None
             except event_io.EventFileError as exc:
+                _close(src)
                 raise RuntimeError(f"Cannot open {exc}") from exc
             except Exception as exc:
+                _close(src)
                 raise RuntimeError(f"Cannot open {path}: {type(exc).__name__}: {exc}") from exc
             return src, first
 
-        self._submit(job, lambda r: self._set_source(r[0], path, r[1]))
+        self._submit(
+            job,
+            lambda r: self._set_source(r[0], path, r[1], owned=True),
+            on_drop=lambda r: self._close_later(r[0]),  # superseded: nobody will read it
+        )
 
     def set_source(self, source: Source, name: str = "", index: int = 0) -> None:
-        """Browse an already open source (a live buffer, generated events) from event ``index``."""
+        """Browse an already open source (a live buffer, generated events) from event ``index``.
+
+        The caller keeps it: the browser closes only the files it opened itself (``open_file``)."""
         index = min(max(index, 0), max(len(source) - 1, 0))
         self._set_source(source, name, source.read(index, index + 1) if len(source) else None, index)
 
-    def _set_source(self, source: Source, name: str, first: EventBatch | None, index: int = 0) -> None:
+    def _set_source(
+        self, source: Source, name: str, first: EventBatch | None, index: int = 0, owned: bool = False
+    ) -> None:
+        previous, self._owned = self._owned, (source if owned else None)
+        if previous is not None and previous is not source:
+            self._close_later(previous)  # the file opened before this one: its handles are released
         self.source, self.source_name = source, name
         self._issues_seen = 0
         self.passing, self.ids = None, None

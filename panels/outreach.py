@@ -28,6 +28,7 @@ from events import filtering
 from events.generator import parse_signal
 from events.generator.processes import BY_CODE, SIGNAL_BY_CODE, SIGNAL_PROCESS
 from events.model import EventBatch, VertexKind
+from events.source import Events
 from geometry.mesh import Part
 
 FRAME_MS = 40  # 25 frames per second
@@ -165,7 +166,7 @@ def caption(event: EventBatch) -> str:
 # --- where the events come from ------------------------------------------------------------
 
 
-def file_feed(source: Any, filter_text: str = DEFAULT_FILTER) -> Iterator[tuple[int, EventBatch]]:
+def file_feed(source: Events, filter_text: str = DEFAULT_FILTER) -> Iterator[tuple[int, EventBatch]]:
     """(index, one-event batch) of every event of ``source`` passing the filter, looping forever.
 
     ``source`` has ``__len__`` and ``read(start, stop)``; it is read in chunks, the filter applied
@@ -289,7 +290,7 @@ class OutreachWindow(QtWidgets.QWidget):
         return cls(GeneratorFeed(seed, signals), label="Simulated collisions", **kwargs)
 
     @classmethod
-    def from_source(cls, source: Any, filter_text: str = DEFAULT_FILTER, **kwargs: Any) -> OutreachWindow:
+    def from_source(cls, source: Events, filter_text: str = DEFAULT_FILTER, **kwargs: Any) -> OutreachWindow:
         """The show on the events of a file (anything with ``__len__`` and ``read``), looping."""
         name = str(getattr(source, "path", "")).rsplit("/", 1)[-1]
         return cls(file_feed(source, filter_text), label=name, **kwargs)

@@ -89,6 +89,25 @@ def _table(doc: str, header: str) -> list[list[str]]:
     return rows
 
 
+def test_the_file_and_registry_tables_are_the_codes() -> None:
+    """§5 lists the formats of ``events.io.FORMATS`` in order; §10 names every key of every table."""
+    from events import io
+    from monitoring import live_events, source
+    from monitoring.histograms import backends
+
+    rows = _table("architecture.md", "| Suffix | Format | Module | Read | Write |")
+    assert [re.findall(r"`(\.\w+)", row[0]) for row in rows] == [list(f.suffixes) for f in io.FORMATS]
+    assert [row[4] == "yes" for row in rows] == [f.writer is not None for f in io.FORMATS]
+    registries = _table("architecture.md", "| Table |")
+    keys = {row[0].strip("`"): re.findall(r"`(\w+)`", row[1]) for row in registries}
+    assert keys == {
+        "events.io.FORMATS": [],  # keyed by suffix: the §5 table
+        "monitoring.live_events.STREAM_SCHEMES": list(live_events.STREAM_SCHEMES),
+        "monitoring.source.SCHEMES": list(source.SCHEMES),
+        "monitoring.histograms.backends.BACKEND_TABLE": list(backends.BACKEND_TABLE),
+    }
+
+
 def test_the_stream_table_is_the_generators() -> None:
     from events.generator import processes
 

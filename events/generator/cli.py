@@ -22,9 +22,8 @@ from events.generator import engine
 from events.generator.physics import GeneratorConfig
 from events.generator.processes import PROCESSES, process_name, signal_name
 from events.generator.signals import SignalSpecError, parse_signal
+from events.io import WRITABLE_SUFFIXES as SUFFIXES  # the formats events.io can write
 from events.model import EventBatch
-
-SUFFIXES = (".h5", ".hdf5", ".root", ".json")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

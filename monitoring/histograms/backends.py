@@ -4,7 +4,8 @@
 with the shape of the axes; every backend gives the same counts bin by bin (shared kernels in
 ``observables`` and the bin rule of ``axes``). ``get_backend(name)`` builds one by name and says
 clearly why one cannot be had (``BackendUnavailable``); ``default_backend()`` prefers the GPU
-when cupy is present, then numba, then numpy. The dask backend lives in ``dask_backend``.
+when cupy is present, then numba, then numpy. Backends are found by name in ``BACKEND_TABLE``
+(``"module:Class"``, imported when asked for); the dask backend lives in ``dask_backend``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import boost_histogram as bh
@@ -20,22 +22,13 @@ from numpy.typing import ArrayLike, NDArray
 
 from monitoring.histograms import numpy_kernels, screened
 from monitoring.histograms.axes import Axis, count, shape
-from monitoring.histograms.observables import BEAM, MUON_MASS, OBSERVABLES, Beam, Observable
+from monitoring.histograms.observables import BEAM, MUON_MASS, OBSERVABLES, Beam, Observable, resolve
 
 Counts = NDArray[np.int64]
 
 
 class BackendUnavailable(RuntimeError):
     """A backend whose library is missing or cannot run here."""
-
-
-def resolve(observable: str | Observable) -> Observable:
-    if isinstance(observable, Observable):
-        return observable
-    try:
-        return OBSERVABLES[observable]
-    except KeyError:
-        raise ValueError(f"unknown observable {observable!r}; known: {sorted(OBSERVABLES)}") from None
 
 
 def _check(obs: Observable, inputs: Sequence[Any], axes: tuple[Axis, ...]) -> int:
@@ -228,36 +221,60 @@ def _import_cupy() -> Any:
     return cupy
 
 
-BACKENDS = ("numpy", "numba", "cupy", "dask")
+@dataclass(frozen=True)
+class BackendEntry:
+    """A backend in the table: its class (``"module:Class"``, imported when first asked for) and
+    the libraries it needs, named in ``BackendUnavailable`` when one is missing."""
+
+    factory: str
+    requires: tuple[str, ...] = ()
+    probe: bool = True  # built once by available_backends() (False: starting it costs too much)
+
+    def check(self) -> None:
+        """Import the libraries it needs; ``BackendUnavailable`` names the first one missing."""
+        for library in self.requires:
+            try:
+                importlib.import_module(library)
+            except ImportError as exc:
+                raise BackendUnavailable(f"{library} not available: {exc}") from exc
+
+    def build(self, **options: Any) -> Backend:
+        self.check()
+        module, name = self.factory.split(":")
+        backend: Backend = getattr(importlib.import_module(module), name)(**options)
+        return backend
+
+
+# backends by name; the dask backend (``dask_backend``) builds on this module and is found here
+# by name only, so neither imports the other in a cycle
+BACKEND_TABLE: dict[str, BackendEntry] = {
+    "numpy": BackendEntry("monitoring.histograms.backends:NumpyBackend"),
+    "numba": BackendEntry("monitoring.histograms.backends:NumbaBackend", ("numba",)),
+    "cupy": BackendEntry("monitoring.histograms.backends:CupyBackend"),
+    "dask": BackendEntry(
+        "monitoring.histograms.dask_backend:DaskBackend",
+        ("dask", "dask_histogram", "distributed"),
+        probe=False,
+    ),
+}
+BACKENDS = tuple(BACKEND_TABLE)
 
 
 def get_backend(name: str, **options: Any) -> Backend:
     """A backend by name; ``BackendUnavailable`` says why one cannot run here."""
-    if name == "numpy":
-        return NumpyBackend(**options)
-    if name == "numba":
-        try:
-            return NumbaBackend(**options)
-        except ImportError as exc:
-            raise BackendUnavailable(f"numba not available: {exc}") from exc
-    if name == "cupy":
-        return CupyBackend(**options)
-    if name == "dask":
-        from monitoring.histograms.dask_backend import DaskBackend
-
-        return DaskBackend(**options)
-    raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
+    entry = BACKEND_TABLE.get(name)
+    if entry is None:
+        raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKEND_TABLE)}")
+    return entry.build(**options)
 
 
 def available_backends() -> dict[str, str]:
     """Every backend with "ok" or the reason it cannot run here."""
     status = {}
-    for name in BACKENDS:
+    for name, entry in BACKEND_TABLE.items():
         try:
-            if name == "dask":
-                importlib.import_module("dask_histogram")
-                importlib.import_module("distributed")
-            else:
+            entry.check()
+            if entry.probe:
                 get_backend(name).close()
             status[name] = "ok"
         except (BackendUnavailable, ImportError) as exc:

@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-from events.io import EventFileError, EventSource
 from events.outputs import OutputError, check_output
+from events.source import EventFileError, EventSource
 from monitoring.histograms.backends import BACKENDS, BackendUnavailable, default_backend, get_backend
 from monitoring.histograms.definitions import STANDARD
 from monitoring.histograms.export import write_histograms

@@ -31,10 +31,9 @@ from monitoring.histograms.backends import (
     Counts,
     NumpyBackend,
     _check,
-    resolve,
 )
 from monitoring.histograms.definitions import HistogramDefinition
-from monitoring.histograms.observables import BEAM, Beam, Observable
+from monitoring.histograms.observables import BEAM, Beam, Observable, resolve
 from monitoring.histograms.selections import Columns, merge_columns
 
 LOCAL_SCHEDULERS = ("threads", "processes", "synchronous")
@@ -151,7 +150,7 @@ class DaskBackend(Backend):
         One task per range of whole baskets of a file (``partitions``): it reads only the
         branches the selections need, selects, fills with the numpy backend and returns the
         counts, so only the small count arrays travel. ``progress(files done, files)``."""
-        from events.io import EventFileError
+        from events.source import EventFileError
 
         definitions = list(definitions)
         columns = needed_columns(definitions)

@@ -6,8 +6,7 @@ from dataclasses import dataclass
 
 from events.model import EventBatch
 from monitoring.histograms.axes import Axis
-from monitoring.histograms.backends import resolve
-from monitoring.histograms.observables import Observable
+from monitoring.histograms.observables import Observable, resolve
 from monitoring.histograms.selections import (
     DARK_HIGGSSTRAHLUNG,
     RECOIL_ANGLE,

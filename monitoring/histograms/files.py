@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from events.io import EventFileError, EventSource, open_events
+from events.io import open_events
+from events.source import EventFileError, EventSource
 from monitoring.histograms.backends import Backend, Counts
 from monitoring.histograms.definitions import HistogramDefinition
 

@@ -134,3 +134,13 @@ OBSERVABLES: dict[str, Observable] = {
         Observable("photon_cms_energy", PHOTON_INPUTS, 1, photon_cms_energy),
     )
 }
+
+
+def resolve(observable: str | Observable) -> Observable:
+    """An observable by name (or itself); ``ValueError`` lists the known names."""
+    if isinstance(observable, Observable):
+        return observable
+    try:
+        return OBSERVABLES[observable]
+    except KeyError:
+        raise ValueError(f"unknown observable {observable!r}; known: {sorted(OBSERVABLES)}") from None

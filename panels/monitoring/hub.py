@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QApplication
 
 from monitoring.channels import Severity
 from monitoring.model import MonitorModel
-from monitoring.source import Source, SourceError, open_source
+from monitoring.source import Source, SourceError, open_machine_source
 
 
 class LivePanel(Protocol):
@@ -43,7 +43,7 @@ class LiveHub(QObject):
         max_per_tick: int = 2000,
     ) -> None:
         super().__init__(parent)
-        self.source = open_source(source) if isinstance(source, str) else source
+        self.source = open_machine_source(source) if isinstance(source, str) else source
         self.model = MonitorModel(
             self.source.channels,
             source_name=self.source.url,

@@ -99,7 +99,7 @@ def test_render_events_of_a_missing_file_names_it(tmp_path: Path) -> None:
     from displays import event_render
 
     with pytest.raises(event_render.ExportError, match=r"x\.root: no such file"):
-        event_render.open_source(tmp_path / "x.root")
+        event_render.open_event_source(tmp_path / "x.root")
 
 
 def test_batch_source_reads_slices() -> None:

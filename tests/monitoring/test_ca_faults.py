@@ -15,7 +15,7 @@ import pytest
 from monitoring.ca import CASource, load_pv_map
 from monitoring.channels import Severity
 from monitoring.model import MonitorModel
-from monitoring.source import SourceError, Update, open_source
+from monitoring.source import SourceError, Update, open_machine_source
 from tests.monitoring.conftest import ROOT, wait_for
 
 pytestmark = pytest.mark.slow
@@ -52,7 +52,7 @@ def test_ioc_killed_and_restarted(ioc_process, tmp_path: Path) -> None:
     ioc = ioc_process(
         ["main.py", "ioc", "--prefix", "T1:", "--accel", "1", "--tick", "0.05", "--sbl-rate", "0"]
     )
-    source = open_source("ca://?prefix=T1:")
+    source = open_machine_source("ca://?prefix=T1:")
     assert isinstance(source, CASource)
     model = MonitorModel(source.channels, source_name=source.url)
     rec = Recorder(model)
@@ -106,7 +106,7 @@ def test_garbage_from_a_real_ioc_raises_clear_alarms(ioc_process, tmp_path: Path
         'prefix = "G:"\n[channels]\n'
         '"LER:I" = "TEXT"\nLUM = "NAN"\n"HER:I" = { pv = "HUGE", scale = 1.0 }\n"L1:TOTAL" = "GOOD"\n'
     )
-    source = open_source(f"ca://?map={pv_map}")
+    source = open_machine_source(f"ca://?map={pv_map}")
     model = MonitorModel(source.channels, source_name=source.url)
     rec = Recorder(model)
     source.subscribe(rec)
@@ -141,9 +141,9 @@ def test_bad_pv_maps_are_refused_with_the_file_named(tmp_path: Path) -> None:
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
     with pytest.raises(SourceError, match=r"broken\.json"):
-        open_source(f"ca://?map={broken}")
+        open_machine_source(f"ca://?map={broken}")
     with pytest.raises(SourceError, match="unknown scheme"):
-        open_source("pva://x")
+        open_machine_source("pva://x")
 
 
 def test_ca_source_is_read_only_by_default() -> None:
@@ -157,7 +157,7 @@ IOC = ["main.py", "ioc", "--prefix", "T2:", "--tick", "0.05", "--sbl-rate", "0"]
 
 
 def connected_model() -> tuple[CASource, MonitorModel, Recorder]:
-    source = open_source("ca://?prefix=T2:")
+    source = open_machine_source("ca://?prefix=T2:")
     assert isinstance(source, CASource)
     model = MonitorModel(source.channels, source_name=source.url)
     rec = Recorder(model)
@@ -267,7 +267,7 @@ def test_a_huge_array_from_a_real_ioc_is_shown_with_the_reason(ioc_process, tmp_
     pv_map = tmp_path / "big.toml"
     # a beam current in mA (scaled) that arrives as 100 000 values
     pv_map.write_text('prefix = "G:"\n[channels]\n"HER:I" = { pv = "BIG", scale = 0.001 }\nLUM = "GOOD"\n')
-    source = open_source(f"ca://?map={pv_map}")
+    source = open_machine_source(f"ca://?map={pv_map}")
     model = MonitorModel(source.channels, source_name=source.url)
     rec = Recorder(model)
     source.subscribe(rec)
@@ -315,7 +315,7 @@ def test_bad_pv_maps_are_refused_in_one_line(
     else:
         path.write_text(text)
     with pytest.raises(SourceError) as info:
-        open_source(f"ca://?map={path}")  # what the GUI does at start: it shows SourceError
+        open_machine_source(f"ca://?map={path}")  # what the GUI does at start: it shows SourceError
     message = str(info.value)
     assert str(path) in message
     assert words in message

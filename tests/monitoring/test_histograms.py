@@ -268,6 +268,30 @@ def test_cupy_absence_is_reported_and_skipped() -> None:
         get_backend("root")
 
 
+def test_backends_are_found_by_name_in_the_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+
+    from monitoring.histograms import backends
+
+    assert tuple(backends.BACKEND_TABLE) == backends.BACKENDS
+    for name, entry in backends.BACKEND_TABLE.items():
+        module, cls = entry.factory.split(":")
+        factory = getattr(importlib.import_module(module), cls)
+        assert issubclass(factory, backends.Backend)
+        assert factory.name == name  # the table's name is the one the backend reports
+    status = available_backends()
+    assert set(status) == set(backends.BACKENDS)
+    assert status["numpy"] == "ok"
+    with pytest.raises(ValueError, match="choose one of numpy, numba, cupy, dask"):
+        get_backend("root")
+    # a backend whose library is missing is named, not raised as an ImportError
+    entry = backends.BackendEntry("monitoring.histograms.backends:NumpyBackend", ("no_such_library_xyz",))
+    monkeypatch.setitem(backends.BACKEND_TABLE, "needy", entry)
+    with pytest.raises(BackendUnavailable, match="no_such_library_xyz not available"):
+        get_backend("needy")
+    assert available_backends()["needy"].startswith("no_such_library_xyz not available")
+
+
 def _running(window: int = 3) -> RunningHistogram:
     return RunningHistogram(by_name("dark_higgs_plane"), window_batches=window, keep_events=4)
 

@@ -14,7 +14,7 @@ import pytest
 
 from monitoring import rates
 from monitoring.ca import CASource
-from monitoring.source import open_source
+from monitoring.source import open_machine_source
 from tests.monitoring.conftest import ROOT, wait_for
 
 N_SMALL = 40  # events per process for a quick matrix
@@ -121,7 +121,7 @@ def test_sim_source_names_a_damaged_cache_in_its_notices(
     monkeypatch.setattr(sim, "load_menu", functools.partial(rates.load_menu, N_SMALL))
     rates.load_menu(N_SMALL)
     damage(cache_file(N_SMALL), "truncated")
-    source = open_source("sim://?history=60&accel=10")
+    source = open_machine_source("sim://?history=60&accel=10")
     q = source.queue()
     source.start()
     try:
@@ -136,14 +136,14 @@ def test_sim_source_names_a_damaged_cache_in_its_notices(
 
 
 def test_sim_source_clamps_a_history_it_cannot_hold() -> None:
-    source = open_source("sim://?history=1e6&accel=1e9&max_samples=1e12")
+    source = open_machine_source("sim://?history=1e6&accel=1e9&max_samples=1e12")
     assert source.history == 12 * 3600  # type: ignore[attr-defined]
     assert source.accel == 3600  # type: ignore[attr-defined]
     text = "\n".join(source.notices)
     assert "history=1e+06 is more than 43200" in text
     assert "accel=1e+09" in text
     assert "max_samples" in text
-    fine = open_source("sim://?history=600&history_dt=0.01")
+    fine = open_machine_source("sim://?history=600&history_dt=0.01")
     assert fine.history == 50.0  # type: ignore[attr-defined]  # 5000 samples at most
     assert "history_dt=0.01" in fine.notices[0]
 
@@ -176,7 +176,7 @@ def test_the_ioc_serves_on_loopback_by_default_and_our_client_finds_it(
     assert ioc.banner.startswith("serving 55 PVs under 'T3:'")
     assert f"on 127.0.0.1 port {port} (TCP and UDP; loopback only" in ioc.banner
     assert listening(port) == {"tcp": {"127.0.0.1"}, "udp": {"127.0.0.1"}}
-    source = open_source("ca://?prefix=T3:")
+    source = open_machine_source("ca://?prefix=T3:")
     assert isinstance(source, CASource)
     got: list = []
     source.subscribe(got.extend)

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 import numpy as np
 import pytest
 
 from events.model import Collection, EventBatch
-from monitoring.live_events import LiveBuffer, open_event_stream, stamp_runs
+from monitoring.live_events import (
+    STREAM_SCHEMES,
+    EmbeddedSimulation,
+    LiveBuffer,
+    StreamRequest,
+    StreamScheme,
+    open_event_stream,
+    stamp_runs,
+)
 
 
 def _batch(first: int, n: int) -> EventBatch:
@@ -61,6 +70,42 @@ def test_bad_stream_specs_are_named() -> None:
         open_event_stream("tcp://1.2.3.4:5")
     with pytest.raises(ValueError, match="unknown kind 'nonsense'"):
         open_event_stream("sim", signals=["nonsense:mass=x"])
+
+
+def test_the_unknown_stream_error_names_every_scheme_of_the_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(STREAM_SCHEMES, "file", StreamScheme("file://PATH", STREAM_SCHEMES["zmq"].open))
+    with pytest.raises(ValueError, match=r"'udp://x:1': expected 'sim' or zmq://HOST:PORT or file://PATH"):
+        open_event_stream("udp://x:1")
+
+
+def test_a_new_stream_scheme_is_one_table_entry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``tcp://HOST:PORT`` added as one opener and one entry reaches a real publisher."""
+
+    def open_tcp(request: StreamRequest):  # the ZeroMQ endpoint written as ZeroMQ writes it
+        zmq_url = "zmq://" + request.url.removeprefix("tcp://")
+        return STREAM_SCHEMES["zmq"].open(dataclasses.replace(request, url=zmq_url))
+
+    monkeypatch.setitem(STREAM_SCHEMES, "tcp", StreamScheme("tcp://HOST:PORT", open_tcp))
+    got: list[EventBatch] = []
+    arrived = threading.Event()
+
+    def consumer(batch: EventBatch) -> None:
+        got.append(batch)
+        if sum(len(b) for b in got) >= 50:
+            arrived.set()
+
+    publisher = EmbeddedSimulation(rate_hz=2000, seed=6).start()
+    try:
+        stream = open_event_stream(publisher.url.replace("zmq://", "tcp://"), [consumer]).start()
+        try:
+            assert arrived.wait(60), stream.source.stats()
+        finally:
+            stream.stop()
+    finally:
+        publisher.stop()
+    assert stream.url == publisher.url
+    assert stream.simulation is None
+    assert EventBatch.concat(got).tracks.size > 0
 
 
 def test_events_carry_the_run_in_progress_numbered_from_one_and_none_come_between_runs() -> None:

@@ -187,3 +187,96 @@ def test_browse_the_mdst_sample(qtbot, browser, mdst_sample: Path) -> None:
     browser.apply_filter("nklm >= 4")
     _settle(qtbot, browser)
     np.testing.assert_array_equal(browser.passing, [4, 6, 7])  # KLM counts 2 1 0 2 4 2 6 4 0 3
+
+
+def test_open_dialog_offers_the_formats_of_the_table(qtbot, browser, mdst_sample: Path, monkeypatch) -> None:
+    """The file dialog's filters come from ``events.io.FORMATS``; the chosen file is opened."""
+    from PySide6 import QtWidgets
+
+    from events import io
+
+    asked: list[str] = []
+
+    def choose(parent, caption: str, directory: str, filters: str) -> tuple[str, str]:
+        asked.append(filters)
+        return str(mdst_sample), filters.split(";;")[0]
+
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getOpenFileName", staticmethod(choose))  # the native dialog
+    browser.choose_file()
+    _settle(qtbot, browser)
+    assert asked == [io.dialog_filter()]
+    assert asked[0].startswith("Event files (*.h5 *.hdf5 *.root *.json);;")
+    assert browser.file_label.text() == "mdst-v06-00-00.root: 10 events"
+
+
+def _record_opens(browser) -> list:
+    """Keep every source the browser's (real) opener returns, so none is freed by garbage collection."""
+    from events import io
+
+    opened: list = []
+
+    def opener(path: str):
+        opened.append(io.open_events(path))
+        return opened[-1]
+
+    browser.open_events = opener
+    return opened
+
+
+def test_opening_another_file_closes_the_one_before(qtbot, browser, mdst_sample: Path, tmp_path) -> None:
+    """Files the browser opened are closed when replaced (another file, the live stream) or at shutdown;
+    a failed open keeps the current file open, and a source handed in by its owner is left open."""
+    from events import io
+    from tests.events.test_formats import _open_descriptors
+
+    store = tmp_path / "first.h5"
+    io.write(store, generate(5, seed=3))
+    opened = _record_opens(browser)
+    browser.open_file(store)
+    _settle(qtbot, browser)
+    assert browser.file_label.text() == "first.h5: 5 events"
+    assert opened[0] is browser.source  # held here, so only an explicit close() releases the file
+    assert _open_descriptors(store)  # the event store stays open between reads
+    damaged = tmp_path / "damaged.root"
+    damaged.write_bytes(b"root" + bytes(200))
+    browser.open_file(damaged)
+    _settle(qtbot, browser)
+    assert "damaged.root" in browser.error_label.text()
+    assert _open_descriptors(store)  # still the file shown
+    browser.open_file(mdst_sample)
+    _settle(qtbot, browser)
+    assert browser.file_label.text() == "mdst-v06-00-00.root: 10 events"
+    assert _open_descriptors(store) == []
+    mdst_file = browser.source.tree.file
+    assert not mdst_file.closed
+    browser.set_source(BatchSource(generate(4, seed=1)), "live stream")  # what Follow does
+    _settle(qtbot, browser)
+    assert mdst_file.closed
+    handed = io.open_events(store)
+    try:
+        browser.set_source(handed, "handed in")
+        browser.open_file(mdst_sample)
+        _settle(qtbot, browser)
+        assert _open_descriptors(store)  # its owner closes it, not the browser
+        assert len(handed.read(0, 5)) == 5
+    finally:
+        handed.close()
+    last = browser.source.tree.file
+    browser.shutdown()
+    assert last.closed
+
+
+def test_a_superseded_open_is_closed_too(qtbot, browser, mdst_sample: Path, tmp_path: Path) -> None:
+    """A file whose open was overtaken by a newer request is never shown, and closed."""
+    from events import io
+    from tests.events.test_formats import _open_descriptors
+
+    store = tmp_path / "overtaken.h5"
+    io.write(store, generate(5, seed=4))
+    opened = _record_opens(browser)
+    browser.open_file(store)
+    browser.open_file(mdst_sample)  # before the first result reached the GUI thread
+    _settle(qtbot, browser)
+    assert browser.file_label.text() == "mdst-v06-00-00.root: 10 events"
+    assert len(opened) == 2  # both were opened; the first, never shown, is held here but closed
+    assert _open_descriptors(store) == []
