@@ -30,6 +30,18 @@ from events.source import Events
 
 log = logging.getLogger(__name__)
 
+
+class CannotOpen(Exception):
+    """A file the browser could not open; ``cause`` is the reader's own (typed) error."""
+
+    def __init__(self, path: str, cause: BaseException) -> None:
+        self.path, self.cause = path, cause
+        if isinstance(cause, event_io.EventFileError):  # it names the file already
+            text = f"Cannot open {cause}"
+        else:
+            text = f"Cannot open {path}: {type(cause).__name__}: {cause}"
+        super().__init__(text)
+
 Source = Events  # anything with __len__ and read(start, stop) -> EventBatch: a file, a live buffer
 CHUNK = 2000  # events per read while filtering or searching
 SHOWN_ISSUES = 3  # reader issues listed in the panel (all of them are in the Log dock)
@@ -247,7 +259,7 @@ class EventBrowser(QtWidgets.QWidget):
     def _show_error(self, exc: BaseException) -> None:
         """One line: the readers' errors name the file already; anything else gets the source's name."""
         text = " ".join((str(exc) or type(exc).__name__).split())
-        named = (event_io.EventFileError, filtering.FilterError, LookupError, OSError, RuntimeError)
+        named = (event_io.EventFileError, filtering.FilterError, LookupError, OSError, CannotOpen)
         if not isinstance(exc, named):
             text = f"{self.source_name or 'events'}: {type(exc).__name__}: {text}"
         log.warning("%s", text)
@@ -307,12 +319,9 @@ class EventBrowser(QtWidgets.QWidget):
             try:
                 src = opener(path)
                 first = src.read(0, 1) if len(src) else None
-            except event_io.EventFileError as exc:
-                _close(src)
-                raise RuntimeError(f"Cannot open {exc}") from exc
             except Exception as exc:
                 _close(src)
-                raise RuntimeError(f"Cannot open {path}: {type(exc).__name__}: {exc}") from exc
+                raise CannotOpen(path, exc) from exc
             return src, first
 
         self._submit(

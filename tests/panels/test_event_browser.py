@@ -280,3 +280,16 @@ def test_a_superseded_open_is_closed_too(qtbot, browser, mdst_sample: Path, tmp_
     assert browser.file_label.text() == "mdst-v06-00-00.root: 10 events"
     assert len(opened) == 2  # both were opened; the first, never shown, is held here but closed
     assert _open_descriptors(store) == []
+
+
+def test_a_failed_open_keeps_the_readers_typed_error() -> None:
+    from events.source import EventFileError
+    from panels.event_browser import CannotOpen
+
+    reader_error = EventFileError("/data/run7.h5", "HDF5 attribute n_events is 'one', not a whole number")
+    failed = CannotOpen("/data/run7.h5", reader_error)
+    assert failed.cause is reader_error
+    assert str(failed) == f"Cannot open {reader_error}"  # the reader's line names the file once
+    other = CannotOpen("/data/run8.h5", PermissionError(13, "Permission denied"))
+    assert isinstance(other.cause, OSError)
+    assert str(other) == "Cannot open /data/run8.h5: PermissionError: [Errno 13] Permission denied"
