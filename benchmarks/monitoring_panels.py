@@ -12,7 +12,8 @@ over an accelerated 8-hour shift. Prints JSON.
 3. Resident memory sampled while the simulation runs an 8-hour shift in about a minute, with the
    panels visible. Goal: flat after warm-up (the strip buffers are bounded).
 
-``ratios``: the slowest panel's chart paints per second at the design rate against the 20 fps goal,
+``ratios``: the chart paints per second of the slowest panel with strip charts (the beam-loss
+post-mortem plots repaint only on an alarm) at the design rate against the 20 fps goal,
 and the strip chart redrawn our way against the plain way. ``--quick`` (under 30 s): shorter
 measurements and shift, the same keys.
 
@@ -82,7 +83,7 @@ def repaint_at_design_rate(app: QApplication, measure: float) -> dict:
         for chart in charts:
             chart.viewport().installEventFilter(counter)
         counters[dock.windowTitle()] = counter
-        n_charts[dock.windowTitle()] = len(charts)
+        n_charts[dock.windowTitle()] = sum(isinstance(c, StripChart) for c in charts)
     pump(app, 4.0)  # warm up: the efficiency matrix loads, buffers fill
     frames0, version0 = hub.frames, hub.model.version
     for c in counters.values():
@@ -97,7 +98,7 @@ def repaint_at_design_rate(app: QApplication, measure: float) -> dict:
         "source": hub.source.url,
         "hub_frames_per_s": round((hub.frames - frames0) / wall, 1),
         "chart_paints_per_s": {k: round(c.count / wall, 1) for k, c in counters.items()},
-        "charts_per_panel": n_charts,
+        "strip_charts_per_panel": n_charts,
         "l1_total_median_hz": round(float(np.nanmedian(l1[-200:])), 0) if len(l1) else None,
         "l1_dead_fraction": round(hub.model.states["L1:DEAD"].value, 3),
         "updates_per_s": round(hub.model.arrivals.rate(time.monotonic()), 0),
@@ -214,14 +215,15 @@ def main() -> int:
         "memory_over_8h_shift": memory_over_shift(app, args.shift_wall),
     }
     design = result["repaint_at_30kHz_design_rate"]
-    paints = {k: v for k, v in design["chart_paints_per_s"].items() if design["charts_per_panel"][k]}
+    paints = {k: v for k, v in design["chart_paints_per_s"].items() if design["strip_charts_per_panel"][k]}
     redraw = result["strip_chart_redraw_fps"]
     slowest = min(paints, key=lambda k: paints[k])
     result["ratios"] = {
         "chart_paints_vs_20fps": {
             "value": paints[slowest] / 20.0,
             "goal": 1.0,
-            "against": f"20 paints/s, the slowest panel with charts ({slowest}) at the 30 kHz design rate",
+            "against": f"20 paints/s, the slowest panel with strip charts ({slowest}) "
+            "at the 30 kHz design rate",
         },
         "strip_chart_setdata_vs_replot": {
             "value": redraw["setData on items made once"] / max(redraw["clear and plot again"], 1e-9),
