@@ -115,7 +115,10 @@ def table(results: dict[str, dict[str, Any]]) -> str:
     for name, result in results.items():
         for ratio, r in result["ratios"].items():
             met = "yes" if r["met"] else "no"
-            entries.append((name, ratio, fmt(r["value"]), fmt(r["goal"]), met, r["against"]))
+            value, goal = fmt(r["value"]), fmt(r["goal"])
+            if value == goal and not r["met"]:  # just under the goal: enough digits to show it
+                value = f"{r['value']:.6g}"
+            entries.append((name, ratio, value, goal, met, r["against"]))
         if result["status"] != "ok":
             entries.append(f"{name}: FAILED, {result['error']} ({result['seconds']} s)")
         elif result["error"]:
