@@ -30,8 +30,9 @@ lint: $(STAMP)
 	$(PY) -m mypy geometry events monitoring displays panels main.py tests benchmarks
 	$(VENV)/bin/lint-imports
 
+# one table of every benchmark's ratios; `make bench QUICK=1` runs each with --quick (< 30 s each)
 bench: $(STAMP)
-	@for b in benchmarks/*.py; do echo "== $$b"; $(XVFB) $(PY) $$b; done
+	$(XVFB) $(PY) benchmarks/summary.py $(if $(QUICK),--quick)
 
 # the sample events file of assets/samples/, rebuilt from its seed by the generator
 .PHONY: samples

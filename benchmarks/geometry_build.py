@@ -2,6 +2,8 @@
 
 Prints JSON (milliseconds). Run: .venv/bin/python benchmarks/geometry_build.py [--quick]
 (``--quick``: one timing of each, the per-crystal cell_at loop on 1000 crystals only).
+``ratios``: the whole-array ECL kernels against the per-crystal Python loops (per crystal for
+cell_at, so the quick run's shorter loop compares the same way).
 """
 
 from __future__ import annotations
@@ -65,12 +67,27 @@ def main() -> None:
         "ecl_corners_vectorized_ms": _ms(lambda: ecl.crystal_vertices.__wrapped__(), repeat),
         "ecl_corners_loop_ms": _ms(_crystal_corners_loop),
         "cell_at_8736_vectorized_ms": _ms(lambda: ecl.cell_at(theta, phi), repeat),
-        f"cell_at_{n_loop}_loop_ms": _ms(
+        "cell_at_loop_crystals": n_loop,
+        "cell_at_loop_ms": _ms(
             lambda: [ecl.cell_at(t, p) for t, p in zip(theta[:n_loop], phi[:n_loop], strict=True)]
         ),
     }
+    per_crystal_loop = figures["cell_at_loop_ms"] / n_loop
+    per_crystal_vectorized = figures["cell_at_8736_vectorized_ms"] / ecl.N_CRYSTALS
+    ratios = {
+        "ecl_corners_vectorized_vs_loop": {
+            "value": figures["ecl_corners_loop_ms"] / max(figures["ecl_corners_vectorized_ms"], 1e-3),
+            "goal": 10.0,
+            "against": "the ECL crystal corners built crystal by crystal in a Python loop",
+        },
+        "cell_at_vectorized_vs_loop": {
+            "value": per_crystal_loop / max(per_crystal_vectorized, 1e-6),
+            "goal": 10.0,
+            "against": "ecl.cell_at called once per crystal in a Python loop (time per crystal)",
+        },
+    }
     assert np.allclose(_crystal_corners_loop(), ecl.crystal_vertices())
-    print(json.dumps(figures, indent=2))
+    print(json.dumps({**figures, "ratios": ratios}, indent=2))
 
 
 if __name__ == "__main__":
