@@ -12,13 +12,13 @@ from typing import Literal
 
 import numpy as np
 
-from events import helix, kinematics
+from events import helix, kinematics, pdg
 from events.model import EventBatch
 
 ObjectKind = Literal["track", "ecl", "klm"]
 PHOTON = 22
 K_LONG = 130
-MASS = {**kinematics.MASS, PHOTON: 0.0, K_LONG: 0.497611}
+MASS = {**kinematics.MASS, **pdg.masses((PHOTON, K_LONG))}
 DEFAULT_PDG: dict[str, int] = {"track": 211, "ecl": PHOTON, "klm": K_LONG}
 
 
