@@ -14,6 +14,7 @@ import numpy as np
 
 from events import helix, kinematics, pdg
 from events.model import EventBatch
+from geometry.angles import polar_angle
 
 ObjectKind = Literal["track", "ecl", "klm"]
 PHOTON = 22
@@ -65,7 +66,7 @@ class Candidate:
 
 
 def _polar(p3: np.ndarray) -> float:
-    return float(np.arctan2(np.hypot(p3[0], p3[1]), p3[2]))
+    return float(polar_angle(p3))
 
 
 def object_four_vectors(event: EventBatch, picks: tuple[Pick, ...] | list[Pick]) -> np.ndarray:

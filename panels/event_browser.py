@@ -26,6 +26,7 @@ from events import bookmarks as bm
 from events import filtering, helix
 from events import io as event_io
 from events.model import EVENT_ID, EventBatch
+from geometry.angles import polar_angle
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ def object_rows(event: EventBatch) -> list[tuple[str, int, str, str, str, str, s
     if t.size:
         p = helix.momentum(t["phi0"], t["omega"], t["tan_lambda"], float(event.header["bz"][0]))
         pm = np.linalg.norm(p, axis=1)
-        th = np.degrees(np.arctan2(np.hypot(p[:, 0], p[:, 1]), p[:, 2]))
+        th = np.degrees(polar_angle(p))
         ph = np.degrees(np.arctan2(p[:, 1], p[:, 0]))
         for i in range(t.size):
             info = f"d0 {t['d0'][i]:.3f} z0 {t['z0'][i]:.3f} cm"
@@ -62,7 +63,7 @@ def object_rows(event: EventBatch) -> list[tuple[str, int, str, str, str, str, s
     k = event.klm
     for i in range(k.size):
         x, y, z = float(k["x"][i]), float(k["y"][i]), float(k["z"][i])
-        th, ph = np.degrees(np.arctan2(np.hypot(x, y), z)), np.degrees(np.arctan2(y, x))
+        th, ph = np.degrees(polar_angle((x, y, z))), np.degrees(np.arctan2(y, x))
         rows.append(("klm", i, f"{k['p'][i]:.3f}", "0", f"{th:.1f}", f"{ph:.1f}", f"{k['layers'][i]} layers"))
     v = event.vertices
     for i in range(v.size):
