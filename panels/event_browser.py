@@ -25,7 +25,7 @@ from displays.scene import Scene, Selection
 from events import bookmarks as bm
 from events import filtering, helix
 from events import io as event_io
-from events.model import EVENT_ID, EventBatch
+from events.model import EVENT_ID, EventBatch, event_label
 from geometry.angles import polar_angle
 
 log = logging.getLogger(__name__)
@@ -330,7 +330,7 @@ class EventBrowser(QtWidgets.QWidget):
         h = event.header
         key = (int(h["experiment"][0]), int(h["run"][0]), int(h["event"][0]))
         total = len(self.source) if self.source is not None else 0
-        name = f"experiment {key[0]}, run {key[1]}, event {key[2]}"
+        name = event_label(*key)
         self.position_label.setText(f"{index + 1} of {total}:  {name}")
         self.flag_button.setChecked(key in self.bookmarks)
         self.scene.set_event(event)
@@ -358,7 +358,7 @@ class EventBrowser(QtWidgets.QWidget):
             self.ids = ids
             hit = np.flatnonzero((ids == target).all(axis=1))
             if len(hit) == 0:
-                self._show_error(LookupError(f"exp {experiment} run {run} event {event} is not in this file"))
+                self._show_error(LookupError(f"{event_label(experiment, run, event)} is not in this file"))
             else:
                 self.show_index(int(hit[0]))
 
