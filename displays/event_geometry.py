@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from displays.palette import palette
-from events import helix
+from events import helix, pdg
 from events.model import Collection, VertexKind
 from geometry import ecl as ecl_geometry
 from geometry.shapes import directions
@@ -394,15 +394,14 @@ def flight_lines(vertices: Collection, mode: Projection, n_points: int = 16) -> 
 
 # --- MC truth ----------------------------------------------------------------------------
 
-_CHARGE_OF_PDG = {11: -1, 13: -1, 211: 1, 321: 1, 2212: 1, 15: -1}
+_CHARGED_SHOWN = {11, 13, 15, 211, 321, 2212}
 _NEUTRAL_SHOWN = {22, 130, 2112, 310, 111}
 _INVISIBLE = {12, 14, 16}
 
 
-def mc_charges(pdg: np.ndarray) -> np.ndarray:
-    a = np.abs(pdg)
-    q = np.array([_CHARGE_OF_PDG.get(int(x), 0) for x in a], dtype=np.float64)
-    return q * np.sign(pdg)
+def mc_charges(pdg_codes: np.ndarray) -> np.ndarray:
+    """Charges of MC particles (events/pdg.py) as float64."""
+    return pdg.charge(pdg_codes).astype(np.float64)
 
 
 def mc_final_state(mc: Collection) -> np.ndarray:
@@ -412,7 +411,7 @@ def mc_final_state(mc: Collection) -> np.ndarray:
     mothers = mc["mother"]
     has_daughter[mothers[(mothers >= 0) & (mothers < n)]] = True
     a = np.abs(mc["pdg"])
-    known = np.isin(a, list(_CHARGE_OF_PDG)) | np.isin(a, list(_NEUTRAL_SHOWN))
+    known = np.isin(a, list(_CHARGED_SHOWN)) | np.isin(a, list(_NEUTRAL_SHOWN))
     r = np.hypot(mc["vx"], mc["vy"])
     inside = r < ECL_INNER.r
     moving = np.hypot(np.hypot(mc["px"], mc["py"]), mc["pz"]) > 1e-3

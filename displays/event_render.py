@@ -186,9 +186,7 @@ def open_event_source(path: str | Path) -> EventSource:
 
 def event_file_name(event: EventBatch, stem: str) -> str:
     """``{stem}_e0007_r01234_ev00000042.png``: experiment, run and event of a one-event batch."""
-    h = event.header
-    exp, run, number = (int(h[k][0]) for k in EVENT_ID)
-    return f"{stem}_e{exp:04d}_r{run:05d}_ev{number:08d}.png"
+    return f"{stem}_{event.event_file_stem()}.png"
 
 
 def render_events(

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from events.model import event_label
 from events.outputs import write_text
 
 FORMAT = "belle2-display bookmarks"
@@ -33,7 +34,7 @@ class Bookmark:
         return (self.experiment, self.run, self.event)
 
     def label(self) -> str:
-        text = f"exp {self.experiment} run {self.run} event {self.event}"
+        text = event_label(self.experiment, self.run, self.event)
         return f"{text}: {self.note}" if self.note else text
 
 

@@ -12,13 +12,14 @@ from typing import Literal
 
 import numpy as np
 
-from events import helix, kinematics
+from events import helix, kinematics, pdg
 from events.model import EventBatch
+from geometry.angles import polar_angle
 
 ObjectKind = Literal["track", "ecl", "klm"]
 PHOTON = 22
 K_LONG = 130
-MASS = {**kinematics.MASS, PHOTON: 0.0, K_LONG: 0.497611}
+MASS = {**kinematics.MASS, **pdg.masses((PHOTON, K_LONG))}
 DEFAULT_PDG: dict[str, int] = {"track": 211, "ecl": PHOTON, "klm": K_LONG}
 
 
@@ -65,7 +66,7 @@ class Candidate:
 
 
 def _polar(p3: np.ndarray) -> float:
-    return float(np.arctan2(np.hypot(p3[0], p3[1]), p3[2]))
+    return float(polar_angle(p3))
 
 
 def object_four_vectors(event: EventBatch, picks: tuple[Pick, ...] | list[Pick]) -> np.ndarray:

@@ -10,16 +10,18 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from events import pdg
+
 F8 = NDArray[np.float64]
 
 HER_ENERGY = 7.004  # GeV, e-
 LER_ENERGY = 4.002  # GeV, e+
 HALF_CROSSING = 0.0415  # rad, each beam to the z axis
-ELECTRON_MASS = 0.000510999
 
-# |PDG| -> mass [GeV]; hypothesis order of mdst fits and PID: e, mu, pi, K, p, d
-MASS = {11: 0.000510999, 13: 0.1056584, 211: 0.1395704, 321: 0.493677, 2212: 0.9382721, 1000010020: 1.875613}
+# |PDG| -> mass [GeV] (events/pdg.py); hypothesis order of mdst fits and PID: e, mu, pi, K, p, d
 HYPOTHESES = (11, 13, 211, 321, 2212, 1000010020)
+MASS = pdg.masses(HYPOTHESES)
+ELECTRON_MASS = MASS[11]
 
 
 def beam_four_vectors(

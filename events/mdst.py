@@ -40,6 +40,7 @@ import awkward as ak
 import numpy as np
 import uproot
 
+from events import pdg as pdg_table
 from events import rootclasses, vertexing
 from events.model import Collection, EventBatch, VertexKind
 from events.source import EventFileError, EventSource
@@ -544,8 +545,4 @@ def _mc(c: Chunk, missing: set[str]) -> Collection:
 
 def charge_of_pdg(pdg: np.ndarray) -> np.ndarray:
     """Electric charge sign of common long-lived particles from their PDG codes (0 if neutral/unknown)."""
-    pdg = np.asarray(pdg, dtype=np.int64)
-    a = np.abs(pdg)
-    positive = np.isin(a, (211, 321, 2212, 3222, 1000010020))  # pi+ K+ p Sigma+ d
-    negative = np.isin(a, (11, 13, 15, 3112, 3312, 3334))  # e- mu- tau- Sigma- Xi- Omega-
-    return (np.sign(pdg) * (positive.astype(np.int64) - negative)).astype(np.int8)
+    return pdg_table.charge(pdg)

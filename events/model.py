@@ -38,6 +38,21 @@ HEADER: dict[str, ColumnSpec] = {
 
 EVENT_ID: tuple[str, str, str] = ("experiment", "run", "event")  # what names one event
 
+
+def run_label(experiment: int, run: int) -> str:
+    """``exp 26 run 1234``: how a run is named in the status bar, titles and logs."""
+    return f"exp {int(experiment)} run {int(run)}"
+
+
+def event_label(experiment: int, run: int, event: int) -> str:
+    """``exp 26 run 1234 event 42``: the one text form of an event ID (status bar, titles, logs)."""
+    return f"{run_label(experiment, run)} event {int(event)}"
+
+
+def event_file_stem(experiment: int, run: int, event: int) -> str:
+    """``e0026_r01234_ev00000042``: the event ID in file names, zero-padded so names sort by it."""
+    return f"e{int(experiment):04d}_r{int(run):05d}_ev{int(event):08d}"
+
 COLLECTIONS: dict[str, dict[str, ColumnSpec]] = {
     "tracks": {
         "d0": ("f8", (), np.nan),
@@ -275,6 +290,18 @@ class EventBatch:
             raise IndexError(f"event index {i} out of range for a batch of {n}")
         i %= n
         return self.slice(i, i + 1)
+
+    def event_id(self, i: int = 0) -> tuple[int, int, int]:
+        """(experiment, run, event) of event ``i``."""
+        return (int(self.header["experiment"][i]), int(self.header["run"][i]), int(self.header["event"][i]))
+
+    def event_label(self, i: int = 0) -> str:
+        """``exp 26 run 1234 event 42`` for event ``i`` (``event_label``)."""
+        return event_label(*self.event_id(i))
+
+    def event_file_stem(self, i: int = 0) -> str:
+        """``e0026_r01234_ev00000042`` for event ``i`` (``event_file_stem``)."""
+        return event_file_stem(*self.event_id(i))
 
     def take(self, events: np.ndarray) -> EventBatch:
         events = np.asarray(events, dtype=np.int64)

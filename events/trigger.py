@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from geometry.angles import polar_angle
+
 if TYPE_CHECKING:
     from events.model import EventBatch
 
@@ -171,7 +173,7 @@ def l1_decisions(batch: EventBatch) -> dict[str, np.ndarray]:
     )
     cm = kinematics.to_cms(p4) if len(p4) else np.zeros((0, 4))
     e_cm = cm[:, 0]
-    theta_cm = np.arctan2(np.hypot(cm[:, 1], cm[:, 2]), cm[:, 3])
+    theta_cm = polar_angle(cm[:, 1:])
     phi_cm = np.arctan2(cm[:, 2], cm[:, 1])
     trig = energy > 0.1
     ce = c_ev[trig]

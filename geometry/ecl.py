@@ -27,6 +27,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from geometry.angles import polar_angle
 from geometry.mesh import Mesh
 from geometry.reference import GeometryDataError, data_file, figures, read_table
 from geometry.shapes import BACK, FRONT, frustum_corners, hexahedra
@@ -134,7 +135,7 @@ def crystals() -> Crystals:
     half_theta = np.stack([t["front_half_theta_cm"], t["back_half_theta_cm"]], axis=1)
     if min(half_phi.min(), half_theta.min(), t["length_cm"].min()) <= 0:
         raise GeometryDataError(f"{path}: crystal sizes must be positive")
-    theta = np.arctan2(np.hypot(centre[:, 0], centre[:, 1]), centre[:, 2])
+    theta = polar_angle(centre)
     phi = np.mod(np.arctan2(centre[:, 1], centre[:, 0]), 2 * np.pi)
     out = Crystals(centre, axis, t["length_cm"], half_phi, half_theta, theta, phi)
     _read_only(*vars(out).values())

@@ -25,8 +25,9 @@ from displays.scene import Scene, Selection
 from events import bookmarks as bm
 from events import filtering, helix
 from events import io as event_io
-from events.model import EVENT_ID, EventBatch
+from events.model import EVENT_ID, EventBatch, event_label
 from events.source import Events
+from geometry.angles import polar_angle
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ def object_rows(event: EventBatch) -> list[tuple[str, int, str, str, str, str, s
     if t.size:
         p = helix.momentum(t["phi0"], t["omega"], t["tan_lambda"], float(event.header["bz"][0]))
         pm = np.linalg.norm(p, axis=1)
-        th = np.degrees(np.arctan2(np.hypot(p[:, 0], p[:, 1]), p[:, 2]))
+        th = np.degrees(polar_angle(p))
         ph = np.degrees(np.arctan2(p[:, 1], p[:, 0]))
         for i in range(t.size):
             info = f"d0 {t['d0'][i]:.3f} z0 {t['z0'][i]:.3f} cm"
@@ -86,7 +87,7 @@ def object_rows(event: EventBatch) -> list[tuple[str, int, str, str, str, str, s
     k = event.klm
     for i in range(k.size):
         x, y, z = float(k["x"][i]), float(k["y"][i]), float(k["z"][i])
-        th, ph = np.degrees(np.arctan2(np.hypot(x, y), z)), np.degrees(np.arctan2(y, x))
+        th, ph = np.degrees(polar_angle((x, y, z))), np.degrees(np.arctan2(y, x))
         rows.append(("klm", i, f"{k['p'][i]:.3f}", "0", f"{th:.1f}", f"{ph:.1f}", f"{k['layers'][i]} layers"))
     v = event.vertices
     for i in range(v.size):
@@ -385,7 +386,7 @@ class EventBrowser(QtWidgets.QWidget):
         h = event.header
         key = (int(h["experiment"][0]), int(h["run"][0]), int(h["event"][0]))
         total = len(self.source) if self.source is not None else 0
-        name = f"experiment {key[0]}, run {key[1]}, event {key[2]}"
+        name = event_label(*key)
         self.position_label.setText(f"{index + 1} of {total}:  {name}")
         self.flag_button.setChecked(key in self.bookmarks)
         self.scene.set_event(event)
@@ -413,7 +414,7 @@ class EventBrowser(QtWidgets.QWidget):
             self.ids = ids
             hit = np.flatnonzero((ids == target).all(axis=1))
             if len(hit) == 0:
-                self._show_error(LookupError(f"exp {experiment} run {run} event {event} is not in this file"))
+                self._show_error(LookupError(f"{event_label(experiment, run, event)} is not in this file"))
             else:
                 self.show_index(int(hit[0]))
 

@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from displays.palette import State, palette
+from events.model import event_label, run_label
 from monitoring.histograms.compare import Status
 from monitoring.histograms.running import RunningHistogram, Snapshot
 from panels.theme import Theme, current_theme, theme_notifier
@@ -174,7 +175,7 @@ class HistogramPanel(QtWidgets.QWidget):
         if result.status in (Status.GOOD, Status.WARNING, Status.ERROR):
             p = "< 1e-9" if result.p_value < 1e-9 else f"= {result.p_value:.2g}"
             text += f" ({result.method} p {p})"
-        run = f"exp {snap.experiment} run {snap.run}" if snap.run >= 0 else "no run yet"
+        run = run_label(snap.experiment, snap.run) if snap.run >= 0 else "no run yet"
         self.status_label.setText(f"{run}: {text}")
         sheet = f"background: {state.color}; color: black; padding: 3px; border: 1px solid #555;"
         if self.status_label.styleSheet() != sheet:  # each set re-polishes the label
@@ -238,4 +239,4 @@ class HistogramPanel(QtWidgets.QWidget):
 def describe(record: np.void) -> str:
     """One line per linked event: experiment, run, event, and where it was in the stream."""
     r = record
-    return f"exp {r['experiment']} run {r['run']} event {r['event']}  [batch {r['batch']} row {r['row']}]"
+    return f"{event_label(r['experiment'], r['run'], r['event'])}  [batch {r['batch']} row {r['row']}]"

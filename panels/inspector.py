@@ -9,6 +9,7 @@ from PySide6 import QtWidgets
 
 from events import helix, kinematics
 from events.model import Collection, EventBatch
+from geometry.angles import polar_angle
 
 Section = tuple[str, list[tuple[str, str]]]
 PID_NAMES = ("e", "mu", "pi", "K", "p", "d")
@@ -36,7 +37,7 @@ def _track_derived(event: EventBatch, i: int) -> list[tuple[str, str]]:
         ("p [GeV]", _fmt(pmag)),
         ("pT [GeV]", _fmt(float(np.hypot(p[0], p[1])))),
         ("(px, py, pz) [GeV]", _fmt(p)),
-        ("theta [deg]", _fmt(float(np.degrees(np.arctan2(np.hypot(p[0], p[1]), p[2]))))),
+        ("theta [deg]", _fmt(float(np.degrees(polar_angle(p))))),
         ("perigee [cm]", _fmt(helix.perigee(t["d0"][i], t["phi0"][i], t["z0"][i]))),
     ]
     logl = t["pid_logl"][i]

@@ -407,8 +407,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("no event shown: open a file or a stream first", 10000)
             return None
         if path is None:
-            h = event.header
-            name = f"event_e{int(h['experiment'][0])}_r{int(h['run'][0])}_ev{int(h['event'][0])}.json"
+            name = f"event_{event.event_file_stem()}.json"
             path = self._ask_path("Export Phoenix JSON", name, "Phoenix JSON (*.json)")
             if path is None:
                 return None

@@ -39,6 +39,7 @@ from events import helix, vertexing
 from events.generator.particles import F8, Particles, charge_of
 from events.generator.processes import PDG_LLP_SCALAR
 from events.model import Collection, VertexKind
+from geometry.angles import polar_angle
 
 C_LIGHT = helix.C_LIGHT
 CHARGED = (11, 13, 211, 321, 2212)
@@ -224,7 +225,7 @@ def respond(
     pt = np.hypot(p3[:, 0], p3[:, 1])
     energy = parts.p4[:, 0]
     mass = np.sqrt(np.clip(energy**2 - p**2, 0, None))
-    theta = np.arctan2(pt, p3[:, 2])
+    theta = polar_angle(p3)
     charge = charge_of(parts.pdg)
     mc_off = _offsets(parts.event, n_events)
 
@@ -351,7 +352,7 @@ def _ecl_clusters(
     mc_off: np.ndarray,
     n_particles: int,
 ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
-    theta = np.arctan2(np.hypot(pts[:, 0], pts[:, 1]), pts[:, 2])
+    theta = polar_angle(pts)
     phi = np.arctan2(pts[:, 1], pts[:, 0])
     ecl = _ecl_geometry()
     if ecl is not None:
@@ -388,7 +389,7 @@ def _ecl_clusters(
     energy = e_cluster[ok]
     if ecl is not None and len(lead):
         centre = np.asarray(ecl.crystal_centres())[cell[lead] - 1]
-        c_theta = np.arctan2(np.hypot(centre[:, 0], centre[:, 1]), centre[:, 2])
+        c_theta = polar_angle(centre)
         c_phi = np.arctan2(centre[:, 1], centre[:, 0])
         c_r = np.linalg.norm(centre, axis=1)
     else:
@@ -567,7 +568,7 @@ def _add_beam_background(
         sel = cell > 0
         ev, theta, phi, energy, cell = ev[sel], theta[sel], phi[sel], energy[sel], cell[sel]
         centre = np.asarray(ecl.crystal_centres())[cell - 1]
-        theta = np.arctan2(np.hypot(centre[:, 0], centre[:, 1]), centre[:, 2])
+        theta = polar_angle(centre)
         phi = np.arctan2(centre[:, 1], centre[:, 0])
         r = np.linalg.norm(centre, axis=1)
     else:

@@ -13,40 +13,21 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from events import kinematics
+from events import kinematics, pdg
 
 F8 = NDArray[np.float64]
 I8 = NDArray[np.int64]
 
-# |PDG| -> mass [GeV] (PDG values)
-MASS: dict[int, float] = {
-    11: 0.000510999, 12: 0.0, 13: 0.1056584, 14: 0.0, 15: 1.77686, 16: 0.0, 22: 0.0,
-    111: 0.1349768, 211: 0.1395704, 130: 0.497611, 310: 0.497611, 321: 0.493677, 2212: 0.9382721,
-    511: 5.27966, 521: 5.27934, 300553: 10.5794,
-}  # fmt: skip
+# |PDG| -> mass [GeV] of the species the samplers make (events/pdg.py)
+MASS: dict[int, float] = pdg.masses(
+    (11, 12, 13, 14, 15, 16, 22, 111, 211, 130, 310, 321, 2212, 511, 521, 300553)
+)
 # |PDG| -> c tau [cm] of particles that fly before decaying (PDG)
 CTAU: dict[int, float] = {15: 0.008711, 511: 0.04557, 521: 0.04911, 310: 2.6844}
-# positive charge of the particle (not the antiparticle) for the codes whose sign carries charge
-_CHARGE: dict[int, int] = {11: -1, 13: -1, 15: -1, 211: 1, 321: 1, 2212: 1, 521: 1}
 NEUTRINOS = (12, 14, 16)
 
-
-def charge_of(pdg: np.ndarray) -> np.ndarray:
-    """Electric charge of PDG codes (0 for neutral and unknown codes)."""
-    pdg = np.asarray(pdg)
-    apdg = np.abs(pdg)
-    q = np.zeros(pdg.shape, dtype=np.int8)
-    for code, c in _CHARGE.items():
-        q[apdg == code] = c
-    return (q * np.sign(pdg)).astype(np.int8)
-
-
-def mass_of(pdg: np.ndarray) -> F8:
-    apdg = np.abs(np.asarray(pdg))
-    m = np.zeros(apdg.shape)
-    for code, value in MASS.items():
-        m[apdg == code] = value
-    return m
+charge_of = pdg.charge  # electric charge of signed PDG codes, int8 (0 for neutral and unknown)
+mass_of = pdg.mass  # mass [GeV] of PDG codes (0 for unknown)
 
 
 class ParticleTable:

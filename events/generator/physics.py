@@ -38,6 +38,7 @@ from events.generator.particles import (
     two_body_momentum,
     unit_vectors,
 )
+from geometry.angles import polar_angle
 
 ELECTRON, MUON, TAU, PHOTON = 11, 13, 15, 22
 PI, PI0, K, KS, KL, PROTON = 211, 111, 321, 310, 130, 2212
@@ -83,7 +84,7 @@ def lab_ok(
     lab = beams.to_lab(p4_beam)
     pt = np.hypot(lab[:, 1], lab[:, 2])
     p = np.hypot(pt, lab[:, 3])
-    theta = np.degrees(np.arctan2(pt, lab[:, 3]))
+    theta = np.degrees(polar_angle(lab[:, 1:]))
     return (theta >= theta_deg[0]) & (theta <= theta_deg[1]) & (p >= p_min) & (pt >= pt_min)
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import uproot
 from numpy.typing import ArrayLike, NDArray
 
+from events.model import run_label
 from events.outputs import AtomicOutput
 from monitoring.histograms.axes import Axis
 from monitoring.histograms.running import RunningHistogram
@@ -71,8 +72,8 @@ def write_running(path: str | Path, histograms: Iterable[RunningHistogram]) -> N
     lists = {}
     for running in histograms:
         snap = running.snapshot()
-        run_label = f"exp {snap.experiment} run {snap.run}"
-        hists[snap.name] = (snap.run_counts, snap.axes, f"{snap.title} ({run_label})")
+        label = run_label(snap.experiment, snap.run)
+        hists[snap.name] = (snap.run_counts, snap.axes, f"{snap.title} ({label})")
         hists[f"{snap.name}_window"] = (
             snap.window_counts,
             snap.axes,

@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 
 from events import helix, kinematics
 from events.model import Collection, EventBatch
+from geometry.angles import polar_angle
 from monitoring.histograms.observables import BEAM, MUON_MASS, Beam
 
 F8 = NDArray[np.float64]
@@ -111,7 +112,7 @@ def single_photon_events(
     p4 = np.concatenate([np.full((n, 1), e_star), e_star * _isotropic(n, rng)], axis=1)
     lab = kinematics.boost(p4, -kinematics.boost_vector(_beam_array(BEAM)))
     energy = lab[:, 0]
-    theta = np.arccos(lab[:, 3] / energy)
+    theta = polar_angle(lab[:, 1:])
     phi = np.arctan2(lab[:, 2], lab[:, 1])
     ecl = Collection.from_columns(
         "ecl",

@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 
 from events import helix
 from events.model import EventBatch
+from geometry.angles import polar_angle
 from monitoring.histograms.observables import BEAM, PAIR_INPUTS, PHOTON_INPUTS, RAD_TO_DEG, Beam
 
 ECL_BARREL_DEG = (32.2, 128.7)
@@ -129,10 +130,8 @@ class MuonPairSelection:
         keep &= np.hypot(p1[:, 0] + p2[:, 0], p1[:, 1] + p2[:, 1]) > self.pair_pt_min
         if self.recoil_theta_deg is not None:
             b = self.beam
-            rx = b.px - p1[:, 0] - p2[:, 0]
-            ry = b.py - p1[:, 1] - p2[:, 1]
-            rz = b.pz - p1[:, 2] - p2[:, 2]
-            keep &= _in_range(np.arctan2(np.hypot(rx, ry), rz) * RAD_TO_DEG, self.recoil_theta_deg)
+            recoil = np.array([b.px, b.py, b.pz]) - p1[:, :3] - p2[:, :3]
+            keep &= _in_range(polar_angle(recoil) * RAD_TO_DEG, self.recoil_theta_deg)
         p1, p2 = p1[keep], p2[keep]
         return Selected(rows[keep], tuple(np.ascontiguousarray(c) for c in (*p1.T, *p2.T)))
 

@@ -41,3 +41,18 @@ def test_schema_errors_are_clear() -> None:
         Collection.from_columns("tracks", [2], {"d0": [1.0]})
     with pytest.raises(IndexError):
         _batch().event(3)
+
+
+def test_one_event_id_format_for_text_and_for_file_names() -> None:
+    from events.model import event_file_stem, event_label, run_label
+
+    header = {"experiment": [26, 26, 7], "run": [1234, 99, 5], "event": [42, 7, 123456789]}
+    batch = EventBatch.build(3, header=header)
+    assert batch.event_id(0) == (26, 1234, 42)
+    assert batch.event_label(0) == event_label(26, 1234, 42) == "exp 26 run 1234 event 42"
+    assert run_label(26, 1234) == "exp 26 run 1234"
+    assert batch.event_file_stem(2) == event_file_stem(7, 5, 123456789) == "e0007_r00005_ev123456789"
+    stems = [batch.event_file_stem(i) for i in range(len(batch))]
+    ids = [batch.event_id(i) for i in range(len(batch))]
+    assert [ids[i] for i in sorted(range(3), key=stems.__getitem__)] == sorted(ids)  # names sort as IDs do
+    assert event_label(np.int64(0), np.int32(0), np.int64(1)) == "exp 0 run 0 event 1"
