@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, SupportsInt
 
 import numpy as np
 
@@ -39,17 +39,17 @@ HEADER: dict[str, ColumnSpec] = {
 EVENT_ID: tuple[str, str, str] = ("experiment", "run", "event")  # what names one event
 
 
-def run_label(experiment: int, run: int) -> str:
+def run_label(experiment: SupportsInt, run: SupportsInt) -> str:
     """``exp 26 run 1234``: how a run is named in the status bar, titles and logs."""
     return f"exp {int(experiment)} run {int(run)}"
 
 
-def event_label(experiment: int, run: int, event: int) -> str:
+def event_label(experiment: SupportsInt, run: SupportsInt, event: SupportsInt) -> str:
     """``exp 26 run 1234 event 42``: the one text form of an event ID (status bar, titles, logs)."""
     return f"{run_label(experiment, run)} event {int(event)}"
 
 
-def event_file_stem(experiment: int, run: int, event: int) -> str:
+def event_file_stem(experiment: SupportsInt, run: SupportsInt, event: SupportsInt) -> str:
     """``e0026_r01234_ev00000042``: the event ID in file names, zero-padded so names sort by it."""
     return f"e{int(experiment):04d}_r{int(run):05d}_ev{int(event):08d}"
 

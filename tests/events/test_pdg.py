@@ -15,7 +15,7 @@ def _particle_value(code: int) -> tuple[int, float, float]:
     p = Particle.from_pdgid(code)
     mass_mev = pdg.NUCLEAR_MASS_OVERRIDES.get(code, p.mass or 0.0)
     sigma = max(p.mass_upper or 0.0, p.mass_lower or 0.0) if code not in pdg.NUCLEAR_MASS_OVERRIDES else 0.0
-    return int(p.charge), mass_mev / 1000.0, sigma / 1000.0
+    return int(p.charge or 0), mass_mev / 1000.0, sigma / 1000.0
 
 
 def test_every_row_agrees_with_particle() -> None:
@@ -42,7 +42,7 @@ def test_whole_array_lookup_signs_antiparticles_and_zeroes_unknown_codes() -> No
     want_q = [[Particle.from_pdgid(int(c)).charge if pdg.known([c])[0] else 0 for c in row] for row in codes]
     np.testing.assert_array_equal(q, want_q)
     m = pdg.mass(codes)
-    assert m[0, 0] == m[0, 1] == pytest.approx(Particle.from_pdgid(11).mass / 1000.0)
+    assert m[0, 0] == m[0, 1] == pytest.approx((Particle.from_pdgid(11).mass or 0.0) / 1000.0)
     assert m[1, 2] == 0.0
     assert m[2, 1] == 0.0
     # beyond the largest code and below the smallest one
@@ -53,4 +53,6 @@ def test_the_deuteron_is_the_nucleus_not_the_atom() -> None:
     atom = Particle.from_pdgid(1000010020).mass
     nucleus = float(pdg.mass([1000010020])[0]) * 1000.0
     electron = Particle.from_pdgid(11).mass
+    assert atom is not None
+    assert electron is not None
     assert atom - nucleus == pytest.approx(electron, abs=0.01)
