@@ -132,6 +132,7 @@ class SBLPanel(MonitorPanel):
         self.split.addWidget(tabs)
         self.split.addWidget(plots_box)
         self.split.setChildrenCollapsible(False)
+        self._split_shape: Qt.Orientation | None = None  # the orientation the split was last sized for
         self.body.addWidget(self.split, 1)
         self._shown_alarms: tuple = ()
         self._newest_message: LogEntry | None = None
@@ -142,8 +143,11 @@ class SBLPanel(MonitorPanel):
         size = event.size()
         low_strip = size.height() < SIDE_BY_SIDE_BELOW and size.width() >= 1.8 * size.height()
         wanted = Qt.Orientation.Horizontal if low_strip else Qt.Orientation.Vertical
-        if self.split.orientation() != wanted:
+        if self._split_shape != wanted:  # a new arrangement: the table a third, the plots the rest
+            self._split_shape = wanted
             self.split.setOrientation(wanted)
+            length = size.width() if wanted == Qt.Orientation.Horizontal else size.height()
+            self.split.setSizes([length // 3, length - length // 3])
 
     def follow_theme(self, theme: Theme) -> None:
         for line in self.loss_lines:
