@@ -22,7 +22,7 @@ from typing import Any, cast
 import numpy as np
 
 from displays.palette import PaletteError
-from events.outputs import AtomicOutput, OutputError, check_folder, check_output
+from events.outputs import OutputError, check_folder, check_output
 from geometry.reference import GeometryDataError
 
 VIEWS = ("3d", "rphi", "rz")
@@ -112,11 +112,10 @@ class DetectorPictures:
 
 def write_picture(image: np.ndarray, out: Path) -> None:
     """The picture as PNG, written atomically (``events.outputs``): a failure keeps any old file."""
-    from vispy.io import write_png
+    from displays.event_render import write_png_file
 
     try:
-        with AtomicOutput(out, "png") as tmp:
-            write_png(str(tmp), np.ascontiguousarray(image[..., :3]))
+        write_png_file(out, image[..., :3])
     except OutputError as exc:
         raise RenderError(str(exc)) from exc
 

@@ -38,15 +38,21 @@ def save_png(canvas: scene.SceneCanvas, path: str | Path, size: tuple[int, int] 
     return write_png(path, img)
 
 
-def write_png(path: str | Path, image: np.ndarray, inputs: Iterable[str | Path] = ()) -> Path:
-    """Write an RGB(A) image as PNG atomically (``events.outputs``); ``ExportError`` names the file."""
+def write_png_file(path: str | Path, image: np.ndarray, inputs: Iterable[str | Path] = ()) -> Path:
+    """The one PNG writer of arrays: an RGB(A) image written atomically (``events.outputs``), so a
+    failure keeps any old file; ``OutputError`` names the file and the reason."""
     out = AtomicOutput(path, "png", inputs)
+    with out as tmp:
+        io.write_png(str(tmp), np.ascontiguousarray(image))
+    return out.path
+
+
+def write_png(path: str | Path, image: np.ndarray, inputs: Iterable[str | Path] = ()) -> Path:
+    """:func:`write_png_file` for the exports; ``ExportError`` names the file."""
     try:
-        with out as tmp:
-            io.write_png(str(tmp), np.ascontiguousarray(image))
+        return write_png_file(path, image, inputs)
     except OutputError as exc:
         raise ExportError(str(exc)) from None
-    return out.path
 
 
 # --- view state --------------------------------------------------------------------------

@@ -28,12 +28,9 @@ def save_pixmap(pixmap: QPixmap, path: str | Path) -> Path:
 
 def save_image(image: np.ndarray, path: str | Path) -> Path:
     """An RGB(A) array (a rendered view) as PNG."""
-    from vispy.io import write_png
+    from displays.event_render import write_png_file
 
-    out = AtomicOutput(path, "png")
-    with out as tmp:
-        write_png(str(tmp), np.ascontiguousarray(image[..., :3]))
-    return out.path
+    return write_png_file(path, image[..., :3])
 
 
 def save_csv(path: str | Path, header: Sequence[str], rows: Iterable[Sequence[object]]) -> Path:
