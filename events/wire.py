@@ -180,14 +180,36 @@ def _columns_of(batch: EventBatch) -> dict[str, np.ndarray]:
     return cols
 
 
+def _check_outgoing(publisher: str, sequence: int, epoch: int, n_events: int) -> None:
+    """What both encoders refuse to send: ``ValueError`` names it."""
+    if not publisher or len(publisher) > _MAX_PUBLISHER_LEN:
+        raise ValueError(f"publisher id must have 1 to {_MAX_PUBLISHER_LEN} characters")
+    if not 0 <= sequence <= MAX_SEQUENCE - n_events or not 0 <= epoch <= MAX_SEQUENCE:
+        raise ValueError(f"sequence {sequence} or epoch {epoch} outside 0 to {MAX_SEQUENCE}")
+
+
+def _check_incoming(
+    sequence: int, epoch: int, sent_ns: int, n_events: int, publisher: str, source: str, limits: WireLimits
+) -> None:
+    """The stream fields of a received header of any version, checked alike."""
+    if sequence < 0 or sent_ns < 0 or n_events < 0 or epoch < 0:
+        raise MalformedMessage("negative sequence, time, epoch or event count")
+    if n_events > limits.max_events:
+        raise Oversized(f"{n_events} events exceed the limit of {limits.max_events}")
+    if sequence > MAX_SEQUENCE - n_events or sent_ns > MAX_SEQUENCE or epoch > MAX_SEQUENCE:
+        raise MalformedMessage(
+            f"sequence, time or epoch beyond int64 (a {sequence.bit_length()}-bit sequence"
+            f" of {n_events} events)"
+        )
+    if not publisher or len(publisher) > _MAX_PUBLISHER_LEN or len(source) > _MAX_SOURCE_LEN:
+        raise MalformedMessage("publisher id or source name of invalid length")
+
+
 def encode(
     batch: EventBatch, sequence: int, publisher: str, sent_ns: int | None = None, epoch: int = 0
 ) -> list[bytes | memoryview]:
     """The frames of one message; column frames are views of the batch's arrays (no copy)."""
-    if not publisher or len(publisher) > _MAX_PUBLISHER_LEN:
-        raise ValueError(f"publisher id must have 1 to {_MAX_PUBLISHER_LEN} characters")
-    if not 0 <= sequence <= MAX_SEQUENCE - len(batch) or not 0 <= epoch <= MAX_SEQUENCE:
-        raise ValueError(f"sequence {sequence} or epoch {epoch} outside 0 to {MAX_SEQUENCE}")
+    _check_outgoing(publisher, sequence, epoch, len(batch))
     arrays = {}
     for name, arr in _columns_of(batch).items():
         dtype, trailing, _ = _COLUMNS[name]
@@ -228,11 +250,10 @@ def encode_packed(
     batch: EventBatch, sequence: int, publisher: str, sent_ns: int | None = None, epoch: int = 0
 ) -> list[bytes | bytearray]:
     """The two frames of one version 3 message: the binary header, and every column in one body."""
+    _check_outgoing(publisher, sequence, epoch, len(batch))
     publisher_bytes = publisher.encode()
-    if not publisher or len(publisher) > _MAX_PUBLISHER_LEN or len(publisher_bytes) > 255:
-        raise ValueError(f"publisher id must have 1 to {_MAX_PUBLISHER_LEN} characters")
-    if not 0 <= sequence <= MAX_SEQUENCE - len(batch) or not 0 <= epoch <= MAX_SEQUENCE:
-        raise ValueError(f"sequence {sequence} or epoch {epoch} outside 0 to {MAX_SEQUENCE}")
+    if len(publisher_bytes) > 255:  # its length is one byte in the header
+        raise ValueError(f"publisher id of {len(publisher_bytes)} UTF-8 bytes, at most 255")
     source_bytes = batch.source[:_MAX_SOURCE_LEN].encode()
     columns = _columns_of(batch)
     sizes = [int(columns[f"{c}.offsets"][-1]) for c in _COLLECTION_ORDER]
@@ -309,17 +330,7 @@ def _decode(frames: Sequence[Any], limits: WireLimits) -> Message:
     n_events = _field(head, "n_events", int)
     source = _field(head, "source", str)
     columns = _field(head, "columns", list)
-    if sequence < 0 or sent_ns < 0 or n_events < 0 or epoch < 0:
-        raise MalformedMessage("negative sequence, time, epoch or event count")
-    if n_events > limits.max_events:
-        raise Oversized(f"{n_events} events exceed the limit of {limits.max_events}")
-    if sequence > MAX_SEQUENCE - n_events or sent_ns > MAX_SEQUENCE or epoch > MAX_SEQUENCE:
-        raise MalformedMessage(
-            f"sequence, time or epoch beyond int64 (a {sequence.bit_length()}-bit sequence"
-            f" of {n_events} events)"
-        )
-    if not publisher or len(publisher) > _MAX_PUBLISHER_LEN or len(source) > _MAX_SOURCE_LEN:
-        raise MalformedMessage("publisher id or source name of invalid length")
+    _check_incoming(sequence, epoch, sent_ns, n_events, publisher, source, limits)
     arrays = _canonical_arrays(columns, views, n_events)
     if arrays is None:  # not laid out as ``encode`` does it: check column by column, to say what is wrong
         declared = _declared_columns(columns)
@@ -343,12 +354,8 @@ def _decode_packed(views: list[memoryview], limits: WireLimits) -> Message:
     sizes, (publisher_len, source_len) = rest[:5], rest[5:]
     if schema != SCHEMA_VERSION:
         raise SchemaMismatch(f"event schema version {schema}, this program reads version {SCHEMA_VERSION}")
-    if min(n_events, sequence, epoch, sent_ns, *sizes) < 0:
-        raise MalformedMessage("negative sequence, time, epoch, event or object count")
-    if n_events > limits.max_events:
-        raise Oversized(f"{n_events} events exceed the limit of {limits.max_events}")
-    if sequence > MAX_SEQUENCE - n_events:
-        raise MalformedMessage(f"sequence {sequence} of {n_events} events beyond int64")
+    if min(sizes) < 0:
+        raise MalformedMessage(f"negative object count in {list(sizes)}")
     if first.nbytes != fixed + publisher_len + source_len:
         expected = fixed + publisher_len + source_len
         raise MalformedMessage(f"header of {first.nbytes} bytes, its lengths say {expected}")
@@ -357,8 +364,7 @@ def _decode_packed(views: list[memoryview], limits: WireLimits) -> Message:
         source = bytes(first[fixed + publisher_len :]).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise MalformedMessage(f"publisher id or source name is not UTF-8: {exc}") from None
-    if not publisher or len(publisher) > _MAX_PUBLISHER_LEN or len(source) > _MAX_SOURCE_LEN:
-        raise MalformedMessage("publisher id or source name of invalid length")
+    _check_incoming(sequence, epoch, sent_ns, n_events, publisher, source, limits)
     layout, length = _packed_layout(n_events, sizes)
     if body.nbytes != length:
         raise ShapeMismatch(
