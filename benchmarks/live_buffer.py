@@ -53,14 +53,14 @@ def main() -> None:
         buffer(batch)
     clicked_batch = len(batches) - 60  # an event a few seconds old, as a bin's newest usually is
     row = 7
-    wanted = tuple(int(batches[clicked_batch].header[k][row]) for k in EVENT_ID)
+    wanted = batches[clicked_batch].event_id(row)
 
     def click_ours() -> None:
         frozen = buffer.frozen()
         where = frozen.position(clicked_batch, row)
         assert where is not None
         event = frozen.read(where, where + 1)
-        assert tuple(int(event.header[k][0]) for k in EVENT_ID) == wanted
+        assert event.event_id() == wanted
 
     def click_plain() -> None:
         joined = buffer.snapshot()

@@ -111,7 +111,7 @@ class LiveFollower(QWidget):
             experiment, run, event = (int(record[k]) for k in EVENT_ID)
             wanted = (experiment, run, event)
             where = snapshot.position(int(record["batch"]), int(record["row"]))
-            if where is None or _event_id(snapshot.read(where, where + 1)) != wanted:
+            if where is None or snapshot.read(where, where + 1).event_id() != wanted:
                 if buffered is None:
                     whole = snapshot.read(0, len(snapshot))
                     buffered = np.stack([whole.header[k] for k in EVENT_ID], axis=1)
@@ -122,11 +122,6 @@ class LiveFollower(QWidget):
                 self.browser.set_source(snapshot, "live stream (paused)", index=where)
                 return wanted
         return None
-
-
-def _event_id(event: EventBatch) -> tuple[int, int, int]:
-    experiment, run, number = (int(event.header[k][0]) for k in EVENT_ID)
-    return experiment, run, number
 
 
 class Application:
