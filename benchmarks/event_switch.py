@@ -354,30 +354,36 @@ def summary(samples: dict[str, list[float]]) -> dict[str, Any]:
     return out
 
 
-def paint_costs(application: Any, frames: int = 8) -> dict[str, float]:
-    """CPU ms of one repaint of each view alone (the window composed with it), and of composing the
-    window with no view changed: where the time after Next goes."""
+def canvas_repaint_cpu_ms(canvas: Any, frames: int, warmup: int = 2) -> float:
+    """Median CPU ms from ``canvas.update()`` until its draw is done and the window composed."""
     from PySide6.QtCore import QEventLoop, QTimer
-    from PySide6.QtWidgets import QApplication
 
-    window = application.window
     loop = QEventLoop()
-    out: dict[str, float] = {}
 
     def quit_soon(_: Any) -> None:
         QTimer.singleShot(0, loop.quit)
 
+    canvas.events.draw.connect(quit_soon)
+    cpu = []
+    for _ in range(frames + warmup):
+        c0 = time.process_time()
+        canvas.update()
+        loop.exec()
+        cpu.append((time.process_time() - c0) * 1e3)
+    canvas.events.draw.disconnect(quit_soon)
+    return round(statistics.median(cpu[warmup:]), 1)
+
+
+def paint_costs(application: Any, frames: int = 8) -> dict[str, float]:
+    """CPU ms of one repaint of each view alone (the window composed with it), and of composing the
+    window with no view changed: where the time after Next goes."""
+    from PySide6.QtWidgets import QApplication
+
+    window = application.window
+    out: dict[str, float] = {}
     canvases = {"3d": window.detector.canvas, **{k: p.canvas for k, p in window.projections.items()}}
     for name, canvas in canvases.items():
-        canvas.events.draw.connect(quit_soon)
-        cpu = []
-        for _ in range(frames + 2):
-            c0 = time.process_time()
-            canvas.update()
-            loop.exec()
-            cpu.append((time.process_time() - c0) * 1e3)
-        canvas.events.draw.disconnect(quit_soon)
-        out[f"{name}_view_repaint_cpu_ms"] = round(statistics.median(cpu[2:]), 1)
+        out[f"{name}_view_repaint_cpu_ms"] = canvas_repaint_cpu_ms(canvas, frames)
     cpu = []
     for _ in range(frames + 2):
         c0 = time.process_time()
@@ -388,11 +394,10 @@ def paint_costs(application: Any, frames: int = 8) -> dict[str, float]:
     return out
 
 
-def compose_floor_cpu_ms(size: tuple[int, int], frames: int = 12) -> float:
+def compose_floor_cpu_ms(size: tuple[int, int], frames: int = 8) -> float:
     """The machine's own limit: CPU ms from one canvas update to the composed window, in an otherwise
     empty window of the same size holding three empty canvases (what Qt's composition of GL widgets
     costs on this machine, with nothing of ours drawn)."""
-    from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication, QHBoxLayout, QMainWindow, QWidget
 
     from displays.canvas import DetectorCanvas
@@ -408,18 +413,11 @@ def compose_floor_cpu_ms(size: tuple[int, int], frames: int = 12) -> float:
     window.resize(*size)
     window.show()
     settle(qapp)
-    loop = QEventLoop()
-    canvases[0].events.draw.connect(lambda _: QTimer.singleShot(0, loop.quit))
-    cpu = []
-    for _ in range(frames + 3):
-        c0 = time.process_time()
-        canvases[0].update()
-        loop.exec()
-        cpu.append((time.process_time() - c0) * 1e3)
+    floor = canvas_repaint_cpu_ms(canvases[0], frames)
     for canvas in canvases:
         canvas.close()
     window.close()
-    return round(statistics.median(cpu[3:]), 1)
+    return floor
 
 
 def previous_lighting(detector: Any) -> Any:
