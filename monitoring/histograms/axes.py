@@ -1,17 +1,23 @@
 """Regular binning shared by every backend, so all of them put each value in the same bin.
 
-The bin rule is boost-histogram's regular axis: ``z = (x - lo) / (hi - lo)``, in range when
-``0 <= z < 1`` (NaN is out of range), bin ``int(z * bins)``. Every backend (numpy, numba, cupy,
-dask-histogram) evaluates exactly these floating-point operations in float64.
+An :class:`Axis` is the description of a boost-histogram regular axis (``Axis.boost()`` is that
+axis, used wherever a boost-histogram, a ``hist.Hist`` or a dask-histogram is built), plus the
+one thing boost-histogram cannot give a kernel: its bin rule as whole-array operations that numpy,
+numba and cupy evaluate alike. The rule is boost-histogram's own: ``z = (x - lo) / (hi - lo)``, in
+range when ``0 <= z < 1`` (NaN is out of range), bin ``int(z * bins)``, in float64, so every
+backend's counts equal boost-histogram's bin by bin (tests/monitoring/test_axes.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    import hist
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,12 @@ class Axis:
     def __post_init__(self) -> None:
         if self.bins < 1 or not self.hi > self.lo:
             raise ValueError(f"axis {self.name!r}: need bins >= 1 and hi > lo, got {self}")
+
+    def boost(self) -> hist.axis.Regular:
+        """This axis as boost-histogram's (``hist``'s subclass, carrying the name and label)."""
+        import hist  # deferred: ~0.2 s, and the kernels never need it
+
+        return hist.axis.Regular(self.bins, self.lo, self.hi, name=self.name, label=self.label or self.name)
 
     @property
     def edges(self) -> NDArray[np.float64]:

@@ -118,7 +118,7 @@ class NumpyBackend(Backend):
 
 def boost_histogram(axes: tuple[Axis, ...]) -> bh.Histogram:
     """An empty boost-histogram with integer storage over ``axes``."""
-    return bh.Histogram(*(bh.axis.Regular(a.bins, a.lo, a.hi) for a in axes), storage=bh.storage.Int64())
+    return bh.Histogram(*(a.boost() for a in axes), storage=bh.storage.Int64())
 
 
 class NumbaBackend(Backend):

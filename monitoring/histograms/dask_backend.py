@@ -47,10 +47,6 @@ COLUMNS: Columns = {
 }
 
 
-def _regular(axes: tuple[Axis, ...]) -> list[bh.axis.Regular]:
-    return [bh.axis.Regular(a.bins, a.lo, a.hi) for a in axes]
-
-
 class DaskBackend(Backend):
     name = "dask"
 
@@ -134,7 +130,9 @@ class DaskBackend(Backend):
             _coordinates_block, obs, beam, chunks=(stacked.chunks[0], (obs.dims,)), dtype=np.float64
         )
         hist = dask_histogram.factory(
-            *(coords[:, k] for k in range(obs.dims)), axes=_regular(axes), storage=bh.storage.Int64()
+            *(coords[:, k] for k in range(obs.dims)),
+            axes=[a.boost() for a in axes],
+            storage=bh.storage.Int64(),
         )
         (result,) = self._compute(hist)
         return np.asarray(result.values(), dtype=np.int64)

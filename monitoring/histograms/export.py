@@ -25,7 +25,7 @@ from monitoring.histograms.running import RunningHistogram
 def to_hist(counts: ArrayLike, axes: tuple[Axis, ...], title: str = "") -> hist.Hist:
     """A hist.Hist (double storage, which ROOT's TH1D/TH2D hold exactly up to 2^53)."""
     h = hist.Hist(
-        *(hist.axis.Regular(a.bins, a.lo, a.hi, name=a.name, label=a.label or a.name) for a in axes),
+        *(a.boost() for a in axes),
         storage=hist.storage.Double(),
         name=title,
     )
