@@ -2,14 +2,16 @@
 
 One function per collection turns the columns of a one-event batch into flat vertex, connect,
 colour and face arrays, already projected for the view they go to: ``"3d"`` (x, y, z), ``"rphi"``
-(x, y) or ``"rz"`` (z, ±r, sign from the object's azimuth). Nothing here imports VisPy, so the
-adapters can be tested, and benchmarked, without a GL context.
+(x, y) or ``"rz"`` (z, ±r, sign from the object's azimuth). Nothing here needs a GL context, so
+the adapters can be tested, and benchmarked, without one; the only VisPy used is the colour scale
+(``vispy.color``, plain numpy), imported when first needed so the scene model stays VisPy-free.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -17,8 +19,12 @@ from numpy.typing import NDArray
 from displays.palette import palette
 from events import helix, pdg
 from events.model import Collection, VertexKind
+from geometry import cdc as cdc_geometry
 from geometry import ecl as ecl_geometry
 from geometry.shapes import directions
+
+if TYPE_CHECKING:
+    from vispy.color import Colormap
 
 Projection = Literal["3d", "rphi", "rz"]
 ColorMode = Literal["charge", "pid", "momentum"]
@@ -34,9 +40,11 @@ class Extent:
     z_max: float
 
 
-# docs/detector.md §4 and §7
-CDC_OUTER_WALL = Extent(112.05, -100.0, 165.5)  # CDC outer wall 1120.5 mm; mother volume z -1000..+1655 mm
-ECL_INNER = Extent(125.16, -102.02, 196.0)  # barrel inner radius 1251.6 mm; endcap fronts -1020.2 / +1960 mm
+# docs/detector.md §4 and §7: the CDC outer wall over its mother volume's z range, and the ECL's
+# inner surface (barrel inner radius, endcap front faces), from the geometry tables
+CDC_OUTER_WALL = Extent(*map(float, (cdc_geometry.walls().outer[0], *cdc_geometry.walls().volume_z)))
+_ECL = ecl_geometry.inner_surface()
+ECL_INNER = Extent(_ECL.barrel_r, _ECL.backward_z, _ECL.forward_z)
 
 _P = palette()
 CHARGE_COLORS = {1: _P.rgba("charge.positive"), -1: _P.rgba("charge.negative"), 0: _P.rgba("charge.neutral")}
@@ -60,6 +68,14 @@ ENERGY_ANCHORS = np.linspace(0.0, 1.0, len(ENERGY_ANCHOR_COLORS))
 MOMENTUM_RANGE = (0.0, 5.0)  # GeV, linear, same colour anchors
 
 
+@functools.cache
+def energy_colormap() -> Colormap:
+    """The one colour scale of the towers, the crystals and the legend (a VisPy colormap)."""
+    from vispy.color import Colormap
+
+    return Colormap(ENERGY_ANCHOR_COLORS, controls=ENERGY_ANCHORS)
+
+
 def scale_colors(values: np.ndarray, lo: float, hi: float, log: bool = False) -> F4:
     """RGBA of the energy scale for ``values`` clipped to [lo, hi]."""
     v = np.asarray(values, dtype=np.float64)
@@ -67,11 +83,7 @@ def scale_colors(values: np.ndarray, lo: float, hi: float, log: bool = False) ->
         x = (np.log10(np.clip(v, lo, hi)) - np.log10(lo)) / (np.log10(hi) - np.log10(lo))
     else:
         x = (np.clip(v, lo, hi) - lo) / (hi - lo)
-    x = np.nan_to_num(x)
-    out = np.empty((len(v), 4), dtype=np.float32)
-    for c in range(4):
-        out[:, c] = np.interp(x, ENERGY_ANCHORS, ENERGY_ANCHOR_COLORS[:, c])
-    return out
+    return energy_colormap().map(np.nan_to_num(x)).astype(np.float32)
 
 
 def energy_colors(energy: np.ndarray) -> F4:

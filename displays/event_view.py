@@ -15,10 +15,22 @@ from displays.canvas import close_canvas
 from displays.event_geometry import Projection
 from displays.event_visuals import EventVisuals, add_energy_legend
 from displays.style import BACKGROUND
+from geometry import beampipe
+from geometry import cdc as cdc_geometry
+from geometry import ecl as ecl_geometry
 
 OUTLINE = (0.45, 0.48, 0.55, 0.8)
-# radii [cm]: beam pipe, CDC inner wall, CDC outer wall, ECL barrel inner face, ECL barrel outer face
-OUTLINE_RADII = (1.0, 16.0, geo.CDC_OUTER_WALL.r, geo.ECL_INNER.r, 162.0)
+# radii [cm] from the geometry tables: beam pipe, CDC inner and outer wall, ECL barrel inner face
+# and (one crystal length further out) its outer face
+CDC_INNER_R = float(cdc_geometry.walls().inner[0])
+ECL_OUTER_R = geo.ECL_INNER.r + ecl_geometry.inner_surface().crystal_length
+OUTLINE_RADII = (
+    beampipe.beampipe().vacuum_r,
+    CDC_INNER_R,
+    geo.CDC_OUTER_WALL.r,
+    geo.ECL_INNER.r,
+    ECL_OUTER_R,
+)
 
 
 def outline_segments(mode: Projection, n: int = 96) -> tuple[np.ndarray, np.ndarray]:
@@ -31,8 +43,8 @@ def outline_segments(mode: Projection, n: int = 96) -> tuple[np.ndarray, np.ndar
         cdc, ecl = geo.CDC_OUTER_WALL, geo.ECL_INNER
         for s in (1.0, -1.0):
             for (z0, z1), (r0, r1) in (
-                ((cdc.z_min, cdc.z_max), (16.0, cdc.r)),
-                ((ecl.z_min, ecl.z_max), (ecl.r, 162.0)),
+                ((cdc.z_min, cdc.z_max), (CDC_INNER_R, cdc.r)),
+                ((ecl.z_min, ecl.z_max), (ecl.r, ECL_OUTER_R)),
             ):
                 strips.append(
                     np.array(

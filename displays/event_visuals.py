@@ -56,8 +56,8 @@ def detector_crystal_painter(detector: Any) -> CrystalPainter:
 
 
 def energy_colormap() -> Colormap:
-    """The ECL energy scale as a VisPy colormap (the legend), same anchors as the towers."""
-    return Colormap(geo.ENERGY_ANCHOR_COLORS, controls=geo.ENERGY_ANCHORS)
+    """The ECL energy scale as a VisPy colormap (the legend): the one the towers are coloured with."""
+    return geo.energy_colormap()
 
 
 class EventVisuals:

@@ -227,6 +227,11 @@ TRANSCRIBED: dict[str, dict[str, dict[str, Any]]] = {
     },
     "ecl": {
         "crystal_length": figure(30.0, "cm", "ECL.xml", "2 x k_Crystall_HalfLength"),
+        "barrel_inner_r": figure(
+            125.16, "cm", "crystal_placement_barrel.dat", "R=1251.6+4: nominal barrel inner radius"
+        ),
+        "forward_front_z": figure(196.0, "cm", "ECL.xml", "k_ForwZnear: forward endcap front face"),
+        "backward_front_z": figure(-102.02, "cm", "ECL.xml", "-k_backZnear: backward endcap front face"),
         "barrel_sectors": figure(72, "count", "ECL.xml", "k_barrel_Nblock: 5 degree sectors of 2 crystals"),
         "forward_centre_z": figure(
             208.0, "cm", "e1ProfilePlots.C", "reference plane of forward crystal centres"

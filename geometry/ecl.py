@@ -163,6 +163,28 @@ def theta_center_deg() -> np.ndarray:
     return figures("ecl").values("theta_center_deg", "deg", N_RINGS)
 
 
+@dataclass(frozen=True)
+class InnerSurface:
+    """Where a particle from the IP enters the calorimeter [cm]: the barrel's inner radius and the
+    endcaps' front faces (basf2 crystal_placement_barrel.dat and ECL.xml)."""
+
+    barrel_r: float
+    backward_z: float
+    forward_z: float
+    crystal_length: float
+
+
+@functools.cache
+def inner_surface() -> InnerSurface:
+    f = figures("ecl")
+    return InnerSurface(
+        f.value("barrel_inner_r"),
+        f.value("backward_front_z"),
+        f.value("forward_front_z"),
+        f.value("crystal_length"),
+    )
+
+
 def region_theta_deg() -> np.ndarray:
     """(3, 2) polar coverage [deg] of the forward endcap, barrel and backward endcap (ECLCluster.cc)."""
     return figures("ecl").values("region_theta_deg", "deg", 6).reshape(3, 2)

@@ -40,6 +40,8 @@ from events.generator.particles import F8, Particles, charge_of
 from events.generator.processes import PDG_LLP_SCALAR
 from events.model import Collection, VertexKind
 from geometry.angles import polar_angle
+from geometry.ecl import inner_surface as ecl_inner_surface
+from geometry.klm import bklm
 
 C_LIGHT = helix.C_LIGHT
 CHARGED = (11, 13, 211, 321, 2212)
@@ -49,14 +51,16 @@ PT_MIN = 0.05
 TRACK_EFFICIENCY = 0.99
 MAX_PRODUCTION_RADIUS = 60.0
 
-ECL_BARREL_R = 125.16
-ECL_BARREL_Z = (-100.3, 198.7)
-ECL_FWD_Z, ECL_BWD_Z = 196.0, -102.02
-ECL_ENDCAP_R = (43.0, 125.16)
+# where particles enter the ECL and the KLM [cm]: the geometry tables' figures, except where noted
+_ECL = ecl_inner_surface()
+ECL_BARREL_R = _ECL.barrel_r
+ECL_BARREL_Z = (-100.3, 198.7)  # the barrel's inner surface: ECL_BARREL_R / tan(theta) at its edges
+ECL_FWD_Z, ECL_BWD_Z = _ECL.forward_z, _ECL.backward_z
+ECL_ENDCAP_R = (43.0, ECL_BARREL_R)  # 43 cm: the endcaps' inner edge (ARICH support tube)
 ECL_THRESHOLD = 0.02
 
-KLM_BARREL_R = 201.9
-KLM_Z = (-183.0, 277.0)
+KLM_BARREL_R = bklm().inner
+KLM_Z = (bklm().offset_z - bklm().half_length, bklm().offset_z + bklm().half_length)
 KLM_ENDCAP_R = (130.0, 332.0)
 
 PRIMARY_VERTEX_SIGMA = np.array([10e-4, 10e-4, 20e-4])  # cm
