@@ -29,7 +29,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -305,21 +305,38 @@ def fake_batch(rng: np.random.Generator, n: int, first_event: int = 0) -> EventB
     return EventBatch.build(n, header, source="fake", tracks=tracks, ecl=ecl, klm=klm, vertices=vertices)
 
 
+def _simulated(seed: int, batch_size: int, signals: Sequence[str]) -> Iterator[EventBatch]:
+    from events.generator import parse_signal, stream
+
+    specs = [parse_signal(text) for text in signals]  # SignalSpecError is a ValueError
+    return iter(stream(seed, specs, chunk_size=batch_size))
+
+
+def _fake(seed: int, batch_size: int, signals: Sequence[str]) -> Iterator[EventBatch]:
+    if signals:
+        raise ValueError("--signal applies to --from sim only")
+    return fake_stream(seed, batch_size)
+
+
+# the named sources of ``--from`` (anything else is an events file): name -> (seed, batch, signals) -> batches
+NAMED_SOURCES: dict[str, Callable[[int, int, Sequence[str]], Iterator[EventBatch]]] = {
+    "sim": _simulated,
+    "fake": _fake,
+}
+
+
 def open_publish_source(
     spec: str, seed: int, batch_size: int, signals: Sequence[str] = ()
 ) -> Iterator[EventBatch]:
-    """The batches of ``--from``: ``sim``, ``fake`` or an events file; ``ValueError`` names the problem."""
-    if spec == "fake":
-        return fake_stream(seed, batch_size)
-    if spec == "sim":
-        from events.generator import parse_signal, stream
-
-        specs = [parse_signal(text) for text in signals]  # SignalSpecError is a ValueError
-        return iter(stream(seed, specs, chunk_size=batch_size))
+    """The batches of ``--from``: a name of :data:`NAMED_SOURCES` or an events file;
+    ``ValueError`` names the problem."""
+    if spec in NAMED_SOURCES:
+        return NAMED_SOURCES[spec](seed, batch_size, signals)
     if signals:
         raise ValueError("--signal applies to --from sim only")
     if not os.path.exists(spec):
-        raise ValueError(f"{spec}: no such file (--from takes an events file, 'sim' or 'fake')")
+        names = ", ".join(repr(n) for n in NAMED_SOURCES)
+        raise ValueError(f"{spec}: no such file (--from takes an events file or one of {names})")
     from events.io import open_events
     from events.source import EventFileError
 
