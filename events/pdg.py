@@ -1,4 +1,4 @@
-"""The one PDG table: electric charge and mass of the species the application uses.
+"""The one PDG table: charge, mass and (for those that fly) c tau of the species the application uses.
 
 The rows come from the scikit-hep ``particle`` package (``particle==1.1.0``) and are checked against
 it by ``tests/events/test_pdg.py``: charges exactly, masses within particle's quoted PDG uncertainty
@@ -42,6 +42,10 @@ _ROWS: tuple[tuple[int, int, float], ...] = (
     (1000010020, 1, 1.875613),  # deuteron nucleus (particle: 1.8761239303, the atom)
 )
 NUCLEAR_MASS_OVERRIDES: dict[int, float] = {1000010020: 1875.61294500}  # MeV, CODATA 2018
+
+# |PDG| -> c tau [cm] of the species the generator lets fly before they decay (particle: ``ctau`` in
+# mm); kept, like the masses, at the values the shipped sample was generated with (B0: PDG 2018)
+CTAU_CM: dict[int, float] = {15: 0.008711, 511: 0.04557, 521: 0.04911, 310: 2.6844}
 
 CODES: NDArray[np.int64] = np.array([r[0] for r in _ROWS], dtype=np.int64)
 _ORDER = np.argsort(CODES)

@@ -22,8 +22,7 @@ I8 = NDArray[np.int64]
 MASS: dict[int, float] = pdg.masses(
     (11, 12, 13, 14, 15, 16, 22, 111, 211, 130, 310, 321, 2212, 511, 521, 300553)
 )
-# |PDG| -> c tau [cm] of particles that fly before decaying (PDG)
-CTAU: dict[int, float] = {15: 0.008711, 511: 0.04557, 521: 0.04911, 310: 2.6844}
+CTAU = pdg.CTAU_CM  # |PDG| -> c tau [cm] of particles that fly before decaying
 NEUTRINOS = (12, 14, 16)
 
 charge_of = pdg.charge  # electric charge of signed PDG codes, int8 (0 for neutral and unknown)

@@ -29,6 +29,14 @@ def test_every_row_agrees_with_particle() -> None:
     assert not wrong, "rows that disagree with particle:\n" + "\n".join(wrong)
 
 
+def test_flight_lengths_agree_with_particle() -> None:
+    """c tau within 1 % of particle's (B0 is PDG 2018's 455.7 um, particle's 453.1 um)."""
+    for code, ctau_cm in pdg.CTAU_CM.items():
+        theirs = Particle.from_pdgid(code).ctau / 10.0  # mm -> cm
+        assert ctau_cm == pytest.approx(theirs, rel=0.01), Particle.from_pdgid(code).name
+    assert particles.CTAU is pdg.CTAU_CM
+
+
 def test_species_the_app_uses_are_rows() -> None:
     used = set(kinematics.HYPOTHESES) | set(particles.MASS) | {130, 2112, 3112, 3122, 3222, 3312, 3334}
     assert used <= set(pdg.CODES.tolist())
