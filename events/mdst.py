@@ -10,7 +10,8 @@ Whole-array conversion of one bounded chunk of entries of the tree ``tree``:
 * **tracks**: the π fit of each track, else the fit of the hypothesis closest in mass that
   exists (μ, K, e, p, d); helix, covariance, charge = sign(ω), |PDG|, p-value. PID: the 6 × 6
   ``m_logl[detector][hypothesis]`` of the related PIDLikelihood summed over detectors.
-* **ecl**: only clusters with the nPhotons hypothesis bit (16), so each cluster appears once;
+* **ecl**: every cluster once (an mdst stores each cluster once, its hypotheses as bits: 16
+  nPhotons, 32 neutralHadron; 3-5 clusters an event have the neutral-hadron bit alone);
   energy = exp(m_logEnergy). **klm**: all clusters. **mc**: all particles, mother 0-based.
 * **vertices**: the V0s, one per entry. The vertex is ``m_fittedVertexX/Y/Z`` where the file
   stores it (mdst v08+), else the midpoint of the daughter helices' closest approach; the DCA of
@@ -402,7 +403,7 @@ def _ecl(c: Chunk, missing: set[str]) -> tuple[Collection, np.ndarray, np.ndarra
     counts = c.counts("ecl_theta")
     off = offsets_of(counts)
     hyp = c.flat("ecl_hyp", np.int64) if c.has("ecl_hyp") else np.full(off[-1], 16)
-    keep = (hyp & 16) != 0
+    keep = (hyp & (16 | 32)) != 0  # a cluster with neither hypothesis bit is not a cluster to show
     mapping = _local_index_map(keep, off)
     event_of = np.repeat(np.arange(c.n), counts)
     cols: dict[str, Any] = {

@@ -33,7 +33,8 @@ def test_dump_prints_event_one_of_the_sample(mdst_sample: Path) -> None:
         [0.181439 * scale, -0.0601238 * scale, 0.0937607 * scale], rel=5e-4
     )
     ecl = event["ecl_clusters"]
-    assert len(ecl) == 18  # 23 clusters, 5 of them neutral-hadron twins drawn once
+    assert len(ecl) == 23  # every cluster, 5 of them with the neutral-hadron hypothesis alone
+    assert sum(c["hypotheses"] == 32 for c in ecl) == 5
     c = ecl[0]
     assert np.hypot(np.hypot(c["x"], c["y"]), c["z"]) == pytest.approx(c["r"], rel=1e-6)
     assert [set(k) >= {"x", "y", "z"} for k in event["klm_clusters"]] == [True, True]

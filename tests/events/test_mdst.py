@@ -64,10 +64,23 @@ def test_counts_per_event_match_the_reference_table(sample: EventBatch, raw: dic
     assert sample.klm.counts.tolist() == KLM
     assert sample.vertices.counts.tolist() == V0S
     assert sample.mc.counts.tolist() == MC
-    photon = ak.sum((raw["hyp"] & 16) != 0, axis=1).to_list()
-    assert sample.ecl.counts.tolist() == photon
-    assert sum(photon) == 160 + 54  # clusters with hypotheses 48 or 16 (reference §1)
-    assert set(sample.ecl["hypotheses"].tolist()) == {16, 48}
+    every = ak.num(raw["hyp"], axis=1).to_list()
+    assert sample.ecl.counts.tolist() == every  # every cluster once, whatever its hypotheses
+    assert sample.ecl.size == 160 + 54 + 34  # hypotheses 48, 16 and 32 (reference §1)
+    assert sample.ecl["hypotheses"].tolist() == ak.flatten(raw["hyp"]).to_list()
+
+
+def test_neutral_hadron_only_clusters_are_kept_and_told_apart(
+    sample: EventBatch, raw: dict[str, ak.Array]
+) -> None:
+    from displays import event_geometry as geo
+
+    hadron_only = geo.neutral_hadron_only(sample.ecl)
+    per_event = np.bincount(sample.ecl.event_index()[hadron_only], minlength=len(sample))
+    assert per_event.tolist() == ak.sum(raw["hyp"] == 32, axis=1).to_list()
+    assert per_event.max() <= 8  # 3-5 in a typical event
+    scale = geo.energy_colors(np.geomspace(*geo.ENERGY_RANGE, 200))  # their colour is off the energy scale
+    assert np.abs(scale[:, :3] - np.array(geo.NEUTRAL_HADRON[:3])).max(axis=1).min() > 0.2
 
 
 def test_helix_and_charge_agree_with_basf2(sample: EventBatch) -> None:
