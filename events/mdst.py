@@ -6,7 +6,9 @@ Whole-array conversion of one bounded chunk of entries of the tree ``tree``:
   prescaled GDL output bits (``TRGSummary.m_psnmBits``) into ``events.trigger.L1_BITS`` using
   the output-bit numbers of menu ``ftd_0036`` (basf2 ``trg/gdl/dbobjects/log/ftd_0036.oup``).
   The file does not store which menu was active, so for files of other menus the names are a
-  best guess (unverified for the v06 sample).
+  best guess (unverified for the v06 sample). Fired bits that are no line of ``L1_BITS`` (other
+  lines of the menu, or bits beyond it in newer files) are never relabelled: they are kept by their
+  GDL bit number (``MdstSource.unnamed_l1_bits``, ``dump``'s ``l1_unnamed_bits``) and logged once.
 * **tracks**: the π fit of each track, else the fit of the hypothesis closest in mass that
   exists (μ, K, e, p, d); helix, covariance, charge = sign(ω), |PDG|, p-value. PID: the 6 × 6
   ``m_logl[detector][hypothesis]`` of the related PIDLikelihood summed over detectors.
@@ -32,6 +34,7 @@ value and ``issues`` says what was missing), since members are added between mds
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Mapping
 from pathlib import Path
@@ -46,6 +49,8 @@ from events import rootclasses, vertexing
 from events.model import Collection, EventBatch, VertexKind
 from events.source import EventFileError, EventSource
 from events.trigger import L1_BITS
+
+log = logging.getLogger(__name__)
 
 TREE = "tree"
 BZ = 1.5  # T, nominal solenoid field (see the module docstring)
@@ -312,12 +317,31 @@ def pack_l1(psnm: np.ndarray) -> np.ndarray:
     return np.bitwise_or.reduce(fired << _L1_POSITION[known], axis=1, initial=np.uint64(0))
 
 
+_NAMED_GDL = np.zeros(PSNM_WORDS := 10, np.uint64)  # per PSNM word: the bits of lines L1_BITS names
+for _bit in _L1_GDL.tolist():
+    _NAMED_GDL[_bit // 32] |= np.uint64(1 << (_bit % 32))
+
+
+def unnamed_gdl_bits(psnm: np.ndarray) -> list[list[int]]:
+    """Per event, the GDL output-bit numbers that fired but are no line of ``L1_BITS`` (ascending)."""
+    if len(psnm) == 0:
+        return []
+    words = np.asarray(psnm, dtype=np.uint64).reshape(len(psnm), -1)
+    width = min(words.shape[1], PSNM_WORDS)
+    rest = words[:, :width] & ~_NAMED_GDL[:width]
+    rest = np.concatenate([rest, words[:, width:]], axis=1)  # words beyond the menu: all unnamed
+    shifts = np.arange(32, dtype=np.uint64)
+    fired = ((rest[:, :, None] >> shifts) & np.uint64(1)).astype(bool).reshape(len(words), -1)
+    return [np.flatnonzero(row).tolist() for row in fired]
+
+
 class MdstSource(EventSource):
     """Events of a Belle II mdst file, read entry range by entry range."""
 
     def __init__(self, path: str | Path, bz: float = BZ, tree: Any = None) -> None:
         super().__init__(path)
         self.bz = float(bz)
+        self._reported_gdl: set[int] = set()  # unnamed GDL bits already told about in ``issues``
         if tree is None:
             try:
                 file = uproot.open(self.path)
@@ -370,9 +394,31 @@ class MdstSource(EventSource):
                 self.path, f"cannot read entries {start}:{stop} (corrupted file?): {exc}"
             ) from exc
         try:
-            return build_batch(Chunk(arrays, stop - start), self.bz, start, str(self.path), self.missing)
+            chunk = Chunk(arrays, stop - start)
+            batch = build_batch(chunk, self.bz, start, str(self.path), self.missing)
         except (ValueError, IndexError, TypeError) as exc:
             raise EventFileError(self.path, f"entries {start}:{stop} are inconsistent: {exc}") from exc
+        if chunk.has("psnm"):
+            self._report_unnamed(unnamed_gdl_bits(chunk.flat("psnm")))
+        return batch
+
+    def _report_unnamed(self, per_event: list[list[int]]) -> None:
+        new = sorted({b for bits in per_event for b in bits} - self._reported_gdl)
+        if new:
+            self._reported_gdl.update(new)  # told once at info level: a fact of the menu, not a fault
+            log.info(
+                "%s: L1 output bits %s fired but are no line this program names (menu ftd_0036 "
+                "assumed): kept by GDL bit number (dump: l1_unnamed_bits), never relabelled",
+                self.path,
+                ", ".join(map(str, new)),
+            )
+
+    def unnamed_l1_bits(self, index: int) -> list[int]:
+        """GDL output-bit numbers of event ``index`` that fired but are no line of ``L1_BITS``."""
+        if B["psnm"] not in self.keys:
+            return []
+        words = self.tree[B["psnm"]].array(entry_start=index, entry_stop=index + 1, library="np")
+        return unnamed_gdl_bits(np.asarray(words).reshape(1, -1))[0]
 
 
 def build_batch(c: Chunk, bz: float, start: int, source: str, missing: set[str]) -> EventBatch:

@@ -360,3 +360,28 @@ def test_a_leaf_with_the_wrong_number_of_entries_is_refused() -> None:
     with pytest.raises(ValueError, match=r"ECLClusters\.m_theta: 2 entries, expected 3"):
         chunk.counts("ecl_theta")
     assert chunk.flat("run").tolist() == [7, 7, 7]
+
+
+def test_fired_bits_without_a_name_are_kept_by_number_and_reported(
+    mdst_sample: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with uproot.open(mdst_sample) as f:
+        words = f["tree"]["TRGSummary/m_psnmBits[10]"].array(library="np").astype(np.uint64)
+    fired = [[32 * w + b for w in range(10) for b in range(32) if (int(ev[w]) >> b) & 1] for ev in words]
+    named = set(mdst.FTD_0036_BITS.values())
+    unnamed = mdst.unnamed_gdl_bits(words)
+    assert unnamed == [[b for b in bits if b not in named] for bits in fired]
+    assert any(unnamed)  # the sample fires lines this program does not name
+    source = mdst.MdstSource(mdst_sample)
+    try:
+        with caplog.at_level("INFO", logger="events.mdst"):
+            source.read(0, len(source))
+        assert source.unnamed_l1_bits(0) == unnamed[0]
+        line = next(r.getMessage() for r in caplog.records if "no line this program names" in r.getMessage())
+        assert all(str(b) in line for b in unnamed[0])
+        assert source.issues == []  # a fact of the menu, not a problem with the file
+    finally:
+        source.close()
+    beyond = np.zeros((1, 11), np.uint64)  # a newer file with an 11th word: bit 330 has no name
+    beyond[0, 10] = 1 << 10
+    assert mdst.unnamed_gdl_bits(beyond) == [[330]]
