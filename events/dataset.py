@@ -11,7 +11,7 @@ Every file is opened once when the data set is made, to count its events (cumula
 first), so memory is bounded by the chunk size and that bound, never by the data set.
 
 A file that cannot be opened (damaged, truncated, not an event file) is left out and recorded
-as one line naming the file and why in ``issues``; the data set goes on with the others. A file
+as one line in ``issues`` that starts with the file and says why; the data set goes on with the others. A file
 that opens but fails while reading raises ``EventFileError`` from ``read`` (random access cannot
 skip events silently), while :meth:`DataSet.scan`, the whole-data-set pass, records it once and
 goes on with the next file. A glob that matches nothing, a folder without event files and a
@@ -120,6 +120,7 @@ class DataSet(EventSource):
         self._open: OrderedDict[int, EventSource] = OrderedDict()  # file number -> source, LRU first
         self._issues_seen: dict[int, int] = {}  # file number -> issue lines of its source forwarded
         self._unreadable: set[int] = set()  # files a read failed in (recorded once)
+        self.left_out: list[Path] = []  # files (or the rest of files) whose events are not in a pass
         self.files: list[Path] = []
         lengths: list[int] = []
         errors: list[EventFileError] = []
@@ -128,7 +129,8 @@ class DataSet(EventSource):
                 source = open_events(path)
             except EventFileError as exc:
                 errors.append(exc)
-                self.note(f"skipped {exc}")
+                self.left_out.append(path)
+                self.note(f"{exc}; the file is left out")
                 continue
             self.files.append(path)
             lengths.append(len(source))
@@ -216,10 +218,7 @@ class DataSet(EventSource):
             source = self.source(k)
             dropped = source.dropped_tracks
             batch = source.read(lo, hi)
-        except EventFileError as exc:
-            if k not in self._unreadable:
-                self._unreadable.add(k)
-                self.note(f"cannot read {exc}")
+        except EventFileError:
             self._drop(k)
             raise
         self.dropped_tracks += source.dropped_tracks - dropped
@@ -265,8 +264,12 @@ class DataSet(EventSource):
                 hi = min(lo + size - held, length)
                 try:
                     parts.append(self._read_piece(k, lo, hi))
-                except EventFileError:
-                    break  # recorded in issues; on with the next file
+                except EventFileError as exc:
+                    if k not in self._unreadable:
+                        self._unreadable.add(k)
+                        self.left_out.append(self.files[k])
+                        self.note(f"{exc}; the rest of the file is left out")
+                    break  # on with the next file
                 indices.append(np.arange(base + lo, base + hi, dtype=np.int64))
                 held += hi - lo
                 lo = hi

@@ -8,15 +8,11 @@ on stderr and writes TH1D/TH2D histograms with uproot.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import logging
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import TextIO
 
 from events.outputs import OutputError, check_output
+from events.progress import ProgressBar, quiet_readers
 from events.source import EventFileError, EventSource
 from monitoring.histograms.backends import BACKENDS, BackendUnavailable, default_backend, get_backend
 from monitoring.histograms.definitions import STANDARD
@@ -46,34 +42,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[d.name for d in STANDARD],
         help="which histograms to fill (default: all)",
     )
-
-
-class ProgressBar:
-    """A one-line progress bar on stderr, redrawn at most 10 times a second."""
-
-    def __init__(self, stream: TextIO | None = None, width: int = 30) -> None:
-        self.stream = stream or sys.stderr
-        self.width = width
-        self.start = time.perf_counter()
-        self.last = 0.0
-        self.drawn = False
-
-    def __call__(self, done: int, total: int, unit: str) -> None:
-        now = time.perf_counter()
-        if done < total and now - self.last < 0.1:
-            return
-        self.last = now
-        fraction = done / total if total else 1.0
-        filled = int(self.width * fraction)
-        self.drawn = True
-        rate = done / max(now - self.start, 1e-9)
-        self.stream.write(
-            f"\r[{'#' * filled}{'.' * (self.width - filled)}] {100 * fraction:5.1f}% "
-            f"{done}/{total} {unit} {rate:,.1f} {unit}/s"
-        )
-        if done >= total:
-            self.stream.write("\n")
-        self.stream.flush()
 
 
 MAX_ISSUES = 10  # per file; the rest are counted
@@ -141,18 +109,3 @@ def run(args: argparse.Namespace) -> int:
         print(f"{d.name}: {int(counts[d.name].sum())} entries{why}", file=sys.stderr)
     print(f"wrote {args.output}", file=sys.stderr)
     return 0
-
-
-@contextlib.contextmanager
-def quiet_readers() -> Iterator[None]:
-    """Keep the readers' log warnings off stderr while the progress bar is drawn."""
-    logger = logging.getLogger("events")
-    previous = logger.propagate
-    logger.propagate = False
-    handler = logging.NullHandler()
-    logger.addHandler(handler)
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        logger.propagate = previous
