@@ -9,8 +9,9 @@ the suffix (``.h5``/``.hdf5``, ``.root`` ntuple, Phoenix ``.json``). A progress 
 stdout: with ``--json`` exactly one JSON object ``{"selected": [{"file", "experiment", "run",
 "event"}, ...], "passed": N, "total": M}``; otherwise one line per selected event (file,
 experiment, run, event) and the count on stderr. Exit status: 0; 1 when some file could not be
-read (its line on stderr, the rest still selected and written); 2 for a bad expression, a missing
-or unreadable input, an unwritable output: one line on stderr naming it, no traceback.
+read (its line on stderr, the other files' events still selected and written); 2 for a bad
+expression, a missing input, no readable event at all, an unwritable output: one line on stderr
+naming it, no traceback (and no new output file).
 """
 
 from __future__ import annotations
@@ -100,6 +101,8 @@ class Selection:
                 yield picked
         if done < n or n == 0:  # files left out part-way: the bar still ends
             self.bar(n, n, "events")
+        if self.total == 0 and self.data.left_out:  # raised here, a new output is not kept
+            raise EventFileError(self.data.path, "no event could be read; nothing written")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -134,7 +137,8 @@ def run(args: argparse.Namespace) -> int:
                     for _ in selection.batches():
                         pass
         except (OSError, EventFileError) as exc:  # OutputError names the file and what became of the old one
-            print(f"{chr(10) if bar.drawn else ''}filter: {exc}", file=sys.stderr)
+            _print_issues(data.issues)
+            print(f"filter: {exc}", file=sys.stderr)
             return 2
         issues, left_out = list(data.issues), bool(data.left_out)
     passed = len(selection.selected)
@@ -145,8 +149,12 @@ def run(args: argparse.Namespace) -> int:
             print(f"{row['file']}\t{row['experiment']}\t{row['run']}\t{row['event']}")
     wrote = f"; wrote {args.output}" if args.output is not None else ""
     print(f"filter: {passed} of {selection.total} events pass {flt.text!r}{wrote}", file=sys.stderr)
+    _print_issues(issues)
+    return 1 if left_out else 0
+
+
+def _print_issues(issues: list[str]) -> None:
     for line in issues[:MAX_ISSUES]:
         print(f"filter: {line}", file=sys.stderr)
     if len(issues) > MAX_ISSUES:
         print(f"filter: ... and {len(issues) - MAX_ISSUES} more issues", file=sys.stderr)
-    return 1 if left_out else 0

@@ -1,7 +1,8 @@
 """``main.py histogram FILES... -o OUT.root``: recoil-mass histograms over event files.
 
-Reads our HDF5 and ROOT files and Belle II mdst through ``events.io``, fills the standard
-dark-sector histograms (``definitions.STANDARD``) with the chosen backend, shows a progress bar
+Reads our HDF5 and ROOT files and Belle II mdst through ``events.io`` (FILES may be globs or
+folders, expanded as a data set's, docs/datasets.md §1; a damaged file stops the fill), fills the
+standard dark-sector histograms (``definitions.STANDARD``) with the chosen backend, shows a progress bar
 on stderr and writes TH1D/TH2D histograms with uproot.
 """
 
@@ -11,6 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from events.dataset import expand
 from events.outputs import OutputError, check_output
 from events.progress import ProgressBar, quiet_readers
 from events.source import EventFileError, EventSource
@@ -21,7 +23,9 @@ from monitoring.histograms.files import fill_files, unfillable
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("files", nargs="+", type=Path, metavar="FILES", help="event files (.h5, .root, mdst)")
+    parser.add_argument(
+        "files", nargs="+", metavar="FILES", help="event files (.h5, .root, mdst), globs or folders of them"
+    )
     parser.add_argument("-o", "--output", type=Path, required=True, help="ROOT file to write")
     parser.add_argument(
         "--backend", choices=BACKENDS, default="numba", help="histogram backend (default numba)"
@@ -55,9 +59,10 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    try:  # before the fill: a bad -o fails now, not after it
-        check_output(args.output, "root", inputs=args.files)
-    except OutputError as exc:
+    try:  # globs and folders name their files (events.dataset); a bad -o fails now, not after the fill
+        files = expand(args.files)
+        check_output(args.output, "root", inputs=files)
+    except (OutputError, EventFileError) as exc:
         print(f"histogram: {exc}", file=sys.stderr)
         return 2
     options: dict[str, object] = {}
@@ -76,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         with quiet_readers():  # their warnings are printed below, after the progress bar
-            counts = fill_files(backend, args.files, definitions, args.chunk_size, bar, file_done)
+            counts = fill_files(backend, files, definitions, args.chunk_size, bar, file_done)
     except (EventFileError, BackendUnavailable) as exc:
         print(f"{chr(10) if bar.drawn else ''}histogram: {exc}", file=sys.stderr)
         return 2
@@ -98,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     try:
         write_histograms(
-            args.output, {d.name: (counts[d.name], d.axes, d.title) for d in definitions}, inputs=args.files
+            args.output, {d.name: (counts[d.name], d.axes, d.title) for d in definitions}, inputs=files
         )
     except OSError as exc:  # OutputError names the file and says what became of the old one
         print(f"histogram: {exc}", file=sys.stderr)

@@ -128,8 +128,9 @@ def test_a_damaged_file_in_the_middle_is_skipped_and_named(folder: Path, tmp_pat
         assert [p.name for p in data.files] == list(FILES)  # a3.root and a45.h5 left out
         assert len(data) == sum(LENGTHS)
         assert len(data.issues) == 2
-        assert str(damaged) in data.issues[0]
-        assert str(cut_h5) in data.issues[1]
+        assert data.issues[0].startswith(f"{damaged}: ")  # one line, naming the file first
+        assert data.issues[1].startswith(f"{cut_h5}: ")
+        assert data.left_out == [damaged, cut_h5]
         assert "truncated" in data.issues[0]
         assert all("truncated" in line or "corrupted" in line for line in data.issues)
         index = np.concatenate([c.index for c in data.scan(50)])

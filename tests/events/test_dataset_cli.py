@@ -85,9 +85,13 @@ def test_filter_over_a_glob_with_a_damaged_file_in_the_middle(files: list[Path],
     cut = tmp_path / "b2.h5"
     data = files[0].read_bytes()
     cut.write_bytes(data[: len(data) // 2])
-    done = run_main("filter", str(tmp_path / "b*"), "--where", "ntracks >= 0", "--json")
+    out = tmp_path / "out" / "all.h5"
+    out.parent.mkdir()
+    done = run_main("filter", str(tmp_path / "b*"), "--where", "ntracks >= 0", "--json", "-o", str(out))
     assert done.returncode == 1  # some events could not be read
     assert json.loads(done.stdout)["total"] == 310
+    # the other files' events are written, in data-set order
+    assert_same_events(io.load(out), EventBatch.concat([io.load(p) for p in sorted(files)]))
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith(f"filter: {cut}: ")
     assert "left out" in last
@@ -165,3 +169,22 @@ def test_summary_text_and_csv(files: list[Path]) -> None:
     assert table.returncode == 0
     assert len(table.stdout.splitlines()) == 11
     assert table.stdout.splitlines()[0].startswith("index,file,local,experiment,run,event,")
+
+
+def test_histogram_takes_a_folder_or_a_glob_like_its_files(files: list[Path], tmp_path: Path) -> None:
+    import uproot
+
+    outs = {}
+    for name, spec in [("listed", list(map(str, sorted(files)))), ("folder", [str(files[0].parent)]),
+                       ("glob", [str(files[0].parent / "b*")])]:  # fmt: skip
+        outs[name] = tmp_path / f"{name}.root"
+        done = run_main("histogram", *spec, "--backend", "numpy", "-o", str(outs[name]))
+        assert done.returncode == 0, done.stderr
+    with uproot.open(outs["listed"]) as listed:
+        counts = {key: listed[key].values() for key in listed.keys(cycle=False)}
+    assert counts
+    assert sum(v.sum() for v in counts.values()) > 0
+    for name in ("folder", "glob"):
+        with uproot.open(outs[name]) as other:
+            for key, values in counts.items():
+                np.testing.assert_array_equal(other[key].values(), values)
