@@ -32,7 +32,7 @@ from events.io import SUFFIXES, open_events
 from events.model import EventBatch
 from events.source import EventFileError, EventSource
 
-MAX_OPEN = 4  # files kept open between reads
+MAX_OPEN = 3  # files kept open between reads: the one being read and its neighbours (~30 MB each for HDF5)
 GLOB_CHARACTERS = frozenset("*?[")
 
 Spec = str | Path | Sequence[str | Path]

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import io as text_io
-import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,28 +68,45 @@ class EventSummary:
 
     def l1_names(self, i: int) -> list[str]:
         """Names of the L1 lines event row ``i`` fired."""
-        bits = int(self.columns["l1_bits"][i])
-        return [name for k, name in enumerate(trigger.L1_BITS) if bits >> k & 1]
+        return _names(int(self.columns["l1_bits"][i]), trigger.L1_BITS)
 
     def flag_names(self, i: int) -> list[str]:
-        bits = int(self.columns["flags"][i])
-        return [name for k, name in enumerate(FLAGS) if bits >> k & 1]
+        return _names(int(self.columns["flags"][i]), tuple(FLAGS))
+
+    def values(self) -> dict[str, list[Any]]:
+        """Every column as a list, JSON-ready: ints, floats (None for NaN), the file path, and the
+        L1 lines and flags as lists of names."""
+        out: dict[str, list[Any]] = {
+            "index": self.columns["index"].tolist(),
+            "file": [str(f) for f in self.files],
+            "local": self.columns["local"].tolist(),
+        }
+        out["file"] = [out["file"][k] for k in self.columns["file"].tolist()]
+        for name in (*ID_COLUMNS, *QUANTITY_COLUMNS):
+            column = self.columns[name]
+            if name in COUNT_COLUMNS:
+                out[name] = column.astype(np.int64).tolist()
+            else:
+                shown = column.astype(object)
+                shown[~np.isfinite(column)] = None
+                out[name] = shown.tolist()
+        for name, labels in (("l1", trigger.L1_BITS), ("flags", tuple(FLAGS))):
+            bits = self.columns["l1_bits" if name == "l1" else "flags"]
+            unique, inverse = np.unique(bits, return_inverse=True)  # few distinct patterns: named once each
+            named = [_names(int(b), labels) for b in unique.tolist()]
+            out[name] = [named[k] for k in inverse.ravel().tolist()]
+        return out
 
     def rows(self) -> Iterator[dict[str, Any]]:
-        """JSON-ready rows: numbers (None for NaN), the file path, L1 and flag name lists."""
-        lists = {name: self.columns[name].tolist() for name in (*ID_COLUMNS, *QUANTITY_COLUMNS)}
-        index, local, file = (self.columns[k].tolist() for k in ("index", "local", "file"))
-        for i in range(len(self)):
-            row: dict[str, Any] = {"index": index[i], "file": str(self.files[file[i]]), "local": local[i]}
-            for name, values in lists.items():
-                value = values[i]
-                if name in COUNT_COLUMNS:
-                    row[name] = int(value)
-                else:
-                    row[name] = None if not math.isfinite(value) else value
-            row["l1"] = self.l1_names(i)
-            row["flags"] = self.flag_names(i)
-            yield row
+        """One JSON-ready dict per event (see :meth:`values`)."""
+        values = self.values()
+        names = list(values)
+        for row in zip(*values.values(), strict=True):
+            yield dict(zip(names, row, strict=True))
+
+
+def _names(bits: int, labels: tuple[str, ...]) -> list[str]:
+    return [name for k, name in enumerate(labels) if bits >> k & 1]
 
 
 def summarize(
@@ -158,44 +174,41 @@ TABLE_HEADINGS: dict[str, str] = {
 }
 
 
-def _cell(name: str, value: Any) -> str:
+def _text_column(summary: EventSummary, values: dict[str, list[Any]], name: str) -> list[str]:
+    """The cells of one column of the text table, formatted a whole column at a time."""
     if name == "file":
-        return Path(value).name
-    if isinstance(value, list):
-        return ",".join(value) or "-"
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.4f}"
-    return str(value)
+        shown = [f.name for f in summary.files]
+        return [shown[k] for k in summary.columns["file"].tolist()]
+    if name in ("l1", "flags"):
+        return [",".join(v) or "-" for v in values[name]]
+    column = summary.columns[name]
+    if name in COUNT_COLUMNS or name == "local":
+        return [str(v) for v in column.astype(np.int64).tolist()]
+    return ["-" if v != v else f"{v:.4f}" for v in column.tolist()]  # v != v: NaN
 
 
 def text_table(summary: EventSummary) -> str:
     """An aligned text table, one line per event (numbers right-aligned, text left-aligned)."""
+    values = {name: summary.values()[name] for name in ("l1", "flags")} if len(summary) else {}
     names = list(TABLE_HEADINGS)
-    cells = [[_cell(n, row[n]) for n in names] for row in summary.rows()]
-    widths = [max([len(TABLE_HEADINGS[n]), *(len(r[k]) for r in cells)]) for k, n in enumerate(names)]
     left = {"file", "l1", "flags"}
-
-    def line(values: list[str]) -> str:
-        return "  ".join(
-            v.ljust(w) if n in left else v.rjust(w) for n, v, w in zip(names, values, widths, strict=True)
-        ).rstrip()
-
-    return "\n".join([line([TABLE_HEADINGS[n] for n in names]), *(line(r) for r in cells)])
+    padded = []
+    for name in names:
+        column = [TABLE_HEADINGS[name], *(_text_column(summary, values, name) if len(summary) else [])]
+        width = max(map(len, column))
+        padded.append([v.ljust(width) for v in column] if name in left else [v.rjust(width) for v in column])
+    return "\n".join("  ".join(line).rstrip() for line in zip(*padded, strict=True))
 
 
 def csv_text(summary: EventSummary) -> str:
     """CSV with a header line; L1 lines and flags joined with ``+``, empty for NaN."""
+    values = summary.values()
+    for name in ("l1", "flags"):
+        values[name] = ["+".join(v) for v in values[name]]
+    for name in values:
+        values[name] = ["" if v is None else v for v in values[name]]
     out = text_io.StringIO()
-    writer: Any = None
-    for row in summary.rows():
-        flat = {k: "+".join(v) if isinstance(v, list) else ("" if v is None else v) for k, v in row.items()}
-        if writer is None:
-            writer = csv.DictWriter(out, fieldnames=list(flat), lineterminator="\n")
-            writer.writeheader()
-        writer.writerow(flat)
-    if writer is None:  # no events: the header alone
-        fields = ["index", "file", "local", *ID_COLUMNS, *QUANTITY_COLUMNS, "l1", "flags"]
-        csv.writer(out, lineterminator="\n").writerow(fields)
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(list(values))
+    writer.writerows(zip(*values.values(), strict=True))
     return out.getvalue()
