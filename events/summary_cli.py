@@ -4,8 +4,9 @@ FILES are files, globs or folders of any readable format, opened as one data set
 (``events.dataset``); the table is ``events.summary``'s (docs/datasets.md §3): one row per event,
 in data-set order, with the filter's variables as columns. Default output: an aligned text table;
 ``--json``: one object ``{"events": [row, ...]}`` (NaN as null); ``--csv``: a header line, then one
-line per event. Progress on stderr. Exit status: 0; 1 when some file could not be read (its line
-on stderr, the table holds the other files' events); 2 for a missing or unreadable input.
+line per event. Progress on stderr. Exit status (docs/datasets.md §4): 0; 1 when some file could
+not be read (its line on stderr, the table holds the other files' events); 2 for a missing input,
+an empty glob, or no readable event at all.
 """
 
 from __future__ import annotations
@@ -49,6 +50,10 @@ def run(args: argparse.Namespace) -> int:
         table = summarize(data, args.chunk_size, progress=lambda done, total: bar(done, total, "events"))
     if not table.total:
         bar(0, 0, "events")
+    if not len(table) and data.left_out:  # every file failed: nothing to show
+        _print_issues(table.issues)
+        print(f"summary: {data.path}: no event could be read", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps({"events": list(table.rows())}, allow_nan=False))
     elif args.csv:
@@ -56,8 +61,12 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(text_table(table))
     print(f"summary: {len(table)} events from {len(table.files)} files", file=sys.stderr)
-    for line in table.issues[:MAX_ISSUES]:
-        print(f"summary: {line}", file=sys.stderr)
-    if len(table.issues) > MAX_ISSUES:
-        print(f"summary: ... and {len(table.issues) - MAX_ISSUES} more issues", file=sys.stderr)
+    _print_issues(table.issues)
     return 1 if data.left_out else 0
+
+
+def _print_issues(issues: list[str]) -> None:
+    for line in issues[:MAX_ISSUES]:
+        print(f"summary: {line}", file=sys.stderr)
+    if len(issues) > MAX_ISSUES:
+        print(f"summary: ... and {len(issues) - MAX_ISSUES} more issues", file=sys.stderr)

@@ -143,3 +143,24 @@ def test_text_and_csv_forms(files: list[Path]) -> None:
     assert len(csv_lines) == 11
     assert csv_lines[0].startswith("index,file,local,experiment,run,event,ntracks")
     assert "+".join(rows[0]["l1"]) in csv_lines[1]
+
+
+def test_the_documented_columns_and_flags_are_the_codes() -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "datasets.md").read_text()
+
+    def table(header: str) -> list[list[str]]:
+        lines = text.splitlines()
+        start = lines.index(header)
+        rows = []
+        for line in lines[start + 2 :]:
+            if not line.startswith("|"):
+                break
+            rows.append([c.strip().strip("`") for c in line.strip("|").split("|")])
+        return rows
+
+    columns = table("| Column | Filter variable | Meaning |")
+    documented = [name.strip("` ") for row in columns for name in row[1].split(",")]
+    assert documented == ["experiment", "run", "event", *QUANTITY_COLUMNS]
+    assert all(name in filtering.QUANTITIES for name in documented)
+    flags = table("| Flag | Expression | Meaning |")
+    assert {row[0]: row[1] for row in flags} == FLAGS
