@@ -202,6 +202,12 @@ class DataSet(EventSource):
         k = int(self.file_of(i))
         return self.files[k], i - int(self.offsets[k])
 
+    def event(self, i: int) -> EventBatch:
+        """Global event ``i`` as a batch of one (negative counts from the end)."""
+        self.locate(i)  # the range check, worded for a data set
+        i %= len(self)
+        return self.read(i, i + 1)
+
     def _pieces(self, start: int, stop: int) -> Iterator[tuple[int, int, int]]:
         """(file, local start, local stop) of the files global events ``start:stop`` lie in."""
         if start >= stop:
