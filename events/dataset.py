@@ -114,6 +114,8 @@ class DataSet(EventSource):
 
     def __init__(self, files: Sequence[str | Path], label: str = "", max_open: int = MAX_OPEN) -> None:
         super().__init__(label or (str(files[0]) if len(files) == 1 else f"{len(files)} files"))
+        if not files:
+            raise EventFileError(self.path, "no event files given")
         if max_open < 1:
             raise ValueError("max_open must be at least 1")
         self.max_open = max_open

@@ -165,6 +165,8 @@ def test_empty_matches_and_missing_files_raise_naming_them(folder: Path, tmp_pat
         open_dataset(tmp_path)
     with pytest.raises(EventFileError, match="no such file"):
         open_dataset([folder / "a1.h5", tmp_path / "gone.h5"])
+    with pytest.raises(EventFileError, match="no event files given"):
+        open_dataset([])
     with pytest.raises(EventFileError, match="none an event file"):
         open_dataset(str(folder / "*.txt"))
 
