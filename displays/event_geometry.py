@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from displays.palette import palette
+from displays.scene import ColorMode
 from events import helix, pdg
 from events.model import Collection, VertexKind
 from geometry import cdc as cdc_geometry
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
     from vispy.color import Colormap
 
 Projection = Literal["3d", "rphi", "rz"]
-ColorMode = Literal["charge", "pid", "momentum"]
 F4 = NDArray[np.float32]
 
 
