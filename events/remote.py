@@ -139,7 +139,14 @@ def explain(url: str, exc: BaseException, doing: str = "cannot open") -> EventFi
 def read_error(where: Location, exc: BaseException, doing: str) -> EventFileError:
     """A failed read as one line: for a URL what the network did, for a local file a damaged file."""
     if isinstance(where, str) and is_url(where):
-        return explain(where, exc, doing)
+        error = explain(where, exc, doing)
+        if "timed out" in error.message or "connection" in error.message:
+            try:  # a server that stopped answering: is it still there at all?
+                check_reachable(where, min(settings.timeout, 2))
+            except EventFileError as gone:
+                why = f"the server went away during the read ({gone.message})"
+                return EventFileError(where, f"{doing}: {why}")
+        return error
     return EventFileError(where, f"{doing} (corrupted file?): {exc}")
 
 
