@@ -4,7 +4,7 @@ The ROOT readers (``events.rootio``, ``events.mdst``) open a URL through :func:`
 data set may list URLs among its files. uproot reads ``root://`` through fsspec-xrootd (the
 ``xrootd`` Python bindings) and ``http(s)://`` with its own HTTP source (range requests);
 ``davs://`` and ``dav://`` are WebDAV, whose reads are plain HTTP range requests, so they are read
-as ``https://`` and ``http://``.
+as ``https://`` and ``http://`` (and ``xroot://`` as ``root://``).
 
 Every failure is one :class:`EventFileError` line naming the URL and the problem in plain words
 (:func:`explain`): the server cannot be reached (refused, unknown host, unreachable: checked with one
@@ -40,10 +40,12 @@ from events.source import EventFileError, Location, is_url
 
 log = logging.getLogger(__name__)
 
-XROOTD_SCHEMES = ("root", "roots", "xroot", "xroots")
-HTTP_SCHEMES = {"http": "http", "https": "https", "dav": "http", "davs": "https"}  # as read: WebDAV is HTTP
-SCHEMES = (*XROOTD_SCHEMES, *HTTP_SCHEMES)
-DEFAULT_PORTS = {"http": 80, "https": 443, **dict.fromkeys(XROOTD_SCHEMES, 1094)}
+# scheme -> the scheme it is read as: xroot:// is another name of root://, WebDAV reads are HTTP ones
+XROOTD_SCHEMES = {"root": "root", "xroot": "root"}
+HTTP_SCHEMES = {"http": "http", "https": "https", "dav": "http", "davs": "https"}
+READ_AS = {**XROOTD_SCHEMES, **HTTP_SCHEMES}
+SCHEMES = tuple(READ_AS)
+DEFAULT_PORTS = {"root": 1094, "http": 80, "https": 443}  # of the scheme a URL is read as
 
 # The XRootD client checks its timeouts every TimeoutResolution seconds (15 by default), which would
 # stretch a 3 s timeout to 15 s; read once, when the client library loads (fsspec-xrootd's first use).
@@ -77,7 +79,7 @@ def _host_port(url: str) -> tuple[str, int]:
         port = parts.port
     except ValueError:
         raise EventFileError(url, "the port in the URL is not a number from 0 to 65535") from None
-    return host, port or DEFAULT_PORTS[scheme_of(url)]
+    return host, port or DEFAULT_PORTS[READ_AS[scheme_of(url)]]
 
 
 def check_reachable(url: str, timeout: float) -> None:
@@ -222,12 +224,11 @@ class HTTPSource(_Counting, uproot.source.http.HTTPSource):
 
 
 def as_read(url: str) -> str:
-    """The URL uproot is given: ``davs://`` as ``https://``, ``dav://`` as ``http://``."""
+    """The URL uproot is given: ``davs://`` as ``https://``, ``dav://`` as ``http://``, ``xroot://`` as ``root://``."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
-    if scheme in HTTP_SCHEMES:
-        return urlunsplit(parts._replace(scheme=HTTP_SCHEMES[scheme]))
-    return url
+    read_as = READ_AS.get(scheme, scheme)
+    return url if read_as == parts.scheme else urlunsplit(parts._replace(scheme=read_as))
 
 
 def open_file(url: str) -> Any:

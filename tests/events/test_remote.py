@@ -98,7 +98,7 @@ class XRootDServer:
         return self.url(name)
 
     def url(self, name: str, scheme: str = "root") -> str:
-        port = self.port if scheme == "root" else self.http_port
+        port = self.port if scheme in ("root", "xroot") else self.http_port
         return f"{scheme}://127.0.0.1:{port}//{name}"
 
     def stop(self) -> None:
@@ -161,6 +161,17 @@ def test_http_and_dav_urls_of_the_same_server_read_the_same_events(
     local = io.load(mdst_sample)
     for scheme in ("http", "dav"):  # dav:// is read as http://: WebDAV reads are HTTP range requests
         assert_same_events(io.load(server.url("mdst.root", scheme)), local)
+    assert_same_events(io.load(server.url("mdst.root", "xroot")), local)  # another name of root://
+
+
+def test_urls_are_read_as_the_protocol_they_name_on_its_usual_port() -> None:
+    assert remote.as_read("davs://host/data/f.root") == "https://host/data/f.root"
+    assert remote.as_read("dav://host:8080/f.root?x=1") == "http://host:8080/f.root?x=1"
+    assert remote.as_read("xroot://host//f.root") == "root://host//f.root"
+    assert remote.as_read("root://host//f.root") == "root://host//f.root"
+    ports = {scheme: remote.DEFAULT_PORTS[remote.READ_AS[scheme]] for scheme in remote.SCHEMES}
+    assert ports == {"root": 1094, "xroot": 1094, "http": 80, "dav": 80, "https": 443, "davs": 443}
+    assert location_name("davs://host/data/run.root?authz=token") == "run.root"
 
 
 @pytest.mark.usefixtures("quick_timeout")
