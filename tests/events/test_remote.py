@@ -5,6 +5,7 @@ killed during a scan, each one line naming the URL."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -23,6 +24,7 @@ from events.dataset import expand, open_dataset
 from events.generator import samples
 from events.model import EventBatch
 from events.source import EventFileError, location_name
+from tests.conftest import run_main
 from tests.events.test_dataset import assert_same_events
 
 TIMEOUT = 5  # seconds the client waits for the server (remote.settings.timeout) in these tests
@@ -296,3 +298,20 @@ def test_a_server_killed_during_a_scan_ends_that_files_part_of_the_pass(
         assert "\n" not in lines[0]
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_the_summary_command_reads_urls_and_names_the_one_it_cannot(
+    server: XRootDServer, mdst_sample: Path
+) -> None:
+    missing = server.url("nope.root")
+    done = run_main(
+        "summary", server.url("mdst.root"), missing, "--json", set_env={"BELLE2_REMOTE_TIMEOUT": str(TIMEOUT)}
+    )
+    assert done.returncode == 1, done.stderr  # a file could not be read; the others' events are shown
+    rows = json.loads(done.stdout)["events"]
+    assert len(rows) == len(io.load(mdst_sample))
+    assert {row["file"] for row in rows} == {server.url("mdst.root")}
+    assert "Traceback" not in done.stderr
+    lines = [line for line in done.stderr.splitlines() if missing in line]
+    assert len(lines) == 1
+    assert "not found on the server" in lines[0]
