@@ -54,11 +54,26 @@ os.environ.setdefault("XRD_TIMEOUTRESOLUTION", "1")
 ProgressCallback = Callable[[str, int], None]  # (URL, bytes requested from it so far)
 
 
+DEFAULT_TIMEOUT = 30  # seconds
+
+
+def _timeout_from_environment() -> int:
+    """``$BELLE2_REMOTE_TIMEOUT`` (whole seconds, at least 1), else :data:`DEFAULT_TIMEOUT`."""
+    given = os.environ.get("BELLE2_REMOTE_TIMEOUT", "").strip()
+    if not given:
+        return DEFAULT_TIMEOUT
+    try:
+        return max(int(float(given)), 1)
+    except (ValueError, OverflowError):  # not a number, NaN, infinite
+        log.warning("BELLE2_REMOTE_TIMEOUT=%r is no number of seconds; %d s used", given, DEFAULT_TIMEOUT)
+        return DEFAULT_TIMEOUT
+
+
 @dataclass
 class RemoteSettings:
     """How remote files are read; change :data:`settings` before opening them."""
 
-    timeout: int = int(os.environ.get("BELLE2_REMOTE_TIMEOUT", "30"))  # seconds to wait for a server
+    timeout: int = _timeout_from_environment()  # seconds uproot's clients wait for a server
     progress_step: int = 16 * 2**20  # a progress line per this many bytes requested
     progress: ProgressCallback | None = None
 
