@@ -309,7 +309,7 @@ class CaptionBand:
                 bold=bold,
                 font_size=share * h * px_to_pt,
                 anchor_x="left",
-                anchor_y="top",
+                anchor_y="bottom",
                 parent=canvas.scene,
             )
             for share, color, bold in CAPTION_STYLES
