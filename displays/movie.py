@@ -55,9 +55,9 @@ class Codec:
 
 # BT.709 matrix and tags: what players assume for HD video (ffmpeg's default RGB->YUV matrix is BT.601)
 COLOR_TAGS = (
-    "-vf", "scale=out_color_matrix=bt709:out_range=tv",
-    "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
-)  # fmt: skip
+    "-vf",
+    "scale=out_color_matrix=bt709:out_range=tv,setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709",
+)
 CODECS: dict[str, Codec] = {
     ".mp4": Codec(
         "H.264",
@@ -376,6 +376,11 @@ class MovieScene:
             if events:
                 apply_event_look(detector, frame=request.camera is None)
             self.view_rect = (0, 0, *size)
+        scale = min(size) / (720.0 if request.outreach else 1080.0)
+        if scale > 1.0:  # beams and their names as thick and as large on a 4K movie as on a screen
+            detector.beams.set_data(width=2.0 * scale)
+            for label in detector.beam_labels:
+                label.font_size = label.font_size * scale
         self.start_azimuth = float(camera.azimuth)
         self.visuals: Any = None
         if events:

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -187,7 +188,7 @@ def test_movie_of_sample_events_shows_the_turning_detector(
     assert lines[-1].startswith("movie 10/10 frames (100 %)")
     meta, frames = decode(out)
     assert meta["codec"] == "h264"
-    assert meta["pix_fmt"].startswith("yuv420p")
+    assert meta["pix_fmt"].startswith("yuv420p(tv, bt709")
     assert meta["size"] == (320, 240)
     assert meta["fps"] == 10.0
     assert len(frames) == 10
@@ -197,19 +198,18 @@ def test_movie_of_sample_events_shows_the_turning_detector(
     assert bg.mean() < 0.9  # not blank: detector and tracks cover the picture
     assert frames[0].std() > 10
     steps = [np.abs(a.astype(int) - b).sum(axis=-1) > 40 for a, b in itertools.pairwise(frames)]
-    assert all(step.mean() > 0.003 for step in steps)  # the camera turns: every frame moves on
+    assert all(step.mean() > 0.05 for step in steps)  # the camera turns: every frame moves on
 
-    # each decoded frame is the off-screen render of its scheduled frame, up to compression;
-    # and the ECL barrel lies where the camera of that frame puts it
+    # each decoded frame is the off-screen render of its scheduled frame, up to compression (and far
+    # from the same event seen from another angle); the ECL barrel lies where that frame's camera puts it
     scene = MovieScene(request, parts, app, events=True)
     try:
         schedule = Schedule(10, 10.0, 3, scene.start_azimuth, 60.0)
         for k in (0, 4, 9):
             frame = schedule.frame(k)
-            event = source.read(frame.event, frame.event + 1)
-            scene.show(frame, event)
-            expected = scene.render()[..., :3].astype(int)
-            assert np.abs(frames[k] - expected).mean() < 6, f"frame {k} is not its scheduled picture"
+            scene.show(frame, source.read(frame.event, frame.event + 1))
+            own = np.abs(frames[k] - scene.render()[..., :3].astype(int)).mean()
+            assert own < 6, f"frame {k} is not its scheduled picture"
             phi = np.radians(np.arange(100.0, 260.0, 20.0))  # the half away from the wedge cut
             ring = np.stack([ECL_R_MID * np.cos(phi), ECL_R_MID * np.sin(phi), np.full_like(phi, 60.0)], 1)
             drawn = [
@@ -217,8 +217,9 @@ def test_movie_of_sample_events_shows_the_turning_detector(
                 for xy in scene.detector.to_pixels(ring)
             ]
             assert all(drawn), f"frame {k}: calorimeter missing at {np.flatnonzero(~np.array(drawn))}"
-        scene.show(schedule.frame(0))
-        assert np.abs(scene.render()[..., :3].astype(int) - frames[0]).mean() > 2  # the angle matters
+            turned = replace(frame, azimuth=schedule.frame((k + 5) % 10).azimuth)
+            scene.show(turned)
+            assert np.abs(frames[k] - scene.render()[..., :3].astype(int)).mean() > 3 * own
     finally:
         scene.close()
 
