@@ -132,7 +132,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="event file (mdst .root, .h5, Phoenix .json): draw its events on the detector",
     )
     parser.add_argument("--out", type=Path, default=None, help="PNG file of the detector alone")
-    parser.add_argument("--events", default="0", help="events of FILE to draw, e.g. 0-99 or 7 (default 0)")
+    parser.add_argument(
+        "--events",
+        default=None,
+        help="events of FILE to draw, e.g. 0-99, 7 or :5 (the first five; default 0); an outreach movie "
+        "without FILE: how many generated collisions (default one per 12 s)",
+    )
     parser.add_argument(
         "--out-dir", type=Path, default=None, help="directory for the event PNGs (made if missing)"
     )
@@ -220,7 +225,7 @@ def render_event_file(args: argparse.Namespace) -> str:
     if args.out_dir is None:
         raise RenderError(f"{args.file}: say where the event pictures go with --out-dir DIR")
     try:
-        event_range = event_render.parse_range(args.events)
+        event_range = event_render.parse_range(args.events or "0")
         source = event_render.open_event_source(args.file)
     except event_render.ExportError as exc:
         raise RenderError(str(exc)) from exc
@@ -308,12 +313,27 @@ def render_movie(args: argparse.Namespace) -> str:
     from displays import event_render, movie
 
     request = movie_request(args)
-    source = None
+    source: Any = None
     positions: range = range(0)
     note = ""
-    if args.file is not None:
+    if args.file is None and args.outreach:  # the outreach show's own collisions, as without a file
+        from displays import showcase
+
         try:
-            event_range = event_render.parse_range(args.events)
+            wanted = event_render.parse_range(args.events) if args.events else None
+        except event_render.ExportError as exc:
+            raise RenderError(str(exc)) from exc
+        n = len(wanted) if wanted else max(1, round(request.seconds / showcase.DWELL_S))
+        if n > request.n_frames:
+            raise RenderError(
+                f"{request.out}: {n} collisions do not fit in {request.n_frames} frames; "
+                "make the movie longer, the frame rate higher or ask for fewer"
+            )
+        source = event_render.BatchSource(showcase.generated_collisions(n))
+        positions = range(n)
+    elif args.file is not None:
+        try:
+            event_range = event_render.parse_range(args.events or "0")
             source = event_render.open_event_source(args.file)
         except event_render.ExportError as exc:
             raise RenderError(str(exc)) from exc
@@ -346,7 +366,9 @@ def render_movie(args: argparse.Namespace) -> str:
     except movie.MovieError as exc:
         raise RenderError(str(exc)) from exc
     w, h = request.size
-    shown = f", {len(positions)} event(s)" if source is not None else ", the detector alone"
+    shown = ", the detector alone"
+    if source is not None:
+        shown = f", {len(positions)} {'event' if args.file is not None else 'generated collision'}(s)"
     return (
         f"wrote {written} ({w}x{h}, {request.n_frames} frames at {request.fps:g} fps, {request.codec.name}"
         f"{shown}{note}, {app.backend_name}"

@@ -1,13 +1,16 @@
 """What the outreach show tells and how it looks, shared by the live show (``panels.outreach``) and
-its movies (``displays.movie``): a plain-words caption per collision and the camera over the open
-detector. Pure text and numbers: no Qt, no VisPy.
+its movies (``displays.movie``): which collisions a visitor should see, a plain-words caption per
+collision and the camera over the open detector. Pure text and numbers: no Qt, no VisPy.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from displays import event_geometry as geo
+from events import filtering
 from events.generator.processes import BY_CODE, SIGNAL_BY_CODE, SIGNAL_PROCESS
 from events.model import EventBatch, VertexKind
 
@@ -17,7 +20,18 @@ CAMERA_CENTER = (0.0, -35.0, 20.0)  # cm: the open lower half sits in the middle
 CAMERA_EXTENT = 430.0  # cm across the view
 CUTAWAY = "half"
 DEGREES_PER_S = 6.0  # the camera's slow turn
+DWELL_S = 12.0  # each collision on screen
 GROW_S = 2.5  # tracks grow out of the collision point, then the crystals light up
+# what a visitor should see: every injected signal, busy events, and clean two-track events
+DEFAULT_FILTER = "signal >= 0 or ntracks >= 4 or (ntracks == 2 and max_p > 3)"
+DEFAULT_SIGNALS = (
+    "zprime:mass=3.0,fraction=0.02",
+    "darkhiggs:ma=2,mh=3,fraction=0.02",
+    "darkphoton:mass=4,fraction=0.02",
+    "alp:mass=1.5,fraction=0.02",
+    "llp:mass=1.0,ctau=5,channel=pipi,fraction=0.02",
+)
+GENERATED_CHUNK = 100
 
 # headline and one sentence per generated process (code) and injected signal (code)
 PROCESS_STORY: dict[str, tuple[str, str]] = {
@@ -134,3 +148,26 @@ def caption(event: EventBatch) -> str:
     """The whole caption as plain text: headline, sentence, facts."""
     head, sentence = story(event)
     return f"{head}\n{sentence}\n{facts(event)}"
+
+
+def generated_collisions(
+    n: int, seed: int = 0, signals: Sequence[str] = DEFAULT_SIGNALS, filter_text: str = DEFAULT_FILTER
+) -> EventBatch:
+    """The first ``n`` interesting collisions (``filter_text``) of the generator with ``signals`` mixed
+    in, as the outreach show plays them when it has no file; the same ``seed`` gives the same events."""
+    from events.generator import parse_signal, stream
+
+    keep = filtering.parse(filter_text)
+    found: list[EventBatch] = []
+    have, empty_chunks = 0, 0
+    for batch in stream(seed, [parse_signal(s) for s in signals], chunk_size=GENERATED_CHUNK):
+        if have >= n:
+            break
+        chosen = np.flatnonzero(keep(batch))[: n - have]
+        empty_chunks = 0 if len(chosen) else empty_chunks + 1
+        if empty_chunks >= 100:
+            raise RuntimeError(f"the generator made no event passing {filter_text!r} in 10000 events")
+        if len(chosen):
+            found.append(batch.take(chosen))
+            have += len(chosen)
+    return EventBatch.concat(found) if found else EventBatch.empty()

@@ -27,7 +27,10 @@ from displays.showcase import (  # noqa: F401  (the captions are found here too)
     CAMERA_EXTENT,
     CUTAWAY,
     DATA_STORY,
+    DEFAULT_FILTER,
+    DEFAULT_SIGNALS,
     DEGREES_PER_S,
+    DWELL_S,
     ELEVATION,
     GROW_S,
     PROCESS_STORY,
@@ -45,15 +48,6 @@ from events.source import Events
 from geometry.mesh import Part
 
 FRAME_MS = 40  # 25 frames per second
-# what a visitor should see: every injected signal, busy events, and clean two-track events
-DEFAULT_FILTER = "signal >= 0 or ntracks >= 4 or (ntracks == 2 and max_p > 3)"
-DEFAULT_SIGNALS = (
-    "zprime:mass=3.0,fraction=0.02",
-    "darkhiggs:ma=2,mh=3,fraction=0.02",
-    "darkphoton:mass=4,fraction=0.02",
-    "alp:mass=1.5,fraction=0.02",
-    "llp:mass=1.0,ctau=5,channel=pipi,fraction=0.02",
-)
 CHUNK = 100  # generated events per chunk (about 0.1 s of work on the worker thread)
 
 # --- where the events come from ------------------------------------------------------------
@@ -130,7 +124,7 @@ class OutreachWindow(QtWidgets.QWidget):
         self,
         feed: Iterator[tuple[int, EventBatch]],
         parts: Sequence[Part] | None = None,
-        dwell_s: float = 12.0,
+        dwell_s: float = DWELL_S,
         grow_s: float = GROW_S,
         degrees_per_s: float = DEGREES_PER_S,
         label: str = "",

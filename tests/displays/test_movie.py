@@ -354,3 +354,23 @@ def test_ctrl_c_removes_the_unfinished_movie(tmp_path: Path) -> None:
     assert "render: interrupted; any previous file is unchanged" in err
     assert out.read_bytes() == before
     assert no_leftovers(tmp_path)
+
+
+def test_outreach_collisions_come_from_the_generator_without_a_file(tmp_path: Path) -> None:
+    from displays.showcase import DEFAULT_FILTER, generated_collisions
+    from events import filtering
+
+    batch = generated_collisions(6, seed=3)
+    assert len(batch) == 6
+    assert filtering.parse(DEFAULT_FILTER)(batch).all()  # only what a visitor should see
+    again = generated_collisions(6, seed=3)
+    np.testing.assert_array_equal(batch.header["event"], again.header["event"])
+    assert len(generated_collisions(0)) == 0
+
+    out = tmp_path / "show.mp4"
+    result = run_render("--movie", str(out), "--outreach", "--events", ":2", "--seconds", "1", "--fps", "4",
+                        "--size", "320x240")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert f"wrote {out} (320x240, 4 frames at 4 fps, H.264, 2 generated collision(s)" in result.stdout
+    _, frames = decode(out)
+    assert len(frames) == 4
