@@ -331,6 +331,10 @@ def render_movie(args: argparse.Namespace) -> str:
             )
         source = event_render.BatchSource(showcase.generated_collisions(n))
         positions = range(n)
+    elif args.file is None and args.events is not None:
+        raise RenderError(
+            f"--events {args.events}: give an event FILE, or --outreach for generated collisions"
+        )
     elif args.file is not None:
         try:
             event_range = event_render.parse_range(args.events or "0")

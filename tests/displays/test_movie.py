@@ -320,6 +320,8 @@ def test_movie_requests_fail_in_one_line(tmp_path: Path) -> None:
         ((str(SAMPLE), "--movie", ok, "--fps", "0"), "frame rate 0 outside"),
         ((str(SAMPLE), "--movie", ok, "--view", "rphi"), "movies show the turning 3D view"),
         ((str(SAMPLE), "--movie", ok, "--out-dir", str(tmp_path)), "give either --movie or --out-dir"),
+        (("--movie", ok, "--events", ":3"), "--events :3: give an event FILE, or --outreach"),
+        ((str(SAMPLE), "--movie", ok, "--hide", "ECL,FOO"), "unknown subdetector(s) FOO; known: ARICH"),
     ]  # fmt: skip
     for args, message in cases:
         result = run_render(*args)
