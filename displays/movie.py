@@ -11,8 +11,8 @@ The pure part, which event and which camera angle frame ``k`` shows (``Schedule`
 request (``codec_for``, ``check_size``) and the progress lines (``Progress``) need no GL; the
 rendering part (``MovieScene``, ``write_movie``) imports VisPy and imageio-ffmpeg when called.
 The output is atomic (``events.outputs.AtomicOutput``): ffmpeg writes a temporary file in the same
-folder, renamed onto OUT at the end; a failure or Ctrl-C removes it and leaves any previous OUT as
-it was.
+folder, decoded again to count its frames and then renamed onto OUT; a failure or Ctrl-C removes it
+and leaves any previous OUT as it was.
 """
 
 from __future__ import annotations
@@ -410,8 +410,11 @@ class FrameWriter:
     remove.
     """
 
-    def __init__(self, path: Path, size: tuple[int, int], fps: float, codec: Codec) -> None:
+    def __init__(
+        self, path: Path, size: tuple[int, int], fps: float, codec: Codec, name: Path | None = None
+    ) -> None:
         self.path, self.size, self.fps, self.codec = path, size, fps, codec
+        self.name = name or path  # the file the user asked for, in messages
         self._gen: Any = None
 
     def __enter__(self) -> Callable[[np.ndarray], None]:
@@ -436,7 +439,11 @@ class FrameWriter:
         w, h = self.size
         if image.shape[:2] != (h, w) or image.ndim != 3 or image.shape[2] not in (3, 4):
             raise ValueError(f"frame of shape {image.shape}, expected {(h, w, 3)}")
-        self._gen.send(np.ascontiguousarray(image[..., :3], np.uint8))
+        try:
+            self._gen.send(np.ascontiguousarray(image[..., :3], np.uint8))
+        except OSError as exc:  # ffmpeg has stopped; its own error went to stderr
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise MovieError(f"{self.name}: ffmpeg could not write the movie ({first})") from exc
 
     def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
         if self._gen is None:
@@ -447,6 +454,20 @@ class FrameWriter:
             return
         with contextlib.suppress(KeyboardInterrupt):  # a BaseException in the generator: ffmpeg killed
             gen.throw(KeyboardInterrupt())
+
+
+def check_written(path: Path, frames: int, name: Path) -> None:
+    """ffmpeg reports no failure once its input is closed: decode the file it wrote and count the
+    frames, so that a movie cut short (a full disk, an encoder that gave up) is never renamed onto OUT."""
+    import imageio_ffmpeg
+
+    try:
+        found, _ = imageio_ffmpeg.count_frames_and_secs(str(path))
+    except (RuntimeError, OSError) as exc:
+        last = [line for line in str(exc).strip().splitlines() if line.strip()][-1:] or ["unreadable"]
+        raise MovieError(f"{name}: ffmpeg wrote no readable movie ({last[0].strip()})") from exc
+    if found != frames:
+        raise MovieError(f"{name}: ffmpeg wrote {found} of the {frames} frames; nothing was replaced")
 
 
 def read_event(source: Events, index: int) -> Any:
@@ -483,19 +504,18 @@ def write_movie(
         report = Progress(len(schedule), progress or (lambda _: None))
         out = AtomicOutput(request.out, "video", inputs)
         try:
-            with out as tmp, FrameWriter(tmp, size, request.fps, codec) as write:
-                for frame in schedule:
-                    event = None
-                    if frame.first_of_event and frame.event >= 0 and source is not None:
-                        event = read_event(source, positions[frame.event])
-                    scene.show(frame, event)
-                    write(scene.render())
-                    report.update(frame.index + 1)
-        except OSError as exc:  # ffmpeg stopped (its own message went to stderr) or a write failed
-            if isinstance(exc, OutputError):
-                raise MovieError(str(exc)) from exc
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise MovieError(f"{request.out}: ffmpeg could not write the movie ({first})") from exc
+            with out as tmp:
+                with FrameWriter(tmp, size, request.fps, codec, request.out) as write:
+                    for frame in schedule:
+                        event = None
+                        if frame.first_of_event and frame.event >= 0 and source is not None:
+                            event = read_event(source, positions[frame.event])
+                        scene.show(frame, event)
+                        write(scene.render())
+                        report.update(frame.index + 1)
+                check_written(tmp, len(schedule), request.out)
+        except OutputError as exc:  # the folder, a full disk, the rename
+            raise MovieError(str(exc)) from exc
         return out.path
     finally:
         scene.close()

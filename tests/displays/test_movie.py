@@ -279,6 +279,25 @@ def test_a_failed_movie_leaves_the_previous_file_as_it_was(
     assert no_leftovers(tmp_path)
 
 
+@pytest.mark.gl
+def test_an_encoder_failure_never_replaces_the_previous_movie(
+    app: Any, parts: list[Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from displays import movie
+
+    out = tmp_path / "movie.mp4"
+    out.write_bytes(b"\x00\x00\x00\x20ftypisom previous movie")
+    before = out.read_bytes()
+    broken = movie.Codec("H.264", "libx264", ("-f", "mp4", "-crf", "not-a-number"))  # ffmpeg gives up
+    monkeypatch.setitem(movie.CODECS, ".mp4", broken)
+    for size, seconds in (((64, 48), 0.5), ((320, 240), 1.0)):  # within the pipe's buffer, and beyond
+        request = MovieRequest(out, size=size, seconds=seconds, fps=10.0)
+        with pytest.raises(MovieError, match=r"movie\.mp4: ffmpeg (could not write|wrote no readable)"):
+            movie.write_movie(request, app, parts)
+        assert out.read_bytes() == before
+        assert no_leftovers(tmp_path)
+
+
 def run_render(*args: str) -> subprocess.CompletedProcess[str]:
     return run_main("render", *args, drop_env=("DISPLAY", "QT_QPA_PLATFORM"))  # no display at all
 
