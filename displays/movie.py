@@ -272,7 +272,6 @@ class CaptionBand:
         self.size = size
         self.top = round(h * (1.0 - CAPTION_BAND))
         band_h = h - self.top
-        self.margin = 0.03 * w
         self.background = scene.visuals.Rectangle(
             center=(w / 2, self.top + band_h / 2),
             width=w,
@@ -288,13 +287,13 @@ class CaptionBand:
             method="gl",
             parent=canvas.scene,
         )
-        px_to_pt = 72.0 / float(canvas.dpi)
+        self.px_to_pt = 72.0 / float(canvas.dpi)
         self.texts = [
             scene.visuals.Text(
                 "",
                 color=color,
                 bold=bold,
-                font_size=share * h * px_to_pt,
+                font_size=share * h * self.px_to_pt,
                 anchor_x="left",
                 anchor_y="bottom",
                 parent=canvas.scene,
@@ -307,15 +306,33 @@ class CaptionBand:
 
     def set_text(self, lines: Sequence[str]) -> None:
         """Headline, sentence, facts: each wrapped to the band's width, stacked from the top."""
-        w, h = self.size
-        y = self.top + 0.035 * h
-        for node, (share, _, _), text in zip(self.texts, CAPTION_STYLES, lines, strict=False):
-            px = share * h
-            chars = max(10, int((w - 2 * self.margin) / (0.52 * px)))
-            wrapped = textwrap.wrap(text, chars)[:2] or [""]
-            node.text = "\n".join(wrapped)
-            node.pos = (self.margin, y)
+        for node, (text, px, y) in zip(self.texts, caption_layout(lines, self.size, self.top), strict=False):
+            node.text = text
+            node.font_size = px * self.px_to_pt
+            node.pos = (0.03 * self.size[0], y)
+
+
+def caption_layout(lines: Sequence[str], size: tuple[int, int], top: int) -> list[tuple[str, float, float]]:
+    """(wrapped text, text height in px, top row) of each caption line in the band from row ``top``
+    down: the sizes of ``CAPTION_STYLES``, made smaller until every word fits (a portrait screen, a
+    long sentence)."""
+    w, h = size
+    width = 0.94 * w
+    scale = 1.0
+    placed: list[tuple[str, float, float]] = []
+    for _ in range(30):
+        pad = 0.035 * h * scale
+        y = top + pad
+        placed = []
+        for (share, _, _), text in zip(CAPTION_STYLES, lines, strict=False):
+            px = share * h * scale
+            wrapped = textwrap.wrap(text, max(10, int(width / (0.52 * px)))) or [""]
+            placed.append(("\n".join(wrapped), px, y))
             y += px * (1.45 * len(wrapped) + 0.35)
+        if y <= h - 0.5 * pad:
+            break
+        scale *= 0.9
+    return placed
 
 
 class MovieScene:

@@ -125,6 +125,28 @@ def test_progress_says_a_line_per_tenth() -> None:
     ]
 
 
+def test_captions_fit_the_band_on_any_screen() -> None:
+    from displays.movie import CAPTION_BAND, CAPTION_STYLES, caption_layout
+    from displays.showcase import PROCESS_STORY
+
+    head, sentence = PROCESS_STORY["bbbar_mixed"]
+    lines = [head, sentence, "5 charged particles curve in the 1.5 T magnetic field (red: positive, blue: "
+             "negative) · 17 flashes of light in the crystal calorimeter (7.0 GeV)."]  # fmt: skip
+    for w, h in ((1920, 1080), (3840, 2160), (1080, 1920), (540, 960), (320, 240)):
+        top = round(h * (1 - CAPTION_BAND))
+        placed = caption_layout(lines, (w, h), top)
+        assert [" ".join(text.split()) for text, _, _ in placed] == lines  # every word, none cut
+        text, px, y = placed[-1]
+        assert top < placed[0][2]
+        assert y + px * 1.45 * (text.count("\n") + 1) <= h  # inside the band
+        for text, px, _ in placed:  # no row wider than the band (at about half an em a letter)
+            assert max(len(row) for row in text.splitlines()) * 0.52 * px <= w
+    landscape = caption_layout(
+        ["A muon pair", "Flying out back to back.", "2 charged particles."], (1920, 1080), 842
+    )
+    assert landscape[0][1] == pytest.approx(CAPTION_STYLES[0][0] * 1080)  # full size where it fits
+
+
 def test_event_ranges_as_slices_and_movies_as_their_own_kind(tmp_path: Path) -> None:
     assert parse_range("0:5") == range(0, 5)
     assert parse_range(":5") == range(0, 5)  # a count: the first five
