@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow
 from monitoring.channels import Severity
 from monitoring.machine import MachineConfig
 from monitoring.model import LogEntry
-from monitoring.rates import standin_menu
+from monitoring.rates import quick_menu
 from monitoring.sim import CONTINUOUS, DISCRETE, SimSource, Simulation
 from monitoring.source import Update
 from panels.monitoring import PANELS, LiveHub, monitoring_docks
@@ -31,7 +31,7 @@ T0 = 1.7e9
 @pytest.fixture(scope="module")
 def history() -> list[list[Update]]:
     """Two simulated hours with sudden losses, a dead trigger line at the end (seeded)."""
-    sim = Simulation(MachineConfig(sbl_per_hour=2.0, run_length_s=1800.0), T0, seed=3, menu=standin_menu())
+    sim = Simulation(MachineConfig(sbl_per_hour=2.0, run_length_s=1800.0), T0, seed=3, menu=quick_menu())
     batches = [sim.step(T0 + 6.0 * k, 6) for k in range(1, 1101)]
     k = 1101
     while not (sim.machine.stable and sim.machine.now - sim.machine.run_starts[-1] > 600):  # collide first
