@@ -372,7 +372,9 @@ class RateModel:
 
     def acceptance(self, live: np.ndarray | None = None) -> np.ndarray:
         """(P,): fraction of each process's events that fire any live line after the prescales."""
-        return np.array([accept_probability(unpack(b), live).mean() if len(b) else 0.0 for b in self.raw_bits])
+        return np.array(
+            [accept_probability(unpack(b), live).mean() if len(b) else 0.0 for b in self.raw_bits]
+        )
 
     def bit_efficiency(self, live: np.ndarray | None = None) -> np.ndarray:
         """(P, B): expected fraction of each process's events in each line after its prescale."""
@@ -392,8 +394,8 @@ class RateModel:
         lines = [f"L1 rates at {luminosity:.3g} cm^-2 s^-1 (after prescales; {self.origin or 'emulated'}):"]
         for k, name in enumerate(self.processes):
             lines.append(
-                f"  {name:<14} {self.cross_sections_nb[k]:8.3f} nb  {acc[k]:7.2%} of {self.counts[k]:>6} events"
-                f"  {r.per_process[0, k]:10.1f} Hz"
+                f"  {name:<14} {self.cross_sections_nb[k]:8.3f} nb  {acc[k]:7.2%} of {self.counts[k]:>6} "
+                f"events  {r.per_process[0, k]:10.1f} Hz"
             )
         lines.append(f"  {'physics total':<14} {r.total[0]:>48.1f} Hz")
         order = np.argsort(r.bits[0])[::-1][:busiest]

@@ -12,6 +12,7 @@ at fixed bunch number), rising while a ring injects. The output keeps physics an
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import tempfile
 import zipfile
@@ -136,7 +137,7 @@ def _read_cache(path: Path) -> tuple[tuple[str, ...], np.ndarray, tuple[np.ndarr
     if (raw >> np.uint64(len(L1_BITS))).any():
         raise ValueError(f"L1 bits beyond the {len(L1_BITS)} lines")
     edges = np.concatenate([[0], np.cumsum(counts)])
-    return processes, sigma, tuple(raw[a:b] for a, b in zip(edges[:-1], edges[1:], strict=True))
+    return processes, sigma, tuple(raw[a:b] for a, b in itertools.pairwise(edges))
 
 
 def _write_cache(path: Path, model: RateModel) -> None:
@@ -253,6 +254,12 @@ def l1_rates(
     accepted = np.minimum(request * alive, L1_LIMIT_HZ)
     kept = np.divide(accepted, request, out=np.zeros_like(request), where=request > 0)
     return L1Rates(
-        bit_request * kept[:, None], request, accepted, 1.0 - kept, physics.total, bkg_request, tech,
+        bit_request * kept[:, None],
+        request,
+        accepted,
+        1.0 - kept,
+        physics.total,
+        bkg_request,
+        tech,
         physics.per_process,
     )

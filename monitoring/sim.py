@@ -19,9 +19,10 @@ the 12 h the strip charts hold and at most ``MAX_HISTORY_SAMPLES`` samples, ``ac
 in :attr:`~monitoring.source.Source.notices`.
 
 Each batch carries, per sample, the beam currents, luminosity (with 1 % noise), L1 rates per bit
-(Poisson counts over the sample interval), the accepted and requested L1 rate, the request split into
-physics and beam background, and the dead-time fraction; run, fill and injection states when they change. Around a sudden beam loss it adds
-turn-by-turn samples of the currents and luminosity, as a post-mortem recorder would.
+(Poisson counts over the sample interval), the accepted and requested L1 rate, the request split
+into physics and beam background, and the dead-time fraction; run, fill and injection states when
+they change. Around a sudden beam loss it adds turn-by-turn samples of the currents and luminosity,
+as a post-mortem recorder would.
 """
 
 from __future__ import annotations

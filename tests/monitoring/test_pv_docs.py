@@ -50,7 +50,9 @@ def test_every_trigger_line_has_the_documented_pv() -> None:
     for prescale in set(PRESCALES.values()):
         listed = re.search(rf"[:;] {prescale} for (.*?)[;)]", text)
         assert listed is not None, prescale
-        assert set(re.findall(r"`(\w+)`", listed.group(1))) == {b for b, p in PRESCALES.items() if p == prescale}
+        assert set(re.findall(r"`(\w+)`", listed.group(1))) == {
+            b for b, p in PRESCALES.items() if p == prescale
+        }
     bits = {spec.name[3:]: name for name, spec, _ in pv_table() if _is_line(spec.name)}
     assert set(bits) == set(L1_BITS)
     for bit, name in bits.items():

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from events.trigger import L1_BITS
+from monitoring import rates
 from monitoring.channels import L1_LIMIT_HZ, Severity
 from monitoring.machine import TURN_S, Loss, Machine, MachineConfig
 from monitoring.model import MonitorModel
-from monitoring import rates
 from monitoring.rates import TECHNICAL_HZ, TriggerMenu, l1_rates, load_menu
 from monitoring.sim import CONTINUOUS, DISCRETE, Simulation
 
