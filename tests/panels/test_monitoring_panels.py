@@ -154,6 +154,11 @@ def test_trigger_panel_flags_a_bit_that_stopped_firing(qtbot, history, screensho
     assert cell(panel.table, row, 3) == f"{ALARM_STATES[Severity.MAJOR].glyph} NOT FIRING"  # not colour alone
     assert "mu_pair" in panel.silent.text()
     assert cell(panel.table, panel.rows.index("ff"), 3) == ""
+    # physics and beam background are shown apart, beside the total
+    assert panel.physics.text().startswith("physics ")
+    assert "Hz" in panel.physics.text()
+    assert panel.background.text().startswith("beam background ")
+    assert "Hz" in panel.background.text()
     panel.grab().save(str(screenshot_dir / "monitoring_trigger_silent_bit.png"))
 
 
