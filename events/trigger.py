@@ -2,6 +2,9 @@
 
 Names and meanings: docs/physics.md §6 (basf2 ftd_0036.oup). Bit k of the
 header column ``l1_bits`` is ``L1_BITS[k]``. ``PRESCALES`` lists the lines that are prescaled.
+:func:`l1_decisions` emulates every line from reconstructed objects, :func:`emulate_l1` adds the
+prescales, and :class:`RateModel` turns emulated events into L1 rates (the one model of ``generate``
+and the monitoring panels).
 """
 
 from __future__ import annotations
@@ -76,17 +79,16 @@ def fired(bits: np.ndarray, name: str) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------- emulation
-# L1 emulation from reconstructed objects with the logic of docs/physics.md §6.
-# Thresholds quoted there: Etot > 0.5 / 1.0 / 3.0 GeV (lowe, hie, lume), cdc_open90 (Δφ 90°–270°),
-# cdc_b2b5 (Δφ 160°–200°), the eclmumu 2 GeV threshold, the lml definitions of TrgEclMaster.cc.
-# Our approximations (derived, not from the menu): a 2D ("f") track has pT > 0.3 GeV and reaches
-# r = 80 cm inside the CDC end plates; a neural ("y") track is an f track with |z0| < 15 cm; ECL trigger
-# clusters are clusters above 0.1 GeV; Etot sums the clusters of trigger θID 2–15; the ECL trigger θID
-# (1–17) is mapped from θ as below; the 3D Bhabha (bha_veto) needs two clusters back to back in the CM
-# (Δφ* 160°–200°, θ*₁ + θ*₂ 165°–190°) with E* ≥ 3 GeV each and one ≥ 4.5 GeV. Injection veto: never.
-# lml2 / lml3 split the θID 2, 3, 15, 16 line into forward and backward; lml8 / lml9 split the
-# back-to-back pair into barrel-only and with an endcap cluster; eclmumu and lml8–10 are low-multiplicity
-# lines and require at most 4 trigger clusters (assumed).
+# L1 emulation from reconstructed objects with the logic of docs/physics.md §6: each line as
+# ftd_0036.lgc writes it (which lines carry !bha_veto), the ECL quantities as TrgEclMaster.cc and the
+# TRGECLModule defaults give them (Etot > 0.5 / 1.0 / 3.0 GeV over θID 2-15 for lowe / hie / lume, the
+# lml lines of makeLowMultiTriggerBit, the 2 GeV eclmumu threshold), cdc_open90 (Δφ 90°-270°) and
+# cdc_b2b5 (Δφ 160°-200°) from TRGGRLProjectsModule.cc.
+# Ours (not from the menu): a 2D ("f") track has pT > 0.3 GeV and reaches r = 80 cm inside the CDC end
+# plates; a neural ("y") track is an f track with |z0| < 15 cm; "!track" is no f track; ECL trigger
+# clusters are clusters above 0.1 GeV; the trigger θID (1-17) is mapped from θ as below; CM quantities are
+# the exact transform of each cluster as a photon from the origin; eclmumu needs at most 4 clusters; the
+# injection veto never fires.
 
 # The 3D Bhabha veto (bha_veto, the bha3d line): two clusters back to back in the CM frame. basf2's
 # defaults (TRGECLModule) are Δφ* 160-200°, θ*1 + θ*2 165-190°, E* 3.0 / 4.5 GeV on the trigger's
