@@ -213,31 +213,38 @@ def l1_decisions(batch: EventBatch) -> dict[str, np.ndarray]:
     _, cpair = _pairs(E, valid)
     dphi_cm = _delta_phi_deg(np.nan_to_num(Pcm))
     tsum = np.degrees(np.nan_to_num(Tcm)[:, :, None] + np.nan_to_num(Tcm)[:, None, :])
-    b2b_3d = cpair & (dphi_cm >= 160) & (dphi_cm <= 200) & (tsum >= 165) & (tsum <= 190)
+    # pair masks, each built once: (n, w, w) arrays are most of the cost
+    phi_160 = cpair & (dphi_cm >= 160) & (dphi_cm <= 200)
+    phi_170 = phi_160 & (dphi_cm >= 170) & (dphi_cm <= 190)
+    sum_160 = (tsum >= 160) & (tsum <= 200)
+    b2b_3d = phi_160 & (tsum >= 165) & (tsum <= 190)
     Ecm0 = np.nan_to_num(Ecm)
     e_lo = np.minimum(Ecm0[:, :, None], Ecm0[:, None, :])
     e_hi = np.maximum(Ecm0[:, :, None], Ecm0[:, None, :])
     (p_lo, p_hi), (s_lo, s_hi) = BHA_VETO_DPHI, BHA_VETO_THETA_SUM
-    veto_pair = cpair & (dphi_cm >= p_lo) & (dphi_cm <= p_hi) & (tsum >= s_lo) & (tsum <= s_hi)
-    bha_veto = np.any(veto_pair & (e_lo >= BHA_VETO_E[0]) & (e_hi >= BHA_VETO_E[1]), axis=(1, 2))
-    bhabha_2d = np.any(cpair & (dphi_cm >= 160) & (dphi_cm <= 200) & (e_lo >= 3.0), axis=(1, 2))
+    veto_phi = phi_160 if (p_lo, p_hi) == (160.0, 200.0) else cpair & (dphi_cm >= p_lo) & (dphi_cm <= p_hi)
+    veto_pair = veto_phi & (tsum >= s_lo) & (tsum <= s_hi) & (e_lo >= BHA_VETO_E[0]) & (e_hi >= BHA_VETO_E[1])
+    bha_veto = np.any(veto_pair, axis=(1, 2))
+    bhabha_2d = np.any(phi_160 & (e_lo >= 3.0), axis=(1, 2))
     E0 = np.nan_to_num(E)
-    mumu_like = b2b_3d & (np.maximum(E0[:, :, None], E0[:, None, :]) < 2.0)
-    eclmumu = np.any(mumu_like, axis=(1, 2)) & (n_cl <= 4)
+    e_lo_lab = np.minimum(E0[:, :, None], E0[:, None, :])
+    e_hi_lab = np.maximum(E0[:, :, None], E0[:, None, :])
+    eclmumu = np.any(b2b_3d & (e_hi_lab < 2.0), axis=(1, 2)) & (n_cl <= 4)
     # the lml lines as TrgEclMaster::makeLowMultiTriggerBit codes them (CM thresholds on E*)
     n300 = np.sum(valid & (E0 > 0.3), axis=1)  # clusters above 300 MeV (lab)
     big = valid & (Ecm0 >= 2.0)
     n_big = np.sum(big, axis=1)
 
     def in_ids(*ids: int) -> np.ndarray:
-        return np.isin(T_id, ids)
+        out = T_id == ids[0]
+        for i in ids[1:]:
+            out |= T_id == i
+        return out
 
     n1_barrel = np.sum(valid & (Ecm0 >= 1.0) & (T_id >= 4) & (T_id <= 15), axis=1)
     n1_endcap = np.sum(valid & (Ecm0 >= 1.0) & in_ids(2, 3, 16), axis=1)
-    e_lo_lab = np.minimum(E0[:, :, None], E0[:, None, :])
-    e_hi_lab = np.maximum(E0[:, :, None], E0[:, None, :])
-    b2b_170 = cpair & (dphi_cm >= 170) & (dphi_cm <= 190)
-    b2b_160 = cpair & (dphi_cm >= 160) & (dphi_cm <= 200) & (tsum >= 160) & (tsum <= 200)
+    b2b_170 = phi_170
+    b2b_160 = phi_160 & sum_160
     id216 = valid & (T_id >= 2) & (T_id <= 16)
     lml12 = (np.sum(id216, axis=1) >= 3) & np.any(id216 & (E0 > 0.5), axis=1)
     lml13 = (np.sum(valid & (Ecm0 > 0.5) & (T_id >= 6) & (T_id <= 11), axis=1) == 1) & (n300 == 1)
