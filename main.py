@@ -18,6 +18,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "render": ("displays.cli", "write pictures of the detector and events without a display"),
     "geometry": ("geometry.cli", "summarise the detector geometry"),
     "dump": ("events.dump", "print one event of a file as JSON"),
+    "filter": ("events.filter_cli", "select events of files, globs or folders with a filter expression"),
+    "summary": ("events.summary_cli", "print a per-event summary table of files, globs or folders"),
     "generate": ("events.generator.cli", "generate Belle II collisions with dark-sector signals"),
     "ioc": ("monitoring.ioc", "serve the SuperKEKB/Belle II simulation as EPICS PVs (caproto)"),
     "serve": ("monitoring.serve", "publish events over ZeroMQ"),

@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from displays.palette import palette
+from displays.scene import ColorMode
 from events import helix, pdg
 from events.model import Collection, VertexKind
 from geometry import cdc as cdc_geometry
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
     from vispy.color import Colormap
 
 Projection = Literal["3d", "rphi", "rz"]
-ColorMode = Literal["charge", "pid", "momentum"]
 F4 = NDArray[np.float32]
 
 
@@ -60,6 +60,7 @@ VERTEX_COLORS = {
 }
 MC_CHARGED = _P.rgba("event.mc_charged")
 MC_NEUTRAL = _P.rgba("event.mc_neutral")
+NEUTRAL_HADRON = _P.rgba("event.neutral_hadron")
 
 # the energy scale of the colour table: position in [0, 1] -> RGBA; energies on a log scale
 ENERGY_RANGE = (0.01, 10.0)  # GeV
@@ -328,9 +329,18 @@ def shower_cells(cells: np.ndarray, energy: np.ndarray, share: float = 0.12) -> 
     return all_cells[first], all_energy[first]
 
 
+N_PHOTONS, NEUTRAL_HADRONS = 16, 32  # ECLCluster hypothesis bits (docs/detector.md §11)
+
+
 def photon_clusters(ecl: Collection) -> np.ndarray:
-    """Mask of clusters to draw: the nPhotons hypothesis (docs/detector.md §11), no duplicates."""
-    return (ecl["hypotheses"] & 16) != 0
+    """Mask of clusters with the nPhotons hypothesis (most clusters also carry the hadron one)."""
+    return (ecl["hypotheses"] & N_PHOTONS) != 0
+
+
+def neutral_hadron_only(ecl: Collection) -> np.ndarray:
+    """Mask of clusters with the neutral-hadron hypothesis alone (a K_L or a neutron, 3-5 an event)."""
+    hyp = ecl["hypotheses"]
+    return ((hyp & NEUTRAL_HADRONS) != 0) & ((hyp & N_PHOTONS) == 0)
 
 
 # --- vertices ----------------------------------------------------------------------------

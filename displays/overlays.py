@@ -257,7 +257,9 @@ class TrackOverlay(Overlay):
 
 
 class EclOverlay(Overlay):
-    """Photon clusters: their crystals lit by energy (with a crystal painter), else energy towers."""
+    """Every ECL cluster once: photon clusters light their crystals by energy (with a crystal
+    painter), else stand as energy towers; clusters with the neutral-hadron hypothesis alone are
+    hollow diamonds in a colour off the energy scale. All of them can be picked."""
 
     layer = "ecl"
     pick_kind = "ecl"
@@ -270,7 +272,7 @@ class EclOverlay(Overlay):
         mesh = TowerMesh(parent=parent, shading=None)
         if not self.options.flat:  # closed, outward-wound, flat-coloured towers: only near faces cost pixels
             mesh.set_gl_state("opaque", cull_face="back")
-        return {"ecl": mesh}
+        return {"ecl": mesh, "ecl_hadrons": vispy_scene.visuals.Markers(parent=parent)}
 
     def draw(self) -> None:
         ev, mesh = self.event, self.nodes["ecl"]
@@ -279,8 +281,10 @@ class EclOverlay(Overlay):
             self._paint(np.zeros(0, np.int64), np.zeros((0, 4), np.float32))
             return
         o, ecl = self.options, ev.ecl
-        shown = np.flatnonzero(geo.photon_clusters(ecl)) if self.shown else np.zeros(0, int)
-        sub = rows(ecl, shown)
+        hadron = geo.neutral_hadron_only(ecl)
+        photons = np.flatnonzero(~hadron) if self.shown else np.zeros(0, int)
+        hadrons = np.flatnonzero(hadron) if self.shown else np.zeros(0, int)
+        sub = rows(ecl, photons)
         cells = sub["cell_id"].astype(np.int64)
         on_crystals = (cells > 0) if o.crystal_painter is not None else np.zeros(len(cells), bool)
         lit, lit_energy = cells[on_crystals], sub["energy"][on_crystals]
@@ -294,10 +298,28 @@ class EclOverlay(Overlay):
             verts, faces, colors = geo.tower_mesh(towers, o.projection)
             mesh.set_data(vertices=verts, faces=faces, face_colors=colors)
             show(mesh, True)
+        shown = np.concatenate([photons, hadrons])
+        both = rows(ecl, shown)
+        pos = geo.project(geo.ecl_positions(both), o.projection, sign_of_phi(both["phi"]))
+        self._draw_hadrons(pos[len(photons) :])
         if len(shown):
-            self.set_picks(geo.project(geo.ecl_positions(sub), o.projection, sign_of_phi(sub["phi"])), shown)
+            self.set_picks(pos, shown)
         else:
             self.set_picks(NO_POINTS, NO_INDEX)
+
+    def _draw_hadrons(self, pos: np.ndarray) -> None:
+        """Neutral-hadron-only clusters (the hadron reading of a region whose photons are drawn) as
+        hollow diamonds: they share crystals with those photons, so they never repaint them."""
+        markers = self.nodes["ecl_hadrons"]
+        if len(pos) == 0:
+            show(markers, False)
+            return
+        scale = self.options.scale
+        markers.set_data(
+            pos, size=14 * scale, face_color=(0, 0, 0, 0), edge_color=geo.NEUTRAL_HADRON,
+            edge_width=2.0 * scale, symbol="diamond",
+        )  # fmt: skip
+        show(markers, True)
 
     def _paint(self, cells: np.ndarray, rgba: np.ndarray) -> None:
         painter = self.options.crystal_painter

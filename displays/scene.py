@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, get_args
+from typing import Any, Literal, get_args
 
 import numpy as np
 
-from displays.event_geometry import ColorMode
 from events.model import EventBatch
 
+ColorMode = Literal["charge", "pid", "momentum"]  # how tracks are coloured
 COLOR_MODES: tuple[str, ...] = get_args(ColorMode)
 Selection = tuple[str, int]
 

@@ -82,10 +82,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         with open_events(args.file) as source:
             event = source.event(args.event)
+            unnamed = getattr(source, "unnamed_l1_bits", None)  # readers of files with raw GDL bits (mdst)
+            unnamed_bits = unnamed(args.event) if unnamed is not None else None
     except EventFileError as exc:
         print(f"dump: {exc}", file=sys.stderr)
         return 2
     out = event_json(event)
+    if unnamed_bits is not None:
+        out["header"]["l1_unnamed_bits"] = unnamed_bits
     out["issues"] = source.issues
     print(json.dumps(out, indent=args.indent or None, allow_nan=False))
     return 0

@@ -1,6 +1,10 @@
 """Event filters written as expressions, parsed with ``ast`` and evaluated over whole batches.
 
 Example: ``ntracks >= 2 and necl < 5 and l1('ffb') and max_ecl_energy > 1.0``.
+``QUANTITIES`` are the per-event variables (also the columns of ``events.summary``): counts,
+energies, and the recoil mass against the best mu+ mu- pair and the CM energy of the hardest
+photon, both from ``events.kinematics`` as the candidate tool computes them (NaN where the event
+has no such pair or photon, so every comparison with them is false).
 Only the names in ``QUANTITIES``, the functions in ``FUNCTIONS``, numbers, comparisons,
 arithmetic and ``and``/``or``/``not`` are allowed; nothing is ever passed to ``eval``.
 Numbers are evaluated as float64 arrays, so ``9**9**9`` is ``inf``, not a hung process.
@@ -16,8 +20,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from events import helix, trigger
+from events import helix, kinematics, trigger
 from events.model import Collection, EventBatch
+from events.pid import MUON_PROBABILITY_MIN, muon_probability
 
 MAX_LENGTH = 500
 MAX_NODES = 200
@@ -56,6 +61,76 @@ def _ecl_energy(b: EventBatch) -> np.ndarray:
     return np.where(_photon_mask(b), b.ecl["energy"], 0.0)
 
 
+def _best_rows(values: np.ndarray, col: Collection, mask: np.ndarray) -> np.ndarray:
+    """Per event, the flat row of the largest ``values`` among the rows in ``mask`` (-1 if none).
+
+    Ties go to the first such row of the event."""
+    score = np.where(mask, values.astype(np.float64), -np.inf)
+    order = np.lexsort((-score, col.event_index()))  # by event, then by descending score (stable)
+    best = np.full(len(col), -1, dtype=np.int64)
+    filled = col.counts > 0
+    best[filled] = order[col.offsets[:-1][filled]]
+    best[best >= 0] = np.where(mask[best[best >= 0]], best[best >= 0], -1)
+    return best
+
+
+def muon_pair(b: EventBatch) -> tuple[np.ndarray, np.ndarray]:
+    """The best mu+ mu- pair of every event: the most muon-like positive and negative tracks whose
+    muon probability (``events.pid``) is at least ``MUON_PROBABILITY_MIN``; the flat track rows of
+    the mu+ and the mu- (-1 where the event has none)."""
+    t = b.tracks
+    probability = muon_probability(t["pid_logl"])
+    muon = probability >= MUON_PROBABILITY_MIN  # False where PID is missing (NaN)
+    positive, negative = muon & (t["charge"] > 0), muon & (t["charge"] < 0)
+    return _best_rows(probability, t, positive), _best_rows(probability, t, negative)
+
+
+def _muon_four_vectors(b: EventBatch, rows: np.ndarray) -> np.ndarray:
+    t = b.tracks
+    bz = b.header["bz"][t.event_index()[rows]]
+    p3 = helix.momentum(t["phi0"][rows], t["omega"][rows], t["tan_lambda"][rows], bz)
+    return kinematics.four_vector(p3, kinematics.MASS[13])
+
+
+def _recoil_mass(b: EventBatch) -> np.ndarray:
+    """M_recoil = sign(M^2) sqrt(|M^2|) of P_beam - p(mu+) - p(mu-), as ``events.candidate.evaluate``."""
+    plus, minus = muon_pair(b)
+    ok = (plus >= 0) & (minus >= 0)
+    out = np.full(len(b), np.nan)
+    if ok.any():
+        p4 = _muon_four_vectors(b, plus[ok]) + _muon_four_vectors(b, minus[ok])
+        out[ok] = kinematics.mass(kinematics.recoil(p4))
+    return out
+
+
+def _neutral_photon_mask(b: EventBatch) -> np.ndarray:
+    """A photon candidate: the nPhotons hypothesis and no track matched to the cluster."""
+    return _photon_mask(b) & ~b.ecl["is_track"]
+
+
+def hardest_photon(b: EventBatch) -> np.ndarray:
+    """Per event, the flat ECL row of the most energetic photon candidate (-1 if none)."""
+    return _best_rows(b.ecl["energy"], b.ecl, _neutral_photon_mask(b))
+
+
+def _photon_cms_energy(b: EventBatch) -> np.ndarray:
+    """E*_gamma = (P_beam . p_gamma) / sqrt(s) of the hardest photon, massless, as the candidate tool."""
+    rows = hardest_photon(b)
+    ok = rows >= 0
+    out = np.full(len(b), np.nan)
+    if ok.any():
+        c, k = b.ecl, rows[ok]
+        energy, theta, phi = (c[name][k].astype(np.float64) for name in ("energy", "theta", "phi"))
+        direction = np.stack([np.sin(theta) * np.cos(phi), np.sin(theta) * np.sin(phi), np.cos(theta)], -1)
+        p3 = np.sqrt(np.maximum(energy**2, 0.0))[:, None] * direction
+        out[ok] = kinematics.cms_energy(kinematics.four_vector(p3, 0.0))
+    return out
+
+
+def _l1_count(b: EventBatch) -> np.ndarray:
+    return trigger.unpack(b.header["l1_bits"]).sum(axis=1).astype(np.float64)
+
+
 Quantity = Callable[[EventBatch], np.ndarray]
 
 QUANTITIES: dict[str, tuple[Quantity, str]] = {
@@ -86,6 +161,9 @@ QUANTITIES: dict[str, tuple[Quantity, str]] = {
         lambda b: _segment_reduce(_track_pt(b), b.tracks, np.fmax, 0.0),
         "highest track transverse momentum [GeV]",
     ),
+    "recoil_mass": (_recoil_mass, "recoil mass against the best mu+ mu- pair [GeV] (NaN: no pair)"),
+    "photon_cms_energy": (_photon_cms_energy, "E*_gamma of the hardest photon [GeV] (NaN: no photon)"),
+    "nl1": (_l1_count, "number of L1 lines fired"),
     "experiment": (lambda b: b.header["experiment"].astype(np.float64), "experiment number"),
     "run": (lambda b: b.header["run"].astype(np.float64), "run number"),
     "event": (lambda b: b.header["event"].astype(np.float64), "event number"),

@@ -6,11 +6,14 @@ Whole-array conversion of one bounded chunk of entries of the tree ``tree``:
   prescaled GDL output bits (``TRGSummary.m_psnmBits``) into ``events.trigger.L1_BITS`` using
   the output-bit numbers of menu ``ftd_0036`` (basf2 ``trg/gdl/dbobjects/log/ftd_0036.oup``).
   The file does not store which menu was active, so for files of other menus the names are a
-  best guess (unverified for the v06 sample).
+  best guess (unverified for the v06 sample). Fired bits that are no line of ``L1_BITS`` (other
+  lines of the menu, or bits beyond it in newer files) are never relabelled: they are kept by their
+  GDL bit number (``MdstSource.unnamed_l1_bits``, ``dump``'s ``l1_unnamed_bits``) and logged once.
 * **tracks**: the π fit of each track, else the fit of the hypothesis closest in mass that
   exists (μ, K, e, p, d); helix, covariance, charge = sign(ω), |PDG|, p-value. PID: the 6 × 6
   ``m_logl[detector][hypothesis]`` of the related PIDLikelihood summed over detectors.
-* **ecl**: only clusters with the nPhotons hypothesis bit (16), so each cluster appears once;
+* **ecl**: every cluster once (an mdst stores each cluster once, its hypotheses as bits: 16
+  nPhotons, 32 neutralHadron; 3-5 clusters an event have the neutral-hadron bit alone);
   energy = exp(m_logEnergy). **klm**: all clusters. **mc**: all particles, mother 0-based.
 * **vertices**: the V0s, one per entry. The vertex is ``m_fittedVertexX/Y/Z`` where the file
   stores it (mdst v08+), else the midpoint of the daughter helices' closest approach; the DCA of
@@ -20,10 +23,12 @@ Whole-array conversion of one bounded chunk of entries of the tree ``tree``:
   branches; where one object relates to several, the highest weight wins (for track → ECL a
   photon-hypothesis cluster first).
 
-**Field.** No mdst stores the solenoid field. ``header.bz`` (used for momenta) is the ``bz``
-argument, by default the nominal 1.5 T, as belle2/display does. basf2 evaluates its field map at
-the perigee (≈ 1.4528 T near z = 0), so pT here is ≈ 3 % above basf2's printout; pass
-``bz=1.4528`` to match basf2 for tracks from the interaction region.
+**Field.** No mdst stores the solenoid field. ``header.bz`` (used for momenta) is the field basf2
+converts curvature with at the interaction point, ``events.field.IP_BZ`` = 1.4528 T (its field map
+at the perigee, derived from its own printout), so the momenta of tracks from the interaction region
+agree with basf2's to 2e-4; the ``bz`` argument overrides it (1.5 for the nominal constant field).
+A track whose perigee lies far along z sat in a weaker field (``events.field.bz_at``: 1.44 T at
+z = -17.5 cm, 1.20 T at z = 69 cm); its momentum here is that much higher than basf2's.
 
 Leaves are looked up by name and missing ones tolerated (their columns keep the schema's fill
 value and ``issues`` says what was missing), since members are added between mdst versions.
@@ -31,6 +36,7 @@ value and ``issues`` says what was missing), since members are added between mds
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Mapping
 from pathlib import Path
@@ -40,14 +46,16 @@ import awkward as ak
 import numpy as np
 import uproot
 
+from events import field, rootclasses, vertexing
 from events import pdg as pdg_table
-from events import rootclasses, vertexing
 from events.model import Collection, EventBatch, VertexKind
 from events.source import EventFileError, EventSource
 from events.trigger import L1_BITS
 
+log = logging.getLogger(__name__)
+
 TREE = "tree"
-BZ = 1.5  # T, nominal solenoid field (see the module docstring)
+BZ = field.IP_BZ  # T, the field basf2's momenta of interaction-region tracks use (module docstring)
 
 # GDL output-bit numbers of menu ftd_0036 for the lines events.trigger names
 FTD_0036_BITS: dict[str, int] = {
@@ -311,12 +319,31 @@ def pack_l1(psnm: np.ndarray) -> np.ndarray:
     return np.bitwise_or.reduce(fired << _L1_POSITION[known], axis=1, initial=np.uint64(0))
 
 
+_NAMED_GDL = np.zeros(PSNM_WORDS := 10, np.uint64)  # per PSNM word: the bits of lines L1_BITS names
+for _bit in _L1_GDL.tolist():
+    _NAMED_GDL[_bit // 32] |= np.uint64(1 << (_bit % 32))
+
+
+def unnamed_gdl_bits(psnm: np.ndarray) -> list[list[int]]:
+    """Per event, the GDL output-bit numbers that fired but are no line of ``L1_BITS`` (ascending)."""
+    if len(psnm) == 0:
+        return []
+    words = np.asarray(psnm, dtype=np.uint64).reshape(len(psnm), -1)
+    width = min(words.shape[1], PSNM_WORDS)
+    rest = words[:, :width] & ~_NAMED_GDL[:width]
+    rest = np.concatenate([rest, words[:, width:]], axis=1)  # words beyond the menu: all unnamed
+    shifts = np.arange(32, dtype=np.uint64)
+    fired = ((rest[:, :, None] >> shifts) & np.uint64(1)).astype(bool).reshape(len(words), -1)
+    return [np.flatnonzero(row).tolist() for row in fired]
+
+
 class MdstSource(EventSource):
     """Events of a Belle II mdst file, read entry range by entry range."""
 
     def __init__(self, path: str | Path, bz: float = BZ, tree: Any = None) -> None:
         super().__init__(path)
         self.bz = float(bz)
+        self._reported_gdl: set[int] = set()  # unnamed GDL bits already told about in ``issues``
         if tree is None:
             try:
                 file = uproot.open(self.path)
@@ -369,9 +396,31 @@ class MdstSource(EventSource):
                 self.path, f"cannot read entries {start}:{stop} (corrupted file?): {exc}"
             ) from exc
         try:
-            return build_batch(Chunk(arrays, stop - start), self.bz, start, str(self.path), self.missing)
+            chunk = Chunk(arrays, stop - start)
+            batch = build_batch(chunk, self.bz, start, str(self.path), self.missing)
         except (ValueError, IndexError, TypeError) as exc:
             raise EventFileError(self.path, f"entries {start}:{stop} are inconsistent: {exc}") from exc
+        if chunk.has("psnm"):
+            self._report_unnamed(unnamed_gdl_bits(chunk.flat("psnm")))
+        return batch
+
+    def _report_unnamed(self, per_event: list[list[int]]) -> None:
+        new = sorted({b for bits in per_event for b in bits} - self._reported_gdl)
+        if new:
+            self._reported_gdl.update(new)  # told once at info level: a fact of the menu, not a fault
+            log.info(
+                "%s: L1 output bits %s fired but are no line this program names (menu ftd_0036 "
+                "assumed): kept by GDL bit number (dump: l1_unnamed_bits), never relabelled",
+                self.path,
+                ", ".join(map(str, new)),
+            )
+
+    def unnamed_l1_bits(self, index: int) -> list[int]:
+        """GDL output-bit numbers of event ``index`` that fired but are no line of ``L1_BITS``."""
+        if B["psnm"] not in self.keys:
+            return []
+        words = self.tree[B["psnm"]].array(entry_start=index, entry_stop=index + 1, library="np")
+        return unnamed_gdl_bits(np.asarray(words).reshape(1, -1))[0]
 
 
 def build_batch(c: Chunk, bz: float, start: int, source: str, missing: set[str]) -> EventBatch:
@@ -402,7 +451,7 @@ def _ecl(c: Chunk, missing: set[str]) -> tuple[Collection, np.ndarray, np.ndarra
     counts = c.counts("ecl_theta")
     off = offsets_of(counts)
     hyp = c.flat("ecl_hyp", np.int64) if c.has("ecl_hyp") else np.full(off[-1], 16)
-    keep = (hyp & 16) != 0
+    keep = (hyp & (16 | 32)) != 0  # a cluster with neither hypothesis bit is not a cluster to show
     mapping = _local_index_map(keep, off)
     event_of = np.repeat(np.arange(c.n), counts)
     cols: dict[str, Any] = {

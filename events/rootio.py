@@ -100,6 +100,15 @@ def write(path: str | Path, batches: Iterable[EventBatch], inputs: Iterable[str 
     return n
 
 
+def _check_complete(path: Path, file: Any) -> None:
+    """A file shorter than the end its header records was cut off (a copy or download that stopped):
+    said when it is opened, not at the first basket past the cut."""
+    end = getattr(getattr(file, "file", None), "fEND", None)
+    size = path.stat().st_size
+    if isinstance(end, int) and size < end:
+        raise EventFileError(path, f"truncated: {size} bytes of the {end} its ROOT header records")
+
+
 def open_root(path: str | Path) -> EventSource:
     """Open a ``.root`` file as our ntuple or as a Belle II mdst file, by its content."""
     path = Path(path)
@@ -108,6 +117,7 @@ def open_root(path: str | Path) -> EventSource:
     file = None
     try:
         file = uproot.open(path)
+        _check_complete(path, file)
         names = set(file.keys(cycle=False))
         for name in (TREE, mdst.TREE):
             if name in names and not mdst.is_ttree(file[name]):

@@ -31,6 +31,9 @@ from geometry.angles import polar_angle
 
 log = logging.getLogger(__name__)
 
+# ECLCluster hypothesis bits (16 nPhotons, 32 neutralHadron) in words
+HYPOTHESIS_NAMES = {16: "photon", 32: "neutral hadron only", 48: "photon or neutral hadron"}
+
 
 class CannotOpen(Exception):
     """A file the browser could not open; ``cause`` is the reader's own (typed) error."""
@@ -81,7 +84,7 @@ def object_rows(event: EventBatch) -> list[tuple[str, int, str, str, str, str, s
     e = event.ecl
     for i in range(e.size):
         hyp = int(e["hypotheses"][i])
-        info = f"cell {e['cell_id'][i]}, hyp {hyp}" + ("" if hyp & 16 else " (duplicate)")
+        info = f"cell {e['cell_id'][i]}, {HYPOTHESIS_NAMES.get(hyp, f'hypotheses {hyp}')}"
         th, ph = np.degrees(e["theta"][i]), np.degrees(e["phi"][i])
         rows.append(("ecl", i, f"{e['energy'][i]:.3f}", "0", f"{th:.1f}", f"{ph:.1f}", info))
     k = event.klm

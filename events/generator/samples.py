@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "assets" / "samples" / "dark-sector-sample.h5"
 N_EVENTS = 300
 SEED = 2026
+TOUR_FILTER = "signal == 1 and ntracks == 2"  # the README tour's filter: the Z' events with both muons
 SIGNALS = (
     "zprime:mass=3.0,fraction=0.06",
     "darkhiggs:ma=6.0,mh=2.0,fraction=0.04",

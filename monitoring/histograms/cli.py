@@ -1,22 +1,20 @@
 """``main.py histogram FILES... -o OUT.root``: recoil-mass histograms over event files.
 
-Reads our HDF5 and ROOT files and Belle II mdst through ``events.io``, fills the standard
-dark-sector histograms (``definitions.STANDARD``) with the chosen backend, shows a progress bar
+Reads our HDF5 and ROOT files and Belle II mdst through ``events.io`` (FILES may be globs or
+folders, expanded as a data set's, docs/datasets.md §1; a damaged file stops the fill), fills the
+standard dark-sector histograms (``definitions.STANDARD``) with the chosen backend, shows a progress bar
 on stderr and writes TH1D/TH2D histograms with uproot.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import logging
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import TextIO
 
+from events.dataset import expand
 from events.outputs import OutputError, check_output
+from events.progress import ProgressBar, quiet_readers
 from events.source import EventFileError, EventSource
 from monitoring.histograms.backends import BACKENDS, BackendUnavailable, default_backend, get_backend
 from monitoring.histograms.definitions import STANDARD
@@ -25,7 +23,9 @@ from monitoring.histograms.files import fill_files, unfillable
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("files", nargs="+", type=Path, metavar="FILES", help="event files (.h5, .root, mdst)")
+    parser.add_argument(
+        "files", nargs="+", metavar="FILES", help="event files (.h5, .root, mdst), globs or folders of them"
+    )
     parser.add_argument("-o", "--output", type=Path, required=True, help="ROOT file to write")
     parser.add_argument(
         "--backend", choices=BACKENDS, default="numba", help="histogram backend (default numba)"
@@ -48,34 +48,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-class ProgressBar:
-    """A one-line progress bar on stderr, redrawn at most 10 times a second."""
-
-    def __init__(self, stream: TextIO | None = None, width: int = 30) -> None:
-        self.stream = stream or sys.stderr
-        self.width = width
-        self.start = time.perf_counter()
-        self.last = 0.0
-        self.drawn = False
-
-    def __call__(self, done: int, total: int, unit: str) -> None:
-        now = time.perf_counter()
-        if done < total and now - self.last < 0.1:
-            return
-        self.last = now
-        fraction = done / total if total else 1.0
-        filled = int(self.width * fraction)
-        self.drawn = True
-        rate = done / max(now - self.start, 1e-9)
-        self.stream.write(
-            f"\r[{'#' * filled}{'.' * (self.width - filled)}] {100 * fraction:5.1f}% "
-            f"{done}/{total} {unit} {rate:,.1f} {unit}/s"
-        )
-        if done >= total:
-            self.stream.write("\n")
-        self.stream.flush()
-
-
 MAX_ISSUES = 10  # per file; the rest are counted
 
 
@@ -87,9 +59,10 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    try:  # before the fill: a bad -o fails now, not after it
-        check_output(args.output, "root", inputs=args.files)
-    except OutputError as exc:
+    try:  # globs and folders name their files (events.dataset); a bad -o fails now, not after the fill
+        files = expand(args.files)
+        check_output(args.output, "root", inputs=files)
+    except (OutputError, EventFileError) as exc:
         print(f"histogram: {exc}", file=sys.stderr)
         return 2
     options: dict[str, object] = {}
@@ -108,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         with quiet_readers():  # their warnings are printed below, after the progress bar
-            counts = fill_files(backend, args.files, definitions, args.chunk_size, bar, file_done)
+            counts = fill_files(backend, files, definitions, args.chunk_size, bar, file_done)
     except (EventFileError, BackendUnavailable) as exc:
         print(f"{chr(10) if bar.drawn else ''}histogram: {exc}", file=sys.stderr)
         return 2
@@ -130,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     try:
         write_histograms(
-            args.output, {d.name: (counts[d.name], d.axes, d.title) for d in definitions}, inputs=args.files
+            args.output, {d.name: (counts[d.name], d.axes, d.title) for d in definitions}, inputs=files
         )
     except OSError as exc:  # OutputError names the file and says what became of the old one
         print(f"histogram: {exc}", file=sys.stderr)
@@ -141,18 +114,3 @@ def run(args: argparse.Namespace) -> int:
         print(f"{d.name}: {int(counts[d.name].sum())} entries{why}", file=sys.stderr)
     print(f"wrote {args.output}", file=sys.stderr)
     return 0
-
-
-@contextlib.contextmanager
-def quiet_readers() -> Iterator[None]:
-    """Keep the readers' log warnings off stderr while the progress bar is drawn."""
-    logger = logging.getLogger("events")
-    previous = logger.propagate
-    logger.propagate = False
-    handler = logging.NullHandler()
-    logger.addHandler(handler)
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        logger.propagate = previous

@@ -20,11 +20,11 @@ from numpy.typing import NDArray
 
 from events import helix
 from events.model import EventBatch
+from events.pid import MUON_PROBABILITY_MIN, muon_probability
 from geometry.angles import polar_angle
 from monitoring.histograms.observables import BEAM, PAIR_INPUTS, PHOTON_INPUTS, RAD_TO_DEG, Beam
 
 ECL_BARREL_DEG = (32.2, 128.7)
-MUON_HYPOTHESIS = 1  # position of mu in pid_logl (e, mu, pi, K, p, d)
 N_PHOTONS_HYPOTHESIS = 16
 
 F8 = NDArray[np.float64]
@@ -61,18 +61,6 @@ def merge_columns(*needs: Columns) -> Columns:
     return merged
 
 
-def muon_probability(pid_logl: NDArray[np.floating]) -> F8:
-    """L_mu / sum of the six hypothesis likelihoods, from log-likelihoods (NaN where PID is missing)."""
-    columns = np.asarray(pid_logl, dtype=np.float64).T  # per hypothesis: elementwise, not a slow row reduce
-    top = columns[0].copy()
-    for column in columns[1:]:
-        np.maximum(top, column, out=top)  # NaN propagates
-    total = np.zeros_like(top)
-    for column in columns:
-        total += np.exp(column - top)
-    return np.exp(columns[MUON_HYPOTHESIS] - top) / total
-
-
 def photon_mask(batch: EventBatch) -> NDArray[np.bool_]:
     ecl = batch.ecl
     return ~ecl["is_track"] & ((ecl["hypotheses"] & N_PHOTONS_HYPOTHESIS) != 0)
@@ -93,7 +81,7 @@ class MuonPairSelection:
     """Exactly two opposite-charge muon candidates, optionally: no other track, a pT(mu mu)
     threshold, the recoil inside a lab polar-angle window, no extra photon above a threshold."""
 
-    muon_probability_min: float = 0.5
+    muon_probability_min: float = MUON_PROBABILITY_MIN
     exactly_two_tracks: bool = True
     pair_pt_min: float = 0.0  # GeV
     recoil_theta_deg: tuple[float, float] | None = None

@@ -94,6 +94,26 @@ def test_tower_has_the_colour_of_its_energy(rphi_view, screenshot_dir: Path) -> 
     assert not np.allclose(expected[0], expected[2], atol=40)  # the scale separates soft from hard
 
 
+def test_neutral_hadron_only_cluster_is_a_diamond_of_its_own_colour(rphi_view, screenshot_dir: Path) -> None:
+    # a photon cluster at phi = 1 and, elsewhere, a cluster with the neutral-hadron hypothesis alone
+    ecl = Collection.from_columns(
+        "ecl",
+        [2],
+        {"energy": [1.0, 0.8], "theta": [np.pi / 2] * 2, "phi": [1.0, -2.0], "r": [125.0] * 2,
+         "hypotheses": [16, 32]},
+    )  # fmt: skip
+    rphi_view.visuals.set_event(EventBatch.build(1, ecl=ecl))
+    img = rphi_view.render()
+    _save(img, screenshot_dir / "event_rphi_neutral_hadron.png")
+    green = np.array(geo.NEUTRAL_HADRON[:3]) * 255
+    x, y = geo.ecl_positions(ecl)[1, :2]
+    r, c = _pixel(x, y)
+    ring = img[r - 8 : r + 9, c - 8 : c + 9, :3].reshape(-1, 3).astype(float)
+    assert (np.abs(ring - green).max(axis=1) < 30).sum() >= 8, "no hadron diamond at the cluster"
+    assert _near(img, x, y, np.array(BACKGROUND[:3]) * 255, tol=12), "the diamond is hollow"
+    assert rphi_view.visuals.pick((c + 6, r)) == ("ecl", 1)  # selectable, by its own row
+
+
 def test_picking_maps_a_click_to_the_object(rphi_view) -> None:
     tracks = Collection.from_columns(
         "tracks",

@@ -22,6 +22,8 @@ SUBCOMMANDS = {
     "render": lambda path, out: ["render", str(path), "--out-dir", str(out), "--size", "64x48"],
     "histogram": lambda path, out: ["histogram", str(path), "--backend", "numpy", "-o", str(out / "h.root")],
     "serve": lambda path, out: ["serve", "--from", str(path), "--bind", "tcp://127.0.0.1:*", "--rate", "0"],
+    "filter": lambda path, out: ["filter", str(path), "--where", "ntracks >= 0", "-o", str(out / "h.root")],
+    "summary": lambda path, out: ["summary", str(path), "--json"],
 }
 
 

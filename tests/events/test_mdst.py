@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import uproot
 
-from events import extrapolation, helix, io, mdst, trigger
+from events import extrapolation, field, helix, io, mdst, trigger
 from events.model import EventBatch
 
 TRACKS = [8, 13, 8, 8, 13, 13, 13, 7, 13, 9]
@@ -64,10 +64,23 @@ def test_counts_per_event_match_the_reference_table(sample: EventBatch, raw: dic
     assert sample.klm.counts.tolist() == KLM
     assert sample.vertices.counts.tolist() == V0S
     assert sample.mc.counts.tolist() == MC
-    photon = ak.sum((raw["hyp"] & 16) != 0, axis=1).to_list()
-    assert sample.ecl.counts.tolist() == photon
-    assert sum(photon) == 160 + 54  # clusters with hypotheses 48 or 16 (reference §1)
-    assert set(sample.ecl["hypotheses"].tolist()) == {16, 48}
+    every = ak.num(raw["hyp"], axis=1).to_list()
+    assert sample.ecl.counts.tolist() == every  # every cluster once, whatever its hypotheses
+    assert sample.ecl.size == 160 + 54 + 34  # hypotheses 48, 16 and 32 (reference §1)
+    assert sample.ecl["hypotheses"].tolist() == ak.flatten(raw["hyp"]).to_list()
+
+
+def test_neutral_hadron_only_clusters_are_kept_and_told_apart(
+    sample: EventBatch, raw: dict[str, ak.Array]
+) -> None:
+    from displays import event_geometry as geo
+
+    hadron_only = geo.neutral_hadron_only(sample.ecl)
+    per_event = np.bincount(sample.ecl.event_index()[hadron_only], minlength=len(sample))
+    assert per_event.tolist() == ak.sum(raw["hyp"] == 32, axis=1).to_list()
+    assert per_event.max() <= 8  # 3-5 in a typical event
+    scale = geo.energy_colors(np.geomspace(*geo.ENERGY_RANGE, 200))  # their colour is off the energy scale
+    assert np.abs(scale[:, :3] - np.array(geo.NEUTRAL_HADRON[:3])).max(axis=1).min() > 0.2
 
 
 def test_helix_and_charge_agree_with_basf2(sample: EventBatch) -> None:
@@ -81,14 +94,30 @@ def test_helix_and_charge_agree_with_basf2(sample: EventBatch) -> None:
     np.testing.assert_allclose(perigee, BASF2_POSITION, atol=5e-5)
 
 
-def test_momenta_match_basf2_with_its_field_and_are_3_percent_high_at_1p5_tesla(sample: EventBatch) -> None:
+def test_momenta_match_basf2_with_the_field_at_the_perigee(sample: EventBatch) -> None:
     t = sample.event(0).tracks
     p_map = helix.momentum(t["phi0"][:3], t["omega"][:3], t["tan_lambda"][:3], np.array(BASF2_BZ))
     np.testing.assert_allclose(p_map, BASF2_MOMENTUM, rtol=5e-4, atol=2e-6)  # field values to 4 digits
-    assert (sample.header["bz"] == np.float32(mdst.BZ)).all()
-    p_flat = helix.momentum(t["phi0"][:3], t["omega"][:3], t["tan_lambda"][:3], sample.header["bz"][0])
-    ratio = np.linalg.norm(p_flat, axis=-1) / np.linalg.norm(BASF2_MOMENTUM, axis=-1)
-    np.testing.assert_allclose(ratio, 1.5 / np.array(BASF2_BZ), rtol=5e-4)
+    np.testing.assert_allclose(field.bz_at(t["z0"][:3]), BASF2_BZ, rtol=3e-4)  # the profile knows them
+    assert (sample.header["bz"] == np.float32(field.IP_BZ)).all()
+    p_ip = helix.momentum(t["phi0"][:3], t["omega"][:3], t["tan_lambda"][:3], sample.header["bz"][0])
+    ratio = np.linalg.norm(p_ip, axis=-1) / np.linalg.norm(BASF2_MOMENTUM, axis=-1)
+    np.testing.assert_allclose(ratio[[0, 2]], 1.0, rtol=3e-4)  # interaction-region tracks: basf2's
+    assert ratio[1] == pytest.approx(field.IP_BZ / 1.441, rel=5e-4)  # perigee at z = -17.5 cm: 0.8 % high
+
+
+@pytest.mark.parametrize(
+    ("z0", "omega", "pt"),
+    [  # basf2's printout (mdst_compatibility-v06-00-00.out): perigee z, curvature, printed pT
+        (-0.0205009, -0.022786, 0.191141),  # event 1, fit 0
+        (-17.512, 0.0149785, 0.288349),  # event 1, fit 2
+        (22.1581, 0.0143633, 0.300836),  # event 3, fit 0
+        (68.6996, -0.0099848, 0.360725),  # event 2, fit 20
+    ],
+)
+def test_the_field_profile_gives_basf2s_transverse_momenta(z0: float, omega: float, pt: float) -> None:
+    assert helix.transverse_momentum(omega, field.bz_at(z0)) == pytest.approx(pt, rel=1e-4)
+    assert field.NOMINAL_BZ / field.bz_at(0.0) == pytest.approx(1.0325, abs=5e-4)  # 1.5 T is 3 % high
 
 
 def test_relations_follow_basf2(sample: EventBatch) -> None:
@@ -347,3 +376,28 @@ def test_a_leaf_with_the_wrong_number_of_entries_is_refused() -> None:
     with pytest.raises(ValueError, match=r"ECLClusters\.m_theta: 2 entries, expected 3"):
         chunk.counts("ecl_theta")
     assert chunk.flat("run").tolist() == [7, 7, 7]
+
+
+def test_fired_bits_without_a_name_are_kept_by_number_and_reported(
+    mdst_sample: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with uproot.open(mdst_sample) as f:
+        words = f["tree"]["TRGSummary/m_psnmBits[10]"].array(library="np").astype(np.uint64)
+    fired = [[32 * w + b for w in range(10) for b in range(32) if (int(ev[w]) >> b) & 1] for ev in words]
+    named = set(mdst.FTD_0036_BITS.values())
+    unnamed = mdst.unnamed_gdl_bits(words)
+    assert unnamed == [[b for b in bits if b not in named] for bits in fired]
+    assert any(unnamed)  # the sample fires lines this program does not name
+    source = mdst.MdstSource(mdst_sample)
+    try:
+        with caplog.at_level("INFO", logger="events.mdst"):
+            source.read(0, len(source))
+        assert source.unnamed_l1_bits(0) == unnamed[0]
+        line = next(r.getMessage() for r in caplog.records if "no line this program names" in r.getMessage())
+        assert all(str(b) in line for b in unnamed[0])
+        assert source.issues == []  # a fact of the menu, not a problem with the file
+    finally:
+        source.close()
+    beyond = np.zeros((1, 11), np.uint64)  # a newer file with an 11th word: bit 330 has no name
+    beyond[0, 10] = 1 << 10
+    assert mdst.unnamed_gdl_bits(beyond) == [[330]]

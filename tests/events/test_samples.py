@@ -96,7 +96,7 @@ def test_the_check_names_what_differs(tmp_path) -> None:
 def test_the_readme_tour_quotes_the_sample(sample) -> None:
     """The tour's figures (how many pass, which event, the recoil) are those of the shipped file."""
     text = " ".join(README.read_text().split())
-    found = filtering.select(sample, "signal == 1")
+    found = filtering.select(sample, samples.TOUR_FILTER)
     first = sample.event(int(found[0]))
     c = candidate.evaluate(first, [Pick("track", 0, 13), Pick("track", 1, 13)])
     assert "main.py gui assets/samples/dark-sector-sample.h5" in text

@@ -1,0 +1,306 @@
+"""Many event files as one: a data set with a global event index over files of any readable format.
+
+:func:`open_dataset` takes one file, several files, a glob (``data/*.root``, ``runs/**/*.h5``) or a
+folder (every event file directly inside it, sorted by name), in any mix of the formats
+``events.io.open_events`` reads, and returns a :class:`DataSet`: one ``EventSource`` whose events
+are those of its files one after another. ``read(start, stop)`` may span file boundaries;
+``locate(i)`` says which file and which event of it global event ``i`` is.
+
+Every file is opened once when the data set is made, to count its events (cumulative
+``offsets``); after that at most ``max_open`` files are kept open (least recently used closed
+first), so memory is bounded by the chunk size and that bound, never by the data set.
+
+A file that cannot be opened (damaged, truncated, not an event file) is left out and recorded
+as one line in ``issues`` that starts with the file and says why; the data set goes on with the others. A file
+that opens but fails while reading raises ``EventFileError`` from ``read`` (random access cannot
+skip events silently), while :meth:`DataSet.scan`, the whole-data-set pass, records it once and
+goes on with the next file. A glob that matches nothing, a folder without event files and a
+named file that does not exist raise ``EventFileError`` naming the pattern, folder or file.
+"""
+
+from __future__ import annotations
+
+import glob
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from events.io import SUFFIXES, open_events
+from events.model import EventBatch
+from events.source import EventFileError, EventSource
+
+MAX_OPEN = 3  # files kept open between reads: the one being read and its neighbours (~30 MB each for HDF5)
+GLOB_CHARACTERS = frozenset("*?[")
+
+Spec = str | Path | Sequence[str | Path]
+
+
+def is_pattern(spec: str | Path) -> bool:
+    """Whether ``spec`` is a glob pattern (holds ``*``, ``?`` or ``[``) rather than a path."""
+    return bool(GLOB_CHARACTERS & set(str(spec)))
+
+
+def is_event_file(path: Path) -> bool:
+    """A regular file with a suffix ``events.io`` reads."""
+    return path.suffix.lower() in SUFFIXES and path.is_file()
+
+
+def _folder_files(folder: Path) -> list[Path]:
+    files = sorted(p for p in folder.iterdir() if is_event_file(p))
+    if not files:
+        raise EventFileError(folder, f"the folder holds no event files ({', '.join(SUFFIXES)})")
+    return files
+
+
+def expand(spec: Spec) -> list[Path]:
+    """The event files ``spec`` names, in data-set order, each once.
+
+    A glob expands to its matches sorted by name (``**`` recurses); a folder to the event files
+    directly inside it, sorted; a sequence to the expansion of each element in turn. A plain
+    path is kept as it is (``open_events`` says what is wrong with it) unless it does not exist.
+    """
+    specs: Sequence[str | Path] = [spec] if isinstance(spec, str | Path) else spec
+    if not specs:
+        raise EventFileError("<no files>", "no event files given")
+    files: list[Path] = []
+    for item in specs:
+        path = Path(item)
+        if is_pattern(item) and not path.exists():
+            matches = [Path(m) for m in sorted(glob.glob(str(item), recursive=True))]
+            if not matches:
+                raise EventFileError(item, "no files match this pattern")
+            inside = [p for m in matches for p in (_folder_files(m) if m.is_dir() else [m])]
+            found = [p for p in inside if is_event_file(p)]
+            if not found:
+                raise EventFileError(
+                    item, f"{len(matches)} path(s) match, none an event file ({', '.join(SUFFIXES)})"
+                )
+            files += found
+        elif path.is_dir():
+            files += _folder_files(path)
+        elif not path.exists():
+            raise EventFileError(path, "no such file")
+        else:
+            files.append(path)
+    unique: dict[Path, Path] = {}
+    for f in files:
+        unique.setdefault(f.resolve(), f)
+    return list(unique.values())
+
+
+def _label(spec: Spec) -> str:
+    if isinstance(spec, str | Path):
+        return str(spec)
+    return str(spec[0]) if len(spec) == 1 else f"{spec[0]} (+{len(spec) - 1} more)"
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Events of one pass of :meth:`DataSet.scan`: the batch and the global index of each of its events."""
+
+    batch: EventBatch
+    index: np.ndarray  # int64, global event index per event of ``batch``
+
+    @property
+    def start(self) -> int:
+        return int(self.index[0]) if len(self.index) else 0
+
+
+class DataSet(EventSource):
+    """The events of several files as one source with a global event index (see the module doc)."""
+
+    def __init__(self, files: Sequence[str | Path], label: str = "", max_open: int = MAX_OPEN) -> None:
+        super().__init__(label or (str(files[0]) if len(files) == 1 else f"{len(files)} files"))
+        if not files:
+            raise EventFileError(self.path, "no event files given")
+        if max_open < 1:
+            raise ValueError("max_open must be at least 1")
+        self.max_open = max_open
+        self._open: OrderedDict[int, EventSource] = OrderedDict()  # file number -> source, LRU first
+        self._issues_seen: dict[int, int] = {}  # file number -> issue lines of its source forwarded
+        self._unreadable: set[int] = set()  # files a read failed in (recorded once)
+        self.left_out: list[Path] = []  # files (or the rest of files) whose events are not in a pass
+        self.files: list[Path] = []
+        lengths: list[int] = []
+        errors: list[EventFileError] = []
+        for path in (Path(f) for f in files):
+            try:
+                source = open_events(path)
+            except EventFileError as exc:
+                errors.append(exc)
+                self.left_out.append(path)
+                self.note(f"{exc}; the file is left out")
+                continue
+            self.files.append(path)
+            lengths.append(len(source))
+            self._keep(len(self.files) - 1, source)
+        if not self.files:
+            if len(errors) == 1:
+                raise errors[0]
+            raise EventFileError(
+                self.path, f"none of the {len(errors)} files could be read; first: {errors[0]}"
+            )
+        self.lengths = np.asarray(lengths, dtype=np.int64)
+        self.offsets = np.concatenate(([0], np.cumsum(self.lengths))).astype(np.int64)
+
+    # --- the files ------------------------------------------------------------------------------
+
+    def _keep(self, k: int, source: EventSource) -> None:
+        self._open[k] = source
+        self._open.move_to_end(k)
+        self._forward(k, source)
+        self.missing |= source.missing
+        while len(self._open) > self.max_open:
+            _, old = self._open.popitem(last=False)
+            old.close()
+
+    def _forward(self, k: int, source: EventSource) -> None:
+        """Record what the file's reader noted since last time, naming the file."""
+        seen = self._issues_seen.get(k, 0)
+        for line in source.issues[seen:]:
+            self.note(f"{source.path}: {line}")
+        self._issues_seen[k] = len(source.issues)
+
+    def source(self, k: int) -> EventSource:
+        """The reader of file ``k`` (opened again if it was closed)."""
+        source = self._open.get(k)
+        if source is None:
+            source = open_events(self.files[k])
+            self._issues_seen[k] = 0
+        self._keep(k, source)
+        return source
+
+    @property
+    def open_files(self) -> int:
+        """How many files are open now (at most ``max_open``)."""
+        return len(self._open)
+
+    def __enter__(self) -> DataSet:
+        return self
+
+    def close(self) -> None:
+        while self._open:
+            _, source = self._open.popitem(last=False)
+            source.close()
+
+    # --- the global index ---------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return int(self.offsets[-1])
+
+    def file_of(self, i: int | np.ndarray) -> np.ndarray:
+        """The file number of global event(s) ``i`` (no bounds check)."""
+        return np.searchsorted(self.offsets, i, side="right") - 1
+
+    def locate(self, i: int) -> tuple[Path, int]:
+        """(file, index of the event in that file) of global event ``i`` (negative counts from the end)."""
+        n = len(self)
+        if not -n <= i < n:
+            raise EventFileError(self.path, f"event index {i} out of range: the data set holds {n} events")
+        i %= n
+        k = int(self.file_of(i))
+        return self.files[k], i - int(self.offsets[k])
+
+    def event(self, i: int) -> EventBatch:
+        """Global event ``i`` as a batch of one (negative counts from the end)."""
+        self.locate(i)  # the range check, worded for a data set
+        i %= len(self)
+        return self.read(i, i + 1)
+
+    def _pieces(self, start: int, stop: int) -> Iterator[tuple[int, int, int]]:
+        """(file, local start, local stop) of the files global events ``start:stop`` lie in."""
+        if start >= stop:
+            return
+        first, last = int(self.file_of(start)), int(self.file_of(stop - 1))
+        for k in range(first, last + 1):
+            lo = max(start, int(self.offsets[k])) - int(self.offsets[k])
+            hi = min(stop, int(self.offsets[k + 1])) - int(self.offsets[k])
+            if hi > lo:
+                yield k, lo, hi
+
+    def _read_piece(self, k: int, lo: int, hi: int) -> EventBatch:
+        try:
+            source = self.source(k)
+            dropped = source.dropped_tracks
+            batch = source.read(lo, hi)
+        except EventFileError:
+            self._drop(k)
+            raise
+        self.dropped_tracks += source.dropped_tracks - dropped
+        self._forward(k, source)
+        return batch
+
+    def _drop(self, k: int) -> None:
+        source = self._open.pop(k, None)
+        if source is not None:
+            source.close()
+
+    def read(self, start: int = 0, stop: int | None = None) -> EventBatch:
+        """Global events ``start:stop`` (clipped), concatenated across file boundaries.
+
+        Each file's reader has already checked its events (``sanitize``); what it noted is in
+        ``issues``, prefixed with the file. A file failing here raises ``EventFileError`` naming it.
+        """
+        n = len(self)
+        stop = n if stop is None else min(stop, n)
+        if start < 0 or start > stop:
+            raise EventFileError(
+                self.path, f"event range {start}:{stop} is outside the data set's {n} events"
+            )
+        parts = [self._read_piece(k, lo, hi) for k, lo, hi in self._pieces(start, stop)]
+        if len(parts) == 1:
+            return parts[0]
+        return EventBatch.concat(parts) if parts else EventBatch.empty()
+
+    def scan(self, size: int = 10_000) -> Iterator[Chunk]:
+        """Every event once, in chunks of at most ``size`` events (which may span files).
+
+        A file whose events cannot be read is recorded in ``issues`` once and the rest of it is
+        skipped; the chunk's ``index`` says which global events it holds.
+        """
+        if size < 1:
+            raise ValueError("chunk size must be positive")
+        parts: list[EventBatch] = []
+        indices: list[np.ndarray] = []
+        held = 0
+        for k, length in enumerate(int(n) for n in self.lengths):
+            base, lo = int(self.offsets[k]), 0
+            while lo < length:
+                hi = min(lo + size - held, length)
+                try:
+                    parts.append(self._read_piece(k, lo, hi))
+                except EventFileError as exc:
+                    if k not in self._unreadable:
+                        self._unreadable.add(k)
+                        self.left_out.append(self.files[k])
+                        self.note(f"{exc}; the rest of the file is left out")
+                    break  # on with the next file
+                indices.append(np.arange(base + lo, base + hi, dtype=np.int64))
+                held += hi - lo
+                lo = hi
+                if held == size:
+                    yield self._chunk(parts, indices)
+                    parts, indices, held = [], [], 0
+        if parts:
+            yield self._chunk(parts, indices)
+
+    @staticmethod
+    def _chunk(parts: list[EventBatch], indices: list[np.ndarray]) -> Chunk:
+        batch = parts[0] if len(parts) == 1 else EventBatch.concat(parts)
+        return Chunk(batch, np.concatenate(indices))
+
+    def chunks(self, size: int = 1000) -> Iterator[EventBatch]:
+        """The batches of :meth:`scan` (damaged files skipped and recorded)."""
+        for chunk in self.scan(size):
+            yield chunk.batch
+
+    def __repr__(self) -> str:
+        return f"DataSet({str(self.path)!r}, {len(self.files)} files, {len(self)} events)"
+
+
+def open_dataset(spec: Spec, max_open: int = MAX_OPEN) -> DataSet:
+    """Open one file, several files, a glob or a folder as one :class:`DataSet` (see the module doc)."""
+    return DataSet(expand(spec), label=_label(spec), max_open=max_open)
