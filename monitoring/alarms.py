@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 ASSETS_ALARMS = Path(__file__).resolve().parents[1] / "assets" / "alarms.toml"
 LOG_SIZE = 5000  # entries of the alarm log kept in memory (the archive keeps them all)
+CLOCK_LOG_EVERY_S = 60.0  # clock steps back are all counted, logged at most once a minute
 MAX_SHELVE_S = 8 * 3600.0  # a shelf lasts one shift at most: nothing is hidden for good
 # the same glyphs as the colour table's [alarm.*] sections (assets/colors.toml), plus ✔ for "all
 # acknowledged": the roll-up's text says the state in words and a shape, not by colour alone
@@ -257,6 +258,7 @@ class AlarmModel:
         self._seq = 0
         self._elapsed = 0.0  # model time: follows the clock forward, stands still when it steps back
         self._last_clock: float | None = None
+        self._step_logged = -math.inf  # model time a clock step was last logged
 
     # --- time ----------------------------------------------------------------------------------
     def _tick(self) -> tuple[float, float]:
@@ -268,7 +270,9 @@ class AlarmModel:
                 self._elapsed += step
             elif math.isfinite(step):
                 self.clock_steps += 1
-                self._log(wall, "", "clock", Severity.NO_ALARM, text=f"clock went back {-step:.6g} s")
+                if self._elapsed - self._step_logged >= CLOCK_LOG_EVERY_S:  # a clock gone mad: not a flood
+                    self._step_logged = self._elapsed
+                    self._log(wall, "", "clock", Severity.NO_ALARM, text=f"clock went back {-step:.6g} s")
         self._last_clock = wall
         return wall, self._elapsed
 
@@ -304,7 +308,6 @@ class AlarmModel:
             alarm._onsets.append(now)
             if alarm._held:  # raised before the restart and holding still: the same raise
                 alarm._held = False
-                alarm.active = True
                 return False
         if alarm.active:
             return False
@@ -436,19 +439,19 @@ class AlarmModel:
             alarm = self.alarms.get(e.alarm)
             if alarm is None:
                 continue  # a definition since removed: its lines stay in the log
-            if e.action == "raise":
-                alarm.raised, alarm.active, alarm._held = True, False, True
+            if e.action == "raise":  # the same transitions as live, from the log
+                alarm.raised = alarm.active = True
                 alarm.acknowledged, alarm.acknowledged_by, alarm.ack_comment = False, "", ""
                 alarm.raised_at, alarm.message = e.time, e.text
                 alarm.raises += 1
             elif e.action == "clear":
-                alarm._held = False
+                alarm.active = False
                 alarm.cleared_at = e.time
                 alarm.raised = alarm.definition.latch and not alarm.acknowledged and alarm.raised
             elif e.action == "ack":
                 alarm.acknowledged, alarm.acknowledged_by = True, e.who
                 alarm.acknowledged_at, alarm.ack_comment = e.time, e.text
-                if not alarm._held:
+                if not alarm.active:
                     alarm.raised = False
             elif e.action == "shelve":
                 duration = _shelf_duration(e.text)
@@ -459,6 +462,8 @@ class AlarmModel:
             elif e.action == "unshelve":
                 alarm._shelf_end, alarm.shelved_until = math.nan, math.nan
                 alarm.shelved_by = alarm.shelve_reason = ""
+        for alarm in self.alarms.values():
+            alarm._held, alarm._since = alarm.active, None  # confirmed or cleared by the next update
         if n:
             self.version += 1
         return n

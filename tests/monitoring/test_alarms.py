@@ -250,6 +250,15 @@ def test_a_clock_stepping_back_neither_stretches_the_delay_nor_the_shelf() -> No
     assert not model.alarms["other"].shelved
 
 
+def test_a_clock_that_keeps_stepping_back_is_counted_without_flooding_the_log() -> None:
+    model, clock = model_of(lum_low(delay_s=5.0))
+    for k in range(1000):  # back and forth, a second forward and 0.5 s back each time
+        clock.now = T0 + 0.5 * k + (1.0 if k % 2 == 0 else 0.0)
+        model.update(lum(5e34))
+    assert model.clock_steps == 500
+    assert 1 <= sum(e.action == "clock" for e in model.log) <= 20
+
+
 def test_a_clock_jumping_back_in_the_middle_of_a_count_window() -> None:
     model, clock = model_of(lum_low(delay_s=10.0, count=3))
     for t, value in [(0, 1e32), (1, 5e34), (-500, 1e32), (-499, 5e34), (-498, 1e32)]:
