@@ -248,6 +248,13 @@ class AlarmModel:
             if d.name in self.alarms:
                 raise ValueError(f"two alarms named {d.name!r}")
             self.alarms[d.name] = Alarm(d, _onsets=deque(maxlen=max(d.count, 1)))
+        # the values the definitions judge: a derived value nobody judges need not be computed
+        self.needed = frozenset(
+            c.value
+            for a in self.alarms.values()
+            for c in (a.definition.condition, a.definition.enabled_when)
+            if c
+        )
         self.clock = clock
         self.max_shelve_s = max_shelve_s
         self.log: deque[AlarmLogEntry] = deque(maxlen=log_size)

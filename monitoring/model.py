@@ -34,6 +34,7 @@ from monitoring.source import Unexpected, Update
 
 POSTMORTEM_CHANNELS = ("HER:I", "LER:I", "LUM", "L1:TOTAL")
 STRAY_SUSPECT_S = 60.0  # wall seconds a channel stays suspect after a stray sample
+SILENT_BITS_EVERY_S = 5.0  # how often the alarms' L1:SILENT_BITS is recomputed (~8 ms for 43 lines)
 
 
 @dataclass
@@ -187,6 +188,7 @@ class MonitorModel:
         # the machine source (the event stream, the DQM checks) are put into extra_readings by their owners
         self.alarm_model = alarms
         self.extra_readings: dict[str, Reading] = {}
+        self._silent: tuple[float, Reading] = (-math.inf, Reading())  # (when computed, the reading)
 
     # --- ingestion -----------------------------------------------------------------------
     def ingest(self, updates: list[Update]) -> None:
@@ -509,9 +511,12 @@ class MonitorModel:
             else ""
         )
         out[SBL_VALUE] = Reading(len(latched), detail=detail)
-        if any(name in self.buffers for name in BIT_CHANNELS):
-            silent = self.silent_bits()
-            out["L1:SILENT_BITS"] = Reading(len(silent), detail=_names(silent))
+        wanted = self.alarm_model.needed if self.alarm_model is not None else {"L1:SILENT_BITS"}
+        if "L1:SILENT_BITS" in wanted and any(name in self.buffers for name in BIT_CHANNELS):
+            if now - self._silent[0] >= SILENT_BITS_EVERY_S or now < self._silent[0]:
+                silent = self.silent_bits()
+                self._silent = (now, Reading(len(silent), detail=_names(silent)))
+            out["L1:SILENT_BITS"] = self._silent[1]
         out.update(self.extra_readings)
         return out
 

@@ -483,3 +483,37 @@ def test_the_stream_and_dqm_values_come_in_through_extra_readings() -> None:
     alarm = alarms.alarms["stalled_event_stream"]
     assert alarm.raised
     assert "last event 12 s ago" in alarm.message
+
+
+def test_a_trigger_line_that_stops_firing_during_a_run_raises_dead_trigger_bit() -> None:
+    from monitoring.machine import MachineConfig
+    from monitoring.rates import standin_menu
+    from monitoring.sim import CONTINUOUS, DISCRETE, Simulation
+
+    sim = Simulation(MachineConfig(sbl_per_hour=0.0), T0, seed=3, menu=standin_menu())
+    wall, mono = Clock(), Clock(0.0)
+    alarms = AlarmModel(load_definitions(), clock=wall)
+    model = MonitorModel(list(CONTINUOUS + DISCRETE), alarms=alarms, clock=mono)
+
+    def step(k: int) -> None:
+        model.ingest(sim.step(T0 + 6.0 * k, 6))
+        wall.now += 6.0
+        mono.now += 6.0
+        model.check()
+
+    k = 1
+    while not (sim.machine.stable and sim.machine.now - sim.machine.run_starts[-1] > 660):
+        step(k)
+        k += 1
+    assert not alarms.alarms["dead_trigger_bit"].raised
+    sim.kill_bits({"mu_pair"})
+    for j in range(k, k + 15):  # 90 s: 30 s to be found silent, 30 s of delay, and the 5 s cache
+        step(j)
+    alarm = alarms.alarms["dead_trigger_bit"]
+    assert alarm.raised
+    assert alarm.message.endswith(": mu_pair")
+    # nothing else on a run without losses, but an injection-background burst's dead time (~40 %)
+    raised = {a.name for a in alarms.raised()}
+    assert raised <= {"dead_trigger_bit", "l1_dead_time_high"}
+    if "l1_dead_time_high" in raised:
+        assert sim.machine.bursts
