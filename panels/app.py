@@ -27,7 +27,15 @@ from PySide6.QtWidgets import QCheckBox, QDockWidget, QLabel, QVBoxLayout, QWidg
 from displays.event_visuals import EventVisuals, detector_crystal_painter
 from displays.scene import Scene
 from events.model import EVENT_ID, EventBatch
-from monitoring.alarms import AlarmConfigError, AlarmModel, dqm_reading, load_definitions, stream_reading
+from monitoring.alarms import (
+    ASSETS_ALARMS,
+    AlarmConfigError,
+    AlarmModel,
+    dqm_reading,
+    load_definitions,
+    stream_reading,
+)
+from monitoring.archive import Archive, ArchiveError
 from monitoring.histograms.definitions import STANDARD
 from monitoring.histograms.running import RunningHistogram
 from monitoring.live_events import EventStream, LiveBuffer, open_event_stream
@@ -60,6 +68,8 @@ class AppConfig:
     buffer_events: int = 10_000  # ~25 s of the embedded stream: bin clicks find recent events
     cutaway: str = "wedge"
     settings: Path | None = None  # INI file of the window's settings; None: the user's own
+    alarms: Path = ASSETS_ALARMS  # alarm definitions (docs/monitoring.md §2.5)
+    alarm_archive: Path | None = None  # SQLite archive keeping the alarm log across restarts (§2.6)
 
 
 def newest_worth_showing(batch: EventBatch, min_tracks: int = 2, min_ecl_gev: float = 1.0) -> int:
@@ -169,9 +179,13 @@ class Application:
         events_dock.raise_()
 
         alarms: AlarmModel | None = None
+        self.archive: Archive | None = None
         try:
-            alarms = AlarmModel(load_definitions())
-        except AlarmConfigError as exc:  # the panels work without the alarm list
+            alarms = AlarmModel(load_definitions(config.alarms))
+            if config.alarm_archive is not None:
+                self.archive = Archive(config.alarm_archive)
+                self.archive.restore(alarms)  # the log, latches, acknowledgements and shelves go on
+        except (AlarmConfigError, ArchiveError) as exc:  # the panels work without the alarm list
             w.statusBar().showMessage(f"alarms: {exc}")
         try:
             self.monitoring = monitoring_docks(config.machine, w, alarms)
@@ -290,6 +304,8 @@ class Application:
         if self.stream is not None:
             extra["STREAM"] = stream_reading(self.stream.source.stats())
         extra["DQM:ERRORS"] = dqm_reading(h.snapshot() for h in self.histograms)
+        if self.archive is not None and self.hub.model.alarm_model is not None:
+            self.archive.sync(self.hub.model.alarm_model)
 
     def _raise_latched_alarm(self) -> None:
         self._feed_alarms()
@@ -309,4 +325,9 @@ class Application:
             self.stream.stop()
         if self.hub is not None:
             self.hub.stop()
+            if self.archive is not None and self.hub.model.alarm_model is not None:
+                self.archive.sync(self.hub.model.alarm_model)
+        if self.archive is not None:
+            self.archive.close()
+            self.archive = None
         self.browser.shutdown()
