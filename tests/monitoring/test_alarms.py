@@ -517,3 +517,22 @@ def test_a_trigger_line_that_stops_firing_during_a_run_raises_dead_trigger_bit()
     assert raised <= {"dead_trigger_bit", "l1_dead_time_high"}
     if "l1_dead_time_high" in raised:
         assert sim.machine.bursts
+
+
+def test_the_documented_table_of_shipped_alarms_is_the_file() -> None:
+    text = (ROOT / "docs" / "monitoring.md").read_text()
+    section = text.split("### 2.5", 1)[1].split("\n### ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    defs = load_definitions()
+    documented: dict[str, list[str]] = {}
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        for name in cells[0].replace("`", "").split(", "):
+            documented[name] = cells
+    assert set(documented) == {d.name for d in defs}
+    for d in defs:
+        _, condition, severity, _, enabled, latch = documented[d.name]
+        assert severity == d.severity.name, d.name
+        assert f"`{d.condition.value}`" in condition or d.condition.value.split(":")[0] in condition, d.name
+        assert (enabled == "during a run") == (d.enabled_when is not None), d.name
+        assert latch == ("yes" if d.latch else "no"), d.name
