@@ -536,3 +536,33 @@ def test_the_documented_table_of_shipped_alarms_is_the_file() -> None:
         assert f"`{d.condition.value}`" in condition or d.condition.value.split(":")[0] in condition, d.name
         assert (enabled == "during a run") == (d.enabled_when is not None), d.name
         assert latch == ("yes" if d.latch else "no"), d.name
+
+
+def test_a_histogram_whose_check_says_error_for_a_minute_raises_dqm_histogram_error() -> None:
+    from types import SimpleNamespace
+
+    from monitoring.alarms import dqm_reading
+    from monitoring.histograms.compare import check
+
+    rng = np.random.default_rng(1)
+    reference = np.histogram(rng.normal(0, 1, 20_000), bins=40, range=(-4, 4))[0].astype(float)
+    shifted = np.histogram(rng.normal(0.5, 1, 5_000), bins=40, range=(-4, 4))[0]
+    same = np.histogram(rng.normal(0, 1, 5_000), bins=40, range=(-4, 4))[0]
+    good = SimpleNamespace(name="zprime_recoil", check=check(same, reference))
+    bad = SimpleNamespace(name="single_photon", check=check(shifted, reference))
+    assert (good.check.status.value, bad.check.status.value) == ("good", "error")
+
+    wall = Clock()
+    alarms = AlarmModel(load_definitions(), clock=wall)
+    model = MonitorModel(["RUNNING"], alarms=alarms)
+    model.ingest([Update("RUNNING", T0, 1)])
+    model.extra_readings["DQM:ERRORS"] = dqm_reading([good, bad])  # type: ignore[list-item]
+    for _ in range(60):
+        model.check()
+        wall.now += 1
+    alarm = alarms.alarms["dqm_histogram_error"]
+    assert not alarm.raised  # 59 s
+    model.check()
+    assert alarm.raised
+    assert alarm.message.endswith(": single_photon")
+    assert alarm.definition.panel == "histograms"
