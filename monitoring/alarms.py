@@ -153,6 +153,8 @@ class Alarm:
     shelve_reason: str = ""
     shelved_until: float = math.nan  # wall clock, for display and the archive
     raises: int = 0
+    raise_seq: int = 0  # log entry of the last raise, and of the shelf: what a restart needs kept
+    shelve_seq: int = 0
     _shelf_end: float = math.nan  # model time the shelf ends
     _since: float | None = None  # model time the raw condition began to hold
     _onsets: deque[float] = field(default_factory=deque)  # model times it began (count filter)
@@ -342,6 +344,7 @@ class AlarmModel:
         alarm.raised_at, alarm.cleared_at = wall, math.nan
         alarm.raises += 1
         self._log(wall, d.name, "raise", d.severity, text=alarm.message)
+        alarm.raise_seq = self._seq
 
     def _clear(self, alarm: Alarm, wall: float, why: str = "") -> None:
         d = alarm.definition
@@ -385,6 +388,7 @@ class AlarmModel:
         alarm.shelved_by, alarm.shelve_reason = who, reason
         self._log(wall, name, "shelve", alarm.definition.severity, who,
                   f"for {duration_s:g} s: {reason}")  # fmt: skip
+        alarm.shelve_seq = self._seq
 
     def unshelve(self, name: str, who: str) -> bool:
         alarm = self._get(name)
@@ -430,6 +434,13 @@ class AlarmModel:
     def seq(self) -> int:
         return self._seq
 
+    def oldest_needed_seq(self) -> int | None:
+        """The oldest log entry a restart needs: the raise of an alarm still raised, or a shelf
+        still on (an archive keeps the log from it on, whatever its age); None when none is."""
+        needed = [a.raise_seq for a in self.alarms.values() if a.raised]
+        needed += [a.shelve_seq for a in self.alarms.values() if a.shelved]
+        return min(needed, default=None)
+
     # --- restoring -----------------------------------------------------------------------------
     def restore(self, entries: Iterable[AlarmLogEntry]) -> int:
         """Take back a log written before a restart (oldest first): the log itself, the numbering,
@@ -451,6 +462,7 @@ class AlarmModel:
                 alarm.acknowledged, alarm.acknowledged_by, alarm.ack_comment = False, "", ""
                 alarm.raised_at, alarm.message = e.time, e.text
                 alarm.raises += 1
+                alarm.raise_seq = e.seq
             elif e.action == "clear":
                 alarm.active = False
                 alarm.cleared_at = e.time
@@ -466,6 +478,7 @@ class AlarmModel:
                 if left > 0:
                     alarm._shelf_end, alarm.shelved_until = now + left, e.time + duration
                     alarm.shelved_by, alarm.shelve_reason = e.who, e.text.split(": ", 1)[-1]
+                    alarm.shelve_seq = e.seq
             elif e.action == "unshelve":
                 alarm._shelf_end, alarm.shelved_until = math.nan, math.nan
                 alarm.shelved_by = alarm.shelve_reason = ""

@@ -6,8 +6,8 @@ every committed transaction in the file and none half-written. :meth:`Archive.sy
 log entries the model added since the last sync in one transaction; entries are keyed by their
 sequence number, so an entry is never stored twice, and :meth:`Archive.restore` gives a fresh
 :class:`~monitoring.alarms.AlarmModel` its log, numbering, acknowledgements and shelves back.
-Rows older than ``retention_days`` are deleted, except the log of an alarm raised and not yet
-acknowledged, which must survive any restart.
+Rows older than ``retention_days`` are deleted, except the log from the oldest entry a restart
+needs (the raise of an alarm still raised, a shelf still on), whatever its age.
 """
 
 from __future__ import annotations
@@ -35,12 +35,6 @@ CREATE INDEX IF NOT EXISTS alarm_log_time ON alarm_log (time);
 CREATE TABLE IF NOT EXISTS vals (name TEXT NOT NULL, time REAL NOT NULL, value REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS vals_name_time ON vals (name, time);
 CREATE INDEX IF NOT EXISTS vals_time ON vals (time);
-"""
-
-# the oldest raise still waiting for its acknowledgement: the log from it on is kept whatever its age
-_OPEN_RAISE = """
-SELECT MIN(r.seq) FROM (SELECT alarm, MAX(seq) AS seq FROM alarm_log WHERE action = 'raise' GROUP BY alarm) r
-WHERE NOT EXISTS (SELECT 1 FROM alarm_log a WHERE a.alarm = r.alarm AND a.seq > r.seq AND a.action = 'ack')
 """
 
 
@@ -77,7 +71,7 @@ class Archive:
         except sqlite3.DatabaseError as exc:
             raise ArchiveError(f"{self.path}: not a usable archive: {exc}") from None
         self._pruned_at = -math.inf
-        self.prune()
+        self.prune()  # values only: which log entries a restart needs, the restored model says
 
     # --- writing -------------------------------------------------------------------------------
     def write_log(self, entries: Iterable[AlarmLogEntry]) -> int:
@@ -96,7 +90,7 @@ class Archive:
         """Store what the model logged since the last sync; prune once an hour."""
         added = self.write_log(model.log_since(self.last_seq))
         if self.clock() - self._pruned_at >= PRUNE_EVERY_S:
-            self.prune()
+            self.prune(model)
         return added
 
     def record_values(self, t: float, values: Mapping[str, float]) -> int:
@@ -107,18 +101,18 @@ class Archive:
                 self._db.executemany("INSERT INTO vals VALUES (?, ?, ?)", rows)
         return len(rows)
 
-    def prune(self) -> int:
-        """Delete what is older than the retention, except the log of an unacknowledged raise."""
+    def prune(self, model: AlarmModel | None = None) -> int:
+        """Delete values older than the retention and, given the model that writes here (synced),
+        log entries older than it from before the oldest entry the model would need after a restart."""
         now = self.clock()
         self._pruned_at = now
         cutoff = now - self.retention_s
         with self._transaction():
-            keep_from = self._db.execute(_OPEN_RAISE).fetchone()[0]
             before = self._db.total_changes
-            self._db.execute(
-                "DELETE FROM alarm_log WHERE time < ? AND seq < ?",
-                (cutoff, keep_from if keep_from is not None else self.last_seq + 1),
-            )
+            if model is not None:
+                needed = model.oldest_needed_seq()
+                keep_from = min(needed if needed is not None else model.seq + 1, self.last_seq + 1)
+                self._db.execute("DELETE FROM alarm_log WHERE time < ? AND seq < ?", (cutoff, keep_from))
             self._db.execute("DELETE FROM vals WHERE time < ?", (cutoff,))
             return self._db.total_changes - before
 

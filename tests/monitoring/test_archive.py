@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from monitoring.alarms import AlarmLogEntry, AlarmModel, Reading
+from monitoring.alarms import AlarmDefinition, AlarmLogEntry, AlarmModel, Condition, Reading
 from monitoring.archive import Archive, ArchiveError
+from monitoring.channels import Severity
 from tests.monitoring.archive_writer import DEFINITIONS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -104,25 +105,40 @@ def entry(seq: int, t: float, alarm: str, action: str) -> AlarmLogEntry:
     return AlarmLogEntry(seq, t, alarm, action, 1, "", "")
 
 
-def test_retention_deletes_old_rows_but_keeps_an_unacknowledged_raise(tmp_path: Path) -> None:
+def test_retention_deletes_old_rows_but_keeps_what_a_restart_needs(tmp_path: Path) -> None:
     day = 86400.0
     now = [100 * day]
+    defs = [
+        AlarmDefinition(name, name, Severity.MINOR, Condition(name, "above", 0), latch=latch)
+        for name, latch in (("a", True), ("b", True), ("c", False), ("d", True))
+    ]
     with Archive(tmp_path / "a.sqlite", retention_days=10, clock=lambda: now[0]) as archive:
         archive.write_log(
             [
                 entry(1, 50 * day, "a", "raise"),
                 entry(2, 50 * day, "a", "ack"),
-                entry(3, 60 * day, "b", "raise"),  # never acknowledged
-                entry(4, 61 * day, "a", "raise"),
-                entry(5, 61 * day, "a", "ack"),
-                entry(6, 95 * day, "a", "raise"),
+                entry(3, 55 * day, "c", "raise"),  # not latched: over when it cleared, unacknowledged
+                entry(4, 55 * day, "c", "clear"),
+                entry(5, 60 * day, "b", "raise"),  # never acknowledged: latched to this day
+                entry(6, 61 * day, "a", "raise"),
+                entry(7, 61 * day, "a", "ack"),
+                entry(8, 61 * day, "a", "clear"),
+                entry(9, 95 * day, "d", "raise"),
             ]
         )
         archive.record_values(50 * day, {"LUM": 1.0})
         archive.record_values(95 * day, {"LUM": 2.0})
-        archive.prune()
-        assert [e.seq for e in archive.log_entries()] == [3, 4, 5, 6]
+        model = AlarmModel(defs, clock=lambda: now[0])
+        archive.restore(model)
+        archive.prune()  # without the model: values only
+        assert len(archive.log_entries()) == 9
         assert archive.values("LUM")[1].tolist() == [2.0]
+        assert model.oldest_needed_seq() == 5
+        archive.prune(model)
+        assert [e.seq for e in archive.log_entries()] == [5, 6, 7, 8, 9]
+        restarted = AlarmModel(defs, clock=lambda: now[0])
+        archive.restore(restarted)
+        assert [a.name for a in restarted.raised()] == ["d", "b"]  # b still latched, after 40 days
 
 
 def test_a_file_that_is_not_an_archive_is_one_clear_line(tmp_path: Path) -> None:
