@@ -285,16 +285,17 @@ class Application:
             newest = records[-1]
             self.browser.jump_to(*(int(newest[k]) for k in EVENT_ID))
 
-    def _open_panel(self, name: str) -> None:
-        """Bring an alarm's panel to the front (the names of assets/alarms.toml)."""
+    def _open_panel(self, name: str) -> QDockWidget | None:
+        """Bring an alarm's panel to the front (the names of assets/alarms.toml); returns its dock."""
         docks = {d.objectName().removeprefix("monitoring-"): d for d in self.monitoring}
-        histograms = self.window.docks.get("Recoil-mass histograms")
-        if histograms is not None:
-            docks["histograms"] = histograms
+        for key, title in (("histograms", "Recoil-mass histograms"), ("events", "Events"), ("log", "Log")):
+            if title in self.window.docks:
+                docks[key] = self.window.docks[title]
         dock = docks.get(name)
         if dock is not None:
             dock.show()
             dock.raise_()
+        return dock
 
     def _feed_alarms(self) -> None:
         """The values of the alarms that come from outside the machine source."""

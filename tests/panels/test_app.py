@@ -176,5 +176,8 @@ def test_the_alarm_archive_carries_a_shelf_and_an_acknowledgement_over_a_restart
         assert (shelved.shelved, shelved.shelved_by, shelved.shelve_reason) == (True, "Ana", "machine study")
         assert alarms.seq >= 1
         assert "1 shelved" in second.alarm_status.text()
+        # every panel an alarm names is one the window can bring to the front
+        for definition in (a.definition for a in alarms):
+            assert second._open_panel(definition.panel) is not None, definition.panel
     finally:
         second.close()
