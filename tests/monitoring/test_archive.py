@@ -55,7 +55,8 @@ def test_a_killed_writer_loses_nothing_committed_and_a_restart_counts_nothing_tw
         assert len(set(t.tolist())) == len(t)
     # a second life of the writer continues the numbering after the first one's last entry
     more = run_writer(db, "churn", until=len(seqs) + 50)
-    assert int(more[0][1]) > len(seqs)
+    assert int(more[0][1]) >= len(seqs)  # a step need not log anything
+    assert int(more[-1][1]) >= len(seqs) + 50
     with Archive(db) as archive:
         seqs2 = [e.seq for e in archive.log_entries()]
     assert seqs2 == list(range(1, len(seqs2) + 1))
@@ -79,7 +80,9 @@ def test_a_restart_restores_acknowledgements_latches_and_shelves(tmp_path: Path)
         assert (lum.acknowledged_by, lum.ack_comment) == ("Ana", "tuning")
         assert other.shelved
         assert other.shelve_reason == "machine study"
-        assert 590 < other.shelved_until - model.clock() <= 600
+        shelf = next(e for e in archive.log_entries() if e.action == "shelve")
+        assert other.shelved_until == shelf.time + 600  # the end it had, not 600 s from now
+        assert other.shelved_until > model.clock()
         told = model.update({"LUM": Reading(1e32), "L1:DEAD": Reading(0.0), "X": Reading(0)})
         assert told == []  # the same raise as before the restart: not annunciated again
         assert lum.state == "ACTIVE_ACK"
