@@ -489,15 +489,16 @@ class MonitorModel:
         return done
 
     def readings(self) -> dict[str, Reading]:
-        """The named values the alarms judge: every channel (its value, whether it is connected,
-        the seconds since its last update, its message), the derived values of §2.5, and
-        :attr:`extra_readings`."""
+        """The named values the alarms judge: every channel (its value, NaN while its data are
+        invalid; whether it is connected; the seconds since its last update; its message), the
+        derived values of §2.5, and :attr:`extra_readings`."""
         now = self.clock()
         out: dict[str, Reading] = {}
         disconnected, stale = [], []
         for name, st in self.states.items():
             age = now - st.received if math.isfinite(st.received) else math.inf
-            out[name] = Reading(st.value, st.connected, age, st.message)
+            invalid = st.message.startswith("invalid data")  # the last good value is not the value now
+            out[name] = Reading(math.nan if invalid else st.value, st.connected, age, st.message)
             if not st.connected:
                 disconnected.append(name)
             elif st.stale:

@@ -566,3 +566,14 @@ def test_a_histogram_whose_check_says_error_for_a_minute_raises_dqm_histogram_er
     assert alarm.raised
     assert alarm.message.endswith(": single_photon")
     assert alarm.definition.panel == "histograms"
+
+
+def test_a_channel_with_invalid_data_is_not_judged_on_its_last_good_value() -> None:
+    model = MonitorModel(["LUM"])
+    model.ingest([Update("LUM", T0, 1e32)])
+    assert model.readings()["LUM"].value == 1e32
+    model.ingest([Update("LUM", T0 + 1, "garbage")])
+    reading = model.readings()["LUM"]
+    assert math.isnan(reading.value)
+    assert reading.detail.startswith("invalid data")
+    assert Condition("LUM", "below", 1e33).holds({"LUM": reading}) is False
