@@ -322,6 +322,8 @@ class Application:
 
     def close(self) -> None:
         self.log_panel.detach()
+        self._alarm_timer.stop()  # nothing feeds or syncs the alarms once the sources stop
+        self.alarm_status.timer.stop()
         if self.stream is not None:
             self.stream.stop()
         if self.hub is not None:
