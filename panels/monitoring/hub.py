@@ -19,6 +19,7 @@ from typing import Protocol
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
+from monitoring.alarms import AlarmModel
 from monitoring.channels import Severity
 from monitoring.model import MonitorModel
 from monitoring.source import Source, SourceError, open_machine_source
@@ -41,6 +42,7 @@ class LiveHub(QObject):
         fps: float = 30.0,
         stale_after: float = 10.0,
         max_per_tick: int = 2000,
+        alarms: AlarmModel | None = None,
     ) -> None:
         super().__init__(parent)
         self.source = open_machine_source(source) if isinstance(source, str) else source
@@ -49,6 +51,7 @@ class LiveHub(QObject):
             source_name=self.source.url,
             stale_after=stale_after,
             live_from=self.source.live_from,
+            alarms=alarms,  # judged at each check, once a second (docs/monitoring.md §2.5)
         )
         self.source.queue()  # make the queue before the thread starts
         self.max_per_tick = max_per_tick  # ~6 µs each to ingest: ~12 ms of a 33 ms tick at most
