@@ -487,10 +487,10 @@ def test_the_stream_and_dqm_values_come_in_through_extra_readings() -> None:
 
 def test_a_trigger_line_that_stops_firing_during_a_run_raises_dead_trigger_bit() -> None:
     from monitoring.machine import MachineConfig
-    from monitoring.rates import standin_menu
+    from monitoring.rates import quick_menu
     from monitoring.sim import CONTINUOUS, DISCRETE, Simulation
 
-    sim = Simulation(MachineConfig(sbl_per_hour=0.0), T0, seed=3, menu=standin_menu())
+    sim = Simulation(MachineConfig(sbl_per_hour=0.0), T0, seed=3, menu=quick_menu())
     wall, mono = Clock(), Clock(0.0)
     alarms = AlarmModel(load_definitions(), clock=wall)
     model = MonitorModel(list(CONTINUOUS + DISCRETE), alarms=alarms, clock=mono)
