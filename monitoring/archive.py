@@ -21,9 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from monitoring.alarms import AlarmLogEntry, AlarmModel
+from monitoring.source import Update
 
 SCHEMA_VERSION = 1
 PRUNE_EVERY_S = 3600.0
+RECORD_INTERVAL_S = 1.0  # at most one archived sample per channel per second
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -68,6 +70,10 @@ class Archive:
                     f"{self.path}: archive schema {row[0]}, this program reads {SCHEMA_VERSION}"
                 )
             self.last_seq = int(self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM alarm_log").fetchone()[0])
+            # the newest sample of each channel: a restarted recorder goes on from there, never twice
+            self._last_recorded: dict[str, float] = dict(
+                self._db.execute("SELECT name, MAX(time) FROM vals GROUP BY name").fetchall()
+            )
         except sqlite3.DatabaseError as exc:
             raise ArchiveError(f"{self.path}: not a usable archive: {exc}") from None
         self._pruned_at = -math.inf
@@ -100,6 +106,38 @@ class Archive:
             with self._transaction():
                 self._db.executemany("INSERT INTO vals VALUES (?, ?, ?)", rows)
         return len(rows)
+
+    def record_updates(self, updates: Iterable[Update], min_interval_s: float = RECORD_INTERVAL_S) -> int:
+        """Store what a source delivered, each value at its own time, at most one sample per channel
+        every ``min_interval_s`` (a 10 Hz PV costs a tenth); numbers only, connected only."""
+        rows = []
+        last = self._last_recorded
+        for u in updates:
+            v = u.value
+            number = isinstance(v, int | float) and not isinstance(v, bool)
+            if not (u.connected and number and math.isfinite(v)):
+                continue
+            if u.timestamp - last.get(u.channel, -math.inf) < min_interval_s:
+                continue
+            last[u.channel] = u.timestamp
+            rows.append((u.channel, float(u.timestamp), float(v)))
+        if rows:
+            with self._transaction():
+                self._db.executemany("INSERT INTO vals VALUES (?, ?, ?)", rows)
+        return len(rows)
+
+    def history(self, channels: Iterable[str], since: float) -> list[Update]:
+        """The archived values of ``channels`` from ``since`` on, oldest first, as updates (replayed
+        history for a source that has none of its own: ``ca://``, ``pva://``)."""
+        names = list(channels)
+        if not names:
+            return []
+        marks = ",".join("?" * len(names))
+        cur = self._db.execute(
+            f"SELECT name, time, value FROM vals WHERE time >= ? AND name IN ({marks}) ORDER BY time",
+            (max(since, -1e300), *names),
+        )
+        return [Update(name, t, value) for name, t, value in cur]
 
     def prune(self, model: AlarmModel | None = None) -> int:
         """Delete values older than the retention and, given the model that writes here (synced),

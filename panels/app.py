@@ -188,7 +188,7 @@ class Application:
         except (AlarmConfigError, ArchiveError) as exc:  # the panels work without the alarm list
             w.statusBar().showMessage(f"alarms: {exc}")
         try:
-            self.monitoring = monitoring_docks(config.machine, w, alarms)
+            self.monitoring = monitoring_docks(config.machine, w, alarms, self.archive)
         except SourceError as exc:  # the display and the events work without machine data
             self.monitoring = [self._machine_problem(str(exc))]
         self.hub: LiveHub | None = getattr(self.monitoring[0], "hub", None) if self.monitoring else None

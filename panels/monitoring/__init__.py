@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QWidget
 
 from monitoring.alarms import AlarmModel
+from monitoring.archive import Archive
 from monitoring.source import Source
 from panels.monitoring.base import MonitorPanel
 from panels.monitoring.beams import BeamPanel
@@ -28,11 +29,15 @@ PANELS: dict[str, type[MonitorPanel]] = {
 
 
 def monitoring_docks(
-    source_url: str | Source, parent: QWidget | None, alarms: AlarmModel | None = None
+    source_url: str | Source,
+    parent: QWidget | None,
+    alarms: AlarmModel | None = None,
+    archive: Archive | None = None,
 ) -> list[QDockWidget]:
     """One started live source shared by four dock widgets (the hub lives as long as ``parent``);
-    ``alarms``, if given, is judged against the source's values."""
-    hub = LiveHub(source_url, parent, alarms=alarms)
+    ``alarms``, if given, is judged against the source's values; ``archive`` records them and is
+    the history of a source without its own."""
+    hub = LiveHub(source_url, parent, alarms=alarms, archive=archive)
     docks = []
     for name, cls in PANELS.items():
         panel = cls()
