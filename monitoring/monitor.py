@@ -46,15 +46,18 @@ def watch(
     stale_after: float = 10.0,
     poll_s: float = 0.05,
     alarms: AlarmModel | None = None,
+    model: MonitorModel | None = None,
 ) -> MonitorModel:
-    """Run ``source`` for ``seconds`` and return the model it fed (the source is stopped after)."""
-    model = MonitorModel(
-        source.channels,
-        source_name=source.url,
-        stale_after=stale_after,
-        live_from=source.live_from,
-        alarms=alarms,
-    )
+    """Run ``source`` for ``seconds`` and return the model it fed (the source is stopped after);
+    ``model``: one to go on feeding (a shift report's, after the archived history) instead of a new one."""
+    if model is None:
+        model = MonitorModel(
+            source.channels,
+            source_name=source.url,
+            stale_after=stale_after,
+            live_from=source.live_from,
+            alarms=alarms,
+        )
     source.queue()
     source.start()
     try:
