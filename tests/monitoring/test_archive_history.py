@@ -65,3 +65,15 @@ def test_a_restarted_window_replays_the_archive_and_goes_on(
     t_after, _ = second.archive.values("LUM")
     assert len(set(t_after.tolist())) == len(t_after)  # no sample stored twice
     assert len(t_after) > len(t_lum)
+    _dispose(first, second)
+
+
+def _dispose(*hubs: object) -> None:
+    """Delete the hubs' Qt objects now, not in some later test's garbage collection."""
+    import gc
+
+    import shiboken6
+
+    for hub in hubs:
+        shiboken6.delete(hub)  # type: ignore[arg-type]
+    gc.collect()
