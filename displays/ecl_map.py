@@ -304,9 +304,7 @@ class EclMapView:
     def reset_camera(self) -> None:
         limits = ecl_geometry.region_theta_deg()
         self.label_view.camera.set_range(x=(0.0, 1.0), y=(0.0, 1.0), margin=0.0)
-        self.view.camera.set_range(
-            x=PHI_RANGE, y=(limits[0, 0] - 2.0, limits[2, 1] + 2.0), margin=0.0
-        )
+        self.view.camera.set_range(x=PHI_RANGE, y=(limits[0, 0] - 2.0, limits[2, 1] + 2.0), margin=0.0)
 
     def _place_legend(self, event: Any = None) -> None:
         """The energy scale at the right edge, two thirds of the canvas high (log scale, GeV)."""

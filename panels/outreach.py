@@ -264,7 +264,7 @@ class OutreachWindow(QtWidgets.QWidget):
     def _place_notice(self) -> None:
         self.notice.adjustSize()
         x = (self.width() - self.notice.width()) // 2
-        self.notice.move(max(x, 0), max(self.height() // 8, 0))
+        self.notice.move(max(x, 0), 28)
 
     def say(self, text: str) -> None:
         """Show ``text`` large over the detector for ``NOTICE_MS``."""

@@ -75,7 +75,8 @@ def test_lit_crystals_at_their_theta_phi_pixel_in_the_energy_colour(ecl_map, scr
     for p, rgb, cell in zip(px, expected, cells, strict=True):
         np.testing.assert_allclose(_rgb(img, p), rgb, atol=6, err_msg=f"cell {cell}")
     # the forward-endcap seed is left of and above the barrel's, the backward one at the bottom
-    assert px[0, 1] < px[1, 1] < px[3, 1] and px[2, 0] < px[1, 0]
+    assert px[0, 1] < px[1, 1] < px[3, 1]
+    assert px[2, 0] < px[1, 0]
     # every other crystal is dark: a sample of cell centres all over the map
     others = np.setdiff1d(np.arange(1, ecl.N_CRYSTALS + 1, 37), cells)
     dark = np.array([_rgb(img, p) for p in _centres_px(ecl_map, others)])
@@ -145,7 +146,8 @@ def test_a_click_on_a_lit_crystal_selects_its_cluster_in_the_scene(ecl_map) -> N
     empty = _centres_px(ecl_map, np.array([ecl.theta_phi_id_to_cell(50, 100)]))[0]
     ecl_map.click(tuple(empty))
     assert scene.selection is None  # a dark crystal selects nothing
-    assert seen[-1] is None and ("ecl", 3) in seen
+    assert seen[-1] is None
+    assert ("ecl", 3) in seen
     # a drag pans the map, it selects nothing
     p = _centres_px(ecl_map, cells[:1])[0]
     ecl_map.canvas.events.mouse_press(pos=tuple(p), button=1, modifiers=())

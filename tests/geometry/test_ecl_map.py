@@ -11,10 +11,13 @@ from geometry.ecl_map import cell_in_map, cell_rectangles, region_solid_angles
 def test_one_cell_per_crystal_inside_the_regions() -> None:
     c = cell_rectangles()
     assert len(c.phi_lo) == ecl.N_CRYSTALS == 8736
-    assert np.all(c.phi_hi > c.phi_lo) and np.all(c.theta_hi > c.theta_lo)
-    assert c.phi_lo.min() == 0.0 and np.isclose(c.phi_hi.max(), 2 * np.pi)
+    assert np.all(c.phi_hi > c.phi_lo)
+    assert np.all(c.theta_hi > c.theta_lo)
+    assert c.phi_lo.min() == 0.0
+    assert np.isclose(c.phi_hi.max(), 2 * np.pi)
     limits = np.radians(ecl.region_theta_deg())[ecl.RING_REGION[ecl.RING_OF_CELL]]
-    assert np.all(c.theta_lo >= limits[:, 0] - 1e-12) and np.all(c.theta_hi <= limits[:, 1] + 1e-12)
+    assert np.all(c.theta_lo >= limits[:, 0] - 1e-12)
+    assert np.all(c.theta_hi <= limits[:, 1] + 1e-12)
     assert not c.phi_lo.flags.writeable
 
 
@@ -22,7 +25,8 @@ def test_cells_tile_their_ring_and_rings_never_overlap() -> None:
     c = cell_rectangles()
     for ring in range(ecl.N_RINGS):
         rows = np.arange(ecl.FIRST_CELL[ring], ecl.FIRST_CELL[ring] + ecl.N_PHI[ring]) - 1
-        assert len(set(c.theta_lo[rows])) == 1 and len(set(c.theta_hi[rows])) == 1  # one θ band
+        assert len(set(c.theta_lo[rows])) == 1
+        assert len(set(c.theta_hi[rows])) == 1
         np.testing.assert_allclose(c.phi_lo[rows[1:]], c.phi_hi[rows[:-1]])  # edge to edge in φ
         np.testing.assert_allclose(c.phi_hi[rows] - c.phi_lo[rows], 2 * np.pi / ecl.N_PHI[ring])
     first = ecl.FIRST_CELL - 1
@@ -52,7 +56,9 @@ def test_every_crystal_centre_lies_in_its_own_cell() -> None:
 
 def test_gaps_and_outside_hold_no_cell() -> None:
     gap_fwd, gap_bwd = np.radians(31.8), np.radians(129.7)
-    assert cell_in_map(1.0, gap_fwd) == 0 and cell_in_map(1.0, gap_bwd) == 0
-    assert cell_in_map(1.0, np.radians(5.0)) == 0 and cell_in_map(1.0, np.radians(170.0)) == 0
+    assert cell_in_map(1.0, gap_fwd) == 0
+    assert cell_in_map(1.0, gap_bwd) == 0
+    assert cell_in_map(1.0, np.radians(5.0)) == 0
+    assert cell_in_map(1.0, np.radians(170.0)) == 0
     assert cell_in_map(-0.001, np.radians(90.0)) == cell_in_map(2 * np.pi - 0.001, np.radians(90.0))
     assert isinstance(cell_in_map(0.1, 1.0), int)

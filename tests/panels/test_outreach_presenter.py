@@ -1,4 +1,4 @@
-"""The presenter's keys on the outreach show: a clicker's PageUp / PageDown, B for black, P / Space to hold."""
+"""The presenter's keys on the outreach show: a clicker's PageUp / PageDown, B for black, P / Space hold."""
 
 from __future__ import annotations
 
@@ -12,13 +12,16 @@ from events.generator import generate
 pytestmark = pytest.mark.gl
 
 
+BATCH = generate(60, seed=7)
+FILTER = "ntracks >= 4"
+INTERESTING = filtering.select(BATCH, FILTER).tolist()  # what the show loops over, in order
+
+
 @pytest.fixture
 def show(qtbot):
     from panels.outreach import OutreachWindow
 
-    batch = generate(60, seed=7)
-    w = OutreachWindow.from_source(BatchSource(batch), "ntracks >= 4", dwell_s=0.2, grow_s=0.08)
-    w.interesting = filtering.select(batch, "ntracks >= 4").tolist()
+    w = OutreachWindow.from_source(BatchSource(BATCH), FILTER, dwell_s=0.2, grow_s=0.08)
     qtbot.addWidget(w)
     w.resize(960, 600)
     w.show()
@@ -29,7 +32,7 @@ def show(qtbot):
 
 
 def test_page_down_and_page_up_step_through_the_events(qtbot, show) -> None:
-    events = show.interesting
+    events = INTERESTING
     assert len(events) >= 4
     assert show.index == events[0]
     qtbot.keyClick(show, Qt.Key.Key_PageDown)
@@ -42,10 +45,12 @@ def test_page_down_and_page_up_step_through_the_events(qtbot, show) -> None:
     qtbot.keyClick(show, Qt.Key.Key_PageUp)
     qtbot.keyClick(show, Qt.Key.Key_PageUp)  # nothing before the first: it stays, and says so
     assert show.index == events[0]
-    assert show.notice.isVisible() and "earlier" in show.notice.text()
+    assert show.notice.isVisible()
+    assert "earlier" in show.notice.text()
     qtbot.keyClick(show, Qt.Key.Key_PageDown)
     qtbot.keyClick(show, Qt.Key.Key_PageDown)
-    assert show.index == events[2] and show.current_event is shown_event  # the same event, again
+    assert show.index == events[2]
+    assert show.current_event is shown_event
     qtbot.keyClick(show, Qt.Key.Key_PageDown)  # then new ones from the feed
     assert show.index == events[3]
     assert show.scene.growth == 0.0  # every event shown grows again from the collision point
@@ -58,7 +63,9 @@ def test_b_blanks_the_screen_and_brings_it_back(qtbot, show, screenshot_dir) -> 
     qtbot.wait(50)
     picture = show.grab().toImage()
     show.grab().save(str(screenshot_dir / "outreach_blank.png"))
-    pixels = [picture.pixelColor(x, y) for x in range(0, show.width(), 37) for y in range(0, show.height(), 29)]
+    pixels = [
+        picture.pixelColor(x, y) for x in range(0, show.width(), 37) for y in range(0, show.height(), 29)
+    ]
     assert max(max(c.red(), c.green(), c.blue()) for c in pixels) == 0  # black, all of it
     index, frame = show.index, show.frame
     show.frame = show.dwell_frames
@@ -77,23 +84,27 @@ def test_p_and_space_hold_the_event_until_pressed_again(qtbot, show, screenshot_
     index = show.index
     qtbot.keyClick(show, Qt.Key.Key_P)
     assert show.held
-    assert show.notice.isVisible() and show.notice.text() == "Paused"
+    assert show.notice.isVisible()
+    assert show.notice.text() == "Paused"
     show.grab().save(str(screenshot_dir / "outreach_paused.png"))
     azimuth = show.detector.view.camera.azimuth
     for _ in range(3 * show.dwell_frames):
         show.tick()
     assert show.index == index  # held: no new event
     assert show.detector.view.camera.azimuth != azimuth  # the camera still turns
-    assert show.scene.growth == 1.0 and show.scene.layer_visible("ecl")  # the event finished growing
+    assert show.scene.growth == 1.0
+    assert show.scene.layer_visible("ecl")
     qtbot.waitUntil(lambda: not show.notice.isVisible(), timeout=5000)  # said briefly
     qtbot.keyClick(show, Qt.Key.Key_Space)
-    assert not show.held and show.notice.text() == "Playing"
+    assert not show.held
+    assert show.notice.text() == "Playing"
     show.tick()
     assert show.index != index  # past its dwell time: the show goes on at once
     qtbot.keyClick(show, Qt.Key.Key_Space)
     assert show.held
     qtbot.keyClick(show, Qt.Key.Key_PageDown)  # the presenter may still step while holding
-    assert show.held and show.index == show.interesting[2]
+    assert show.held
+    assert show.index == INTERESTING[2]
 
 
 def test_history_is_bounded(show) -> None:
