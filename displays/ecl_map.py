@@ -132,7 +132,7 @@ class EclMapView:
         self.scene = scene if scene is not None else Scene()
         self.showers = showers
         self.on_select = on_select
-        self.highlight_color = HIGHLIGHT
+        self.highlight_color = HIGHLIGHT  # white: seen on the dark crystals in either theme
         self.energy = np.zeros(N_CELLS)
         self.owner = np.full(N_CELLS, -1, np.int64)
         self._cluster_cells = np.zeros(0, np.int64)
@@ -167,6 +167,8 @@ class EclMapView:
         self.legend_title = vispy_scene.visuals.Text(
             "E [GeV]", color=LABEL_COLOR, font_size=9, anchor_x="center", parent=self.canvas.scene
         )
+        for tick in self.legend.ticks:
+            tick.font_size = 9  # as the axes' tick labels
         self.canvas.events.resize.connect(self._place_legend)
         self._place_legend()
         self._grid = grid
@@ -287,7 +289,8 @@ class EclMapView:
         self.frame.visible = True
 
     def set_canvas_colors(self, colors: CanvasColors) -> None:
-        """Follow a theme: background, axes, labels, the selection colour."""
+        """Follow a theme: background, axes, labels. The crystals stay dark in every theme, so the
+        selection box stays the dark theme's highlight (white), whatever the theme's own."""
         self.canvas.bgcolor = colors.background
         for axis in (self.x_axis, self.y_axis):
             visual = axis.axis
@@ -295,10 +298,9 @@ class EclMapView:
             visual.tick_color = colors.axis
             visual.text_color = colors.label
             visual.update()
-        for label in self.region_labels:
+        for label in [*self.region_labels, self.legend_title, *self.legend.ticks]:
             label.color = colors.label
-        self.highlight_color = colors.highlight
-        self.draw_selection()
+        self.legend.border_color = colors.axis
         self.canvas.update()
 
     def reset_camera(self) -> None:
@@ -339,6 +341,19 @@ class EclMapView:
         if not PHI_RANGE[0] <= phi < PHI_RANGE[1]:
             return 0
         return int(cell_in_map(np.radians(phi), np.radians(theta)))
+
+    def describe(self, cell: int) -> str:
+        """One line about a crystal: cellId, ring and place, its region, what the event left in it."""
+        if not 1 <= cell <= N_CELLS:
+            return ""
+        theta_id, phi_id = ecl_geometry.cell_to_theta_phi_id(cell)
+        c = cell_rectangles()
+        region = REGION_LABELS[int(ecl_geometry.region(cell))]
+        where = f"θ {np.degrees(c.theta_mid[cell - 1]):.1f}°, φ {np.degrees(c.phi_mid[cell - 1]):.1f}°"
+        text = f"crystal {cell} (thetaID {theta_id}, phiID {phi_id}) · {where} · {region}"
+        if self.energy[cell - 1] > 0:
+            text += f" · {self.energy[cell - 1]:.3f} GeV from cluster {int(self.owner[cell - 1])}"
+        return text
 
     def pick(self, pos: tuple[float, float]) -> Selection | None:
         """("ecl", cluster index) of the cluster that lit the crystal under ``pos``; None elsewhere."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6 import QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from displays.ecl_map import EclMapView, SelectCallback
 from displays.scene import Scene
@@ -38,11 +38,21 @@ class EclMapPanel(QtWidgets.QWidget):
             "off: the seed crystal (cellId) of every cluster only"
         )
         self.showers.toggled.connect(self.map.set_showers)
+        self.readout = QtWidgets.QLabel("")  # the crystal under the mouse
+        self.readout.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.map.canvas.events.mouse_move.connect(self._hover)
+        bottom = QtWidgets.QHBoxLayout()
+        bottom.addWidget(self.showers)
+        bottom.addStretch(1)
+        bottom.addWidget(self.readout)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.setSpacing(2)
         layout.addWidget(native, stretch=1)
-        layout.addWidget(self.showers)
+        layout.addLayout(bottom)
+
+    def _hover(self, event: Any) -> None:
+        self.readout.setText(self.map.describe(self.map.cell_at_pixel(tuple(event.pos[:2]))))
 
     def set_canvas_colors(self, colors: CanvasColors) -> None:
         self.map.set_canvas_colors(colors)

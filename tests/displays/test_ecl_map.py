@@ -169,3 +169,37 @@ def test_the_map_follows_the_ecl_layer_and_another_scene(ecl_map) -> None:
     assert (ecl_map.energy > 0).sum() == len(cells)
     scene.set_event(None)  # the old scene no longer drives the map
     assert (ecl_map.energy > 0).sum() == len(cells)
+
+
+def test_a_crystal_is_described_in_one_line(ecl_map) -> None:
+    event, cells = known_event()
+    ecl_map.scene.set_event(event)
+    text = ecl_map.describe(int(cells[3]))
+    assert f"crystal {cells[3]} (thetaID 65, phiID 40)" in text
+    assert "backward endcap" in text
+    assert "5.000 GeV from cluster 3" in text
+    assert "GeV" not in ecl_map.describe(1)  # a dark crystal: where it is, nothing more
+    assert ecl_map.describe(0) == ""
+
+
+def test_the_light_theme_keeps_the_map_readable(ecl_map, screenshot_dir) -> None:
+    from displays.ecl_map import EMPTY
+    from displays.style import canvas_colors
+
+    light = canvas_colors("light")
+    ecl_map.set_canvas_colors(light)
+    event, cells = known_event()
+    ecl_map.scene.set_event(event)
+    ecl_map.scene.select("ecl", 1)
+    img = ecl_map.render()
+    _save(img, screenshot_dir / "ecl_map_light.png")
+    corner = img[2, 2, :3].astype(float)
+    np.testing.assert_allclose(corner, np.round(np.array(light.background[:3]) * 255), atol=3)
+    dark = _centres_px(ecl_map, np.array([ecl.theta_phi_id_to_cell(50, 100)]))[0]
+    np.testing.assert_allclose(_rgb(img, dark), np.array(EMPTY[:3]) * 255, atol=3)  # the crystals stay dark
+    c = cell_rectangles()
+    row = cells[1] - 1
+    side = np.degrees([c.phi_lo[row] - np.radians(1.5), c.theta_mid[row]])
+    p = np.round(ecl_map.to_pixels(side[None])[0]).astype(int)
+    patch = img[p[1] - 1 : p[1] + 2, p[0] - 2 : p[0] + 3, :3].reshape(-1, 3)
+    assert (patch.min(axis=1) > 200).any()  # white around the selected crystal: seen on the dark cells

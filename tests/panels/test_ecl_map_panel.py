@@ -62,6 +62,10 @@ def test_the_map_dock_follows_and_drives_the_selection(qtbot, tmp_path, screensh
         item = app.browser.table.item(rows[0].row(), 1)
         assert item is not None
         assert item.text() == str(target)
+        view.canvas.events.mouse_move(pos=pixel, button=None, modifiers=())  # hovering says what is there
+        text = app.ecl_map.readout.text()
+        assert f"crystal {cell} " in text
+        assert f"from cluster {target}" in text
         qtbot.wait(100)
         dock.grab().save(str(screenshot_dir / "ecl_map_dock.png"))
     finally:
