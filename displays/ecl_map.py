@@ -30,7 +30,9 @@ from geometry import ecl as ecl_geometry
 from geometry.ecl_map import cell_in_map, cell_rectangles
 
 N_CELLS = ecl_geometry.N_CRYSTALS
-EMPTY = (0.11, 0.14, 0.21, 1.0)  # a dark crystal: lighter than the canvas, so the region gaps show
+# a crystal with nothing in it: a shade off the canvas of each theme, so the region gaps show
+EMPTY = (0.11, 0.14, 0.21, 1.0)  # dark theme: a slate a little lighter than the navy canvas
+EMPTY_LIGHT = (0.80, 0.83, 0.88, 1.0)  # light theme: a grey a little darker than the canvas
 REGION_LABELS = ("forward endcap", "barrel", "backward endcap")
 PHI_RANGE = (0.0, 360.0)
 SelectCallback = Callable[[str | None, int], None]
@@ -132,7 +134,8 @@ class EclMapView:
         self.scene = scene if scene is not None else Scene()
         self.showers = showers
         self.on_select = on_select
-        self.highlight_color = HIGHLIGHT  # white: seen on the dark crystals in either theme
+        self.highlight_color = HIGHLIGHT
+        self.empty_color = EMPTY
         self.energy = np.zeros(N_CELLS)
         self.owner = np.full(N_CELLS, -1, np.int64)
         self._cluster_cells = np.zeros(0, np.int64)
@@ -260,7 +263,7 @@ class EclMapView:
             self.energy, self.owner = cell_energies(ev.ecl, self.showers)
             self._cluster_cells = cluster_cells(ev.ecl)
         lit = self.energy > 0
-        colors = np.tile(np.asarray(EMPTY, np.float32), (N_CELLS, 1))
+        colors = np.tile(np.asarray(self.empty_color, np.float32), (N_CELLS, 1))
         colors[lit] = geo.energy_colors(self.energy[lit])
         self.colors = colors
         self.cells.set_data(vertices=self._vertices, faces=self._faces, face_colors=self._face_colors())
@@ -289,8 +292,7 @@ class EclMapView:
         self.frame.visible = True
 
     def set_canvas_colors(self, colors: CanvasColors) -> None:
-        """Follow a theme: background, axes, labels. The crystals stay dark in every theme, so the
-        selection box stays the dark theme's highlight (white), whatever the theme's own."""
+        """Follow a theme: background, axes, labels, the empty crystals' shade, the selection colour."""
         self.canvas.bgcolor = colors.background
         for axis in (self.x_axis, self.y_axis):
             visual = axis.axis
@@ -301,6 +303,9 @@ class EclMapView:
         for label in [*self.region_labels, self.legend_title, *self.legend.ticks]:
             label.color = colors.label
         self.legend.border_color = colors.axis
+        self.empty_color = EMPTY_LIGHT if sum(colors.background[:3]) > 1.5 else EMPTY
+        self.highlight_color = colors.highlight
+        self.draw()
         self.canvas.update()
 
     def reset_camera(self) -> None:

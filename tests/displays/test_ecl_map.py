@@ -183,7 +183,7 @@ def test_a_crystal_is_described_in_one_line(ecl_map) -> None:
 
 
 def test_the_light_theme_keeps_the_map_readable(ecl_map, screenshot_dir) -> None:
-    from displays.ecl_map import EMPTY
+    from displays.ecl_map import EMPTY_LIGHT
     from displays.style import canvas_colors
 
     light = canvas_colors("light")
@@ -196,10 +196,16 @@ def test_the_light_theme_keeps_the_map_readable(ecl_map, screenshot_dir) -> None
     corner = img[2, 2, :3].astype(float)
     np.testing.assert_allclose(corner, np.round(np.array(light.background[:3]) * 255), atol=3)
     dark = _centres_px(ecl_map, np.array([ecl.theta_phi_id_to_cell(50, 100)]))[0]
-    np.testing.assert_allclose(_rgb(img, dark), np.array(EMPTY[:3]) * 255, atol=3)  # the crystals stay dark
+    np.testing.assert_allclose(
+        _rgb(img, dark), np.array(EMPTY_LIGHT[:3]) * 255, atol=3
+    )  # light grey crystals
+    lit = _centres_px(ecl_map, cells[1:2])[0]
+    np.testing.assert_allclose(
+        _rgb(img, lit), geo.energy_colors(np.array(ENERGIES[1:2]))[0, :3] * 255, atol=6
+    )
     c = cell_rectangles()
     row = cells[1] - 1
     side = np.degrees([c.phi_lo[row] - np.radians(1.5), c.theta_mid[row]])
     p = np.round(ecl_map.to_pixels(side[None])[0]).astype(int)
     patch = img[p[1] - 1 : p[1] + 2, p[0] - 2 : p[0] + 3, :3].reshape(-1, 3)
-    assert (patch.min(axis=1) > 200).any()  # white around the selected crystal: seen on the dark cells
+    assert (patch.max(axis=1) < 60).any()  # the light theme's black highlight around the crystal
