@@ -57,6 +57,7 @@ FRAME_MS = 40  # 25 frames per second
 CHUNK = 100  # generated events per chunk (about 0.1 s of work on the worker thread)
 HISTORY = 30  # past events the presenter can page back to
 NOTICE_MS = 1500  # how long "Paused" / "Playing" stays on screen
+HELD_MARK = "  · paused"  # after the source's name while the presenter holds the event
 
 # --- where the events come from ------------------------------------------------------------
 
@@ -330,6 +331,8 @@ class OutreachWindow(QtWidgets.QWidget):
         """Hold the current event (no auto-advance; the animation and the camera go on) or go on."""
         self.held = bool(held)
         self.say("Paused" if self.held else "Playing")
+        base = self.source_label.text().removesuffix(HELD_MARK)
+        self.source_label.setText(base + HELD_MARK if self.held else base)  # stays while held
 
     def set_blank(self, blank: bool) -> None:
         """A black screen (nothing is animated behind it) or the show again."""

@@ -95,9 +95,11 @@ def test_p_and_space_hold_the_event_until_pressed_again(qtbot, show, screenshot_
     assert show.scene.growth == 1.0
     assert show.scene.layer_visible("ecl")
     qtbot.waitUntil(lambda: not show.notice.isVisible(), timeout=5000)  # said briefly
+    assert show.source_label.text().endswith("paused")  # and marked small while it lasts
     qtbot.keyClick(show, Qt.Key.Key_Space)
     assert not show.held
     assert show.notice.text() == "Playing"
+    assert not show.source_label.text().endswith("paused")
     show.tick()
     assert show.index != index  # past its dwell time: the show goes on at once
     qtbot.keyClick(show, Qt.Key.Key_Space)
