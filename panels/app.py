@@ -41,6 +41,7 @@ from monitoring.histograms.running import RunningHistogram
 from monitoring.live_events import EventStream, LiveBuffer, open_event_stream
 from monitoring.source import SourceError
 from panels.candidate_panel import CandidatePanel
+from panels.ecl_map_panel import EclMapPanel
 from panels.event_browser import EventBrowser
 from panels.histogram_panel import BinSelection, HistogramPanel
 from panels.inspector import Inspector
@@ -207,6 +208,9 @@ class Application:
             else:
                 w.tabifyDockWidget(first, dock)
         histo_dock = w.add_dock(self.histogram_panel, "Recoil-mass histograms", BOTTOM)
+        # the unrolled calorimeter; a click on a lit crystal selects its cluster everywhere
+        self.ecl_map = EclMapPanel(self.scene, on_select=self.browser.select_object)
+        map_dock = w.add_dock(self.ecl_map, "θ-φ map", BOTTOM)
         # every warning and error of the program (readers' notes on files, failed exports, ...)
         self.log_panel = LogPanel()
         self.log_panel.attach()
@@ -214,10 +218,12 @@ class Application:
         log_dock = w.add_dock(self.log_panel, "Log", BOTTOM)
         if first is not None:
             w.tabifyDockWidget(first, histo_dock)
+            w.tabifyDockWidget(first, map_dock)
             w.tabifyDockWidget(first, log_dock)
             first.raise_()
             w.resizeDocks([first], [300], Qt.Orientation.Vertical)
         else:
+            w.tabifyDockWidget(histo_dock, map_dock)
             w.tabifyDockWidget(histo_dock, log_dock)
         self.sbl_dock = next((d for d in self.monitoring if d.objectName() == "monitoring-sbl"), None)
         self.alarm_status = AlarmStatus(lambda: self.hub.model if self.hub is not None else None)
@@ -269,6 +275,7 @@ class Application:
     def _follow_theme(self, theme: Theme) -> None:
         for visuals in self.visuals.values():
             visuals.set_highlight_color(theme.canvas.highlight)
+        self.ecl_map.set_canvas_colors(theme.canvas)
 
     def _object_selected(self, kind: str | None, index: int) -> None:
         self.inspector.show_object(self.browser.current_event, kind, index)

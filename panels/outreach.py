@@ -7,11 +7,17 @@ With no file the collisions come from the project's generator, with dark-sector 
 
 Built to run unattended for hours: one detector view and one set of event visuals on one scene,
 reused (``set_data`` only); one timer driving the animation; events produced in bounded chunks on a
-worker thread; nothing kept from past events.
+worker thread; of past events only the last ``HISTORY`` are kept, for the presenter to go back to.
+
+Presenter keys (what a presentation clicker sends): PageDown / Right / N the next event, PageUp / Left
+the previous one, B (or "." ) a black screen and again back, P or Space holds the current event (the
+camera keeps turning, no new event comes) until pressed again; Escape ends the show. A toggle is
+said on screen for ``NOTICE_MS``.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -49,6 +55,9 @@ from geometry.mesh import Part
 
 FRAME_MS = 40  # 25 frames per second
 CHUNK = 100  # generated events per chunk (about 0.1 s of work on the worker thread)
+HISTORY = 30  # past events the presenter can page back to
+NOTICE_MS = 1500  # how long "Paused" / "Playing" stays on screen
+HELD_MARK = "  · paused"  # after the source's name while the presenter holds the event
 
 # --- where the events come from ------------------------------------------------------------
 
@@ -140,6 +149,9 @@ class OutreachWindow(QtWidgets.QWidget):
         self.frame = 0
         self.shown = 0
         self.current_event: EventBatch | None = None
+        self.history: deque[tuple[int, EventBatch]] = deque(maxlen=HISTORY)  # shown, oldest first
+        self.back = 0  # how many events behind the newest the presenter has paged
+        self.held = False  # P / Space: the current event stays, no auto-advance
         if parts is None:
             from geometry.detector import build_detector
 
@@ -223,6 +235,45 @@ class OutreachWindow(QtWidgets.QWidget):
         canvas.native.setMinimumSize(320, 240)  # the detector never yields its place to the text
         lay.addWidget(canvas.native, stretch=1)
         lay.addWidget(panel)
+        canvas.native.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)  # the presenter's keys reach the show
+        self.blank = QtWidgets.QWidget(self)  # B: the whole screen black, over everything
+        self.blank.setObjectName("blank")
+        self.blank.setStyleSheet("#blank { background: #000000; }")
+        self.blank.setAttribute(QtCore.Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.blank.hide()
+        self.notice = QtWidgets.QLabel("", self)  # a toggle, said briefly over the detector
+        font = QtGui.QFont()
+        font.setPointSize(28)
+        font.setWeight(QtGui.QFont.Weight.Bold)
+        self.notice.setFont(font)
+        self.notice.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.notice.setStyleSheet(
+            "color: #ffffff; background: rgba(13, 19, 32, 210); border: 2px solid #3fb6e8;"
+            " border-radius: 12px; padding: 14px 36px;"
+        )
+        self.notice.hide()
+        self._notice_timer = QtCore.QTimer(self)
+        self._notice_timer.setSingleShot(True)
+        self._notice_timer.setInterval(NOTICE_MS)
+        self._notice_timer.timeout.connect(self.notice.hide)
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.blank.setGeometry(self.rect())
+        self._place_notice()
+
+    def _place_notice(self) -> None:
+        self.notice.adjustSize()
+        x = (self.width() - self.notice.width()) // 2
+        self.notice.move(max(x, 0), 28)
+
+    def say(self, text: str) -> None:
+        """Show ``text`` large over the detector for ``NOTICE_MS``."""
+        self.notice.setText(text)
+        self._place_notice()
+        self.notice.show()
+        self.notice.raise_()
+        self._notice_timer.start()
 
     # --- caption as one string (for tests and logs) --------------------------------------------
     def caption_text(self) -> str:
@@ -238,7 +289,12 @@ class OutreachWindow(QtWidgets.QWidget):
         self.timer.stop()
 
     def advance(self) -> None:
-        """Show the next event of the feed, tracks at the collision point, calorimeter dark."""
+        """Show the next event: the one after the shown one when the presenter paged back, else the
+        feed's next; tracks at the collision point, calorimeter dark."""
+        if self.back > 0:
+            self.back -= 1
+            self._show(*self.history[len(self.history) - 1 - self.back])
+            return
         try:
             index, event = next(self.feed)
         except StopIteration:
@@ -246,6 +302,18 @@ class OutreachWindow(QtWidgets.QWidget):
             self.sentence.setText("")
             self.facts.setText("")
             return
+        self.history.append((index, event))
+        self._show(index, event)
+
+    def previous(self) -> bool:
+        """Show the event before the shown one again (of the last ``HISTORY``); False at the oldest."""
+        if self.back + 1 >= len(self.history):
+            return False
+        self.back += 1
+        self._show(*self.history[len(self.history) - 1 - self.back])
+        return True
+
+    def _show(self, index: int, event: EventBatch) -> None:
         self.index = index
         self.current_event = event
         self.frame = 0
@@ -259,10 +327,29 @@ class OutreachWindow(QtWidgets.QWidget):
         self.facts.setText(facts(event))
         self.advanced.emit(index)
 
+    def set_held(self, held: bool) -> None:
+        """Hold the current event (no auto-advance; the animation and the camera go on) or go on."""
+        self.held = bool(held)
+        self.say("Paused" if self.held else "Playing")
+        base = self.source_label.text().removesuffix(HELD_MARK)
+        self.source_label.setText(base + HELD_MARK if self.held else base)  # stays while held
+
+    def set_blank(self, blank: bool) -> None:
+        """A black screen (nothing is animated behind it) or the show again."""
+        self.blank.setGeometry(self.rect())
+        self.blank.setVisible(bool(blank))
+        if blank:
+            self.notice.hide()
+            self.blank.raise_()
+
+    @property
+    def blanked(self) -> bool:
+        return not self.blank.isHidden()
+
     def tick(self) -> None:
         """One animation frame; nothing while the show is hidden or minimised (uploads wait for a paint,
         so a show that cannot paint would pile them up)."""
-        if not self.isVisible() or self.isMinimized():
+        if not self.isVisible() or self.isMinimized() or self.blanked:
             return
         self.frame += 1
         if self.frame <= self.grow_frames:
@@ -272,17 +359,22 @@ class OutreachWindow(QtWidgets.QWidget):
                 self.scene.set_layer_visible("ecl", True)  # the particles arrive: crystals light up
         camera = self.detector.view.camera
         camera.azimuth = (camera.azimuth + self.step_deg + 180.0) % 360.0 - 180.0
-        if self.frame >= self.dwell_frames:
+        if self.frame >= self.dwell_frames and not self.held:
             self.advance()
 
     def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:
-        key = event.key()
-        if key == QtCore.Qt.Key.Key_Escape:
+        key, keys = event.key(), QtCore.Qt.Key
+        if key == keys.Key_Escape:
             self.close()
-        elif key == QtCore.Qt.Key.Key_Space:
-            self.stop() if self.timer.isActive() else self.timer.start()
-        elif key in (QtCore.Qt.Key.Key_Right, QtCore.Qt.Key.Key_N):
+        elif key in (keys.Key_B, keys.Key_Period):
+            self.set_blank(not self.blanked)
+        elif key in (keys.Key_P, keys.Key_Space):
+            self.set_held(not self.held)
+        elif key in (keys.Key_PageDown, keys.Key_Right, keys.Key_N):
             self.advance()
+        elif key in (keys.Key_PageUp, keys.Key_Left):
+            if not self.previous():
+                self.say("No earlier event")
         else:
             super().keyPressEvent(event)
 
