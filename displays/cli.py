@@ -4,7 +4,9 @@ else a private Xvfb).
 ``render --out detector.png`` draws the detector alone. ``render FILE --events 0-99 --out-dir DIR``
 draws each event of an event file on the real detector: tracks, vertices and KLM clusters over the
 detector, the ECL crystals of the clusters lit by energy (3D), or over the outlines of the r-phi /
-r-z projection; one PNG per event, named by experiment, run and event.
+r-z projection; one PNG per event, named by experiment, run and event. ``render [FILE] --movie
+OUT.mp4|OUT.webm`` makes a movie instead (``displays.movie``): the camera turning over the detector
+and the events of ``--events``, each for an equal share of ``--seconds``.
 
 The detector scene is built once (``DetectorPictures``) and then renders any number of ``Picture``
 requests; event pictures add their overlays between renders and reuse the same scene.
@@ -13,6 +15,7 @@ requests; event pictures add their overlays between renders and reuse the same s
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from dataclasses import dataclass, field
@@ -129,7 +132,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="event file (mdst .root, .h5, Phoenix .json): draw its events on the detector",
     )
     parser.add_argument("--out", type=Path, default=None, help="PNG file of the detector alone")
-    parser.add_argument("--events", default="0", help="events of FILE to draw, e.g. 0-99 or 7 (default 0)")
+    parser.add_argument(
+        "--events",
+        default=None,
+        help="events of FILE to draw, e.g. 0-99, 7 or :5 (the first five; default 0); an outreach movie "
+        "without FILE: how many generated collisions (default one per 12 s)",
+    )
     parser.add_argument(
         "--out-dir", type=Path, default=None, help="directory for the event PNGs (made if missing)"
     )
@@ -149,6 +157,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cdc-wires", action="store_true", help="draw the 14336 CDC sense wires")
     parser.add_argument(
         "--theme", choices=("dark", "light"), default="dark", help="dark (default) or light (e-log)"
+    )
+    movie = parser.add_argument_group("movies (docs/movies.md)")
+    movie.add_argument(
+        "--movie", type=Path, default=None, help="write a movie: OUT.mp4 (H.264) or OUT.webm (VP9)"
+    )
+    movie.add_argument("--seconds", type=float, default=10.0, help="movie length (default 10 s)")
+    movie.add_argument("--fps", type=float, default=25.0, help="frames per second (default 25)")
+    movie.add_argument(
+        "--turn", type=float, default=6.0, help="camera turn in degrees per second (default 6)"
+    )
+    movie.add_argument(
+        "--outreach",
+        action="store_true",
+        help="the outreach show's look: detector cut open, tracks growing, captions in plain words",
     )
 
 
@@ -203,7 +225,7 @@ def render_event_file(args: argparse.Namespace) -> str:
     if args.out_dir is None:
         raise RenderError(f"{args.file}: say where the event pictures go with --out-dir DIR")
     try:
-        event_range = event_render.parse_range(args.events)
+        event_range = event_render.parse_range(args.events or "0")
         source = event_render.open_event_source(args.file)
     except event_render.ExportError as exc:
         raise RenderError(str(exc)) from exc
@@ -252,10 +274,117 @@ def render_event_file(args: argparse.Namespace) -> str:
     )
 
 
+def movie_request(args: argparse.Namespace) -> Any:
+    """The movie asked for, checked before any scene is built (suffix, size, length, output folder)."""
+    from displays import movie
+
+    out = Path(args.movie)
+    for given, name in ((args.out, "--out"), (args.out_dir, "--out-dir")):
+        if given is not None:
+            raise RenderError(f"give either --movie or {name}, not both")
+    if args.view != "3d":
+        raise RenderError(f"{out}: movies show the turning 3D view; --view {args.view} makes pictures only")
+    try:
+        request = movie.MovieRequest(
+            out=out,
+            size=movie.check_size(tuple(args.size), out),
+            seconds=float(args.seconds),
+            fps=float(args.fps),
+            outreach=bool(args.outreach),
+            degrees_per_s=float(args.turn),
+            camera=args.camera,
+            cutaway=args.cutaway,
+            hidden=frozenset(name.strip().upper() for name in args.hide.split(",") if name.strip()),
+            theme=args.theme,
+            cdc_wires=bool(args.cdc_wires),
+            line_width=line_width_for(tuple(args.size)),
+        )
+        request.n_frames  # noqa: B018  (checks the length and the frame rate)
+        if not math.isfinite(request.degrees_per_s):
+            raise RenderError(f"camera turn {args.turn} is no number of degrees per second")
+        check_output(out, "video", inputs=[args.file] if args.file is not None else [])
+    except (movie.MovieError, OutputError) as exc:
+        raise RenderError(str(exc)) from exc
+    return request
+
+
+def render_movie(args: argparse.Namespace) -> str:
+    """A movie of the detector alone, or of the events ``args.events`` of ``args.file``."""
+    from displays import event_render, movie
+
+    request = movie_request(args)
+    source: Any = None
+    positions: range = range(0)
+    note = ""
+    if args.file is None and args.outreach:  # the outreach show's own collisions, as without a file
+        from displays import showcase
+
+        try:
+            wanted = event_render.parse_range(args.events) if args.events else None
+        except event_render.ExportError as exc:
+            raise RenderError(str(exc)) from exc
+        n = len(wanted) if wanted else max(1, round(request.seconds / showcase.DWELL_S))
+        if n > request.n_frames:
+            raise RenderError(
+                f"{request.out}: {n} collisions do not fit in {request.n_frames} frames; "
+                "make the movie longer, the frame rate higher or ask for fewer"
+            )
+        source = event_render.BatchSource(showcase.generated_collisions(n))
+        positions = range(n)
+    elif args.file is None and args.events is not None:
+        raise RenderError(
+            f"--events {args.events}: give an event FILE, or --outreach for generated collisions"
+        )
+    elif args.file is not None:
+        try:
+            event_range = event_render.parse_range(args.events or "0")
+            source = event_render.open_event_source(args.file)
+        except event_render.ExportError as exc:
+            raise RenderError(str(exc)) from exc
+        positions = event_render.clamp_range(event_range, len(source))
+        if not positions:
+            n = len(source)
+            raise RenderError(
+                f"{args.file}: events {args.events} are outside the file, which holds {n} events"
+                + (f" (0-{n - 1})" if n else "")
+            )
+        if len(positions) > request.n_frames:
+            raise RenderError(
+                f"{request.out}: {len(positions)} events do not fit in {request.n_frames} frames; "
+                "make the movie longer, the frame rate higher or the event range shorter"
+            )
+        skipped = len(event_range) - len(positions)
+        note = f"; {skipped} event(s) of the range lie past the file's {len(source)}" if skipped else ""
+    app = _app()
+    pictures = DetectorPictures(app, cdc_wires=args.cdc_wires)
+    try:
+        written = movie.write_movie(
+            request,
+            app,
+            pictures.parts(),
+            source,
+            positions,
+            inputs=[args.file] if args.file is not None else [],
+            progress=lambda line: print(f"render: {line}", file=sys.stderr, flush=True),
+        )
+    except movie.MovieError as exc:
+        raise RenderError(str(exc)) from exc
+    w, h = request.size
+    shown = ", the detector alone"
+    if source is not None:
+        shown = f", {len(positions)} {'event' if args.file is not None else 'generated collision'}(s)"
+    return (
+        f"wrote {written} ({w}x{h}, {request.n_frames} frames at {request.fps:g} fps, {request.codec.name}"
+        f"{shown}{note}, {app.backend_name}"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     try:
-        if args.file is not None:
+        if getattr(args, "movie", None) is not None:
+            message = render_movie(args)
+        elif args.file is not None:
             message = render_event_file(args)
         elif args.out is None:
             raise RenderError("give --out FILE.png for the detector, or an event FILE with --out-dir DIR")
@@ -267,5 +396,9 @@ def run(args: argparse.Namespace) -> int:
     except GeometryDataError as exc:  # a missing or damaged geometry table, named in the message
         print(f"render: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        kept = "; any previous file is unchanged" if getattr(args, "movie", None) is not None else ""
+        print(f"render: interrupted{kept}", file=sys.stderr)
+        return 130
     print(f"{message}, {time.perf_counter() - start:.1f} s)")
     return 0

@@ -158,15 +158,23 @@ MAX_EVENT_INDEX = 2**53  # beyond any file; larger numbers in a range are refuse
 
 
 def parse_range(text: str) -> range:
-    """'0-99' -> range(0, 100); '7' -> range(7, 8). Never iterated whole: see ``clamp_range``."""
-    lo, _, hi = text.strip().partition("-")
+    """'0-99' -> range(0, 100); '7' -> range(7, 8); as Python slices '0:5' -> range(0, 5) and ':5'
+    (the first five) -> range(0, 5). Never iterated whole: see ``clamp_range``."""
+    text = text.strip()
+    sliced = ":" in text
+    lo, _, hi = text.partition(":" if sliced else "-")
     if len(lo) > 20 or len(hi) > 20:
         raise ExportError(f"bad event range {text[:40]!r}: numbers that long are no event positions")
     try:
-        start = int(lo)
-        stop = int(hi) + 1 if hi else start + 1
+        if sliced:
+            start, stop = int(lo or 0), int(hi)
+        else:
+            start = int(lo)
+            stop = int(hi) + 1 if hi else start + 1
     except ValueError:
-        raise ExportError(f"bad event range {text!r}: write e.g. 0-99 or 7") from None
+        raise ExportError(
+            f"bad event range {text!r}: write e.g. 0-99 or 7, or :5 for the first five"
+        ) from None
     if start < 0 or stop <= start:
         raise ExportError(f"bad event range {text!r}: empty or negative")
     if stop > MAX_EVENT_INDEX:

@@ -23,10 +23,12 @@ Whole-array conversion of one bounded chunk of entries of the tree ``tree``:
   branches; where one object relates to several, the highest weight wins (for track → ECL a
   photon-hypothesis cluster first).
 
-**Field.** No mdst stores the solenoid field. ``header.bz`` (used for momenta) is the ``bz``
-argument, by default the nominal 1.5 T, as belle2/display does. basf2 evaluates its field map at
-the perigee (≈ 1.4528 T near z = 0), so pT here is ≈ 3 % above basf2's printout; pass
-``bz=1.4528`` to match basf2 for tracks from the interaction region.
+**Field.** No mdst stores the solenoid field. ``header.bz`` (used for momenta) is the field basf2
+converts curvature with at the interaction point, ``events.field.IP_BZ`` = 1.4528 T (its field map
+at the perigee, derived from its own printout), so the momenta of tracks from the interaction region
+agree with basf2's to 2e-4; the ``bz`` argument overrides it (1.5 for the nominal constant field).
+A track whose perigee lies far along z sat in a weaker field (``events.field.bz_at``: 1.44 T at
+z = -17.5 cm, 1.20 T at z = 69 cm); its momentum here is that much higher than basf2's.
 
 Leaves are looked up by name and missing ones tolerated (their columns keep the schema's fill
 value and ``issues`` says what was missing), since members are added between mdst versions.
@@ -44,8 +46,8 @@ import awkward as ak
 import numpy as np
 import uproot
 
+from events import field, remote, rootclasses, vertexing
 from events import pdg as pdg_table
-from events import remote, rootclasses, vertexing
 from events.model import Collection, EventBatch, VertexKind
 from events.source import EventFileError, EventSource
 from events.trigger import L1_BITS
@@ -53,7 +55,7 @@ from events.trigger import L1_BITS
 log = logging.getLogger(__name__)
 
 TREE = "tree"
-BZ = 1.5  # T, nominal solenoid field (see the module docstring)
+BZ = field.IP_BZ  # T, the field basf2's momenta of interaction-region tracks use (module docstring)
 
 # GDL output-bit numbers of menu ftd_0036 for the lines events.trigger names
 FTD_0036_BITS: dict[str, int] = {

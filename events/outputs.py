@@ -13,7 +13,7 @@ removed and the previous file stays as it was. What is refused, with one line na
 
 * an output that is one of the run's inputs (same inode: the same path, a hard or soft link);
 * replacing an existing file of another kind (told by its first bytes: ROOT ``root``, HDF5
-  ``\\x89HDF``, PNG, JSON, text), e.g. ROOT histograms over an HDF5 event store;
+  ``\\x89HDF``, PNG, MP4 or WebM video, JSON, text), e.g. ROOT histograms over an HDF5 event store;
 * a folder that does not exist or cannot be written (tried with a real temporary file);
 * a full disk, an exhausted quota or a file size limit met while writing (``OutputError``).
 """
@@ -31,18 +31,28 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-KINDS = ("root", "hdf5", "png", "json", "text")
+KINDS = ("root", "hdf5", "png", "json", "text", "video")
 DESCRIPTION = {
     "root": "a ROOT file",
     "hdf5": "an HDF5 file",
     "png": "a PNG picture",
     "json": "a JSON file",
     "text": "a text file",
+    "video": "a video (MP4 or WebM)",
     "binary": "a binary file of unknown type",
 }
-SUFFIX_KIND = {".root": "root", ".h5": "hdf5", ".hdf5": "hdf5", ".png": "png", ".json": "json"}
+SUFFIX_KIND = {
+    ".root": "root",
+    ".h5": "hdf5",
+    ".hdf5": "hdf5",
+    ".png": "png",
+    ".json": "json",
+    ".mp4": "video",
+    ".webm": "video",
+}
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+EBML_MAGIC = b"\x1a\x45\xdf\xa3"  # Matroska / WebM
 HDF5_OFFSETS = (0, 512, 1024, 2048)  # where HDF5 looks for its signature (after a user block)
 FULL = {
     errno.ENOSPC: "the disk is full (no space left on the device)",
@@ -84,6 +94,8 @@ def detect_kind(path: str | Path) -> str | None:
         return "hdf5"
     if head.startswith(PNG_MAGIC):
         return "png"
+    if head[4:8] == b"ftyp" or head.startswith(EBML_MAGIC):  # ISO media (MP4) or WebM
+        return "video"
     if b"\x00" in head:
         return "binary"
     try:

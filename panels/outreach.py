@@ -7,11 +7,17 @@ With no file the collisions come from the project's generator, with dark-sector 
 
 Built to run unattended for hours: one detector view and one set of event visuals on one scene,
 reused (``set_data`` only); one timer driving the animation; events produced in bounded chunks on a
-worker thread; nothing kept from past events.
+worker thread; of past events only the last ``HISTORY`` are kept, for the presenter to go back to.
+
+Presenter keys (what a presentation clicker sends): PageDown / Right / N the next event, PageUp / Left
+the previous one, B (or "." ) a black screen and again back, P or Space holds the current event (the
+camera keeps turning, no new event comes) until pressed again; Escape ends the show. A toggle is
+said on screen for ``NOTICE_MS``.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -19,149 +25,39 @@ from typing import Any
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from displays import event_geometry as geo
 from displays.event_view import apply_event_look
 from displays.event_visuals import EventVisuals, detector_crystal_painter
 from displays.scene import Scene
+from displays.showcase import (  # noqa: F401  (the captions are found here too)
+    CAMERA_CENTER,
+    CAMERA_EXTENT,
+    CUTAWAY,
+    DATA_STORY,
+    DEFAULT_FILTER,
+    DEFAULT_SIGNALS,
+    DEGREES_PER_S,
+    DWELL_S,
+    ELEVATION,
+    GROW_S,
+    PROCESS_STORY,
+    SIGNAL_STORY,
+    TRACK_WIDTH,
+    caption,
+    facts,
+    story,
+)
 from displays.view3d import DetectorView3D
 from events import filtering
 from events.generator import parse_signal
-from events.generator.processes import BY_CODE, SIGNAL_BY_CODE, SIGNAL_PROCESS
-from events.model import EventBatch, VertexKind
+from events.model import EventBatch
 from events.source import Events
 from geometry.mesh import Part
 
 FRAME_MS = 40  # 25 frames per second
-# what a visitor should see: every injected signal, busy events, and clean two-track events
-DEFAULT_FILTER = "signal >= 0 or ntracks >= 4 or (ntracks == 2 and max_p > 3)"
-DEFAULT_SIGNALS = (
-    "zprime:mass=3.0,fraction=0.02",
-    "darkhiggs:ma=2,mh=3,fraction=0.02",
-    "darkphoton:mass=4,fraction=0.02",
-    "alp:mass=1.5,fraction=0.02",
-    "llp:mass=1.0,ctau=5,channel=pipi,fraction=0.02",
-)
 CHUNK = 100  # generated events per chunk (about 0.1 s of work on the worker thread)
-ELEVATION = 30.0  # degrees: looking down into the open detector from every side
-TRACK_WIDTH = 3.0  # px: readable from across the room
-CAMERA_CENTER = (0.0, -35.0, 20.0)  # cm: the open lower half sits in the middle of the screen
-
-# headline and one sentence per generated process (code) and injected signal (code)
-PROCESS_STORY: dict[str, tuple[str, str]] = {
-    "eeee": (
-        "Two photons collide",
-        "The electron and the positron each threw off a photon; the two photons met and made a new "
-        "electron–positron pair.",
-    ),
-    "eemumu": (
-        "Two photons make two muons",
-        "The beam particles each threw off a photon; the photons met and turned into a muon and an antimuon.",
-    ),
-    "uubar": (
-        "A spray of particles",
-        "Pure energy became an up quark and its antiquark, which dressed up as pions and kaons.",
-    ),
-    "ddbar": (
-        "A spray of particles",
-        "Pure energy became a down quark and its antiquark, which turned into jets of pions.",
-    ),
-    "ssbar": (
-        "A spray of particles",
-        "Pure energy became a strange quark and its antiquark: look for kaons.",
-    ),
-    "ccbar": ("Charm!", "The collision made a charm quark and its antiquark, which live on inside D mesons."),
-    "mumu": (
-        "A muon pair",
-        "Electron and positron annihilated into a muon and an antimuon, heavy cousins of the electron, "
-        "flying out back to back.",
-    ),
-    "bbbar_charged": (
-        "Two B mesons",
-        "The collision made an Υ(4S), which fell apart into a B⁺ and a B⁻: the particles Belle II was built "
-        "to study matter and antimatter with.",
-    ),
-    "bbbar_mixed": (
-        "Two B mesons",
-        "The collision made an Υ(4S), which fell apart into a neutral B and its antiparticle: they change "
-        "into each other as they fly.",
-    ),
-    "tautau": (
-        "A tau pair",
-        "Electron and positron became two tau leptons, which decayed within a millimetre.",
-    ),
-    "bhabha": (
-        "Electron meets positron",
-        "They bounced off each other and stopped in the crystal calorimeter.",
-    ),
-    "gammagamma": ("Two flashes of light", "Electron and positron annihilated into two photons of light."),
-}
-SIGNAL_STORY: dict[str, tuple[str, str]] = {
-    "zprime": (
-        "Simulated: a hidden Z′ boson?",
-        "Two muons, and energy vanishing into something invisible: what a dark-matter messenger might "
-        "look like.",
-    ),
-    "darkhiggs": (
-        "Simulated: a dark Higgs?",
-        "A dark photon decays into two muons while a dark Higgs escapes unseen.",
-    ),
-    "darkphoton": (
-        "Simulated: one lonely photon",
-        "A single flash of light and nothing else: an invisible dark photon could carry the rest away.",
-    ),
-    "alp": (
-        "Simulated: an axion-like particle",
-        "A photon and a short-lived new particle that turns into two more photons.",
-    ),
-    "llp": (
-        "Simulated: a long-lived particle",
-        "A new particle flies a few centimetres before decaying: look for tracks that start away from "
-        "the centre.",
-    ),
-}
-DATA_STORY = (
-    "A collision in Belle II",
-    "An electron (7 GeV) and a positron (4 GeV) met at the centre of the detector.",
-)
-
-
-def story(event: EventBatch) -> tuple[str, str]:
-    """Headline and sentence for what kind of collision this is."""
-    process, signal = int(event.header["process"][0]), int(event.header["signal"][0])
-    if process == SIGNAL_PROCESS and signal in SIGNAL_BY_CODE:
-        return SIGNAL_STORY.get(SIGNAL_BY_CODE[signal].name, DATA_STORY)
-    if process in BY_CODE:
-        return PROCESS_STORY.get(BY_CODE[process].name, DATA_STORY)
-    return DATA_STORY
-
-
-def facts(event: EventBatch) -> str:
-    """What the visitor can count in the picture, in plain words."""
-    n_tracks = event.tracks.size
-    photons = geo.photon_clusters(event.ecl)
-    n_photons = int(photons.sum())
-    energy = float(np.nansum(event.ecl["energy"][photons]))
-    parts = [
-        f"{n_tracks} charged particle{'s' if n_tracks != 1 else ''} curve in the 1.5 T magnetic field "
-        "(red: positive, blue: negative)"
-        if n_tracks
-        else "No charged particle: light leaves no track, only flashes in the calorimeter"
-    ]
-    if n_photons:
-        parts.append(
-            f"{n_photons} flash{'es' if n_photons != 1 else ''} of light in the crystal calorimeter "
-            f"({energy:.1f} GeV)"
-        )
-    if (event.vertices["kind"] != VertexKind.PRIMARY).any():
-        parts.append("orange tracks: an unstable particle decayed in flight")
-    return " · ".join(parts) + "."
-
-
-def caption(event: EventBatch) -> str:
-    """The whole caption as plain text: headline, sentence, facts."""
-    head, sentence = story(event)
-    return f"{head}\n{sentence}\n{facts(event)}"
-
+HISTORY = 30  # past events the presenter can page back to
+NOTICE_MS = 1500  # how long "Paused" / "Playing" stays on screen
+HELD_MARK = "  · paused"  # after the source's name while the presenter holds the event
 
 # --- where the events come from ------------------------------------------------------------
 
@@ -237,9 +133,9 @@ class OutreachWindow(QtWidgets.QWidget):
         self,
         feed: Iterator[tuple[int, EventBatch]],
         parts: Sequence[Part] | None = None,
-        dwell_s: float = 12.0,
-        grow_s: float = 2.5,
-        degrees_per_s: float = 6.0,
+        dwell_s: float = DWELL_S,
+        grow_s: float = GROW_S,
+        degrees_per_s: float = DEGREES_PER_S,
         label: str = "",
         parent: QtWidgets.QWidget | None = None,
     ) -> None:
@@ -253,6 +149,9 @@ class OutreachWindow(QtWidgets.QWidget):
         self.frame = 0
         self.shown = 0
         self.current_event: EventBatch | None = None
+        self.history: deque[tuple[int, EventBatch]] = deque(maxlen=HISTORY)  # shown, oldest first
+        self.back = 0  # how many events behind the newest the presenter has paged
+        self.held = False  # P / Space: the current event stays, no auto-advance
         if parts is None:
             from geometry.detector import build_detector
 
@@ -260,12 +159,12 @@ class OutreachWindow(QtWidgets.QWidget):
         from vispy import app as vispy_app
 
         self.detector = DetectorView3D(
-            parts, app=vispy_app.use_app("pyside6"), size=(1280, 720), cutaway="half"
+            parts, app=vispy_app.use_app("pyside6"), size=(1280, 720), cutaway=CUTAWAY
         )
         apply_event_look(self.detector)
         camera = self.detector.view.camera
         camera.elevation = ELEVATION
-        camera.scale_factor = 430.0
+        camera.scale_factor = CAMERA_EXTENT
         camera.center = CAMERA_CENTER
         painter = detector_crystal_painter(self.detector) if "ECL" in self.detector.parts else None
         self.scene = Scene()
@@ -336,6 +235,45 @@ class OutreachWindow(QtWidgets.QWidget):
         canvas.native.setMinimumSize(320, 240)  # the detector never yields its place to the text
         lay.addWidget(canvas.native, stretch=1)
         lay.addWidget(panel)
+        canvas.native.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)  # the presenter's keys reach the show
+        self.blank = QtWidgets.QWidget(self)  # B: the whole screen black, over everything
+        self.blank.setObjectName("blank")
+        self.blank.setStyleSheet("#blank { background: #000000; }")
+        self.blank.setAttribute(QtCore.Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.blank.hide()
+        self.notice = QtWidgets.QLabel("", self)  # a toggle, said briefly over the detector
+        font = QtGui.QFont()
+        font.setPointSize(28)
+        font.setWeight(QtGui.QFont.Weight.Bold)
+        self.notice.setFont(font)
+        self.notice.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.notice.setStyleSheet(
+            "color: #ffffff; background: rgba(13, 19, 32, 210); border: 2px solid #3fb6e8;"
+            " border-radius: 12px; padding: 14px 36px;"
+        )
+        self.notice.hide()
+        self._notice_timer = QtCore.QTimer(self)
+        self._notice_timer.setSingleShot(True)
+        self._notice_timer.setInterval(NOTICE_MS)
+        self._notice_timer.timeout.connect(self.notice.hide)
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.blank.setGeometry(self.rect())
+        self._place_notice()
+
+    def _place_notice(self) -> None:
+        self.notice.adjustSize()
+        x = (self.width() - self.notice.width()) // 2
+        self.notice.move(max(x, 0), 28)
+
+    def say(self, text: str) -> None:
+        """Show ``text`` large over the detector for ``NOTICE_MS``."""
+        self.notice.setText(text)
+        self._place_notice()
+        self.notice.show()
+        self.notice.raise_()
+        self._notice_timer.start()
 
     # --- caption as one string (for tests and logs) --------------------------------------------
     def caption_text(self) -> str:
@@ -351,7 +289,12 @@ class OutreachWindow(QtWidgets.QWidget):
         self.timer.stop()
 
     def advance(self) -> None:
-        """Show the next event of the feed, tracks at the collision point, calorimeter dark."""
+        """Show the next event: the one after the shown one when the presenter paged back, else the
+        feed's next; tracks at the collision point, calorimeter dark."""
+        if self.back > 0:
+            self.back -= 1
+            self._show(*self.history[len(self.history) - 1 - self.back])
+            return
         try:
             index, event = next(self.feed)
         except StopIteration:
@@ -359,6 +302,18 @@ class OutreachWindow(QtWidgets.QWidget):
             self.sentence.setText("")
             self.facts.setText("")
             return
+        self.history.append((index, event))
+        self._show(index, event)
+
+    def previous(self) -> bool:
+        """Show the event before the shown one again (of the last ``HISTORY``); False at the oldest."""
+        if self.back + 1 >= len(self.history):
+            return False
+        self.back += 1
+        self._show(*self.history[len(self.history) - 1 - self.back])
+        return True
+
+    def _show(self, index: int, event: EventBatch) -> None:
         self.index = index
         self.current_event = event
         self.frame = 0
@@ -372,10 +327,29 @@ class OutreachWindow(QtWidgets.QWidget):
         self.facts.setText(facts(event))
         self.advanced.emit(index)
 
+    def set_held(self, held: bool) -> None:
+        """Hold the current event (no auto-advance; the animation and the camera go on) or go on."""
+        self.held = bool(held)
+        self.say("Paused" if self.held else "Playing")
+        base = self.source_label.text().removesuffix(HELD_MARK)
+        self.source_label.setText(base + HELD_MARK if self.held else base)  # stays while held
+
+    def set_blank(self, blank: bool) -> None:
+        """A black screen (nothing is animated behind it) or the show again."""
+        self.blank.setGeometry(self.rect())
+        self.blank.setVisible(bool(blank))
+        if blank:
+            self.notice.hide()
+            self.blank.raise_()
+
+    @property
+    def blanked(self) -> bool:
+        return not self.blank.isHidden()
+
     def tick(self) -> None:
         """One animation frame; nothing while the show is hidden or minimised (uploads wait for a paint,
         so a show that cannot paint would pile them up)."""
-        if not self.isVisible() or self.isMinimized():
+        if not self.isVisible() or self.isMinimized() or self.blanked:
             return
         self.frame += 1
         if self.frame <= self.grow_frames:
@@ -385,17 +359,22 @@ class OutreachWindow(QtWidgets.QWidget):
                 self.scene.set_layer_visible("ecl", True)  # the particles arrive: crystals light up
         camera = self.detector.view.camera
         camera.azimuth = (camera.azimuth + self.step_deg + 180.0) % 360.0 - 180.0
-        if self.frame >= self.dwell_frames:
+        if self.frame >= self.dwell_frames and not self.held:
             self.advance()
 
     def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:
-        key = event.key()
-        if key == QtCore.Qt.Key.Key_Escape:
+        key, keys = event.key(), QtCore.Qt.Key
+        if key == keys.Key_Escape:
             self.close()
-        elif key == QtCore.Qt.Key.Key_Space:
-            self.stop() if self.timer.isActive() else self.timer.start()
-        elif key in (QtCore.Qt.Key.Key_Right, QtCore.Qt.Key.Key_N):
+        elif key in (keys.Key_B, keys.Key_Period):
+            self.set_blank(not self.blanked)
+        elif key in (keys.Key_P, keys.Key_Space):
+            self.set_held(not self.held)
+        elif key in (keys.Key_PageDown, keys.Key_Right, keys.Key_N):
             self.advance()
+        elif key in (keys.Key_PageUp, keys.Key_Left):
+            if not self.previous():
+                self.say("No earlier event")
         else:
             super().keyPressEvent(event)
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import uproot
 
-from events import extrapolation, helix, io, mdst, trigger
+from events import extrapolation, field, helix, io, mdst, trigger
 from events.model import EventBatch
 
 TRACKS = [8, 13, 8, 8, 13, 13, 13, 7, 13, 9]
@@ -94,14 +94,30 @@ def test_helix_and_charge_agree_with_basf2(sample: EventBatch) -> None:
     np.testing.assert_allclose(perigee, BASF2_POSITION, atol=5e-5)
 
 
-def test_momenta_match_basf2_with_its_field_and_are_3_percent_high_at_1p5_tesla(sample: EventBatch) -> None:
+def test_momenta_match_basf2_with_the_field_at_the_perigee(sample: EventBatch) -> None:
     t = sample.event(0).tracks
     p_map = helix.momentum(t["phi0"][:3], t["omega"][:3], t["tan_lambda"][:3], np.array(BASF2_BZ))
     np.testing.assert_allclose(p_map, BASF2_MOMENTUM, rtol=5e-4, atol=2e-6)  # field values to 4 digits
-    assert (sample.header["bz"] == np.float32(mdst.BZ)).all()
-    p_flat = helix.momentum(t["phi0"][:3], t["omega"][:3], t["tan_lambda"][:3], sample.header["bz"][0])
-    ratio = np.linalg.norm(p_flat, axis=-1) / np.linalg.norm(BASF2_MOMENTUM, axis=-1)
-    np.testing.assert_allclose(ratio, 1.5 / np.array(BASF2_BZ), rtol=5e-4)
+    np.testing.assert_allclose(field.bz_at(t["z0"][:3]), BASF2_BZ, rtol=3e-4)  # the profile knows them
+    assert (sample.header["bz"] == np.float32(field.IP_BZ)).all()
+    p_ip = helix.momentum(t["phi0"][:3], t["omega"][:3], t["tan_lambda"][:3], sample.header["bz"][0])
+    ratio = np.linalg.norm(p_ip, axis=-1) / np.linalg.norm(BASF2_MOMENTUM, axis=-1)
+    np.testing.assert_allclose(ratio[[0, 2]], 1.0, rtol=3e-4)  # interaction-region tracks: basf2's
+    assert ratio[1] == pytest.approx(field.IP_BZ / 1.441, rel=5e-4)  # perigee at z = -17.5 cm: 0.8 % high
+
+
+@pytest.mark.parametrize(
+    ("z0", "omega", "pt"),
+    [  # basf2's printout (mdst_compatibility-v06-00-00.out): perigee z, curvature, printed pT
+        (-0.0205009, -0.022786, 0.191141),  # event 1, fit 0
+        (-17.512, 0.0149785, 0.288349),  # event 1, fit 2
+        (22.1581, 0.0143633, 0.300836),  # event 3, fit 0
+        (68.6996, -0.0099848, 0.360725),  # event 2, fit 20
+    ],
+)
+def test_the_field_profile_gives_basf2s_transverse_momenta(z0: float, omega: float, pt: float) -> None:
+    assert helix.transverse_momentum(omega, field.bz_at(z0)) == pytest.approx(pt, rel=1e-4)
+    assert field.NOMINAL_BZ / field.bz_at(0.0) == pytest.approx(1.0325, abs=5e-4)  # 1.5 T is 3 % high
 
 
 def test_relations_follow_basf2(sample: EventBatch) -> None:
