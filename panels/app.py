@@ -3,6 +3,7 @@
 - the 3D detector and both projections show one ``Scene`` (one ``EventVisuals`` per view); the
   browser, the candidate tool and the window's colour menu change the scene, never the views;
 - the event browser pages through a file, or through the newest events of the live stream;
+- the Time toolbar (``panels.time_player``, key T) replays the shown collision in slow motion;
 - inspector and candidate tool follow the browser's selection;
 - the live stream (the embedded simulation by default, or ``zmq://``) feeds every event to the
   running recoil-mass histograms and the live buffer; a bin click opens its event if still buffered;
@@ -51,6 +52,7 @@ from panels.monitoring import LiveHub, monitoring_docks
 from panels.monitoring.alarm_status import AlarmStatus
 from panels.stream_status import MAJOR, StreamStatus
 from panels.theme import Theme
+from panels.time_player import TimePlayer
 
 LEFT = Qt.DockWidgetArea.LeftDockWidgetArea
 BOTTOM = Qt.DockWidgetArea.BottomDockWidgetArea
@@ -168,6 +170,12 @@ class Application:
         w.color_mode_changed.connect(self.scene.set_color_mode)
         w.theme_changed.connect(self._follow_theme)
         w.event_provider = self.current_event
+        # the collision replayed in its own time: a toolbar of its own beside the camera's
+        self.time_player = TimePlayer(self.scene)
+        time_bar = w.addToolBar("Time")
+        time_bar.setObjectName("Time")
+        time_bar.addWidget(self.time_player)
+        w.add_shortcut("T", self.time_player.toggle, "Replay the collision in time: play / pause")
 
         self.histograms = [RunningHistogram(d) for d in STANDARD]
         self.histogram_panel = HistogramPanel(self.histograms)
@@ -329,6 +337,7 @@ class Application:
 
     def close(self) -> None:
         self.log_panel.detach()
+        self.time_player.detach()
         self._alarm_timer.stop()  # nothing feeds or syncs the alarms once the sources stop
         self.alarm_status.timer.stop()
         if self.stream is not None:

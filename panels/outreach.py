@@ -1,6 +1,7 @@
 """Outreach mode: the Belle II detector, cut open, on a big screen; collisions one after another.
 
-Each event grows out of the collision point (tracks first, then the calorimeter crystals light up),
+Each collision is replayed in its own time, slowed down (``displays.timeline``): the particles fly out
+of the collision point at their own speeds and the calorimeter crystals light as they arrive;
 the camera turns slowly around the detector, and a large caption says in plain words what happened.
 With no file the collisions come from the project's generator, with dark-sector signals mixed in
 (``OutreachWindow.from_generator(seed)``); with a file, its interesting events loop forever.
@@ -39,13 +40,16 @@ from displays.showcase import (  # noqa: F401  (the captions are found here too)
     DWELL_S,
     ELEVATION,
     GROW_S,
+    NS_PER_S,
     PROCESS_STORY,
     SIGNAL_STORY,
     TRACK_WIDTH,
     caption,
     facts,
+    replay_rate,
     story,
 )
+from displays.timeline import timeline
 from displays.view3d import DetectorView3D
 from events import filtering
 from events.generator import parse_signal
@@ -143,7 +147,9 @@ class OutreachWindow(QtWidgets.QWidget):
         self.setWindowTitle("Belle II: live from the collision point")
         self.feed = feed
         self.dwell_frames = max(int(dwell_s * 1000 / FRAME_MS), 1)
-        self.grow_frames = max(int(grow_s * 1000 / FRAME_MS), 1)
+        self.longest_s = grow_s  # the longest replay of one collision
+        self.grow_frames = max(int(grow_s * 1000 / FRAME_MS), 1)  # frames of the current one's replay
+        self.ns_per_frame = NS_PER_S * FRAME_MS / 1000
         self.step_deg = degrees_per_s * FRAME_MS / 1000
         self.index = -1
         self.frame = 0
@@ -318,8 +324,10 @@ class OutreachWindow(QtWidgets.QWidget):
         self.current_event = event
         self.frame = 0
         self.shown += 1
-        self.scene.set_growth(0.0)
-        self.scene.set_layer_visible("ecl", False)
+        duration = timeline(event).duration  # until the slowest particle has arrived
+        self.ns_per_frame = replay_rate(duration, NS_PER_S, self.longest_s) * FRAME_MS / 1000
+        self.grow_frames = max(int(np.ceil(duration / self.ns_per_frame)), 1)
+        self.scene.set_time(0.0)  # before the event: it appears at the collision point
         self.scene.set_event(event)
         head, sentence = story(event)
         self.headline.setText(head)
@@ -352,11 +360,8 @@ class OutreachWindow(QtWidgets.QWidget):
         if not self.isVisible() or self.isMinimized() or self.blanked:
             return
         self.frame += 1
-        if self.frame <= self.grow_frames:
-            t = self.frame / self.grow_frames
-            self.scene.set_growth(1 - (1 - t) ** 2)  # ease out: fast from the collision, then settle
-            if self.frame == self.grow_frames:
-                self.scene.set_layer_visible("ecl", True)  # the particles arrive: crystals light up
+        if self.frame <= self.grow_frames:  # the particles fly out; crystals light as they arrive
+            self.scene.set_time(self.frame * self.ns_per_frame)
         camera = self.detector.view.camera
         camera.azimuth = (camera.azimuth + self.step_deg + 180.0) % 360.0 - 180.0
         if self.frame >= self.dwell_frames and not self.held:

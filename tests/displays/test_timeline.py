@@ -84,7 +84,9 @@ def test_a_cluster_lights_when_its_track_arrives_not_at_light_speed() -> None:
 
 def test_klm_hits_come_after_the_calorimeter() -> None:
     tracks = _tracks([_muon(2.0, ecl_index=0, klm_index=0)])
-    ecl = Collection.from_columns("ecl", [1], {"energy": [0.2], "theta": [np.pi / 2], "phi": [0.3], "r": [125.0]})
+    ecl = Collection.from_columns(
+        "ecl", [1], {"energy": [0.2], "theta": [np.pi / 2], "phi": [0.3], "r": [125.0]}
+    )
     hit = helix.positions(0.0, 0.3, helix.PT_PER_CURVATURE * 1.5 / 2.0, 0.0, 0.0, 230.0)
     klm = Collection.from_columns("klm", [2], {"x": [hit[0], 0.0], "y": [hit[1], 250.0], "z": [0.0, 0.0]})
     t = timing.timeline(EventBatch.build(1, tracks=tracks, ecl=ecl, klm=klm), BARREL)
@@ -165,7 +167,9 @@ def test_generated_events_have_sensible_timelines() -> None:
         ev = batch.event(i)
         t = timing.timeline(ev)
         assert timing.MIN_DURATION_NS <= t.duration <= timing.MAX_DURATION_NS
-        assert np.all(t.ecl >= 0) and np.all(t.klm >= 0) and np.all(t.track_start >= 0)
+        assert np.all(t.ecl >= 0)
+        assert np.all(t.klm >= 0)
+        assert np.all(t.track_start >= 0)
         displaced = ev.vertices["kind"] != VertexKind.PRIMARY
         secondary += int(displaced.sum())
         assert np.all(t.vertices[displaced] > 0)
