@@ -142,8 +142,8 @@ class Schedule:
 
     The ``n_events`` events share the frames equally (counts differ by at most one, in order); the
     camera turns at ``degrees_per_s`` through the whole movie, from ``start_azimuth``. With
-    ``grow_s`` > 0 each event's tracks grow out of the collision point (eased out, as the outreach
-    show does) over ``grow_s`` or two fifths of the event's time, whichever is shorter; the
+    ``grow_s`` > 0 each event's tracks grow out of the collision point (eased out, for frames made
+    by hand) over ``grow_s`` or two fifths of the event's time, whichever is shorter; the
     crystals light up when the tracks are whole. The same span bounds the replay of the event in
     its own time (``Frame.time_ns``), which the movies draw.
     """
