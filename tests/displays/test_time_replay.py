@@ -55,3 +55,40 @@ def test_the_replay_lights_the_calorimeter_as_the_particles_arrive(
         assert shown["ecl"] < event.ecl.size  # at 2 ns some clusters are still to come
     finally:
         scene.close()
+
+
+def test_render_draws_an_event_at_a_moment_from_the_command_line(
+    tmp_path: Path, screenshot_dir: Path
+) -> None:
+    from tests.displays.test_cli import _rgb, run_render
+
+    pictures = {}
+    for label, extra in (("1ns", ("--time", "1")), ("whole", ())):
+        out = tmp_path / label
+        result = run_render(
+            str(SAMPLE),
+            "--events",
+            str(EVENT),
+            "--out-dir",
+            str(out),
+            "--size",
+            "640x360",
+            "--view",
+            "rphi",
+            *extra,
+        )
+        assert result.returncode == 0, result.stderr
+        (picture,) = out.iterdir()
+        pictures[label] = _rgb(picture)
+        (screenshot_dir / f"render_rphi_{label}.png").write_bytes(picture.read_bytes())
+    background = pictures["whole"][5, 5]
+    drawn = {k: int((np.abs(v - background).sum(axis=-1) > 60).sum()) for k, v in pictures.items()}
+    assert drawn["1ns"] < drawn["whole"]  # 1 ns after the collision the tracks are 30 cm long at most
+    for bad in ("-1", "soon", "nan"):
+        result = run_render(str(SAMPLE), "--out-dir", str(tmp_path / "bad"), "--time", bad)
+        assert result.returncode == 2
+        assert f"bad time '{bad}'" in result.stderr
+        assert "Traceback" not in result.stderr
+    result = run_render("--out", str(tmp_path / "detector.png"), "--time", "3")
+    assert result.returncode == 2
+    assert "--time draws events at one moment" in result.stderr
