@@ -145,3 +145,29 @@ def test_the_inspector_says_when_the_replay_has_an_object_appear(events) -> None
     secondary = int(np.flatnonzero(event.vertices["kind"] != VertexKind.PRIMARY)[0])
     vertex = dict(describe(event, "vertex", secondary)[0][1])
     assert float(vertex["flight: appears at [ns]"]) == pytest.approx(t.vertices[secondary], rel=1e-4)
+
+
+@pytest.mark.gl
+def test_the_application_has_a_time_toolbar_on_its_scene(qtbot, tmp_path, events) -> None:
+    from PySide6.QtWidgets import QToolBar
+
+    from panels.app import AppConfig, Application
+
+    app = Application(AppConfig(machine="bogus://x", stream="none", settings=tmp_path / "settings.ini"))
+    qtbot.addWidget(app.window)
+    try:
+        bar = app.window.findChild(QToolBar, "Time")
+        assert bar is not None
+        assert app.time_player.scene is app.scene  # the three views' scene
+        assert ("T", "Replay the collision in time: play / pause") in app.window.shortcuts
+        app.scene.set_event(events[0])
+        app.time_player.slider.setValue(40)  # 2 ns
+        assert app.scene.time == pytest.approx(2.0)
+        assert app.visuals["rphi"].time == pytest.approx(2.0)
+        toggle = next(a for a in app.window.actions() if a.text().startswith("Replay the collision"))
+        toggle.trigger()
+        assert app.time_player.playing
+        toggle.trigger()
+        assert not app.time_player.playing
+    finally:
+        app.close()
