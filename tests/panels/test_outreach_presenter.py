@@ -6,6 +6,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from displays.event_render import BatchSource
+from displays.timeline import timeline
 from events import filtering
 from events.generator import generate
 
@@ -53,7 +54,7 @@ def test_page_down_and_page_up_step_through_the_events(qtbot, show) -> None:
     assert show.current_event is shown_event
     qtbot.keyClick(show, Qt.Key.Key_PageDown)  # then new ones from the feed
     assert show.index == events[3]
-    assert show.scene.growth == 0.0  # every event shown grows again from the collision point
+    assert show.scene.time == 0.0  # every event shown is replayed again from the collision
 
 
 def test_b_blanks_the_screen_and_brings_it_back(qtbot, show, screenshot_dir) -> None:
@@ -92,7 +93,7 @@ def test_p_and_space_hold_the_event_until_pressed_again(qtbot, show, screenshot_
         show.tick()
     assert show.index == index  # held: no new event
     assert show.detector.view.camera.azimuth != azimuth  # the camera still turns
-    assert show.scene.growth == 1.0
+    assert show.scene.time >= timeline(show.current_event).duration  # the replay ran to its end
     assert show.scene.layer_visible("ecl")
     qtbot.waitUntil(lambda: not show.notice.isVisible(), timeout=5000)  # said briefly
     assert show.source_label.text().endswith("paused")  # and marked small while it lasts
