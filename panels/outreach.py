@@ -262,11 +262,25 @@ class OutreachWindow(QtWidgets.QWidget):
         self._notice_timer.setSingleShot(True)
         self._notice_timer.setInterval(NOTICE_MS)
         self._notice_timer.timeout.connect(self.notice.hide)
+        self.clock = QtWidgets.QLabel("", self)  # the replay's time, over the detector's top left corner
+        font = QtGui.QFont()
+        font.setPointSize(18)
+        self.clock.setFont(font)
+        self.clock.setStyleSheet("color: #8fd3f4; background: transparent;")
+        self.scene.events.time.connect(self._show_clock)
 
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
         super().resizeEvent(event)
         self.blank.setGeometry(self.rect())
         self._place_notice()
+        self.clock.move(28, 20)
+
+    def _show_clock(self, t: float | None) -> None:
+        """How long after the collision the picture is, in plain words."""
+        self.clock.setText("" if t is None else f"{t:.1f} billionths of a second after the collision")
+        self.clock.adjustSize()
+        if not self.blanked:
+            self.clock.raise_()
 
     def _place_notice(self) -> None:
         self.notice.adjustSize()
