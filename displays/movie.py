@@ -314,6 +314,24 @@ class CaptionBand:
             node.order = 1000 + order
             node.set_gl_state("translucent", depth_test=False)
 
+    def clock(self) -> Any:
+        """A line of text over the picture's top left corner (the replay's time), in the facts' colour."""
+        from vispy import scene
+
+        w, h = self.size
+        node = scene.visuals.Text(
+            "",
+            color=CAPTION_STYLES[2][1],
+            font_size=CAPTION_STYLES[1][0] * h * self.px_to_pt,
+            anchor_x="left",
+            anchor_y="bottom",
+            pos=(0.03 * w, 0.035 * h),
+            parent=self.background.parent,
+        )
+        node.order = 1000 + len(self.texts) + 2
+        node.set_gl_state("translucent", depth_test=False)
+        return node
+
     def set_text(self, lines: Sequence[str]) -> None:
         """Headline, sentence, facts: each wrapped to the band's width, stacked from the top."""
         for node, (text, px, y) in zip(self.texts, caption_layout(lines, self.size, self.top), strict=False):
@@ -375,6 +393,7 @@ class MovieScene:
         detector.set_wires_visible(request.cdc_wires)
         camera = detector.view.camera
         self.caption: CaptionBand | None = None
+        self.clock: Any = None  # the replay's time in words, over the picture's top left (outreach)
         if request.outreach:
             detector.set_cutaway(showcase.CUTAWAY)
             detector.set_camera_preset("3d")
@@ -384,6 +403,7 @@ class MovieScene:
             camera.center = showcase.CAMERA_CENTER
             self.caption = CaptionBand(detector.canvas, size)
             self.view_rect = (0, 0, size[0], self.caption.top)
+            self.clock = self.caption.clock()
         else:
             detector.set_cutaway(request.cutaway)
             detector.set_camera_preset(request.camera or "3d")
@@ -424,6 +444,8 @@ class MovieScene:
             scene.set_growth(1.0)
             scene.set_layer_visible("ecl", True)
             scene.set_time(time)  # before a new event: it appears at the collision point
+        if self.clock is not None:
+            self.clock.text = showcase.clock_text(time)
         if event is not None:
             scene.set_event(event)
             if self.caption is not None:

@@ -122,6 +122,11 @@ def replay_rate(duration_ns: float, ns_per_s: float = NS_PER_S, longest_s: float
     return max(float(ns_per_s), float(duration_ns) / longest_s) if longest_s > 0 else float(ns_per_s)
 
 
+def clock_text(time_ns: float | None) -> str:
+    """How long after the collision the picture is, in plain words ("" for the whole event)."""
+    return "" if time_ns is None else f"{time_ns:.1f} billionths of a second after the collision"
+
+
 def story(event: EventBatch) -> tuple[str, str]:
     """Headline and sentence for what kind of collision this is."""
     process, signal = int(event.header["process"][0]), int(event.header["signal"][0])

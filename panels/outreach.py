@@ -45,6 +45,7 @@ from displays.showcase import (  # noqa: F401  (the captions are found here too)
     SIGNAL_STORY,
     TRACK_WIDTH,
     caption,
+    clock_text,
     facts,
     replay_rate,
     story,
@@ -277,7 +278,7 @@ class OutreachWindow(QtWidgets.QWidget):
 
     def _show_clock(self, t: float | None) -> None:
         """How long after the collision the picture is, in plain words."""
-        self.clock.setText("" if t is None else f"{t:.1f} billionths of a second after the collision")
+        self.clock.setText(clock_text(t))
         self.clock.adjustSize()
         if not self.blanked:
             self.clock.raise_()

@@ -51,6 +51,7 @@ def test_the_replay_lights_the_calorimeter_as_the_particles_arrive(
         assert lit[-1] > lit[1]
         assert extents == sorted(extents)
         assert scene.visuals.scene.time == pytest.approx(timeline.duration)
+        assert scene.clock.text == showcase.clock_text(timeline.duration)  # said over the picture
         shown = timeline.counts(times[1])
         assert shown["ecl"] < event.ecl.size  # at 2 ns some clusters are still to come
     finally:
