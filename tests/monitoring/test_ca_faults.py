@@ -143,7 +143,7 @@ def test_bad_pv_maps_are_refused_with_the_file_named(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match=r"broken\.json"):
         open_machine_source(f"ca://?map={broken}")
     with pytest.raises(SourceError, match="unknown scheme"):
-        open_machine_source("pva://x")
+        open_machine_source("opc://x")
 
 
 def test_ca_source_is_read_only_by_default() -> None:
