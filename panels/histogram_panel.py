@@ -113,6 +113,7 @@ class HistogramPanel(QtWidgets.QWidget):
 
         self.source_box = QtWidgets.QComboBox()
         self.source_box.addItem("live stream")
+        self.source_box.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.source_box.setToolTip("the live stream's running histograms, or those of the open data set")
         self.progress = QtWidgets.QProgressBar()  # the data set's pass, while it runs
         self.progress.setFormat("data set: %v of %m events")
@@ -138,6 +139,7 @@ class HistogramPanel(QtWidgets.QWidget):
         theme = current_theme()
         self.plot = pg.PlotWidget(background=theme.color("plot_background"))
         self.plot.showGrid(x=True, y=True, alpha=0.2)
+        self.plot.getAxis("left").enableAutoSIPrefix(False)  # counts are counts, never "x0.001"
         self.legend = self.plot.addLegend(offset=(-10, 10))
         self.data_item = pg.PlotDataItem(stepMode="center", fillLevel=0, name="data")
         self.reference_item = pg.PlotDataItem(

@@ -113,7 +113,7 @@ class SummaryModel(QtCore.QAbstractTableModel):
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         self.layoutAboutToBeChanged.emit()
-        self.sort_key = (column, order)
+        self.sort_key = (column, order) if 0 <= column < len(COLUMNS) else None  # -1: data-set order
         self._arrange()
         self.layoutChanged.emit()
 
@@ -189,9 +189,9 @@ class SummaryPanel(QtWidgets.QWidget):
         self.model = SummaryModel(self)
         self.view = QtWidgets.QTableView()
         self.view.setModel(self.model)
+        self.view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # data-set order
         self.view.setSortingEnabled(True)
         self.view.horizontalHeader().setSortIndicatorShown(True)
-        self.view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.view.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
         self.view.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
