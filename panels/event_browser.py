@@ -451,7 +451,8 @@ class EventBrowser(QtWidgets.QWidget):
         shown = Path(name).name or name
         if isinstance(source, DataSet):
             left = f", {len(source.left_out)} left out" if source.left_out else ""
-            self.file_label.setText(f"{shown}: {len(source)} events in {len(source.files)} files{left}")
+            files = f"{len(source.files)} file" + ("s" if len(source.files) != 1 else "")
+            self.file_label.setText(f"{shown}: {len(source)} events in {files}{left}")
             self.file_label.setToolTip("\n".join(str(f) for f in source.files))
         else:
             self.file_label.setText(f"{shown}: {len(source)} events")

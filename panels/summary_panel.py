@@ -147,6 +147,8 @@ class SummaryModel(QtCore.QAbstractTableModel):
             return int(side | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole and key == "file":
             return str(self.summary.files[int(self.summary.columns["file"][self.rows[index.row()]])])
+        if role == Qt.ItemDataRole.ToolTipRole and key in ("flags", "l1"):  # a long list, whole
+            return self.text(index.row(), key).replace(",", ", ")
         if role != Qt.ItemDataRole.DisplayRole:
             return None
         return self.text(index.row(), key)
@@ -231,7 +233,13 @@ class SummaryPanel(QtWidgets.QWidget):
         """Each column as wide as its heading or its widest typical cell, whichever is wider."""
         metrics = QtGui.QFontMetrics(self.view.font())
         header = QtGui.QFontMetrics(self.view.horizontalHeader().font())
-        typical = {"index": "000000", "file": "dark-sector-sample.h5", "local": "000000", "event": "00000000"}
+        typical = {
+            "index": "0000000",
+            "file": "dark-sector-sample.h5",
+            "local": "000000",
+            "event": "00000000",
+            "flags": "mumu,photon,signal",
+        }
         for column, (key, heading, _) in enumerate(COLUMNS):
             cell = typical.get(key, "00.000" if key not in COUNT_COLUMNS else "000")
             width = max(metrics.horizontalAdvance(cell), header.horizontalAdvance(heading) + 18) + 14

@@ -309,6 +309,9 @@ def test_the_application_on_a_data_set(qtbot, tmp_path: Path, dataset_files, scr
         window.resizeDocks([app.summary_dock], [380], QtCore.Qt.Orientation.Vertical)
         qtbot.wait(400)
         window.grab().save(str(screenshot_dir / "dataset-summary.png"))
+        window.docks["Recoil-mass histograms"].raise_()
+        qtbot.wait(300)
+        panel.grab().save(str(screenshot_dir / "dataset-histogram.png"))
         # save the selected events: off the GUI thread, atomically, reading back as the selection
         browser.apply_filter(RECOIL_FILTER)
         _settle(qtbot, browser)
