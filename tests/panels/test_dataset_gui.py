@@ -16,7 +16,8 @@ from events import filtering, io
 from events.dataset import DataSet, open_dataset
 from events.generator import generate, samples
 from events.generator.signals import parse_signal
-from events.summary import summarize
+from events.model import EventBatch
+from events.summary import EventSummary, summarize
 from monitoring.histograms.backends import get_backend
 from monitoring.histograms.definitions import STANDARD
 from monitoring.histograms.files import fill_dataset, fill_files
@@ -38,6 +39,17 @@ def dataset_files(tmp_path: Path) -> tuple[list[Path], Path]:
 
 def good_files(files: list[Path], damaged: Path) -> list[Path]:
     return [f for f in files if f != damaged]
+
+
+def shown_event(browser) -> EventBatch:
+    event = browser.current_event
+    assert event is not None
+    return event
+
+
+def table(panel) -> EventSummary:
+    assert panel.summary is not None
+    return panel.summary
 
 
 def _settle(qtbot, browser) -> None:
@@ -63,7 +75,8 @@ def test_the_browser_pages_a_data_set_across_its_files(qtbot, dataset_files) -> 
     try:
         browser.open_files(files)
         qtbot.waitUntil(lambda: browser.current_event is not None, timeout=20_000)
-        assert isinstance(browser.source, DataSet) and opened == [browser.source]
+        assert isinstance(browser.source, DataSet)
+        assert opened == [browser.source]
         assert browser.position_label.text().startswith("1 of 700:")
         assert browser.file_label.text().endswith("700 events in 3 files, 1 left out")
         assert browser.where_label.text() == "file 1 of 3: dark-sector-sample.h5, event 1 of 300"
@@ -80,17 +93,20 @@ def test_the_browser_pages_a_data_set_across_its_files(qtbot, dataset_files) -> 
         assert browser.index == 300
         assert browser.position_label.text().startswith("301 of 700:")
         assert browser.where_label.text() == "file 2 of 3: c-more.h5, event 1 of 300"
-        assert browser.current_event.event_id() == io.load(files[2]).event_id(0)
+        assert shown_event(browser).event_id() == io.load(files[2]).event_id(0)
         browser.show_index(699)
         _settle(qtbot, browser)
-        assert browser.current_event.event_id() == io.load(files[3]).event_id(99)
+        assert shown_event(browser).event_id() == io.load(files[3]).event_id(99)
         browser.step(-1)
         _settle(qtbot, browser)
         assert browser.where_label.toolTip() == str(files[3])
         # the filter runs over the whole data set, as over a file
         whole = [io.load(f) for f in good_files(files, damaged)]
         expected = np.concatenate(
-            [filtering.select(b, RECOIL_FILTER) + offset for b, offset in zip(whole, (0, 300, 600), strict=True)]
+            [
+                filtering.select(b, RECOIL_FILTER) + offset
+                for b, offset in zip(whole, (0, 300, 600), strict=True)
+            ]
         )
         browser.apply_filter(RECOIL_FILTER)
         _settle(qtbot, browser)
@@ -114,7 +130,10 @@ def test_a_data_set_none_of_whose_files_opens_leaves_the_previous_event(qtbot, d
         before = browser.current_event
         browser.open_files([damaged, damaged.parent / "nothing-*.h5"])
         qtbot.waitUntil(lambda: bool(browser.error_label.text()), timeout=10_000)
-        assert browser.error_label.text() == f"Cannot open {damaged.parent / 'nothing-*.h5'}: no files match this pattern"
+        assert (
+            browser.error_label.text()
+            == f"Cannot open {damaged.parent / 'nothing-*.h5'}: no files match this pattern"
+        )
         assert browser.current_event is before
     finally:
         browser.shutdown()
@@ -141,8 +160,9 @@ def test_the_summary_table_fills_sorts_filters_and_opens_events(qtbot, dataset_f
         assert model.columnCount() == len(KEYS)
         assert panel.title.text() == f"{data.path.name}: 700 events"
         for key in ("index", "recoil_mass", "ntracks", "total_ecl_energy"):
-            np.testing.assert_array_equal(panel.summary.columns[key], direct.columns[key])
-        assert model.text(300, "file") == "c-more.h5" and model.text(300, "local") == "1"
+            np.testing.assert_array_equal(table(panel).columns[key], direct.columns[key])
+        assert model.text(300, "file") == "c-more.h5"
+        assert model.text(300, "local") == "1"
         # a click on the M_recoil header sorts by it, a second click the other way; NaN last both ways
         recoil = KEYS.index("recoil_mass")
         header = panel.view.horizontalHeader()
@@ -150,11 +170,13 @@ def test_the_summary_table_fills_sorts_filters_and_opens_events(qtbot, dataset_f
         qtbot.mouseClick(header.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=header_point)
         values = direct.columns["recoil_mass"][model.rows]
         finite = np.isfinite(values)
-        assert finite.sum() > 20 and not finite[finite.sum() :].any()
+        assert finite.sum() > 20
+        assert not finite[finite.sum() :].any()
         assert np.all(np.diff(values[finite]) >= 0)
         qtbot.mouseClick(header.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=header_point)
         values = direct.columns["recoil_mass"][model.rows]
-        assert np.all(np.diff(values[: finite.sum()]) <= 0) and np.isnan(values[finite.sum() :]).all()
+        assert np.all(np.diff(values[: finite.sum()]) <= 0)
+        assert np.isnan(values[finite.sum() :]).all()
         top = float(np.nanmax(direct.columns["recoil_mass"]))
         assert model.text(0, "recoil_mass") == f"{top:.3f}"
         # the filter language of the browser: on the table's columns at once
@@ -186,7 +208,7 @@ def test_the_summary_table_fills_sorts_filters_and_opens_events(qtbot, dataset_f
         row_rect = panel.view.visualRect(model.index(2, 1))
         qtbot.mouseClick(panel.view.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=row_rect.center())
         assert chosen == [model.event_index(2)]
-        assert model.event_index(2) == int(panel.summary.columns["index"][model.rows[2]])
+        assert model.event_index(2) == int(table(panel).columns["index"][model.rows[2]])
     finally:
         panel.shutdown()
 
@@ -200,12 +222,13 @@ def test_a_cancelled_summary_shows_what_it_read_and_says_so(qtbot, dataset_files
     panel.show()
     try:
         job = panel.set_source(open_dataset(files))
-        assert job is not None and panel.bar.isVisible()
+        assert job is not None
+        assert panel.bar.isVisible()
         qtbot.mouseClick(panel.bar.cancel_button, QtCore.Qt.MouseButton.LeftButton)
         # the pass stops after the chunk it is on: the first, as the click came before it ended
         qtbot.waitUntil(lambda: panel.summary is not None, timeout=20_000)
-        assert panel.summary.cancelled
-        assert panel.model.rowCount() == len(panel.summary) == 16
+        assert table(panel).cancelled
+        assert panel.model.rowCount() == len(table(panel)) == 16
         assert panel.title.text().endswith("16 events (cancelled after 16 of 700)")
         qtbot.waitUntil(lambda: panel.bar.isHidden(), timeout=5000)
     finally:
@@ -265,9 +288,7 @@ def test_the_application_on_a_data_set(qtbot, tmp_path: Path, dataset_files, scr
         qtbot.waitUntil(lambda: browser.current_event is not None, timeout=30_000)
         assert browser.position_label.text().startswith("1 of 700:")
         status = window.statusBar()
-        qtbot.waitUntil(
-            lambda: any(str(damaged) in line for line in app.log_panel.lines()), timeout=10_000
-        )
+        qtbot.waitUntil(lambda: any(str(damaged) in line for line in app.log_panel.lines()), timeout=10_000)
         assert not any(str(damaged) in line and "Traceback" in line for line in app.log_panel.lines())
         # the summary dock fills in the background
         qtbot.waitUntil(lambda: app.summary.summary is not None, timeout=60_000)
@@ -277,10 +298,11 @@ def test_the_application_on_a_data_set(qtbot, tmp_path: Path, dataset_files, scr
         direct = fill_files(get_backend("numpy"), good, STANDARD)
         for histogram in panel.histograms:
             np.testing.assert_array_equal(histogram.snapshot().run_counts, direct[histogram.definition.name])
-        assert panel.source_box.currentText() == f"data set: {Path(str(browser.source.path)).name}"
+        assert panel.source_box.currentText() == f"data set: {files[0].name} (+3 more)"
         counts = panel.current.snapshot().run_counts
         (x_lo, x_hi), (_, y_hi) = panel.plot.getViewBox().viewRange()
-        assert x_lo == pytest.approx(axis.lo, abs=0.02 * (axis.hi - axis.lo)) and y_hi >= counts.max()
+        assert x_lo == pytest.approx(axis.lo, abs=0.02 * (axis.hi - axis.lo))
+        assert y_hi >= counts.max()
         # bin -> events -> display, every event of the bin, in the data set
         peak = int(np.argmax(counts))
         selection = panel.select_bin((peak,))
@@ -289,7 +311,7 @@ def test_the_application_on_a_data_set(qtbot, tmp_path: Path, dataset_files, scr
         first = int(selection.records["row"][0])
         assert browser.index == first
         whole = open_dataset(good).read()
-        assert browser.current_event.event_id() == whole.event_id(first)
+        assert shown_event(browser).event_id() == whole.event_id(first)
         assert panel.events_list.count() == counts[peak]
         last = panel.events_list.item(panel.events_list.count() - 1)
         panel.events_list.itemActivated.emit(last)
@@ -303,7 +325,7 @@ def test_the_application_on_a_data_set(qtbot, tmp_path: Path, dataset_files, scr
         summary.view.clicked.emit(summary.model.index(3, 0))
         _settle(qtbot, browser)
         assert browser.index == target
-        assert browser.current_event.event_id() == whole.event_id(target)
+        assert shown_event(browser).event_id() == whole.event_id(target)
         # the picture of the window with the summary
         app.summary_dock.raise_()
         window.resizeDocks([app.summary_dock], [380], QtCore.Qt.Orientation.Vertical)
@@ -315,7 +337,9 @@ def test_the_application_on_a_data_set(qtbot, tmp_path: Path, dataset_files, scr
         # save the selected events: off the GUI thread, atomically, reading back as the selection
         browser.apply_filter(RECOIL_FILTER)
         _settle(qtbot, browser)
-        selected = browser.passing.copy()
+        passing = browser.passing
+        assert passing is not None
+        selected = passing.copy()
         out = tmp_path / "selected.h5"
         saved: list[str] = []
         browser.saved.connect(saved.append)
