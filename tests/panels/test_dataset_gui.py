@@ -362,3 +362,35 @@ def test_the_application_on_a_data_set(qtbot, tmp_path: Path, dataset_files, scr
         qtbot.waitUntil(lambda: "selection not saved" in status.currentMessage(), timeout=5000)
     finally:
         app.close()
+
+
+@pytest.mark.gl
+def test_gui_command_takes_several_files_globs_and_folders(tmp_path: Path, dataset_files) -> None:
+    from PySide6.QtGui import QImage
+
+    from tests.conftest import run_main
+
+    files, damaged = dataset_files
+    out = tmp_path / "window.png"
+    result = run_main(
+        "gui",
+        str(files[0]),
+        str(damaged.parent),  # the folder: the damaged store, c-more.h5 and d-more.root
+        str(tmp_path / "c-*.h5"),  # a glob naming c-more.h5 again: read once
+        "--stream",
+        "none",
+        "--machine",
+        "bogus://x",
+        "--screenshot",
+        str(out),
+        "--screenshot-after-ms",
+        "4000",
+        set_env={"XDG_CONFIG_HOME": str(tmp_path)},
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stderr
+    assert QImage(str(out)).width() >= 1200
+    left_out = [line for line in result.stderr.splitlines() if "left out" in line]
+    assert len(left_out) == 1
+    assert str(damaged) in left_out[0]
+    assert "Traceback" not in result.stderr
