@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ioc": ("monitoring.ioc", "serve the SuperKEKB/Belle II simulation as EPICS PVs (caproto)"),
     "serve": ("monitoring.serve", "publish events over ZeroMQ"),
     "monitor": ("monitoring.monitor", "watch a machine source headless and print what it saw (JSON)"),
+    "shift-report": ("panels.shift_report", "write the shift as one self-contained HTML file for the e-log"),
     "histogram": ("monitoring.histograms.cli", "fill recoil-mass histograms over files"),
 }
 LOG_LEVELS = ("debug", "info", "warning", "error")

@@ -123,6 +123,17 @@ def write_picture(image: np.ndarray, out: Path) -> None:
         raise RenderError(str(exc)) from exc
 
 
+def parse_time(text: str) -> float:
+    """A time since the collision in ns: a finite number, at least 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"bad time {text!r}: give nanoseconds after the collision, e.g. 3.5")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "file",
@@ -157,6 +168,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cdc-wires", action="store_true", help="draw the 14336 CDC sense wires")
     parser.add_argument(
         "--theme", choices=("dark", "light"), default="dark", help="dark (default) or light (e-log)"
+    )
+    parser.add_argument(
+        "--time",
+        type=parse_time,
+        default=None,
+        metavar="NS",
+        help="draw each event as it was NS ns after the collision (docs/time_playback.md; default: whole)",
     )
     movie = parser.add_argument_group("movies (docs/movies.md)")
     movie.add_argument(
@@ -258,6 +276,7 @@ def render_event_file(args: argparse.Namespace) -> str:
     visuals = EventVisuals(
         view.view, projection, crystal_painter=painter, line_width=line_width_for(picture.size)
     )
+    visuals.set_time(args.time)  # None: the whole event
     stem = Path(args.file).name.split(".")[0] or "event"
     try:
         files = event_render.render_events(
@@ -382,6 +401,8 @@ def render_movie(args: argparse.Namespace) -> str:
 def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     try:
+        if getattr(args, "time", None) is not None and (args.file is None or args.movie is not None):
+            raise RenderError("--time draws events at one moment: give an event FILE with --out-dir DIR")
         if getattr(args, "movie", None) is not None:
             message = render_movie(args)
         elif args.file is not None:

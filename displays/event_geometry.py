@@ -195,17 +195,22 @@ def track_polylines(
     n_points: int = 64,
     s_end: np.ndarray | None = None,
     counts: np.ndarray | None = None,
+    s_start: np.ndarray | None = None,
 ) -> Polylines:
     """All tracks of an event as strips from the perigee to the extent (times ``growth`` in [0, 1]).
 
     Every track gets ``n_points`` points, or, with ``counts`` (see ``points_per_track``), its own
     number: a stiff track needs a handful, a curler its full share. The counts are fixed per event
-    (not per growth step), so the buffers keep their size while tracks grow.
+    (not per growth step), so the buffers keep their size while tracks grow. With ``s_start`` the
+    strips begin at those transverse arc lengths instead of the perigee (daughters at their vertex,
+    ``displays.timeline``).
     """
     n = tracks.size
     if s_end is None:
         s_end = track_end_arc_lengths(tracks, extent)
-    s = np.nan_to_num(s_end, nan=0.0, posinf=0.0) * float(np.clip(growth, 0.0, 1.0))
+    s0 = np.zeros(n) if s_start is None else np.nan_to_num(np.asarray(s_start, np.float64))
+    s_stop = np.nan_to_num(s_end, nan=0.0, posinf=0.0)
+    span = (s_stop - s0) * float(np.clip(growth, 0.0, 1.0))
     if counts is None:
         counts_used = np.full(n, n_points, np.int64)
         frac = np.tile(np.linspace(0.0, 1.0, n_points), n)
@@ -218,7 +223,7 @@ def track_polylines(
     d0, phi0, omega, z0, tan_lambda = (
         np.asarray(tracks[k], np.float64)[owner] for k in ("d0", "phi0", "omega", "z0", "tan_lambda")
     )
-    pts = helix.positions(d0, phi0, omega, z0, tan_lambda, s[owner] * frac)
+    pts = helix.positions(d0, phi0, omega, z0, tan_lambda, s0[owner] + span[owner] * frac)
     last = np.cumsum(counts_used) - 1
     connect = np.ones(len(pts), bool)
     connect[last] = False
@@ -402,14 +407,20 @@ def error_ellipses(
     return out, strip_connect(len(ok), n_points), np.repeat(ok, n_points)
 
 
-def flight_lines(vertices: Collection, mode: Projection, n_points: int = 16) -> tuple[F4, np.ndarray]:
-    """Dashed lines from the primary vertex (or the IP) to every secondary vertex."""
+def flight_lines(
+    vertices: Collection, mode: Projection, n_points: int = 16, reach: np.ndarray | None = None
+) -> tuple[F4, np.ndarray]:
+    """Dashed lines from the primary vertex (or the IP) to every secondary vertex; ``reach`` (one per
+    vertex, in [0, 1]) draws only that share of each line: the mother on its way."""
     pos = vertex_positions(vertices)
     primary = np.flatnonzero(vertices["kind"] == VertexKind.PRIMARY)
     origin = pos[primary[0]] if len(primary) else np.zeros(3)
-    sec = pos[vertices["kind"] != VertexKind.PRIMARY]
-    f = np.linspace(0.0, 1.0, n_points)
-    pts = (origin[None, None, :] + f[None, :, None] * (sec - origin)[:, None, :]).reshape(-1, 3)
+    secondary = vertices["kind"] != VertexKind.PRIMARY
+    sec = pos[secondary]
+    f = np.linspace(0.0, 1.0, n_points)[None, :]
+    if reach is not None:
+        f = f * np.clip(np.asarray(reach, np.float64)[secondary], 0.0, 1.0)[:, None]
+    pts = (origin[None, None, :] + f[:, :, None] * (sec - origin)[:, None, :]).reshape(-1, 3)
     sign = np.repeat(np.where(sec[:, 1] >= 0, 1.0, -1.0), n_points)
     return project(pts, mode, sign), strip_connect(len(sec), n_points, dashed=True)
 

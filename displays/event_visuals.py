@@ -188,6 +188,10 @@ class EventVisuals:
         return self.scene.growth
 
     @property
+    def time(self) -> float | None:
+        return self.scene.time
+
+    @property
     def visibility(self) -> dict[str, bool]:
         return self.scene.visibility
 
@@ -213,6 +217,10 @@ class EventVisuals:
 
     def set_growth(self, t: float) -> None:
         self.scene.set_growth(t)
+
+    def set_time(self, t: float | None) -> None:
+        """The event as it was ``t`` ns after the collision (docs/time_playback.md); None: whole."""
+        self.scene.set_time(t)
 
     def set_layer_visible(self, layer: str, visible: bool) -> None:
         self.scene.set_layer_visible(layer, visible)

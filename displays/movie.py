@@ -4,8 +4,9 @@ Each frame is rendered off screen into a framebuffer of the movie's size (up to 
 screen grab) and piped as raw RGB to ffmpeg (``imageio_ffmpeg.write_frames``): H.264 in yuv420p for
 ``.mp4``, VP9 for ``.webm``. The camera turns slowly over the whole movie; several events share the
 time equally. With ``outreach`` the movie looks like the outreach show (``panels.outreach``): the
-detector cut open, tracks growing out of the collision point, then the crystals lighting up, and a
-caption in plain words under the picture.
+detector cut open, each collision replayed in its own time (``displays.timeline``: the particles fly
+out of the collision point at their speeds, slowed down, and the crystals light as they arrive), and
+a caption in plain words under the picture.
 
 The pure part, which event and which camera angle frame ``k`` shows (``Schedule``), the checks of a
 request (``codec_for``, ``check_size``) and the progress lines (``Progress``) need no GL; the
@@ -121,6 +122,14 @@ class Frame:
     growth: float  # fraction of every track drawn (1: whole tracks)
     crystals: bool  # the calorimeter's crystals lit
     first_of_event: bool  # the event changes at this frame
+    elapsed_s: float = 0.0  # movie time since the event's first frame
+    replay_s: float = 0.0  # the longest replay of the event in its own time (0: shown whole at once)
+
+    def time_ns(self, duration_ns: float, ns_per_s: float = showcase.NS_PER_S) -> float | None:
+        """The event's time [ns after the collision] this frame shows; None: the whole event."""
+        if self.replay_s <= 0:
+            return None
+        return self.elapsed_s * showcase.replay_rate(duration_ns, ns_per_s, self.replay_s)
 
 
 def wrap_degrees(angle: float) -> float:
@@ -133,9 +142,10 @@ class Schedule:
 
     The ``n_events`` events share the frames equally (counts differ by at most one, in order); the
     camera turns at ``degrees_per_s`` through the whole movie, from ``start_azimuth``. With
-    ``grow_s`` > 0 each event's tracks grow out of the collision point (eased out, as the outreach
-    show does) over ``grow_s`` or two fifths of the event's time, whichever is shorter; the
-    crystals light up when the tracks are whole.
+    ``grow_s`` > 0 each event's tracks grow out of the collision point (eased out, for frames made
+    by hand) over ``grow_s`` or two fifths of the event's time, whichever is shorter; the
+    crystals light up when the tracks are whole. The same span bounds the replay of the event in
+    its own time (``Frame.time_ns``), which the movies draw.
     """
 
     n_frames: int
@@ -188,7 +198,7 @@ class Schedule:
             t = min((k - first) / grow, 1.0)
             growth, crystals = 1.0 - (1.0 - t) ** 2, t >= 1.0
         azimuth = wrap_degrees(self.start_azimuth + self.degrees_per_s * k / self.fps)
-        return Frame(k, event, azimuth, growth, crystals, k == first)
+        return Frame(k, event, azimuth, growth, crystals, k == first, (k - first) / self.fps, grow / self.fps)
 
 
 class Progress:
@@ -304,6 +314,24 @@ class CaptionBand:
             node.order = 1000 + order
             node.set_gl_state("translucent", depth_test=False)
 
+    def clock(self) -> Any:
+        """A line of text over the picture's top left corner (the replay's time), in the facts' colour."""
+        from vispy import scene
+
+        w, h = self.size
+        node = scene.visuals.Text(
+            "",
+            color=CAPTION_STYLES[2][1],
+            font_size=CAPTION_STYLES[1][0] * h * self.px_to_pt,
+            anchor_x="left",
+            anchor_y="bottom",
+            pos=(0.03 * w, 0.035 * h),
+            parent=self.background.parent,
+        )
+        node.order = 1000 + len(self.texts) + 2
+        node.set_gl_state("translucent", depth_test=False)
+        return node
+
     def set_text(self, lines: Sequence[str]) -> None:
         """Headline, sentence, facts: each wrapped to the band's width, stacked from the top."""
         for node, (text, px, y) in zip(self.texts, caption_layout(lines, self.size, self.top), strict=False):
@@ -338,7 +366,7 @@ def caption_layout(lines: Sequence[str], size: tuple[int, int], top: int) -> lis
 class MovieScene:
     """The detector in 3D at the movie's size, the event overlay on it and, for outreach, the caption.
 
-    ``show(frame, event)`` sets the camera angle, the event and its growth; ``render()`` returns the
+    ``show(frame, event)`` sets the camera angle, the event and its time; ``render()`` returns the
     picture as an (H, W, 4) uint8 array, drawn into a framebuffer of the movie's size.
     """
 
@@ -365,6 +393,7 @@ class MovieScene:
         detector.set_wires_visible(request.cdc_wires)
         camera = detector.view.camera
         self.caption: CaptionBand | None = None
+        self.clock: Any = None  # the replay's time in words, over the picture's top left (outreach)
         if request.outreach:
             detector.set_cutaway(showcase.CUTAWAY)
             detector.set_camera_preset("3d")
@@ -374,6 +403,7 @@ class MovieScene:
             camera.center = showcase.CAMERA_CENTER
             self.caption = CaptionBand(detector.canvas, size)
             self.view_rect = (0, 0, size[0], self.caption.top)
+            self.clock = self.caption.clock()
         else:
             detector.set_cutaway(request.cutaway)
             detector.set_camera_preset(request.camera or "3d")
@@ -386,6 +416,7 @@ class MovieScene:
             for label in detector.beam_labels:
                 label.font_size = label.font_size * scale
         self.start_azimuth = float(camera.azimuth)
+        self.duration = 0.0  # of the shown event's replay [ns]
         self.visuals: Any = None
         if events:
             painter = detector_crystal_painter(detector) if "ECL" in detector.parts else None
@@ -395,13 +426,26 @@ class MovieScene:
             )
 
     def show(self, frame: Frame, event: Any = None) -> None:
-        """Camera, event and growth of ``frame``; ``event`` (a one-event batch) on its first frame."""
+        """Camera, event and time of ``frame``; ``event`` (a one-event batch) on its first frame."""
+        from displays.timeline import timeline
+
         self.detector.view.camera.azimuth = frame.azimuth
         if self.visuals is None:
             return
         scene = self.visuals.scene
-        scene.set_growth(frame.growth)  # before a new event: it appears at the collision point
-        scene.set_layer_visible("ecl", frame.crystals)
+        if event is not None:
+            self.duration = timeline(event).duration
+        time = frame.time_ns(self.duration)
+        if time is None:  # the whole event (or the plain growth of a hand-made frame)
+            scene.set_time(None)
+            scene.set_growth(frame.growth)
+            scene.set_layer_visible("ecl", frame.crystals)
+        else:  # its own time: tracks fly at their speeds, the crystals light as they arrive
+            scene.set_growth(1.0)
+            scene.set_layer_visible("ecl", True)
+            scene.set_time(time)  # before a new event: it appears at the collision point
+        if self.clock is not None:
+            self.clock.text = showcase.clock_text(time)
         if event is not None:
             scene.set_event(event)
             if self.caption is not None:

@@ -2,8 +2,9 @@
 
 An adapter makes its VisPy visuals once (parented to the view's scene node), subscribes to the scene's
 emitters in its constructor and disconnects in ``close()``, as napari's ``_vispy/layers`` do. It
-redraws only on what it shows: the tracks on a new event, colour mode, growth or their layer switch;
-the KLM hits on a new event or their switch; and so on. Every redraw is one ``set_data`` per visual,
+redraws only on what it shows: the tracks on a new event, colour mode, growth, time or their layer
+switch; the KLM hits on a new event, their switch or a time at which another hit has appeared; and
+so on. Every redraw is one ``set_data`` per visual,
 or hiding it when there is nothing to draw. ``OVERLAYS`` lists them in drawing order: a view builds
 one of each (``displays.event_visuals.EventVisuals``), so a new collection is one class and one entry.
 """
@@ -19,6 +20,7 @@ from vispy import scene as vispy_scene
 from vispy.visuals import MeshVisual
 
 from displays import event_geometry as geo
+from displays import timeline as timing
 from displays.event_geometry import Extent, Projection
 from displays.palette import palette, parse
 from displays.scene import Emitter, Recoil, Scene
@@ -60,6 +62,15 @@ class ViewOptions:
     def scale(self) -> float:
         """Markers grow with the lines (pictures for 4K screens)."""
         return float(self.line_width) / 2.0
+
+    def timeline(self, event: EventBatch) -> timing.Timeline:
+        """When everything of ``event`` is reached (``displays.timeline``), once per event and extent."""
+        cached = self._timeline
+        if not cached or cached[0] is not event or cached[1] != self.extent:
+            self._timeline = (event, self.extent, timing.timeline(event, self.extent))
+        return self._timeline[2]
+
+    _timeline: tuple[Any, ...] = ()
 
     def track_shape(self, tracks: Collection) -> tuple[np.ndarray, np.ndarray | None]:
         """(arc length where each track leaves the extent, points per track or None), once per event."""
@@ -113,6 +124,7 @@ class Overlay:
     visible_by_default: ClassVar[bool] = True
     pick_kind: ClassVar[str | None] = None
     listens: ClassVar[tuple[str, ...]] = ()
+    follows_time: ClassVar[bool] = False  # redraw when ``time_key`` changes with the scene's time
 
     def __init__(self, scene: Scene, view: Any, options: ViewOptions) -> None:
         self.view = view
@@ -147,6 +159,8 @@ class Overlay:
             self._listen(events.visibility, self._visibility_changed)
         for name in self.listens:
             self._listen(getattr(events, name), self._changed)
+        if self.follows_time:
+            self._listen(events.time, self._time_changed)
 
     def _listen(self, emitter: Emitter, callback: Callable[..., Any]) -> None:
         emitter.connect(callback)
@@ -161,6 +175,30 @@ class Overlay:
 
     def _changed(self, *_: Any) -> None:
         self.draw()
+
+    def _time_changed(self, t: float | None) -> None:
+        """Redraw only when what is there at the new time differs (a cluster lit, a hit appeared)."""
+        key = self.time_key()
+        old, self._time_drawn = self._time_drawn, key
+        if old is None or key is None or old[0] is not key[0] or old[1:] != key[1:]:
+            self.draw()
+
+    _time_drawn: tuple[Any, ...] | None = None
+
+    def time_key(self) -> tuple[Any, ...] | None:
+        """(event, what is shown at the scene's time...); None: nothing to compare."""
+        return None
+
+    def appeared(self, times: np.ndarray) -> np.ndarray:
+        """Mask of the objects there at the scene's time (all, without a time axis)."""
+        t = self.scene.time
+        return np.ones(len(times), bool) if t is None else np.asarray(times) <= t
+
+    @property
+    def timeline(self) -> timing.Timeline | None:
+        """The event's timeline when the scene has a time axis, else None."""
+        ev = self.event
+        return None if ev is None or self.scene.time is None else self.options.timeline(ev)
 
     def bind(self, scene: Scene) -> None:
         """Follow another scene: leave the old one, subscribe to the new one, draw what it shows."""
@@ -219,7 +257,7 @@ class TrackOverlay(Overlay):
 
     layer = "tracks"
     pick_kind = "track"
-    listens = ("color_mode", "growth")
+    listens = ("color_mode", "growth", "time")
 
     def make_visuals(self, parent: Any) -> dict[str, VisualNode]:
         lw = float(self.options.line_width)
@@ -240,14 +278,19 @@ class TrackOverlay(Overlay):
         o, t = self.options, ev.tracks
         s_end, counts = o.track_shape(t)
         colors = self.colors(ev)
-        growth = self.scene.growth
-        lines = geo.track_polylines(t, o.projection, colors, o.extent, growth, o.n_points, s_end, counts)
+        growth, timeline = self.scene.growth, self.timeline
+        s_start, s_now = (
+            (None, s_end) if timeline is None else timeline.track_arcs(self.scene.time or 0.0, s_end)
+        )
+        lines = geo.track_polylines(
+            t, o.projection, colors, o.extent, growth, o.n_points, s_now, counts, s_start
+        )
         line.set_data(pos=lines.pos, color=lines.color, connect=lines.connect)
         show(line, True)
         if self._picked is not ev or len(self.pick_points) == 0:  # anchors along the whole track
             full = (
                 lines
-                if growth >= 1.0
+                if growth >= 1.0 and timeline is None
                 else geo.track_polylines(t, o.projection, colors, o.extent, 1.0, o.n_points, s_end, counts)
             )
             self.set_picks(full.pos, full.strip_of_point())
@@ -263,6 +306,11 @@ class EclOverlay(Overlay):
 
     layer = "ecl"
     pick_kind = "ecl"
+    follows_time = True
+
+    def time_key(self) -> tuple[Any, ...] | None:
+        timeline = self.timeline
+        return None if timeline is None else (self.event, self.appeared(timeline.ecl).tobytes())
 
     def __init__(self, scene: Scene, view: Any, options: ViewOptions) -> None:
         self._lit_cells = np.zeros(0, np.int64)
@@ -282,8 +330,10 @@ class EclOverlay(Overlay):
             return
         o, ecl = self.options, ev.ecl
         hadron = geo.neutral_hadron_only(ecl)
-        photons = np.flatnonzero(~hadron) if self.shown else np.zeros(0, int)
-        hadrons = np.flatnonzero(hadron) if self.shown else np.zeros(0, int)
+        timeline = self.timeline
+        there = np.ones(ecl.size, bool) if timeline is None else self.appeared(timeline.ecl)
+        photons = np.flatnonzero(~hadron & there) if self.shown else np.zeros(0, int)
+        hadrons = np.flatnonzero(hadron & there) if self.shown else np.zeros(0, int)
         sub = rows(ecl, photons)
         cells = sub["cell_id"].astype(np.int64)
         on_crystals = (cells > 0) if o.crystal_painter is not None else np.zeros(len(cells), bool)
@@ -338,6 +388,11 @@ class KlmOverlay(Overlay):
 
     layer = "klm"
     pick_kind = "klm"
+    follows_time = True
+
+    def time_key(self) -> tuple[Any, ...] | None:
+        timeline = self.timeline
+        return None if timeline is None else (self.event, self.appeared(timeline.klm).tobytes())
 
     def make_visuals(self, parent: Any) -> dict[str, VisualNode]:
         return {"klm": vispy_scene.visuals.Markers(parent=parent)}
@@ -348,6 +403,13 @@ class KlmOverlay(Overlay):
             self.hide()
             return
         k = ev.klm
+        timeline = self.timeline
+        if timeline is not None:
+            there = np.flatnonzero(self.appeared(timeline.klm))
+            if len(there) == 0:
+                self.hide()
+                return
+            k = rows(k, there)
         pos = geo.project(np.stack([k["x"], k["y"], k["z"]], axis=-1), self.options.projection)
         markers.set_data(
             pos,
@@ -357,7 +419,7 @@ class KlmOverlay(Overlay):
             symbol="square",
         )
         show(markers, True)
-        self.set_picks(pos, np.arange(k.size))
+        self.set_picks(pos, np.arange(k.size) if timeline is None else there)
 
 
 class VertexOverlay(Overlay):
@@ -365,6 +427,18 @@ class VertexOverlay(Overlay):
 
     layer = "vertices"
     pick_kind = "vertex"
+    follows_time = True
+
+    def time_key(self) -> tuple[Any, ...] | None:
+        timeline = self.timeline
+        return None if timeline is None else (self.event, self._reach(timeline).tobytes())
+
+    def _reach(self, timeline: timing.Timeline) -> np.ndarray:
+        """Share of its flight each vertex's mother has flown (1: the vertex is there)."""
+        t = float(self.scene.time or 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            reach = np.where(timeline.vertices > 0, t / timeline.vertices, 1.0)
+        return np.round(np.clip(reach, 0.0, 1.0), 3)
 
     def make_visuals(self, parent: Any) -> dict[str, VisualNode]:
         lw = float(self.options.line_width)
@@ -380,15 +454,20 @@ class VertexOverlay(Overlay):
             self.hide()
             return
         v, projection = ev.vertices, self.options.projection
+        timeline = self.timeline
+        reach = None if timeline is None else self._reach(timeline)
+        index = np.arange(v.size) if reach is None else np.flatnonzero(reach >= 1.0)
+        flights, flight_connect = geo.flight_lines(v, projection, reach=reach)
+        v = rows(v, index) if reach is not None else v
         pos = geo.project(geo.vertex_positions(v), projection)
         colors = np.array([geo.VERTEX_COLORS.get(int(k), (1, 1, 1, 1)) for k in v["kind"]], np.float32)
-        markers.set_data(
-            pos, size=9 * self.options.scale, face_color=colors, edge_color="black", symbol="disc"
-        )
-        show(markers, True)
-        self.set_picks(pos, np.arange(v.size))
+        if v.size:
+            markers.set_data(
+                pos, size=9 * self.options.scale, face_color=colors, edge_color="black", symbol="disc"
+            )
+        show(markers, v.size > 0)
+        self.set_picks(pos, index)
         rings, ring_connect, owner = geo.error_ellipses(v, projection)
-        flights, flight_connect = geo.flight_lines(v, projection)
         all_pos = np.concatenate([rings, flights])
         if len(all_pos) == 0:
             show(lines, False)
@@ -429,7 +508,7 @@ class SelectionOverlay(Overlay):
     """The selected object emphasised: its tracks in the highlight colour, a ring around clusters, hits
     and vertices."""
 
-    listens = ("selection", "growth")
+    listens = ("selection", "growth", "time")
 
     def make_visuals(self, parent: Any) -> dict[str, VisualNode]:
         lw = float(self.options.line_width)
@@ -471,6 +550,9 @@ class SelectionOverlay(Overlay):
         tracks = [i for i in tracks if 0 <= i < ev.tracks.size]
         if tracks:
             s_end, counts = o.track_shape(ev.tracks)
+            timeline, s_start = self.timeline, None
+            if timeline is not None:
+                s_start, s_end = timeline.track_arcs(self.scene.time or 0.0, s_end)
             lines = geo.track_polylines(
                 rows(ev.tracks, np.array(tracks)),
                 o.projection,
@@ -480,6 +562,7 @@ class SelectionOverlay(Overlay):
                 o.n_points,
                 s_end[tracks],
                 None if counts is None else counts[tracks],
+                None if s_start is None else s_start[tracks],
             )
             line.set_data(pos=lines.pos, color=lines.color, connect=lines.connect)
             show(line, True)

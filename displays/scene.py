@@ -1,9 +1,11 @@
 """The event scene: what every event view shows, as plain state with change callbacks.
 
 One ``Scene`` holds the event, the selected object, the track colour mode, which overlay layers are
-shown, the candidate's recoil and the growth of the collision animation. Views do not copy any of it:
-each overlay adapter (``displays.overlays``) subscribes to the emitters in ``Scene.events`` and
-redraws its own visual when something it shows changed. Panels change the scene, never the views.
+shown, the candidate's recoil, the growth of the collision animation and the time axis (``time``: ns
+since the collision, None for the whole event at once; ``displays.timeline`` says what is there
+when). Views do not copy any of it: each overlay adapter (``displays.overlays``) subscribes to the
+emitters in ``Scene.events`` and redraws its own visual when something it shows changed. Panels
+change the scene, never the views.
 
 Pure Python and numpy (no Qt, no VisPy): the emitters are small callback lists, as napari's events.
 """
@@ -71,6 +73,7 @@ class SceneEvents:
     * ``visibility(layer, visible)``
     * ``recoil(recoil)``: a ``Recoil`` or None
     * ``growth(t)``: fraction of every track drawn, in [0, 1]
+    * ``time(t)``: ns since the collision (None: no time axis, the whole event)
     """
 
     def __init__(self) -> None:
@@ -80,9 +83,12 @@ class SceneEvents:
         self.visibility = Emitter("visibility")
         self.recoil = Emitter("recoil")
         self.growth = Emitter("growth")
+        self.time = Emitter("time")
 
     def emitters(self) -> list[Emitter]:
-        return [self.event, self.selection, self.color_mode, self.visibility, self.recoil, self.growth]
+        return [
+            self.event, self.selection, self.color_mode, self.visibility, self.recoil, self.growth, self.time,
+        ]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,7 @@ class Scene:
         self.color_mode: ColorMode = _checked_mode(color_mode)
         self.recoil: Recoil | None = None
         self.growth = 1.0
+        self.time: float | None = None
         self._visible: dict[str, bool] = {}
 
     # --- layers -----------------------------------------------------------------------------
@@ -171,6 +178,13 @@ class Scene:
         if t != self.growth:
             self.growth = t
             self.events.growth(t)
+
+    def set_time(self, t: float | None) -> None:
+        """Show the event as it was ``t`` ns after the collision (at least 0); None: the whole event."""
+        t = None if t is None else max(float(t), 0.0)
+        if t != self.time:
+            self.time = t
+            self.events.time(t)
 
     def set_recoil(self, direction: np.ndarray, momentum: float, label: str) -> None:
         """Show a candidate's recoil: an arrow from the IP along ``direction`` with ``label``."""

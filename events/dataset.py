@@ -16,6 +16,10 @@ that opens but fails while reading raises ``EventFileError`` from ``read`` (rand
 skip events silently), while :meth:`DataSet.scan`, the whole-data-set pass, records it once and
 goes on with the next file. A glob that matches nothing, a folder without event files and a
 named file that does not exist raise ``EventFileError`` naming the pattern, folder or file.
+
+A file may be a URL (``root://``, ``https://``, ``davs://``: ``events.remote``), taken as it is
+(no glob or folder expansion over the network); a remote file that cannot be reached is left out
+like a damaged one, and one whose server goes away during a scan ends that file's part of the pass.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import numpy as np
 
 from events.io import SUFFIXES, open_events
 from events.model import EventBatch
-from events.source import EventFileError, EventSource
+from events.source import EventFileError, EventSource, Location, is_url, location
 
 MAX_OPEN = 3  # files kept open between reads: the one being read and its neighbours (~30 MB each for HDF5)
 GLOB_CHARACTERS = frozenset("*?[")
@@ -55,18 +59,22 @@ def _folder_files(folder: Path) -> list[Path]:
     return files
 
 
-def expand(spec: Spec) -> list[Path]:
+def expand(spec: Spec) -> list[Location]:
     """The event files ``spec`` names, in data-set order, each once.
 
     A glob expands to its matches sorted by name (``**`` recurses); a folder to the event files
     directly inside it, sorted; a sequence to the expansion of each element in turn. A plain
-    path is kept as it is (``open_events`` says what is wrong with it) unless it does not exist.
+    path is kept as it is (``open_events`` says what is wrong with it) unless it does not exist;
+    a URL is kept as it is (its ``?`` is a query, not a glob).
     """
     specs: Sequence[str | Path] = [spec] if isinstance(spec, str | Path) else spec
     if not specs:
         raise EventFileError("<no files>", "no event files given")
-    files: list[Path] = []
+    files: list[Location] = []
     for item in specs:
+        if is_url(item):
+            files.append(str(item))
+            continue
         path = Path(item)
         if is_pattern(item) and not path.exists():
             matches = [Path(m) for m in sorted(glob.glob(str(item), recursive=True))]
@@ -85,9 +93,9 @@ def expand(spec: Spec) -> list[Path]:
             raise EventFileError(path, "no such file")
         else:
             files.append(path)
-    unique: dict[Path, Path] = {}
+    unique: dict[Location, Location] = {}
     for f in files:
-        unique.setdefault(f.resolve(), f)
+        unique.setdefault(f if isinstance(f, str) else f.resolve(), f)
     return list(unique.values())
 
 
@@ -122,11 +130,11 @@ class DataSet(EventSource):
         self._open: OrderedDict[int, EventSource] = OrderedDict()  # file number -> source, LRU first
         self._issues_seen: dict[int, int] = {}  # file number -> issue lines of its source forwarded
         self._unreadable: set[int] = set()  # files a read failed in (recorded once)
-        self.left_out: list[Path] = []  # files (or the rest of files) whose events are not in a pass
-        self.files: list[Path] = []
+        self.left_out: list[Location] = []  # files (or the rest of files) whose events are not in a pass
+        self.files: list[Location] = []
         lengths: list[int] = []
         errors: list[EventFileError] = []
-        for path in (Path(f) for f in files):
+        for path in (location(f) for f in files):
             try:
                 source = open_events(path)
             except EventFileError as exc:
@@ -195,7 +203,7 @@ class DataSet(EventSource):
         """The file number of global event(s) ``i`` (no bounds check)."""
         return np.searchsorted(self.offsets, i, side="right") - 1
 
-    def locate(self, i: int) -> tuple[Path, int]:
+    def locate(self, i: int) -> tuple[Location, int]:
         """(file, index of the event in that file) of global event ``i`` (negative counts from the end)."""
         n = len(self)
         if not -n <= i < n:

@@ -30,7 +30,7 @@ from events.dataset import DataSet, open_dataset
 from events.model import EventBatch
 from events.outputs import OutputError, check_output, kind_for_suffix
 from events.progress import ProgressBar, quiet_readers
-from events.source import EventFileError
+from events.source import EventFileError, Location
 
 CHUNK = 10_000
 MAX_ISSUES = 20  # lines printed; the rest are counted
@@ -56,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _check_output(path: Path, inputs: list[Path]) -> None:
+def _check_output(path: Path, inputs: list[Location]) -> None:
     if path.is_dir():
         raise OutputError(path, "is a folder; give a file name")
     if io.format_for(path, writing=True) is None:

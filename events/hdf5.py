@@ -184,7 +184,7 @@ def write(
         return w.n_events
 
 
-def _attr_int(f: h5py.File, path: Path, name: str) -> int | None:
+def _attr_int(f: h5py.File, path: str | Path, name: str) -> int | None:
     """An integer attribute, whatever was stored there (a string, an array, NaN: one clear line)."""
     value = f.attrs.get(name)
     if value is None:
@@ -198,7 +198,7 @@ def _attr_int(f: h5py.File, path: Path, name: str) -> int | None:
     return int(arr)
 
 
-def _check_schema(f: h5py.File, path: Path) -> int:
+def _check_schema(f: h5py.File, path: str | Path) -> int:
     """Validate format, version and datasets; returns the number of events."""
     fmt = f.attrs.get("format")
     if fmt is None or (fmt.decode(errors="replace") if isinstance(fmt, bytes) else str(fmt)) != FORMAT:

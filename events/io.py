@@ -28,7 +28,15 @@ from pathlib import Path
 from typing import Any
 
 from events.model import EventBatch
-from events.source import EventFileError, EventSource, sanitize, unexpected
+from events.source import (
+    EventFileError,
+    EventSource,
+    Location,
+    location,
+    location_suffix,
+    sanitize,
+    unexpected,
+)
 
 __all__ = [
     "FORMATS",
@@ -42,7 +50,7 @@ __all__ = [
     "write",
 ]
 
-Reader = Callable[[Path], EventSource]
+Reader = Callable[[Location], EventSource]
 Writer = Callable[..., int]  # (path, batches, inputs=...) -> number of events written
 
 
@@ -53,7 +61,7 @@ class FileFormat:
     ``reader`` and ``writer`` are ``"module:attribute"``; the reader is called with the path and
     returns an :class:`EventSource`, the writer as ``writer(path, batches, inputs=inputs)``
     returns the number of events written. Formats that share a suffix share one reader, which
-    tells them apart by content.
+    tells them apart by content. ``remote``: the reader also takes a URL (``events.remote``).
     """
 
     name: str
@@ -61,12 +69,13 @@ class FileFormat:
     suffixes: tuple[str, ...]
     reader: str | None
     writer: str | None = None
+    remote: bool = False
 
     def _resolve(self, spec: str) -> Any:
         module, attribute = spec.split(":")
         return getattr(importlib.import_module(module), attribute)
 
-    def open(self, path: Path) -> EventSource:
+    def open(self, path: Location) -> EventSource:
         if self.reader is None:
             raise EventFileError(path, f"{self.title} files cannot be read")
         source: EventSource = self._resolve(self.reader)(path)
@@ -82,8 +91,15 @@ class FileFormat:
 FORMATS: tuple[FileFormat, ...] = (
     FileFormat("hdf5", "HDF5 event store", (".h5", ".hdf5"), "events.hdf5:HDF5Source", "events.hdf5:write"),
     # the two ROOT formats share the opener that looks inside; .root files are written as ntuples
-    FileFormat("mdst", "Belle II mdst", (".root",), "events.rootio:open_root"),
-    FileFormat("ntuple", "ROOT event ntuple", (".root",), "events.rootio:open_root", "events.rootio:write"),
+    FileFormat("mdst", "Belle II mdst", (".root",), "events.rootio:open_root", remote=True),
+    FileFormat(
+        "ntuple",
+        "ROOT event ntuple",
+        (".root",),
+        "events.rootio:open_root",
+        "events.rootio:write",
+        remote=True,
+    ),
     FileFormat("phoenix", "Phoenix JSON", (".json",), "events.phoenix:PhoenixSource", "events.phoenix:write"),
 )
 
@@ -98,7 +114,7 @@ WRITABLE_SUFFIXES = _suffixes(f for f in FORMATS if f.writer)
 
 def format_for(path: str | Path, writing: bool = False) -> FileFormat | None:
     """The first format that reads (or, with ``writing``, writes) files with this path's suffix."""
-    suffix = Path(path).suffix.lower()
+    suffix = location_suffix(location(path))
     for fmt in FORMATS:
         if suffix in fmt.suffixes and (fmt.writer if writing else fmt.reader):
             return fmt
@@ -132,9 +148,36 @@ def _check_readable(path: Path) -> FileFormat:
     return fmt
 
 
+def _check_remote(url: str) -> FileFormat:
+    fmt = format_for(url)
+    if fmt is None:
+        raise EventFileError(
+            url, f"unknown file type {location_suffix(url)!r}; expected one of {', '.join(SUFFIXES)}"
+        )
+    if not fmt.remote:
+        readable = ", ".join(_suffixes(f for f in FORMATS if f.remote))
+        raise EventFileError(
+            url,
+            f"{fmt.title} files are read from a local disk only ({readable} over the network); "
+            "copy the file here first (xrdcp or curl)",
+        )
+    return fmt
+
+
 def open_events(path: str | Path) -> EventSource:
-    """Open an event file for reading by its suffix; ``.root`` files are told apart by content."""
-    path = Path(path)
+    """Open an event file for reading by its suffix; ``.root`` files are told apart by content.
+
+    A ``root://``, ``https://`` or ``davs://`` URL of a ``.root`` file is read over the network
+    (``events.remote``)."""
+    where = location(path)
+    if isinstance(where, str):
+        try:
+            return _check_remote(where).open(where)
+        except EventFileError:
+            raise
+        except Exception as exc:
+            raise unexpected(where, exc, "cannot open") from exc
+    path = where
     try:
         return _check_readable(path).open(path)
     except EventFileError:

@@ -46,7 +46,7 @@ import awkward as ak
 import numpy as np
 import uproot
 
-from events import field, rootclasses, vertexing
+from events import field, remote, rootclasses, vertexing
 from events import pdg as pdg_table
 from events.model import Collection, EventBatch, VertexKind
 from events.source import EventFileError, EventSource
@@ -346,7 +346,9 @@ class MdstSource(EventSource):
         self._reported_gdl: set[int] = set()  # unnamed GDL bits already told about in ``issues``
         if tree is None:
             try:
-                file = uproot.open(self.path)
+                file = remote.open_uproot(self.path)
+            except EventFileError:
+                raise
             except Exception as exc:  # uproot raises many types for damaged files
                 rootclasses.forget()
                 raise EventFileError(
@@ -392,9 +394,7 @@ class MdstSource(EventSource):
         try:
             arrays = self.tree.arrays(self.keys, entry_start=start, entry_stop=stop, library="ak", how=dict)
         except Exception as exc:
-            raise EventFileError(
-                self.path, f"cannot read entries {start}:{stop} (corrupted file?): {exc}"
-            ) from exc
+            raise remote.read_error(self.path, exc, f"cannot read entries {start}:{stop}") from exc
         try:
             chunk = Chunk(arrays, stop - start)
             batch = build_batch(chunk, self.bz, start, str(self.path), self.missing)

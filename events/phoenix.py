@@ -339,7 +339,7 @@ def _parse_int(text: str) -> int | float:
 
 
 def _header_column(
-    path: Path, column: str, events: list[dict[str, Any]], start: int
+    path: str | Path, column: str, events: list[dict[str, Any]], start: int
 ) -> np.ndarray:
     """One header column from the events' keys, checked against the schema's type and range."""
     keys, default = HEADER_KEYS[column]
@@ -380,13 +380,14 @@ class PhoenixSource(EventSource):
 
     def __init__(self, path: str | Path) -> None:
         super().__init__(path)
+        local = Path(self.path)  # a local file: events.io opens only the ROOT formats over the network
         try:
-            size = self.path.stat().st_size
+            size = local.stat().st_size
             if size > MAX_BYTES:
                 raise EventFileError(
                     self.path, f"{size / 2**30:.1f} GiB of JSON, more than the {MAX_BYTES >> 30} GiB read"
                 )
-            data = json.loads(self.path.read_bytes(), parse_int=_parse_int)
+            data = json.loads(local.read_bytes(), parse_int=_parse_int)
         except (OSError, UnicodeDecodeError) as exc:
             raise EventFileError(self.path, f"cannot read: {exc}") from exc
         except json.JSONDecodeError as exc:

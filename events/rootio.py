@@ -24,10 +24,10 @@ import awkward as ak
 import numpy as np
 import uproot
 
-from events import rootclasses
+from events import remote, rootclasses
 from events.model import COLLECTIONS, HEADER, SCHEMA_VERSION, Collection, EventBatch
 from events.outputs import AtomicOutput, OutputError
-from events.source import EventFileError, EventSource
+from events.source import EventFileError, EventSource, Location, is_url, location
 
 TREE = "events"
 FORMAT = "belle2-display-events"
@@ -100,23 +100,23 @@ def write(path: str | Path, batches: Iterable[EventBatch], inputs: Iterable[str 
     return n
 
 
-def _check_complete(path: Path, file: Any) -> None:
+def _check_complete(path: Location, file: Any) -> None:
     """A file shorter than the end its header records was cut off (a copy or download that stopped):
     said when it is opened, not at the first basket past the cut."""
     end = getattr(getattr(file, "file", None), "fEND", None)
-    size = path.stat().st_size
-    if isinstance(end, int) and size < end:
+    size = remote.file_size(file) if is_url(path) else Path(path).stat().st_size
+    if isinstance(end, int) and size is not None and size < end:
         raise EventFileError(path, f"truncated: {size} bytes of the {end} its ROOT header records")
 
 
 def open_root(path: str | Path) -> EventSource:
-    """Open a ``.root`` file as our ntuple or as a Belle II mdst file, by its content."""
-    path = Path(path)
+    """Open a ``.root`` file (or URL) as our ntuple or as a Belle II mdst file, by its content."""
+    path = location(path)
     from events import mdst
 
     file = None
     try:
-        file = uproot.open(path)
+        file = remote.open_uproot(path)
         _check_complete(path, file)
         names = set(file.keys(cycle=False))
         for name in (TREE, mdst.TREE):
@@ -138,6 +138,8 @@ def open_root(path: str | Path) -> EventSource:
     except Exception as exc:  # uproot raises many types for damaged files
         rootclasses.close(file)
         rootclasses.forget()  # what the damaged file's streamers defined must not break the next file
+        if is_url(path):  # the network rather than the file, most likely
+            raise remote.read_error(path, exc, "cannot open") from exc
         raise EventFileError(path, f"not a readable ROOT file (truncated or corrupted?): {exc}") from exc
     rootclasses.close(file)
     found = found or "nothing"
@@ -248,9 +250,7 @@ class NtupleSource(EventSource):
                 self.branches, entry_start=start, entry_stop=stop, library="ak", how=dict
             )
         except Exception as exc:
-            raise EventFileError(
-                self.path, f"cannot read entries {start}:{stop} (corrupted file?): {exc}"
-            ) from exc
+            raise remote.read_error(self.path, exc, f"cannot read entries {start}:{stop}") from exc
         header = {name: ak.to_numpy(arrays[name]) for name in HEADER}
         colls = {}
         for coll, spec in COLLECTIONS.items():

@@ -13,9 +13,11 @@ are reported there too, so a display can say what it did with the file.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Protocol
+from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -29,6 +31,33 @@ HELIX = ("d0", "phi0", "omega", "z0", "tan_lambda")
 
 
 MAX_MESSAGE = 400  # characters of a library's message kept in one error line
+
+# Where events come from: a local file (a Path) or a remote file named by its URL (a str, kept as
+# given: Path("root://host//data/f.root") would fold the double slash the URL depends on).
+Location = Path | str
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def is_url(spec: object) -> bool:
+    """Whether ``spec`` is a URL (``root://``, ``https://``, ...) rather than a local path."""
+    return isinstance(spec, str) and bool(_URL.match(spec))
+
+
+def location(spec: str | Path) -> Location:
+    """A URL as the string it is, anything else as a Path."""
+    return spec if isinstance(spec, str) and is_url(spec) else Path(spec)
+
+
+def location_name(where: Location) -> str:
+    """The file name of a path or URL (``f.root`` of ``root://host//data/f.root?x=1``)."""
+    if isinstance(where, str) and is_url(where):
+        return PurePosixPath(urlsplit(where).path).name
+    return Path(where).name
+
+
+def location_suffix(where: Location) -> str:
+    """The suffix of a path or URL, lower case (a URL's query and fragment are not part of it)."""
+    return PurePosixPath(location_name(where)).suffix.lower()
 
 
 class EventFileError(Exception):
@@ -63,7 +92,7 @@ class EventSource:
     """
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+        self.path: Location = location(path)
         self.issues: list[str] = []
         self.dropped_tracks = 0
         self.missing: set[str] = set()  # collections the file cannot provide (e.g. no track leaves)

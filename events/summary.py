@@ -20,13 +20,13 @@ import csv
 import io as text_io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from events import filtering, trigger
 from events.dataset import DataSet
+from events.source import Location, location_name
 
 # the filter's variables the table shows, in column order
 QUANTITY_COLUMNS: tuple[str, ...] = (
@@ -57,7 +57,7 @@ Cancel = Callable[[], bool]
 class EventSummary:
     """One row per event read, in data-set order; ``columns`` are equal-length arrays."""
 
-    files: list[Path]
+    files: list[Location]
     columns: dict[str, np.ndarray]
     total: int  # events in the data set
     cancelled: bool = False
@@ -177,7 +177,7 @@ TABLE_HEADINGS: dict[str, str] = {
 def _text_column(summary: EventSummary, values: dict[str, list[Any]], name: str) -> list[str]:
     """The cells of one column of the text table, formatted a whole column at a time."""
     if name == "file":
-        shown = [f.name for f in summary.files]
+        shown = [location_name(f) for f in summary.files]
         return [shown[k] for k in summary.columns["file"].tolist()]
     if name in ("l1", "flags"):
         return [",".join(v) or "-" for v in values[name]]

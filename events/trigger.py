@@ -2,10 +2,14 @@
 
 Names and meanings: docs/physics.md §6 (basf2 ftd_0036.oup). Bit k of the
 header column ``l1_bits`` is ``L1_BITS[k]``. ``PRESCALES`` lists the lines that are prescaled.
+:func:`l1_decisions` emulates every line from reconstructed objects, :func:`emulate_l1` adds the
+prescales, and :class:`RateModel` turns emulated events into L1 rates (the one model of ``generate``
+and the monitoring panels).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -33,10 +37,21 @@ L1_BITS: tuple[str, ...] = (
 )  # fmt: skip
 
 BIT = {name: k for k, name in enumerate(L1_BITS)}
+NB_TO_CM2 = 1e-33
 
-# The docs cite a prescale of 100 on the 3D Bhabha line; the pure-Bhabha and gamma-gamma lines
-# are kept at 1 % like the physics stream of docs/physics.md §3.
-PRESCALES: dict[str, int] = {"bha3d": 100, "bhabha": 100, "bhapur": 100, "gg": 100}
+# Prescales (docs/physics.md §6). From the Belle II documentation: the 3D Bhabha line keeps one event in
+# 100 (trgdoc). Ours: the lines whose logic (ftd_0036.lgc, TrgEclMaster.cc) fires on most Bhabha and γγ
+# events keep one in 10 000 (a monitor rate of a few Hz), the single-photon and single-object lines
+# that they reach less often (one ECL cluster, one KLM hit) one in 1000, so that Bhabhas stay near
+# the 1 % of the design table; lowe, the loosest ECL line (hie backs it up), keeps one in 10.
+# The real prescale table is a conditions-database payload (TRGGDLDBPrescales), not in basf2's source.
+PRESCALES: dict[str, int] = {
+    "bha3d": 100,
+    "bhabha": 10_000, "bhapur": 10_000, "lume": 10_000, "gg": 10_000, "g_high": 10_000,
+    "lml3": 10_000, "lml5": 10_000,
+    "lml1": 1000, "lml4": 1000, "g_c1": 1000, "klmhit": 1000, "eklmhit": 1000,
+    "lowe": 10,
+}  # fmt: skip
 
 
 def prescale_vector(bits: tuple[str, ...] = L1_BITS) -> np.ndarray:
@@ -64,17 +79,25 @@ def fired(bits: np.ndarray, name: str) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------- emulation
-# L1 emulation from reconstructed objects with the logic of docs/physics.md §6.
-# Thresholds quoted there: Etot > 0.5 / 1.0 / 3.0 GeV (lowe, hie, lume), cdc_open90 (Δφ 90°–270°),
-# cdc_b2b5 (Δφ 160°–200°), the eclmumu 2 GeV threshold, the lml definitions of TrgEclMaster.cc.
-# Our approximations (derived, not from the menu): a 2D ("f") track has pT > 0.3 GeV and reaches
-# r = 80 cm inside the CDC end plates; a neural ("y") track is an f track with |z0| < 15 cm; ECL trigger
-# clusters are clusters above 0.1 GeV; Etot sums the clusters of trigger θID 2–15; the ECL trigger θID
-# (1–17) is mapped from θ as below; the 3D Bhabha (bha_veto) needs two clusters back to back in the CM
-# (Δφ* 160°–200°, θ*₁ + θ*₂ 165°–190°) with E* ≥ 3 GeV each and one ≥ 4.5 GeV. Injection veto: never.
-# lml2 / lml3 split the θID 2, 3, 15, 16 line into forward and backward; lml8 / lml9 split the
-# back-to-back pair into barrel-only and with an endcap cluster; eclmumu and lml8–10 are low-multiplicity
-# lines and require at most 4 trigger clusters (assumed).
+# L1 emulation from reconstructed objects with the logic of docs/physics.md §6: each line as
+# ftd_0036.lgc writes it (which lines carry !bha_veto), the ECL quantities as TrgEclMaster.cc and the
+# TRGECLModule defaults give them (Etot > 0.5 / 1.0 / 3.0 GeV over θID 2-15 for lowe / hie / lume, the
+# lml lines of makeLowMultiTriggerBit, the 2 GeV eclmumu threshold), cdc_open90 (Δφ 90°-270°) and
+# cdc_b2b5 (Δφ 160°-200°) from TRGGRLProjectsModule.cc.
+# Ours (not from the menu): a 2D ("f") track has pT > 0.3 GeV and reaches r = 80 cm inside the CDC end
+# plates; a neural ("y") track is an f track with |z0| < 15 cm; "!track" is no f track; ECL trigger
+# clusters are clusters above 0.1 GeV; the trigger θID (1-17) is mapped from θ as below; CM quantities are
+# the exact transform of each cluster as a photon from the origin; eclmumu needs at most 4 clusters; the
+# injection veto never fires.
+
+# The 3D Bhabha veto (bha_veto, the bha3d line): two clusters back to back in the CM frame. basf2's
+# defaults (TRGECLModule) are Δφ* 160-200°, θ*1 + θ*2 165-190°, E* 3.0 / 4.5 GeV on the trigger's
+# look-up-table CM quantities. Ours: the same Δφ*, θ*1 + θ*2 widened to 100-260° and E* 2 / 4 GeV, since
+# our CM angles are exact and our Bhabhas carry ISR, which moves θ*1 + θ*2 away from 180° but keeps
+# Δφ*; with the basf2 windows 5 % of our Bhabhas leak into hie and lowe (docs/physics.md §6).
+BHA_VETO_DPHI = (160.0, 200.0)  # Δφ* of the pair [deg]
+BHA_VETO_THETA_SUM = (100.0, 260.0)  # θ*1 + θ*2 [deg]
+BHA_VETO_E = (2.0, 4.0)  # E* of the lower, higher cluster [GeV]
 
 _TC_THETA_EDGES_DEG = np.array(
     [17.0, 23.8, 32.2, *np.linspace(32.2, 128.7, 13)[1:-1], 130.7, 143.0]
@@ -190,28 +213,41 @@ def l1_decisions(batch: EventBatch) -> dict[str, np.ndarray]:
     _, cpair = _pairs(E, valid)
     dphi_cm = _delta_phi_deg(np.nan_to_num(Pcm))
     tsum = np.degrees(np.nan_to_num(Tcm)[:, :, None] + np.nan_to_num(Tcm)[:, None, :])
-    b2b_3d = cpair & (dphi_cm >= 160) & (dphi_cm <= 200) & (tsum >= 165) & (tsum <= 190)
+    # pair masks, each built once: (n, w, w) arrays are most of the cost
+    phi_160 = cpair & (dphi_cm >= 160) & (dphi_cm <= 200)
+    phi_170 = phi_160 & (dphi_cm >= 170) & (dphi_cm <= 190)
+    sum_160 = (tsum >= 160) & (tsum <= 200)
+    b2b_3d = phi_160 & (tsum >= 165) & (tsum <= 190)
     Ecm0 = np.nan_to_num(Ecm)
     e_lo = np.minimum(Ecm0[:, :, None], Ecm0[:, None, :])
     e_hi = np.maximum(Ecm0[:, :, None], Ecm0[:, None, :])
-    bha_veto = np.any(b2b_3d & (e_lo >= 3.0) & (e_hi >= 4.5), axis=(1, 2))
-    bhabha_2d = np.any(cpair & (dphi_cm >= 160) & (dphi_cm <= 200) & (e_lo >= 3.0), axis=(1, 2))
+    (p_lo, p_hi), (s_lo, s_hi) = BHA_VETO_DPHI, BHA_VETO_THETA_SUM
+    veto_phi = phi_160 if (p_lo, p_hi) == (160.0, 200.0) else cpair & (dphi_cm >= p_lo) & (dphi_cm <= p_hi)
+    veto_pair = veto_phi & (tsum >= s_lo) & (tsum <= s_hi) & (e_lo >= BHA_VETO_E[0]) & (e_hi >= BHA_VETO_E[1])
+    bha_veto = np.any(veto_pair, axis=(1, 2))
+    bhabha_2d = np.any(phi_160 & (e_lo >= 3.0), axis=(1, 2))
     E0 = np.nan_to_num(E)
-    mumu_like = b2b_3d & (np.maximum(E0[:, :, None], E0[:, None, :]) < 2.0)
-    low_mult = n_cl <= 4
-    eclmumu = np.any(mumu_like, axis=(1, 2)) & low_mult
-    barrel_id = (T_id >= 4) & (T_id <= 14)
+    e_lo_lab = np.minimum(E0[:, :, None], E0[:, None, :])
+    e_hi_lab = np.maximum(E0[:, :, None], E0[:, None, :])
+    eclmumu = np.any(b2b_3d & (e_hi_lab < 2.0), axis=(1, 2)) & (n_cl <= 4)
+    # the lml lines as TrgEclMaster::makeLowMultiTriggerBit codes them (CM thresholds on E*)
+    n300 = np.sum(valid & (E0 > 0.3), axis=1)  # clusters above 300 MeV (lab)
     big = valid & (Ecm0 >= 2.0)
-    n_over1 = np.sum(valid & (Ecm0 >= 1.0), axis=1)
-    n_over03 = np.sum(valid & (E0 > 0.3), axis=1)
-    one_barrel = np.any(valid & (Ecm0 >= 1.0) & barrel_id, axis=1)
-    any_big = np.any(big, axis=1)
-    b2b_phi = cpair & (dphi_cm >= 170) & (dphi_cm <= 190)
-    both_barrel = barrel_id[:, :, None] & barrel_id[:, None, :]
-    over05 = valid & (Ecm0 > 0.5)
-    lml13_core = (np.sum(over05, axis=1) == 1) & np.any(over05 & (T_id >= 6) & (T_id <= 11), axis=1)
-    lml13 = lml13_core & (np.sum(valid & (Ecm0 >= 0.3), axis=1) == 1)
+    n_big = np.sum(big, axis=1)
 
+    def in_ids(*ids: int) -> np.ndarray:
+        out = T_id == ids[0]
+        for i in ids[1:]:
+            out |= T_id == i
+        return out
+
+    n1_barrel = np.sum(valid & (Ecm0 >= 1.0) & (T_id >= 4) & (T_id <= 15), axis=1)
+    n1_endcap = np.sum(valid & (Ecm0 >= 1.0) & in_ids(2, 3, 16), axis=1)
+    b2b_170 = phi_170
+    b2b_160 = phi_160 & sum_160
+    id216 = valid & (T_id >= 2) & (T_id <= 16)
+    lml12 = (np.sum(id216, axis=1) >= 3) & np.any(id216 & (E0 > 0.5), axis=1)
+    lml13 = (np.sum(valid & (Ecm0 > 0.5) & (T_id >= 6) & (T_id <= 11), axis=1) == 1) & (n300 == 1)
     # ---- KLM
     klm = batch.klm
     k_ev = klm.event_index()
@@ -234,6 +270,9 @@ def l1_decisions(batch: EventBatch) -> dict[str, np.ndarray]:
 
     no_bha = ~bha_veto
     no_track = n_f == 0
+    big_fwd_bwd = np.any(big & in_ids(2, 3, 15, 16), axis=1)
+    big_edge = np.any(big & in_ids(1, 17), axis=1)
+    # ftd_0036.lgc line by line (``!veto``, the injection veto, never fires here)
     d: dict[str, np.ndarray] = {
         "ff": (n_f >= 2) & no_bha,
         "ffo": (n_f >= 2) & open90 & no_bha,
@@ -246,36 +285,36 @@ def l1_decisions(batch: EventBatch) -> dict[str, np.ndarray]:
         "fffo": (n_f >= 3) & open90,
         "ffoc": (n_f >= 2) & open90 & no_bha & (n_cl >= 1),
         "hie": (e_tot > 1.0) & no_bha,
-        "lowe": e_tot > 0.5,
+        "lowe": (e_tot > 0.5) & no_bha,
         "lume": e_tot > 3.0,
         "c4": (n_cl > 3) & no_bha,
-        "eclmumu": eclmumu,
+        "eclmumu": eclmumu & no_bha,
         "bha3d": bha_veto,
         "bhabha": bhabha_2d,
         "bhapur": bha_veto & (n_f >= 1),
-        "g_high": (e_tot > 1.0) & no_track & no_bha,
+        "g_high": (e_tot > 1.0) & no_track,
         "g_c1": (n_cl == 1) & no_track,
         "gg": (n_cl == 2) & no_track,
-        "lml0": (n_cl >= 3) & np.any(valid & (E0 > 0.3), axis=1) & no_bha,
-        "lml1": np.any(big & barrel_id, axis=1) & no_bha,
-        "lml2": np.any(big & ((T_id == 2) | (T_id == 3)), axis=1) & no_bha,
-        "lml3": np.any(big & ((T_id == 15) | (T_id == 16)), axis=1) & no_bha,
-        "lml4": np.any(big & ((T_id == 1) | (T_id == 17)), axis=1) & no_bha,
-        "lml5": np.any(big & ((T_id == 1) | (T_id == 17)), axis=1) & bha_veto,
-        "lml6": (n_over1 == 1) & (n_over03 >= 2) & one_barrel,
-        "lml7": (n_over1 == 1) & (n_over03 >= 2) & ~one_barrel,
-        "lml8": np.any(b2b_phi & both_barrel, axis=(1, 2)) & ~any_big & low_mult,
-        "lml9": np.any(b2b_phi & ~both_barrel, axis=(1, 2)) & ~any_big & low_mult,
-        "lml10": np.any(b2b_3d, axis=(1, 2)) & no_bha & low_mult,
-        "lml12": (n_cl >= 3) & np.any(valid & (E0 > 0.5), axis=1),
+        "lml0": (n_cl >= 3) & (n300 >= 1) & no_bha,
+        "lml1": np.any(big & (T_id >= 4) & (T_id <= 14), axis=1),
+        "lml2": big_fwd_bwd & no_bha,
+        "lml3": big_fwd_bwd & bha_veto,
+        "lml4": big_edge & no_bha,
+        "lml5": big_edge & bha_veto,
+        "lml6": (n1_barrel == 1) & (n300 == 1),
+        "lml7": (n1_endcap == 1) & (n300 == 1),
+        "lml8": np.any(b2b_170 & (e_lo_lab > 0.25), axis=(1, 2)) & (n_big == 0),
+        "lml9": np.any(b2b_170 & (e_lo_lab < 0.25) & (e_hi_lab > 0.25), axis=(1, 2)) & (n_big == 0),
+        "lml10": np.any(b2b_160, axis=(1, 2)) & (n_big == 0),
+        "lml12": lml12 & no_bha,
         "lml13": lml13,
         "mu_pair": (klm_barrel | klm_endcap) & (n_f >= 2),
         "mu_b2b": mu_b2b,
         "klmhit": klm_barrel,
         "eklmhit": klm_endcap,
-        "cdcklm1": cdc_klm >= 1,
-        "cdcklm2": cdc_klm >= 2,
-        "seklm1": se_klm >= 1,
+        "cdcklm1": (cdc_klm >= 1) & no_bha,
+        "cdcklm2": (cdc_klm >= 2) & no_bha,
+        "seklm1": (se_klm >= 1) & no_bha,
         "random": np.zeros(n, dtype=bool),
         "poisson": np.zeros(n, dtype=bool),
     }
@@ -292,3 +331,95 @@ def emulate_l1(batch: EventBatch, rng: np.random.Generator | None = None) -> np.
     for name, prescale in PRESCALES.items():
         decisions[name] = decisions[name] & _prescale_mask(dict(batch.header), BIT[name], prescale, rng)
     return pack(decisions)
+
+
+# ---------------------------------------------------------------------------------------- rates
+def decision_matrix(decisions: dict[str, np.ndarray]) -> np.ndarray:
+    """(N, len(L1_BITS)) boolean matrix of :func:`l1_decisions`."""
+    return np.stack([np.asarray(decisions[b], dtype=bool) for b in L1_BITS], axis=1)
+
+
+def accept_probability(raw: np.ndarray, live: np.ndarray | None = None) -> np.ndarray:
+    """Probability that each event fires at least one live line after the prescales.
+
+    ``raw`` is the (N, B) matrix of decisions before prescaling. An event that fires an unprescaled
+    line is kept; otherwise every prescaled line it fires keeps it with 1/prescale, independently
+    (the GDL has one prescale counter per line). This is the expectation of :func:`emulate_l1`'s
+    ``l1_bits != 0``, without the noise of one prescale draw.
+    """
+    keep = 1.0 / prescale_vector()
+    if live is not None:
+        keep = keep * np.asarray(live, dtype=float)
+    return 1.0 - np.prod(np.where(np.asarray(raw, dtype=bool), 1.0 - keep, 1.0), axis=1)
+
+
+@dataclass(frozen=True)
+class RateModel:
+    """The L1 rate model: per process, its cross section and the raw L1 decisions of emulated events.
+
+    The rate of process p at luminosity L is L · σ_p · ε_p, with ε_p the fraction of its events that
+    fire any line after the prescales (:func:`accept_probability`, event by event, never from bits
+    taken as independent); a line's rate is L · Σ_p σ_p · (fraction firing it) / prescale.
+    """
+
+    processes: tuple[str, ...]
+    cross_sections_nb: np.ndarray  # (P,)
+    raw_bits: tuple[np.ndarray, ...]  # per process: packed ``l1_bits`` of its events before prescaling
+    origin: str = ""
+
+    def __post_init__(self) -> None:
+        if len(self.raw_bits) != len(self.processes) or len(self.cross_sections_nb) != len(self.processes):
+            raise ValueError("one cross section and one set of events per process")
+
+    @property
+    def counts(self) -> np.ndarray:
+        return np.array([len(b) for b in self.raw_bits], dtype=np.int64)
+
+    def raw_efficiency(self) -> np.ndarray:
+        """(P, B): fraction of each process's events whose line fires, before prescaling."""
+        return np.array([unpack(b).mean(axis=0) if len(b) else np.zeros(len(L1_BITS)) for b in self.raw_bits])
+
+    def acceptance(self, live: np.ndarray | None = None) -> np.ndarray:
+        """(P,): fraction of each process's events that fire any live line after the prescales."""
+        return np.array(
+            [accept_probability(unpack(b), live).mean() if len(b) else 0.0 for b in self.raw_bits]
+        )
+
+    def bit_efficiency(self, live: np.ndarray | None = None) -> np.ndarray:
+        """(P, B): expected fraction of each process's events in each line after its prescale."""
+        eff = self.raw_efficiency() / prescale_vector()[None, :]
+        return eff if live is None else eff * np.asarray(live, dtype=float)[None, :]
+
+    def rates(self, luminosity: np.ndarray | float, live: np.ndarray | None = None) -> PhysicsRates:
+        """Physics L1 rates [Hz] at luminosities [cm^-2 s^-1]."""
+        lum = np.atleast_1d(np.asarray(luminosity, dtype=float))
+        flux = lum[:, None] * self.cross_sections_nb[None, :] * NB_TO_CM2  # (N, P) events per second
+        return PhysicsRates(flux * self.acceptance(live)[None, :], flux @ self.bit_efficiency(live))
+
+    def summary(self, luminosity: float, busiest: int = 12) -> list[str]:
+        """Text lines: rate per process and in all, then the busiest lines, at one luminosity."""
+        r = self.rates(luminosity)
+        acc = self.acceptance()
+        lines = [f"L1 rates at {luminosity:.3g} cm^-2 s^-1 (after prescales; {self.origin or 'emulated'}):"]
+        for k, name in enumerate(self.processes):
+            lines.append(
+                f"  {name:<14} {self.cross_sections_nb[k]:8.3f} nb  {acc[k]:7.2%} of {self.counts[k]:>6} "
+                f"events  {r.per_process[0, k]:10.1f} Hz"
+            )
+        lines.append(f"  {'physics total':<14} {r.total[0]:>48.1f} Hz")
+        order = np.argsort(r.bits[0])[::-1][:busiest]
+        lines.append("  busiest lines: " + ", ".join(f"{L1_BITS[k]} {r.bits[0, k]:.0f} Hz" for k in order))
+        return lines
+
+
+@dataclass(frozen=True)
+class PhysicsRates:
+    """Physics L1 rates [Hz] for N luminosities: per process (N, P) and per line (N, B)."""
+
+    per_process: np.ndarray
+    bits: np.ndarray
+
+    @property
+    def total(self) -> np.ndarray:
+        """(N,): events per second that fire any line after the prescales."""
+        return self.per_process.sum(axis=1)

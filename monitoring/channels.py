@@ -140,6 +140,20 @@ CHANNELS: dict[str, Channel] = {
             pv="TRG:GDL:L1_request:rate",
         ),
         Channel(
+            "L1:PHYS",
+            "Hz",
+            "L1 request from collisions (emulated physics, after prescales)",
+            valid=(0.0, 1e8),
+            pv="TRG:GDL:L1_physics:rate",
+        ),
+        Channel(
+            "L1:BKG",
+            "Hz",
+            "L1 request from beam background (after prescales)",
+            valid=(0.0, 1e8),
+            pv="TRG:GDL:L1_background:rate",
+        ),
+        Channel(
             "L1:DEAD",
             "",
             "DAQ dead-time fraction",

@@ -1,11 +1,16 @@
-"""``main.py ioc``: serve the SuperKEKB/Belle II simulation as EPICS PVs with caproto.
+"""``main.py ioc``: serve the SuperKEKB/Belle II simulation as EPICS PVs, over Channel Access
+(caproto, the default) or PV Access (``--protocol pva``: p4p's server, NTScalar PVs).
 
 Every channel of :mod:`monitoring.channels` becomes a read-only PV named in Belle II's style
 under ``--prefix`` (default ``SIM:``, so a simulator never shadows a real PV), with units,
 precision and the HIHI/HIGH/LOW/LOLO limits of docs/monitoring.md §1; caproto sets each value's
 alarm severity from those limits. Samples carry the simulated clock as their timestamp, and
 around a sudden beam loss the beam-current PVs are written turn by turn, so clients see the
-collapse. Set ``--port`` (or EPICS_CA_SERVER_PORT) to run beside another IOC.
+collapse. Set ``--port`` (or EPICS_CA_SERVER_PORT, for PV Access EPICS_PVAS_SERVER_PORT) to run
+beside another IOC. Over PV Access every PV is an NTScalar with the same name, its ``display``
+(units, precision), ``control`` and ``valueAlarm`` fields (the limits) and an ``alarm`` severity
+computed from those limits as caproto does for Channel Access; p4p honours the EPICS_PVAS_*
+variables (broadcast port, beacon and interface lists).
 
 It serves on the loopback interface only (TCP and UDP, beacons included) unless told otherwise:
 ``--interfaces 0.0.0.0`` (or named addresses) widens it, as does EPICS_CAS_INTF_ADDR_LIST when
@@ -23,10 +28,12 @@ import math
 import os
 import signal
 import sys
+import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
-from monitoring.channels import CHANNELS, Channel
+from monitoring.channels import CHANNELS, Channel, severity_from_limits
 from monitoring.sim import Simulation, config_from_options
 
 DEFAULT_PREFIX = "SIM:"
@@ -55,6 +62,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--sbl-at", type=float, default=None, metavar="S", help="a sudden beam loss S seconds after the start"
     )
     parser.add_argument("--list-pvs", action="store_true", help="print the PV names and exit")
+    parser.add_argument(
+        "--protocol", choices=("ca", "pva"), default="ca", help="Channel Access or PV Access (default ca)"
+    )
 
 
 def pv_table(prefix: str = DEFAULT_PREFIX) -> list[tuple[str, Channel, float]]:
@@ -206,7 +216,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.port is not None and not 0 < args.port < 65536:
         return _fail(f"--port {args.port}: not a port number")
     if args.port:
-        os.environ["EPICS_CA_SERVER_PORT"] = str(args.port)
+        os.environ["EPICS_PVAS_SERVER_PORT" if args.protocol == "pva" else "EPICS_CA_SERVER_PORT"] = str(
+            args.port
+        )
     try:
         interfaces, where = serving_interfaces(args.interfaces)
     except ValueError as exc:
@@ -239,6 +251,8 @@ def _run(args: argparse.Namespace) -> int:
         text = f"drill: a sudden beam loss at {when} (simulated clock {at:.6f}) if the beams are stable"
         print(f"main.py ioc: {text}", file=sys.stderr, flush=True)
     first = {u.channel: (u.value, u.timestamp) for u in sim.step(sim.now + 1e-3, 1)}
+    if args.protocol == "pva":
+        return _serve_pva(args, sim, first, interfaces, loopback, where, origin)
     pvdb, by_channel = build_pvdb(args.prefix, first)
 
     port = os.environ.get("EPICS_CA_SERVER_PORT", "5064")
@@ -262,4 +276,122 @@ def _run(args: argparse.Namespace) -> int:
         run_server(pvdb, interfaces=interfaces, startup_hook=startup)
     except OSError as exc:
         return _fail(f"cannot serve on {', '.join(interfaces)} port {port}: {exc.strerror or exc}")
+    return 0
+
+
+# ----------------------------------------------------------------------------------- PV Access
+
+
+def _nt_value(nt: Any, spec: Channel, scale: float, value: float, stamp: float | None) -> Any:
+    """One NTScalar update: the value in PV units, its time, and the severity of its limits."""
+    if spec.name in INTEGER_CHANNELS:
+        return nt.wrap(int(value), timestamp=stamp)
+    severity = int(severity_from_limits(value, spec.limits)) if math.isfinite(value) else 3
+    wrapped = nt.wrap(value * scale, timestamp=stamp)
+    wrapped["alarm.severity"] = severity
+    wrapped["alarm.message"] = ("", "MINOR", "MAJOR", "INVALID")[severity]
+    return wrapped
+
+
+@dataclass(frozen=True)
+class ServedPV:
+    """One PV Access PV of the simulation: its name, p4p's SharedPV and NTScalar type, the channel."""
+
+    name: str
+    pv: Any
+    nt: Any
+    spec: Channel
+    scale: float
+
+    def post(self, value: float, stamp: float | None) -> None:
+        self.pv.post(_nt_value(self.nt, self.spec, self.scale, value, stamp))
+
+
+def _limit_fields(spec: Channel, scale: float) -> dict[str, Any]:
+    """NTScalar display and valueAlarm fields of a channel (PV units)."""
+    lim = spec.limits
+    fields: dict[str, Any] = {
+        "display.units": "mA" if scale == 1000.0 else spec.units,
+        "display.description": spec.description,
+        "display.format": "%d" if spec.name in INTEGER_CHANNELS else "%.3f",
+    }
+    if spec.name not in INTEGER_CHANNELS and lim.lolo != lim.hihi:
+        fields |= {
+            "valueAlarm.active": True,
+            "valueAlarm.lowAlarmLimit": lim.lolo * scale,
+            "valueAlarm.lowWarningLimit": lim.low * scale,
+            "valueAlarm.highWarningLimit": lim.high * scale,
+            "valueAlarm.highAlarmLimit": lim.hihi * scale,
+            "valueAlarm.lowAlarmSeverity": 2,
+            "valueAlarm.highAlarmSeverity": 2,
+            "valueAlarm.lowWarningSeverity": 1,
+            "valueAlarm.highWarningSeverity": 1,
+        }
+    return fields
+
+
+def build_pva(prefix: str, initial: dict[str, tuple[float, float]]) -> dict[str, ServedPV]:
+    """channel -> its read-only NTScalar PV, with units, precision, limits and a first value."""
+    from p4p.nt import NTScalar
+    from p4p.server.thread import SharedPV
+
+    def refuse(pv: Any, op: Any) -> None:  # read-only, as the Channel Access PVs are
+        op.done(error="read-only PV")
+
+    served: dict[str, ServedPV] = {}
+    for name, spec, scale in pv_table(prefix):
+        nt = NTScalar(
+            "l" if spec.name in INTEGER_CHANNELS else "d", display=True, control=True, valueAlarm=True
+        )
+        value, stamp = initial.get(spec.name, (0.0, time.time()))
+        first = _nt_value(nt, spec, scale, value, stamp)
+        for field, setting in _limit_fields(spec, scale).items():
+            first[field] = setting
+        pv = SharedPV(nt=nt, initial=first)
+        pv.put(refuse)
+        served[spec.name] = ServedPV(name, pv, nt, spec, scale)
+    return served
+
+
+def _serve_pva(
+    args: argparse.Namespace,
+    sim: Simulation,
+    first: dict[str, tuple[float, float]],
+    interfaces: list[str],
+    loopback: bool,
+    where: str,
+    origin: tuple[float, float],
+) -> int:
+    from p4p.server import Server
+
+    conf = {"EPICS_PVAS_INTF_ADDR_LIST": " ".join(interfaces)}
+    if loopback and not os.environ.get("EPICS_PVAS_BEACON_ADDR_LIST", "").strip():
+        conf |= {
+            "EPICS_PVAS_BEACON_ADDR_LIST": " ".join(interfaces),
+            "EPICS_PVAS_AUTO_BEACON_ADDR_LIST": "NO",
+        }
+    pvs = build_pva(args.prefix, first)
+    try:
+        server = Server(providers=[{p.name: p.pv for p in pvs.values()}], conf=conf, useenv=True)
+    except RuntimeError as exc:
+        return _fail(f"cannot serve PV Access on {', '.join(interfaces)}: {exc}")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    port = server.conf().get("EPICS_PVAS_SERVER_PORT", "5075")
+    scope = "loopback only; --interfaces 0.0.0.0 serves every interface" if loopback else f"from {where}"
+    print(
+        f"serving {len(pvs)} PVs under {args.prefix!r} at {args.accel:g}x real time on "
+        f"{', '.join(interfaces)} port {port} (PV Access; {scope})",
+        flush=True,
+    )
+    wall0, start = origin
+    try:
+        while not stop.wait(args.tick):
+            target = start + args.accel * (time.monotonic() - wall0)
+            n = max(1, min(10, math.ceil((target - sim.now) / 1.0)))
+            for u in sim.step(target, n):
+                pvs[u.channel].post(u.value, u.timestamp)
+    finally:
+        server.stop()
     return 0

@@ -28,11 +28,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from monitoring.accumulators import LumiIntegrator, RateMeter, SBLAlarm, SBLDetector, StripBuffer
+from monitoring.alarms import SBL_VALUE, AlarmModel, Reading
 from monitoring.channels import BIT_CHANNELS, RINGS, Severity, channel
 from monitoring.source import Unexpected, Update
 
 POSTMORTEM_CHANNELS = ("HER:I", "LER:I", "LUM", "L1:TOTAL")
 STRAY_SUSPECT_S = 60.0  # wall seconds a channel stays suspect after a stray sample
+SILENT_BITS_EVERY_S = 5.0  # how often the alarms' L1:SILENT_BITS is recomputed (~8 ms for 43 lines)
 
 
 @dataclass
@@ -158,6 +160,7 @@ class MonitorModel:
         bin_capacity: int = 8640,
         clock: Callable[[], float] = time.monotonic,
         live_from: float = -math.inf,
+        alarms: AlarmModel | None = None,
     ) -> None:
         self.source_name = source_name
         # source time before which updates are replayed history (``Source.live_from``): a loss
@@ -181,6 +184,11 @@ class MonitorModel:
         self.clock_jumps = 0  # times a channel's clock went back and its samples were shifted
         self._clocks: dict[str, _Clock] = {}
         self._problems: dict[str, str] = {}
+        # the shifter's alarms (docs/monitoring.md §2.5), judged at each check(); values from outside
+        # the machine source (the event stream, the DQM checks) are put into extra_readings by their owners
+        self.alarm_model = alarms
+        self.extra_readings: dict[str, Reading] = {}
+        self._silent: tuple[float, Reading] = (-math.inf, Reading())  # (when computed, the reading)
 
     # --- ingestion -----------------------------------------------------------------------
     def ingest(self, updates: list[Update]) -> None:
@@ -449,14 +457,69 @@ class MonitorModel:
                 )
                 self.version += 1
             state.stale = stale
+        if self.alarm_model is not None:
+            before = self.alarm_model.version
+            self.alarm_model.update(self.readings())
+            if self.alarm_model.version != before:
+                self.version += 1
 
-    def acknowledge(self) -> int:
+    def acknowledge(self, who: str = "shifter", comment: str = "") -> int:
+        """Acknowledge every latched beam loss, and the alarms that stand for them (§2.5)."""
         n = self.sbl.acknowledge()
         if n:
-            text = f"{n} beam-loss alarm(s) acknowledged"
+            text = f"{n} beam-loss alarm(s) acknowledged" + (f" by {who}" if who != "shifter" else "")
             self._note(self.latest_time, "SBL", Severity.NO_ALARM, text, beam_loss=True)
             self.version += 1
+        if self.alarm_model is not None:
+            for alarm in self.alarm_model:
+                if alarm.definition.condition.value == SBL_VALUE and alarm.needs_ack:
+                    self.alarm_model.acknowledge(alarm.name, who, comment)
+                    self.version += 1
         return n
+
+    def acknowledge_alarm(self, name: str, who: str, comment: str = "") -> bool:
+        """Acknowledge one alarm of the alarm model; one standing for beam losses acknowledges
+        them in the detector as well, so the beam-loss panel and the alarm list agree."""
+        if self.alarm_model is None:
+            return False
+        done = self.alarm_model.acknowledge(name, who, comment)
+        if self.alarm_model.alarms[name].definition.condition.value == SBL_VALUE:
+            self.acknowledge(who, comment)
+        self.version += 1
+        return done
+
+    def readings(self) -> dict[str, Reading]:
+        """The named values the alarms judge: every channel (its value, NaN while its data are
+        invalid; whether it is connected; the seconds since its last update; its message), the
+        derived values of §2.5, and :attr:`extra_readings`."""
+        now = self.clock()
+        out: dict[str, Reading] = {}
+        disconnected, stale = [], []
+        for name, st in self.states.items():
+            age = now - st.received if math.isfinite(st.received) else math.inf
+            invalid = st.message.startswith("invalid data")  # the last good value is not the value now
+            out[name] = Reading(math.nan if invalid else st.value, st.connected, age, st.message)
+            if not st.connected:
+                disconnected.append(name)
+            elif st.stale:
+                stale.append(name)
+        out["CHANNELS:DISCONNECTED"] = Reading(len(disconnected), detail=_names(disconnected))
+        out["CHANNELS:STALE"] = Reading(len(stale), detail=_names(stale))
+        latched = [a for a in self.sbl.alarms if not a.acknowledged]
+        detail = (
+            f"{latched[-1].ring} lost {latched[-1].fraction:.0%} at {_hms(latched[-1].time)}"
+            if latched
+            else ""
+        )
+        out[SBL_VALUE] = Reading(len(latched), detail=detail)
+        wanted = self.alarm_model.needed if self.alarm_model is not None else {"L1:SILENT_BITS"}
+        if "L1:SILENT_BITS" in wanted and any(name in self.buffers for name in BIT_CHANNELS):
+            if now - self._silent[0] >= SILENT_BITS_EVERY_S or now < self._silent[0]:
+                silent = self.silent_bits()
+                self._silent = (now, Reading(len(silent), detail=_names(silent)))
+            out["L1:SILENT_BITS"] = self._silent[1]
+        out.update(self.extra_readings)
+        return out
 
     # --- questions the panels ask ---------------------------------------------------------
     @property
@@ -504,6 +567,11 @@ class MonitorModel:
             if expected >= min_expected and not np.any(v[now_part] > 0):
                 silent.append(name.split(":", 1)[1])
         return silent
+
+
+def _names(names: list[str], most: int = 6) -> str:
+    more = f" and {len(names) - most} more" if len(names) > most else ""
+    return ", ".join(names[:most]) + more
 
 
 def _same(a: object, b: object) -> bool:

@@ -4,7 +4,8 @@ For scripts, cron jobs and tests: the same source, model and alarm logic as the 
 (``sim://``, ``ca://``; see :mod:`monitoring.source`), drained for ``--seconds`` of wall time, then
 one JSON object (``--json``) or a short table: every channel with its last value (in the channel's
 unit), EPICS severity, connection and staleness; the beam-loss alarms with their state; the
-integrated luminosity per run, per day and in total; the accepted L1 rate. It exits 1 with one
+integrated luminosity per run, per day and in total; the accepted L1 rate; the alarm model's
+roll-up and raised alarms (``--alarms FILE``, default assets/alarms.toml). It exits 1 with one
 line naming the URL when the source cannot be opened or no channel ever connected, 2 for bad
 arguments, and 0 otherwise (alarms are reported, not exit codes: a monitor is not an alarm).
 """
@@ -18,6 +19,7 @@ import sys
 import time
 from typing import Any
 
+from monitoring.alarms import ASSETS_ALARMS, AlarmConfigError, AlarmModel, load_definitions
 from monitoring.channels import BIT_CHANNELS, Severity, channel
 from monitoring.model import MonitorModel
 from monitoring.source import Source, SourceError, open_machine_source
@@ -33,13 +35,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--stale-after", type=float, default=10.0, help="silence (s) that makes a channel stale"
     )
-
-
-def watch(source: Source, seconds: float, stale_after: float = 10.0, poll_s: float = 0.05) -> MonitorModel:
-    """Run ``source`` for ``seconds`` and return the model it fed (the source is stopped after)."""
-    model = MonitorModel(
-        source.channels, source_name=source.url, stale_after=stale_after, live_from=source.live_from
+    parser.add_argument(
+        "--alarms", default=str(ASSETS_ALARMS), help="alarm definitions (TOML; default assets/alarms.toml)"
     )
+
+
+def watch(
+    source: Source,
+    seconds: float,
+    stale_after: float = 10.0,
+    poll_s: float = 0.05,
+    alarms: AlarmModel | None = None,
+    model: MonitorModel | None = None,
+) -> MonitorModel:
+    """Run ``source`` for ``seconds`` and return the model it fed (the source is stopped after);
+    ``model``: one to go on feeding (a shift report's, after the archived history) instead of a new one."""
+    if model is None:
+        model = MonitorModel(
+            source.channels,
+            source_name=source.url,
+            stale_after=stale_after,
+            live_from=source.live_from,
+            alarms=alarms,
+        )
     source.queue()
     source.start()
     try:
@@ -92,7 +110,7 @@ def report(model: MonitorModel) -> dict[str, Any]:
     ]
     lumi = model.lumi
     l1 = model.states.get("L1:TOTAL")
-    return {
+    out: dict[str, Any] = {
         "source": model.source_name,
         "connected_channels": sum(s.connected for s in model.states.values()),
         "channels": channels,
@@ -105,6 +123,20 @@ def report(model: MonitorModel) -> dict[str, Any]:
         "l1_total_hz": _number(l1.value) if l1 is not None else None,
         "log": [entry.text for entry in list(model.log)[-20:]],
     }
+    if model.alarm_model is not None:
+        out["alarm_rollup"] = model.alarm_model.rollup().marker
+        out["raised_alarms"] = [
+            {
+                "name": a.name,
+                "title": a.definition.title,
+                "severity": a.definition.severity.name,
+                "state": a.state,
+                "message": a.message,
+                "panel": a.definition.panel,
+            }
+            for a in model.alarm_model.raised()
+        ]
+    return out
 
 
 def _table(result: dict[str, Any]) -> str:
@@ -119,6 +151,10 @@ def _table(result: dict[str, Any]) -> str:
         lines.append(f"  {name:<14} {value:<22} {c['severity']}{flags}")
     for alarm in result["alarms"]:
         lines.append(f"  ALARM sudden beam loss {alarm['ring']} ({alarm['state']})")
+    if "alarm_rollup" in result:
+        lines.append(f"  alarms: {result['alarm_rollup']}")
+        for a in result["raised_alarms"]:
+            lines.append(f"    {a['severity']:<7} {a['title']} ({a['state']}): {a['message']}")
     lines.append(f"  integrated luminosity: {result['integrated_luminosity_inv_nb']['total']:.4g} nb^-1")
     if bits:
         lines.append(f"  ({len(bits)} L1 bit rates: --json)")
@@ -130,8 +166,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"monitor: --seconds must be a number >= 0, not {args.seconds}", file=sys.stderr)
         return 2
     try:
+        alarms = AlarmModel(load_definitions(args.alarms))
+    except AlarmConfigError as exc:
+        print(f"monitor: {exc}", file=sys.stderr)
+        return 2
+    try:
         source = open_machine_source(args.machine)
-        model = watch(source, args.seconds, args.stale_after)
+        model = watch(source, args.seconds, args.stale_after, alarms=alarms)
     except (SourceError, OSError, ValueError) as exc:
         print(f"monitor: {args.machine}: {exc}", file=sys.stderr)
         return 1

@@ -1,17 +1,18 @@
-"""L1 trigger rates per bit from luminosity, cross sections, trigger efficiencies and beam background.
+"""L1 trigger rates from luminosity, the emulated physics, beam background and the DAQ.
 
-rate(bit) = L · Σ_p σ_p ε[p, bit] + Σ_s B_s(I) ε_s[bit], prescaled, then dead time and the 30 kHz
-DAQ limit (docs/physics.md §7.2). The efficiency matrix ε[process, bit] is an input: it comes from
-``events.generator.trigger_efficiencies`` (generated collisions run through the L1 emulation)
-when that is available, cached on disk, and otherwise from a coarse hand-set stand-in below.
-Beam background B_s scales with the square of the stored current (Touschek and beam-gas both go
-as I² at fixed bunch number) and rises while a ring is injecting.
+rate = L · Σ_p σ_p ε_p + Σ_s B_s(I) ε_s + technical, then dead time and the 30 kHz DAQ limit
+(docs/physics.md §7.2). The physics part is ``events.trigger.RateModel``, the same model the
+``generate`` summary prints: ε_p is the fraction of generated events of process p that fire any line
+after the prescales, event by event. Its events come from ``events.generator.rate_model``, cached on
+disk. Beam background B_s is not emulated event by event: each source has a hand-set efficiency per
+line (a model) and scales with the square of the stored current (Touschek and beam-gas both go as I²
+at fixed bunch number), rising while a ring injects. The output keeps physics and background apart.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib
+import itertools
 import os
 import tempfile
 import zipfile
@@ -20,24 +21,37 @@ from pathlib import Path
 
 import numpy as np
 
-from events.trigger import L1_BITS, prescale_vector
+from events import trigger
+from events.trigger import L1_BITS, RateModel, prescale_vector
 from monitoring.channels import L1_LIMIT_HZ
 
-NB_TO_CM2 = 1e-33
 DEAD_TIME_S = 1.0e-6  # non-paralysable dead time per L1 trigger (model parameter, unverified)
+DEFAULT_EVENTS = 2000  # generated events per process behind the cached model
+QUICK_EVENTS = 200  # for a quick, uncached model
 
 
 @dataclass(frozen=True)
 class TriggerMenu:
-    """Processes with cross sections and the probability ε[p, bit] that an event fires each bit."""
+    """The physics rate model, with the lines that are dead (a broken trigger line) and its history."""
 
-    processes: tuple[str, ...]
-    cross_sections_nb: np.ndarray  # (P,)
-    efficiency: np.ndarray  # (P, B) in [0, 1]
-    origin: str  # where the efficiencies come from
-    bits: tuple[str, ...] = L1_BITS
-    dead: frozenset[str] = frozenset()  # lines that fire on nothing (a broken trigger line)
+    model: RateModel
+    origin: str  # where the events come from
+    dead: frozenset[str] = frozenset()  # lines that fire on nothing
     notes: tuple[str, ...] = ()  # one-line remarks on how it was obtained (a cache rebuilt, ...)
+    bits: tuple[str, ...] = L1_BITS
+
+    @property
+    def processes(self) -> tuple[str, ...]:
+        return self.model.processes
+
+    @property
+    def cross_sections_nb(self) -> np.ndarray:
+        return self.model.cross_sections_nb
+
+    @property
+    def efficiency(self) -> np.ndarray:
+        """(P, B): fraction of each process's events firing each line, before prescaling."""
+        return self.model.raw_efficiency()
 
     @property
     def prescales(self) -> np.ndarray:
@@ -85,71 +99,13 @@ def background_efficiency() -> np.ndarray:
     return np.stack([beam, beam, _bit_vector(_INJ_EFF)])
 
 
-# --- stand-in menu until the generated matrix is available ---------------------------------
-_SIGMA_NB = {  # docs/physics.md §3 (Physics Book values)
-    "BB": 1.11, "qq": 3.69, "mumu": 1.148, "tautau": 0.919,
-    "ee": 74.4, "gg": 3.30, "eeee": 39.7, "eemumu": 18.9,
-}  # fmt: skip
-_TRACKS2 = {"BB": 0.95, "qq": 0.95, "mumu": 0.95, "tautau": 0.85, "ee": 0.05, "eeee": 0.10, "eemumu": 0.25}
-_TRACKS3 = {"BB": 0.93, "qq": 0.90, "tautau": 0.25, "eeee": 0.02, "eemumu": 0.02}
-_STANDIN = {
-    "ff": _TRACKS2,
-    "ffo": {**_TRACKS2, "BB": 0.90, "qq": 0.90, "tautau": 0.80, "eeee": 0.06, "eemumu": 0.18},
-    "ffb": {"BB": 0.30, "qq": 0.55, "mumu": 0.90, "tautau": 0.45, "ee": 0.04, "eeee": 0.04, "eemumu": 0.12},
-    "fyo": {"BB": 0.88, "qq": 0.88, "mumu": 0.92, "tautau": 0.75, "ee": 0.04, "eeee": 0.05, "eemumu": 0.15},
-    "fff": _TRACKS3,
-    "ffy": _TRACKS3,
-    "fyy": {k: 0.95 * v for k, v in _TRACKS3.items()},
-    "yyy": {k: 0.90 * v for k, v in _TRACKS3.items()},
-    "fffo": {k: 0.95 * v for k, v in _TRACKS3.items()},
-    "ffoc": {"BB": 0.88, "qq": 0.86, "mumu": 0.60, "tautau": 0.70, "ee": 0.04, "eemumu": 0.10},
-    "hie": {"BB": 0.97, "qq": 0.90, "mumu": 0.05, "tautau": 0.55, "ee": 0.05, "gg": 0.05, "eeee": 0.02},
-    "lowe": {"BB": 0.99, "qq": 0.96, "mumu": 0.40, "tautau": 0.80, "ee": 0.02, "gg": 0.02, "eeee": 0.10},
-    "lume": {"BB": 0.60, "qq": 0.70, "tautau": 0.10, "ee": 0.95, "gg": 0.95},
-    "c4": {"BB": 0.95, "qq": 0.85, "tautau": 0.20, "ee": 0.01, "gg": 0.01},
-    "eclmumu": {"mumu": 0.60, "tautau": 0.05, "ee": 0.01, "eemumu": 0.02},
-    "bha3d": {"ee": 0.95, "gg": 0.05},
-    "bhabha": {"ee": 0.90, "gg": 0.10},
-    "bhapur": {"ee": 0.85},
-    "g_high": {"gg": 0.10, "ee": 0.005},
-    "g_c1": {"gg": 0.05, "ee": 0.003, "eeee": 0.01},
-    "gg": {"gg": 0.90, "ee": 0.02},
-    "lml0": {"BB": 0.80, "qq": 0.60, "tautau": 0.30, "ee": 0.01, "gg": 0.05},
-    "lml1": {"gg": 0.04, "ee": 0.002},
-    "lml2": {"gg": 0.02, "ee": 0.001},
-    "lml3": {"gg": 0.02, "ee": 0.001},
-    "lml4": {"gg": 0.01, "ee": 0.01},
-    "lml5": {"gg": 0.01, "ee": 0.02},
-    "lml6": {"gg": 0.08, "tautau": 0.05, "eeee": 0.01},
-    "lml7": {"gg": 0.05, "tautau": 0.02, "eeee": 0.01},
-    "lml8": {"gg": 0.10, "mumu": 0.02, "eemumu": 0.01},
-    "lml9": {"gg": 0.05, "mumu": 0.01},
-    "lml10": {"gg": 0.20, "mumu": 0.30, "eemumu": 0.01},
-    "lml12": {"BB": 0.70, "qq": 0.55, "tautau": 0.25, "ee": 0.01},
-    "lml13": {"gg": 0.01, "tautau": 0.02},
-    "mu_pair": {"mumu": 0.85, "tautau": 0.10, "eemumu": 0.15, "BB": 0.03, "qq": 0.02},
-    "mu_b2b": {"mumu": 0.80, "tautau": 0.04, "eemumu": 0.03},
-    "klmhit": {"mumu": 0.95, "BB": 0.50, "qq": 0.40, "tautau": 0.35, "eemumu": 0.40},
-    "eklmhit": {"mumu": 0.25, "BB": 0.20, "qq": 0.20, "tautau": 0.10, "eemumu": 0.30},
-    "cdcklm1": {"mumu": 0.80, "tautau": 0.20, "eemumu": 0.20, "BB": 0.05, "qq": 0.04},
-    "cdcklm2": {"mumu": 0.60, "tautau": 0.02, "eemumu": 0.05},
-    "seklm1": {"mumu": 0.10, "tautau": 0.03, "eemumu": 0.08},
-}  # fmt: skip
+def _generator_fingerprint() -> str:
+    """Hash of the generator and L1 emulation sources, so the cache follows code changes."""
+    import events.generator as generator
 
-
-def standin_menu() -> TriggerMenu:
-    """Coarse hand-set efficiencies, used only until the generated matrix is available."""
-    processes = tuple(_SIGMA_NB)
-    eff = np.array([[_STANDIN.get(b, {}).get(p, 0.0) for b in L1_BITS] for p in processes])
-    sigma = np.array([_SIGMA_NB[p] for p in processes])
-    return TriggerMenu(processes, sigma, eff, origin="hand-set stand-in efficiencies")
-
-
-def _generator_fingerprint(module: object) -> str:
-    """Hash of the generator package sources, so the cache follows code changes."""
-    root = Path(getattr(module, "__file__", "") or ".").parent
+    root = Path(getattr(generator, "__file__", "") or ".").parent
     digest = hashlib.sha1()
-    for path in sorted(root.rglob("*.py")):
+    for path in [*sorted(root.rglob("*.py")), Path(trigger.__file__)]:
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 
@@ -159,28 +115,45 @@ def cache_dir() -> Path:
     return Path(base) / "belle2-display"
 
 
-def _read_cache(path: Path) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
-    """The cached matrix; any damage raises (the caller names the file and rebuilds it)."""
+def cache_path(n_per_process: int = DEFAULT_EVENTS, seed: int = 1) -> Path:
+    return cache_dir() / f"trigger-model-{_generator_fingerprint()}-{n_per_process}-{seed}.npz"
+
+
+def _read_cache(path: Path) -> tuple[tuple[str, ...], np.ndarray, tuple[np.ndarray, ...]]:
+    """The cached model; any damage raises (the caller names the file and rebuilds it)."""
     if not zipfile.is_zipfile(path):  # np.load would take it for a pickle and say so
         raise ValueError("not an .npz (zip) archive: truncated or overwritten")
     with np.load(path, allow_pickle=False) as data:
         processes = tuple(str(p) for p in data["processes"])
         sigma = np.asarray(data["cross_sections_nb"], dtype=float)
-        eff = np.asarray(data["efficiency"], dtype=float)
-    if sigma.shape != (len(processes),) or eff.shape != (len(processes), len(L1_BITS)):
-        raise ValueError(f"shapes {sigma.shape} and {eff.shape} do not fit {len(processes)} processes")
-    if not (np.isfinite(sigma).all() and np.isfinite(eff).all() and ((eff >= 0) & (eff <= 1)).all()):
-        raise ValueError("values that are not finite or not efficiencies")
-    return processes, sigma, eff
+        counts = np.asarray(data["counts"])
+        raw = np.asarray(data["raw_bits"])
+    if sigma.shape != (len(processes),) or counts.shape != (len(processes),):
+        raise ValueError(f"shapes {sigma.shape} and {counts.shape} do not fit {len(processes)} processes")
+    if raw.dtype != np.uint64 or raw.ndim != 1 or (counts < 0).any() or int(counts.sum()) != len(raw):
+        raise ValueError(f"{len(raw)} events of type {raw.dtype} do not fit the counts {counts.tolist()}")
+    if not (np.isfinite(sigma).all() and (sigma >= 0).all()):
+        raise ValueError("cross sections that are not finite or negative")
+    if (raw >> np.uint64(len(L1_BITS))).any():
+        raise ValueError(f"L1 bits beyond the {len(L1_BITS)} lines")
+    edges = np.concatenate([[0], np.cumsum(counts)])
+    return processes, sigma, tuple(raw[a:b] for a, b in itertools.pairwise(edges))
 
 
-def _write_cache(path: Path, processes: tuple[str, ...], sigma: np.ndarray, eff: np.ndarray) -> None:
+def _write_cache(path: Path, model: RateModel) -> None:
     """Write atomically: a temporary file in the same folder, synced, then renamed over ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    raw = np.concatenate([*model.raw_bits, np.zeros(0, dtype=np.uint64)]).astype(np.uint64)
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, processes=np.array(processes), cross_sections_nb=sigma, efficiency=eff)
+            np.savez(
+                f,
+                processes=np.array(model.processes),
+                cross_sections_nb=model.cross_sections_nb,
+                counts=model.counts,
+                raw_bits=raw,
+            )
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)  # mkstemp makes it private; a cache is not
@@ -190,55 +163,57 @@ def _write_cache(path: Path, processes: tuple[str, ...], sigma: np.ndarray, eff:
         raise
 
 
-def load_menu(n_per_process: int = 2000, seed: int = 1) -> TriggerMenu:
-    """The generated efficiency matrix (cached on disk), or the stand-in when no generator exists.
+def quick_menu(n_per_process: int = QUICK_EVENTS, seed: int = 1) -> TriggerMenu:
+    """A menu from a few generated events per process, not cached (tests, quick looks)."""
+    from events.generator import rate_model
+
+    model = rate_model(n_per_process, seed)
+    return TriggerMenu(model, origin=model.origin)
+
+
+def load_menu(n_per_process: int = DEFAULT_EVENTS, seed: int = 1) -> TriggerMenu:
+    """The rate model from generated events (cached on disk).
 
     A damaged cache file is named in the menu's ``notes`` and rebuilt; a cache that cannot be
-    written is noted too, and the matrix is used from memory."""
-    try:
-        generator = importlib.import_module("events.generator")
-        compute = generator.trigger_efficiencies
-    except (ImportError, AttributeError):
-        return standin_menu()
-    path = cache_dir() / f"trigger-eff-{_generator_fingerprint(generator)}-{n_per_process}-{seed}.npz"
+    written is noted too, and the model is used from memory."""
+    from events.generator import rate_model
+
+    path = cache_path(n_per_process, seed)
+    origin = f"generated, {n_per_process} events per process"
     notes: list[str] = []
-    cached = None
     if path.exists():
         try:
-            cached = _read_cache(path)
+            processes, sigma, raw = _read_cache(path)
+            return TriggerMenu(RateModel(processes, sigma, raw, origin), origin)
         except Exception as exc:  # any damage: BadZipFile, truncation, wrong arrays, a folder
             reason = (str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}")[:200]
-            notes.append(f"trigger-efficiency cache {path} is damaged ({reason}); rebuilt it")
-    if cached is not None:
-        processes, sigma, eff = cached
-    else:
-        names, sigma, eff = compute(n_per_process, seed)
-        processes = tuple(str(p) for p in names)
-        sigma, eff = np.asarray(sigma, dtype=float), np.asarray(eff, dtype=float)
-        if eff.shape != (len(processes), len(L1_BITS)):
-            raise ValueError(
-                f"events.generator.trigger_efficiencies: shape {eff.shape}, expected (P, {len(L1_BITS)})"
-            )
-        try:
-            if path.is_dir():
-                raise IsADirectoryError(f"{path} is a folder")
-            _write_cache(path, processes, sigma, eff)
-        except OSError as exc:
-            notes.append(f"trigger-efficiency cache {path}: cannot write it ({exc}); using it from memory")
-    # the generator's matrix includes the prescales; the menu keeps them apart (raw decisions)
-    raw = eff * prescale_vector()[None, :]
-    origin = f"generated, {n_per_process} events per process"
-    return TriggerMenu(processes, sigma, raw, origin=origin, notes=tuple(notes))
+            notes.append(f"trigger-rate cache {path} is damaged ({reason}); rebuilt it")
+    model = rate_model(n_per_process, seed)
+    try:
+        if path.is_dir():
+            raise IsADirectoryError(f"{path} is a folder")
+        _write_cache(path, model)
+    except OSError as exc:
+        notes.append(f"trigger-rate cache {path}: cannot write it ({exc}); using it from memory")
+    return TriggerMenu(model, origin, notes=tuple(notes))
 
 
 @dataclass(frozen=True)
 class L1Rates:
-    """Rates for N samples: per bit after prescale, total request, accepted and dead-time fraction."""
+    """Rates for N samples, request and accepted rates split into physics and beam background.
 
-    bits: np.ndarray  # (N, B) Hz, after prescale and dead time
-    request: np.ndarray  # (N,) Hz, union of prescaled bits before dead time
-    accepted: np.ndarray  # (N,) Hz, after dead time and the L1 limit
-    dead_fraction: np.ndarray  # (N,)
+    ``bits`` (N, B) per line after prescale and dead time; ``request`` the rate of events firing any
+    line before dead time, = ``physics + background + technical``; ``accepted`` after dead time and
+    the L1 limit; ``per_process`` (N, P) the physics request per process."""
+
+    bits: np.ndarray
+    request: np.ndarray
+    accepted: np.ndarray
+    dead_fraction: np.ndarray
+    physics: np.ndarray
+    background: np.ndarray
+    technical: np.ndarray
+    per_process: np.ndarray
 
 
 def l1_rates(
@@ -252,13 +227,14 @@ def l1_rates(
 ) -> L1Rates:
     """Expected L1 rates for N samples of luminosity [cm^-2 s^-1], currents [A] and injection flags.
 
-    Within one source of events (a process or a background) the bits are taken as independent when
-    forming the union of prescaled bits; across sources the rates add.
-    """
+    Physics from the menu's rate model (event by event); beam background per source, where the
+    lines are taken as independent for want of emulated background events; technical triggers at
+    fixed rates. Sources add."""
     background = background or Background()
+    live = menu.live_mask
     lum = np.atleast_1d(np.asarray(luminosity, dtype=float))
+    physics = menu.model.rates(lum, live)
     ler0, her0 = background.reference_current_a
-    physics = lum[:, None] * menu.cross_sections_nb[None, :] * NB_TO_CM2  # (N, P)
     bkg = np.stack(
         [
             background.rate_hz[0] * (np.asarray(i_ler) / ler0) ** 2,
@@ -267,15 +243,23 @@ def l1_rates(
         ],
         axis=1,
     ) * np.reshape(background_scale, (-1, 1))  # (N, 3)
-    sources = np.concatenate([physics, bkg], axis=1)  # (N, P + 3)
-    eff = np.concatenate([menu.efficiency, background_efficiency()], axis=0)  # (P + 3, B)
-    eff = eff * menu.live_mask[None, :]
-    prescaled = eff / menu.prescales[None, :]
-    technical = _bit_vector(background.technical_hz or TECHNICAL_HZ) * menu.live_mask
-    bit_request = sources @ prescaled + technical[None, :]  # (N, B)
-    union = 1.0 - np.prod(1.0 - prescaled, axis=1)  # (P + 3,)
-    request = sources @ union + technical.sum()
-    live = 1.0 / (1.0 + request * DEAD_TIME_S)
-    accepted = np.minimum(request * live, L1_LIMIT_HZ)
+    bkg_eff = background_efficiency() * live[None, :] / menu.prescales[None, :]  # (3, B)
+    bkg_any = 1.0 - np.prod(1.0 - bkg_eff, axis=1)  # (3,)
+    technical = _bit_vector(background.technical_hz or TECHNICAL_HZ) * live
+    bit_request = physics.bits + bkg @ bkg_eff + technical[None, :]  # (N, B)
+    bkg_request = bkg @ bkg_any
+    tech = np.full(len(lum), technical.sum())
+    request = physics.total + bkg_request + tech
+    alive = 1.0 / (1.0 + request * DEAD_TIME_S)
+    accepted = np.minimum(request * alive, L1_LIMIT_HZ)
     kept = np.divide(accepted, request, out=np.zeros_like(request), where=request > 0)
-    return L1Rates(bit_request * kept[:, None], request, accepted, 1.0 - kept)
+    return L1Rates(
+        bit_request * kept[:, None],
+        request,
+        accepted,
+        1.0 - kept,
+        physics.total,
+        bkg_request,
+        tech,
+        physics.per_process,
+    )

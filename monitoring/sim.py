@@ -19,9 +19,10 @@ the 12 h the strip charts hold and at most ``MAX_HISTORY_SAMPLES`` samples, ``ac
 in :attr:`~monitoring.source.Source.notices`.
 
 Each batch carries, per sample, the beam currents, luminosity (with 1 % noise), L1 rates per bit
-(Poisson counts over the sample interval), the accepted and requested L1 rate and the dead-time
-fraction; run, fill and injection states when they change. Around a sudden beam loss it adds
-turn-by-turn samples of the currents and luminosity, as a post-mortem recorder would.
+(Poisson counts over the sample interval), the accepted and requested L1 rate, the request split
+into physics and beam background, and the dead-time fraction; run, fill and injection states when
+they change. Around a sudden beam loss it adds turn-by-turn samples of the currents and luminosity,
+as a post-mortem recorder would.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ MAX_HISTORY_SAMPLES = 5000  # history / history_dt: about 300k updates to replay
 MAX_ACCEL = 3600.0  # an hour of machine time per second
 MAX_SAMPLES = 1000
 
-CONTINUOUS = ("HER:I", "LER:I", "LUM", "L1:TOTAL", "L1:RAW", "L1:DEAD", *BIT_CHANNELS)
+CONTINUOUS = ("HER:I", "LER:I", "LUM", "L1:TOTAL", "L1:RAW", "L1:DEAD", "L1:PHYS", "L1:BKG", *BIT_CHANNELS)
 DISCRETE = ("EXP", "RUN", "RUNNING", "FILL", "HER:INJ", "LER:INJ")
 
 
@@ -109,6 +110,8 @@ class Simulation:
         updates += self._series("L1:TOTAL", times, accepted)
         updates += self._series("L1:RAW", times, rates.request)
         updates += self._series("L1:DEAD", times, rates.dead_fraction)
+        updates += self._series("L1:PHYS", times, rates.physics)
+        updates += self._series("L1:BKG", times, rates.background)
 
         run, running = self.machine.run_state(times)
         discrete = {

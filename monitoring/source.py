@@ -130,6 +130,7 @@ class Source:
 SCHEMES: dict[str, str] = {
     "sim": "monitoring.sim:SimSource",
     "ca": "monitoring.ca:CASource",
+    "pva": "monitoring.pva:PVASource",
 }
 
 

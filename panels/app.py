@@ -8,11 +8,14 @@
   filterable, a row opens its event) and histogrammed (the recoil-mass panel's "data set" source,
   numba by default; a bin lists every one of its events, a click opens it), each by a pass on a
   thread of its own with a progress bar; opening another cancels them;
+- the Time toolbar (``panels.time_player``, key T) replays the shown collision in slow motion;
 - inspector and candidate tool follow the browser's selection;
 - the live stream (the embedded simulation by default, or ``zmq://``) feeds every event to the
   running recoil-mass histograms and the live buffer; a bin click opens its event if still buffered;
 - the machine source (``sim://`` by default, or ``ca://``) feeds the shifter's monitoring docks;
 - a latched sudden-beam-loss alarm raises its dock whatever tab is in front;
+- the alarm model (assets/alarms.toml) judges the machine, the event stream and the histograms'
+  checks; its roll-up sits in the status bar, a click opens an alarm's panel or acknowledges;
 - the Log dock shows every warning and error (Python logging, WARNING and above), the readers'
   notes on a file among them; errors are one line naming the file, in the status bar too.
 """
@@ -33,6 +36,15 @@ from PySide6.QtWidgets import QCheckBox, QDockWidget, QLabel, QVBoxLayout, QWidg
 from displays.event_visuals import EventVisuals, detector_crystal_painter
 from displays.scene import Scene
 from events.model import EVENT_ID, EventBatch
+from monitoring.alarms import (
+    ASSETS_ALARMS,
+    AlarmConfigError,
+    AlarmModel,
+    dqm_reading,
+    load_definitions,
+    stream_reading,
+)
+from monitoring.archive import Archive, ArchiveError
 from monitoring.histograms.backends import Backend, BackendUnavailable, NumpyBackend, get_backend
 from monitoring.histograms.definitions import STANDARD
 from monitoring.histograms.files import DatasetCounts, fill_dataset
@@ -41,15 +53,18 @@ from monitoring.live_events import EventStream, LiveBuffer, open_event_stream
 from monitoring.source import SourceError
 from panels.background import BackgroundPass, Cancel, Progress, stop
 from panels.candidate_panel import CandidatePanel
+from panels.ecl_map_panel import EclMapPanel
 from panels.event_browser import EventBrowser, pass_copy
 from panels.histogram_panel import BinSelection, HistogramPanel
 from panels.inspector import Inspector
 from panels.log_dock import LogPanel
 from panels.main_window import MainWindow
 from panels.monitoring import LiveHub, monitoring_docks
+from panels.monitoring.alarm_status import AlarmStatus
 from panels.stream_status import MAJOR, StreamStatus
 from panels.summary_panel import SummaryPanel
 from panels.theme import Theme
+from panels.time_player import TimePlayer
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +86,8 @@ class AppConfig:
     buffer_events: int = 10_000  # ~25 s of the embedded stream: bin clicks find recent events
     cutaway: str = "wedge"
     settings: Path | None = None  # INI file of the window's settings; None: the user's own
+    alarms: Path = ASSETS_ALARMS  # alarm definitions (docs/monitoring.md §2.5)
+    alarm_archive: Path | None = None  # SQLite archive keeping the alarm log across restarts (§2.6)
     histogram_backend: str = "numba"  # fills the data set's histograms (numpy where numba is missing)
     chunk_size: int = 10_000  # events per chunk of the data-set passes
 
@@ -171,6 +188,12 @@ class Application:
         w.color_mode_changed.connect(self.scene.set_color_mode)
         w.theme_changed.connect(self._follow_theme)
         w.event_provider = self.current_event
+        # the collision replayed in its own time: a toolbar of its own beside the camera's
+        self.time_player = TimePlayer(self.scene)
+        time_bar = w.addToolBar("Time")
+        time_bar.setObjectName("Time")
+        time_bar.addWidget(self.time_player)
+        w.add_shortcut("T", self.time_player.toggle, "Replay the collision in time: play / pause")
 
         self.histograms = [RunningHistogram(d) for d in STANDARD]
         self.histogram_panel = HistogramPanel(self.histograms)
@@ -189,8 +212,17 @@ class Application:
         w.tabifyDockWidget(events_dock, w.add_dock(self.inspector, "Inspector", LEFT))
         events_dock.raise_()
 
+        alarms: AlarmModel | None = None
+        self.archive: Archive | None = None
         try:
-            self.monitoring = monitoring_docks(config.machine, w)
+            alarms = AlarmModel(load_definitions(config.alarms))
+            if config.alarm_archive is not None:
+                self.archive = Archive(config.alarm_archive)
+                self.archive.restore(alarms)  # the log, latches, acknowledgements and shelves go on
+        except (AlarmConfigError, ArchiveError) as exc:  # the panels work without the alarm list
+            w.statusBar().showMessage(f"alarms: {exc}")
+        try:
+            self.monitoring = monitoring_docks(config.machine, w, alarms, self.archive)
         except SourceError as exc:  # the display and the events work without machine data
             self.monitoring = [self._machine_problem(str(exc))]
         self.hub: LiveHub | None = getattr(self.monitoring[0], "hub", None) if self.monitoring else None
@@ -209,6 +241,9 @@ class Application:
             else:
                 w.tabifyDockWidget(first, dock)
         histo_dock = w.add_dock(self.histogram_panel, "Recoil-mass histograms", BOTTOM)
+        # the unrolled calorimeter; a click on a lit crystal selects its cluster everywhere
+        self.ecl_map = EclMapPanel(self.scene, on_select=self.browser.select_object)
+        map_dock = w.add_dock(self.ecl_map, "θ-φ map", BOTTOM)
         self.summary_dock = w.add_dock(self.summary, "Event summary", BOTTOM)
         # every warning and error of the program (readers' notes on files, failed exports, ...)
         self.log_panel = LogPanel()
@@ -217,14 +252,19 @@ class Application:
         log_dock = w.add_dock(self.log_panel, "Log", BOTTOM)
         if first is not None:
             w.tabifyDockWidget(first, histo_dock)
+            w.tabifyDockWidget(first, map_dock)
             w.tabifyDockWidget(first, self.summary_dock)
             w.tabifyDockWidget(first, log_dock)
             first.raise_()
             w.resizeDocks([first], [300], Qt.Orientation.Vertical)
         else:
+            w.tabifyDockWidget(histo_dock, map_dock)
             w.tabifyDockWidget(histo_dock, self.summary_dock)
             w.tabifyDockWidget(histo_dock, log_dock)
         self.sbl_dock = next((d for d in self.monitoring if d.objectName() == "monitoring-sbl"), None)
+        self.alarm_status = AlarmStatus(lambda: self.hub.model if self.hub is not None else None)
+        self.alarm_status.panel_requested.connect(self._open_panel)
+        w.statusBar().addPermanentWidget(self.alarm_status)
         self._alarm_timer = QTimer(w)
         self._alarm_timer.setInterval(500)
         self._alarm_timer.timeout.connect(self._raise_latched_alarm)
@@ -272,6 +312,7 @@ class Application:
     def _follow_theme(self, theme: Theme) -> None:
         for visuals in self.visuals.values():
             visuals.set_highlight_color(theme.canvas.highlight)
+        self.ecl_map.set_canvas_colors(theme.canvas)
 
     def _object_selected(self, kind: str | None, index: int) -> None:
         self.inspector.show_object(self.browser.current_event, kind, index)
@@ -356,7 +397,31 @@ class Application:
             newest = records[-1]
             self.browser.jump_to(*(int(newest[k]) for k in EVENT_ID))
 
+    def _open_panel(self, name: str) -> QDockWidget | None:
+        """Bring an alarm's panel to the front (the names of assets/alarms.toml); returns its dock."""
+        docks = {d.objectName().removeprefix("monitoring-"): d for d in self.monitoring}
+        for key, title in (("histograms", "Recoil-mass histograms"), ("events", "Events"), ("log", "Log")):
+            if title in self.window.docks:
+                docks[key] = self.window.docks[title]
+        dock = docks.get(name)
+        if dock is not None:
+            dock.show()
+            dock.raise_()
+        return dock
+
+    def _feed_alarms(self) -> None:
+        """The values of the alarms that come from outside the machine source."""
+        if self.hub is None:
+            return
+        extra = self.hub.model.extra_readings
+        if self.stream is not None:
+            extra["STREAM"] = stream_reading(self.stream.source.stats())
+        extra["DQM:ERRORS"] = dqm_reading(h.snapshot() for h in self.histograms)
+        if self.archive is not None and self.hub.model.alarm_model is not None:
+            self.archive.sync(self.hub.model.alarm_model)
+
     def _raise_latched_alarm(self) -> None:
+        self._feed_alarms()
         dock = self.sbl_dock
         if dock is None or self.hub is None:
             return
@@ -372,8 +437,16 @@ class Application:
         for job in list(self._histogram_jobs):
             stop(job)
         self.log_panel.detach()
+        self.time_player.detach()
+        self._alarm_timer.stop()  # nothing feeds or syncs the alarms once the sources stop
+        self.alarm_status.timer.stop()
         if self.stream is not None:
             self.stream.stop()
         if self.hub is not None:
             self.hub.stop()
+            if self.archive is not None and self.hub.model.alarm_model is not None:
+                self.archive.sync(self.hub.model.alarm_model)
+        if self.archive is not None:
+            self.archive.close()
+            self.archive = None
         self.browser.shutdown()

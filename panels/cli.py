@@ -57,6 +57,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--screenshot-after-ms", type=int, default=1500, help="when --screenshot is taken (default 1500 ms)"
     )
+    parser.add_argument(
+        "--alarms", type=Path, default=None, help="alarm definitions (TOML; default assets/alarms.toml)"
+    )
+    parser.add_argument(
+        "--alarm-archive",
+        type=Path,
+        default=None,
+        help="SQLite file keeping the alarm log, acknowledgements and shelves across restarts",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -96,6 +105,13 @@ def run(args: argparse.Namespace) -> int:
     if args.outreach:
         return run_outreach(app, args)
     defaults = AppConfig()
+    from monitoring.alarms import AlarmConfigError, load_definitions
+
+    try:
+        load_definitions(args.alarms or defaults.alarms)  # a damaged file: one line, before any window
+    except AlarmConfigError as exc:
+        print(f"gui: {exc}", file=sys.stderr)
+        return 2
     config = AppConfig(
         files=tuple(args.files),
         stream=args.stream,
@@ -103,6 +119,8 @@ def run(args: argparse.Namespace) -> int:
         signals=tuple(args.signal) if args.signal is not None else defaults.signals,
         seed=args.seed,
         cutaway=args.cutaway,
+        alarms=args.alarms or defaults.alarms,
+        alarm_archive=args.alarm_archive,
     )
     try:
         application = Application(config)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6 import QtWidgets
 
+from displays.timeline import timeline
 from events import helix, kinematics
 from events.model import Collection, EventBatch
 from geometry.angles import polar_angle
@@ -55,6 +56,23 @@ def _track_derived(event: EventBatch, i: int) -> list[tuple[str, str]]:
     return out
 
 
+def _flight(event: EventBatch, kind: str, index: int) -> list[tuple[str, str]]:
+    """When the replay in time (``displays.timeline``) has the object appear: by flight at beta c, not
+    the measured ``time`` column."""
+    t = timeline(event)
+    if kind == "track":
+        speed = t.track_rate[index] * np.hypot(1.0, float(event.tracks["tan_lambda"][index]))
+        return [
+            ("beta (fitted mass)", _fmt(float(speed / helix.C_LIGHT))),
+            (
+                "flight: starts, reaches the ECL [ns]",
+                f"{_fmt(t.track_start[index])}, {_fmt(t.track_end[index])}",
+            ),
+        ]
+    arrival = {"ecl": t.ecl, "klm": t.klm, "vertex": t.vertices}.get(kind)
+    return [] if arrival is None else [("flight: appears at [ns]", _fmt(arrival[index]))]
+
+
 def linked(event: EventBatch, kind: str, index: int) -> list[tuple[str, int]]:
     """Objects linked to (kind, index): (kind, index) pairs, in both directions of each relation."""
     t, v = event.tracks, event.vertices
@@ -90,6 +108,7 @@ def describe(event: EventBatch, kind: str, index: int) -> list[Section]:
     rows = _columns(col, index)
     if kind == "track":
         rows = _track_derived(event, index) + rows
+    rows += _flight(event, kind, index)
     sections: list[Section] = [(f"{kind} {index}", rows)]
     for k, j in linked(event, kind, index):
         other: Collection = getattr(event, COLLECTION_OF[k])

@@ -1,17 +1,24 @@
 """Outreach mode: the Belle II detector, cut open, on a big screen; collisions one after another.
 
-Each event grows out of the collision point (tracks first, then the calorimeter crystals light up),
+Each collision is replayed in its own time, slowed down (``displays.timeline``): the particles fly out
+of the collision point at their own speeds and the calorimeter crystals light as they arrive;
 the camera turns slowly around the detector, and a large caption says in plain words what happened.
 With no file the collisions come from the project's generator, with dark-sector signals mixed in
 (``OutreachWindow.from_generator(seed)``); with a file, its interesting events loop forever.
 
 Built to run unattended for hours: one detector view and one set of event visuals on one scene,
 reused (``set_data`` only); one timer driving the animation; events produced in bounded chunks on a
-worker thread; nothing kept from past events.
+worker thread; of past events only the last ``HISTORY`` are kept, for the presenter to go back to.
+
+Presenter keys (what a presentation clicker sends): PageDown / Right / N the next event, PageUp / Left
+the previous one, B (or "." ) a black screen and again back, P or Space holds the current event (the
+camera keeps turning, no new event comes) until pressed again; Escape ends the show. A toggle is
+said on screen for ``NOTICE_MS``.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -33,13 +40,17 @@ from displays.showcase import (  # noqa: F401  (the captions are found here too)
     DWELL_S,
     ELEVATION,
     GROW_S,
+    NS_PER_S,
     PROCESS_STORY,
     SIGNAL_STORY,
     TRACK_WIDTH,
     caption,
+    clock_text,
     facts,
+    replay_rate,
     story,
 )
+from displays.timeline import timeline
 from displays.view3d import DetectorView3D
 from events import filtering
 from events.generator import parse_signal
@@ -49,6 +60,9 @@ from geometry.mesh import Part
 
 FRAME_MS = 40  # 25 frames per second
 CHUNK = 100  # generated events per chunk (about 0.1 s of work on the worker thread)
+HISTORY = 30  # past events the presenter can page back to
+NOTICE_MS = 1500  # how long "Paused" / "Playing" stays on screen
+HELD_MARK = "  · paused"  # after the source's name while the presenter holds the event
 
 # --- where the events come from ------------------------------------------------------------
 
@@ -134,12 +148,17 @@ class OutreachWindow(QtWidgets.QWidget):
         self.setWindowTitle("Belle II: live from the collision point")
         self.feed = feed
         self.dwell_frames = max(int(dwell_s * 1000 / FRAME_MS), 1)
-        self.grow_frames = max(int(grow_s * 1000 / FRAME_MS), 1)
+        self.longest_s = grow_s  # the longest replay of one collision
+        self.grow_frames = max(int(grow_s * 1000 / FRAME_MS), 1)  # frames of the current one's replay
+        self.ns_per_frame = NS_PER_S * FRAME_MS / 1000
         self.step_deg = degrees_per_s * FRAME_MS / 1000
         self.index = -1
         self.frame = 0
         self.shown = 0
         self.current_event: EventBatch | None = None
+        self.history: deque[tuple[int, EventBatch]] = deque(maxlen=HISTORY)  # shown, oldest first
+        self.back = 0  # how many events behind the newest the presenter has paged
+        self.held = False  # P / Space: the current event stays, no auto-advance
         if parts is None:
             from geometry.detector import build_detector
 
@@ -223,6 +242,59 @@ class OutreachWindow(QtWidgets.QWidget):
         canvas.native.setMinimumSize(320, 240)  # the detector never yields its place to the text
         lay.addWidget(canvas.native, stretch=1)
         lay.addWidget(panel)
+        canvas.native.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)  # the presenter's keys reach the show
+        self.blank = QtWidgets.QWidget(self)  # B: the whole screen black, over everything
+        self.blank.setObjectName("blank")
+        self.blank.setStyleSheet("#blank { background: #000000; }")
+        self.blank.setAttribute(QtCore.Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.blank.hide()
+        self.notice = QtWidgets.QLabel("", self)  # a toggle, said briefly over the detector
+        font = QtGui.QFont()
+        font.setPointSize(28)
+        font.setWeight(QtGui.QFont.Weight.Bold)
+        self.notice.setFont(font)
+        self.notice.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.notice.setStyleSheet(
+            "color: #ffffff; background: rgba(13, 19, 32, 210); border: 2px solid #3fb6e8;"
+            " border-radius: 12px; padding: 14px 36px;"
+        )
+        self.notice.hide()
+        self._notice_timer = QtCore.QTimer(self)
+        self._notice_timer.setSingleShot(True)
+        self._notice_timer.setInterval(NOTICE_MS)
+        self._notice_timer.timeout.connect(self.notice.hide)
+        self.clock = QtWidgets.QLabel("", self)  # the replay's time, over the detector's top left corner
+        font = QtGui.QFont()
+        font.setPointSize(18)
+        self.clock.setFont(font)
+        self.clock.setStyleSheet("color: #8fd3f4; background: transparent;")
+        self.scene.events.time.connect(self._show_clock)
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.blank.setGeometry(self.rect())
+        self._place_notice()
+        self.clock.move(28, 20)
+
+    def _show_clock(self, t: float | None) -> None:
+        """How long after the collision the picture is, in plain words."""
+        self.clock.setText(clock_text(t))
+        self.clock.adjustSize()
+        if not self.blanked:
+            self.clock.raise_()
+
+    def _place_notice(self) -> None:
+        self.notice.adjustSize()
+        x = (self.width() - self.notice.width()) // 2
+        self.notice.move(max(x, 0), 28)
+
+    def say(self, text: str) -> None:
+        """Show ``text`` large over the detector for ``NOTICE_MS``."""
+        self.notice.setText(text)
+        self._place_notice()
+        self.notice.show()
+        self.notice.raise_()
+        self._notice_timer.start()
 
     # --- caption as one string (for tests and logs) --------------------------------------------
     def caption_text(self) -> str:
@@ -238,7 +310,12 @@ class OutreachWindow(QtWidgets.QWidget):
         self.timer.stop()
 
     def advance(self) -> None:
-        """Show the next event of the feed, tracks at the collision point, calorimeter dark."""
+        """Show the next event: the one after the shown one when the presenter paged back, else the
+        feed's next; tracks at the collision point, calorimeter dark."""
+        if self.back > 0:
+            self.back -= 1
+            self._show(*self.history[len(self.history) - 1 - self.back])
+            return
         try:
             index, event = next(self.feed)
         except StopIteration:
@@ -246,12 +323,26 @@ class OutreachWindow(QtWidgets.QWidget):
             self.sentence.setText("")
             self.facts.setText("")
             return
+        self.history.append((index, event))
+        self._show(index, event)
+
+    def previous(self) -> bool:
+        """Show the event before the shown one again (of the last ``HISTORY``); False at the oldest."""
+        if self.back + 1 >= len(self.history):
+            return False
+        self.back += 1
+        self._show(*self.history[len(self.history) - 1 - self.back])
+        return True
+
+    def _show(self, index: int, event: EventBatch) -> None:
         self.index = index
         self.current_event = event
         self.frame = 0
         self.shown += 1
-        self.scene.set_growth(0.0)
-        self.scene.set_layer_visible("ecl", False)
+        duration = timeline(event).duration  # until the slowest particle has arrived
+        self.ns_per_frame = replay_rate(duration, NS_PER_S, self.longest_s) * FRAME_MS / 1000
+        self.grow_frames = max(int(np.ceil(duration / self.ns_per_frame)), 1)
+        self.scene.set_time(0.0)  # before the event: it appears at the collision point
         self.scene.set_event(event)
         head, sentence = story(event)
         self.headline.setText(head)
@@ -259,30 +350,51 @@ class OutreachWindow(QtWidgets.QWidget):
         self.facts.setText(facts(event))
         self.advanced.emit(index)
 
+    def set_held(self, held: bool) -> None:
+        """Hold the current event (no auto-advance; the animation and the camera go on) or go on."""
+        self.held = bool(held)
+        self.say("Paused" if self.held else "Playing")
+        base = self.source_label.text().removesuffix(HELD_MARK)
+        self.source_label.setText(base + HELD_MARK if self.held else base)  # stays while held
+
+    def set_blank(self, blank: bool) -> None:
+        """A black screen (nothing is animated behind it) or the show again."""
+        self.blank.setGeometry(self.rect())
+        self.blank.setVisible(bool(blank))
+        if blank:
+            self.notice.hide()
+            self.blank.raise_()
+
+    @property
+    def blanked(self) -> bool:
+        return not self.blank.isHidden()
+
     def tick(self) -> None:
         """One animation frame; nothing while the show is hidden or minimised (uploads wait for a paint,
         so a show that cannot paint would pile them up)."""
-        if not self.isVisible() or self.isMinimized():
+        if not self.isVisible() or self.isMinimized() or self.blanked:
             return
         self.frame += 1
-        if self.frame <= self.grow_frames:
-            t = self.frame / self.grow_frames
-            self.scene.set_growth(1 - (1 - t) ** 2)  # ease out: fast from the collision, then settle
-            if self.frame == self.grow_frames:
-                self.scene.set_layer_visible("ecl", True)  # the particles arrive: crystals light up
+        if self.frame <= self.grow_frames:  # the particles fly out; crystals light as they arrive
+            self.scene.set_time(self.frame * self.ns_per_frame)
         camera = self.detector.view.camera
         camera.azimuth = (camera.azimuth + self.step_deg + 180.0) % 360.0 - 180.0
-        if self.frame >= self.dwell_frames:
+        if self.frame >= self.dwell_frames and not self.held:
             self.advance()
 
     def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:
-        key = event.key()
-        if key == QtCore.Qt.Key.Key_Escape:
+        key, keys = event.key(), QtCore.Qt.Key
+        if key == keys.Key_Escape:
             self.close()
-        elif key == QtCore.Qt.Key.Key_Space:
-            self.stop() if self.timer.isActive() else self.timer.start()
-        elif key in (QtCore.Qt.Key.Key_Right, QtCore.Qt.Key.Key_N):
+        elif key in (keys.Key_B, keys.Key_Period):
+            self.set_blank(not self.blanked)
+        elif key in (keys.Key_P, keys.Key_Space):
+            self.set_held(not self.held)
+        elif key in (keys.Key_PageDown, keys.Key_Right, keys.Key_N):
             self.advance()
+        elif key in (keys.Key_PageUp, keys.Key_Left):
+            if not self.previous():
+                self.say("No earlier event")
         else:
             super().keyPressEvent(event)
 

@@ -38,6 +38,24 @@ def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+@pytest.fixture(autouse=True)
+def _collect_qt_garbage(request: pytest.FixtureRequest) -> Iterable[None]:
+    """After a test that used Qt, run its deferred deletions and collect its garbage now, between
+    tests, rather than in a garbage collection that strikes in the middle of a later test's Qt call."""
+    yield
+    if not {"qapp", "qtbot"} & set(request.fixturenames):
+        return
+    import gc
+
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    app = QCoreApplication.instance()
+    if app is not None:
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        app.processEvents()
+    gc.collect()
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Say once, at the end, where the pictures of this run are."""
     if _PICTURES:

@@ -3,7 +3,9 @@
     python main.py generate -n 10000 -o events.h5 --seed 1 --signal zprime:mass=3.0,fraction=0.01
 
 Events are generated and written chunk by chunk (bounded memory); a summary of events per process and
-the emulated L1 rates at 5.1e34 cm^-2 s^-1 (the stream's own mixture, scaled to its 1.33 kHz) is printed.
+the L1 rates at ``--luminosity`` (5.1e34 cm^-2 s^-1) is printed: per process σ · L times the fraction of its
+generated events that fire any line after the prescales, the rate model the monitoring panels use
+(``events.trigger.RateModel``, docs/physics.md §6).
 """
 
 from __future__ import annotations
@@ -50,17 +52,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--beam-background", action="store_true", help="add beam-background clusters and tracks"
     )
+    parser.add_argument(
+        "--luminosity",
+        type=float,
+        default=LUMINOSITY,
+        help=f"luminosity of the L1 rates in the summary, cm^-2 s^-1 (default {LUMINOSITY:g})",
+    )
 
 
-def summarise(counts: Counter[tuple[int, int]], fired: np.ndarray, n: int) -> str:
+LUMINOSITY = 5.1e34  # the luminosity record (docs/physics.md §1)
+
+
+def summarise(
+    counts: Counter[tuple[int, int]], model: trigger.RateModel, n: int, luminosity: float = LUMINOSITY
+) -> str:
+    """Events per process, then the L1 rates of the generated processes at ``luminosity``."""
     lines = [f"{n} events"]
     for (proc, sig), k in sorted(counts.items()):
         label = process_name(proc) if sig < 0 else f"signal {signal_name(sig)}"
         lines.append(f"  {label:<16} {k:>9}  {100.0 * k / max(n, 1):6.2f} %")
-    rate = engine.STREAM_RATE_HZ / max(n, 1)
-    busiest = np.argsort(fired)[::-1][:12]
-    lines.append("L1 rates of the stream (Hz at 5.1e34, after prescales):")
-    lines.extend(f"  {trigger.L1_BITS[k]:<8} {fired[k] * rate:9.1f}" for k in busiest if fired[k] > 0)
+    if model.processes:
+        lines.extend(model.summary(luminosity))
     return "\n".join(lines)
 
 
@@ -71,6 +83,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.events < 1:
         print(f"generate: -n must be positive, got {args.events}", file=sys.stderr)
+        return 2
+    if not (np.isfinite(args.luminosity) and args.luminosity > 0):
+        print(f"generate: --luminosity must be a positive number, got {args.luminosity:g}", file=sys.stderr)
         return 2
     try:
         specs = [parse_signal(s) for s in args.signal]
@@ -86,12 +101,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"generate: cannot write {path}: no event-file writer ({err})", file=sys.stderr)
         return 1
     counts: Counter[tuple[int, int]] = Counter()
-    fired = np.zeros(len(trigger.L1_BITS))
+    codes: list[np.ndarray] = []
+    raw: list[np.ndarray] = []
 
     def counted() -> Iterator[EventBatch]:
         for batch in batches:
             counts.update(zip(batch.header["process"].tolist(), batch.header["signal"].tolist(), strict=True))
-            fired[:] += trigger.unpack(batch.header["l1_bits"]).sum(axis=0)
+            codes.append(np.asarray(batch.header["process"]))
+            raw.append(trigger.pack(trigger.l1_decisions(batch)))  # before prescaling, for the rate model
             yield batch
 
     try:
@@ -100,5 +117,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"generate: {err}", file=sys.stderr)
         return 1
     print(f"wrote {written} events to {path}")
-    print(summarise(counts, fired, args.events))
+    model = engine.model_of(np.concatenate(codes), np.concatenate(raw), origin=f"these {written} events")
+    print(summarise(counts, model, args.events, args.luminosity))
     return 0

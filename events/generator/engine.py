@@ -194,20 +194,29 @@ def generate(
     return EventBatch.concat(list(stream(seed, signals, processes, chunk_size, config, n_events=n)))
 
 
-def trigger_efficiencies(
+def rate_model(
     n_per_process: int = 2000, seed: int = 0, config: GeneratorConfig | None = None
-) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """(process names, cross sections [nb], efficiency [process, L1 bit]) including the prescales.
-
-    Rate of bit k at luminosity L: L · Σ_p σ_p · eff[p, k]. Prescaled bits use the expected fraction
-    (decision rate / prescale), so the matrix carries no prescale noise.
-    """
-    names, sigmas, rows = [], [], []
+) -> trigger.RateModel:
+    """The L1 rate model from ``n_per_process`` emulated events of every process (docs/physics.md §6)."""
+    names, sigmas, raw = [], [], []
     for proc in processes.PROCESSES:
         batch = generate(n_per_process, seed * 1000 + proc.code, processes=[proc.name], config=config)
-        dec = trigger.l1_decisions(batch)
-        eff = np.array([dec[b].mean() for b in trigger.L1_BITS]) / trigger.prescale_vector()
+        raw.append(trigger.pack(trigger.l1_decisions(batch)))
         names.append(proc.name)
         sigmas.append(proc.cross_section_nb)
-        rows.append(eff)
-    return names, np.array(sigmas), np.array(rows)
+    origin = f"generated, {n_per_process} events per process"
+    return trigger.RateModel(tuple(names), np.array(sigmas), tuple(raw), origin)
+
+
+def model_of(codes: np.ndarray, raw_bits: np.ndarray, origin: str = "") -> trigger.RateModel:
+    """The rate model of generated events given their ``process`` codes and raw (unprescaled) bits.
+
+    Signal events (``process`` 0) and codes of no process are left out."""
+    codes = np.asarray(codes)
+    chosen = [p for p in processes.PROCESSES if (codes == p.code).any()]
+    return trigger.RateModel(
+        tuple(p.name for p in chosen),
+        np.array([p.cross_section_nb for p in chosen]),
+        tuple(np.asarray(raw_bits, dtype=np.uint64)[codes == p.code] for p in chosen),
+        origin,
+    )

@@ -10,6 +10,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QWidget
 
+from monitoring.alarms import AlarmModel
+from monitoring.archive import Archive
 from monitoring.source import Source
 from panels.monitoring.base import MonitorPanel
 from panels.monitoring.beams import BeamPanel
@@ -26,9 +28,16 @@ PANELS: dict[str, type[MonitorPanel]] = {
 }
 
 
-def monitoring_docks(source_url: str | Source, parent: QWidget | None) -> list[QDockWidget]:
-    """One started live source shared by four dock widgets (the hub lives as long as ``parent``)."""
-    hub = LiveHub(source_url, parent)
+def monitoring_docks(
+    source_url: str | Source,
+    parent: QWidget | None,
+    alarms: AlarmModel | None = None,
+    archive: Archive | None = None,
+) -> list[QDockWidget]:
+    """One started live source shared by four dock widgets (the hub lives as long as ``parent``);
+    ``alarms``, if given, is judged against the source's values; ``archive`` records them and is
+    the history of a source without its own."""
+    hub = LiveHub(source_url, parent, alarms=alarms, archive=archive)
     docks = []
     for name, cls in PANELS.items():
         panel = cls()

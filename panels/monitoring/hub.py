@@ -9,19 +9,31 @@ history at once, or a flood, never freezes the window; the source's notices (opt
 a cache it rebuilt) go into the model's message log. The run in progress is handed to other
 threads (the embedded event stream labels its events with it) by :meth:`LiveHub.current_run`, a
 value the GUI thread sets at each tick: no other thread ever reads the model.
+
+With an :class:`~monitoring.archive.Archive` the hub records what it drains (one sample per channel
+a second) and, for sources without a history of their own (``ca://``, ``pva://``), replays the
+archived last hour into the model before the source starts, so a restarted window opens with its
+charts and its integrated luminosity; a failing archive (a full disk) stops archiving with a MAJOR
+message, never the panels.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from typing import Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
+from monitoring.alarms import AlarmModel
+from monitoring.archive import Archive
 from monitoring.channels import Severity
 from monitoring.model import MonitorModel
-from monitoring.source import Source, SourceError, open_machine_source
+from monitoring.source import Source, SourceError, Update, open_machine_source
+
+ARCHIVED_SCHEMES = ("ca", "pva")  # sources whose history is the archive (sim:// replays its own)
+HISTORY_S = 3600.0  # replayed at start: the last hour, as sim:// replays its own
 
 
 class LivePanel(Protocol):
@@ -41,16 +53,29 @@ class LiveHub(QObject):
         fps: float = 30.0,
         stale_after: float = 10.0,
         max_per_tick: int = 2000,
+        alarms: AlarmModel | None = None,
+        archive: Archive | None = None,
     ) -> None:
         super().__init__(parent)
         self.source = open_machine_source(source) if isinstance(source, str) else source
+        self.archive = archive
+        history: list[Update] = []
+        if archive is not None and self.source.scheme in ARCHIVED_SCHEMES:
+            # the archive is this source's history: what came before now is replayed, not live
+            now = time.time()
+            self.source.live_from = now
+            history = archive.history(self.source.channels, now - HISTORY_S)
         self.model = MonitorModel(
             self.source.channels,
             source_name=self.source.url,
             stale_after=stale_after,
             live_from=self.source.live_from,
+            alarms=alarms,  # judged at each check, once a second (docs/monitoring.md §2.5)
         )
         self.source.queue()  # make the queue before the thread starts
+        for start in range(0, len(history), 20_000):  # bounded batches, as a source delivers them
+            self.model.ingest(history[start : start + 20_000])
+        self.replayed = len(history)
         self.max_per_tick = max_per_tick  # ~6 µs each to ingest: ~12 ms of a 33 ms tick at most
         self._notices = 0  # source notices already logged
         self.panels: list[LivePanel] = []
@@ -78,6 +103,15 @@ class LiveHub(QObject):
         self.timer.stop()
         self.source.stop()
 
+    def _record(self, updates: list[Update]) -> None:
+        assert self.archive is not None
+        try:
+            self.archive.record_updates(updates)
+        except (sqlite3.Error, OSError) as exc:  # a full disk stops the archive, never the panels
+            self.archive = None
+            self.model.note("archive", f"archiving stopped: {exc}", Severity.MAJOR)
+            self.error.emit(f"archive: archiving stopped: {exc}")
+
     def current_run(self) -> tuple[int, int] | None:
         """The model's run in progress as of the last tick; safe to call from any thread."""
         return self._run
@@ -87,6 +121,8 @@ class LiveHub(QObject):
         updates = self.source.drain(self.max_per_tick)
         if updates:
             self.model.ingest(updates)
+            if self.archive is not None:
+                self._record(updates)
         notices = self.source.notices
         if len(notices) > self._notices:
             for text in notices[self._notices :]:

@@ -1,4 +1,5 @@
-"""L1 trigger rates: table per bit with prescales, total against the 30 kHz limit, silent bits flagged."""
+"""L1 trigger rates: table per bit with prescales, total against the 30 kHz limit (physics and beam
+background apart), silent bits flagged."""
 
 from __future__ import annotations
 
@@ -67,11 +68,17 @@ class TriggerPanel(MonitorPanel):
         row = QHBoxLayout()
         self.total = ValueLabel("L1:TOTAL", lambda v: f"L1 {si(v, 'Hz')} of {si(L1_LIMIT_HZ, 'Hz')}")
         self.dead = ValueLabel("L1:DEAD", lambda v: f"dead time {v:.1%}")
+        self.physics = ValueLabel("L1:PHYS", lambda v: f"physics {si(v, 'Hz')}")
+        self.background = ValueLabel("L1:BKG", lambda v: f"beam background {si(v, 'Hz')}")
         self.silent = ValueLabel("silent", str)
         self.total.setMinimumWidth(230)
         self.dead.setMinimumWidth(150)
+        self.physics.setMinimumWidth(140)
+        self.background.setMinimumWidth(190)
         row.addWidget(self.total)
         row.addWidget(self.dead)
+        row.addWidget(self.physics)
+        row.addWidget(self.background)
         row.addWidget(self.silent, 1)
         self.body.addLayout(row)
 
@@ -138,6 +145,8 @@ class TriggerPanel(MonitorPanel):
     def update_data(self, model: MonitorModel) -> None:
         self.total.show_state(model.states.get("L1:TOTAL"))
         self.dead.show_state(model.states.get("L1:DEAD"))
+        self.physics.show_state(model.states.get("L1:PHYS"))
+        self.background.show_state(model.states.get("L1:BKG"))
         t_min = model.latest_time - self.span
         for key, name in [("L1:TOTAL", "L1:TOTAL")] + [
             (f"slot{k}", f"L1:{b}") for k, b in enumerate(self.chart_bits)
@@ -209,5 +218,5 @@ class TriggerPanel(MonitorPanel):
         model = self.model
         if model is None:
             return ["channel", "timestamp", "rate (Hz)"], []
-        names = ["L1:TOTAL", "L1:RAW", "L1:DEAD", *(f"L1:{b}" for b in L1_BITS)]
+        names = ["L1:TOTAL", "L1:RAW", "L1:PHYS", "L1:BKG", "L1:DEAD", *(f"L1:{b}" for b in L1_BITS)]
         return ["channel", "timestamp", "rate (Hz)"], series_rows(model, names, model.latest_time - self.span)

@@ -156,3 +156,49 @@ def test_full_event_in_three_views(qapp, screenshot_dir: Path) -> None:
         lit = (np.abs(img[..., :3].astype(int) - img[5, 400, :3]).sum(axis=-1) > 60).mean()
         assert lit > 0.01, f"{proj}: the event is not visible"
         view.close()
+
+
+def test_a_1_gev_track_reaches_the_calorimeter_between_2_and_10_ns(rphi_view, screenshot_dir: Path) -> None:
+    # a 1 GeV muon, flying flat, matched to the 1 GeV cluster where it meets the ECL (4.25 ns)
+    omega = helix.PT_PER_CURVATURE * 1.5 / 1.0
+    s_ecl = float(helix.arc_length_to_radius(0.0, omega, geo.ECL_INNER.r))
+    x, y, _ = helix.positions(0.0, 0.5, omega, 0.0, 0.0, s_ecl)
+    tracks = Collection.from_columns(
+        "tracks",
+        [1],
+        {"d0": [0.0], "phi0": [0.5], "omega": [omega], "z0": [0.0], "tan_lambda": [0.0], "charge": [1],
+         "pdg": [13], "ecl_index": [0]},
+    )  # fmt: skip
+    phi = float(np.arctan2(y, x))
+    ecl = Collection.from_columns(
+        "ecl", [1], {"energy": [1.0], "theta": [np.pi / 2], "phi": [phi], "r": [geo.ECL_INNER.r]}
+    )
+    scene = rphi_view.visuals.scene
+    red = np.array(geo.CHARGE_COLORS[1][:3]) * 255
+    tower_rgb = geo.energy_colors(np.array([1.0]))[0, :3] * 255
+    r_tower = geo.ECL_INNER.r + geo.tower_lengths(np.array([1.0]))[0] / 2
+    tower = (r_tower * np.cos(phi), r_tower * np.sin(phi))
+    images = {}
+    for t in (2.0, 10.0):
+        scene.set_time(t)
+        if scene.event is None:
+            scene.set_event(EventBatch.build(1, tracks=tracks, ecl=ecl))
+        images[t] = img = rphi_view.render()
+        _save(img, screenshot_dir / f"event_rphi_time_{t:g}ns.png")
+    early, late = images[2.0], images[10.0]
+
+    def on_track(img: np.ndarray, s: float) -> bool:
+        x, y, _ = helix.positions(0.0, 0.5, omega, 0.0, 0.0, s)
+        return _near(img, float(x), float(y), red)
+
+    flown = 2.0 * helix.C_LIGHT / np.hypot(1.0, 0.1056584)  # 59.7 cm in 2 ns
+    for s in (20.0, 50.0):
+        assert on_track(early, s), f"no track at s = {s} cm after 2 ns"
+    for s in (flown + 15.0, 100.0):
+        assert not on_track(early, s), f"track at s = {s} cm after 2 ns"
+    assert not _near(early, *tower, tower_rgb, tol=6), "the tower is lit before the muon got there"
+    for s in (20.0, 100.0, s_ecl - 5.0):
+        assert on_track(late, s), f"no track at s = {s} cm after 10 ns"
+    assert _near(late, *tower, tower_rgb, tol=6), "the tower is dark after the muon arrived"
+    scene.set_time(None)  # no time axis: the whole event, as before
+    assert _near(rphi_view.render(), *tower, tower_rgb, tol=6)

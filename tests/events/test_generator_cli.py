@@ -47,3 +47,6 @@ def test_generate_reports_a_bad_signal_and_writes_nothing(
     assert not out.exists()
     assert main.main(["generate", "-n", "10", "-o", str(tmp_path / "x.txt")]) == 2
     assert "unknown output type" in capsys.readouterr().err
+    assert main.main(["generate", "-n", "10", "-o", str(out), "--luminosity", "-1"]) == 2
+    assert "--luminosity must be a positive number" in capsys.readouterr().err
+    assert not out.exists()

@@ -1,4 +1,4 @@
-"""``main.py ioc`` on loopback by default, and a damaged trigger-efficiency cache named and rebuilt."""
+"""``main.py ioc`` on loopback by default, and a damaged trigger-rate cache named and rebuilt."""
 
 from __future__ import annotations
 
@@ -21,9 +21,7 @@ N_SMALL = 40  # events per process for a quick matrix
 
 
 def cache_file(n: int = 2000) -> Path:
-    import events.generator as generator
-
-    return rates.cache_dir() / f"trigger-eff-{rates._generator_fingerprint(generator)}-{n}-1.npz"
+    return rates.cache_path(n, seed=1)
 
 
 def damage(path: Path, how: str) -> None:
@@ -36,13 +34,18 @@ def damage(path: Path, how: str) -> None:
     elif how == "empty":
         path.write_bytes(b"")
     elif how == "wrong arrays":
-        np.savez(path, processes=np.array(["a"]), cross_sections_nb=np.ones(3), efficiency=np.ones((1, 2)))
+        np.savez(path, processes=np.array(["a"]), cross_sections_nb=np.ones(3), counts=np.ones(1),
+                 raw_bits=np.ones(2, dtype=np.uint64))  # fmt: skip
     elif how == "pickled":
         np.savez(path, processes=np.array([{"x": 1}], dtype=object), cross_sections_nb=np.ones(1),
-                 efficiency=np.ones((1, 2)))  # fmt: skip
-    elif how == "not efficiencies":
+                 counts=np.ones(1), raw_bits=np.ones(1, dtype=np.uint64))  # fmt: skip
+    elif how == "not cross sections":
         good = dict(np.load(path))
-        good["efficiency"] = good["efficiency"] * np.nan
+        good["cross_sections_nb"] = good["cross_sections_nb"] * np.nan
+        np.savez(path, **good)
+    elif how == "events cut":
+        good = dict(np.load(path))
+        good["raw_bits"] = good["raw_bits"][:-5]
         np.savez(path, **good)
 
 
@@ -52,7 +55,7 @@ def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "cache"
 
 
-DAMAGE = ["garbage", "truncated", "empty", "wrong arrays", "pickled", "not efficiencies"]
+DAMAGE = ["garbage", "truncated", "empty", "wrong arrays", "pickled", "not cross sections", "events cut"]
 
 
 @pytest.mark.parametrize("how", DAMAGE)
@@ -91,9 +94,11 @@ from pathlib import Path
 from monitoring import rates
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails instead of killing
 resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000))
+from events.trigger import RateModel
 processes = tuple(f"p{k}" for k in range(200))
+model = RateModel(processes, np.ones(200), tuple(np.zeros(50, dtype=np.uint64) for _ in processes))
 try:
-    rates._write_cache(Path(sys.argv[1]), processes, np.ones(200), np.zeros((200, 40)))
+    rates._write_cache(Path(sys.argv[1]), model)
 except OSError as exc:
     print("failed:", exc.strerror)
 """
@@ -173,7 +178,7 @@ def test_the_ioc_serves_on_loopback_by_default_and_our_client_finds_it(
         monkeypatch.delenv(key)  # as a shifter's shell has them: unset
     ioc = ioc_process(["main.py", "ioc", "--prefix", "T3:", "--sbl-rate", "0"])
     port = int(ca_env["EPICS_CA_SERVER_PORT"])
-    assert ioc.banner.startswith("serving 55 PVs under 'T3:'")
+    assert ioc.banner.startswith("serving 57 PVs under 'T3:'")
     assert f"on 127.0.0.1 port {port} (TCP and UDP; loopback only" in ioc.banner
     assert listening(port) == {"tcp": {"127.0.0.1"}, "udp": {"127.0.0.1"}}
     source = open_machine_source("ca://?prefix=T3:")
@@ -229,5 +234,5 @@ def test_the_ioc_rebuilds_a_damaged_cache_instead_of_dying(
     assert zipfile.is_zipfile(path)
     ioc.stop()
     assert ioc.output is not None
-    assert f"main.py ioc: trigger-efficiency cache {path} is damaged (not an .npz" in ioc.output
+    assert f"main.py ioc: trigger-rate cache {path} is damaged (not an .npz" in ioc.output
     assert "Traceback" not in ioc.output

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from tests.monitoring.conftest import ROOT, IOCProcess
 
@@ -47,6 +48,19 @@ def test_monitor_sees_a_beam_loss_drill_as_a_latched_alarm() -> None:
     report = json.loads(result.stdout)
     assert report["connected_channels"] == len(report["channels"])
     assert any(alarm["state"] == "latched" for alarm in report["alarms"]), report["log"]
+    # the alarm model saw it too, from the shipped definitions
+    sbl = next(a for a in report["raised_alarms"] if a["name"] == "sudden_beam_loss")
+    assert (sbl["severity"], sbl["state"], sbl["panel"]) == ("MAJOR", "ACTIVE", "sbl")
+    assert report["alarm_rollup"].startswith("■ MAJOR (")
+
+
+def test_a_damaged_alarm_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "alarms.toml"
+    bad.write_text('[alarm.x]\nseverity = "MAJOR"\nvalue = "LUM"\nbelow = 1\ncolour = "red"\n')
+    result = monitor("--alarms", str(bad), "--seconds", "0")
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"monitor: {bad}: alarm 'x': unknown key 'colour'")
 
 
 def test_an_unreachable_or_unknown_source_is_one_line_and_exit_1(ca_env: dict[str, str]) -> None:

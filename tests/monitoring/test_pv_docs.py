@@ -47,9 +47,12 @@ def test_every_trigger_line_has_the_documented_pv() -> None:
     text = DOC.read_text()
     assert "`SIM:TRG:GDL:psnm_<bit>:rate`, channel `L1:<bit>`" in text
     assert f"each of the {len(L1_BITS)}" in text
-    prescaled = re.search(r"or 100 for (.*?)\)", text)
-    assert prescaled is not None
-    assert set(re.findall(r"`(\w+)`", prescaled.group(1))) == {b for b, p in PRESCALES.items() if p == 100}
+    for prescale in set(PRESCALES.values()):
+        listed = re.search(rf"[:;] {prescale} for (.*?)[;)]", text)
+        assert listed is not None, prescale
+        assert set(re.findall(r"`(\w+)`", listed.group(1))) == {
+            b for b, p in PRESCALES.items() if p == prescale
+        }
     bits = {spec.name[3:]: name for name, spec, _ in pv_table() if _is_line(spec.name)}
     assert set(bits) == set(L1_BITS)
     for bit, name in bits.items():

@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 
 from events.trigger import L1_BITS
+from monitoring import rates
 from monitoring.channels import L1_LIMIT_HZ, Severity
 from monitoring.machine import TURN_S, Loss, Machine, MachineConfig
 from monitoring.model import MonitorModel
-from monitoring.rates import TECHNICAL_HZ, l1_rates, load_menu, standin_menu
+from monitoring.rates import TECHNICAL_HZ, TriggerMenu, l1_rates, load_menu
 from monitoring.sim import CONTINUOUS, DISCRETE, Simulation
 
 T0 = 1.7e9
 
 
+@functools.cache
+def quick_menu() -> TriggerMenu:
+    return rates.quick_menu()
+
+
 def run_sim(cfg: MachineConfig, hours: float, seed: int = 3, step: float = 6.0, **model_kw):
-    sim = Simulation(cfg, T0, seed=seed, menu=standin_menu())
+    sim = Simulation(cfg, T0, seed=seed, menu=quick_menu())
     model = MonitorModel(CONTINUOUS + DISCRETE, source_name="sim://", **model_kw)
     for t in np.arange(T0 + step, T0 + hours * 3600 + step, step):
         model.ingest(sim.step(float(t), 6))
@@ -133,7 +141,7 @@ def test_integrated_luminosity_per_run_resets_at_run_boundaries_and_matches_trut
 
 
 def test_l1_rates_scale_with_luminosity_and_respect_the_30_khz_limit() -> None:
-    menu = standin_menu()
+    menu = quick_menu()
     lum = np.array([1e34, 2e34, 4e34])
     zero = np.zeros(3)
     r = l1_rates(menu, lum, zero, zero, zero)
@@ -153,7 +161,7 @@ def test_l1_rates_scale_with_luminosity_and_respect_the_30_khz_limit() -> None:
 
 
 def test_simulated_l1_total_never_exceeds_the_limit_and_alarms_near_it() -> None:
-    sim = Simulation(MachineConfig.design(sbl_per_hour=0.0), T0, seed=4, menu=standin_menu())
+    sim = Simulation(MachineConfig.design(sbl_per_hour=0.0), T0, seed=4, menu=quick_menu())
     model = MonitorModel(CONTINUOUS + DISCRETE)
     for t in np.arange(T0 + 6, T0 + 600, 6.0):
         model.ingest(sim.step(float(t), 6))
@@ -161,11 +169,16 @@ def test_simulated_l1_total_never_exceeds_the_limit_and_alarms_near_it() -> None
     assert v.max() <= L1_LIMIT_HZ * 1.05  # Poisson fluctuation around the cap
     assert np.median(v) == pytest.approx(L1_LIMIT_HZ, rel=0.02)
     assert model.states["L1:TOTAL"].severity >= Severity.MINOR
-    assert model.states["L1:DEAD"].value > 0.5
+    assert model.states["L1:DEAD"].value > 0.1  # MAJOR on the dead-time channel
+    # the request splits into collisions and beam background (plus the technical triggers)
+    phys, bkg, raw = (model.states[c].value for c in ("L1:PHYS", "L1:BKG", "L1:RAW"))
+    assert phys + bkg + sum(TECHNICAL_HZ.values()) == pytest.approx(raw, rel=1e-9)
+    assert 15_000 < phys < L1_LIMIT_HZ  # 6.3e35 with the physics of the design table
+    assert bkg > 0.1 * phys
 
 
 def test_a_trigger_line_that_stops_firing_is_flagged() -> None:
-    sim = Simulation(MachineConfig(sbl_per_hour=0.0), T0, seed=4, menu=standin_menu())
+    sim = Simulation(MachineConfig(sbl_per_hour=0.0), T0, seed=4, menu=quick_menu())
     model = MonitorModel(CONTINUOUS + DISCRETE)
     t = T0
     for _ in range(100):
@@ -179,21 +192,40 @@ def test_a_trigger_line_that_stops_firing_is_flagged() -> None:
     assert set(model.silent_bits()) == {"ffo", "mu_pair"}
 
 
-def test_generated_efficiency_matrix_is_used_and_cached(tmp_path, monkeypatch) -> None:
+def test_generated_rate_model_is_used_and_cached(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     menu = load_menu(n_per_process=200, seed=1)
     assert menu.origin.startswith("generated")
     assert menu.efficiency.shape == (len(menu.processes), len(L1_BITS))
     assert ((menu.efficiency >= 0) & (menu.efficiency <= 1)).all()
-    assert list(tmp_path.rglob("trigger-eff-*.npz"))
+    assert list(tmp_path.rglob("trigger-model-*.npz"))
     again = load_menu(n_per_process=200, seed=1)  # from the cache file
     np.testing.assert_array_equal(again.efficiency, menu.efficiency)
+    for a, b in zip(again.model.raw_bits, menu.model.raw_bits, strict=True):
+        np.testing.assert_array_equal(a, b)
     # physics rates scale with luminosity through the generated matrix
     zero = np.zeros(2)
     r = l1_rates(menu, np.array([2e34, 4e34]), zero, zero, zero)
     physics = r.bits - np.array([TECHNICAL_HZ.get(b, 0.0) for b in L1_BITS])
     assert physics[0].sum() > 0
     np.testing.assert_allclose(physics[1], 2 * physics[0], rtol=0.02, atol=1e-9)
+
+
+def test_dead_lines_remove_only_the_events_no_other_line_keeps() -> None:
+    menu = quick_menu()
+    zero = np.zeros(1)
+    lum = np.array([8e35])
+    alive = l1_rates(menu, lum, zero, zero, zero)
+    # ff alone: every event it fires also fires ffo, ffb, fyo or another line
+    one = l1_rates(menu.without_bits({"ff"}), lum, zero, zero, zero)
+    assert one.bits[0, L1_BITS.index("ff")] == 0.0
+    assert one.physics[0] == pytest.approx(alive.physics[0])
+    # the whole two-track family: what is lost is the events only they fire, far less than their sum
+    family = {"ff", "ffo", "ffb", "fyo", "ffoc"}
+    dead = l1_rates(menu.without_bits(family), lum, zero, zero, zero)
+    lost = alive.physics[0] - dead.physics[0]
+    family_sum = sum(alive.bits[0, L1_BITS.index(b)] for b in family)
+    assert 0 < lost < 0.2 * family_sum
 
 
 def test_bhabha_line_rate_is_prescaled_once(tmp_path, monkeypatch) -> None:

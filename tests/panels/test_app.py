@@ -144,3 +144,40 @@ def test_bin_click_finds_its_event_by_batch_and_row_and_checks_the_id(qtbot) -> 
     assert browser.current_event is not None
     assert int(browser.current_event.header["event"][0]) == 27
     browser.shutdown()
+
+
+@pytest.mark.gl
+def test_the_alarm_archive_carries_a_shelf_and_an_acknowledgement_over_a_restart(qtbot, tmp_path) -> None:
+    from panels.app import AppConfig, Application
+
+    config = AppConfig(
+        machine="sim://?accel=30&sbl_rate=0",
+        stream="none",
+        settings=tmp_path / "settings.ini",
+        alarm_archive=tmp_path / "alarms.sqlite",
+    )
+    first = Application(config)
+    qtbot.addWidget(first.window)
+    try:
+        assert first.hub is not None
+        alarms = first.hub.model.alarm_model
+        assert alarms is not None
+        alarms.shelve("luminosity_low", "Ana", "machine study", 3600)
+        qtbot.waitUntil(lambda: first.archive is not None and first.archive.last_seq >= 1, timeout=5000)
+    finally:
+        first.close()
+    second = Application(config)
+    qtbot.addWidget(second.window)
+    try:
+        assert second.hub is not None
+        alarms = second.hub.model.alarm_model
+        assert alarms is not None
+        shelved = alarms.alarms["luminosity_low"]
+        assert (shelved.shelved, shelved.shelved_by, shelved.shelve_reason) == (True, "Ana", "machine study")
+        assert alarms.seq >= 1
+        assert "1 shelved" in second.alarm_status.text()
+        # every panel an alarm names is one the window can bring to the front
+        for definition in (a.definition for a in alarms):
+            assert second._open_panel(definition.panel) is not None, definition.panel
+    finally:
+        second.close()

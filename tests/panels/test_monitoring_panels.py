@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow
 from monitoring.channels import Severity
 from monitoring.machine import MachineConfig
 from monitoring.model import LogEntry
-from monitoring.rates import standin_menu
+from monitoring.rates import quick_menu
 from monitoring.sim import CONTINUOUS, DISCRETE, SimSource, Simulation
 from monitoring.source import Update
 from panels.monitoring import PANELS, LiveHub, monitoring_docks
@@ -31,7 +31,7 @@ T0 = 1.7e9
 @pytest.fixture(scope="module")
 def history() -> list[list[Update]]:
     """Two simulated hours with sudden losses, a dead trigger line at the end (seeded)."""
-    sim = Simulation(MachineConfig(sbl_per_hour=2.0, run_length_s=1800.0), T0, seed=3, menu=standin_menu())
+    sim = Simulation(MachineConfig(sbl_per_hour=2.0, run_length_s=1800.0), T0, seed=3, menu=quick_menu())
     batches = [sim.step(T0 + 6.0 * k, 6) for k in range(1, 1101)]
     k = 1101
     while not (sim.machine.stable and sim.machine.now - sim.machine.run_starts[-1] > 600):  # collide first
@@ -154,6 +154,11 @@ def test_trigger_panel_flags_a_bit_that_stopped_firing(qtbot, history, screensho
     assert cell(panel.table, row, 3) == f"{ALARM_STATES[Severity.MAJOR].glyph} NOT FIRING"  # not colour alone
     assert "mu_pair" in panel.silent.text()
     assert cell(panel.table, panel.rows.index("ff"), 3) == ""
+    # physics and beam background are shown apart, beside the total
+    assert panel.physics.text().startswith("physics ")
+    assert "Hz" in panel.physics.text()
+    assert panel.background.text().startswith("beam background ")
+    assert "Hz" in panel.background.text()
     panel.grab().save(str(screenshot_dir / "monitoring_trigger_silent_bit.png"))
 
 

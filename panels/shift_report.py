@@ -1,0 +1,285 @@
+"""``main.py shift-report``: the shift as one self-contained HTML file for the e-log.
+
+The monitoring model is fed as ``main.py monitor`` feeds it (``--machine URL`` watched for
+``--seconds``; ``sim://`` replays its last hour), after the archive's history when ``--archive FILE``
+is given (the values and the alarm log a window with ``--alarm-archive FILE`` recorded). The report
+holds the luminosity recorded per run, delivered per day and in total; plots of the luminosity, the
+beam currents and the L1 rate with its dead time; every sudden beam loss with its post-mortem plot;
+the alarm log with who acknowledged and their comments; the raised alarms; and the DQM statuses when
+the source carries histograms. Plots are pyqtgraph drawings exported off screen and embedded as PNG,
+so the file needs nothing beside it. It is written atomically (``events.outputs``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import html
+import math
+import os
+import re
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from events.outputs import AtomicOutput, OutputError
+from monitoring.alarms import ASSETS_ALARMS, AlarmConfigError, AlarmModel, load_definitions
+from monitoring.archive import Archive, ArchiveError
+from monitoring.channels import Severity
+from monitoring.model import MonitorModel
+from monitoring.monitor import INV_NB, watch
+from monitoring.source import SourceError, open_machine_source
+
+PLOT_SIZE = (900, 280)
+RING_COLORS = {"HER:I": "#1f77b4", "LER:I": "#d62728"}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_UNIT_S = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--machine", default="sim://", help="machine source URL (default sim://)")
+    parser.add_argument("--seconds", type=float, default=3.0, help="wall seconds to watch it (default 3)")
+    parser.add_argument("--archive", type=Path, help="the window's archive (values and alarm log)")
+    parser.add_argument(
+        "--since", default="8h", help="how far back the report goes (e.g. 8h, 90m; default 8h)"
+    )
+    parser.add_argument("--alarms", default=str(ASSETS_ALARMS), help="alarm definitions (TOML)")
+    parser.add_argument("--out", type=Path, required=True, help="the HTML file to write")
+
+
+def parse_duration(text: str) -> float:
+    """'8h', '90m', '3600' (seconds) -> seconds; ValueError naming the text otherwise."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(f"--since {text!r}: expected a number with s, m, h or d (e.g. 8h)")
+    return float(match.group(1)) * _UNIT_S[match.group(2)]
+
+
+def gather(
+    machine: str, seconds: float, since_s: float, alarms_file: str, archive: Path | None
+) -> MonitorModel:
+    """The model of the shift: the archive's history (if any), then ``seconds`` of the source."""
+    alarms = AlarmModel(load_definitions(Path(alarms_file)))
+    source = open_machine_source(machine)
+    now = time.time()
+    store = Archive(archive) if archive is not None else None
+    try:
+        if store is not None:
+            store.restore(alarms)
+            source.live_from = max(source.live_from, now)
+        model = MonitorModel(
+            source.channels, source_name=source.url, live_from=source.live_from, alarms=alarms
+        )
+        if store is not None:
+            history = store.history(source.channels, now - since_s)
+            for start in range(0, len(history), 20_000):
+                model.ingest(history[start : start + 20_000])
+        return watch(source, seconds, model=model)
+    finally:
+        if store is not None:
+            store.close()
+
+
+# ---------------------------------------------------------------------------------------- plots
+
+
+def _qt_app() -> Any:
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    return QApplication.instance() or QApplication([])
+
+
+def plot_png(
+    series: Sequence[tuple[str, np.ndarray, np.ndarray, str]],
+    y_label: str,
+    title: str,
+    x_label: str | None = None,
+    x_range: tuple[float, float] | None = None,
+) -> bytes:
+    """One line plot as PNG bytes: (name, x, values, colour) per line; x is time (local clock)
+    unless ``x_label`` names another axis."""
+    import pyqtgraph as pg
+    from pyqtgraph.exporters import ImageExporter
+    from PySide6.QtCore import QBuffer, QByteArray, QIODevice
+
+    app = _qt_app()
+    axes = {} if x_label else {"bottom": pg.DateAxisItem()}
+    widget = pg.PlotWidget(axisItems=axes, background="w")
+    widget.resize(*PLOT_SIZE)
+    plot = widget.getPlotItem()
+    plot.setTitle(title, color="k")
+    plot.setLabel("left", y_label, color="k")
+    if x_label:
+        plot.setLabel("bottom", x_label, color="k")
+    plot.showGrid(x=True, y=True, alpha=0.25)
+    plot.addLegend(offset=(-10, 10), labelTextColor="k")
+    for name, x, v, color in series:
+        if len(x):
+            dots = {"symbol": "o", "symbolSize": 5, "symbolBrush": color} if x_range else {}
+            plot.plot(x, v, pen=pg.mkPen(color, width=2), name=name, **dots)
+    if x_range:
+        plot.setXRange(*x_range, padding=0)
+    widget.show()  # laid out at its size (off screen without a display), then drawn
+    app.processEvents()
+    exporter = ImageExporter(plot)
+    exporter.parameters()["width"] = PLOT_SIZE[0]
+    exporter.parameters()["height"] = PLOT_SIZE[1]
+    image = exporter.export(toBytes=True)
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    image.save(buffer, "PNG")
+    widget.close()
+    return bytes(data.data())
+
+
+def _img(png: bytes, alt: str) -> str:
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+
+
+def _series(
+    model: MonitorModel, name: str, since: float, scale: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    buffer = model.buffers.get(name)
+    if buffer is None:
+        return np.empty(0), np.empty(0)
+    t, v = buffer.view(since)
+    return t, v * scale
+
+
+# ---------------------------------------------------------------------------------------- HTML
+
+
+def _when(t: float | None) -> str:
+    return (
+        time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) if t is not None and math.isfinite(t) else "—"
+    )
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    if not rows:
+        return "<p class=none>none</p>"
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+STYLE = """
+body { font-family: sans-serif; margin: 2em; color: #111; max-width: 960px; }
+h1 { font-size: 1.5em; } h2 { font-size: 1.2em; border-bottom: 1px solid #ccc; margin-top: 1.6em; }
+table { border-collapse: collapse; margin: 0.5em 0; } td, th { border: 1px solid #ccc; padding: 3px 8px; }
+th { background: #eef; text-align: left; } td { font-variant-numeric: tabular-nums; }
+.none { color: #666; font-style: italic; } img { display: block; margin: 0.5em 0; }
+"""
+
+
+def render(model: MonitorModel, since_s: float, generated: float | None = None) -> str:
+    """The report of ``model`` over the last ``since_s`` seconds of its data, as HTML."""
+    generated = time.time() if generated is None else generated
+    since = model.latest_time - since_s if math.isfinite(model.latest_time) else -math.inf
+    lumi = model.lumi
+    parts = [
+        f"<!doctype html><html><head><meta charset=utf-8><title>Belle II shift report</title>"
+        f"<style>{STYLE}</style></head><body>",
+        "<h1>Belle II shift report</h1>",
+        _table(
+            ["source", "from", "to", "generated"],
+            [[model.source_name, _when(since), _when(model.latest_time), _when(generated)]],
+        ),
+        "<h2>Luminosity</h2>",
+        _table(
+            ["run", "recorded [pb⁻¹]"], [[run, f"{v / INV_NB / 1e3:.3f}"] for run, v in lumi.by_run.items()]
+        ),
+        _table(
+            ["day", "delivered [pb⁻¹]"],
+            [[day, f"{v / INV_NB / 1e3:.3f}"] for day, v in lumi.by_day.items()],
+        ),
+        f"<p>total delivered: {lumi.total / INV_NB / 1e3:.3f} pb⁻¹; gaps without data: {len(lumi.gaps)}</p>",
+    ]
+    t, v = _series(model, "LUM", since, 1e-34)
+    parts.append(
+        _img(plot_png([("luminosity", t, v, "#b8860b")], "L [1e34 cm⁻²s⁻¹]", "Luminosity"), "luminosity")
+    )
+    parts.append("<h2>Beam currents</h2>")
+    her, ler = _series(model, "HER:I", since, 1e3), _series(model, "LER:I", since, 1e3)
+    currents = [("HER (e⁻)", *her, RING_COLORS["HER:I"]), ("LER (e⁺)", *ler, RING_COLORS["LER:I"])]
+    parts.append(_img(plot_png(currents, "I [mA]", "Beam currents"), "beam currents"))
+    parts.append("<h2>Sudden beam losses</h2>")
+    losses = [a for a in model.alarms if a.time >= since]
+    rows = [
+        [_when(a.time), a.ring, f"{100 * a.fraction:.0f} %", f"{a.current_before * 1e3:.0f} mA",
+         "acknowledged" if a.acknowledged else "latched", a.gap_reason or ""]
+        for a in losses
+    ]  # fmt: skip
+    parts.append(_table(["time", "ring", "lost", "current before", "state", "during a gap"], rows))
+    for a in losses:  # turn by turn around the loss, as the beam-loss panel's right plot
+        lines = []
+        for ring in ("HER:I", "LER:I"):
+            if ring in a.postmortem:
+                t_pm, v_pm = a.postmortem[ring]
+                near = np.abs(t_pm - a.time) < 300e-6
+                lines.append((ring[:3], (t_pm[near] - a.time) * 1e6, v_pm[near] * 1e3, RING_COLORS[ring]))
+        if lines:
+            title = f"Post-mortem: the {a.ring} loss at {_when(a.time)}, turn by turn"
+            png = plot_png(lines, "I [mA]", title, "µs from the loss", x_range=(-50.0, 100.0))
+            parts.append(_img(png, "post-mortem"))
+    parts.append("<h2>L1 trigger</h2>")
+    l1, dead = _series(model, "L1:TOTAL", since, 1e-3), _series(model, "L1:DEAD", since, 100.0)
+    parts.append(_img(plot_png([("accepted L1 [kHz]", *l1, "#2ca02c"), ("dead time [%]", *dead, "#7f7f7f")],
+                               "kHz / %", "L1 rate and dead time"), "L1 rate"))  # fmt: skip
+    parts.append("<h2>Alarms</h2>")
+    alarm_model = model.alarm_model
+    if alarm_model is not None:
+        parts.append(f"<p>now: {html.escape(alarm_model.rollup().marker)}</p>")
+        raised = [
+            [a.definition.title, a.definition.severity.name, a.state, a.message]
+            for a in alarm_model.raised()
+        ]
+        parts.append(_table(["raised", "severity", "state", "message"], raised))
+        log = [
+            [_when(e.time), e.alarm or "(model)", e.action, Severity(e.severity).name, e.who, e.text]
+            for e in alarm_model.log_since(0)
+            if e.time >= since
+        ]
+        parts.append(_table(["time", "alarm", "action", "severity", "who", "text / comment"], log))
+    parts.append("<h2>DQM</h2>")
+    dqm = model.extra_readings.get("DQM:ERRORS")
+    parts.append(
+        "<p class=none>no histograms were checked by this source</p>"
+        if dqm is None
+        else f"<p>histograms in error: {dqm}</p>"
+    )
+    parts.append("</body></html>\n")
+    return "\n".join(parts)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        since_s = parse_duration(args.since)
+        if not (math.isfinite(args.seconds) and args.seconds >= 0):
+            raise ValueError(f"--seconds {args.seconds}: must be a number >= 0")
+        model = gather(args.machine, args.seconds, since_s, args.alarms, args.archive)
+    except (ValueError, AlarmConfigError, ArchiveError) as exc:
+        print(f"shift-report: {exc}", file=sys.stderr)
+        return 2
+    except (SourceError, OSError) as exc:
+        print(f"shift-report: {args.machine}: {exc}", file=sys.stderr)
+        return 1
+    text = render(model, since_s)
+    try:
+        out = AtomicOutput(args.out, "text")
+        with out as tmp:
+            tmp.write_text(text, encoding="utf-8")
+    except OutputError as exc:
+        print(f"shift-report: {exc}", file=sys.stderr)
+        return 1
+    print(f"shift-report: wrote {out.path} ({len(text) // 1024} kB)", file=sys.stderr)
+    return 0

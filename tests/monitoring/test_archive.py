@@ -1,0 +1,153 @@
+"""The SQLite archive: a writer killed by SIGKILL loses nothing committed and nothing is counted
+twice after a restart; retention; bad files."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from monitoring.alarms import AlarmDefinition, AlarmLogEntry, AlarmModel, Condition, Reading
+from monitoring.archive import Archive, ArchiveError
+from monitoring.channels import Severity
+from tests.monitoring.archive_writer import DEFINITIONS
+
+ROOT = Path(__file__).resolve().parents[2]
+WRITER = ROOT / "tests" / "monitoring" / "archive_writer.py"
+
+
+def run_writer(db: Path, mode: str, until: int) -> list[list[str]]:
+    """Start the writer, read its lines until one reports ``until`` log entries, SIGKILL it."""
+    proc = subprocess.Popen(
+        [sys.executable, str(WRITER), str(db), mode], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    lines: list[list[str]] = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line.split())
+            if int(lines[-1][1]) >= until:
+                break
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    assert lines, "the writer printed nothing"
+    return lines
+
+
+def test_a_killed_writer_loses_nothing_committed_and_a_restart_counts_nothing_twice(tmp_path: Path) -> None:
+    db = tmp_path / "archive.sqlite"
+    lines = run_writer(db, "churn", until=300)
+    last_seq, values = int(lines[-1][1]), int(lines[-1][2])
+    with Archive(db) as archive:
+        entries = archive.log_entries()
+        seqs = [e.seq for e in entries]
+        assert seqs == list(range(1, len(seqs) + 1))  # every entry, each once, none missing
+        assert len(seqs) >= last_seq  # what was reported committed is there (maybe a step more)
+        t, _ = archive.values("LUM")
+        assert len(t) + len(archive.values("L1:DEAD")[0]) >= values
+        assert len(set(t.tolist())) == len(t)
+    # a second life of the writer continues the numbering after the first one's last entry
+    more = run_writer(db, "churn", until=len(seqs) + 50)
+    assert int(more[0][1]) >= len(seqs)  # a step need not log anything
+    assert int(more[-1][1]) >= len(seqs) + 50
+    with Archive(db) as archive:
+        seqs2 = [e.seq for e in archive.log_entries()]
+    assert seqs2 == list(range(1, len(seqs2) + 1))
+    assert seqs2[: len(seqs)] == seqs
+    with sqlite3.connect(db) as con:
+        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_restart_restores_acknowledgements_latches_and_shelves(tmp_path: Path) -> None:
+    db = tmp_path / "archive.sqlite"
+    (line,) = run_writer(db, "state", until=1)
+    seq = int(line[1])
+    with Archive(db) as archive:
+        model = AlarmModel(DEFINITIONS)
+        assert archive.restore(model) == seq
+        assert archive.restore(model) == 0  # twice: nothing taken twice
+        assert model.seq == seq
+        lum, dead, other = (model.alarms[n] for n in ("lum_low", "dead", "other"))
+        assert dead.state == "CLEARED_UNACK"  # the latch survives the restart
+        assert dead.needs_ack
+        assert (lum.acknowledged_by, lum.ack_comment) == ("Ana", "tuning")
+        assert other.shelved
+        assert other.shelve_reason == "machine study"
+        shelf = next(e for e in archive.log_entries() if e.action == "shelve")
+        assert other.shelved_until == shelf.time + 600  # the end it had, not 600 s from now
+        assert other.shelved_until > model.clock()
+        told = model.update({"LUM": Reading(1e32), "L1:DEAD": Reading(0.0), "X": Reading(0)})
+        assert told == []  # the same raise as before the restart: not annunciated again
+        assert lum.state == "ACTIVE_ACK"
+        assert model.seq == seq  # and not logged again
+        assert model.rollup().marker == "■ MAJOR (1 unacknowledged, 1 shelved)"
+        model.acknowledge("dead", "Ben")
+        assert archive.sync(model) == 1
+        assert [e.seq for e in archive.log_entries(seq)] == [seq + 1]
+
+
+def test_a_restored_raise_whose_condition_is_gone_is_cleared_once(tmp_path: Path) -> None:
+    db = tmp_path / "archive.sqlite"
+    run_writer(db, "state", until=1)
+    with Archive(db) as archive:
+        model = AlarmModel(DEFINITIONS)
+        archive.restore(model)
+        model.update({"LUM": Reading(5e34), "L1:DEAD": Reading(0.0), "X": Reading(0)})
+        assert model.alarms["lum_low"].state == "OK"  # it was acknowledged: clearing ends it
+        assert [e.action for e in model.log_since(archive.last_seq)] == ["clear"]
+
+
+def entry(seq: int, t: float, alarm: str, action: str) -> AlarmLogEntry:
+    return AlarmLogEntry(seq, t, alarm, action, 1, "", "")
+
+
+def test_retention_deletes_old_rows_but_keeps_what_a_restart_needs(tmp_path: Path) -> None:
+    day = 86400.0
+    now = [100 * day]
+    defs = [
+        AlarmDefinition(name, name, Severity.MINOR, Condition(name, "above", 0), latch=latch)
+        for name, latch in (("a", True), ("b", True), ("c", False), ("d", True))
+    ]
+    with Archive(tmp_path / "a.sqlite", retention_days=10, clock=lambda: now[0]) as archive:
+        archive.write_log(
+            [
+                entry(1, 50 * day, "a", "raise"),
+                entry(2, 50 * day, "a", "ack"),
+                entry(3, 55 * day, "c", "raise"),  # not latched: over when it cleared, unacknowledged
+                entry(4, 55 * day, "c", "clear"),
+                entry(5, 60 * day, "b", "raise"),  # never acknowledged: latched to this day
+                entry(6, 61 * day, "a", "raise"),
+                entry(7, 61 * day, "a", "ack"),
+                entry(8, 61 * day, "a", "clear"),
+                entry(9, 95 * day, "d", "raise"),
+            ]
+        )
+        archive.record_values(50 * day, {"LUM": 1.0})
+        archive.record_values(95 * day, {"LUM": 2.0})
+        model = AlarmModel(defs, clock=lambda: now[0])
+        archive.restore(model)
+        archive.prune()  # without the model: values only
+        assert len(archive.log_entries()) == 9
+        assert archive.values("LUM")[1].tolist() == [2.0]
+        assert model.oldest_needed_seq() == 5
+        archive.prune(model)
+        assert [e.seq for e in archive.log_entries()] == [5, 6, 7, 8, 9]
+        restarted = AlarmModel(defs, clock=lambda: now[0])
+        archive.restore(restarted)
+        assert [a.name for a in restarted.raised()] == ["d", "b"]  # b still latched, after 40 days
+
+
+def test_a_file_that_is_not_an_archive_is_one_clear_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.sqlite"
+    bad.write_bytes(b"this is not a database at all" * 100)
+    with pytest.raises(ArchiveError, match=r"bad\.sqlite: not a usable archive"):
+        Archive(bad)
+    with pytest.raises(ArchiveError, match="not a usable archive"):
+        Archive(tmp_path)  # a directory

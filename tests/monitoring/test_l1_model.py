@@ -1,0 +1,58 @@
+"""One L1 rate model: the ``generate`` summary and the monitoring panels give the same rates."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import main
+from monitoring import rates
+
+DESIGN = 8e35
+
+
+def _summary_rates(text: str) -> dict[str, float]:
+    """Hz per process and ``total`` from the rate table ``main.py generate`` prints."""
+    found = {m[0]: float(m[1]) for m in re.findall(r"^  (\w+) +[\d.]+ nb .* ([\d.]+) Hz$", text, re.M)}
+    total = re.search(r"^  physics total +([\d.]+) Hz$", text, re.M)
+    assert total is not None, text
+    return {**found, "total": float(total.group(1))}
+
+
+def test_generate_summary_and_monitoring_model_agree_at_the_same_luminosity(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    out = tmp_path / "stream.h5"
+    assert main.main(["generate", "-n", "4000", "-o", str(out), "--seed", "11", "--luminosity", "8e35"]) == 0
+    printed = _summary_rates(capsys.readouterr().out)
+    menu = rates.load_menu(n_per_process=1000, seed=2)
+    zero = np.zeros(1)
+    model = rates.l1_rates(menu, np.array([DESIGN]), zero, zero, zero)
+    monitored = dict(zip(menu.processes, model.per_process[0], strict=True))
+    # the same model on two samples: within their statistics (≈ 4 % on the two-photon-dominated total)
+    assert printed["total"] == pytest.approx(model.physics[0], rel=0.12)
+    for name in ("eeee", "eemumu", "uubar", "ccbar"):
+        assert printed[name] == pytest.approx(monitored[name], rel=0.2), name
+    # and the monitoring output keeps beam background apart: none without beams
+    assert model.background[0] == 0.0
+    assert model.request[0] == pytest.approx(model.physics[0] + model.technical[0])
+
+
+def test_the_physics_request_at_design_luminosity_is_under_the_daq_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    menu = rates.load_menu(n_per_process=1000, seed=3)
+    zero = np.zeros(1)
+    r = rates.l1_rates(menu, np.array([DESIGN]), zero, zero, zero)
+    assert 15_000 < r.physics[0] < rates.L1_LIMIT_HZ  # design table: ≈ 20 kHz
+    by_process = dict(zip(menu.processes, r.per_process[0], strict=True))
+    assert 400 < by_process["bhabha"] < 1500  # 1 % of 74.4 nb plus radiative leakage
+    # with the currents of today's machine, background adds to physics but stays apart
+    b = rates.l1_rates(menu, np.array([DESIGN]), np.array([1.35]), np.array([1.05]), zero)
+    assert b.physics[0] == pytest.approx(r.physics[0])
+    assert b.background[0] > 0
