@@ -32,7 +32,7 @@ from events import filtering, helix
 from events import io as event_io
 from events.dataset import DataSet, is_pattern, open_dataset
 from events.model import EVENT_ID, EventBatch, event_label
-from events.source import Events
+from events.source import Events, is_url, location_name
 from geometry.angles import polar_angle
 from panels.background import BackgroundPass, Cancel, Progress
 
@@ -81,7 +81,9 @@ def pass_copy(source: object) -> DataSet | None:
     if isinstance(source, DataSet):
         return DataSet(source.files, label=str(source.path), max_open=source.max_open)
     path = getattr(source, "path", None)
-    if isinstance(source, event_io.EventSource) and path is not None and Path(path).is_file():
+    if not isinstance(source, event_io.EventSource) or path is None:
+        return None
+    if is_url(path) or Path(path).is_file():
         return DataSet([path])
     return None
 
@@ -503,7 +505,7 @@ class EventBrowser(QtWidgets.QWidget):
             file, local = self.source.locate(index)
             k = int(self.source.file_of(index))
             self.where_label.setText(
-                f"file {k + 1} of {len(self.source.files)}: {file.name}, event {local + 1} of "
+                f"file {k + 1} of {len(self.source.files)}: {location_name(file)}, event {local + 1} of "
                 f"{int(self.source.lengths[k])}"
             )
             self.where_label.setToolTip(str(file))

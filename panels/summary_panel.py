@@ -18,6 +18,7 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from events import filtering, trigger
+from events.source import location_name
 from events.summary import COUNT_COLUMNS, FLAGS, ID_COLUMNS, QUANTITY_COLUMNS, EventSummary, summarize
 from panels.background import BackgroundPass, Cancel, PassBar, Progress, stop
 from panels.event_browser import pass_copy
@@ -78,7 +79,7 @@ class SummaryModel(QtCore.QAbstractTableModel):
         self.beginResetModel()
         self.summary = summary
         self.selection = None
-        self._file_names = [Path(f).name for f in summary.files] if summary is not None else []
+        self._file_names = [location_name(f) for f in summary.files] if summary is not None else []
         self._text_cache.clear()
         self._arrange()
         self.endResetModel()

@@ -158,7 +158,7 @@ def test_the_summary_table_fills_sorts_filters_and_opens_events(qtbot, dataset_f
         model = panel.model
         assert model.rowCount() == len(direct) == 700
         assert model.columnCount() == len(KEYS)
-        assert panel.title.text() == f"{data.path.name}: 700 events"
+        assert panel.title.text() == f"{files[0].name} (+3 more): 700 events"
         for key in ("index", "recoil_mass", "ntracks", "total_ecl_energy"):
             np.testing.assert_array_equal(table(panel).columns[key], direct.columns[key])
         assert model.text(300, "file") == "c-more.h5"
