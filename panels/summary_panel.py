@@ -239,7 +239,7 @@ class SummaryPanel(QtWidgets.QWidget):
             "file": "dark-sector-sample.h5",
             "local": "000000",
             "event": "00000000",
-            "flags": "mumu,photon,signal",
+            "flags": "mumu,photon,signal,mc",
         }
         for column, (key, heading, _) in enumerate(COLUMNS):
             cell = typical.get(key, "00.000" if key not in COUNT_COLUMNS else "000")
