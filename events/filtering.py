@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ast
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -235,9 +235,26 @@ class EventFilter:
 
     def __call__(self, batch: EventBatch) -> np.ndarray:
         values = {name: QUANTITIES[name][0](batch) for name in self.names}
+        return self._evaluate(values, batch.header["l1_bits"], len(batch))
+
+    def on_columns(self, columns: Mapping[str, np.ndarray], l1_bits: np.ndarray) -> np.ndarray:
+        """The mask over a table of per-event values already computed (``events.summary``'s
+        columns): ``columns`` holds every variable the filter names (``missing`` says which it
+        lacks), ``l1_bits`` the events' L1 words for ``l1(...)``."""
+        absent = self.missing(columns)
+        if absent:
+            raise KeyError(f"{self.text!r} needs {', '.join(sorted(absent))}, which the table lacks")
+        values = {name: np.asarray(columns[name], dtype=np.float64) for name in self.names}
+        return self._evaluate(values, l1_bits, len(l1_bits))
+
+    def missing(self, columns: Iterable[str]) -> set[str]:
+        """The variables this filter names that are not among ``columns``."""
+        return set(self.names) - set(columns)
+
+    def _evaluate(self, values: dict[str, np.ndarray], l1_bits: np.ndarray, n: int) -> np.ndarray:
         with np.errstate(all="ignore"):
-            result = _Evaluator(self.text, batch, values).visit(self.tree.body)
-        mask = np.broadcast_to(np.asarray(result), (len(batch),))
+            result = _Evaluator(self.text, l1_bits, values).visit(self.tree.body)
+        mask = np.broadcast_to(np.asarray(result), (n,))
         if mask.dtype != bool:
             mask = mask != 0
         return np.array(mask, dtype=bool)
@@ -312,9 +329,9 @@ def _check(text: str, node: ast.AST, names: set[str]) -> None:
 
 
 class _Evaluator(ast.NodeVisitor):
-    def __init__(self, text: str, batch: EventBatch, values: dict[str, np.ndarray]) -> None:
+    def __init__(self, text: str, l1_bits: np.ndarray, values: dict[str, np.ndarray]) -> None:
         self.text = text
-        self.batch = batch
+        self.l1_bits = l1_bits
         self.values = values
 
     def generic_visit(self, node: ast.AST) -> np.ndarray:
@@ -364,7 +381,7 @@ class _Evaluator(ast.NodeVisitor):
         name = node.func.id  # type: ignore[attr-defined]
         if name == "l1":
             bit = node.args[0].value  # type: ignore[attr-defined]
-            return trigger.fired(self.batch.header["l1_bits"], bit)
+            return trigger.fired(self.l1_bits, bit)
         args = [np.asarray(self.visit(a), dtype=np.float64) for a in node.args]
         try:
             return NUMERIC_FUNCTIONS[name](*args)

@@ -2,7 +2,12 @@
 
 - the 3D detector and both projections show one ``Scene`` (one ``EventVisuals`` per view); the
   browser, the candidate tool and the window's colour menu change the scene, never the views;
-- the event browser pages through a file, or through the newest events of the live stream;
+- the event browser pages through a file or a data set (several files, a folder, globs), or
+  through the newest events of the live stream;
+- a file or data set the browser opens is summarised (the Event summary dock: a table, sortable,
+  filterable, a row opens its event) and histogrammed (the recoil-mass panel's "data set" source,
+  numba by default; a bin lists every one of its events, a click opens it), each by a pass on a
+  thread of its own with a progress bar; opening another cancels them;
 - the Time toolbar (``panels.time_player``, key T) replays the shown collision in slow motion;
 - inspector and candidate tool follow the browser's selection;
 - the live stream (the embedded simulation by default, or ``zmq://``) feeds every event to the
@@ -17,8 +22,11 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -37,13 +45,16 @@ from monitoring.alarms import (
     stream_reading,
 )
 from monitoring.archive import Archive, ArchiveError
+from monitoring.histograms.backends import Backend, BackendUnavailable, NumpyBackend, get_backend
 from monitoring.histograms.definitions import STANDARD
+from monitoring.histograms.files import DatasetCounts, fill_dataset
 from monitoring.histograms.running import RunningHistogram
 from monitoring.live_events import EventStream, LiveBuffer, open_event_stream
 from monitoring.source import SourceError
+from panels.background import BackgroundPass, Cancel, Progress, stop
 from panels.candidate_panel import CandidatePanel
 from panels.ecl_map_panel import EclMapPanel
-from panels.event_browser import EventBrowser
+from panels.event_browser import EventBrowser, pass_copy
 from panels.histogram_panel import BinSelection, HistogramPanel
 from panels.inspector import Inspector
 from panels.log_dock import LogPanel
@@ -51,8 +62,11 @@ from panels.main_window import MainWindow
 from panels.monitoring import LiveHub, monitoring_docks
 from panels.monitoring.alarm_status import AlarmStatus
 from panels.stream_status import MAJOR, StreamStatus
+from panels.summary_panel import SummaryPanel
 from panels.theme import Theme
 from panels.time_player import TimePlayer
+
+log = logging.getLogger(__name__)
 
 LEFT = Qt.DockWidgetArea.LeftDockWidgetArea
 BOTTOM = Qt.DockWidgetArea.BottomDockWidgetArea
@@ -63,6 +77,7 @@ class AppConfig:
     """What the application connects to; the defaults run on the embedded simulation."""
 
     file: Path | None = None  # events file to browse (mdst, HDF5, ROOT ntuple, Phoenix JSON)
+    files: Sequence[str | Path] = ()  # or several files, globs, folders: one data set
     stream: str = "sim"  # live events: "sim", "zmq://HOST:PORT" or "none"
     machine: str = "sim://?accel=1"  # machine data: sim://... or ca://...
     signals: tuple[str, ...] = ("zprime:mass=3.0,fraction=0.02", "darkphoton:mass=4.0,fraction=0.01")
@@ -73,6 +88,8 @@ class AppConfig:
     settings: Path | None = None  # INI file of the window's settings; None: the user's own
     alarms: Path = ASSETS_ALARMS  # alarm definitions (docs/monitoring.md §2.5)
     alarm_archive: Path | None = None  # SQLite archive keeping the alarm log across restarts (§2.6)
+    histogram_backend: str = "numba"  # fills the data set's histograms (numpy where numba is missing)
+    chunk_size: int = 10_000  # events per chunk of the data-set passes
 
 
 def newest_worth_showing(batch: EventBatch, min_tracks: int = 2, min_ecl_gev: float = 1.0) -> int:
@@ -167,6 +184,7 @@ class Application:
         self.browser.message.connect(lambda text: w.statusBar().showMessage(text, 8000))
         w.navigate.connect(self.browser.step)
         w.open_requested.connect(self.browser.choose_file)
+        w.open_folder_requested.connect(self.browser.choose_folder)
         w.color_mode_changed.connect(self.scene.set_color_mode)
         w.theme_changed.connect(self._follow_theme)
         w.event_provider = self.current_event
@@ -180,6 +198,13 @@ class Application:
         self.histograms = [RunningHistogram(d) for d in STANDARD]
         self.histogram_panel = HistogramPanel(self.histograms)
         self.histogram_panel.bin_selected.connect(self._bin_selected)
+        self.histogram_panel.event_chosen.connect(self._record_chosen)
+        self.summary = SummaryPanel(chunk_size=config.chunk_size)
+        self.summary.event_chosen.connect(self.browser.show_index)
+        self.summary.message.connect(lambda text: w.report(text))
+        self.browser.source_opened.connect(self._source_opened)
+        self._histogram_job: BackgroundPass | None = None
+        self._histogram_jobs: set[BackgroundPass] = set()
 
         events_dock = w.add_dock(self.browser, "Events", LEFT)
         w.tabifyDockWidget(w.docks["Detector"], events_dock)
@@ -219,6 +244,7 @@ class Application:
         # the unrolled calorimeter; a click on a lit crystal selects its cluster everywhere
         self.ecl_map = EclMapPanel(self.scene, on_select=self.browser.select_object)
         map_dock = w.add_dock(self.ecl_map, "θ-φ map", BOTTOM)
+        self.summary_dock = w.add_dock(self.summary, "Event summary", BOTTOM)
         # every warning and error of the program (readers' notes on files, failed exports, ...)
         self.log_panel = LogPanel()
         self.log_panel.attach()
@@ -227,11 +253,13 @@ class Application:
         if first is not None:
             w.tabifyDockWidget(first, histo_dock)
             w.tabifyDockWidget(first, map_dock)
+            w.tabifyDockWidget(first, self.summary_dock)
             w.tabifyDockWidget(first, log_dock)
             first.raise_()
             w.resizeDocks([first], [300], Qt.Orientation.Vertical)
         else:
             w.tabifyDockWidget(histo_dock, map_dock)
+            w.tabifyDockWidget(histo_dock, self.summary_dock)
             w.tabifyDockWidget(histo_dock, log_dock)
         self.sbl_dock = next((d for d in self.monitoring if d.objectName() == "monitoring-sbl"), None)
         self.alarm_status = AlarmStatus(lambda: self.hub.model if self.hub is not None else None)
@@ -243,9 +271,10 @@ class Application:
         self._alarm_timer.start()
 
         w.restore_settings()
-        if config.file is not None:
+        specs = [config.file] if config.file is not None else list(config.files)
+        if specs:
             self.follower.follow.setChecked(False)
-            self.browser.open_file(config.file)
+            self.browser.open_files(specs)
 
     # -- wiring ---------------------------------------------------------------------------------
     def _start_stream(self) -> None:
@@ -288,9 +317,77 @@ class Application:
     def _object_selected(self, kind: str | None, index: int) -> None:
         self.inspector.show_object(self.browser.current_event, kind, index)
 
+    # -- the data set's passes -------------------------------------------------------------------
+    def _source_opened(self, source: Any) -> None:
+        """A file or data set opened in the browser: summarise and histogram it in the background."""
+        self.follower.follow.setChecked(False)
+        if getattr(source, "path", None) is None:
+            return
+        self.summary.set_source(source)
+        self.summary_dock.raise_()
+        self._fill_histograms(source)
+
+    def histogram_backend(self) -> Backend:
+        """The configured backend; numpy (said once in the Log) where it cannot run here."""
+        try:
+            return get_backend(self.config.histogram_backend)
+        except (BackendUnavailable, ValueError) as exc:
+            log.warning("histograms of the data set on numpy: %s", exc)
+            return NumpyBackend()
+
+    def _fill_histograms(self, source: Any) -> BackgroundPass:
+        if self._histogram_job is not None:
+            self._histogram_job.cancel()
+        name = Path(str(source.path)).name
+        chunk = self.config.chunk_size
+
+        def work(progress: Progress, cancel: Cancel) -> DatasetCounts:
+            data = pass_copy(source)
+            if data is None:
+                raise LookupError("these events are not in files")
+            backend = self.histogram_backend()
+            try:
+                return fill_dataset(backend, data, STANDARD, chunk, progress, cancel)
+            finally:
+                backend.close()
+                data.close()
+
+        job = BackgroundPass(work, self.window)
+        self._histogram_job = job
+        self._histogram_jobs.add(job)
+        panel = self.histogram_panel
+        panel.follow_progress(0, len(source))
+        job.progressed.connect(panel.follow_progress)
+        job.succeeded.connect(lambda counts: self._histograms_filled(job, counts, name))
+        job.failed.connect(lambda text: self.window.report(f"histograms of {name}: {text}"))
+        job.finished.connect(lambda: self._histograms_ended(job))
+        job.start()
+        return job
+
+    def _histograms_filled(self, job: BackgroundPass, counts: DatasetCounts, name: str) -> None:
+        if job is self._histogram_job:
+            self.histogram_panel.show_dataset(counts, name)
+
+    def _histograms_ended(self, job: BackgroundPass) -> None:
+        self._histogram_jobs.discard(job)
+        if job is self._histogram_job:
+            self._histogram_job = None
+            self.histogram_panel.follow_progress(1, 1)
+        job.deleteLater()
+
+    def _record_chosen(self, record: np.void) -> None:
+        """An event double-clicked in a bin's list: the data set's by index, a live one by its id."""
+        if int(record["batch"]) < 0:
+            self.browser.show_index(int(record["row"]))
+        elif self.follower.open_newest(np.asarray([record])) is None:
+            self.browser.jump_to(*(int(record[k]) for k in EVENT_ID))
+
     def _bin_selected(self, selection: BinSelection) -> None:
         records = selection.records
         if not len(records):
+            return
+        if int(records["batch"][0]) < 0:  # the data set's histogram: its first event in the bin
+            self.browser.show_index(int(records["row"][0]))
             return
         shown = self.follower.open_newest(records)
         if shown is not None:
@@ -336,6 +433,9 @@ class Application:
         return self.browser.current_event
 
     def close(self) -> None:
+        self.summary.shutdown()
+        for job in list(self._histogram_jobs):
+            stop(job)
         self.log_panel.detach()
         self.time_player.detach()
         self._alarm_timer.stop()  # nothing feeds or syncs the alarms once the sources stop

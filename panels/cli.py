@@ -11,7 +11,11 @@ from typing import Any
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "file", nargs="?", type=Path, default=None, help="events file to browse (mdst, .h5, .root, .json)"
+        "files",
+        nargs="*",
+        metavar="FILES",
+        help="events to browse (mdst, .h5, .root, .json): a file, or several files, globs or folders as "
+        "one data set (quote a glob: 'runs/*.h5')",
     )
     parser.add_argument(
         "--stream",
@@ -109,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"gui: {exc}", file=sys.stderr)
         return 2
     config = AppConfig(
-        file=args.file,
+        files=tuple(args.files),
         stream=args.stream,
         machine=args.machine,
         signals=tuple(args.signal) if args.signal is not None else defaults.signals,
@@ -150,7 +154,7 @@ def run_outreach(app: Any, args: argparse.Namespace) -> int:
     """The outreach show: generated collisions with dark-sector signals, or a file's events, looping."""
     from panels.outreach import OutreachWindow
 
-    if args.file is None:
+    if not args.files:
         try:
             show = OutreachWindow.from_generator(
                 args.seed, **({"signals": args.signal} if args.signal else {})
@@ -159,11 +163,11 @@ def run_outreach(app: Any, args: argparse.Namespace) -> int:
             print(f"gui: {exc}", file=sys.stderr)
             return 2
     else:
-        from events.io import open_events
+        from events.dataset import open_dataset
         from events.source import EventFileError
 
-        try:
-            show = OutreachWindow.from_source(open_events(args.file))
+        try:  # several files, globs or folders: the show plays them one after another
+            show = OutreachWindow.from_source(open_dataset(args.files))
         except EventFileError as exc:
             print(f"gui: {exc}", file=sys.stderr)
             return 2

@@ -1,5 +1,10 @@
-"""The event browser: open a file, step through (filtered) events, jump to experiment/run/event,
-flag events, and a table of the event's objects selected together with the views.
+"""The event browser: open a file or a data set (several files, a folder, globs: ``events.dataset``),
+step through (filtered) events, jump to experiment/run/event, flag events, save the events passing
+the filter, and a table of the event's objects selected together with the views.
+
+A data set is paged as one file: positions run over all its events, and the line under the position
+names the file the shown event comes from and its place there. Files it left out (damaged, not event
+files) are reported as the reader's notes are: one line each, in the panel, the status bar and the Log.
 
 Reading happens on a worker thread; results come back to the GUI thread through a queued
 signal and are dropped if a newer request was made meanwhile. A file that cannot be opened
@@ -25,9 +30,11 @@ from displays.scene import Scene, Selection
 from events import bookmarks as bm
 from events import filtering, helix
 from events import io as event_io
+from events.dataset import DataSet, is_pattern, open_dataset
 from events.model import EVENT_ID, EventBatch, event_label
-from events.source import Events
+from events.source import Events, is_url, location_name
 from geometry.angles import polar_angle
+from panels.background import BackgroundPass, Cancel, Progress
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +72,48 @@ def _close(source: object) -> None:
         close()
     except Exception as exc:  # a file that fails to close must not take the browser down
         log.warning("%s: cannot close: %s", getattr(source, "path", source), exc)
+
+
+def pass_copy(source: object) -> DataSet | None:
+    """A data set of its own over the files behind ``source`` (a data set or a file), for a pass on
+    another thread (readers keep file handles and caches that one thread at a time may use);
+    None for in-memory sources (a live snapshot, generated events), which may be read directly."""
+    if isinstance(source, DataSet):
+        return DataSet(source.files, label=str(source.path), max_open=source.max_open)
+    path = getattr(source, "path", None)
+    if not isinstance(source, event_io.EventSource) or path is None:
+        return None
+    if is_url(path) or Path(path).is_file():
+        return DataSet([path])
+    return None
+
+
+def write_selected(
+    source: Source, rows: np.ndarray, path: Path, progress: Progress | None = None
+) -> int:
+    """Write events ``rows`` (ascending indices) of ``source`` to ``path`` with ``events.io.write``,
+    reading them chunk by chunk from a copy of the source's files (``pass_copy``)."""
+    copy = pass_copy(source)
+    reader: Source = copy if copy is not None else source
+    inputs = copy.files if copy is not None else []
+    if len(reader) != len(source):
+        raise event_io.EventFileError(path.name, "the files changed since they were opened; open them again")
+
+    def batches() -> Any:
+        done = 0
+        for start in range(0, len(reader), CHUNK):
+            wanted = rows[(rows >= start) & (rows < start + CHUNK)]
+            if len(wanted):
+                yield reader.read(start, min(start + CHUNK, len(reader))).take(wanted - start)
+                done += len(wanted)
+                if progress:
+                    progress(done, len(rows))
+
+    try:
+        return event_io.write(path, batches(), inputs=inputs)
+    finally:
+        if copy is not None:
+            copy.close()
 
 
 def object_rows(event: EventBatch) -> list[tuple[str, int, str, str, str, str, str]]:
@@ -110,6 +159,8 @@ class EventBrowser(QtWidgets.QWidget):
     """Shows events and selects objects in a ``Scene``: every view of that scene follows."""
 
     event_shown = QtCore.Signal(object)  # EventBatch of one event
+    source_opened = QtCore.Signal(object)  # a file or data set the browser opened itself
+    saved = QtCore.Signal(str)  # the file the selected events were written to
     object_selected = QtCore.Signal(object, int)  # kind (str or None), index
     message = QtCore.Signal(str)
 
@@ -139,6 +190,7 @@ class EventBrowser(QtWidgets.QWidget):
         self._bridge = _Bridge()
         self._bridge.done.connect(self._on_done, QtCore.Qt.ConnectionType.QueuedConnection)
         self._press: dict[int, tuple[float, float]] = {}
+        self._saving: BackgroundPass | None = None  # the write of the selected events, while it runs
         self._build()
 
     # --- widgets -------------------------------------------------------------------------
@@ -164,10 +216,13 @@ class EventBrowser(QtWidgets.QWidget):
         self.index_box = QtWidgets.QSpinBox()
         self.index_box.setRange(1, 1)  # counted from 1, as the position line says
         self.index_box.setKeyboardTracking(False)
-        self.index_box.setToolTip("position in the file or stream, from 1")
+        self.index_box.setToolTip("position in the file, data set or stream, from 1")
         self.position_label = QtWidgets.QLabel("")  # a row of its own: the event's name is never cut
         self.position_label.setStyleSheet("font-weight: bold;")
         self.position_label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.where_label = QtWidgets.QLabel("")  # a data set's event: which file, where in it
+        self.where_label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.where_label.hide()
         for w in (self.open_button, self.prev_button, self.index_box, self.next_button):
             nav.addWidget(w)
         jump = QtWidgets.QHBoxLayout()
@@ -183,8 +238,12 @@ class EventBrowser(QtWidgets.QWidget):
         self.filter_edit.setPlaceholderText("filter, e.g. ntracks >= 2 and l1('ffb') and max_ecl_energy > 1")
         self.filter_edit.setToolTip(filtering.help_text())
         self.filter_status = QtWidgets.QLabel("")
+        self.save_selected_button = QtWidgets.QPushButton("Save selected…")
+        self.save_selected_button.setToolTip("Save the selected events (those passing the filter) as…")
+        self.save_selected_button.setEnabled(False)
         filt.addWidget(self.filter_edit)
         filt.addWidget(self.filter_status)
+        filt.addWidget(self.save_selected_button)
         marks = QtWidgets.QHBoxLayout()
         self.flag_button = QtWidgets.QPushButton("⚑ Flag")
         self.flag_button.setCheckable(True)
@@ -204,6 +263,7 @@ class EventBrowser(QtWidgets.QWidget):
             self.issues_label,
             nav,
             self.position_label,
+            self.where_label,
             jump,
             filt,
             self.error_label,
@@ -218,6 +278,7 @@ class EventBrowser(QtWidgets.QWidget):
         self.index_box.valueChanged.connect(lambda position: self.show_index(position - 1))
         self.jump_button.clicked.connect(self._jump_clicked)
         self.filter_edit.returnPressed.connect(lambda: self.apply_filter(self.filter_edit.text()))
+        self.save_selected_button.clicked.connect(self.choose_save_selected)
         self.flag_button.clicked.connect(self.toggle_flag)
         self.save_marks_button.clicked.connect(self._save_marks)
         self.bookmark_list.itemActivated.connect(self._bookmark_activated)
@@ -280,7 +341,8 @@ class EventBrowser(QtWidgets.QWidget):
         if issues:
             shown = issues[-SHOWN_ISSUES:]
             more = len(issues) - len(shown)
-            head = f"{len(issues)} note(s) on this file" + (f", the last {len(shown)}:" if more else ":")
+            what = "data set" if isinstance(self.source, DataSet) else "file"
+            head = f"{len(issues)} note(s) on this {what}" + (f", the last {len(shown)}:" if more else ":")
             self.issues_label.setText("\n".join([head, *shown]))
         else:
             self.issues_label.setText("")
@@ -294,6 +356,9 @@ class EventBrowser(QtWidgets.QWidget):
         self._pool.submit(lambda: None).result(timeout=timeout_s)
 
     def shutdown(self) -> None:
+        saving, self._saving = self._saving, None
+        if saving is not None:
+            saving.wait()  # a write is not cut short: it finishes (atomically) or fails
         self._pool.shutdown(wait=True, cancel_futures=True)
         owned, self._owned = self._owned, None
         if owned is not None:
@@ -309,9 +374,42 @@ class EventBrowser(QtWidgets.QWidget):
     # --- sources ---------------------------------------------------------------------------
 
     def choose_file(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open events", "", event_io.dialog_filter())
-        if path:
-            self.open_file(path)
+        """File > Open: one file, or several (one data set, in the order chosen)."""
+        paths, _ = QtWidgets.QFileDialog.getOpenFileNames(self, "Open events", "", event_io.dialog_filter())
+        if paths:
+            self.open_files(paths)
+
+    def choose_folder(self) -> None:
+        """File > Open folder: every event file directly inside it, as one data set."""
+        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Open a folder of event files")
+        if folder:
+            self.open_files([folder])
+
+    def open_files(self, specs: list[str] | list[Path] | list[str | Path]) -> None:
+        """Open files, globs or folders (``events.dataset``) as one data set, off the GUI thread.
+
+        One plain file is opened as a file. Files that cannot be opened are left out, each one line in
+        the panel, the status bar and the Log; when none can be, the previous event stays shown."""
+        if len(specs) == 1 and not is_pattern(specs[0]) and not Path(specs[0]).is_dir():
+            self.open_file(specs[0])
+            return
+        label = str(specs[0]) if len(specs) == 1 else f"{Path(specs[0]).name} (+{len(specs) - 1} more)"
+
+        def job() -> tuple[Source, EventBatch | None]:
+            src: DataSet | None = None
+            try:
+                src = open_dataset(list(specs))
+                first = src.read(0, 1) if len(src) else None
+            except Exception as exc:
+                _close(src)
+                raise CannotOpen(label, exc) from exc
+            return src, first
+
+        self._submit(
+            job,
+            lambda r: self._set_source(r[0], label, r[1], owned=True),
+            on_drop=lambda r: self._close_later(r[0]),
+        )
 
     def open_file(self, path: str | Path) -> None:
         """Open ``path`` off the GUI thread; on failure the previous event stays shown."""
@@ -351,7 +449,17 @@ class EventBrowser(QtWidgets.QWidget):
         self._issues_seen = 0
         self.passing, self.ids = None, None
         self.filter_status.setText("")
-        self.file_label.setText(f"{Path(name).name or name}: {len(source)} events")
+        self.save_selected_button.setEnabled(False)
+        shown = Path(name).name or name
+        if isinstance(source, DataSet):
+            left = f", {len(source.left_out)} left out" if source.left_out else ""
+            files = f"{len(source.files)} file" + ("s" if len(source.files) != 1 else "")
+            self.file_label.setText(f"{shown}: {len(source)} events in {files}{left}")
+            self.file_label.setToolTip("\n".join(str(f) for f in source.files))
+        else:
+            self.file_label.setText(f"{shown}: {len(source)} events")
+            self.file_label.setToolTip(str(getattr(source, "path", name)))
+        self.where_label.setVisible(isinstance(source, DataSet))
         self.index_box.blockSignals(True)
         self.index_box.setRange(1, max(len(source), 1))
         self.index_box.blockSignals(False)
@@ -359,6 +467,8 @@ class EventBrowser(QtWidgets.QWidget):
             self._display(index, first)
         else:
             self._report_issues()
+        if owned:
+            self.source_opened.emit(source)
 
     # --- navigation ------------------------------------------------------------------------
 
@@ -391,6 +501,15 @@ class EventBrowser(QtWidgets.QWidget):
         total = len(self.source) if self.source is not None else 0
         name = event_label(*key)
         self.position_label.setText(f"{index + 1} of {total}:  {name}")
+        if isinstance(self.source, DataSet):
+            file, local = self.source.locate(index)
+            k = int(self.source.file_of(index))
+            self.where_label.setText(
+                f"file {k + 1} of {len(self.source.files)}: {location_name(file)}, event {local + 1} of "
+                f"{int(self.source.lengths[k])}"
+            )
+            self.where_label.setToolTip(str(file))
+            self.position_label.setToolTip(f"{file}, event {local + 1} of that file")
         self.flag_button.setChecked(key in self.bookmarks)
         self.scene.set_event(event)
         self._fill_table(event)
@@ -442,6 +561,7 @@ class EventBrowser(QtWidgets.QWidget):
         if not text.strip():
             self.passing = None
             self.filter_status.setText("")
+            self.save_selected_button.setEnabled(False)
             return
         try:
             flt = filtering.parse(text)
@@ -457,12 +577,62 @@ class EventBrowser(QtWidgets.QWidget):
             self.passing = np.concatenate(parts) if parts else np.zeros(0, np.int64)
             total = len(self.source) if self.source is not None else 0
             self.filter_status.setText(f"{len(self.passing)} of {total} pass")
+            self.save_selected_button.setEnabled(bool(len(self.passing)))
             if len(self.passing) and self.index not in self.passing:
                 self.show_index(
                     int(self.passing[np.searchsorted(self.passing, self.index) % len(self.passing)])
                 )
 
         self._submit(scan, done)
+
+    # --- saving the selected events ----------------------------------------------------------
+
+    def choose_save_selected(self) -> None:
+        if self.passing is None:
+            self._show_error(LookupError("no selection: type a filter and press Enter first"))
+            return
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self, "Save the selected events as", "selected.h5", event_io.dialog_filter(writing=True)
+        )
+        if path:
+            self.save_selected(path)
+
+    def save_selected(self, path: str | Path) -> BackgroundPass | None:
+        """Write the events passing the filter to ``path`` (``events.io.write``: atomic, never over an
+        input) on a thread of its own; ``saved`` says where, a failure is one line (panel, status bar,
+        Log) and leaves any previous file as it was."""
+        if self.source is None or self.passing is None:
+            self._show_error(LookupError("no selection: type a filter and press Enter first"))
+            return None
+        if self._saving is not None:
+            self._show_error(LookupError(f"{path}: still writing the previous selection"))
+            return None
+        source, rows, out = self.source, self.passing.copy(), Path(path)
+
+        def work(progress: Progress, cancel: Cancel) -> tuple[Path, int]:
+            return out, write_selected(source, rows, out, progress)
+
+        job = BackgroundPass(work, self)
+        self._saving = job
+        job.succeeded.connect(self._saved)
+        job.failed.connect(lambda text: self._show_error(OSError(f"selection not saved: {text}")))
+        job.finished.connect(lambda: self._save_ended(job))
+        self.filter_status.setText(f"writing {len(rows)} events…")
+        job.start()
+        return job
+
+    def _save_ended(self, job: BackgroundPass) -> None:
+        if self._saving is job:
+            self._saving = None
+        job.deleteLater()
+
+    def _saved(self, result: tuple[Path, int]) -> None:
+        path, count = result
+        total = len(self.source) if self.source is not None else 0
+        passing = len(self.passing) if self.passing is not None else 0
+        self.filter_status.setText(f"{passing} of {total} pass")
+        self.message.emit(f"{count} selected events saved: {path}")
+        self.saved.emit(str(path))
 
     # --- bookmarks -------------------------------------------------------------------------
 

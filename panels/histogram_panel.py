@@ -6,6 +6,12 @@ follows the theme (its background, axes and the data and reference colours).
 Plot items are created once and only ``setData`` is called, from a timer (arrival rate is not
 paint rate; a hidden panel skips its repaint). Clicking a bin lists the newest events in it and
 emits ``bin_selected`` with them, so the event display can open them.
+
+The panel shows either the live stream's running histograms or the histograms of the open data set
+(:class:`DatasetHistogram`, filled by a pass over every event, ``monitoring.histograms.files.
+fill_dataset``); the "source" box switches between them. A data set's bin lists every one of its
+events (records with ``batch`` -1 and ``row`` the event's index in the data set), with no buffer
+limit. An empty 1D histogram shows its own axis range, never the plot's default.
 """
 
 from __future__ import annotations
@@ -20,9 +26,11 @@ from numpy.typing import NDArray
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from displays.palette import State, palette
-from events.model import event_label, run_label
-from monitoring.histograms.compare import Status
-from monitoring.histograms.running import RunningHistogram, Snapshot
+from events.model import EVENT_ID, event_label, run_label
+from monitoring.histograms.compare import Status, check
+from monitoring.histograms.definitions import HistogramDefinition
+from monitoring.histograms.files import DatasetCounts
+from monitoring.histograms.running import LINK_DTYPE, RunningHistogram, Snapshot
 from panels.theme import Theme, current_theme, theme_notifier
 
 STATUS: dict[Status, State] = {status: palette().state("dqm", status.value) for status in Status}
@@ -41,8 +49,51 @@ class BinSelection:
     records: NDArray[np.void]
 
 
+MAX_LISTED = 1000  # events of a data set's bin listed by name (the selection holds them all)
+
+
+class DatasetHistogram:
+    """One histogram of a data set, as the panel draws a running one: counts, no window, no run."""
+
+    def __init__(self, definition: HistogramDefinition, counts: DatasetCounts) -> None:
+        self.definition = definition
+        self.axes = definition.axes
+        self.counts = counts
+        run_counts = counts.counts[definition.name]
+        self._snapshot = Snapshot(
+            name=definition.name,
+            title=definition.title,
+            axes=self.axes,
+            experiment=-1,
+            run=-1,
+            run_counts=run_counts,
+            window_counts=run_counts,
+            window_batches=0,
+            reference=None,
+            check=check(run_counts, None),
+            batches=0,
+            events_seen=counts.done,
+        )
+
+    def snapshot(self) -> Snapshot:
+        return self._snapshot
+
+    def events_in_bin(self, *index: int) -> NDArray[np.void]:
+        """Every event of the data set in this bin, in data-set order."""
+        name = self.definition.name
+        indices = self.counts.events_in_bin(name, *index)
+        ids = self.counts.ids_in_bin(name, *index)
+        records = np.zeros(len(indices), dtype=LINK_DTYPE)
+        records["batch"] = -1
+        records["row"] = indices
+        for k, key in enumerate(EVENT_ID):
+            records[key] = ids[:, k]
+        return records
+
+
 class HistogramPanel(QtWidgets.QWidget):
     bin_selected = QtCore.Signal(object)  # BinSelection
+    event_chosen = QtCore.Signal(object)  # one record of the bin's list, double-clicked
 
     def __init__(
         self,
@@ -53,9 +104,21 @@ class HistogramPanel(QtWidgets.QWidget):
         super().__init__(parent)
         if not histograms:
             raise ValueError("HistogramPanel needs at least one running histogram")
-        self.histograms = list(histograms)
-        self.current = self.histograms[0]
+        self.live: list[RunningHistogram] = list(histograms)
+        self.histograms: list[RunningHistogram] | list[DatasetHistogram] = self.live
+        self.dataset: list[DatasetHistogram] = []
+        self.current: RunningHistogram | DatasetHistogram = self.histograms[0]
         self.snapshot: Snapshot | None = None
+        self.records: NDArray[np.void] = np.zeros(0, dtype=LINK_DTYPE)  # the listed bin's events
+
+        self.source_box = QtWidgets.QComboBox()
+        self.source_box.addItem("live stream")
+        self.source_box.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.source_box.setToolTip("the live stream's running histograms, or those of the open data set")
+        self.progress = QtWidgets.QProgressBar()  # the data set's pass, while it runs
+        self.progress.setFormat("data set: %v of %m events")
+        self.progress.setMinimumWidth(240)
+        self.progress.hide()
 
         self.chooser = QtWidgets.QComboBox()
         self.chooser.addItems([h.definition.title for h in self.histograms])
@@ -66,14 +129,17 @@ class HistogramPanel(QtWidgets.QWidget):
         self.status_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
         self.export_button = QtWidgets.QPushButton("Export PNG")
         top = QtWidgets.QHBoxLayout()
+        top.addWidget(self.source_box)
         top.addWidget(self.chooser, 1)
         top.addWidget(self.view_mode)
         top.addWidget(self.status_label)
         top.addWidget(self.export_button)
+        top.addWidget(self.progress)
 
         theme = current_theme()
         self.plot = pg.PlotWidget(background=theme.color("plot_background"))
         self.plot.showGrid(x=True, y=True, alpha=0.2)
+        self.plot.getAxis("left").enableAutoSIPrefix(False)  # counts are counts, never "x0.001"
         self.legend = self.plot.addLegend(offset=(-10, 10))
         self.data_item = pg.PlotDataItem(stepMode="center", fillLevel=0, name="data")
         self.reference_item = pg.PlotDataItem(
@@ -103,6 +169,8 @@ class HistogramPanel(QtWidgets.QWidget):
         layout.addLayout(body)
 
         self.chooser.currentIndexChanged.connect(self._choose)
+        self.source_box.currentIndexChanged.connect(self._source_chosen)
+        self.events_list.itemActivated.connect(self._event_activated)
         self.view_mode.currentIndexChanged.connect(lambda _: self.refresh())
         self.export_button.clicked.connect(self._export_dialog)
         self.plot.scene().sigMouseClicked.connect(self._clicked)
@@ -123,9 +191,42 @@ class HistogramPanel(QtWidgets.QWidget):
         if self.snapshot is not None:
             self._show_status(self.snapshot)
 
+    # -- sources ------------------------------------------------------------------------------
+    def show_dataset(self, counts: DatasetCounts, name: str) -> None:
+        """Draw the histograms of a data set (``fill_dataset``) and switch to them."""
+        by_name = {h.definition.name: h.definition for h in self.live}
+        self.dataset = [DatasetHistogram(by_name[k], counts) for k in counts.counts if k in by_name]
+        cut = f", {counts.done} of {counts.total} events (cancelled)" if counts.cancelled else ""
+        label = f"data set: {name}{cut}"
+        if self.source_box.count() < 2:
+            self.source_box.addItem(label)
+        else:
+            self.source_box.setItemText(1, label)
+        if self.source_box.currentIndex() == 1:
+            self._source_chosen(1)
+        else:
+            self.source_box.setCurrentIndex(1)
+
+    def _source_chosen(self, index: int) -> None:
+        self.histograms = self.dataset if index == 1 and self.dataset else self.live
+        names = [h.definition.name for h in self.histograms]
+        chosen = names.index(self.current.definition.name) if self.current.definition.name in names else 0
+        self.view_mode.setEnabled(self.histograms is self.live)
+        self._choose(chosen)
+
+    def follow_progress(self, done: int, total: int) -> None:
+        """The data set's pass: shown while it runs (``done < total``), hidden when it ends."""
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(done)
+        self.progress.setVisible(done < total)
+
     # -- drawing ------------------------------------------------------------------------------
     def _choose(self, index: int) -> None:
         self.current = self.histograms[index]
+        if self.chooser.currentIndex() != index:
+            self.chooser.blockSignals(True)
+            self.chooser.setCurrentIndex(index)
+            self.chooser.blockSignals(False)
         axes = self.current.axes
         two_d = len(axes) == 2
         self.data_item.setVisible(not two_d)
@@ -140,7 +241,19 @@ class HistogramPanel(QtWidgets.QWidget):
             x, y = axes
             self.plot.setRange(xRange=(x.lo, x.hi), yRange=(y.lo, y.hi), padding=0)
         else:
-            self.plot.enableAutoRange()
+            self._range_1d()
+
+    def _range_1d(self) -> None:
+        """x: the histogram's own axis; y: from 0 to the tallest bin (0-1 while it is empty)."""
+        (x,) = self.current.axes
+        box = self.plot.getViewBox()
+        box.disableAutoRange()
+        box.setXRange(x.lo, x.hi, padding=0.01)
+        top = float(self.counts(self.snapshot).max()) if self.snapshot is not None and x.bins else 0.0
+        if top > 0:
+            box.setYRange(0.0, top * 1.1, padding=0)
+        else:
+            box.setYRange(0.0, 1.0, padding=0)
 
     def _tick(self) -> None:
         if self.isVisible() and self.current.snapshot() is not self.snapshot:
@@ -149,11 +262,16 @@ class HistogramPanel(QtWidgets.QWidget):
     def refresh(self) -> None:
         """Take a snapshot of the current histogram and push it into the existing items."""
         snap = self.current.snapshot()
+        grown = self.snapshot is None or self.snapshot.name != snap.name or (
+            float(self.counts(snap).max(initial=0)) != float(self.counts(self.snapshot).max(initial=0))
+        )
         self.snapshot = snap
         counts = self.counts(snap).astype(np.float64)
         if len(snap.axes) == 1:
             edges = snap.axes[0].edges
             self.data_item.setData(edges, counts)
+            if grown:
+                self._range_1d()
             if snap.reference is not None and snap.reference.sum() > 0:
                 self.reference_item.setData(edges, snap.reference * (counts.sum() / snap.reference.sum()))
             else:
@@ -175,7 +293,10 @@ class HistogramPanel(QtWidgets.QWidget):
         if result.status in (Status.GOOD, Status.WARNING, Status.ERROR):
             p = "< 1e-9" if result.p_value < 1e-9 else f"= {result.p_value:.2g}"
             text += f" ({result.method} p {p})"
-        run = run_label(snap.experiment, snap.run) if snap.run >= 0 else "no run yet"
+        if isinstance(self.current, DatasetHistogram):
+            run = f"data set, {int(snap.run_counts.sum())} entries of {snap.events_seen} events"
+        else:
+            run = run_label(snap.experiment, snap.run) if snap.run >= 0 else "no run yet"
         self.status_label.setText(f"{run}: {text}")
         sheet = f"background: {state.color}; color: black; padding: 3px; border: 1px solid #555;"
         if self.status_label.styleSheet() != sheet:  # each set re-polishes the label
@@ -196,15 +317,26 @@ class HistogramPanel(QtWidgets.QWidget):
         """List the events of a bin and emit ``bin_selected``."""
         records = self.current.events_in_bin(*index)
         selection = BinSelection(self.current.definition.name, index, records)
+        self.records = records
         self.events_list.clear()
-        self.events_list.addItems([describe(r) for r in records])
+        listed = records[:MAX_LISTED]
+        self.events_list.addItems([describe(r) for r in listed])
         centres = ", ".join(
             f"{a.label or a.name} {a.lo + (i + 0.5) * a.width:.3g}"
             for a, i in zip(self.current.axes, index, strict=True)
         )
-        self.events_label.setText(f"{len(records)} newest events at {centres}")
+        if isinstance(self.current, DatasetHistogram):
+            more = f" (the first {MAX_LISTED} listed)" if len(records) > MAX_LISTED else ""
+            self.events_label.setText(f"{len(records)} events of the data set at {centres}{more}")
+        else:
+            self.events_label.setText(f"{len(records)} newest events at {centres}")
         self.bin_selected.emit(selection)
         return selection
+
+    def _event_activated(self, item: QtWidgets.QListWidgetItem) -> None:
+        row = self.events_list.row(item)
+        if 0 <= row < len(self.records):
+            self.event_chosen.emit(self.records[row])
 
     def _clicked(self, event: pg.GraphicsScene.mouseEvents.MouseClickEvent) -> None:
         if event.button() != QtCore.Qt.MouseButton.LeftButton:
@@ -239,4 +371,6 @@ class HistogramPanel(QtWidgets.QWidget):
 def describe(record: np.void) -> str:
     """One line per linked event: experiment, run, event, and where it was in the stream."""
     r = record
+    if r["batch"] < 0:  # an event of the data set, by its index there
+        return f"{event_label(r['experiment'], r['run'], r['event'])}  [#{r['row'] + 1} of the data set]"
     return f"{event_label(r['experiment'], r['run'], r['event'])}  [batch {r['batch']} row {r['row']}]"

@@ -5,9 +5,10 @@ Other panels join with ``add_dock(widget, title, area)``; overlays parent their 
 
 Keyboard: every shortcut is made with ``add_shortcut(key, callback, text)`` and listed in
 Help > Keyboard shortcuts. The window's own: camera presets 1/2/3, R rotate, F11 full screen,
-Ctrl+S screenshot, Ctrl+E export PNG (4K), Ctrl+J Phoenix JSON of the shown event, Ctrl+O open,
-Right/N and Left/P next and previous event; the last three only emit ``open_requested`` and
-``navigate(+1/-1)`` for the event browser to act on.
+Ctrl+S screenshot, Ctrl+E export PNG (4K), Ctrl+J Phoenix JSON of the shown event, Ctrl+O open
+(several files: one data set), Ctrl+Shift+O open a folder, Right/N and Left/P next and previous
+event; the last four only emit ``open_requested``, ``open_folder_requested`` and ``navigate(+1/-1)``
+for the event browser to act on.
 
 Settings: ``restore_settings()`` (call it once every dock is added) and ``save_settings()`` (also
 run on close) keep the window geometry and dock layout, each subdetector's visibility and opacity,
@@ -173,6 +174,7 @@ class MainWindow(QMainWindow):
 
     navigate = Signal(int)  # +1 next event, -1 previous (Right/N, Left/P)
     open_requested = Signal()  # Ctrl+O
+    open_folder_requested = Signal()  # File > Open folder (Ctrl+Shift+O)
     color_mode_changed = Signal(str)  # "charge", "pid" or "momentum"
     theme_changed = Signal(object)  # the Theme now shown
 
@@ -295,7 +297,14 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         files = self.menuBar().addMenu("&File")
-        self.open_action = self.add_shortcut("Ctrl+O", self.open_requested.emit, "Open an event file")
+        self.open_action = self.add_shortcut(
+            "Ctrl+O", self.open_requested.emit, "Open event files (several: one data set)"
+        )
+        self.open_action.setText("Open…")
+        self.open_folder_action = self.add_shortcut(
+            "Ctrl+Shift+O", self.open_folder_requested.emit, "Open a folder of event files as one data set"
+        )
+        self.open_folder_action.setText("Open folder…")
         self.export_png_action = self.add_shortcut(
             "Ctrl+E", self.export_png, f"Export the 3D view as PNG ({EXPORT_SIZE[0]}×{EXPORT_SIZE[1]})"
         )
@@ -307,6 +316,7 @@ class MainWindow(QMainWindow):
         self.icons[self.export_phoenix_action] = "export-phoenix"
         for action in (
             self.open_action,
+            self.open_folder_action,
             self.export_png_action,
             self.export_phoenix_action,
             self.screenshot_action,

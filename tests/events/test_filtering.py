@@ -129,3 +129,20 @@ def test_min_and_max_take_any_number_of_arguments_element_wise(batch: EventBatch
 def test_calls_that_cannot_be_honoured_are_filter_errors(text: str, why: str) -> None:
     with pytest.raises(FilterError, match=why):
         filtering.parse(text)
+
+
+def test_a_filter_on_the_summary_columns_selects_what_it_selects_on_the_events() -> None:
+    from events.dataset import open_dataset
+    from events.generator import samples
+    from events.summary import summarize
+
+    table = summarize(open_dataset(samples.SAMPLE))
+    batch = open_dataset(samples.SAMPLE).read()
+    for text in ("recoil_mass > 2 and ntracks == 2", "l1('ffo') or total_ecl_energy > 3", "not (necl < 2)"):
+        flt = filtering.parse(text)
+        on_columns = flt.on_columns(table.columns, table.columns["l1_bits"])
+        np.testing.assert_array_equal(on_columns, flt(batch))
+    nklm = filtering.parse("nklm > 0 and ntracks > 1")
+    assert nklm.missing(table.columns) == {"nklm"}
+    with pytest.raises(KeyError, match="nklm"):
+        nklm.on_columns(table.columns, table.columns["l1_bits"])

@@ -10,7 +10,7 @@ from PySide6 import QtCore
 
 from displays.event_render import BatchSource
 from events import filtering, helix
-from events.generator import generate
+from events.generator import generate, samples
 from events.model import Collection, EventBatch
 
 pytestmark = pytest.mark.gl
@@ -197,16 +197,26 @@ def test_open_dialog_offers_the_formats_of_the_table(qtbot, browser, mdst_sample
 
     asked: list[str] = []
 
-    def choose(parent, caption: str, directory: str, filters: str) -> tuple[str, str]:
-        asked.append(filters)
-        return str(mdst_sample), filters.split(";;")[0]
+    chosen = [[str(mdst_sample)], [str(mdst_sample), str(samples.SAMPLE)]]
 
-    monkeypatch.setattr(QtWidgets.QFileDialog, "getOpenFileName", staticmethod(choose))  # the native dialog
+    def choose(parent, caption: str, directory: str, filters: str) -> tuple[list[str], str]:
+        asked.append(filters)
+        return chosen[len(asked) - 1], filters.split(";;")[0]
+
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getOpenFileNames", staticmethod(choose))  # the native dialog
     browser.choose_file()
     _settle(qtbot, browser)
     assert asked == [io.dialog_filter()]
     assert asked[0].startswith("Event files (*.h5 *.hdf5 *.root *.json);;")
     assert browser.file_label.text() == "mdst-v06-00-00.root: 10 events"
+    browser.choose_file()  # several files chosen at once: one data set
+    _settle(qtbot, browser)
+    assert browser.file_label.text() == "mdst-v06-00-00.root (+1 more): 310 events in 2 files"
+    folder = samples.SAMPLE.parent
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getExistingDirectory", staticmethod(lambda *a: str(folder)))
+    browser.choose_folder()
+    _settle(qtbot, browser)
+    assert browser.file_label.text() == f"{folder.name}: 300 events in 1 file"
 
 
 def _record_opens(browser) -> list:
