@@ -41,6 +41,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="full-screen self-running show of collisions (generated, or the events of FILE)",
     )
     parser.add_argument(
+        "--present",
+        metavar="ADDRESS",
+        default=None,
+        help="outreach: publish this screen for others to follow, e.g. tcp://*:5580",
+    )
+    parser.add_argument(
+        "--follow",
+        metavar="URL",
+        default=None,
+        help="outreach: mirror a presenting screen, e.g. zmq://presenter-host:5580 (alone while it is away)",
+    )
+    parser.add_argument(
         "--theme",
         choices=("dark", "light"),
         default=None,
@@ -171,6 +183,14 @@ def run_outreach(app: Any, args: argparse.Namespace) -> int:
         except EventFileError as exc:
             print(f"gui: {exc}", file=sys.stderr)
             return 2
+    from displays.show_link import Follower, Presenter, ShowLinkError
+
+    try:
+        show.presenter = Presenter(args.present) if args.present else None
+        show.follower = Follower(args.follow) if args.follow else None
+    except ShowLinkError as exc:
+        print(f"gui: {exc}", file=sys.stderr)
+        return 2
     show.start(full_screen=args.screenshot is None)
     if args.screenshot is not None:
         from PySide6.QtCore import QTimer

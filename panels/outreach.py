@@ -29,6 +29,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from displays.event_view import apply_event_look
 from displays.event_visuals import EventVisuals, detector_crystal_painter
 from displays.scene import Scene
+from displays.show_link import Follower, Presenter, ShowState
 from displays.showcase import (  # noqa: F401  (the captions are found here too)
     CAMERA_CENTER,
     CAMERA_EXTENT,
@@ -143,8 +144,13 @@ class OutreachWindow(QtWidgets.QWidget):
         degrees_per_s: float = DEGREES_PER_S,
         label: str = "",
         parent: QtWidgets.QWidget | None = None,
+        presenter: Presenter | None = None,
+        follower: Follower | None = None,
     ) -> None:
         super().__init__(parent)
+        self.presenter = presenter  # publishes what this screen shows (--present)
+        self.follower = follower  # mirrors a presenting screen while it is heard (--follow)
+        self.following = False
         self.setWindowTitle("Belle II: live from the collision point")
         self.feed = feed
         self.dwell_frames = max(int(dwell_s * 1000 / FRAME_MS), 1)
@@ -369,10 +375,50 @@ class OutreachWindow(QtWidgets.QWidget):
     def blanked(self) -> bool:
         return not self.blank.isHidden()
 
+    def show_state(self) -> ShowState:
+        """What this screen shows, for the screens that follow it."""
+        camera = self.detector.view.camera
+        event = self.current_event
+        return ShowState(
+            event.event_label() if event is not None and len(event) else "",
+            float(camera.azimuth), float(camera.elevation), float(camera.scale_factor),
+            tuple(float(c) for c in camera.center)[:3],  # type: ignore[arg-type]
+            self.scene.time, self.blanked, self.held,
+        )  # fmt: skip
+
+    def _mirror(self) -> bool:
+        """Show what the presenter shows, if it is heard; False when this screen is on its own."""
+        assert self.follower is not None
+        state = self.follower.poll()
+        if state is None:
+            if self.following:
+                self.following = False
+                self.say("On our own: the presenter is away")
+            return False
+        if not self.following:
+            self.following = True
+            self.say("Following the presenter")
+        if state.blank != self.blanked:
+            self.set_blank(state.blank)
+        shown = self.current_event.event_label() if self.current_event is not None else ""
+        event = self.follower.event(state.event)
+        if state.event and state.event != shown and event is not None:
+            self._show(-1, event)
+        camera = self.detector.view.camera
+        camera.azimuth, camera.elevation = state.azimuth, state.elevation
+        camera.scale_factor, camera.center = state.distance, state.center
+        self.scene.set_time(state.time_ns)
+        return True
+
     def tick(self) -> None:
         """One animation frame; nothing while the show is hidden or minimised (uploads wait for a paint,
-        so a show that cannot paint would pile them up)."""
+        so a show that cannot paint would pile them up). A follower mirrors its presenter while it
+        hears it; a presenter publishes its screen after each frame."""
+        if self.follower is not None and self.isVisible() and self._mirror():
+            return
         if not self.isVisible() or self.isMinimized() or self.blanked:
+            if self.presenter is not None and self.blanked:
+                self.presenter.publish(self.show_state(), self.current_event)
             return
         self.frame += 1
         if self.frame <= self.grow_frames:  # the particles fly out; crystals light as they arrive
@@ -381,6 +427,8 @@ class OutreachWindow(QtWidgets.QWidget):
         camera.azimuth = (camera.azimuth + self.step_deg + 180.0) % 360.0 - 180.0
         if self.frame >= self.dwell_frames and not self.held:
             self.advance()
+        if self.presenter is not None:
+            self.presenter.publish(self.show_state(), self.current_event)
 
     def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:
         key, keys = event.key(), QtCore.Qt.Key
@@ -400,6 +448,9 @@ class OutreachWindow(QtWidgets.QWidget):
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         self.stop()
+        for link in (self.presenter, self.follower):
+            if link is not None:
+                link.close()
         close = getattr(self.feed, "close", None)
         if callable(close):
             close()
