@@ -24,7 +24,14 @@ ZPRIME = SIGNAL_BY_NAME["zprime"].code
 NEEDED = 8  # histogram entries before the peak question is asked
 TOLERANCE = 0.3  # GeV: how close a peak answer must be to the true mass
 EVENT_FILTER = "ntracks >= 2 and (signal == 1 or process == 7 or process == 2)"  # Z′ and muon pairs
-PLAIN_NAMES = {11: "an electron", 13: "a muon", 211: "a pion", 321: "a kaon", 2212: "a proton", 22: "a photon"}
+PLAIN_NAMES = {
+    11: "an electron",
+    13: "a muon",
+    211: "a pion",
+    321: "a kaon",
+    2212: "a proton",
+    22: "a photon",
+}
 
 
 class Step(IntEnum):
@@ -49,9 +56,7 @@ STEP_TEXT: dict[Step, str] = {
     Step.DONE: "Well done: you found the invisible particle!",
 }
 MASS_SENTENCE = "M(μμ) is the mass the two muons have together, as if they came from one particle."
-RECOIL_SENTENCE = (
-    "M_recoil is the mass of everything we did not see: the beams' energy minus the two muons."
-)
+RECOIL_SENTENCE = "M_recoil is the mass of everything we did not see: the beams' energy minus the two muons."
 
 
 @dataclass(frozen=True)
@@ -81,7 +86,11 @@ def check_pair(event: EventBatch, tracks: tuple[int, ...]) -> Verdict:
     if all(p == MUON for p in truth):
         what = " This event had an invisible Z′ in it!" if signal else ""
         return Verdict(True, signal, f"Yes! Those were the two muons.{what}")
-    wrong = [f"track {t + 1} was {PLAIN_NAMES.get(p, 'not a muon')}" for t, p in zip(tracks, truth) if p != MUON]
+    wrong = [
+        f"track {t + 1} was {PLAIN_NAMES.get(p, 'not a muon')}"
+        for t, p in zip(tracks, truth, strict=True)
+        if p != MUON
+    ]
     return Verdict(False, signal, f"Not quite: {' and '.join(wrong)}. It still counts in your histogram.")
 
 

@@ -34,14 +34,16 @@ def test_truth_of_the_sample(sample) -> None:
 def test_steps_scoring_and_reset(sample) -> None:
     chosen = filtering.select(sample, "signal == 1 and ntracks == 2")
     mc = Masterclass(truth_mass=true_peak(sample.header), needed=2)
-    assert mc.step is Step.LOOK and mc.event is None
+    assert mc.step is Step.LOOK
+    assert mc.event is None
     ev0 = sample.event(int(chosen[0]))
     mc.show(ev0, int(chosen[0]))
     assert mc.step is Step.LOOK
     with pytest.raises(ValueError, match="pick two tracks"):
         mc.add()
     mc.toggle(0)
-    assert mc.step is Step.PICK and mc.pair is None
+    assert mc.step is Step.PICK
+    assert mc.pair is None
     mc.toggle(0)  # unpicked again
     assert mc.picked == []
     mc.toggle(0)
@@ -49,10 +51,13 @@ def test_steps_scoring_and_reset(sample) -> None:
     assert mc.step is Step.ADD
     expected = candidate.evaluate(ev0, [candidate.Pick("track", 0, MUON), candidate.Pick("track", 1, MUON)])
     assert mc.pair is not None
-    assert mc.pair.mass == expected.mass and mc.pair.recoil_mass == expected.recoil_mass
+    assert mc.pair.mass == expected.mass
+    assert mc.pair.recoil_mass == expected.recoil_mass
     assert mc.answer(3.0) == (False, "Collect 2 more events first.")
     verdict = mc.add()
-    assert verdict.muons and verdict.signal and verdict.message.startswith("Yes!")
+    assert verdict.muons
+    assert verdict.signal
+    assert verdict.message.startswith("Yes!")
     assert mc.step is Step.NEXT
     with pytest.raises(ValueError, match="already"):
         mc.add()
@@ -61,24 +66,35 @@ def test_steps_scoring_and_reset(sample) -> None:
 
     ev1 = sample.event(int(chosen[1]))
     mc.show(ev1, int(chosen[1]))
-    assert mc.step is Step.LOOK and mc.picked == []
+    assert mc.step is Step.LOOK
+    assert mc.picked == []
     mc.toggle(1)
     mc.toggle(0)
     mc.add()
-    assert mc.step is Step.PEAK and mc.ready_for_peak
+    assert mc.step is Step.PEAK
+    assert mc.ready_for_peak
     np.testing.assert_allclose(mc.recoil_masses, [e.recoil_mass for e in mc.entries])
     assert mc.right_pairs == 2
 
     right, message = mc.answer(4.5)
-    assert not right and "lower" in message and mc.step is Step.PEAK
+    assert not right
+    assert "lower" in message
+    assert mc.step is Step.PEAK
     right, message = mc.answer(1.0)
-    assert not right and "higher" in message
+    assert not right
+    assert "higher" in message
     right, message = mc.answer(3.1)
-    assert right and "3.0 GeV" in message and mc.step is Step.DONE and mc.attempts == 3
+    assert right
+    assert "3.0 GeV" in message
+    assert mc.step is Step.DONE
+    assert mc.attempts == 3
 
     mc.reset()
-    assert mc.entries == [] and mc.attempts == 0 and not mc.found
-    assert mc.step is Step.LOOK and mc.event is ev1  # the event on screen stays
+    assert mc.entries == []
+    assert mc.attempts == 0
+    assert not mc.found
+    assert mc.step is Step.LOOK
+    assert mc.event is ev1
 
 
 def test_a_wrong_pair_is_told_in_plain_words(sample) -> None:
@@ -89,7 +105,8 @@ def test_a_wrong_pair_is_told_in_plain_words(sample) -> None:
         if muons and others:
             verdict = check_pair(event, (muons[0], others[0]))
             assert not verdict.muons
-            assert verdict.message.startswith("Not quite") and f"track {others[0] + 1} was" in verdict.message
+            assert verdict.message.startswith("Not quite")
+            assert f"track {others[0] + 1} was" in verdict.message
             return
     pytest.fail("the sample has no event with a muon and another track")
 
