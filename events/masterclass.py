@@ -23,7 +23,7 @@ MUON = 13
 ZPRIME = SIGNAL_BY_NAME["zprime"].code
 NEEDED = 8  # histogram entries before the peak question is asked
 TOLERANCE = 0.3  # GeV: how close a peak answer must be to the true mass
-EVENT_FILTER = "ntracks >= 2 and (signal == 1 or process == 7 or process == 2)"  # Z′ and muon pairs
+EVENT_FILTER = "ntracks >= 2 and (signal == 1 or process == 7)"  # Z′ events and plain muon pairs
 PLAIN_NAMES = {
     11: "an electron",
     13: "a muon",

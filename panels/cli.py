@@ -53,6 +53,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="outreach: mirror a presenting screen, e.g. zmq://presenter-host:5580 (alone while it is away)",
     )
     parser.add_argument(
+        "--masterclass",
+        action="store_true",
+        help="the recoil-mass masterclass for students, on FILE (default: the shipped dark-sector sample)",
+    )
+    parser.add_argument(
         "--theme",
         choices=("dark", "light"),
         default=None,
@@ -116,6 +121,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.outreach:
         return run_outreach(app, args)
+    if args.masterclass:
+        return run_masterclass(app, args)
     defaults = AppConfig()
     from monitoring.alarms import AlarmConfigError, load_definitions
 
@@ -155,6 +162,37 @@ def run(args: argparse.Namespace) -> int:
             try:
                 save_pixmap(window.grab(), args.screenshot)
             except OSError as exc:  # names the file and the reason
+                print(f"gui: {exc}", file=sys.stderr)
+            app.quit()
+
+        QTimer.singleShot(args.screenshot_after_ms, save_and_quit)
+    return int(app.exec())
+
+
+def run_masterclass(app: Any, args: argparse.Namespace) -> int:
+    """The masterclass: students weigh the invisible Z′ from the recoil of two muons."""
+    from events.generator.samples import SAMPLE
+    from events.io import open_events
+    from events.source import EventFileError
+    from panels.masterclass import MasterclassWindow
+
+    path = args.file if args.file is not None else SAMPLE
+    try:
+        window = MasterclassWindow.from_source(open_events(path))
+    except EventFileError as exc:
+        print(f"gui: {exc}", file=sys.stderr)
+        return 2
+    window.resize(1900, 1050)
+    window.show() if args.screenshot is not None else window.showMaximized()
+    if args.screenshot is not None:
+        from PySide6.QtCore import QTimer
+
+        def save_and_quit() -> None:
+            from panels.files import save_pixmap
+
+            try:
+                save_pixmap(window.grab(), args.screenshot)
+            except OSError as exc:
                 print(f"gui: {exc}", file=sys.stderr)
             app.quit()
 

@@ -1,0 +1,347 @@
+"""Masterclass mode: students weigh an invisible particle from what is missing (the recoil mass).
+
+The window shows one event of a file (by default the shipped sample) on the Belle II detector and, on
+the right, short numbered steps in large print: look, click the two muon tracks, read M(μμ) and
+M_recoil, add M_recoil to the histogram, go to the next event; once enough are collected, say where
+the peak is. The steps, the truth checks and the scoring are ``events.masterclass`` (no Qt); the
+masses come from ``events.candidate``. R (or the Reset button) starts again for the next group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+from vispy import scene as vispy_scene
+
+from displays.event_view import apply_event_look
+from displays.event_visuals import EventVisuals, detector_crystal_painter
+from displays.overlays import nearest_on_screen
+from displays.scene import Scene
+from displays.view3d import DetectorView3D
+from events import filtering
+from events.masterclass import (
+    EVENT_FILTER,
+    MASS_SENTENCE,
+    RECOIL_SENTENCE,
+    STEP_TEXT,
+    Masterclass,
+    Step,
+    true_peak,
+)
+from events.model import EventBatch
+from events.source import Events
+from geometry.mesh import Part
+
+BINS = np.linspace(-1.0, 11.0, 49)  # GeV, 0.25 GeV wide
+PICK_RADIUS = 24.0  # pixels: a generous target for a first click
+PICKED_COLOR = (1.0, 0.85, 0.1, 1.0)
+STYLE = """
+QWidget#masterclass { background: #0b1020; }
+QWidget#masterclass QLabel { color: #f2f5fa; font-size: 20pt; }
+QLabel#title { font-size: 30pt; font-weight: bold; color: #ffffff; }
+QLabel[role="step"] { font-size: 18pt; color: #7f8aa3; padding: 4px 8px; border-radius: 8px; }
+QLabel[role="step"][state="now"] { color: #0b1020; background: #ffd84a; font-weight: bold; }
+QLabel[role="step"][state="done"] { color: #9fe3a8; }
+QLabel#masses { font-size: 26pt; font-weight: bold; color: #8fd3f4; }
+QLabel#explain { font-size: 16pt; color: #c9d2e3; }
+QLabel#message { font-size: 20pt; font-weight: bold; color: #ffd84a; }
+QLabel#progress { font-size: 16pt; color: #c9d2e3; }
+QPushButton { font-size: 20pt; padding: 12px 20px; border-radius: 10px; background: #2a6fdb;
+              color: white; border: none; }
+QPushButton:disabled { background: #2b3245; color: #6b7590; }
+QDoubleSpinBox { font-size: 22pt; padding: 6px; min-width: 150px; }
+"""
+
+
+class MasterclassWindow(QtWidgets.QWidget):
+    """The detector with one event, the numbered steps, the two masses and the student's histogram."""
+
+    def __init__(
+        self,
+        events: EventBatch,
+        truth_mass: float | None,
+        label: str = "",
+        parts: Sequence[Part] | None = None,
+        needed: int | None = None,
+        parent: QtWidgets.QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("masterclass")
+        self.setWindowTitle("Belle II masterclass: find the invisible particle")
+        self.events = events
+        self.rows = filtering.select(events, EVENT_FILTER) if len(events) else np.zeros(0, np.int64)
+        if len(self.rows) == 0:
+            self.rows = np.arange(len(events))
+        self.position = -1
+        self.state = Masterclass(truth_mass, **({"needed": needed} if needed is not None else {}))
+        if parts is None:
+            from geometry.detector import build_detector
+
+            parts = build_detector()
+        from vispy import app as vispy_app
+
+        self.detector = DetectorView3D(parts, app=vispy_app.use_app("pyside6"), size=(1100, 900), cutaway="wedge")
+        apply_event_look(self.detector)
+        painter = detector_crystal_painter(self.detector) if "ECL" in self.detector.parts else None
+        self.scene = Scene()
+        self.visuals = EventVisuals(
+            self.detector.view, "3d", crystal_painter=painter, line_width=3.0, scene=self.scene
+        )
+        self.picked_marker = vispy_scene.visuals.Markers(parent=self.detector.view.scene)
+        self.picked_marker.order = 10
+        self._build(label)
+        self._press: tuple[float, float] | None = None
+        canvas = self.detector.canvas
+        canvas.events.mouse_press.connect(self._mouse_press)
+        canvas.events.mouse_release.connect(self._mouse_release)
+        self.next_event()
+
+    @classmethod
+    def from_source(cls, source: Events, **kwargs: Any) -> MasterclassWindow:
+        """The masterclass on every event of a file (anything with ``__len__`` and ``read``)."""
+        batch = source.read(0, len(source))
+        name = str(getattr(source, "path", "")).rsplit("/", 1)[-1]
+        return cls(batch, true_peak(batch.header), label=name, **kwargs)
+
+    # --- building -------------------------------------------------------------------------------
+    def _build(self, label: str) -> None:
+        self.setStyleSheet(STYLE)
+        self.setAttribute(QtCore.Qt.WidgetAttribute.WA_StyledBackground, True)
+        canvas = self.detector.canvas
+        canvas.create_native()
+        canvas.native.setParent(self)
+        canvas.native.setMinimumSize(480, 360)
+        canvas.native.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)  # R and N reach the window
+
+        side = QtWidgets.QVBoxLayout()
+        side.setSpacing(10)
+        title = QtWidgets.QLabel("Find the invisible particle")
+        title.setObjectName("title")
+        side.addWidget(title)
+        self.source_label = QtWidgets.QLabel(label)
+        self.source_label.setObjectName("progress")
+        side.addWidget(self.source_label)
+        self.step_labels: dict[Step, QtWidgets.QLabel] = {}
+        for step in Step:
+            if step is Step.DONE:
+                continue
+            widget = QtWidgets.QLabel(f"{int(step)}. {STEP_TEXT[step]}")
+            widget.setProperty("role", "step")
+            widget.setWordWrap(True)
+            self.step_labels[step] = widget
+            side.addWidget(widget)
+        self.masses = QtWidgets.QLabel("")
+        self.masses.setObjectName("masses")
+        self.explain = QtWidgets.QLabel("")
+        self.explain.setObjectName("explain")
+        self.explain.setWordWrap(True)
+        self.message = QtWidgets.QLabel("")
+        self.message.setObjectName("message")
+        self.message.setWordWrap(True)
+        for widget in (self.masses, self.explain, self.message):
+            side.addWidget(widget)
+
+        buttons = QtWidgets.QHBoxLayout()
+        self.add_button = QtWidgets.QPushButton("Add to my histogram")
+        self.next_button = QtWidgets.QPushButton("Next event →")
+        self.reset_button = QtWidgets.QPushButton("Reset (R)")
+        self.add_button.clicked.connect(self.add_to_histogram)
+        self.next_button.clicked.connect(self.next_event)
+        self.reset_button.clicked.connect(self.reset)
+        for button in (self.add_button, self.next_button, self.reset_button):
+            button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+            buttons.addWidget(button)
+        side.addLayout(buttons)
+
+        self.plot = pg.PlotWidget(background="#0b1020")
+        self.plot.setMinimumHeight(260)
+        self.plot.setMenuEnabled(False)
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.hideButtons()
+        font = QtGui.QFont()
+        font.setPointSize(16)
+        for axis in ("bottom", "left"):
+            ax = self.plot.getAxis(axis)
+            ax.setTickFont(font)
+            ax.setTextPen("#f2f5fa")
+            ax.setPen("#f2f5fa")
+        self.plot.setLabel("bottom", "M_recoil (GeV)", **{"font-size": "18pt", "color": "#f2f5fa"})
+        self.plot.setLabel("left", "events", **{"font-size": "18pt", "color": "#f2f5fa"})
+        self.histogram_item = pg.PlotDataItem(
+            BINS, np.zeros(len(BINS) - 1), stepMode="center", fillLevel=0,
+            pen=pg.mkPen("#ffd84a", width=3), brush=pg.mkBrush(255, 216, 74, 110),
+        )  # fmt: skip
+        self.plot.addItem(self.histogram_item)
+        self.plot.setXRange(float(BINS[0]), float(BINS[-1]), padding=0)
+        self.plot.setYRange(0, 4, padding=0)
+        side.addWidget(self.plot, stretch=1)
+
+        peak = QtWidgets.QHBoxLayout()
+        peak_label = QtWidgets.QLabel("The peak is at")
+        self.peak_input = QtWidgets.QDoubleSpinBox()
+        self.peak_input.setRange(float(BINS[0]), float(BINS[-1]))
+        self.peak_input.setSingleStep(0.1)
+        self.peak_input.setDecimals(1)
+        self.peak_input.setSuffix(" GeV")
+        self.check_button = QtWidgets.QPushButton("Check")
+        self.check_button.clicked.connect(lambda: self.answer_peak(self.peak_input.value()))
+        self.check_button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+        peak.addWidget(peak_label)
+        peak.addWidget(self.peak_input)
+        peak.addWidget(self.check_button)
+        peak.addStretch(1)
+        side.addLayout(peak)
+        self.progress = QtWidgets.QLabel("")
+        self.progress.setObjectName("progress")
+        side.addWidget(self.progress)
+
+        panel = QtWidgets.QWidget()
+        panel.setLayout(side)
+        panel.setFixedWidth(760)
+        lay = QtWidgets.QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 16, 0)
+        lay.addWidget(canvas.native, stretch=1)
+        lay.addWidget(panel)
+
+    # --- clicking tracks ----------------------------------------------------------------------------
+    def _mouse_press(self, event: Any) -> None:
+        self._press = (float(event.pos[0]), float(event.pos[1]))
+
+    def _mouse_release(self, event: Any) -> None:
+        start, self._press = self._press, None
+        if start is None or np.hypot(event.pos[0] - start[0], event.pos[1] - start[1]) > 4:
+            return  # a drag turns the detector, it picks nothing
+        self.click_at((float(event.pos[0]), float(event.pos[1])))
+
+    def click_at(self, canvas_pos: tuple[float, float]) -> int | None:
+        """A click on the detector at a canvas position (pixels): pick or unpick the nearest track."""
+        picks = self.visuals.picks
+        tracks = np.flatnonzero(np.asarray(picks.kind) == picks.kinds.index("track"))
+        if not len(tracks):
+            return None
+        row = nearest_on_screen(self.visuals.scene_to_canvas(picks.points[tracks]), canvas_pos, PICK_RADIUS)
+        if row is None:
+            return None
+        track = int(picks.index[tracks[row]])
+        self.toggle_track(track)
+        return track
+
+    def track_anchor(self, track: int) -> tuple[float, float]:
+        """Where on the canvas a click picks ``track`` (its pick anchor)."""
+        picks = self.visuals.picks
+        rows = np.flatnonzero((np.asarray(picks.kind) == picks.kinds.index("track")) & (picks.index == track))
+        x, y = self.visuals.scene_to_canvas(picks.points[rows[:1]])[0]
+        return float(x), float(y)
+
+    def toggle_track(self, track: int) -> None:
+        self.state.toggle(track)
+        self._refresh()
+
+    # --- the student's actions ----------------------------------------------------------------------
+    def next_event(self) -> None:
+        """Show the next event of the file (round and round)."""
+        if not len(self.rows):
+            self.message.setText("This file has no events.")
+            return
+        self.position = (self.position + 1) % len(self.rows)
+        index = int(self.rows[self.position])
+        event = self.events.event(index)
+        self.scene.set_event(event)
+        self.state.show(event, index)
+        self.message.setText("")
+        self._refresh()
+
+    def add_to_histogram(self) -> None:
+        try:
+            verdict = self.state.add()
+        except ValueError as exc:
+            self.message.setText(str(exc).capitalize() + ".")
+            return
+        self.message.setText(verdict.message)
+        self._refresh()
+
+    def answer_peak(self, mass: float) -> bool:
+        right, text = self.state.answer(mass)
+        self.message.setText(text)
+        self._refresh()
+        return right
+
+    def reset(self) -> None:
+        """Empty histogram, steps from the start: ready for the next group."""
+        self.state.reset()
+        self.message.setText("Ready for a new group!")
+        self._refresh()
+
+    def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:
+        key, keys = event.key(), QtCore.Qt.Key
+        if key == keys.Key_R:
+            self.reset()
+        elif key in (keys.Key_N, keys.Key_Right, keys.Key_PageDown):
+            self.next_event()
+        elif key in (keys.Key_A, keys.Key_Return, keys.Key_Enter):
+            self.add_to_histogram()
+        else:
+            super().keyPressEvent(event)
+
+    # --- what is shown ------------------------------------------------------------------------------
+    def _refresh(self) -> None:
+        state = self.state
+        for step, widget in self.step_labels.items():
+            now = state.step == step or (state.step is Step.ADD and step is Step.MASSES)
+            mark = "now" if now else "done" if step < state.step else ""
+            if widget.property("state") != mark:
+                widget.setProperty("state", mark)
+                widget.style().unpolish(widget)
+                widget.style().polish(widget)
+        pair = state.pair
+        if pair is None:
+            self.masses.setText("")
+            self.explain.setText("")
+            self.scene.clear_recoil()
+        else:
+            self.masses.setText(f"M(μμ) = {pair.mass:.2f} GeV      M_recoil = {pair.recoil_mass:.2f} GeV")
+            self.explain.setText(f"{MASS_SENTENCE}\n{RECOIL_SENTENCE}")
+            p = float(np.linalg.norm(pair.recoil_p4[1:]))
+            self.scene.set_recoil(pair.recoil_direction, p, f"missing: {pair.recoil_mass:.2f} GeV")
+        self.scene.select("track", state.picked[-1]) if state.picked else self.scene.select(None)
+        self._show_picked()
+        counts, _ = np.histogram(state.recoil_masses, BINS)
+        self.histogram_item.setData(BINS, counts)
+        self.plot.setYRange(0, max(4, int(counts.max(initial=0)) + 1), padding=0)
+        self.add_button.setEnabled(pair is not None and not state.already_added)
+        self.check_button.setEnabled(state.ready_for_peak and not state.found)
+        n = len(state.entries)
+        self.progress.setText(
+            f"Events in your histogram: {n} (the peak question comes after {state.needed}); "
+            f"right muon pairs: {state.right_pairs} of {n}"
+        )
+
+    def _show_picked(self) -> None:
+        if not self.state.picked:
+            self.picked_marker.visible = False
+            return
+        picks = self.visuals.picks
+        is_track = np.asarray(picks.kind) == picks.kinds.index("track")
+        rows = [int(np.flatnonzero(is_track & (picks.index == t))[0]) for t in self.state.picked]
+        self.picked_marker.set_data(
+            pos=np.asarray(picks.points[rows], np.float32), size=26, face_color=PICKED_COLOR,
+            edge_color=(0, 0, 0, 1), edge_width=2,
+        )  # fmt: skip
+        self.picked_marker.visible = True
+
+    @property
+    def shown_masses(self) -> tuple[float, float] | None:
+        """(M(μμ), M_recoil) as the window shows them, read back from its text (None: no pair)."""
+        text = self.masses.text()
+        if not text:
+            return None
+        values = [float(part.split("=")[1]) for part in text.split("GeV")[:-1]]
+        return values[0], values[1]
+
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        self.scene.disconnect_all()
+        super().closeEvent(event)
