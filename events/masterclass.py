@@ -47,16 +47,16 @@ class Step(IntEnum):
 
 
 STEP_TEXT: dict[Step, str] = {
-    Step.LOOK: "Look at the collision. The coloured lines are charged particles.",
-    Step.PICK: "Click the two muon tracks (the long ones that go all the way out).",
+    Step.LOOK: "Look at the collision: the lines are charged particles.",
+    Step.PICK: "Click the two muon tracks.",
     Step.MASSES: "Read the two masses of your pair.",
-    Step.ADD: "Press “Add to my histogram”.",
-    Step.NEXT: "Press “Next event”.",
-    Step.PEAK: "Enough events! At what mass is the peak of your histogram?",
+    Step.ADD: "Add the pair to your histogram.",
+    Step.NEXT: "Go to the next event.",
+    Step.PEAK: "Muon pairs with nothing missing sit near 0 GeV. Where is the other peak?",
     Step.DONE: "Well done: you found the invisible particle!",
 }
-MASS_SENTENCE = "M(μμ) is the mass the two muons have together, as if they came from one particle."
-RECOIL_SENTENCE = "M_recoil is the mass of everything we did not see: the beams' energy minus the two muons."
+MASS_SENTENCE = "M(μμ): the mass of the two muons together, as if they came from one particle."
+RECOIL_SENTENCE = "M_recoil: the mass of what we did not see, the beams' energy minus the two muons."
 
 
 @dataclass(frozen=True)

@@ -40,20 +40,20 @@ BINS = np.linspace(-1.0, 11.0, 49)  # GeV, 0.25 GeV wide
 PICK_RADIUS = 24.0  # pixels: a generous target for a first click
 PICKED_COLOR = (1.0, 0.85, 0.1, 1.0)
 STYLE = """
-QWidget#masterclass { background: #0b1020; }
-QWidget#masterclass QLabel { color: #f2f5fa; font-size: 20pt; }
-QLabel#title { font-size: 30pt; font-weight: bold; color: #ffffff; }
-QLabel[role="step"] { font-size: 18pt; color: #7f8aa3; padding: 4px 8px; border-radius: 8px; }
-QLabel[role="step"][state="now"] { color: #0b1020; background: #ffd84a; font-weight: bold; }
-QLabel[role="step"][state="done"] { color: #9fe3a8; }
-QLabel#masses { font-size: 26pt; font-weight: bold; color: #8fd3f4; }
-QLabel#explain { font-size: 16pt; color: #c9d2e3; }
-QLabel#message { font-size: 20pt; font-weight: bold; color: #ffd84a; }
-QLabel#progress { font-size: 16pt; color: #c9d2e3; }
-QPushButton { font-size: 20pt; padding: 12px 20px; border-radius: 10px; background: #2a6fdb;
-              color: white; border: none; }
-QPushButton:disabled { background: #2b3245; color: #6b7590; }
-QDoubleSpinBox { font-size: 22pt; padding: 6px; min-width: 150px; }
+#masterclass { background: #0b1020; }
+#masterclass QLabel { color: #f2f5fa; font-size: 20pt; }
+#masterclass QLabel#title { font-size: 30pt; font-weight: bold; color: #ffffff; }
+#masterclass QLabel[role="step"] { font-size: 20pt; color: #8e9ab0; padding: 3px 8px; border-radius: 8px; }
+#masterclass QLabel[role="step"][state="now"] { color: #0b1020; background: #ffd84a; font-weight: bold; }
+#masterclass QLabel[role="step"][state="done"] { color: #9fe3a8; }
+#masterclass QLabel#masses { font-size: 26pt; font-weight: bold; color: #8fd3f4; }
+#masterclass QLabel#explain { font-size: 16pt; color: #c9d2e3; }
+#masterclass QLabel#message { font-size: 20pt; font-weight: bold; color: #ffd84a; }
+#masterclass QLabel#progress { font-size: 16pt; color: #c9d2e3; }
+#masterclass QPushButton { font-size: 20pt; padding: 12px 20px; border-radius: 10px; background: #2a6fdb;
+                           color: white; border: none; }
+#masterclass QPushButton:disabled { background: #2b3245; color: #6b7590; }
+#masterclass QDoubleSpinBox { font-size: 22pt; padding: 6px; min-width: 150px; }
 """
 
 
@@ -73,6 +73,7 @@ class MasterclassWindow(QtWidgets.QWidget):
         self.setObjectName("masterclass")
         self.setWindowTitle("Belle II masterclass: find the invisible particle")
         self.events = events
+        self.label = label
         self.rows = filtering.select(events, EVENT_FILTER) if len(events) else np.zeros(0, np.int64)
         if len(self.rows) == 0:
             self.rows = np.arange(len(events))
@@ -84,7 +85,9 @@ class MasterclassWindow(QtWidgets.QWidget):
             parts = build_detector()
         from vispy import app as vispy_app
 
-        self.detector = DetectorView3D(parts, app=vispy_app.use_app("pyside6"), size=(1100, 900), cutaway="wedge")
+        self.detector = DetectorView3D(
+            parts, app=vispy_app.use_app("pyside6"), size=(1100, 900), cutaway="wedge"
+        )
         apply_event_look(self.detector)
         painter = detector_crystal_painter(self.detector) if "ECL" in self.detector.parts else None
         self.scene = Scene()
@@ -118,13 +121,15 @@ class MasterclassWindow(QtWidgets.QWidget):
         canvas.native.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)  # R and N reach the window
 
         side = QtWidgets.QVBoxLayout()
-        side.setSpacing(10)
+        side.setSpacing(6)
         title = QtWidgets.QLabel("Find the invisible particle")
         title.setObjectName("title")
-        side.addWidget(title)
         self.source_label = QtWidgets.QLabel(label)
         self.source_label.setObjectName("progress")
-        side.addWidget(self.source_label)
+        top = QtWidgets.QHBoxLayout()
+        top.addWidget(title, stretch=1)
+        top.addWidget(self.source_label)
+        side.addLayout(top)
         self.step_labels: dict[Step, QtWidgets.QLabel] = {}
         for step in Step:
             if step is Step.DONE:
@@ -158,7 +163,7 @@ class MasterclassWindow(QtWidgets.QWidget):
         side.addLayout(buttons)
 
         self.plot = pg.PlotWidget(background="#0b1020")
-        self.plot.setMinimumHeight(260)
+        self.plot.setMinimumHeight(280)
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
@@ -197,11 +202,12 @@ class MasterclassWindow(QtWidgets.QWidget):
         side.addLayout(peak)
         self.progress = QtWidgets.QLabel("")
         self.progress.setObjectName("progress")
+        self.progress.setWordWrap(True)
         side.addWidget(self.progress)
 
         panel = QtWidgets.QWidget()
         panel.setLayout(side)
-        panel.setFixedWidth(760)
+        panel.setFixedWidth(900)
         lay = QtWidgets.QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 16, 0)
         lay.addWidget(canvas.native, stretch=1)
@@ -233,9 +239,16 @@ class MasterclassWindow(QtWidgets.QWidget):
     def track_anchor(self, track: int) -> tuple[float, float]:
         """Where on the canvas a click picks ``track`` (its pick anchor)."""
         picks = self.visuals.picks
-        rows = np.flatnonzero((np.asarray(picks.kind) == picks.kinds.index("track")) & (picks.index == track))
-        x, y = self.visuals.scene_to_canvas(picks.points[rows[:1]])[0]
-        return float(x), float(y)
+        rows = self._track_rows(track)
+        x, y = self.visuals.scene_to_canvas(picks.points[rows[2 * len(rows) // 3 : 2 * len(rows) // 3 + 1]])[
+            0
+        ]
+        return float(x), float(y)  # two thirds out: every track starts at the collision point
+
+    def _track_rows(self, track: int) -> np.ndarray:
+        """Rows of the pick table along ``track``, from the collision point outwards."""
+        picks = self.visuals.picks
+        return np.flatnonzero((np.asarray(picks.kind) == picks.kinds.index("track")) & (picks.index == track))
 
     def toggle_track(self, track: int) -> None:
         self.state.toggle(track)
@@ -316,8 +329,7 @@ class MasterclassWindow(QtWidgets.QWidget):
         self.check_button.setEnabled(state.ready_for_peak and not state.found)
         n = len(state.entries)
         self.progress.setText(
-            f"Events in your histogram: {n} (the peak question comes after {state.needed}); "
-            f"right muon pairs: {state.right_pairs} of {n}"
+            f"In your histogram: {n} of {state.needed} events · right muon pairs: {state.right_pairs} of {n}"
         )
 
     def _show_picked(self) -> None:
@@ -325,8 +337,7 @@ class MasterclassWindow(QtWidgets.QWidget):
             self.picked_marker.visible = False
             return
         picks = self.visuals.picks
-        is_track = np.asarray(picks.kind) == picks.kinds.index("track")
-        rows = [int(np.flatnonzero(is_track & (picks.index == t))[0]) for t in self.state.picked]
+        rows = [int(self._track_rows(t)[-1]) for t in self.state.picked]  # the tracks' outer ends
         self.picked_marker.set_data(
             pos=np.asarray(picks.points[rows], np.float32), size=26, face_color=PICKED_COLOR,
             edge_color=(0, 0, 0, 1), edge_width=2,
