@@ -10,6 +10,7 @@ Every added pair is checked against the Monte Carlo truth (tracks' ``mc_index`` 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -94,7 +95,7 @@ def check_pair(event: EventBatch, tracks: tuple[int, ...]) -> Verdict:
     return Verdict(False, signal, f"Not quite: {' and '.join(wrong)}. It still counts in your histogram.")
 
 
-def true_peak(header: dict[str, np.ndarray] | np.ndarray) -> float | None:
+def true_peak(header: Mapping[str, np.ndarray] | np.ndarray) -> float | None:
     """The Z′ mass injected into a sample (median over its Z′ events), None if it has none."""
     signal = np.asarray(header["signal"])
     masses = np.asarray(header["signal_mass"], dtype=np.float64)[signal == ZPRIME]

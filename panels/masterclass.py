@@ -26,6 +26,7 @@ from events import filtering
 from events.masterclass import (
     EVENT_FILTER,
     MASS_SENTENCE,
+    NEEDED,
     RECOIL_SENTENCE,
     STEP_TEXT,
     Masterclass,
@@ -47,9 +48,9 @@ STYLE = """
 #masterclass QLabel[role="step"][state="now"] { color: #0b1020; background: #ffd84a; font-weight: bold; }
 #masterclass QLabel[role="step"][state="done"] { color: #9fe3a8; }
 #masterclass QLabel#masses { font-size: 26pt; font-weight: bold; color: #8fd3f4; }
-#masterclass QLabel#explain { font-size: 16pt; color: #c9d2e3; }
+#masterclass QLabel#explain { font-size: 18pt; color: #c9d2e3; }
 #masterclass QLabel#message { font-size: 20pt; font-weight: bold; color: #ffd84a; }
-#masterclass QLabel#progress { font-size: 16pt; color: #c9d2e3; }
+#masterclass QLabel#progress { font-size: 18pt; color: #c9d2e3; }
 #masterclass QPushButton { font-size: 20pt; padding: 12px 20px; border-radius: 10px; background: #2a6fdb;
                            color: white; border: none; }
 #masterclass QPushButton:disabled { background: #2b3245; color: #6b7590; }
@@ -66,7 +67,7 @@ class MasterclassWindow(QtWidgets.QWidget):
         truth_mass: float | None,
         label: str = "",
         parts: Sequence[Part] | None = None,
-        needed: int | None = None,
+        needed: int = NEEDED,
         parent: QtWidgets.QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -78,7 +79,7 @@ class MasterclassWindow(QtWidgets.QWidget):
         if len(self.rows) == 0:
             self.rows = np.arange(len(events))
         self.position = -1
-        self.state = Masterclass(truth_mass, **({"needed": needed} if needed is not None else {}))
+        self.state = Masterclass(truth_mass, needed=needed)
         if parts is None:
             from geometry.detector import build_detector
 

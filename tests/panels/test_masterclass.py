@@ -97,3 +97,10 @@ def test_a_bad_file_is_one_line(tmp_path) -> None:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
     assert "broken.h5" in lines[0]
+
+
+def test_the_command_opens_the_sample(tmp_path) -> None:
+    picture = tmp_path / "masterclass.png"
+    result = run_main("gui", "--masterclass", "--screenshot", str(picture), "--screenshot-after-ms", "500")
+    assert result.returncode == 0, result.stderr
+    assert picture.stat().st_size > 10_000
