@@ -84,6 +84,10 @@ def check_pair(event: EventBatch, tracks: tuple[int, ...]) -> Verdict:
     """Say in plain words whether the picked tracks were the two muons."""
     truth = true_particles(event, tracks)
     signal = int(event.header["signal"][0]) == ZPRIME
+    if 0 in truth:
+        return Verdict(
+            False, signal, "This file does not know what the particles really were (no simulation truth)."
+        )
     if all(p == MUON for p in truth):
         what = " This event had an invisible Z′ in it!" if signal else ""
         return Verdict(True, signal, f"Yes! Those were the two muons.{what}")

@@ -38,6 +38,8 @@ from events.source import Events
 from geometry.mesh import Part
 
 BINS = np.linspace(-1.0, 11.0, 49)  # GeV, 0.25 GeV wide
+CHUNK = 1000  # events read at a time when choosing the class's events
+MAX_EVENTS = 500  # events a class goes round (more than any group adds)
 PICK_RADIUS = 24.0  # pixels: a generous target for a first click
 PICKED_COLOR = (1.0, 0.85, 0.1, 1.0)
 STYLE = """
@@ -75,9 +77,7 @@ class MasterclassWindow(QtWidgets.QWidget):
         self.setWindowTitle("Belle II masterclass: find the invisible particle")
         self.events = events
         self.label = label
-        self.rows = filtering.select(events, EVENT_FILTER) if len(events) else np.zeros(0, np.int64)
-        if len(self.rows) == 0:
-            self.rows = np.arange(len(events))
+        self.rows = np.arange(len(events))  # the events offered, in order (``from_source`` chooses them)
         self.position = -1
         self.state = Masterclass(truth_mass, needed=needed)
         if parts is None:
@@ -106,10 +106,25 @@ class MasterclassWindow(QtWidgets.QWidget):
 
     @classmethod
     def from_source(cls, source: Events, **kwargs: Any) -> MasterclassWindow:
-        """The masterclass on every event of a file (anything with ``__len__`` and ``read``)."""
-        batch = source.read(0, len(source))
+        """The masterclass on a file (anything with ``__len__`` and ``read``): its events passing
+        ``EVENT_FILTER`` (every event where none does), read in chunks, at most ``MAX_EVENTS``."""
+        n = len(source)
+        keep = filtering.parse(EVENT_FILTER)
+        chosen: list[EventBatch] = []
+        first = EventBatch.empty()
+        for start in range(0, n, CHUNK):
+            batch = source.read(start, min(start + CHUNK, n))
+            if start == 0:
+                first = batch
+            rows = np.flatnonzero(keep(batch))
+            if len(rows):
+                chosen.append(batch.take(rows))
+            if sum(len(b) for b in chosen) >= MAX_EVENTS:
+                break
+        events = EventBatch.concat(chosen) if chosen else first  # unlabelled data: its first events
+        events = events.take(np.arange(min(len(events), MAX_EVENTS)))
         name = str(getattr(source, "path", "")).rsplit("/", 1)[-1]
-        return cls(batch, true_peak(batch.header), label=name, **kwargs)
+        return cls(events, true_peak(events.header), label=name, **kwargs)
 
     # --- building -------------------------------------------------------------------------------
     def _build(self, label: str) -> None:

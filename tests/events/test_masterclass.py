@@ -114,3 +114,11 @@ def test_a_wrong_pair_is_told_in_plain_words(sample) -> None:
 def test_no_truth_means_no_right_answer(sample) -> None:
     mc = Masterclass(truth_mass=None, needed=0)
     assert mc.answer(3.0) == (False, "This file has no simulated Z′, so there is no right answer to check.")
+
+
+def test_tracks_without_truth_are_not_called_wrong() -> None:
+    event = open_events(SAMPLE).read(32, 33)  # a Z′ event, read afresh: its truth is removed below
+    event.tracks["mc_index"][:] = -1
+    verdict = check_pair(event, (0, 1))
+    assert not verdict.muons
+    assert "no simulation truth" in verdict.message

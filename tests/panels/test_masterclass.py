@@ -33,9 +33,15 @@ def _click_the_muons(qtbot, window) -> list[int]:
     """Click each true muon track where a student would, through the window's click path."""
     event = window.state.event
     muons = [t for t, p in enumerate(true_particles(event, tuple(range(event.tracks.size)))) if p == MUON]
-    for track in muons[:2]:
-        assert window.click_at(window.track_anchor(track)) == track
-    return muons[:2]
+    first, second = muons[:2]
+    canvas = window.detector.canvas
+    pos = np.array(window.track_anchor(first))
+    canvas.events.mouse_press(pos=pos, button=1, modifiers=())  # a real click on the canvas
+    canvas.events.mouse_release(pos=pos, button=1, modifiers=())
+    assert window.state.picked == [first]
+    assert window.click_at(window.track_anchor(second)) == second  # what the release handler calls
+    assert window.state.picked == [first, second]
+    return [first, second]
 
 
 def _histogram_counts(window) -> np.ndarray:
