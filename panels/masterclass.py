@@ -281,7 +281,7 @@ class MasterclassWindow(QtWidgets.QWidget):
         event = self.events.event(index)
         self.scene.set_event(event)
         self.state.show(event, index)
-        self.message.setText("")
+        self.message.setText("Tip: drag to turn the detector, click a line to choose it.")
         self._refresh()
 
     def add_to_histogram(self) -> None:
