@@ -171,14 +171,16 @@ def run(args: argparse.Namespace) -> int:
 
 def run_masterclass(app: Any, args: argparse.Namespace) -> int:
     """The masterclass: students weigh the invisible Z′ from the recoil of two muons."""
+    from events.dataset import open_dataset
     from events.generator.samples import SAMPLE
     from events.io import open_events
     from events.source import EventFileError
     from panels.masterclass import MasterclassWindow
 
-    path = args.file if args.file is not None else SAMPLE
-    try:
-        window = MasterclassWindow.from_source(open_events(path))
+    files = [str(f) for f in args.files] or [str(SAMPLE)]
+    one_file = len(files) == 1 and not Path(files[0]).is_dir() and not set("*?[") & set(files[0])
+    try:  # one file (its problem in one line), or several files, globs or folders as one class
+        window = MasterclassWindow.from_source(open_events(files[0]) if one_file else open_dataset(files))
     except EventFileError as exc:
         print(f"gui: {exc}", file=sys.stderr)
         return 2

@@ -5,6 +5,7 @@ the right, short numbered steps in large print: look, click the two muon tracks,
 M_recoil, add M_recoil to the histogram, go to the next event; once enough are collected, say where
 the peak is. The steps, the truth checks and the scoring are ``events.masterclass`` (no Qt); the
 masses come from ``events.candidate``. R (or the Reset button) starts again for the next group.
+How a class goes: docs/outreach.md, "Masterclass".
 """
 
 from __future__ import annotations
