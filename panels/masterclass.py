@@ -98,6 +98,7 @@ class MasterclassWindow(QtWidgets.QWidget):
         )
         self.picked_marker = vispy_scene.visuals.Markers(parent=self.detector.view.scene)
         self.picked_marker.order = 10
+        self.visuals.recoil_label.font_size = 18  # what is missing, readable from the back
         self._build(label)
         self._press: tuple[float, float] | None = None
         canvas = self.detector.canvas
