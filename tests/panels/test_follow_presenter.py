@@ -115,3 +115,20 @@ def test_bad_addresses_are_one_line() -> None:
         Follower("tcp://somewhere:1")
     with pytest.raises(ShowLinkError, match="cannot publish"):
         Presenter("tcp://256.1.1.1:5")
+
+
+def test_the_latency_benchmark_runs_quick() -> None:
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, str(root / "benchmarks" / "follow_latency.py"), "--quick"],
+        capture_output=True, text=True, timeout=120, cwd=root,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert set(report["ratios"]) == {"follow_within_100ms", "event_vs_pickle"}
+    assert report["event_ms"]["median"] > 0
