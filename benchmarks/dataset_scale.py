@@ -27,7 +27,7 @@ the best mu+ mu- pair by ``events.pid.muon_probability``, its recoil mass and th
 E* by ``events.helix`` / ``events.kinematics``, the L1 count by ``events.trigger``; its figures
 are checked equal to the summary's. It runs on ``--plain-events`` events (half from an HDF5 file,
 half from an ntuple), not the whole set. **Memory**: the filter pass with a skim written, in a
-fresh process per data-set size (the first files vs all of them), peak RSS (``ru_maxrss``) minus
+fresh process per data-set size (the first files vs all of them), peak RSS (VmHWM) minus
 RSS before the pass; ``memory_flat`` = small growth / large growth (1: flat).
 
     python benchmarks/dataset_scale.py [--quick] [--events N] [--files K] [--copies N] [--[no-]dask]
@@ -216,10 +216,11 @@ def dask_fill(paths: list[Path]) -> dict[str, Any]:
     from monitoring.histograms.files import count_events, fill_files
 
     try:
-        backend, startup, _ = timed(lambda: get_backend("dask", n_workers=2))
+        backend = get_backend("dask", n_workers=2)
     except BackendUnavailable as exc:
         return {"not_run": str(exc)}
     try:
+        _, startup, _ = timed(lambda: backend.client)  # the local cluster starts on first use
         fill_files(backend, paths, STANDARD)  # warm: imports, open files
         _, wall, _ = timed(lambda: fill_files(backend, paths, STANDARD))
     finally:
@@ -385,6 +386,18 @@ def plain_loop(
 # --- memory, in a fresh process per data-set size -------------------------------------------------
 
 
+def peak_rss() -> int:
+    """Peak resident bytes of this process: VmHWM (reset by exec, unlike ``ru_maxrss``, which a child
+    inherits from the process that started it), else ``ru_maxrss``."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kB on Linux
+
+
 def memory_child(files: list[str], where: str) -> None:
     """The filter pass with a skim written, over ``files``: RSS before, peak, growth (MB)."""
     import psutil
@@ -395,7 +408,7 @@ def memory_child(files: list[str], where: str) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             selection = Selection(data, flt, CHUNK, ProgressBar(text_io.StringIO()))
             io.write(Path(tmp) / "skim.h5", selection.batches())
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kB on Linux
+        peak = peak_rss()
         n = len(data)
     mb = 1024 * 1024
     print(
