@@ -219,6 +219,9 @@ def dask_fill(paths: list[Path]) -> dict[str, Any]:
         backend = get_backend("dask", n_workers=2)
     except BackendUnavailable as exc:
         return {"not_run": str(exc)}
+    from monitoring.histograms.dask_backend import DaskBackend
+
+    assert isinstance(backend, DaskBackend)
     try:
         _, startup, _ = timed(lambda: backend.client)  # the local cluster starts on first use
         fill_files(backend, paths, STANDARD)  # warm: imports, open files
