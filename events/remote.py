@@ -168,11 +168,26 @@ def read_error(where: Location, exc: BaseException, doing: str) -> EventFileErro
 
 
 class _Counting:
-    """Counts the bytes a source requests; a progress line and callback every ``progress_step``."""
+    """Mixed in before one of uproot's sources: counts the bytes it requests, with a progress line
+    and callback every ``progress_step``."""
 
     _url = ""
     _requested = 0
     _reported = 0
+
+    def __init__(self, file_path: str, **options: Any) -> None:
+        self._url = file_path
+        super().__init__(file_path, **options)  # type: ignore[call-arg]  # the uproot source's
+
+    def chunk(self, start: int, stop: int) -> uproot.source.chunk.Chunk:
+        self._count(stop - start)
+        return super().chunk(start, stop)  # type: ignore[misc]
+
+    def chunks(
+        self, ranges: list[tuple[int, int]], notifications: queue.Queue
+    ) -> list[uproot.source.chunk.Chunk]:
+        self._count(sum(stop - start for start, stop in ranges))
+        return super().chunks(ranges, notifications)  # type: ignore[misc]
 
     def _count(self, nbytes: int) -> None:
         self._requested += nbytes
@@ -186,20 +201,6 @@ class _Counting:
 
 class XRootDSource(_Counting, uproot.source.fsspec.FSSpecSource):
     """uproot's fsspec source (fsspec-xrootd for ``root://``), counting what it requests."""
-
-    def __init__(self, file_path: str, **options: Any) -> None:
-        self._url = file_path
-        super().__init__(file_path, **options)
-
-    def chunk(self, start: int, stop: int) -> uproot.source.chunk.Chunk:
-        self._count(stop - start)
-        return super().chunk(start, stop)
-
-    def chunks(
-        self, ranges: list[tuple[int, int]], notifications: queue.Queue
-    ) -> list[uproot.source.chunk.Chunk]:
-        self._count(sum(stop - start for start, stop in ranges))
-        return super().chunks(ranges, notifications)
 
     def __exit__(self, *exc: object) -> None:
         super().__exit__(*exc)
@@ -222,20 +223,6 @@ class XRootDSource(_Counting, uproot.source.fsspec.FSSpecSource):
 
 class HTTPSource(_Counting, uproot.source.http.HTTPSource):
     """uproot's HTTP source (range requests, Python's own http.client), counting what it requests."""
-
-    def __init__(self, file_path: str, **options: Any) -> None:
-        self._url = file_path
-        super().__init__(file_path, **options)
-
-    def chunk(self, start: int, stop: int) -> uproot.source.chunk.Chunk:
-        self._count(stop - start)
-        return super().chunk(start, stop)
-
-    def chunks(
-        self, ranges: list[tuple[int, int]], notifications: queue.Queue
-    ) -> list[uproot.source.chunk.Chunk]:
-        self._count(sum(stop - start for start, stop in ranges))
-        return super().chunks(ranges, notifications)
 
 
 def as_read(url: str) -> str:

@@ -121,10 +121,11 @@ def load_pv_map(path: str | Path, prefix: str | None = None) -> dict[str, PVLink
     return links
 
 
-class CASource(Source):
-    scheme = "ca"
+class PVSource(Source):
+    """What ``ca://`` and ``pva://`` share: the PV links of the URL (``map``, ``prefix``), the
+    ``write`` switch, and a client context with its subscriptions, started once."""
 
-    def __init__(self, url: str = "ca://") -> None:
+    def __init__(self, url: str) -> None:
         _, _, options = parse_url(url)
         prefix = options.get("prefix")
         if "map" in options:
@@ -133,11 +134,18 @@ class CASource(Source):
             self.links = default_pv_map(DEFAULT_PREFIX if prefix is None else prefix)
         super().__init__(url, tuple(self.links))
         self.writable = options.get("write", "0").lower() in ("1", "true", "yes")
-        self._by_pv = {link.pv: link for link in self.links.values()}
         self._context: Any = None
-        self._pvs: dict[str, Any] = {}
         self._subscriptions: list[Any] = []
         self._start_lock = threading.Lock()
+
+
+class CASource(PVSource):
+    scheme = "ca"
+
+    def __init__(self, url: str = "ca://") -> None:
+        super().__init__(url)
+        self._by_pv = {link.pv: link for link in self.links.values()}
+        self._pvs: dict[str, Any] = {}
 
     def start(self) -> None:
         # after a disconnection caproto searches again with a back-off up to this many seconds

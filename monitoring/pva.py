@@ -18,30 +18,19 @@ from __future__ import annotations
 import functools
 import math
 import os
-import threading
 import time
 from typing import Any
 
-from monitoring.ca import DEFAULT_PREFIX, PVLink, default_pv_map, load_pv_map
+from monitoring.ca import PVLink, PVSource
 from monitoring.channels import Severity
-from monitoring.source import Source, Unexpected, Update, parse_url
+from monitoring.source import Unexpected, Update
 
 
-class PVASource(Source):
+class PVASource(PVSource):
     scheme = "pva"
 
     def __init__(self, url: str = "pva://") -> None:
-        _, _, options = parse_url(url)
-        prefix = options.get("prefix")
-        if "map" in options:
-            self.links = load_pv_map(options["map"], prefix)
-        else:
-            self.links = default_pv_map(DEFAULT_PREFIX if prefix is None else prefix)
-        super().__init__(url, tuple(self.links))
-        self.writable = options.get("write", "0").lower() in ("1", "true", "yes")
-        self._context: Any = None
-        self._subscriptions: list[Any] = []
-        self._start_lock = threading.Lock()
+        super().__init__(url)
 
     def start(self) -> None:
         from p4p.client.thread import Context  # imported here: only pva:// users pay for it
