@@ -23,7 +23,7 @@ from displays import event_geometry as geo
 from displays.canvas import DetectorCanvas, close_canvas
 from displays.overlays import HIGHLIGHT, TowerMesh
 from displays.scene import Scene, Selection
-from displays.style import AXIS_COLOR, BACKGROUND, LABEL_COLOR, CanvasColors
+from displays.style import AXIS_COLOR, BACKGROUND, LABEL_COLOR, CanvasColors, paint_axes
 from displays.vispy_compat import has_hook
 from events.model import Collection, EventBatch
 from geometry import ecl as ecl_geometry
@@ -294,12 +294,7 @@ class EclMapView:
     def set_canvas_colors(self, colors: CanvasColors) -> None:
         """Follow a theme: background, axes, labels, the empty crystals' shade, the selection colour."""
         self.canvas.bgcolor = colors.background
-        for axis in (self.x_axis, self.y_axis):
-            visual = axis.axis
-            visual.axis_color = colors.axis
-            visual.tick_color = colors.axis
-            visual.text_color = colors.label
-            visual.update()
+        paint_axes((self.x_axis, self.y_axis), colors)
         for label in [*self.region_labels, self.legend_title, *self.legend.ticks]:
             label.color = colors.label
         self.legend.border_color = colors.axis

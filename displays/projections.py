@@ -14,7 +14,15 @@ import numpy as np
 from vispy import scene
 
 from displays.canvas import DetectorCanvas
-from displays.style import AXIS_COLOR, BACKGROUND, GRID_COLOR, LABEL_COLOR, CanvasColors, part_style
+from displays.style import (
+    AXIS_COLOR,
+    BACKGROUND,
+    GRID_COLOR,
+    LABEL_COLOR,
+    CanvasColors,
+    paint_axes,
+    part_style,
+)
 from displays.vispy_compat import has_hook
 
 
@@ -102,12 +110,7 @@ class ProjectionView:
     def set_canvas_colors(self, colors: CanvasColors) -> None:
         """Follow a theme: background, axes, tick labels and grid."""
         self.canvas.bgcolor = colors.background
-        for axis in (self.x_axis, self.y_axis):
-            visual = axis.axis
-            visual.axis_color = colors.axis
-            visual.tick_color = colors.axis
-            visual.text_color = colors.label
-            visual.update()
+        paint_axes((self.x_axis, self.y_axis), colors)
         # VisPy adds the grid onto the background: right on dark, invisible on light, which blends it
         light = sum(colors.background[:3]) > 1.5
         blending = "translucent" if light else "additive"

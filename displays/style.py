@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from displays.palette import RGBA, palette, parse
 
@@ -18,6 +20,16 @@ class CanvasColors:
     grid: RGBA
     label: RGBA
     highlight: RGBA
+
+
+def paint_axes(axes: Iterable[Any], colors: CanvasColors) -> None:
+    """Give VisPy AxisWidgets a theme's axis line, tick and label colours."""
+    for axis in axes:
+        visual = axis.axis
+        visual.axis_color = colors.axis
+        visual.tick_color = colors.axis
+        visual.text_color = colors.label
+        visual.update()
 
 
 def canvas_colors(theme: str = "dark") -> CanvasColors:
