@@ -24,7 +24,7 @@ from displays.canvas import DetectorCanvas, close_canvas
 from displays.overlays import HIGHLIGHT, TowerMesh
 from displays.scene import Scene, Selection
 from displays.style import AXIS_COLOR, BACKGROUND, LABEL_COLOR, CanvasColors, paint_axes
-from displays.vispy_compat import has_hook
+from displays.vispy_compat import sync_axes
 from events.model import Collection, EventBatch
 from geometry import ecl as ecl_geometry
 from geometry.ecl_map import cell_in_map, cell_rectangles
@@ -317,12 +317,8 @@ class EclMapView:
         self.legend_title.pos = (w - 50.0, h / 2.0 - 10.0 - length / 2.0 - 14.0)
 
     def _sync_axes(self, event: Any = None) -> None:
-        """Lay the grid out, then let the axes read their range (as ``ProjectionView`` does)."""
-        if has_hook("Grid._update_child_widget_dim"):
-            self._grid._update_child_widget_dim()
-        if has_hook("AxisWidget._view_changed"):
-            self.x_axis._view_changed()
-            self.y_axis._view_changed()
+        """Lay the grid out and let the axes read their range (``vispy_compat.sync_axes``)."""
+        sync_axes(self._grid, (self.x_axis, self.y_axis))
 
     # --- picking --------------------------------------------------------------------------------
 

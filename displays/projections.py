@@ -23,7 +23,7 @@ from displays.style import (
     paint_axes,
     part_style,
 )
-from displays.vispy_compat import has_hook
+from displays.vispy_compat import sync_axes
 
 
 @dataclass(frozen=True)
@@ -124,13 +124,8 @@ class ProjectionView:
         self.view.camera.set_range(x=self.projection.x_range, y=self.projection.y_range, margin=0.0)
 
     def _sync_axes(self, event: Any = None) -> None:
-        """Lay the grid out, then let the axes read their range: VisPy updates the ticks only when the
-        camera moves, so without this they keep the place the axis had before the first layout."""
-        if has_hook("Grid._update_child_widget_dim"):
-            self._grid._update_child_widget_dim()
-        if has_hook("AxisWidget._view_changed"):
-            self.x_axis._view_changed()
-            self.y_axis._view_changed()
+        """Lay the grid out and let the axes read their range (``vispy_compat.sync_axes``)."""
+        sync_axes(self._grid, (self.x_axis, self.y_axis))
 
     def to_pixels(self, points: np.ndarray) -> np.ndarray:
         """Canvas pixel (column, row) of (N, 2) points in the projection's cm coordinates."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Iterable
 
 import vispy
 from vispy import scene
@@ -35,6 +36,16 @@ def missing_hooks() -> frozenset[str]:
 def has_hook(name: str) -> bool:
     """Whether the private hook ``name`` of ``HOOKS`` can be used."""
     return name not in missing_hooks()
+
+
+def sync_axes(grid: Grid, axes: Iterable[AxisWidget]) -> None:
+    """Lay a grid out, then let its axes read their range: VisPy updates the ticks only when the
+    camera moves, so without this they keep the place the axis had before the first layout."""
+    if has_hook("Grid._update_child_widget_dim"):
+        grid._update_child_widget_dim()
+    if has_hook("AxisWidget._view_changed"):
+        for axis in axes:
+            axis._view_changed()
 
 
 def problem(version: str | None = None, missing: frozenset[str] | None = None) -> str | None:
