@@ -99,7 +99,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"gui: {args.screenshot}: directory {args.screenshot.parent} does not exist", file=sys.stderr)
         return 2
 
-    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from displays.palette import PaletteError
@@ -154,19 +153,7 @@ def run(args: argparse.Namespace) -> int:
     window.show()
     if args.rotate:
         window.rotate_action.setChecked(True)
-    if args.screenshot is not None:
-
-        def save_and_quit() -> None:
-            from panels.files import save_pixmap
-
-            try:
-                save_pixmap(window.grab(), args.screenshot)
-            except OSError as exc:  # names the file and the reason
-                print(f"gui: {exc}", file=sys.stderr)
-            app.quit()
-
-        QTimer.singleShot(args.screenshot_after_ms, save_and_quit)
-    return int(app.exec())
+    return _exec(app, window, args)
 
 
 def run_masterclass(app: Any, args: argparse.Namespace) -> int:
@@ -186,20 +173,7 @@ def run_masterclass(app: Any, args: argparse.Namespace) -> int:
         return 2
     window.resize(1900, 1050)
     window.show() if args.screenshot is not None else window.showMaximized()
-    if args.screenshot is not None:
-        from PySide6.QtCore import QTimer
-
-        def save_and_quit() -> None:
-            from panels.files import save_pixmap
-
-            try:
-                save_pixmap(window.grab(), args.screenshot)
-            except OSError as exc:
-                print(f"gui: {exc}", file=sys.stderr)
-            app.quit()
-
-        QTimer.singleShot(args.screenshot_after_ms, save_and_quit)
-    return int(app.exec())
+    return _exec(app, window, args)
 
 
 def run_outreach(app: Any, args: argparse.Namespace) -> int:
@@ -232,6 +206,11 @@ def run_outreach(app: Any, args: argparse.Namespace) -> int:
         print(f"gui: {exc}", file=sys.stderr)
         return 2
     show.start(full_screen=args.screenshot is None)
+    return _exec(app, show, args)
+
+
+def _exec(app: Any, window: Any, args: argparse.Namespace) -> int:
+    """Run the event loop; with ``--screenshot`` save a picture of ``window`` once drawn, then quit."""
     if args.screenshot is not None:
         from PySide6.QtCore import QTimer
 
@@ -239,8 +218,8 @@ def run_outreach(app: Any, args: argparse.Namespace) -> int:
             from panels.files import save_pixmap
 
             try:
-                save_pixmap(show.grab(), args.screenshot)
-            except OSError as exc:
+                save_pixmap(window.grab(), args.screenshot)
+            except OSError as exc:  # names the file and the reason
                 print(f"gui: {exc}", file=sys.stderr)
             app.quit()
 
