@@ -21,11 +21,13 @@ when one is set.
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import os
 import queue
 import re
 import socket
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -233,15 +235,20 @@ def as_read(url: str) -> str:
     return url if read_as == parts.scheme else urlunsplit(parts._replace(scheme=read_as))
 
 
-def open_file(url: str) -> Any:
-    """Open a remote ROOT file with uproot (its root directory); :class:`EventFileError` if it fails."""
+def _source_class(url: str) -> type[XRootDSource] | type[HTTPSource]:
+    """The uproot source that reads the URL, once its server answers; :class:`EventFileError` if not."""
     scheme = scheme_of(url)
     if scheme not in SCHEMES:
         raise EventFileError(
             url, f"cannot read {scheme}:// URLs; remote files are read over root://, https:// or davs://"
         )
     check_reachable(url, settings.timeout)
-    handler = XRootDSource if scheme in XROOTD_SCHEMES else HTTPSource
+    return XRootDSource if scheme in XROOTD_SCHEMES else HTTPSource
+
+
+def open_file(url: str) -> Any:
+    """Open a remote ROOT file with uproot (its root directory); :class:`EventFileError` if it fails."""
+    handler = _source_class(url)
     try:
         # a one-entry dict: uproot reads no "file.root:object" out of the URL
         return uproot.open({as_read(url): None}, handler=handler, timeout=settings.timeout)
@@ -263,3 +270,97 @@ def file_size(file: Any) -> int | None:
     except Exception:
         return None
     return int(size) if isinstance(size, int) else None
+
+
+class RemoteFile(io.RawIOBase):
+    """A remote file as a seekable binary stream (for h5py), read in cached blocks through uproot's sources.
+
+    The file is read in aligned blocks of ``block_size`` bytes, the missing blocks of one read in one
+    range request of :class:`XRootDSource` or :class:`HTTPSource` (so the byte counting, the progress
+    lines and the timeouts are those of the ROOT reads), and the last ``cache_blocks`` blocks kept:
+    h5py asks for many small, scattered pieces (superblock, B-tree nodes, chunks), most of them
+    again and again. A failed read is one :class:`EventFileError` naming the URL (:func:`read_error`).
+    """
+
+    def __init__(self, url: str, block_size: int = 2**16, cache_blocks: int = 1024) -> None:
+        super().__init__()
+        handler = _source_class(url)
+        self.url = url
+        self.block_size = block_size
+        self._cache_blocks = cache_blocks
+        self._blocks: OrderedDict[int, bytes] = OrderedDict()
+        try:
+            self._source: Any = handler(as_read(url), timeout=settings.timeout)
+            self._size = int(self._source.num_bytes)
+        except EventFileError:
+            raise
+        except Exception as exc:
+            raise explain(url, exc) from exc
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
+        if base + offset < 0:
+            raise OSError(f"{self.url}: seek to a negative position {base + offset}")
+        self._position = base + offset
+        return self._position
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        start, stop = self._position, min(self._position + len(view), self._size)
+        if stop <= start:
+            return 0
+        first, last = start // self.block_size, (stop - 1) // self.block_size
+        self._fetch([b for b in range(first, last + 1) if b not in self._blocks])
+        at = 0
+        for block in range(first, last + 1):
+            data = self._blocks[block]
+            self._blocks.move_to_end(block)
+            lo = max(start - block * self.block_size, 0)
+            hi = min(stop - block * self.block_size, len(data))
+            view[at : at + hi - lo] = data[lo:hi]
+            at += hi - lo
+        self._position = stop
+        return at
+
+    def _fetch(self, blocks: list[int]) -> None:
+        """Read the blocks (consecutive runs in one request each) into the cache."""
+        runs: list[list[int]] = []
+        for block in blocks:
+            if runs and block == runs[-1][-1] + 1:
+                runs[-1].append(block)
+            else:
+                runs.append([block])
+        for run in runs:
+            lo, hi = run[0] * self.block_size, min((run[-1] + 1) * self.block_size, self._size)
+            try:
+                data = bytes(self._source.chunk(lo, hi).raw_data)
+            except Exception as exc:
+                raise read_error(self.url, exc, f"cannot read bytes {lo}:{hi}") from exc
+            if len(data) != hi - lo:
+                raise EventFileError(self.url, f"the server sent {len(data)} of bytes {lo}:{hi}")
+            for i, block in enumerate(run):
+                self._blocks[block] = data[i * self.block_size : (i + 1) * self.block_size]
+        while len(self._blocks) > max(self._cache_blocks, len(blocks)):
+            self._blocks.popitem(last=False)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._blocks.clear()
+            with contextlib.suppress(Exception):
+                self._source.__exit__(None, None, None)
+        super().close()
+
+
+def open_binary(url: str) -> RemoteFile:
+    """A remote file for h5py (or any reader of seekable file objects); see :class:`RemoteFile`."""
+    return RemoteFile(url)

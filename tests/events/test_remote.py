@@ -129,11 +129,21 @@ def ntuple(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(ntuple: Path, mdst_sample: Path) -> Iterator[XRootDServer]:
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Our HDF5 event store of the sample, several chunks long."""
+    sample = io.load(samples.SAMPLE)
+    path = tmp_path_factory.mktemp("remote") / "events.h5"
+    io.write(path, [sample] * (NTUPLE_EVENTS // len(sample)))
+    return path
+
+
+@pytest.fixture(scope="module")
+def server(ntuple: Path, mdst_sample: Path, store: Path) -> Iterator[XRootDServer]:
     base = _server_folder()
     srv = XRootDServer(base)
     srv.put(mdst_sample, "mdst.root")
     srv.put(ntuple, "ntuple.root")
+    srv.put(store, "events.h5")
     srv.put(ntuple, "secret.root")
     (srv.data / "secret.root").chmod(0)  # exported, but nobody may read it
     yield srv
@@ -154,6 +164,46 @@ def test_a_root_url_reads_the_same_events_as_the_local_file(
         remote_events = source.read()
     assert len(remote_events) > 0
     assert_same_events(remote_events, io.load(local))
+
+
+@pytest.mark.usefixtures("quick_timeout")
+@pytest.mark.parametrize("scheme", ["root", "http"])
+def test_an_hdf5_store_is_read_over_the_network_a_range_at_a_time(
+    server: XRootDServer, store: Path, scheme: str
+) -> None:
+    url = server.url("events.h5", scheme)
+    local = io.load(store)
+    with io.open_events(url) as source:
+        assert source.path == url
+        assert len(source) == len(local)
+        assert_same_events(source.read(1234, 1237), local.slice(1234, 1237))  # a few events, far in
+        assert_same_events(source.read(), local)
+    missing = server.url("nope.h5", scheme)
+    with pytest.raises(EventFileError) as caught:
+        io.open_events(missing)
+    assert str(caught.value).startswith(f"{missing}: ")
+    assert "not found on the server" in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_remote_store_reads_what_an_event_needs_once_and_again_from_its_cache(
+    server: XRootDServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    thousand = EventBatch.concat([io.load(samples.SAMPLE)] * 100)
+    big = tmp_path / "big.h5"
+    io.write(big, [thousand] * 10)  # 10 000 events: three header chunks, several row chunks
+    url = server.put(big, "big.h5")
+    requested: list[int] = []
+    monkeypatch.setattr(remote.settings, "progress_step", 1)  # a callback per request
+    monkeypatch.setattr(remote.settings, "progress", lambda url, n: requested.append(n))
+    with io.open_events(url) as source:
+        first = source.read(9345, 9346)
+        one_event = requested[-1]
+        again = source.read(9345, 9346)
+        assert requested[-1] == one_event  # nothing asked of the server twice
+    assert_same_events(again, first)
+    assert_same_events(first, thousand.slice(345, 346))
+    assert one_event < big.stat().st_size / 2, (one_event, big.stat().st_size)
 
 
 @pytest.mark.usefixtures("quick_timeout")
@@ -235,7 +285,7 @@ def test_urls_the_readers_cannot_take_are_named() -> None:
     with pytest.raises(EventFileError, match=r"unknown host 'no-such-host\.invalid'"):
         io.open_events("root://no-such-host.invalid//data/file.root")
     with pytest.raises(EventFileError, match="local disk only"):
-        io.open_events("root://127.0.0.1//data/events.h5")  # HDF5 is not read over the network
+        io.open_events("root://127.0.0.1//data/events.json")  # Phoenix JSON is not read over the network
     with pytest.raises(EventFileError, match=r"^ftp://host/f\.root: cannot read ftp:// URLs"):
         io.open_events("ftp://host/f.root")
 
