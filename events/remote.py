@@ -1,4 +1,6 @@
-"""ROOT files over the network: ``root://`` (XRootD), ``https://`` and ``davs://`` URLs (docs/datasets.md §6).
+"""Files over the network: ``root://``, ``roots://`` (XRootD, plain and TLS), ``https://``, ``davs://``.
+
+docs/datasets.md §6 says what is read how.
 
 The ROOT readers (``events.rootio``, ``events.mdst``) open a URL through :func:`open_file`, and a
 data set may list URLs among its files. uproot reads ``root://`` through fsspec-xrootd (the
@@ -43,11 +45,11 @@ from events.source import EventFileError, Location, is_url
 log = logging.getLogger(__name__)
 
 # scheme -> the scheme it is read as: xroot:// is another name of root://, WebDAV reads are HTTP ones
-XROOTD_SCHEMES = {"root": "root", "xroot": "root"}
+XROOTD_SCHEMES = {"root": "root", "xroot": "root", "roots": "roots", "xroots": "roots"}
 HTTP_SCHEMES = {"http": "http", "https": "https", "dav": "http", "davs": "https"}
 READ_AS = {**XROOTD_SCHEMES, **HTTP_SCHEMES}
 SCHEMES = tuple(READ_AS)
-DEFAULT_PORTS = {"root": 1094, "http": 80, "https": 443}  # of the scheme a URL is read as
+DEFAULT_PORTS = {"root": 1094, "roots": 1094, "http": 80, "https": 443}  # of the scheme a URL is read as
 
 # The XRootD client checks its timeouts every TimeoutResolution seconds (15 by default), which would
 # stretch a 3 s timeout to 15 s; read once, when the client library loads (fsspec-xrootd's first use).
@@ -144,6 +146,12 @@ def explain(url: str, exc: BaseException, doing: str = "cannot open") -> EventFi
         return EventFileError(
             url, f"{doing}: the server did not answer within {settings.timeout} s (timed out; {text})"
         )
+    if "certificate" in low or "tls error" in low or "ssl" in low:
+        return EventFileError(
+            url,
+            f"{doing}: the TLS connection failed; is the server's certificate authority known here? "
+            f"(X509_CERT_DIR for roots://, SSL_CERT_FILE or SSL_CERT_DIR for https://; {text})",
+        )
     if isinstance(exc, ConnectionError) or "socket error" in low or "connection" in low:
         return EventFileError(url, f"{doing}: the connection to the server was lost ({text})")
     if isinstance(exc, ImportError) or "protocol not known" in low:
@@ -201,6 +209,26 @@ class _Counting:
                 settings.progress(self._url, self._requested)
 
 
+def _register_roots() -> None:
+    """Teach fsspec ``roots://``: fsspec-xrootd's file system with TLS (the xrootd client's own).
+
+    fsspec-xrootd registers ``root://`` only, and talks to the server's namespace as ``root://``; the
+    same class with the ``roots`` protocol opens files and the namespace as ``roots://``, which the
+    xrootd client reads over TLS, checking the server's certificate against ``$X509_CERT_DIR``."""
+    import fsspec
+    from fsspec_xrootd import XRootDFileSystem
+    from XRootD import client
+
+    class TLSXRootDFileSystem(XRootDFileSystem):  # type: ignore[misc]  # fsspec-xrootd is untyped
+        protocol = "roots"
+
+        def __init__(self, *args: Any, **options: Any) -> None:
+            super().__init__(*args, **options)
+            self._myclient = client.FileSystem("roots://" + self.hostid)
+
+    fsspec.register_implementation("roots", TLSXRootDFileSystem, clobber=True)
+
+
 class XRootDSource(_Counting, uproot.source.fsspec.FSSpecSource):
     """uproot's fsspec source (fsspec-xrootd for ``root://``), counting what it requests."""
 
@@ -240,9 +268,15 @@ def _source_class(url: str) -> type[XRootDSource] | type[HTTPSource]:
     scheme = scheme_of(url)
     if scheme not in SCHEMES:
         raise EventFileError(
-            url, f"cannot read {scheme}:// URLs; remote files are read over root://, https:// or davs://"
+            url,
+            f"cannot read {scheme}:// URLs; remote files are read over root://, roots://, https:// or davs://",
         )
     check_reachable(url, settings.timeout)
+    if READ_AS[scheme] == "roots":
+        try:
+            _register_roots()
+        except ImportError as exc:
+            raise explain(url, exc) from exc
     return XRootDSource if scheme in XROOTD_SCHEMES else HTTPSource
 
 
