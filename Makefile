@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # xrootd-server: the XRootD server tests/events/test_remote.py reads root:// URLs from
 APT_PACKAGES := python3-venv libgl1 libegl1 libxkbcommon0 libglib2.0-0 libfontconfig1 libdbus-1-3 \
 	xvfb xauth libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 \
-	libxcb-render-util0 libosmesa6 xrootd-server
+	libxcb-render-util0 libosmesa6 xrootd-server openssl
 XVFB := xvfb-run -a -s "-screen 0 1920x1080x24"
 
 # the desktop entry of `make install-desktop` (XDG user directories unless told otherwise)

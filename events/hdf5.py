@@ -10,7 +10,8 @@ Layout (docs/architecture.md §5.1, offsets plus flat arrays)::
 Every dataset is chunked, gzip-compressed (with byte shuffle) and unlimited along its first
 axis, so batches are appended without rewriting. ``n_events`` is updated last on every append:
 an interrupted append leaves a file that still reads as the events written before it.
-Reading events ``a:b`` touches only ``offsets[a:b+1]`` and the rows between them.
+Reading events ``a:b`` touches only ``offsets[a:b+1]`` and the rows between them. A store may be
+read from a ``root://``, ``https://`` or ``davs://`` URL (``events.remote.open_binary``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import numpy as np
 
 from events.model import COLLECTIONS, HEADER, SCHEMA_VERSION, Collection, ColumnSpec, EventBatch
 from events.outputs import AtomicOutput, GuardedFile, OutputError, failure_reason
-from events.source import EventFileError, EventSource
+from events.source import EventFileError, EventSource, is_url
 
 FORMAT = "belle2-display-events"
 HEADER_CHUNK = 4096  # events per chunk
@@ -264,12 +265,22 @@ class HDF5Source(EventSource):
     def _handle(self) -> h5py.File:
         if self._file is None:
             try:
-                self._file = h5py.File(self.path, "r")
+                self._file = h5py.File(self._open_location(), "r")
+            except EventFileError:
+                raise
             except Exception as exc:  # OSError mostly; damaged superblocks raise others
                 raise EventFileError(
                     self.path, f"not a readable HDF5 file (truncated or corrupted?): {exc}"
                 ) from exc
         return self._file
+
+    def _open_location(self) -> Any:
+        """What h5py opens: the local path, or a URL's bytes read ahead over the network."""
+        if isinstance(self.path, str) and is_url(self.path):
+            from events import remote  # deferred: uproot and the XRootD client only for URLs
+
+            return remote.open_binary(self.path)
+        return self.path
 
     def close(self) -> None:
         self._datasets.clear()

@@ -89,7 +89,14 @@ class FileFormat:
 
 
 FORMATS: tuple[FileFormat, ...] = (
-    FileFormat("hdf5", "HDF5 event store", (".h5", ".hdf5"), "events.hdf5:HDF5Source", "events.hdf5:write"),
+    FileFormat(
+        "hdf5",
+        "HDF5 event store",
+        (".h5", ".hdf5"),
+        "events.hdf5:HDF5Source",
+        "events.hdf5:write",
+        remote=True,
+    ),
     # the two ROOT formats share the opener that looks inside; .root files are written as ntuples
     FileFormat("mdst", "Belle II mdst", (".root",), "events.rootio:open_root", remote=True),
     FileFormat(
@@ -167,7 +174,7 @@ def _check_remote(url: str) -> FileFormat:
 def open_events(path: str | Path) -> EventSource:
     """Open an event file for reading by its suffix; ``.root`` files are told apart by content.
 
-    A ``root://``, ``https://`` or ``davs://`` URL of a ``.root`` file is read over the network
+    A ``root://``, ``https://`` or ``davs://`` URL of a ``.root`` or HDF5 file is read over the network
     (``events.remote``)."""
     where = location(path)
     if isinstance(where, str):

@@ -1,4 +1,6 @@
-"""ROOT files over the network: ``root://`` (XRootD), ``https://`` and ``davs://`` URLs (docs/datasets.md §6).
+"""Files over the network: ``root://``, ``roots://`` (XRootD, plain and TLS), ``https://``, ``davs://``.
+
+docs/datasets.md §6 says what is read how.
 
 The ROOT readers (``events.rootio``, ``events.mdst``) open a URL through :func:`open_file`, and a
 data set may list URLs among its files. uproot reads ``root://`` through fsspec-xrootd (the
@@ -21,11 +23,13 @@ when one is set.
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import os
 import queue
 import re
 import socket
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -41,11 +45,11 @@ from events.source import EventFileError, Location, is_url
 log = logging.getLogger(__name__)
 
 # scheme -> the scheme it is read as: xroot:// is another name of root://, WebDAV reads are HTTP ones
-XROOTD_SCHEMES = {"root": "root", "xroot": "root"}
+XROOTD_SCHEMES = {"root": "root", "xroot": "root", "roots": "roots", "xroots": "roots"}
 HTTP_SCHEMES = {"http": "http", "https": "https", "dav": "http", "davs": "https"}
 READ_AS = {**XROOTD_SCHEMES, **HTTP_SCHEMES}
 SCHEMES = tuple(READ_AS)
-DEFAULT_PORTS = {"root": 1094, "http": 80, "https": 443}  # of the scheme a URL is read as
+DEFAULT_PORTS = {"root": 1094, "roots": 1094, "http": 80, "https": 443}  # of the scheme a URL is read as
 
 # The XRootD client checks its timeouts every TimeoutResolution seconds (15 by default), which would
 # stretch a 3 s timeout to 15 s; read once, when the client library loads (fsspec-xrootd's first use).
@@ -142,6 +146,12 @@ def explain(url: str, exc: BaseException, doing: str = "cannot open") -> EventFi
         return EventFileError(
             url, f"{doing}: the server did not answer within {settings.timeout} s (timed out; {text})"
         )
+    if "certificate" in low or "tls error" in low or "ssl" in low:
+        return EventFileError(
+            url,
+            f"{doing}: the TLS connection failed; is the server's certificate authority known here? "
+            f"(X509_CERT_DIR for roots://, SSL_CERT_FILE or SSL_CERT_DIR for https://; {text})",
+        )
     if isinstance(exc, ConnectionError) or "socket error" in low or "connection" in low:
         return EventFileError(url, f"{doing}: the connection to the server was lost ({text})")
     if isinstance(exc, ImportError) or "protocol not known" in low:
@@ -199,6 +209,26 @@ class _Counting:
                 settings.progress(self._url, self._requested)
 
 
+def _register_roots() -> None:
+    """Teach fsspec ``roots://``: fsspec-xrootd's file system with TLS (the xrootd client's own).
+
+    fsspec-xrootd registers ``root://`` only, and talks to the server's namespace as ``root://``; the
+    same class with the ``roots`` protocol opens files and the namespace as ``roots://``, which the
+    xrootd client reads over TLS, checking the server's certificate against ``$X509_CERT_DIR``."""
+    import fsspec
+    from fsspec_xrootd import XRootDFileSystem
+    from XRootD import client
+
+    class TLSXRootDFileSystem(XRootDFileSystem):  # type: ignore[misc]  # fsspec-xrootd is untyped
+        protocol = "roots"
+
+        def __init__(self, *args: Any, **options: Any) -> None:
+            super().__init__(*args, **options)
+            self._myclient = client.FileSystem("roots://" + self.hostid)
+
+    fsspec.register_implementation("roots", TLSXRootDFileSystem, clobber=True)
+
+
 class XRootDSource(_Counting, uproot.source.fsspec.FSSpecSource):
     """uproot's fsspec source (fsspec-xrootd for ``root://``), counting what it requests."""
 
@@ -233,15 +263,26 @@ def as_read(url: str) -> str:
     return url if read_as == parts.scheme else urlunsplit(parts._replace(scheme=read_as))
 
 
-def open_file(url: str) -> Any:
-    """Open a remote ROOT file with uproot (its root directory); :class:`EventFileError` if it fails."""
+def _source_class(url: str) -> type[XRootDSource] | type[HTTPSource]:
+    """The uproot source that reads the URL, once its server answers; :class:`EventFileError` if not."""
     scheme = scheme_of(url)
     if scheme not in SCHEMES:
         raise EventFileError(
-            url, f"cannot read {scheme}:// URLs; remote files are read over root://, https:// or davs://"
+            url,
+            f"cannot read {scheme}:// URLs; remote files are read over root://, roots://, https:// or davs://",
         )
     check_reachable(url, settings.timeout)
-    handler = XRootDSource if scheme in XROOTD_SCHEMES else HTTPSource
+    if READ_AS[scheme] == "roots":
+        try:
+            _register_roots()
+        except ImportError as exc:
+            raise explain(url, exc) from exc
+    return XRootDSource if scheme in XROOTD_SCHEMES else HTTPSource
+
+
+def open_file(url: str) -> Any:
+    """Open a remote ROOT file with uproot (its root directory); :class:`EventFileError` if it fails."""
+    handler = _source_class(url)
     try:
         # a one-entry dict: uproot reads no "file.root:object" out of the URL
         return uproot.open({as_read(url): None}, handler=handler, timeout=settings.timeout)
@@ -263,3 +304,97 @@ def file_size(file: Any) -> int | None:
     except Exception:
         return None
     return int(size) if isinstance(size, int) else None
+
+
+class RemoteFile(io.RawIOBase):
+    """A remote file as a seekable binary stream (for h5py), read in cached blocks through uproot's sources.
+
+    The file is read in aligned blocks of ``block_size`` bytes, the missing blocks of one read in one
+    range request of :class:`XRootDSource` or :class:`HTTPSource` (so the byte counting, the progress
+    lines and the timeouts are those of the ROOT reads), and the last ``cache_blocks`` blocks kept:
+    h5py asks for many small, scattered pieces (superblock, B-tree nodes, chunks), most of them
+    again and again. A failed read is one :class:`EventFileError` naming the URL (:func:`read_error`).
+    """
+
+    def __init__(self, url: str, block_size: int = 2**16, cache_blocks: int = 1024) -> None:
+        super().__init__()
+        handler = _source_class(url)
+        self.url = url
+        self.block_size = block_size
+        self._cache_blocks = cache_blocks
+        self._blocks: OrderedDict[int, bytes] = OrderedDict()
+        try:
+            self._source: Any = handler(as_read(url), timeout=settings.timeout)
+            self._size = int(self._source.num_bytes)
+        except EventFileError:
+            raise
+        except Exception as exc:
+            raise explain(url, exc) from exc
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
+        if base + offset < 0:
+            raise OSError(f"{self.url}: seek to a negative position {base + offset}")
+        self._position = base + offset
+        return self._position
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        start, stop = self._position, min(self._position + len(view), self._size)
+        if stop <= start:
+            return 0
+        first, last = start // self.block_size, (stop - 1) // self.block_size
+        self._fetch([b for b in range(first, last + 1) if b not in self._blocks])
+        at = 0
+        for block in range(first, last + 1):
+            data = self._blocks[block]
+            self._blocks.move_to_end(block)
+            lo = max(start - block * self.block_size, 0)
+            hi = min(stop - block * self.block_size, len(data))
+            view[at : at + hi - lo] = data[lo:hi]
+            at += hi - lo
+        self._position = stop
+        return at
+
+    def _fetch(self, blocks: list[int]) -> None:
+        """Read the blocks (consecutive runs in one request each) into the cache."""
+        runs: list[list[int]] = []
+        for block in blocks:
+            if runs and block == runs[-1][-1] + 1:
+                runs[-1].append(block)
+            else:
+                runs.append([block])
+        for run in runs:
+            lo, hi = run[0] * self.block_size, min((run[-1] + 1) * self.block_size, self._size)
+            try:
+                data = bytes(self._source.chunk(lo, hi).raw_data)
+            except Exception as exc:
+                raise read_error(self.url, exc, f"cannot read bytes {lo}:{hi}") from exc
+            if len(data) != hi - lo:
+                raise EventFileError(self.url, f"the server sent {len(data)} of bytes {lo}:{hi}")
+            for i, block in enumerate(run):
+                self._blocks[block] = data[i * self.block_size : (i + 1) * self.block_size]
+        while len(self._blocks) > max(self._cache_blocks, len(blocks)):
+            self._blocks.popitem(last=False)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._blocks.clear()
+            with contextlib.suppress(Exception):
+                self._source.__exit__(None, None, None)
+        super().close()
+
+
+def open_binary(url: str) -> RemoteFile:
+    """A remote file for h5py (or any reader of seekable file objects); see :class:`RemoteFile`."""
+    return RemoteFile(url)

@@ -52,7 +52,7 @@ class XRootDServer:
     files through their "other" permission bits, as any user's files are read by a server.
     """
 
-    def __init__(self, base: Path) -> None:
+    def __init__(self, base: Path, tls: bool = False) -> None:
         binary = shutil.which("xrootd")
         if binary is None:
             pytest.skip("no xrootd binary (Debian's xrootd-server; `make system-packages` installs it)")
@@ -62,18 +62,25 @@ class XRootDServer:
         (base / "admin").mkdir()
         self.port, self.http_port = _free_port(), _free_port()
         config = base / "xrootd.cfg"
-        config.write_text(
-            "all.export /\n"
-            f"xrd.port {self.port}\n"
-            f"xrd.protocol XrdHttp:{self.http_port} libXrdHttp.so\n"
-            f"oss.localroot {self.data}\n"
-            f"all.adminpath {base / 'admin'}\n"
-            f"all.pidpath {base / 'admin'}\n"
-        )
+        lines = [
+            "all.export /",
+            f"xrd.port {self.port}",
+            f"xrd.protocol XrdHttp:{self.http_port} libXrdHttp.so",
+            f"oss.localroot {self.data}",
+            f"all.adminpath {base / 'admin'}",
+            f"all.pidpath {base / 'admin'}",
+        ]
+        self.authority = base / "ca"  # the folder of hashed CA certificates a client is told of
+        if tls:  # roots:// and https:// with a self-signed certificate for 127.0.0.1
+            cert, key = self._certificate(base)
+            lines += [f"xrd.tls {cert} {key}", f"xrd.tlsca certdir {self.authority}"]
+        config.write_text("\n".join(lines) + "\n")
         as_user: list[str] = []
         if os.geteuid() == 0:
             shutil.chown(base / "admin", "nobody")
             shutil.chown(base, "nobody")  # the log folder -l makes
+            if tls:
+                shutil.chown(base / "key.pem", "nobody")  # xrootd reads its key as the user it runs as
             as_user = ["-R", "nobody"]
         self.log = base / "server.out"
         with self.log.open("wb") as out:
@@ -92,6 +99,26 @@ class XRootDServer:
         logs = " | ".join(p.read_text(errors="replace")[-600:] for p in base.rglob("*.log"))
         pytest.skip(f"xrootd could not be started: {self.log.read_text(errors='replace')[-600:]} {logs}")
 
+    def _certificate(self, base: Path) -> tuple[Path, Path]:
+        """A self-signed certificate for 127.0.0.1 and its key; the CA folder holding it, hashed."""
+        openssl = shutil.which("openssl")
+        if openssl is None:
+            pytest.skip("no openssl binary to make the test server's certificate (Debian's openssl)")
+        cert, key = base / "cert.pem", base / "key.pem"
+        subprocess.run(
+            [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-keyout", str(key),
+             "-out", str(cert), "-subj", "/CN=127.0.0.1",
+             "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        cert.chmod(0o644)
+        key.chmod(0o400)
+        self.authority.mkdir()
+        shutil.copy(cert, self.authority / "test-ca.pem")
+        subprocess.run([openssl, "rehash", str(self.authority)], check=True, capture_output=True)
+        self.authority.chmod(0o755)
+        return cert, key
+
     def put(self, source: Path, name: str) -> str:
         """Copy a file into the exported folder (readable by the server); its root:// URL."""
         target = self.data / name
@@ -100,7 +127,7 @@ class XRootDServer:
         return self.url(name)
 
     def url(self, name: str, scheme: str = "root") -> str:
-        port = self.port if scheme in ("root", "xroot") else self.http_port
+        port = self.port if scheme in remote.XROOTD_SCHEMES else self.http_port
         return f"{scheme}://127.0.0.1:{port}//{name}"
 
     def stop(self) -> None:
@@ -129,11 +156,21 @@ def ntuple(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(ntuple: Path, mdst_sample: Path) -> Iterator[XRootDServer]:
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Our HDF5 event store of the sample, several chunks long."""
+    sample = io.load(samples.SAMPLE)
+    path = tmp_path_factory.mktemp("remote") / "events.h5"
+    io.write(path, [sample] * (NTUPLE_EVENTS // len(sample)))
+    return path
+
+
+@pytest.fixture(scope="module")
+def server(ntuple: Path, mdst_sample: Path, store: Path) -> Iterator[XRootDServer]:
     base = _server_folder()
     srv = XRootDServer(base)
     srv.put(mdst_sample, "mdst.root")
     srv.put(ntuple, "ntuple.root")
+    srv.put(store, "events.h5")
     srv.put(ntuple, "secret.root")
     (srv.data / "secret.root").chmod(0)  # exported, but nobody may read it
     yield srv
@@ -157,6 +194,46 @@ def test_a_root_url_reads_the_same_events_as_the_local_file(
 
 
 @pytest.mark.usefixtures("quick_timeout")
+@pytest.mark.parametrize("scheme", ["root", "http"])
+def test_an_hdf5_store_is_read_over_the_network_a_range_at_a_time(
+    server: XRootDServer, store: Path, scheme: str
+) -> None:
+    url = server.url("events.h5", scheme)
+    local = io.load(store)
+    with io.open_events(url) as source:
+        assert source.path == url
+        assert len(source) == len(local)
+        assert_same_events(source.read(1234, 1237), local.slice(1234, 1237))  # a few events, far in
+        assert_same_events(source.read(), local)
+    missing = server.url("nope.h5", scheme)
+    with pytest.raises(EventFileError) as caught:
+        io.open_events(missing)
+    assert str(caught.value).startswith(f"{missing}: ")
+    assert "not found on the server" in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_remote_store_reads_what_an_event_needs_once_and_again_from_its_cache(
+    server: XRootDServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    thousand = EventBatch.concat([io.load(samples.SAMPLE)] * 100)
+    big = tmp_path / "big.h5"
+    io.write(big, [thousand] * 10)  # 10 000 events: three header chunks, several row chunks
+    url = server.put(big, "big.h5")
+    requested: list[int] = []
+    monkeypatch.setattr(remote.settings, "progress_step", 1)  # a callback per request
+    monkeypatch.setattr(remote.settings, "progress", lambda url, n: requested.append(n))
+    with io.open_events(url) as source:
+        first = source.read(9345, 9346)
+        one_event = requested[-1]
+        again = source.read(9345, 9346)
+        assert requested[-1] == one_event  # nothing asked of the server twice
+    assert_same_events(again, first)
+    assert_same_events(first, thousand.slice(345, 346))
+    assert one_event < big.stat().st_size / 2, (one_event, big.stat().st_size)
+
+
+@pytest.mark.usefixtures("quick_timeout")
 def test_http_and_dav_urls_of_the_same_server_read_the_same_events(
     server: XRootDServer, mdst_sample: Path
 ) -> None:
@@ -172,7 +249,9 @@ def test_urls_are_read_as_the_protocol_they_name_on_its_usual_port() -> None:
     assert remote.as_read("xroot://host//f.root") == "root://host//f.root"
     assert remote.as_read("root://host//f.root") == "root://host//f.root"
     ports = {scheme: remote.DEFAULT_PORTS[remote.READ_AS[scheme]] for scheme in remote.SCHEMES}
-    assert ports == {"root": 1094, "xroot": 1094, "http": 80, "dav": 80, "https": 443, "davs": 443}
+    xrootd = {"root": 1094, "xroot": 1094, "roots": 1094, "xroots": 1094}
+    assert ports == {**xrootd, "http": 80, "dav": 80, "https": 443, "davs": 443}
+    assert remote.as_read("xroots://host//f.root") == "roots://host//f.root"
     assert location_name("davs://host/data/run.root?authz=token") == "run.root"
 
 
@@ -235,7 +314,7 @@ def test_urls_the_readers_cannot_take_are_named() -> None:
     with pytest.raises(EventFileError, match=r"unknown host 'no-such-host\.invalid'"):
         io.open_events("root://no-such-host.invalid//data/file.root")
     with pytest.raises(EventFileError, match="local disk only"):
-        io.open_events("root://127.0.0.1//data/events.h5")  # HDF5 is not read over the network
+        io.open_events("root://127.0.0.1//data/events.json")  # Phoenix JSON is not read over the network
     with pytest.raises(EventFileError, match=r"^ftp://host/f\.root: cannot read ftp:// URLs"):
         io.open_events("ftp://host/f.root")
 
@@ -315,3 +394,60 @@ def test_the_summary_command_reads_urls_and_names_the_one_it_cannot(
     lines = [line for line in done.stderr.splitlines() if missing in line]
     assert len(lines) == 1
     assert "not found on the server" in lines[0]
+
+
+@pytest.fixture(scope="module")
+def tls_server(mdst_sample: Path) -> Iterator[XRootDServer]:
+    base = _server_folder()
+    srv = XRootDServer(base, tls=True)
+    srv.put(mdst_sample, "mdst.root")
+    yield srv
+    srv.stop()
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def test_roots_urls_are_read_over_tls_and_an_unknown_authority_is_one_line(
+    tls_server: XRootDServer, mdst_sample: Path
+) -> None:
+    """In subprocesses: the xrootd client reads $X509_CERT_DIR once, when its TLS context is made."""
+    url = tls_server.url("mdst.root", "roots")
+    trusted = run_main(
+        "summary", url, "--json",
+        set_env={"X509_CERT_DIR": str(tls_server.authority), "BELLE2_REMOTE_TIMEOUT": str(TIMEOUT)},
+    )  # fmt: skip
+    assert trusted.returncode == 0, trusted.stderr
+    rows = json.loads(trusted.stdout)["events"]
+    assert len(rows) == len(io.load(mdst_sample))
+    assert {row["file"] for row in rows} == {url}
+    unknown = run_main(
+        "summary",
+        url,
+        "--json",
+        set_env={"X509_CERT_DIR": str(tls_server.base / "data"), "BELLE2_REMOTE_TIMEOUT": "3"},
+    )
+    assert unknown.returncode != 0
+    assert "Traceback" not in unknown.stderr
+    lines = [line for line in unknown.stderr.splitlines() if url in line]
+    assert len(lines) == 1, unknown.stderr
+    assert "the TLS connection failed" in lines[0]
+    assert "X509_CERT_DIR" in lines[0]
+
+
+@pytest.mark.usefixtures("quick_timeout")
+def test_https_checks_the_servers_certificate(
+    tls_server: XRootDServer, mdst_sample: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = tls_server.url("mdst.root", "https")
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls_server.base / "cert.pem"))
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    assert_same_events(io.load(url), io.load(mdst_sample))
+    davs = tls_server.url("mdst.root", "davs")
+    assert_same_events(io.load(davs), io.load(mdst_sample))
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls_server.base / "data" / "mdst.root"))  # no certificate in it
+    monkeypatch.setenv("SSL_CERT_DIR", str(tls_server.base / "data"))
+    with pytest.raises(EventFileError) as caught:
+        io.open_events(url)
+    line = str(caught.value)
+    assert line.startswith(f"{url}: ")
+    assert "the TLS connection failed" in line
+    assert "\n" not in line
