@@ -219,7 +219,7 @@ def _register_roots() -> None:
     from fsspec_xrootd import XRootDFileSystem
     from XRootD import client
 
-    class TLSXRootDFileSystem(XRootDFileSystem):  # type: ignore[misc]  # fsspec-xrootd is untyped
+    class TLSXRootDFileSystem(XRootDFileSystem):
         protocol = "roots"
 
         def __init__(self, *args: Any, **options: Any) -> None:
