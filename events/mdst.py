@@ -61,6 +61,7 @@ BZ = field.IP_BZ  # T, the field basf2's momenta of interaction-region tracks us
 FTD_0036_BITS: dict[str, int] = {
     "fff": 0, "fffo": 1, "ffy": 8, "fyy": 9, "yyy": 10, "ff": 11, "ffo": 18, "ffoc": 19, "fyo": 23,
     "ffb": 24, "hie": 41, "lowe": 42, "lume": 43, "c4": 47, "bha3d": 49, "bhabha": 50, "bhapur": 51,
+    "bha_id0": 52, "bha_id1": 53, "bha_id2": 54, "bha_id3": 55,
     "eclmumu": 56, "g_high": 61, "g_c1": 62, "gg": 63, "mu_pair": 64, "mu_b2b": 65, "klmhit": 66,
     "eklmhit": 69, "random": 77, "poisson": 80, "lml0": 83, "lml1": 84, "lml2": 85, "lml3": 86,
     "lml4": 87, "lml5": 88, "lml6": 89, "lml7": 90, "lml8": 91, "lml9": 92, "lml10": 93,

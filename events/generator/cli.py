@@ -64,13 +64,23 @@ LUMINOSITY = 5.1e34  # the luminosity record (docs/physics.md §1)
 
 
 def summarise(
-    counts: Counter[tuple[int, int]], model: trigger.RateModel, n: int, luminosity: float = LUMINOSITY
+    counts: Counter[tuple[int, int]],
+    model: trigger.RateModel,
+    n: int,
+    luminosity: float = LUMINOSITY,
+    fired: int | None = None,
 ) -> str:
-    """Events per process, then the L1 rates of the generated processes at ``luminosity``."""
+    """Events per process, how many fire L1, then the L1 rates of the generated processes at ``luminosity``."""
     lines = [f"{n} events"]
     for (proc, sig), k in sorted(counts.items()):
         label = process_name(proc) if sig < 0 else f"signal {signal_name(sig)}"
         lines.append(f"  {label:<16} {k:>9}  {100.0 * k / max(n, 1):6.2f} %")
+    if fired is not None:
+        lines.append(
+            f"  {fired} of {n} events ({100.0 * fired / max(n, 1):.1f} %) fire an L1 line after the prescales; "
+            "the stream is drawn at the process shares after L1 and is not filtered by it "
+            "(docs/physics.md §6)"
+        )
     if model.processes:
         lines.extend(model.summary(luminosity))
     return "\n".join(lines)
@@ -103,9 +113,12 @@ def run(args: argparse.Namespace) -> int:
     counts: Counter[tuple[int, int]] = Counter()
     codes: list[np.ndarray] = []
     raw: list[np.ndarray] = []
+    fired = 0
 
     def counted() -> Iterator[EventBatch]:
+        nonlocal fired
         for batch in batches:
+            fired += int(np.count_nonzero(batch.header["l1_bits"]))
             counts.update(zip(batch.header["process"].tolist(), batch.header["signal"].tolist(), strict=True))
             codes.append(np.asarray(batch.header["process"]))
             raw.append(trigger.pack(trigger.l1_decisions(batch)))  # before prescaling, for the rate model
@@ -118,5 +131,5 @@ def run(args: argparse.Namespace) -> int:
         return 1
     print(f"wrote {written} events to {path}")
     model = engine.model_of(np.concatenate(codes), np.concatenate(raw), origin=f"these {written} events")
-    print(summarise(counts, model, args.events, args.luminosity))
+    print(summarise(counts, model, args.events, args.luminosity, fired))
     return 0
