@@ -23,12 +23,12 @@ Whole-array conversion of one bounded chunk of entries of the tree ``tree``:
   branches; where one object relates to several, the highest weight wins (for track → ECL a
   photon-hypothesis cluster first).
 
-**Field.** No mdst stores the solenoid field. ``header.bz`` (used for momenta) is the field basf2
-converts curvature with at the interaction point, ``events.field.IP_BZ`` = 1.4528 T (its field map
-at the perigee, derived from its own printout), so the momenta of tracks from the interaction region
-agree with basf2's to 2e-4; the ``bz`` argument overrides it (1.5 for the nominal constant field).
-A track whose perigee lies far along z sat in a weaker field (``events.field.bz_at``: 1.44 T at
-z = -17.5 cm, 1.20 T at z = 69 cm); its momentum here is that much higher than basf2's.
+**Field.** No mdst stores the solenoid field. ``header.bz`` is basf2's field map at the interaction
+point, ``events.field.IP_BZ`` = 1.4528 T (derived from its own printout), which marks the event's field
+as the map: every momentum is then converted with the map at the track's own perigee
+(``events.field.track_bz``: 1.4528 T near the IP, 1.44 T at z = -17.5 cm, 1.20 T at z = 69 cm), as basf2
+does, and agrees with basf2's printout to 1e-4. The ``bz`` argument sets a constant field instead (1.5
+for the nominal constant field of ``MagneticFieldConstant.xml``).
 
 Leaves are looked up by name and missing ones tolerated (their columns keep the schema's fill
 value and ``issues`` says what was missing), since members are added between mdst versions.

@@ -180,7 +180,7 @@ def _selected_pair_theta_id(pairs: np.ndarray, theta_id: np.ndarray) -> np.ndarr
 
 def l1_decisions(batch: EventBatch) -> dict[str, np.ndarray]:
     """Every L1 line's decision per event before prescaling, from tracks, ECL and KLM clusters."""
-    from events import helix, kinematics
+    from events import field, helix, kinematics
 
     n = len(batch)
     bz = np.asarray(batch.header["bz"], dtype=np.float64)
@@ -188,7 +188,7 @@ def l1_decisions(batch: EventBatch) -> dict[str, np.ndarray]:
     tr = batch.tracks
     t_ev = tr.event_index()
     omega = np.asarray(tr["omega"], dtype=np.float64)
-    pt = helix.transverse_momentum(omega, bz[t_ev] if len(t_ev) else 1.5)
+    pt = helix.transverse_momentum(omega, field.track_bz(bz[t_ev], tr["z0"]) if len(t_ev) else 1.5)
     r_reach = 80.0
     s = helix.arc_length_to_radius(tr["d0"], omega, r_reach)
     z = np.asarray(tr["z0"]) + s * np.asarray(tr["tan_lambda"])

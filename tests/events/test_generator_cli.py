@@ -33,6 +33,11 @@ def test_generate_writes_a_file_with_labels(
     # trigger bits survive the round trip and are those of the emulation
     np.testing.assert_array_equal(batch.header["l1_bits"], trigger.emulate_l1(batch))
     assert batch.tracks.size > 400
+    # the summary says how many of the written events fire L1, and that the stream is not filtered by it
+    fired = int(np.count_nonzero(batch.header["l1_bits"]))
+    assert f"{fired} of 400 events ({100 * fired / 400:.1f} %) fire an L1 line after the prescales" in text
+    assert "not filtered" in text
+    assert 0 < fired < 400
 
 
 def test_generate_reports_a_bad_signal_and_writes_nothing(
