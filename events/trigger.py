@@ -34,7 +34,7 @@ L1_BITS: tuple[str, ...] = (
     "mu_pair", "mu_b2b", "klmhit", "eklmhit", "cdcklm1", "cdcklm2", "seklm1",
     # technical
     "random", "poisson",
-    # the 3D Bhabha selection split by the polar angle of its forward cluster (appended: bits keep their places)
+    # the 3D Bhabha selection split by the θ of its forward cluster (appended: bits keep their places)
     "bha_id0", "bha_id1", "bha_id2", "bha_id3",
 )  # fmt: skip
 

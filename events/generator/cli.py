@@ -70,15 +70,15 @@ def summarise(
     luminosity: float = LUMINOSITY,
     fired: int | None = None,
 ) -> str:
-    """Events per process, how many fire L1, then the L1 rates of the generated processes at ``luminosity``."""
+    """Events per process, how many fire L1, then the L1 rates of the processes at ``luminosity``."""
     lines = [f"{n} events"]
     for (proc, sig), k in sorted(counts.items()):
         label = process_name(proc) if sig < 0 else f"signal {signal_name(sig)}"
         lines.append(f"  {label:<16} {k:>9}  {100.0 * k / max(n, 1):6.2f} %")
     if fired is not None:
         lines.append(
-            f"  {fired} of {n} events ({100.0 * fired / max(n, 1):.1f} %) fire an L1 line after the prescales; "
-            "the stream is drawn at the process shares after L1 and is not filtered by it "
+            f"  {fired} of {n} events ({100.0 * fired / max(n, 1):.1f} %) fire an L1 line after the "
+            "prescales; the stream is drawn at the process shares after L1 and is not filtered by it "
             "(docs/physics.md §6)"
         )
     if model.processes:

@@ -117,8 +117,9 @@ class MuonPairSelection:
         keep = tracks["charge"][first] == -tracks["charge"][second]
         bz = batch.header["bz"][rows].astype(np.float64)
         bz1, bz2 = field.track_bz(bz, tracks["z0"][first]), field.track_bz(bz, tracks["z0"][second])
-        p1 = helix.momentum(tracks["phi0"][first], tracks["omega"][first], tracks["tan_lambda"][first], bz1)
-        p2 = helix.momentum(tracks["phi0"][second], tracks["omega"][second], tracks["tan_lambda"][second], bz2)
+        phi0, omega, tl = tracks["phi0"], tracks["omega"], tracks["tan_lambda"]
+        p1 = helix.momentum(phi0[first], omega[first], tl[first], bz1)
+        p2 = helix.momentum(phi0[second], omega[second], tl[second], bz2)
         keep &= np.hypot(p1[:, 0] + p2[:, 0], p1[:, 1] + p2[:, 1]) > self.pair_pt_min
         if self.recoil_theta_deg is not None:
             b = self.beam

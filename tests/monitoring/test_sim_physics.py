@@ -229,7 +229,7 @@ def test_dead_lines_remove_only_the_events_no_other_line_keeps() -> None:
 
 
 def test_bhabha_line_rate_is_prescaled_once(tmp_path, monkeypatch) -> None:
-    """bha_id0 (the barrel Bhabha selection): sigma(Bhabha in ECL) x L x eff / 100 at 5.1e34 (physics.md §6)."""
+    """bha_id0 (the barrel Bhabha selection): sigma x L x eff / 100 at 5.1e34 (physics.md §6)."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     menu = load_menu(n_per_process=400, seed=1)
     bhabha = menu.processes.index("bhabha")
