@@ -96,10 +96,11 @@ PDG_ALP = 9000005
 PDG_LLP_SCALAR = 9000006
 
 
-def stream_shares(codes: list[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(process codes, stream shares summing to 1) for the given processes (all by default)."""
+def stream_shares(codes: list[int] | None = None, collisions: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(process codes, shares summing to 1) for the given processes (all by default): the stream's shares
+    after L1, or with ``collisions`` the shares of the collisions themselves (cross sections alone)."""
     chosen = [BY_CODE[c] for c in codes] if codes is not None else list(PROCESSES)
-    rates = np.array([p.stream_rate_nb for p in chosen])
+    rates = np.array([p.cross_section_nb if collisions else p.stream_rate_nb for p in chosen])
     return np.array([p.code for p in chosen], dtype=np.int16), rates / rates.sum()
 
 
