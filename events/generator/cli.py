@@ -158,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         written = io.write(path, counted())
-    except (io.EventFileError, OSError) as err:
+    except (io.EventFileError, OSError, engine.GeneratorError) as err:
         print(f"generate: {err}", file=sys.stderr)
         return 1
     print(f"wrote {written} events to {path}")

@@ -19,6 +19,7 @@ from events.generator.signals import SignalSpec
 from events.model import EventBatch
 
 DEFAULT_CHUNK = 5000
+MAX_BARREN_CHUNKS = 20  # chunks in a row without an L1-firing event before the L1-accepted stream gives up
 # the physics stream's rate at 5.1e34 with its post-L1 process shares (docs/physics.md §3): event time
 # spacing. The stream is drawn at those shares but not filtered by the L1 emulation: each event carries the
 # bits its own emulation gives, and about half fire no line (docs/physics.md §6).
@@ -193,7 +194,7 @@ def stream(
     cfg = config or GeneratorConfig()
     mix = mixture(processes, signals, collisions=l1_accepted)
     rate = collision_rate_hz(mix) if l1_accepted else STREAM_RATE_HZ
-    chunk, done, t0, first = 0, 0, EPOCH_NS, 1
+    chunk, done, t0, first, barren = 0, 0, EPOCH_NS, 1, 0
     while n_events is None or done < n_events:
         size = chunk_size if n_events is None else min(chunk_size, n_events - done)
         rng = np.random.default_rng([seed, chunk])
@@ -206,6 +207,12 @@ def stream(
             t0 = int(seen.header["time"][-1])
             if collisions is not None:
                 collisions(seen)
+            barren = 0 if len(kept) else barren + 1
+            if barren >= MAX_BARREN_CHUNKS:
+                raise GeneratorError(
+                    f"no event of {barren * chunk_size} generated collisions fires an L1 line: "
+                    "nothing to keep for the L1-accepted stream"
+                )
             if not len(kept):
                 continue
             batch = batch.take(kept)
