@@ -92,3 +92,17 @@ def test_the_l1_accepted_stream_keeps_only_triggered_events_and_counts_the_rest(
     shares = {p.name: np.mean(batch.header["process"] == p.code) for p in proc.PROCESSES}
     assert shares["eeee"] + shares["eemumu"] > 0.6
     assert shares["bhabha"] < 0.05
+
+
+def test_an_l1_accepted_stream_that_never_fires_stops_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(trigger, "emulate_l1", lambda batch, rng=None: np.zeros(len(batch), np.uint64))
+    out = tmp_path / "never.h5"
+    rc = main.main(["generate", "-n", "5", "-o", str(out), "--process", "mumu", "--chunk-size", "10",
+                    "--l1-accepted"])  # fmt: skip
+    assert rc == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "no event of 200 generated collisions fires an L1 line" in err[0]
+    assert not out.exists()
