@@ -107,8 +107,10 @@ def fired(bits: np.ndarray, name: str) -> np.ndarray:
 # energy from one electron but keep Δφ*; with the basf2 windows 5 % of our Bhabhas leak into hie and lowe,
 # with ours 0.2 % (docs/physics.md §6).
 # The 3D Bhabha selection (ecl_bhapur, TrgEclBhabha::GetBhabha02) is basf2's looser calibration window,
-# Δφ* 140-220° against the veto's 160-200°; θ*-sum and E* as our veto. bha_theta is the θID of the
-# forward cluster of the selected pair (the last pair found, as basf2 loops).
+# Δφ* 140-220° against the veto's 160-200° (TrgEclMaster: selection E* 2.0 / 4.0 GeV, θ*-sum 160-200°);
+# ours takes θ*-sum and E* from our veto, for the same ISR reason. bha_theta is the θID of the forward
+# cluster of the selected pair (the last pair found, as basf2 loops); TrgEclMaster also carries a
+# per-θ-region selection prescale (m_3DBhabhaSelectionPreScale, 1 by default) for the same purpose.
 BHA_VETO_DPHI = (160.0, 200.0)  # Δφ* of the pair [deg]
 BHA_VETO_THETA_SUM = (100.0, 260.0)  # θ*1 + θ*2 [deg]
 BHA_VETO_E = (1.5, 4.0)  # E* of the lower, higher cluster [GeV]
