@@ -155,7 +155,7 @@ def points_per_track(
     return np.clip(np.ceil(turn / max_turn).astype(np.int64) + 1, MIN_POINTS, n_max)
 
 
-def track_colors(tracks: Collection, mode: ColorMode, bz: float = helix.BZ_DEFAULT) -> F4:
+def track_colors(tracks: Collection, mode: ColorMode, bz: float | np.ndarray = helix.BZ_DEFAULT) -> F4:
     """One RGBA per track: by charge, by most likely PID hypothesis, or by momentum."""
     if mode == "charge":
         q = np.sign(tracks["charge"]).astype(int)

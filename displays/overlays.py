@@ -24,6 +24,7 @@ from displays import timeline as timing
 from displays.event_geometry import Extent, Projection
 from displays.palette import palette, parse
 from displays.scene import Emitter, Recoil, Scene
+from events.field import track_bz
 from events.model import Collection, EventBatch
 
 CrystalPainter = Callable[[np.ndarray, np.ndarray], None]  # (1-based cellIds, RGBA (n, 4))
@@ -265,7 +266,7 @@ class TrackOverlay(Overlay):
 
     def colors(self, event: EventBatch) -> np.ndarray:
         t = event.tracks
-        colors = geo.track_colors(t, self.scene.color_mode, float(event.header["bz"][0]))
+        colors = geo.track_colors(t, self.scene.color_mode, track_bz(event.header["bz"][0], t["z0"]))
         if self.options.highlight_daughters and event.vertices.size:
             colors[geo.daughter_tracks(t, event.vertices)] = geo.DAUGHTER_COLOR
         return colors

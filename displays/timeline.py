@@ -22,6 +22,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from displays import event_geometry as geo
 from events import helix, pdg
+from events.field import track_bz
 from events.model import Collection, EventBatch, VertexKind
 
 F8 = NDArray[np.float64]
@@ -63,9 +64,10 @@ def arc_length_of_points(tracks: Collection, points: ArrayLike) -> F8:
 
 
 def track_momenta(tracks: Collection, bz: float, s: ArrayLike | None = None) -> F8:
-    """Momentum vectors (N, 3) [GeV] at transverse arc lengths ``s`` (the perigee by default)."""
+    """Momentum vectors (N, 3) [GeV] at transverse arc lengths ``s`` (the perigee by default); ``bz`` is the
+    event's field, taken at each track's perigee where it is basf2's map (``events.field.track_bz``)."""
     phi0, omega, tl = (np.asarray(tracks[k], np.float64) for k in ("phi0", "omega", "tan_lambda"))
-    pt = helix.transverse_momentum(omega, bz)
+    pt = helix.transverse_momentum(omega, track_bz(bz, tracks["z0"]))
     phi = phi0 - omega * (0.0 if s is None else np.asarray(s, np.float64))
     return np.stack([pt * np.cos(phi), pt * np.sin(phi), pt * tl], axis=-1)
 

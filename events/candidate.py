@@ -12,7 +12,7 @@ from typing import Literal
 
 import numpy as np
 
-from events import helix, kinematics, pdg
+from events import field, helix, kinematics, pdg
 from events.model import EventBatch
 from geometry.angles import polar_angle
 
@@ -85,7 +85,8 @@ def object_four_vectors(event: EventBatch, picks: tuple[Pick, ...] | list[Pick])
         k = pick.index
         if pick.kind == "track":
             t = event.tracks
-            p3 = helix.momentum(t["phi0"][k], t["omega"][k], t["tan_lambda"][k], bz)
+            bz_k = field.track_bz(bz, t["z0"][k])
+            p3 = helix.momentum(t["phi0"][k], t["omega"][k], t["tan_lambda"][k], bz_k)
         elif pick.kind == "ecl":
             c = event.ecl
             th, ph, energy = float(c["theta"][k]), float(c["phi"][k]), float(c["energy"][k])

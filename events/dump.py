@@ -1,7 +1,8 @@
 """``main.py dump FILE --event N``: print one event of any event file as JSON (Belle II units).
 
-Output keys: ``header``; ``tracks`` (helix, charge, momentum at the perigee with the file's
-field, fit hypothesis, PID log-likelihoods, relations); ``ecl_clusters`` (each drawn cluster
+Output keys: ``header``; ``tracks`` (helix, charge, momentum at the perigee and ``bz``, the field
+it was converted with: basf2's map at the perigee for mdst files, else the file's constant field; fit
+hypothesis, PID log-likelihoods, relations); ``ecl_clusters`` (each drawn cluster
 once: energy, theta, phi, r and the centroid x, y, z); ``klm_clusters``; ``vertices`` (x, y, z,
 daughters, DCA); ``mc_particles`` (count); ``issues`` (what the reader dropped). cm, GeV, ns,
 rad. A user error prints one line on stderr and exits with code 2.
@@ -16,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from events import helix
+from events import field, helix
 from events.io import open_events
 from events.model import EventBatch
 from events.source import EventFileError
@@ -50,8 +51,10 @@ def event_json(event: EventBatch) -> dict[str, Any]:
     """A batch of one event as a JSON-ready dict."""
     header = _records(dict(event.header.items()))[0]
     t, e, k, v = event.tracks, event.ecl, event.klm, event.vertices
-    p = helix.momentum(t["phi0"], t["omega"], t["tan_lambda"], event.header["bz"][0])
+    bz = field.track_bz(event.header["bz"][0], t["z0"])  # basf2's field at each perigee (mdst), or constant
+    p = helix.momentum(t["phi0"], t["omega"], t["tan_lambda"], bz)
     tracks = {name: t[name] for name in ("d0", "phi0", "omega", "z0", "tan_lambda", "charge")}
+    tracks |= {"bz": bz}
     tracks |= {"px": p[:, 0], "py": p[:, 1], "pz": p[:, 2], "pt": np.hypot(p[:, 0], p[:, 1])}
     tracks |= {"p": np.linalg.norm(p, axis=-1), "pdg": t["pdg"], "p_value": t["p_value"]}
     tracks |= {f"logl_{n}": t["pid_logl"][:, i] for i, n in enumerate(PID_NAMES)}

@@ -40,3 +40,17 @@ def bz_at(z: ArrayLike) -> NDArray[np.float64]:
 
 
 IP_BZ = float(bz_at(0.0))  # the field at the interaction point, what basf2's momenta of IP tracks use
+
+
+def track_bz(event_bz: ArrayLike, z0: ArrayLike) -> NDArray[np.float64]:
+    """Bz [T] each track's curvature converts with, from its event's field and its perigee z0 [cm].
+
+    basf2 converts with its field map at the perigee (x0, y0, z0) of the helix. An event whose field is
+    the map's value at the IP (:data:`IP_BZ`, what the mdst reader writes into ``header.bz``) takes the
+    map at each track's perigee (on the axis: the profile knows no radius, and basf2's printed perigees
+    all lie within 2.6 cm of it); any other field (the generator's 1.5 T, a ``bz`` chosen by hand) is a
+    constant field and is used as it is. So a track whose perigee sits at z = 69 cm has 1.20 T, not 1.45 T.
+    """
+    bz = np.asarray(event_bz, dtype=np.float64)
+    is_map = np.abs(bz - np.float32(IP_BZ)) < 1e-6  # header.bz is float32
+    return np.where(is_map, bz_at(z0), bz)

@@ -20,7 +20,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from events import helix, kinematics, trigger
+from events import field, helix, kinematics, trigger
 from events.model import Collection, EventBatch
 from events.pid import MUON_PROBABILITY_MIN, muon_probability
 
@@ -48,13 +48,13 @@ def _per_event_count(col: Collection, mask: np.ndarray) -> np.ndarray:
 
 def _track_p(b: EventBatch) -> np.ndarray:
     t = b.tracks
-    bz = b.header["bz"][t.event_index()]
+    bz = field.track_bz(b.header["bz"][t.event_index()], t["z0"])
     return np.linalg.norm(helix.momentum(t["phi0"], t["omega"], t["tan_lambda"], bz), axis=-1)
 
 
 def _track_pt(b: EventBatch) -> np.ndarray:
     t = b.tracks
-    return helix.transverse_momentum(t["omega"], b.header["bz"][t.event_index()])
+    return helix.transverse_momentum(t["omega"], field.track_bz(b.header["bz"][t.event_index()], t["z0"]))
 
 
 def _ecl_energy(b: EventBatch) -> np.ndarray:
@@ -87,7 +87,7 @@ def muon_pair(b: EventBatch) -> tuple[np.ndarray, np.ndarray]:
 
 def _muon_four_vectors(b: EventBatch, rows: np.ndarray) -> np.ndarray:
     t = b.tracks
-    bz = b.header["bz"][t.event_index()[rows]]
+    bz = field.track_bz(b.header["bz"][t.event_index()[rows]], t["z0"][rows])
     p3 = helix.momentum(t["phi0"][rows], t["omega"][rows], t["tan_lambda"][rows], bz)
     return kinematics.four_vector(p3, kinematics.MASS[13])
 

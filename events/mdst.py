@@ -23,12 +23,12 @@ Whole-array conversion of one bounded chunk of entries of the tree ``tree``:
   branches; where one object relates to several, the highest weight wins (for track → ECL a
   photon-hypothesis cluster first).
 
-**Field.** No mdst stores the solenoid field. ``header.bz`` (used for momenta) is the field basf2
-converts curvature with at the interaction point, ``events.field.IP_BZ`` = 1.4528 T (its field map
-at the perigee, derived from its own printout), so the momenta of tracks from the interaction region
-agree with basf2's to 2e-4; the ``bz`` argument overrides it (1.5 for the nominal constant field).
-A track whose perigee lies far along z sat in a weaker field (``events.field.bz_at``: 1.44 T at
-z = -17.5 cm, 1.20 T at z = 69 cm); its momentum here is that much higher than basf2's.
+**Field.** No mdst stores the solenoid field. ``header.bz`` is basf2's field map at the interaction
+point, ``events.field.IP_BZ`` = 1.4528 T (derived from its own printout), which marks the event's field
+as the map: every momentum is then converted with the map at the track's own perigee
+(``events.field.track_bz``: 1.4528 T near the IP, 1.44 T at z = -17.5 cm, 1.20 T at z = 69 cm), as basf2
+does, and agrees with basf2's printout to 1e-4. The ``bz`` argument sets a constant field instead (1.5
+for the nominal constant field of ``MagneticFieldConstant.xml``).
 
 Leaves are looked up by name and missing ones tolerated (their columns keep the schema's fill
 value and ``issues`` says what was missing), since members are added between mdst versions.
@@ -61,6 +61,7 @@ BZ = field.IP_BZ  # T, the field basf2's momenta of interaction-region tracks us
 FTD_0036_BITS: dict[str, int] = {
     "fff": 0, "fffo": 1, "ffy": 8, "fyy": 9, "yyy": 10, "ff": 11, "ffo": 18, "ffoc": 19, "fyo": 23,
     "ffb": 24, "hie": 41, "lowe": 42, "lume": 43, "c4": 47, "bha3d": 49, "bhabha": 50, "bhapur": 51,
+    "bha_id0": 52, "bha_id1": 53, "bha_id2": 54, "bha_id3": 55,
     "eclmumu": 56, "g_high": 61, "g_c1": 62, "gg": 63, "mu_pair": 64, "mu_b2b": 65, "klmhit": 66,
     "eklmhit": 69, "random": 77, "poisson": 80, "lml0": 83, "lml1": 84, "lml2": 85, "lml3": 86,
     "lml4": 87, "lml5": 88, "lml6": 89, "lml7": 90, "lml8": 91, "lml9": 92, "lml10": 93,

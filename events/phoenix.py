@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from events import helix
+from events import field, helix
 from events.model import HEADER, Collection, EventBatch, VertexKind
 from events.outputs import AtomicOutput
 from events.source import EventFileError, EventSource
@@ -68,7 +68,7 @@ def _tracks_json(t: Collection, bz: np.ndarray) -> list[dict[str, Any]]:
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # non-finite helices -> null
         s_end = helix.draw_arc_lengths(d0, omega, z0, tl, DRAW_R_MAX, DRAW_Z_MIN, DRAW_Z_MAX)
         pos = helix.polylines(d0, phi0, omega, z0, tl, s_end, TRACK_POINTS) * MM
-        pt = helix.transverse_momentum(omega, bz)
+        pt = helix.transverse_momentum(omega, field.track_bz(bz, z0))  # basf2's field at the perigee
         theta = np.arctan2(1.0, tl)
         q_over_p = t["charge"] / (pt / np.sin(theta) * MEV)
         eta = -np.log(np.tan(theta / 2))
@@ -238,7 +238,7 @@ def _tracks_from(objs: list[dict[str, Any]], bz: np.ndarray) -> dict[str, Any]:
         tl = np.where(np.isfinite(_get(objs, "tanLambda")), _get(objs, "tanLambda"), 1.0 / np.tan(dp[:, 3]))
         p = np.abs(1.0 / dp[:, 4]) / MEV
         pt = p * np.sin(dp[:, 3])
-        omega_dp = np.sign(dp[:, 4]) * helix.PT_PER_CURVATURE * bz / pt
+        omega_dp = np.sign(dp[:, 4]) * helix.PT_PER_CURVATURE * field.track_bz(bz, z0) / pt
     omega = np.where(np.isfinite(_get(objs, "omega")), _get(objs, "omega"), omega_dp)
     charge = np.where(np.isfinite(_get(objs, "charge")), _get(objs, "charge"), np.sign(np.nan_to_num(omega)))
     return {

@@ -34,20 +34,30 @@ L1_BITS: tuple[str, ...] = (
     "mu_pair", "mu_b2b", "klmhit", "eklmhit", "cdcklm1", "cdcklm2", "seklm1",
     # technical
     "random", "poisson",
+    # the 3D Bhabha selection split by the θ of its forward cluster (appended: bits keep their places)
+    "bha_id0", "bha_id1", "bha_id2", "bha_id3",
 )  # fmt: skip
 
 BIT = {name: k for k, name in enumerate(L1_BITS)}
 NB_TO_CM2 = 1e-33
 
-# Prescales (docs/physics.md §6). From the Belle II documentation: the 3D Bhabha line keeps one event in
-# 100 (trgdoc). Ours: the lines whose logic (ftd_0036.lgc, TrgEclMaster.cc) fires on most Bhabha and γγ
-# events keep one in 10 000 (a monitor rate of a few Hz), the single-photon and single-object lines
-# that they reach less often (one ECL cluster, one KLM hit) one in 1000, so that Bhabhas stay near
-# the 1 % of the design table; lowe, the loosest ECL line (hie backs it up), keeps one in 10.
-# The real prescale table is a conditions-database payload (TRGGDLDBPrescales), not in basf2's source.
+# Prescales (docs/physics.md §6). The real prescale table is a conditions-database payload
+# (TRGGDLDBPrescales), not in basf2's source; what follows is the menu's structure with our factors.
+# The Bhabha and γγ calibration samples are kept at 1/100 for θlab ≥ 17° (Iwasaki et al. Table I): the
+# menu takes them from the 3D Bhabha selection split by the θID of its forward cluster (bha_id0..3 =
+# ecl_bhapur and bha_theta, ftd_0036.lgc; TrgEclBhabha::GetBhabha02 sets the flag "for prescale in
+# GDL"), so that each θ region gets the share of the Bhabha budget (350 Hz at 8e35) it deserves:
+# bha_id0 (θID ≥ 4, barrel) and bha_id3 (θID 3) keep one in 100, bha_id2 (θID 2, 17°-24°, where 40 % of
+# the Bhabhas in the ECL sit) one in 1000, bha_id1 (θID 1, a cluster below 17°, outside the CDC and the
+# design table) one in 10 000. The unsplit Bhabha lines
+# (bha3d, the veto itself; bhapur; the 2D bhabha) and the lines the menu gives no Bhabha veto that fire
+# on most Bhabha or γγ events (lume, gg, g_high, lml3, lml5) are monitors at one in 10 000 (trgdoc's
+# example of 100 on bha_3D would keep the forward Bhabhas too); the single-object lines they reach less
+# often (one ECL cluster, one KLM hit) one in 1000; lowe, the loosest ECL line (hie backs it up), one in 10.
 PRESCALES: dict[str, int] = {
-    "bha3d": 100,
-    "bhabha": 10_000, "bhapur": 10_000, "lume": 10_000, "gg": 10_000, "g_high": 10_000,
+    "bha_id0": 100, "bha_id3": 100, "bha_id2": 1000, "bha_id1": 10_000,
+    "bha3d": 10_000, "bhapur": 10_000,
+    "bhabha": 10_000, "lume": 10_000, "gg": 10_000, "g_high": 10_000,
     "lml3": 10_000, "lml5": 10_000,
     "lml1": 1000, "lml4": 1000, "g_c1": 1000, "klmhit": 1000, "eklmhit": 1000,
     "lowe": 10,
@@ -91,13 +101,20 @@ def fired(bits: np.ndarray, name: str) -> np.ndarray:
 # injection veto never fires.
 
 # The 3D Bhabha veto (bha_veto, the bha3d line): two clusters back to back in the CM frame. basf2's
-# defaults (TRGECLModule) are Δφ* 160-200°, θ*1 + θ*2 165-190°, E* 3.0 / 4.5 GeV on the trigger's
-# look-up-table CM quantities. Ours: the same Δφ*, θ*1 + θ*2 widened to 100-260° and E* 2 / 4 GeV, since
-# our CM angles are exact and our Bhabhas carry ISR, which moves θ*1 + θ*2 away from 180° but keeps
-# Δφ*; with the basf2 windows 5 % of our Bhabhas leak into hie and lowe (docs/physics.md §6).
+# defaults (TrgEclBhabha) are Δφ* 160-200°, θ*1 + θ*2 165-190°, E* 3.0 / 4.5 GeV on the trigger's
+# look-up-table CM quantities. Ours: the same Δφ*, θ*1 + θ*2 widened to 100-260° and E* 1.5 / 4 GeV, since
+# our CM angles are exact and our Bhabhas carry ISR and FSR, which move θ*1 + θ*2 away from 180° and take
+# energy from one electron but keep Δφ*; with the basf2 windows 5 % of our Bhabhas leak into hie and lowe,
+# with ours 0.2 % (docs/physics.md §6).
+# The 3D Bhabha selection (ecl_bhapur, TrgEclBhabha::GetBhabha02) is basf2's looser calibration window,
+# Δφ* 140-220° against the veto's 160-200° (TrgEclMaster: selection E* 2.0 / 4.0 GeV, θ*-sum 160-200°);
+# ours takes θ*-sum and E* from our veto, for the same ISR reason. bha_theta is the θID of the forward
+# cluster of the selected pair (the last pair found, as basf2 loops); TrgEclMaster also carries a
+# per-θ-region selection prescale (m_3DBhabhaSelectionPreScale, 1 by default) for the same purpose.
 BHA_VETO_DPHI = (160.0, 200.0)  # Δφ* of the pair [deg]
 BHA_VETO_THETA_SUM = (100.0, 260.0)  # θ*1 + θ*2 [deg]
-BHA_VETO_E = (2.0, 4.0)  # E* of the lower, higher cluster [GeV]
+BHA_VETO_E = (1.5, 4.0)  # E* of the lower, higher cluster [GeV]
+BHA_SELECTION_DPHI = (140.0, 220.0)  # Δφ* of the selection pair [deg]
 
 _TC_THETA_EDGES_DEG = np.array(
     [17.0, 23.8, 32.2, *np.linspace(32.2, 128.7, 13)[1:-1], 130.7, 143.0]
@@ -152,9 +169,20 @@ def _prescale_mask(header: dict, k: int, prescale: int, rng: np.random.Generator
     return (x % np.uint64(prescale)) == 0
 
 
+def _selected_pair_theta_id(pairs: np.ndarray, theta_id: np.ndarray) -> np.ndarray:
+    """Per event, the smaller θID of the last (i, j) pair in ``pairs`` (basf2's loop order); 0 if none."""
+    n, w, _ = pairs.shape
+    order = np.where(pairs.reshape(n, w * w), np.arange(w * w)[None, :], -1)
+    last = order.max(axis=1, initial=-1)
+    i, j = np.divmod(np.maximum(last, 0), w)
+    rows = np.arange(n)
+    smaller = np.minimum(theta_id[rows, i], theta_id[rows, j])
+    return np.where(last >= 0, smaller, 0.0).astype(np.int64)
+
+
 def l1_decisions(batch: EventBatch) -> dict[str, np.ndarray]:
     """Every L1 line's decision per event before prescaling, from tracks, ECL and KLM clusters."""
-    from events import helix, kinematics
+    from events import field, helix, kinematics
 
     n = len(batch)
     bz = np.asarray(batch.header["bz"], dtype=np.float64)
@@ -162,7 +190,7 @@ def l1_decisions(batch: EventBatch) -> dict[str, np.ndarray]:
     tr = batch.tracks
     t_ev = tr.event_index()
     omega = np.asarray(tr["omega"], dtype=np.float64)
-    pt = helix.transverse_momentum(omega, bz[t_ev] if len(t_ev) else 1.5)
+    pt = helix.transverse_momentum(omega, field.track_bz(bz[t_ev], tr["z0"]) if len(t_ev) else 1.5)
     r_reach = 80.0
     s = helix.arc_length_to_radius(tr["d0"], omega, r_reach)
     z = np.asarray(tr["z0"]) + s * np.asarray(tr["tan_lambda"])
@@ -225,6 +253,17 @@ def l1_decisions(batch: EventBatch) -> dict[str, np.ndarray]:
     veto_phi = phi_160 if (p_lo, p_hi) == (160.0, 200.0) else cpair & (dphi_cm >= p_lo) & (dphi_cm <= p_hi)
     veto_pair = veto_phi & (tsum >= s_lo) & (tsum <= s_hi) & (e_lo >= BHA_VETO_E[0]) & (e_hi >= BHA_VETO_E[1])
     bha_veto = np.any(veto_pair, axis=(1, 2))
+    sel_pair = (
+        cpair
+        & (dphi_cm >= BHA_SELECTION_DPHI[0])
+        & (dphi_cm <= BHA_SELECTION_DPHI[1])
+        & (tsum >= s_lo)
+        & (tsum <= s_hi)
+        & (e_lo >= BHA_VETO_E[0])
+        & (e_hi >= BHA_VETO_E[1])
+    )
+    bha_select = np.any(sel_pair, axis=(1, 2))
+    bha_theta = _selected_pair_theta_id(sel_pair, np.nan_to_num(T_id, nan=99.0))
     bhabha_2d = np.any(phi_160 & (e_lo >= 3.0), axis=(1, 2))
     E0 = np.nan_to_num(E)
     e_lo_lab = np.minimum(E0[:, :, None], E0[:, None, :])
@@ -291,7 +330,7 @@ def l1_decisions(batch: EventBatch) -> dict[str, np.ndarray]:
         "eclmumu": eclmumu & no_bha,
         "bha3d": bha_veto,
         "bhabha": bhabha_2d,
-        "bhapur": bha_veto & (n_f >= 1),
+        "bhapur": bha_select,
         "g_high": (e_tot > 1.0) & no_track,
         "g_c1": (n_cl == 1) & no_track,
         "gg": (n_cl == 2) & no_track,
@@ -317,6 +356,10 @@ def l1_decisions(batch: EventBatch) -> dict[str, np.ndarray]:
         "seklm1": (se_klm >= 1) & no_bha,
         "random": np.zeros(n, dtype=bool),
         "poisson": np.zeros(n, dtype=bool),
+        "bha_id0": bha_select & (bha_theta >= 4),
+        "bha_id1": bha_select & (bha_theta == 1),
+        "bha_id2": bha_select & (bha_theta == 2),
+        "bha_id3": bha_select & (bha_theta == 3),
     }
     return d
 

@@ -34,7 +34,7 @@ from monitoring.source import Unexpected, Update
 
 POSTMORTEM_CHANNELS = ("HER:I", "LER:I", "LUM", "L1:TOTAL")
 STRAY_SUSPECT_S = 60.0  # wall seconds a channel stays suspect after a stray sample
-SILENT_BITS_EVERY_S = 5.0  # how often the alarms' L1:SILENT_BITS is recomputed (~8 ms for 43 lines)
+SILENT_BITS_EVERY_S = 5.0  # how often the alarms' L1:SILENT_BITS is recomputed (~8 ms for 47 lines)
 
 
 @dataclass

@@ -28,7 +28,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from displays.event_visuals import EventVisuals
 from displays.scene import Scene, Selection
 from events import bookmarks as bm
-from events import filtering, helix
+from events import field, filtering, helix
 from events import io as event_io
 from events.dataset import DataSet, is_pattern, open_dataset
 from events.model import EVENT_ID, EventBatch, event_label
@@ -121,7 +121,8 @@ def object_rows(event: EventBatch) -> list[tuple[str, int, str, str, str, str, s
     rows: list[tuple[str, int, str, str, str, str, str]] = []
     t = event.tracks
     if t.size:
-        p = helix.momentum(t["phi0"], t["omega"], t["tan_lambda"], float(event.header["bz"][0]))
+        bz = field.track_bz(event.header["bz"][0], t["z0"])
+        p = helix.momentum(t["phi0"], t["omega"], t["tan_lambda"], bz)
         pm = np.linalg.norm(p, axis=1)
         th = np.degrees(polar_angle(p))
         ph = np.degrees(np.arctan2(p[:, 1], p[:, 0]))

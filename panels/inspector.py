@@ -8,7 +8,7 @@ import numpy as np
 from PySide6 import QtWidgets
 
 from displays.timeline import timeline
-from events import helix, kinematics
+from events import field, helix, kinematics
 from events.model import Collection, EventBatch
 from geometry.angles import polar_angle
 
@@ -32,7 +32,7 @@ def _columns(col: Collection, index: int) -> list[tuple[str, str]]:
 def _track_derived(event: EventBatch, i: int) -> list[tuple[str, str]]:
     t = event.tracks
     bz = float(event.header["bz"][0])
-    p = helix.momentum(t["phi0"][i], t["omega"][i], t["tan_lambda"][i], bz)
+    p = helix.momentum(t["phi0"][i], t["omega"][i], t["tan_lambda"][i], field.track_bz(bz, t["z0"][i]))
     pmag = float(np.linalg.norm(p))
     out = [
         ("p [GeV]", _fmt(pmag)),

@@ -6,7 +6,7 @@ size give identical batches, and memory stays bounded by the chunk size however 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,7 +19,11 @@ from events.generator.signals import SignalSpec
 from events.model import EventBatch
 
 DEFAULT_CHUNK = 5000
-STREAM_RATE_HZ = 1330.0  # physics stream after L1 at 5.1e34 (docs/physics.md §3): event time spacing
+MAX_BARREN_CHUNKS = 20  # chunks in a row without an L1-firing event before the L1-accepted stream gives up
+# the physics stream's rate at 5.1e34 with its post-L1 process shares (docs/physics.md §3): event time
+# spacing. The stream is drawn at those shares but not filtered by the L1 emulation: each event carries the
+# bits its own emulation gives, and about half fire no line (docs/physics.md §6).
+STREAM_RATE_HZ = 1330.0
 EPOCH_NS = 1_733_011_200 * 10**9  # 2024-12-01T00:00:00Z, the month of the luminosity record
 
 ProcessSelection = Sequence[str | int] | Mapping[str | int, float] | None
@@ -47,15 +51,18 @@ def _process_code(key: str | int) -> int:
     raise GeneratorError(f"unknown process {key!r} (choose from {names})")
 
 
-def mixture(selection: ProcessSelection, signal_specs: Sequence[SignalSpec] | None) -> Mixture:
-    """Event-type probabilities: signals take their fractions, processes share the rest by stream share."""
+def mixture(
+    selection: ProcessSelection, signal_specs: Sequence[SignalSpec] | None, collisions: bool = False
+) -> Mixture:
+    """Event-type probabilities: signals take their fractions, processes share the rest by stream share
+    (with ``collisions``, by cross section: the collisions before L1)."""
     specs = tuple(signal_specs or ())
     fractions = np.array([s.fraction for s in specs], dtype=np.float64)
     total_signal = float(fractions.sum())
     if total_signal > 1.0 + 1e-9:
         raise GeneratorError(f"signal fractions add up to {total_signal:g} > 1")
     if selection is None:
-        codes, shares = processes.stream_shares()
+        codes, shares = processes.stream_shares(collisions=collisions)
     elif isinstance(selection, Mapping):
         codes = np.array([_process_code(k) for k in selection], dtype=np.int16)
         shares = np.array(list(selection.values()), dtype=np.float64)
@@ -64,7 +71,7 @@ def mixture(selection: ProcessSelection, signal_specs: Sequence[SignalSpec] | No
         shares = shares / shares.sum() if len(shares) else shares
     else:
         codes, shares = (
-            processes.stream_shares([_process_code(k) for k in selection])
+            processes.stream_shares([_process_code(k) for k in selection], collisions)
             if len(selection)
             else (np.zeros(0, np.int16), np.zeros(0))
         )
@@ -129,6 +136,7 @@ def generate_chunk(
     cfg: GeneratorConfig,
     first_event: int = 1,
     t0_ns: int = EPOCH_NS,
+    rate_hz: float = STREAM_RATE_HZ,
 ) -> EventBatch:
     kinds = rng.choice(len(mix.codes), n, p=mix.probabilities)
     parts = sample_particles(rng, kinds, mix, cfg)
@@ -138,7 +146,7 @@ def generate_chunk(
     cols = detector.respond(rng, parts, production, decay, primary, n, cfg.bz, cfg.beam_background)
     signal_code = np.array([s.code if s else -1 for s in mix.signals], dtype=np.int16)
     signal_mass = np.array([s.mass if s else np.nan for s in mix.signals], dtype=np.float32)
-    gaps = rng.exponential(1e9 / STREAM_RATE_HZ, n)
+    gaps = rng.exponential(1e9 / rate_hz, n)
     header = {
         "experiment": np.zeros(n, dtype=np.int32),
         "run": np.zeros(n, dtype=np.int32),
@@ -154,6 +162,15 @@ def generate_chunk(
     return batch
 
 
+def collision_rate_hz(mix: Mixture, luminosity: float = 5.1e34) -> float:
+    """Collisions per second of a mixture's processes at ``luminosity`` (signals add their fractions)."""
+    sigma = sum(processes.BY_CODE[int(c)].cross_section_nb for c in mix.codes if int(c) in processes.BY_CODE)
+    background = float(mix.probabilities[: len([s for s in mix.signals if s is None])].sum())
+    if sigma <= 0 or background <= 0:
+        return STREAM_RATE_HZ
+    return luminosity * sigma * trigger.NB_TO_CM2 / background
+
+
 def stream(
     seed: int = 0,
     signals: Sequence[SignalSpec] | None = None,
@@ -161,20 +178,48 @@ def stream(
     chunk_size: int = DEFAULT_CHUNK,
     config: GeneratorConfig | None = None,
     n_events: int | None = None,
+    l1_accepted: bool = False,
+    collisions: Callable[[EventBatch], None] | None = None,
 ) -> Iterator[EventBatch]:
-    """Batches of ``chunk_size`` generated events, forever or until ``n_events``."""
+    """Batches of ``chunk_size`` generated events, forever or until ``n_events``.
+
+    By default the stream is drawn at the process shares after L1 and not filtered by it (each event
+    carries the bits its emulation gives). With ``l1_accepted`` it is the L1-accepted stream itself:
+    collisions are drawn at their cross sections (signals at their fractions of the collisions), spaced
+    in time at their rate, and only those that fire a line after the prescales are kept, with their own
+    event numbers (the gaps are the rejected collisions). ``collisions`` then sees every batch of
+    collisions, kept or not, up to the last kept event: what the rate model needs."""
     if chunk_size < 1:
         raise GeneratorError(f"chunk_size must be positive, got {chunk_size}")
     cfg = config or GeneratorConfig()
-    mix = mixture(processes, signals)
-    chunk, done, t0 = 0, 0, EPOCH_NS
+    mix = mixture(processes, signals, collisions=l1_accepted)
+    rate = collision_rate_hz(mix) if l1_accepted else STREAM_RATE_HZ
+    chunk, done, t0, first, barren = 0, 0, EPOCH_NS, 1, 0
     while n_events is None or done < n_events:
         size = chunk_size if n_events is None else min(chunk_size, n_events - done)
         rng = np.random.default_rng([seed, chunk])
-        batch = generate_chunk(rng, size, mix, cfg, first_event=done + 1, t0_ns=t0)
-        t0 = int(batch.header["time"][-1])
-        done += size
+        batch = generate_chunk(rng, chunk_size if l1_accepted else size, mix, cfg, first, t0, rate)
         chunk += 1
+        if l1_accepted:
+            kept = np.flatnonzero(batch.header["l1_bits"] != 0)[:size]
+            seen = batch if len(kept) < size else batch.slice(0, int(kept[-1]) + 1)
+            first += len(seen)
+            t0 = int(seen.header["time"][-1])
+            if collisions is not None:
+                collisions(seen)
+            barren = 0 if len(kept) else barren + 1
+            if barren >= MAX_BARREN_CHUNKS:
+                raise GeneratorError(
+                    f"no event of {barren * chunk_size} generated collisions fires an L1 line: "
+                    "nothing to keep for the L1-accepted stream"
+                )
+            if not len(kept):
+                continue
+            batch = batch.take(kept)
+        else:
+            first += len(batch)
+            t0 = int(batch.header["time"][-1])
+        done += len(batch)
         yield batch
 
 

@@ -8,7 +8,8 @@ never change meaning (append new ones). Figures from docs/physics.md §3:
   (Iwasaki et al. Table I), split eeee : eeμμ = 39.7 : 18.9 (Physics Book); Bhabha 74.4 nb and γγ 3.30 nb
   for both particles in the ECL above 0.5 GeV; hadronic, μμ, ττ and BB̄ as quoted (unverified literature
   values).
-* ``stream_factor`` turns the cross section into the rate of the physics stream after L1: 1/100 for the
+* ``stream_factor`` turns the cross section into the process's share of the physics stream at the shares
+  it has after L1 (the stream is drawn at them, not filtered by the L1 emulation): 1/100 for the
   prescaled Bhabha and γγ lines, 0.23 for two-photon (the Iwasaki ratio), 1 otherwise. The stream share of a
   process is cross section × stream factor over the sum; this gives the table of docs/physics.md §3
   (two-photon 70.6 %, q q̄ 14.2 %, μμ 4.4 %, BB̄ 4.3 %, ττ 3.5 %, Bhabha 2.9 %, γγ 0.13 %).
@@ -34,7 +35,7 @@ class Process:
 
     @property
     def stream_rate_nb(self) -> float:
-        """Effective cross section of the process in the physics stream after L1 [nb]."""
+        """Effective cross section of the process at its post-L1 share of the physics stream [nb]."""
         return self.cross_section_nb * self.stream_factor
 
 
@@ -95,10 +96,11 @@ PDG_ALP = 9000005
 PDG_LLP_SCALAR = 9000006
 
 
-def stream_shares(codes: list[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(process codes, stream shares summing to 1) for the given processes (all by default)."""
+def stream_shares(codes: list[int] | None = None, collisions: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(process codes, shares summing to 1) for the given processes (all by default): the stream's shares
+    after L1, or with ``collisions`` the shares of the collisions themselves (cross sections alone)."""
     chosen = [BY_CODE[c] for c in codes] if codes is not None else list(PROCESSES)
-    rates = np.array([p.stream_rate_nb for p in chosen])
+    rates = np.array([p.cross_section_nb if collisions else p.stream_rate_nb for p in chosen])
     return np.array([p.code for p in chosen], dtype=np.int16), rates / rates.sum()
 
 

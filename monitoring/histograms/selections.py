@@ -18,7 +18,7 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from events import helix
+from events import field, helix
 from events.model import EventBatch
 from events.pid import MUON_PROBABILITY_MIN, muon_probability
 from geometry.angles import polar_angle
@@ -92,7 +92,10 @@ class MuonPairSelection:
     @property
     def columns(self) -> Columns:
         """The event columns ``select`` reads (a reader may leave out the rest)."""
-        need: Columns = {"header": ("bz",), "tracks": ("phi0", "omega", "tan_lambda", "charge", "pid_logl")}
+        need: Columns = {
+            "header": ("bz",),
+            "tracks": ("phi0", "omega", "z0", "tan_lambda", "charge", "pid_logl"),
+        }
         if self.extra_photon_energy_max is not None:
             need["ecl"] = ("energy", "hypotheses", "is_track")
         return need
@@ -113,8 +116,10 @@ class MuonPairSelection:
         rows = event[first]
         keep = tracks["charge"][first] == -tracks["charge"][second]
         bz = batch.header["bz"][rows].astype(np.float64)
-        p1 = helix.momentum(tracks["phi0"][first], tracks["omega"][first], tracks["tan_lambda"][first], bz)
-        p2 = helix.momentum(tracks["phi0"][second], tracks["omega"][second], tracks["tan_lambda"][second], bz)
+        bz1, bz2 = field.track_bz(bz, tracks["z0"][first]), field.track_bz(bz, tracks["z0"][second])
+        phi0, omega, tl = tracks["phi0"], tracks["omega"], tracks["tan_lambda"]
+        p1 = helix.momentum(phi0[first], omega[first], tl[first], bz1)
+        p2 = helix.momentum(phi0[second], omega[second], tl[second], bz2)
         keep &= np.hypot(p1[:, 0] + p2[:, 0], p1[:, 1] + p2[:, 1]) > self.pair_pt_min
         if self.recoil_theta_deg is not None:
             b = self.beam

@@ -120,6 +120,32 @@ def test_the_field_profile_gives_basf2s_transverse_momenta(z0: float, omega: flo
     assert field.NOMINAL_BZ / field.bz_at(0.0) == pytest.approx(1.0325, abs=5e-4)  # 1.5 T is 3 % high
 
 
+# basf2's printout (mdst_compatibility-v06-00-00.out): (event, perigee z, curvature, printed pT), the
+# pion-hypothesis fits of the sample's tracks, two from the interaction region and three displaced
+BASF2_FITS = [
+    (0, -0.0205009, -0.022786, 0.191141),  # event 1, fit 0
+    (0, -17.512, 0.0149785, 0.288349),  # event 1, fit 2
+    (1, 68.6996, -0.0099848, 0.360725),  # event 2, fit 20: perigee 69 cm along z, where Bz = 1.20 T
+    (2, 22.1581, 0.0143633, 0.300836),  # event 3, fit 0
+]
+
+
+def test_read_momenta_use_the_field_at_each_tracks_perigee(sample: EventBatch) -> None:
+    """What the reader and ``dump`` give for basf2's fits, the displaced ones included, is basf2's pT."""
+    from events import dump
+
+    for event, z0, omega, pt in BASF2_FITS:
+        ev = sample.event(event)
+        k = int(np.flatnonzero(np.isclose(ev.tracks["omega"], omega, rtol=2e-5))[0])
+        assert ev.tracks["z0"][k] == pytest.approx(z0, abs=1e-3)
+        track = dump.event_json(ev)["tracks"][k]
+        assert track["pt"] == pytest.approx(pt, rel=1e-4)
+        assert track["bz"] == pytest.approx(float(field.bz_at(z0)))  # the dump states the field it used
+    # a constant field (the bz argument, or the generator's 1.5 T) is used as it is, at every perigee
+    np.testing.assert_array_equal(field.track_bz(1.5, [0.0, 68.7]), [1.5, 1.5])
+    assert field.track_bz(np.float32(field.IP_BZ), 68.6996) == pytest.approx(1.2014, abs=1e-4)
+
+
 def test_relations_follow_basf2(sample: EventBatch) -> None:
     t = sample.event(0).tracks
     # basf2: Track#1 -> ECLClusters#17; Track#2 -> #10 and its neutral-hadron twin #22; Track#3 -> #4, #20

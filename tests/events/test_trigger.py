@@ -40,21 +40,28 @@ def test_mumu_events_fire_the_two_track_lines() -> None:
         assert fraction(batch, name, central) < 0.01, name
 
 
-def test_bhabha_lines_are_prescaled_by_100() -> None:
+def test_the_bhabha_sample_is_kept_by_its_theta_lines_with_their_prescales() -> None:
     batch = generate(4000, seed=22, processes=["bhabha"])
-    raw = trigger.l1_decisions(batch)["bha3d"]
-    assert raw.mean() > 0.85  # the 3D Bhabha logic recognises Bhabha events
-    kept = trigger.fired(batch.header["l1_bits"], "bha3d")
-    assert not (kept & ~raw).any()
-    expected = raw.sum() / trigger.PRESCALES["bha3d"]
-    assert abs(kept.sum() - expected) < 4 * np.sqrt(expected)
+    raw = trigger.l1_decisions(batch)
+    assert raw["bha3d"].mean() > 0.95  # the 3D Bhabha logic recognises Bhabha events
+    assert raw["bhapur"].mean() >= raw["bha3d"].mean()  # the selection's window holds the veto's
+    # bha_theta splits the selection by the θID of the forward cluster: exactly one line per selected event
+    split = np.stack([raw[f"bha_id{k}"] for k in range(4)])
+    np.testing.assert_array_equal(split.sum(axis=0), raw["bhapur"].astype(int))
+    # Bhabhas are forward: θID 1 (below 17°) and 2 (17°-24°) hold most of them
+    assert raw["bha_id1"].mean() + raw["bha_id2"].mean() > 0.5
+    for name in ("bha_id0", "bha_id3", "bha_id2"):
+        kept = trigger.fired(batch.header["l1_bits"], name)
+        assert not (kept & ~raw[name]).any()
+        expected = raw[name].sum() / trigger.PRESCALES[name]
+        assert abs(kept.sum() - expected) < 4 * np.sqrt(expected) + 1, name
     # Bhabha events are vetoed from the two-track and energy lines that physics uses
     assert fraction(batch, "ff") < 0.05
-    assert fraction(batch, "hie") < 0.1
+    assert fraction(batch, "hie") < 0.01
     # a random-number prescale keeps the same fraction
     bits = trigger.emulate_l1(batch, np.random.default_rng(1))
-    kept_rng = trigger.fired(bits, "bha3d")
-    assert abs(kept_rng.sum() - expected) < 4 * np.sqrt(expected)
+    expected = raw["bha_id0"].sum() / 100
+    assert abs(trigger.fired(bits, "bha_id0").sum() - expected) < 4 * np.sqrt(expected) + 1
 
 
 def test_prescale_decision_does_not_depend_on_batching() -> None:
@@ -111,9 +118,9 @@ def test_the_bhabha_veto_keeps_generated_bhabhas_out_of_the_physics_lines() -> N
     assert raw["lume"].mean() > 0.5
     assert trigger.PRESCALES["lume"] >= 100
     assert trigger.PRESCALES["lml5"] >= 100
-    # after veto and prescales, about 1 % of Bhabhas fire L1
+    # after veto and prescales, about 0.6 % of Bhabhas in the ECL fire L1 (the design's 1 % of θ ≥ 17°)
     kept = trigger.accept_probability(trigger.decision_matrix(raw)).mean()
-    assert 0.008 < kept < 0.035
+    assert 0.003 < kept < 0.012
 
 
 def test_accept_probability_is_the_expected_fraction_of_emulated_bits() -> None:
@@ -129,25 +136,47 @@ def test_accept_probability_is_the_expected_fraction_of_emulated_bits() -> None:
     assert (trigger.accept_probability(raw, live)[only_hie] == 0).all()
 
 
+# Iwasaki et al., IEEE TNS 58 (2011) 1807, Table I at 8e35 [Hz], and how close each process must come.
+# The tolerances are the differences of definition and of our toys, stated: continuum, μμ and ττ carry our
+# cross sections (3.69, 1.148, 0.919 nb against the table's 2.8, 0.8, 0.8); Bhabha and γγ add, to the
+# 1/100 of θ ≥ 17°, the radiative events that escape the 3D veto (ISR or FSR taking one particle below
+# the veto's energies) and fire hie, which the table leaves out; two-photon is our equivalent-photon toy
+# (eeee fires hie in a quarter of its events), 35-45 % above the table's ≈ 15 kHz.
+DESIGN_TABLE_HZ = {
+    "bbbar": (960.0, 0.2),
+    "continuum": (2200.0, 0.45),
+    "mumu": (640.0, 0.45),
+    "tautau": (640.0, 0.2),
+    "bhabha": (350.0, 0.45),
+    "gammagamma": (19.0, 2.5),
+    "two_photon": (15_000.0, 0.5),
+    "total": (20_000.0, 0.4),
+}
+
+
 def test_l1_rates_at_design_luminosity_follow_the_design_table(model: trigger.RateModel) -> None:
-    """Iwasaki Table I at 8e35: BB 960, continuum 2200, μμ 640, ττ 640 Hz, Bhabha 350 Hz and γγ 19 Hz
-    prescaled 1/100, two-photon ≈ 15 kHz, ≈ 20 kHz in all, under the 30 kHz the DAQ reads out."""
+    """Each process within its stated tolerance of the design table at 8e35, the total under 30 kHz."""
     r = model.rates(DESIGN_LUMINOSITY)
     rate = dict(zip(model.processes, r.per_process[0], strict=True))
-    qq = sum(rate[p] for p in ("uubar", "ddbar", "ssbar", "ccbar"))
-    bb = rate["bbbar_charged"] + rate["bbbar_mixed"]
-    two_photon = rate["eeee"] + rate["eemumu"]
-    # our cross sections: 3.69 nb continuum, 1.11 nb BB, 1.148 nb μμ, 0.919 nb ττ (docs/physics.md §3)
-    assert qq == pytest.approx(0.99 * 3.69 * 800, rel=0.02)
-    assert bb == pytest.approx(1.11 * 800, rel=0.02)
-    assert 0.85 * 1.148 * 800 < rate["mumu"] < 1.148 * 800
-    assert 0.85 * 0.919 * 800 < rate["tautau"] < 0.919 * 800
-    # Bhabha (74.4 nb in the ECL): the 1/100 of the 3D Bhabha line is 595 Hz; leakage of radiative
-    # Bhabhas through hie and the lines prescaled by 1000 or 10 000 add less than as much again
-    assert 400 < rate["bhabha"] < 1500
-    assert 15 < rate["gammagamma"] < 120
-    assert 10_000 < two_photon < 25_000
-    assert 15_000 < r.total[0] < 30_000
+    ours = {
+        "bbbar": rate["bbbar_charged"] + rate["bbbar_mixed"],
+        "continuum": sum(rate[p] for p in ("uubar", "ddbar", "ssbar", "ccbar")),
+        "mumu": rate["mumu"],
+        "tautau": rate["tautau"],
+        "bhabha": rate["bhabha"],
+        "gammagamma": rate["gammagamma"],
+        "two_photon": rate["eeee"] + rate["eemumu"],
+        "total": float(r.total[0]),
+    }
+    for name, (design, tolerance) in DESIGN_TABLE_HZ.items():
+        assert abs(ours[name] / design - 1) < tolerance, (name, ours[name], design)
+    assert r.total[0] < 30_000  # the DAQ reads out 30 kHz
+    # the Bhabha sample proper, the θ-split lines, is most of the Bhabha rate; the rest is the leakage
+    k = model.processes.index("bhabha")
+    eff = model.raw_efficiency()[k]
+    sample = sum(eff[trigger.BIT[f"bha_id{i}"]] / trigger.PRESCALES[f"bha_id{i}"] for i in range(4))
+    sample_hz = sample * model.cross_sections_nb[k] * DESIGN_LUMINOSITY * trigger.NB_TO_CM2
+    assert 0.4 * ours["bhabha"] < sample_hz < ours["bhabha"]
     # a line's rate never exceeds the rate of events that fire any line
     assert (r.bits[0] <= r.total[0] + 1e-6).all()
 

@@ -178,7 +178,9 @@ def test_the_ioc_serves_on_loopback_by_default_and_our_client_finds_it(
         monkeypatch.delenv(key)  # as a shifter's shell has them: unset
     ioc = ioc_process(["main.py", "ioc", "--prefix", "T3:", "--sbl-rate", "0"])
     port = int(ca_env["EPICS_CA_SERVER_PORT"])
-    assert ioc.banner.startswith("serving 57 PVs under 'T3:'")
+    from monitoring.channels import CHANNELS
+
+    assert ioc.banner.startswith(f"serving {len(CHANNELS)} PVs under 'T3:'")  # one PV per channel
     assert f"on 127.0.0.1 port {port} (TCP and UDP; loopback only" in ioc.banner
     assert listening(port) == {"tcp": {"127.0.0.1"}, "udp": {"127.0.0.1"}}
     source = open_machine_source("ca://?prefix=T3:")

@@ -229,17 +229,21 @@ def test_dead_lines_remove_only_the_events_no_other_line_keeps() -> None:
 
 
 def test_bhabha_line_rate_is_prescaled_once(tmp_path, monkeypatch) -> None:
-    """bha3d: sigma(Bhabha in ECL) x L x eff / 100, about 38 Hz at 5.1e34 (physics.md §3, prescale 100)."""
+    """bha_id0 (the barrel Bhabha selection): sigma x L x eff / 100 at 5.1e34 (physics.md §6)."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     menu = load_menu(n_per_process=400, seed=1)
     bhabha = menu.processes.index("bhabha")
+    k = L1_BITS.index("bha_id0")
     assert menu.efficiency[bhabha, L1_BITS.index("bha3d")] > 0.5  # raw decisions, before the prescale
+    assert menu.efficiency[bhabha, k] > 0.1
     zero = np.zeros(1)
     r = l1_rates(menu, np.array([5.1e34]), zero, zero, zero)
-    rate = r.bits[0, L1_BITS.index("bha3d")] - TECHNICAL_HZ.get("bha3d", 0.0)
-    expected = 74.4 * 51.0 * menu.efficiency[bhabha, L1_BITS.index("bha3d")] / 100
-    assert rate == pytest.approx(expected, rel=0.15)
-    assert 20 < rate < 60
+    rate = r.bits[0, k] - TECHNICAL_HZ.get("bha_id0", 0.0)
+    expected = sum(
+        menu.cross_sections_nb[p] * 51.0 * menu.efficiency[p, k] / 100 for p in range(len(menu.processes))
+    )
+    assert rate == pytest.approx(expected, rel=0.05)
+    assert 2 < rate < 20
 
 
 def test_sim_source_opens_on_its_replayed_past_with_earlier_losses_not_latched() -> None:
