@@ -93,7 +93,9 @@ class Snapshot:
 class DeltaSlots:
     """Counts per ``slot_s`` of wall time over the last ``span_s``: the "last N minutes" view."""
 
-    def __init__(self, shape: tuple[int, ...], slot_s: float = DELTA_SLOT_S, span_s: float = DELTA_MAX_S) -> None:
+    def __init__(
+        self, shape: tuple[int, ...], slot_s: float = DELTA_SLOT_S, span_s: float = DELTA_MAX_S
+    ) -> None:
         if not (slot_s > 0 and span_s >= slot_s):
             raise ValueError(f"delta slots of {slot_s} s over {span_s} s: need 0 < slot <= span")
         self.shape = shape
@@ -122,7 +124,8 @@ class DeltaSlots:
         """Counts filled within the last ``seconds`` (to the slot: the current, partly filled slot
         and the whole slots before it that together span ``seconds``)."""
         if not 0 < seconds <= self.n_slots * self.slot_s:
-            raise ValueError(f"a delta of {seconds:g} s: the delta view keeps at most {self.n_slots * self.slot_s:g} s")
+            most = self.n_slots * self.slot_s
+            raise ValueError(f"a delta of {seconds:g} s: the delta view keeps at most {most:g} s")
         first = math.floor(now / self.slot_s) - math.ceil(seconds / self.slot_s) + 1
         out = np.zeros(self.shape, np.int64)
         for slot, counts in self.slots:

@@ -39,20 +39,23 @@ def flat_run(running: RunningHistogram, rng: np.random.Generator, run: int, n: i
 
 def test_belle2_status_numbers_and_normalisations() -> None:
     # basf2 DQMHistAnalysis.h: c_StatusTooFew 0, Default 1, Good 2, Warning 3, Error 4
-    assert [s.epics for s in (Status.TOO_FEW, Status.NO_REFERENCE, Status.GOOD, Status.WARNING, Status.ERROR)] == [
-        0, 1, 2, 3, 4,
-    ]  # fmt: skip
+    order = (Status.TOO_FEW, Status.NO_REFERENCE, Status.GOOD, Status.WARNING, Status.ERROR)
+    assert [s.epics for s in order] == [0, 1, 2, 3, 4]
     ref = np.array([0.0, 10.0, 30.0, 20.0])
     data = np.array([1.0, 2.0, 6.0, 1.0])
     np.testing.assert_allclose(scale_reference(ref, data, Normalisation.ENTRIES), ref * 10 / 60)
     np.testing.assert_allclose(scale_reference(ref, data, Normalisation.MAXIMUM), ref * 6 / 30)
     np.testing.assert_allclose(scale_reference(ref, data, Normalisation.NONE), ref)
-    np.testing.assert_allclose(scale_reference(ref, np.zeros(4), Normalisation.ENTRIES), ref)  # nothing to scale to
+    np.testing.assert_allclose(
+        scale_reference(ref, np.zeros(4), Normalisation.ENTRIES), ref
+    )  # nothing to scale to
 
 
 def test_every_standard_histogram_has_its_own_check() -> None:
-    table = {d.name: (d.check.method, d.check.warning, d.check.error, d.check.min_entries, d.normalisation.value)
-             for d in STANDARD}  # fmt: skip
+    table = {
+        d.name: (d.check.method, d.check.warning, d.check.error, d.check.min_entries, d.normalisation.value)
+        for d in STANDARD
+    }
     assert table == {
         "zprime_recoil_mass": ("ks", 0.05, 0.001, 50, "entries"),
         "dark_higgs_plane": ("chi2", 0.01, 0.0001, 200, "entries"),
@@ -110,7 +113,7 @@ def test_a_pinned_reference_survives_run_changes_until_handed_back() -> None:
     assert running.snapshot().reference_source == "file ref.root"
     running.follow_previous_run()  # back to the automatic choice: run 1, already ended
     assert running.snapshot().reference_source == "exp 0 run 1 (previous)"
-    np.testing.assert_array_equal(running.snapshot().reference, run1)  # type: ignore[arg-type]
+    np.testing.assert_array_equal(running.snapshot().reference, run1)
 
 
 def test_delta_over_the_last_minutes() -> None:
@@ -184,7 +187,8 @@ def test_a_damaged_reference_file_is_one_line(tmp_path: Path, content: bytes) ->
     with pytest.raises(ReferenceFileError) as err:
         load_references(path, STANDARD)
     text = str(err.value)
-    assert text.startswith(f"{path}: ") and "\n" not in text
+    assert text.startswith(f"{path}: ")
+    assert "\n" not in text
     with pytest.raises(ReferenceFileError, match="no such reference file"):
         load_references(tmp_path / "missing.root", STANDARD)
 
@@ -197,4 +201,5 @@ def test_statuses_as_the_alarms_and_the_shift_report_see_them() -> None:
     readings = dqm_statuses([running.snapshot()])
     reading = readings["DQM:zprime_recoil_mass"]
     assert reading.value == Status.GOOD.epics
-    assert reading.detail.startswith("good, ks p = ") and "reference exp 0 run 1 (previous)" in reading.detail
+    assert reading.detail.startswith("good, ks p = ")
+    assert "reference exp 0 run 1 (previous)" in reading.detail
