@@ -13,6 +13,7 @@ histogram's check is published as basf2's ``DQMHistComparitor`` publishes it, tw
 
 The reference is the previous complete run (``RunningHistogram``), or a reference file's histogram
 (``--dqm-reference``): a file that cannot be used is one line, and the previous run is used instead.
+``read_status_pvs`` reads them back over ``ca://`` or ``pva://`` (the shift report's DQM section).
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from events.model import EventBatch
+from monitoring.alarms import Reading
 from monitoring.channels import Limits, Severity, severity_from_limits
-from monitoring.histograms.compare import CheckConfig
+from monitoring.histograms.compare import EPICS_STATUS, CheckConfig, Status
 from monitoring.histograms.definitions import STANDARD, HistogramDefinition
 from monitoring.histograms.reference import References
 from monitoring.histograms.running import RunningHistogram
@@ -147,3 +149,68 @@ class DqmFeed:
             check = snaps[pv.histogram].check
             out[pv.name] = float(check.status.epics) if pv.kind == "STATUS" else check.p_value
         return out
+
+
+def read_status_pvs(url: str, timeout_s: float = 2.0) -> dict[str, Reading]:
+    """The DQM statuses an IOC serves, read once over ``ca://`` or ``pva://`` (the URL's ``prefix``,
+    default ``SIM:``): ``DQM:<histogram>`` -> its status number, the detail naming the PV and the
+    p-value; the count of errors as ``DQM:ERRORS``. Empty when no status PV answers in ``timeout_s``
+    (a source that serves no histograms)."""
+    from monitoring.alarms import DQM_PREFIX
+    from monitoring.source import parse_url
+
+    scheme, _, options = parse_url(url)
+    table = dqm_pv_table(options.get("prefix", "SIM:"))
+    if scheme == "ca":
+        values = _read_ca([pv.name for pv in table], timeout_s)
+    elif scheme == "pva":
+        values = _read_pva([pv.name for pv in table], timeout_s)
+    else:
+        return {}
+    out: dict[str, Reading] = {}
+    words = {epics: status.value.replace("_", " ") for status, epics in EPICS_STATUS.items()}
+    for pv in table:
+        if pv.kind != "STATUS" or pv.name not in values:
+            continue
+        number = int(values[pv.name])
+        p_value = values.get(pv.name.replace(":STATUS", ":PVALUE"), math.nan)
+        detail = words.get(number, "unknown")
+        if math.isfinite(p_value):
+            detail += f", p = {p_value:.3g}"
+        out[DQM_PREFIX + pv.histogram] = Reading(float(number), detail=f"{detail}; from {pv.name}")
+    if out:
+        bad = [k.removeprefix(DQM_PREFIX) for k, r in out.items() if r.value == EPICS_STATUS[Status.ERROR]]
+        out["DQM:ERRORS"] = Reading(float(len(bad)), detail=", ".join(bad))
+    return out
+
+
+def _read_ca(names: list[str], timeout_s: float) -> dict[str, float]:
+    import os
+
+    from caproto.threading.client import Context
+
+    if not os.environ.get("EPICS_CA_ADDR_LIST", "").strip():
+        os.environ["EPICS_CA_ADDR_LIST"] = "127.0.0.1"  # where ``main.py ioc`` serves by default
+    context = Context()
+    try:
+        pvs = context.get_pvs(*names, timeout=timeout_s)
+        end = time.monotonic() + timeout_s
+        out = {}
+        for pv in pvs:
+            try:
+                pv.wait_for_connection(timeout=max(0.01, end - time.monotonic()))
+                out[pv.name] = float(pv.read(timeout=timeout_s).data[0])
+            except Exception:  # not served (no DQM on this IOC) or gone: not a status
+                continue
+        return out
+    finally:
+        context.disconnect()
+
+
+def _read_pva(names: list[str], timeout_s: float) -> dict[str, float]:
+    from p4p.client.thread import Context
+
+    with Context("pva") as context:
+        got = context.get(names, timeout=timeout_s, throw=False)
+    pairs = zip(names, got, strict=True)
+    return {name: float(value) for name, value in pairs if not isinstance(value, Exception)}

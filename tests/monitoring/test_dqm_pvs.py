@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from monitoring.dqm_feed import STATUS_LIMITS, DqmPV, dqm_pv_table, pvalue_limits
-from monitoring.histograms.definitions import by_name
+from monitoring.dqm_feed import STATUS_LIMITS, DqmPV, dqm_pv_table, pvalue_limits, read_status_pvs
+from monitoring.histograms.definitions import STANDARD, by_name
 from monitoring.histograms.export import write_histograms
 from tests.monitoring.conftest import IOCProcess, wait_for
 from tests.monitoring.test_pva import pva_env, server  # noqa: F401  (fixtures: PV Access on private ports)
@@ -25,6 +25,10 @@ def spike_reference(path: Path) -> Path:
     spike[30, 40] = 1000.0
     write_histograms(path, {PLANE.name: (spike, PLANE.axes, "spike")})
     return path
+
+
+def test_no_status_pvs_where_nothing_serves_them() -> None:
+    assert read_status_pvs("sim://") == {}
 
 
 def test_the_pv_table_follows_belle2s_status_numbers_and_the_thresholds() -> None:
@@ -72,6 +76,17 @@ def test_status_pvs_over_channel_access(
     zprime = read("TD:DQM:zprime_recoil_mass:STATUS", data_type=ChannelType.TIME_LONG, timeout=5)
     assert (int(zprime.data[0]), int(zprime.metadata.severity)) == (1, 0)
 
+    # the shift report reads them back through the same URL as the machine's channels
+    from monitoring.alarms import ASSETS_ALARMS
+    from panels.shift_report import _dqm_section, gather
+
+    model = gather("ca://?prefix=TD:", 0.5, 3600.0, str(ASSETS_ALARMS), None)
+    dqm = "".join(_dqm_section(model))
+    assert "<p>histograms in error: 1 (dark_higgs_plane)</p>" in dqm
+    assert "<td>dark_higgs_plane</td><td>4 error</td><td>error, p = " in dqm
+    assert "; from TD:DQM:dark_higgs_plane:STATUS</td>" in dqm
+    assert "<td>zprime_recoil_mass</td><td>1 no reference</td>" in dqm
+
 
 def test_status_pvs_over_pv_access_and_a_damaged_reference(
     server: Callable[[list[str]], IOCProcess],  # noqa: F811
@@ -102,3 +117,6 @@ def test_status_pvs_over_pv_access_and_a_damaged_reference(
         assert p_value["valueAlarm"]["lowAlarmLimit"] == pytest.approx(PLANE.check.error)
         with pytest.raises(Exception, match="read-only"):
             ctx.put(pv.name, 4, timeout=10)
+    statuses = read_status_pvs("pva://?prefix=TP:")
+    assert {k for k in statuses if k != "DQM:ERRORS"} == {f"DQM:{d.name}" for d in STANDARD}
+    assert statuses["DQM:ERRORS"].value == 0
