@@ -129,6 +129,7 @@ class HistogramPanel(QtWidgets.QWidget):
         self.snapshot: Snapshot | None = None
         self.shown: NDArray[np.int64] | None = None  # the counts drawn (run, window or delta)
         self._drawn_at = 0.0  # monotonic time of the last refresh (a delta view ages without fills)
+        self._reference_top = 0.0  # the tallest bin of the reference as drawn
         self.records: NDArray[np.void] = np.zeros(0, dtype=LINK_DTYPE)  # the listed bin's events
         self.settings = settings
         self.normalisation: dict[str, Normalisation] = {
@@ -363,12 +364,14 @@ class HistogramPanel(QtWidgets.QWidget):
             self._range_1d()
 
     def _range_1d(self) -> None:
-        """x: the histogram's own axis; y: from 0 to the tallest bin (0-1 while it is empty)."""
+        """x: the histogram's own axis; y: from 0 to the tallest bin of the data or the drawn reference
+        (0-1 while both are empty)."""
         (x,) = self.current.axes
         box = self.plot.getViewBox()
         box.disableAutoRange()
         box.setXRange(x.lo, x.hi, padding=0.01)
         top = float(self.shown.max()) if self.shown is not None and x.bins else 0.0
+        top = max(top, self._reference_top)  # the reference drawn whole, whatever its scaling
         if top > 0:
             box.setYRange(0.0, top * 1.1, padding=0)
         else:
@@ -396,14 +399,18 @@ class HistogramPanel(QtWidgets.QWidget):
         if len(snap.axes) == 1:
             edges = snap.axes[0].edges
             self.data_item.setData(edges, counts)
-            if grown:
-                self._range_1d()
+            reference_top = 0.0
             if snap.reference is not None and snap.reference.sum() > 0:
                 normalisation = self.normalisation.get(snap.name, Normalisation.ENTRIES)
-                self.reference_item.setData(edges, scale_reference(snap.reference, counts, normalisation))
+                scaled = scale_reference(snap.reference, counts, normalisation)
+                self.reference_item.setData(edges, scaled)
                 self._legend_reference(normalisation)
+                reference_top = float(scaled.max())
             else:
                 self.reference_item.setData([], [])
+            if grown or reference_top != self._reference_top:
+                self._reference_top = reference_top
+                self._range_1d()
         else:
             x, y = snap.axes
             top = max(float(counts.max()), 1.0)
