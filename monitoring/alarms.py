@@ -83,6 +83,24 @@ def dqm_reading(snapshots: Iterable[HistogramSnapshot]) -> Reading:
     return Reading(len(bad), detail=", ".join(bad))
 
 
+DQM_PREFIX = "DQM:"  # "DQM:<histogram>": one histogram's status, beside the count "DQM:ERRORS"
+
+
+def dqm_statuses(snapshots: Iterable[HistogramSnapshot]) -> dict[str, Reading]:
+    """``DQM:<name>`` for each histogram: its status as basf2's EStatus number (0 too few ... 4
+    error), the detail saying the status, the test's p-value, the run and the reference."""
+    readings = {}
+    for s in snapshots:
+        result = s.check
+        words = result.status.value.replace("_", " ")
+        if math.isfinite(result.p_value):
+            words += f", {result.method} p = {result.p_value:.3g}"
+        run = f"exp {s.experiment} run {s.run}" if s.run >= 0 else "no run yet"
+        detail = f"{words}; {run}, {int(s.run_counts.sum())} entries; reference {s.reference_source}"
+        readings[DQM_PREFIX + s.name] = Reading(float(result.status.epics), detail=detail)
+    return readings
+
+
 @dataclass(frozen=True)
 class Condition:
     """``value`` above/below ``limit``, stale for more than ``limit`` seconds, or disconnected."""

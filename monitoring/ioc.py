@@ -16,6 +16,10 @@ It serves on the loopback interface only (TCP and UDP, beacons included) unless 
 ``--interfaces 0.0.0.0`` (or named addresses) widens it, as does EPICS_CAS_INTF_ADDR_LIST when
 set; the first line it prints says where it serves. ``--sbl-at S`` makes a sudden beam loss
 happen S seconds after the start (a drill for the alarm chain).
+
+Beside the machine it serves the DQM status of the standard histograms (``monitoring.dqm_feed``):
+``<prefix>DQM:<histogram>:STATUS`` and ``:PVALUE``, filled from events generated at ``--dqm-rate``
+(0: none) and checked against the previous complete run or ``--dqm-reference FILE``.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from monitoring.channels import CHANNELS, Channel, severity_from_limits
+from monitoring.dqm_feed import DQM_RATE_HZ, DqmFeed, DqmPV, RunTracker, dqm_pv_table
 from monitoring.sim import Simulation, config_from_options
 
 DEFAULT_PREFIX = "SIM:"
@@ -65,6 +70,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--protocol", choices=("ca", "pva"), default="ca", help="Channel Access or PV Access (default ca)"
     )
+    parser.add_argument(
+        "--dqm-rate", type=float, default=DQM_RATE_HZ, metavar="HZ",
+        help="events/s generated for the DQM histograms whose status is served (default %(default)g, 0 none)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--dqm-reference", default=None, metavar="FILE",
+        help="ROOT file of DQM references (default: each histogram's previous complete run)",
+    )  # fmt: skip
 
 
 def pv_table(prefix: str = DEFAULT_PREFIX) -> list[tuple[str, Channel, float]]:
@@ -81,16 +94,7 @@ def build_pvdb(
 ) -> tuple[dict[str, Any], dict[str, tuple[Any, float]]]:
     """The caproto PV database and, per channel, its PV object and scale; ``initial`` gives
     channels their first (value, timestamp), so no client ever reads a placeholder."""
-    from caproto import AccessRights, ChannelDouble, ChannelInteger
-
-    class ReadOnlyDouble(ChannelDouble):
-        def check_access(self, hostname: str, username: str) -> AccessRights:
-            return AccessRights.READ
-
-    class ReadOnlyInteger(ChannelInteger):
-        def check_access(self, hostname: str, username: str) -> AccessRights:
-            return AccessRights.READ
-
+    ReadOnlyDouble, ReadOnlyInteger = _read_only_types()
     pvdb: dict[str, Any] = {}
     by_channel: dict[str, tuple[Any, float]] = {}
     for name, spec, scale in pv_table(prefix):
@@ -117,17 +121,69 @@ def build_pvdb(
     return pvdb, by_channel
 
 
+def _read_only_types() -> tuple[type, type]:
+    """caproto's double and integer PV types, refusing writes (clients only read the simulation)."""
+    from caproto import AccessRights, ChannelDouble, ChannelInteger
+
+    class ReadOnlyDouble(ChannelDouble):
+        def check_access(self, hostname: str, username: str) -> AccessRights:
+            return AccessRights.READ
+
+    class ReadOnlyInteger(ChannelInteger):
+        def check_access(self, hostname: str, username: str) -> AccessRights:
+            return AccessRights.READ
+
+    return ReadOnlyDouble, ReadOnlyInteger
+
+
+def build_dqm_pvdb(table: list[DqmPV]) -> dict[str, Any]:
+    """The DQM PVs over Channel Access: the status an integer, the p-value a double, with limits."""
+    ReadOnlyDouble, ReadOnlyInteger = _read_only_types()
+    pvdb: dict[str, Any] = {}
+    for pv in table:
+        lim = pv.limits
+        limits = dict(lower_alarm_limit=lim.lolo, lower_warning_limit=lim.low,
+                      upper_warning_limit=lim.high, upper_alarm_limit=lim.hihi)  # fmt: skip
+        if pv.kind == "STATUS":
+            pvdb[pv.name] = ReadOnlyInteger(value=1, reported_record_type="longin", **limits)
+        else:
+            pvdb[pv.name] = ReadOnlyDouble(value=math.nan, precision=4, reported_record_type="ai", **limits)
+    return pvdb
+
+
+async def publish_dqm(feed: DqmFeed, table: list[DqmPV], pvdb: dict[str, Any], every_s: float = 1.0) -> None:
+    """Write each DQM PV when its value changes (checked every ``every_s``); a p-value of NaN (no
+    test made) is INVALID."""
+    from caproto import AlarmSeverity, AlarmStatus
+
+    last: dict[str, float] = {}
+    while True:
+        await asyncio.sleep(every_s)
+        for name, value in feed.values(table).items():
+            if name in last and (last[name] == value or (math.isnan(last[name]) and math.isnan(value))):
+                continue
+            last[name] = value
+            pv = pvdb[name]
+            if isinstance(pv.value, int):
+                await pv.write(int(value))
+            elif math.isfinite(value):
+                await pv.write(value)
+            else:
+                await pv.write(value, status=AlarmStatus.UDF, severity=AlarmSeverity.INVALID_ALARM)
+
+
 async def publish_simulation(
     sim: Simulation,
     by_channel: dict[str, tuple[Any, float]],
     accel: float,
     tick: float,
     origin: tuple[float, float] | None = None,
+    runs: RunTracker | None = None,
 ) -> None:
     """Step the simulation every ``tick`` wall seconds and write its samples to the PVs.
 
     ``origin``: (monotonic wall clock, simulated time) that correspond; by default now and
-    the simulation's present."""
+    the simulation's present. ``runs`` is told every sample (the DQM events follow its run)."""
     wall0, start = origin if origin is not None else (time.monotonic(), sim.now)
     while True:
         await asyncio.sleep(tick)
@@ -136,6 +192,8 @@ async def publish_simulation(
         for u in sim.step(target, n):
             pv, scale = by_channel[u.channel]
             value = int(u.value) if u.channel in INTEGER_CHANNELS else u.value * scale
+            if runs is not None:
+                runs.see(u.channel, u.value)
             await pv.write(value, timestamp=u.timestamp)
 
 
@@ -188,6 +246,10 @@ def _shut_down_on_signals() -> None:
         loop.add_signal_handler(sig, server.cancel)
 
 
+def _dqm_words(table: list[DqmPV], args: argparse.Namespace) -> str:
+    return f" (and {len(table)} DQM PVs, {args.dqm_rate:g} events/s)" if table else ""
+
+
 def _fail(text: str) -> int:
     print(f"main.py ioc: {text}", file=sys.stderr, flush=True)
     return 1
@@ -204,7 +266,11 @@ def _run(args: argparse.Namespace) -> int:
     if args.list_pvs:
         for name, spec, scale in pv_table(args.prefix):
             print(f"{name}\t{'mA' if scale == 1000.0 else spec.units}\t{spec.description}")
+        for dqm in dqm_pv_table(args.prefix) if args.dqm_rate > 0 else []:
+            print(f"{dqm.name}\t\t{dqm.description}")
         return 0
+    if not (math.isfinite(args.dqm_rate) and 0 <= args.dqm_rate <= 100_000):
+        return _fail(f"--dqm-rate {args.dqm_rate:g}: must be a number of events/s in [0, 100000]")
     if not (math.isfinite(args.accel) and 0 < args.accel <= 3600):
         return _fail(f"--accel {args.accel:g}: must be a number in (0, 3600]")
     if not (math.isfinite(args.tick) and 0.001 <= args.tick <= 60):
@@ -230,8 +296,6 @@ def _run(args: argparse.Namespace) -> int:
         os.environ["EPICS_CAS_AUTO_BEACON_ADDR_LIST"] = "NO"
     logging.getLogger("caproto.ctx").addFilter(_BeaconWithoutRepeater())
 
-    from caproto.asyncio.server import run as run_server
-
     from monitoring.rates import load_menu
 
     try:
@@ -251,9 +315,57 @@ def _run(args: argparse.Namespace) -> int:
         text = f"drill: a sudden beam loss at {when} (simulated clock {at:.6f}) if the beams are stable"
         print(f"main.py ioc: {text}", file=sys.stderr, flush=True)
     first = {u.channel: (u.value, u.timestamp) for u in sim.step(sim.now + 1e-3, 1)}
-    if args.protocol == "pva":
-        return _serve_pva(args, sim, first, interfaces, loopback, where, origin)
+    runs = RunTracker()
+    for channel, (value, _) in first.items():
+        runs.see(channel, value)
+    feed, dqm_table = _dqm_feed(args, runs)
+    try:
+        if args.protocol == "pva":
+            return _serve_pva(args, sim, first, interfaces, loopback, where, origin, runs, feed, dqm_table)
+        return _serve_ca(args, sim, first, interfaces, loopback, where, origin, runs, feed, dqm_table)
+    finally:
+        if feed is not None:
+            feed.stop()
+
+
+def _dqm_feed(args: argparse.Namespace, runs: RunTracker) -> tuple[DqmFeed | None, list[DqmPV]]:
+    """The DQM histograms and their PVs, or (None, []) at ``--dqm-rate 0``; a reference file that
+    cannot be used is said in one line each (file, then histogram) and the previous run is used."""
+    if args.dqm_rate <= 0:
+        return None, []
+    from monitoring.histograms.definitions import STANDARD
+    from monitoring.histograms.reference import ReferenceFileError, References, load_references
+
+    references: References | None = None
+    if args.dqm_reference:
+        try:
+            references = load_references(args.dqm_reference, STANDARD)
+        except ReferenceFileError as exc:
+            print(f"main.py ioc: DQM reference: {exc}; using the previous run", file=sys.stderr, flush=True)
+        else:
+            for note in references.notes:
+                print(f"main.py ioc: DQM reference: {note}; using the previous run", file=sys.stderr)
+    feed = DqmFeed(runs, args.dqm_rate, args.seed, references).start()
+    return feed, dqm_pv_table(args.prefix)
+
+
+def _serve_ca(
+    args: argparse.Namespace,
+    sim: Simulation,
+    first: dict[str, tuple[float, float]],
+    interfaces: list[str],
+    loopback: bool,
+    where: str,
+    origin: tuple[float, float],
+    runs: RunTracker,
+    feed: DqmFeed | None,
+    dqm_table: list[DqmPV],
+) -> int:
+    from caproto.asyncio.server import run as run_server
+
     pvdb, by_channel = build_pvdb(args.prefix, first)
+    dqm_pvdb = build_dqm_pvdb(dqm_table)
+    pvdb |= dqm_pvdb
 
     port = os.environ.get("EPICS_CA_SERVER_PORT", "5064")
     scope = (
@@ -266,11 +378,15 @@ def _run(args: argparse.Namespace) -> int:
         # called once the sockets are bound: "serving" is true when it is printed
         _shut_down_on_signals()
         print(
-            f"serving {len(pvdb)} PVs under {args.prefix!r} at {args.accel:g}x real time on "
-            f"{', '.join(interfaces)} port {port} (TCP and UDP; {scope})",
+            f"serving {len(pvdb) - len(dqm_pvdb)} PVs under {args.prefix!r}{_dqm_words(dqm_table, args)} at "
+            f"{args.accel:g}x real time on {', '.join(interfaces)} port {port} (TCP and UDP; {scope})",
             flush=True,
         )
-        await publish_simulation(sim, by_channel, args.accel, args.tick, origin)
+        machine = publish_simulation(sim, by_channel, args.accel, args.tick, origin, runs)
+        if feed is None:
+            await machine
+        else:
+            await asyncio.gather(machine, publish_dqm(feed, dqm_table, dqm_pvdb))
 
     try:
         run_server(pvdb, interfaces=interfaces, startup_hook=startup)
@@ -353,6 +469,48 @@ def build_pva(prefix: str, initial: dict[str, tuple[float, float]]) -> dict[str,
     return served
 
 
+def build_dqm_pva(table: list[DqmPV]) -> dict[str, tuple[DqmPV, Any, Any]]:
+    """PV name -> (its DqmPV, p4p SharedPV, NTScalar type): read-only, with the valueAlarm limits."""
+    from p4p.nt import NTScalar
+    from p4p.server.thread import SharedPV
+
+    def refuse(pv: Any, op: Any) -> None:
+        op.done(error="read-only PV")
+
+    served = {}
+    for dqm in table:
+        nt = NTScalar("l" if dqm.kind == "STATUS" else "d", display=True, control=True, valueAlarm=True)
+        first = _dqm_nt(nt, dqm, 1.0 if dqm.kind == "STATUS" else math.nan)
+        lim = dqm.limits
+        for field, setting in {
+            "display.description": dqm.description,
+            "display.format": "%d" if dqm.kind == "STATUS" else "%.4g",
+            "valueAlarm.active": True,
+            "valueAlarm.lowAlarmLimit": lim.lolo,
+            "valueAlarm.lowWarningLimit": lim.low,
+            "valueAlarm.highWarningLimit": lim.high,
+            "valueAlarm.highAlarmLimit": lim.hihi,
+            "valueAlarm.lowAlarmSeverity": 2,
+            "valueAlarm.highAlarmSeverity": 2,
+            "valueAlarm.lowWarningSeverity": 1,
+            "valueAlarm.highWarningSeverity": 1,
+        }.items():
+            first[field] = setting
+        pv = SharedPV(nt=nt, initial=first)
+        pv.put(refuse)
+        served[dqm.name] = (dqm, pv, nt)
+    return served
+
+
+def _dqm_nt(nt: Any, dqm: DqmPV, value: float) -> Any:
+    """One DQM update: the value and the severity of its limits (INVALID for a NaN p-value)."""
+    wrapped = nt.wrap(int(value) if dqm.kind == "STATUS" else value, timestamp=time.time())
+    severity = int(dqm.severity(value))
+    wrapped["alarm.severity"] = severity
+    wrapped["alarm.message"] = ("", "MINOR", "MAJOR", "INVALID")[severity]
+    return wrapped
+
+
 def _serve_pva(
     args: argparse.Namespace,
     sim: Simulation,
@@ -361,6 +519,9 @@ def _serve_pva(
     loopback: bool,
     where: str,
     origin: tuple[float, float],
+    runs: RunTracker,
+    feed: DqmFeed | None,
+    dqm_table: list[DqmPV],
 ) -> int:
     from p4p.server import Server
 
@@ -371,8 +532,10 @@ def _serve_pva(
             "EPICS_PVAS_AUTO_BEACON_ADDR_LIST": "NO",
         }
     pvs = build_pva(args.prefix, first)
+    dqm_pvs = build_dqm_pva(dqm_table)
+    provider = {p.name: p.pv for p in pvs.values()} | {name: pv for name, (_, pv, _) in dqm_pvs.items()}
     try:
-        server = Server(providers=[{p.name: p.pv for p in pvs.values()}], conf=conf, useenv=True)
+        server = Server(providers=[provider], conf=conf, useenv=True)
     except RuntimeError as exc:
         return _fail(f"cannot serve PV Access on {', '.join(interfaces)}: {exc}")
     stop = threading.Event()
@@ -381,17 +544,27 @@ def _serve_pva(
     port = server.conf().get("EPICS_PVAS_SERVER_PORT", "5075")
     scope = "loopback only; --interfaces 0.0.0.0 serves every interface" if loopback else f"from {where}"
     print(
-        f"serving {len(pvs)} PVs under {args.prefix!r} at {args.accel:g}x real time on "
-        f"{', '.join(interfaces)} port {port} (PV Access; {scope})",
+        f"serving {len(pvs)} PVs under {args.prefix!r}{_dqm_words(dqm_table, args)} at {args.accel:g}x "
+        f"real time on {', '.join(interfaces)} port {port} (PV Access; {scope})",
         flush=True,
     )
     wall0, start = origin
+    last_dqm, dqm_values = time.monotonic(), dict[str, float]()
     try:
         while not stop.wait(args.tick):
             target = start + args.accel * (time.monotonic() - wall0)
             n = max(1, min(10, math.ceil((target - sim.now) / 1.0)))
             for u in sim.step(target, n):
+                runs.see(u.channel, u.value)
                 pvs[u.channel].post(u.value, u.timestamp)
+            if feed is not None and time.monotonic() - last_dqm >= 1.0:
+                last_dqm = time.monotonic()
+                for name, value in feed.values(dqm_table).items():
+                    before = dqm_values.get(name)
+                    if before is None or not (before == value or (math.isnan(before) and math.isnan(value))):
+                        dqm_values[name] = value
+                        dqm, pv, nt = dqm_pvs[name]
+                        pv.post(_dqm_nt(nt, dqm, value))
     finally:
         server.stop()
     return 0

@@ -41,6 +41,7 @@ from monitoring.alarms import (
     AlarmConfigError,
     AlarmModel,
     dqm_reading,
+    dqm_statuses,
     load_definitions,
     stream_reading,
 )
@@ -196,7 +197,9 @@ class Application:
         w.add_shortcut("T", self.time_player.toggle, "Replay the collision in time: play / pause")
 
         self.histograms = [RunningHistogram(d) for d in STANDARD]
-        self.histogram_panel = HistogramPanel(self.histograms)
+        # the DQM reference file and normalisations are remembered in the window's settings
+        self.histogram_panel = HistogramPanel(self.histograms, settings=w.settings)
+        self.histogram_panel.message.connect(lambda text: w.statusBar().showMessage(text, 10000))
         self.histogram_panel.bin_selected.connect(self._bin_selected)
         self.histogram_panel.event_chosen.connect(self._record_chosen)
         self.summary = SummaryPanel(chunk_size=config.chunk_size)
@@ -416,7 +419,9 @@ class Application:
         extra = self.hub.model.extra_readings
         if self.stream is not None:
             extra["STREAM"] = stream_reading(self.stream.source.stats())
-        extra["DQM:ERRORS"] = dqm_reading(h.snapshot() for h in self.histograms)
+        snapshots = [h.snapshot() for h in self.histograms]
+        extra["DQM:ERRORS"] = dqm_reading(snapshots)
+        extra.update(dqm_statuses(snapshots))  # "DQM:<histogram>": each one's status, for the shift report
         if self.archive is not None and self.hub.model.alarm_model is not None:
             self.archive.sync(self.hub.model.alarm_model)
 

@@ -1,4 +1,4 @@
-"""Live recoil-mass histograms: run or window view, reference overlay, DQM status, bin -> events.
+"""Live recoil-mass histograms: run, window or delta view, reference overlay, DQM status, bin -> events.
 
 The status shows as a glyph, a word and a colour (the colour table's ``dqm`` section); the plot
 follows the theme (its background, axes and the data and reference colours).
@@ -12,10 +12,19 @@ The panel shows either the live stream's running histograms or the histograms of
 fill_dataset``); the "source" box switches between them. A data set's bin lists every one of its
 events (records with ``batch`` -1 and ``row`` the event's index in the data set), with no buffer
 limit. An empty 1D histogram shows its own axis range, never the plot's default.
+
+The DQM controls: the view ("run", "window" of the last batches, or the delta over the last 1, 5, 10 or
+30 minutes); the reference's normalisation for drawing (basf2's choices: to the entries, to the maximum,
+none), per histogram, its default the definition's; and the reference itself, the previous complete run
+by default, or a ROOT file the shifter chooses (``load_reference_file``). With ``settings`` (QSettings)
+the file and the normalisations are remembered and the file is loaded again at start; a file that cannot
+be used is one line (``message``, and the log) and the panel goes on with the previous run.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,9 +36,10 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from displays.palette import State, palette
 from events.model import EVENT_ID, event_label, run_label
-from monitoring.histograms.compare import Status, check
+from monitoring.histograms.compare import Normalisation, Status, check, scale_reference
 from monitoring.histograms.definitions import HistogramDefinition
 from monitoring.histograms.files import DatasetCounts
+from monitoring.histograms.reference import ReferenceFileError, load_references
 from monitoring.histograms.running import LINK_DTYPE, RunningHistogram, Snapshot
 from panels.theme import Theme, current_theme, theme_notifier
 
@@ -38,6 +48,12 @@ STATUS_TEXT = {status: state.text for status, state in STATUS.items()}
 # data in the accent colour of the theme, the reference dashed
 DATA_WIDTH = 2
 REFERENCE_COLOR = palette().hex("monitoring.reference")
+# the view box: run-integrated, the last batches, or the delta over the last minutes (seconds)
+DELTA_VIEWS = {"last 1 min": 60.0, "last 5 min": 300.0, "last 10 min": 600.0, "last 30 min": 1800.0}
+VIEWS = ("run", "window", *DELTA_VIEWS)
+REFERENCE_FILE_KEY = "dqm/reference_file"
+NORMALISATION_KEY = "dqm/normalisation/"  # + histogram name
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -94,12 +110,14 @@ class DatasetHistogram:
 class HistogramPanel(QtWidgets.QWidget):
     bin_selected = QtCore.Signal(object)  # BinSelection
     event_chosen = QtCore.Signal(object)  # one record of the bin's list, double-clicked
+    message = QtCore.Signal(str)  # one line for the status bar (a reference file that cannot be used)
 
     def __init__(
         self,
         histograms: Sequence[RunningHistogram],
         refresh_ms: int = 250,
         parent: QtWidgets.QWidget | None = None,
+        settings: QtCore.QSettings | None = None,
     ) -> None:
         super().__init__(parent)
         if not histograms:
@@ -109,7 +127,15 @@ class HistogramPanel(QtWidgets.QWidget):
         self.dataset: list[DatasetHistogram] = []
         self.current: RunningHistogram | DatasetHistogram = self.histograms[0]
         self.snapshot: Snapshot | None = None
+        self.shown: NDArray[np.int64] | None = None  # the counts drawn (run, window or delta)
+        self._drawn_at = 0.0  # monotonic time of the last refresh (a delta view ages without fills)
+        self._reference_top = 0.0  # the tallest bin of the reference as drawn
         self.records: NDArray[np.void] = np.zeros(0, dtype=LINK_DTYPE)  # the listed bin's events
+        self.settings = settings
+        self.normalisation: dict[str, Normalisation] = {
+            h.definition.name: self._remembered_normalisation(h.definition) for h in self.live
+        }
+        self.reference_file: Path | None = None
 
         self.source_box = QtWidgets.QComboBox()
         self.source_box.addItem("live stream")
@@ -123,7 +149,22 @@ class HistogramPanel(QtWidgets.QWidget):
         self.chooser = QtWidgets.QComboBox()
         self.chooser.addItems([h.definition.title for h in self.histograms])
         self.view_mode = QtWidgets.QComboBox()
-        self.view_mode.addItems(["run", "window"])
+        self.view_mode.addItems(list(VIEWS))
+        self.view_mode.setToolTip(
+            "run: this run's entries; window: the last batches; last N min: the delta over the last minutes"
+        )
+        self.norm_box = QtWidgets.QComboBox()
+        self.norm_box.addItems([n.value for n in Normalisation])
+        self.norm_box.setToolTip(
+            "how the reference is drawn (Belle II DQM): scaled to the entries, to the maximum, or as it is"
+        )
+        self.reference_button = QtWidgets.QToolButton()
+        self.reference_button.setText("Reference")
+        self.reference_button.setPopupMode(QtWidgets.QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QtWidgets.QMenu(self.reference_button)
+        menu.addAction("Choose a reference file...", self._reference_dialog)
+        menu.addAction("The previous complete run (default)", self.follow_previous_run)
+        self.reference_button.setMenu(menu)
         self.status_label = QtWidgets.QLabel()
         self.status_label.setMinimumWidth(260)
         self.status_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
@@ -132,6 +173,8 @@ class HistogramPanel(QtWidgets.QWidget):
         top.addWidget(self.source_box)
         top.addWidget(self.chooser, 1)
         top.addWidget(self.view_mode)
+        top.addWidget(self.norm_box)
+        top.addWidget(self.reference_button)
         top.addWidget(self.status_label)
         top.addWidget(self.export_button)
         top.addWidget(self.progress)
@@ -171,7 +214,8 @@ class HistogramPanel(QtWidgets.QWidget):
         self.chooser.currentIndexChanged.connect(self._choose)
         self.source_box.currentIndexChanged.connect(self._source_chosen)
         self.events_list.itemActivated.connect(self._event_activated)
-        self.view_mode.currentIndexChanged.connect(lambda _: self.refresh())
+        self.view_mode.currentIndexChanged.connect(lambda _: self._view_chosen())
+        self.norm_box.currentTextChanged.connect(self._normalisation_chosen)
         self.export_button.clicked.connect(self._export_dialog)
         self.plot.scene().sigMouseClicked.connect(self._clicked)
         self.timer = QtCore.QTimer(self)
@@ -180,6 +224,74 @@ class HistogramPanel(QtWidgets.QWidget):
         self.follow_theme(theme)
         theme_notifier().changed.connect(self.follow_theme)
         self._choose(0)
+        remembered = settings.value(REFERENCE_FILE_KEY, "") if settings is not None else ""
+        if remembered:
+            QtCore.QTimer.singleShot(0, lambda: self.load_reference_file(str(remembered), remember=False))
+
+    # -- references and normalisation ---------------------------------------------------------
+    def _remembered_normalisation(self, definition: HistogramDefinition) -> Normalisation:
+        if self.settings is not None:
+            text = str(self.settings.value(NORMALISATION_KEY + definition.name, ""))
+            if text in {n.value for n in Normalisation}:
+                return Normalisation(text)
+        return definition.normalisation
+
+    def _normalisation_chosen(self, text: str) -> None:
+        name = self.current.definition.name
+        if name not in self.normalisation or self.normalisation[name].value == text:
+            return
+        self.normalisation[name] = Normalisation(text)
+        if self.settings is not None:
+            self.settings.setValue(NORMALISATION_KEY + name, text)
+        self.refresh()
+
+    def load_reference_file(self, path: str | Path, remember: bool = True) -> str:
+        """Use the histograms of a ROOT file as the live histograms' references (pinned across runs);
+        returns the one line said about it (also emitted as ``message``). A file that cannot be used
+        changes nothing; histograms the file lacks keep the previous run."""
+        definitions = [h.definition for h in self.live]
+        try:
+            refs = load_references(path, definitions)
+        except ReferenceFileError as exc:
+            text = f"reference: {exc}; the previous run stays the reference"
+            log.warning(text)
+            self.message.emit(text)
+            return text
+        for h in self.live:
+            if h.definition.name in refs.counts:
+                h.set_reference(refs.counts[h.definition.name], refs.label)
+        self.reference_file = refs.path
+        if remember and self.settings is not None:
+            self.settings.setValue(REFERENCE_FILE_KEY, str(refs.path))
+        used = ", ".join(refs.counts)
+        text = f"reference: {refs.path}: {used}"
+        if refs.notes:
+            missing = "; ".join(n.removeprefix(f"{refs.path}: ") for n in refs.notes)
+            text += f" (not: {missing})"
+            log.warning(text)
+        self.message.emit(text)
+        self.refresh()
+        return text
+
+    def follow_previous_run(self) -> None:
+        """Back to the default: each histogram's previous complete run; the file is forgotten."""
+        for h in self.live:
+            h.follow_previous_run()
+        self.reference_file = None
+        if self.settings is not None:
+            self.settings.remove(REFERENCE_FILE_KEY)
+        self.refresh()
+
+    def _reference_dialog(self) -> None:
+        name, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self, "Reference histograms", "", "ROOT files (*.root);;All files (*)"
+        )
+        if name:
+            self.load_reference_file(name)
+
+    def _view_chosen(self) -> None:
+        self.shown = None  # the range follows the new view
+        self.refresh()
 
     def follow_theme(self, theme: Theme) -> None:
         """Data drawn in the theme's accent colour, filled translucent; the plot in its colours."""
@@ -212,6 +324,8 @@ class HistogramPanel(QtWidgets.QWidget):
         names = [h.definition.name for h in self.histograms]
         chosen = names.index(self.current.definition.name) if self.current.definition.name in names else 0
         self.view_mode.setEnabled(self.histograms is self.live)
+        self.norm_box.setEnabled(self.histograms is self.live)
+        self.reference_button.setEnabled(self.histograms is self.live)
         self._choose(chosen)
 
     def follow_progress(self, done: int, total: int) -> None:
@@ -233,6 +347,12 @@ class HistogramPanel(QtWidgets.QWidget):
         self.reference_item.setVisible(not two_d)
         self.image_item.setVisible(two_d)
         self.legend.setVisible(not two_d)
+        name = self.current.definition.name
+        if name in self.normalisation:
+            self.norm_box.blockSignals(True)
+            self.norm_box.setCurrentText(self.normalisation[name].value)
+            self.norm_box.blockSignals(False)
+        self.shown = None
         self.plot.setLabel("bottom", axes[0].label or axes[0].name)
         self.plot.setLabel("left", axes[1].label if two_d else "events / bin")
         self.events_list.clear()
@@ -244,38 +364,53 @@ class HistogramPanel(QtWidgets.QWidget):
             self._range_1d()
 
     def _range_1d(self) -> None:
-        """x: the histogram's own axis; y: from 0 to the tallest bin (0-1 while it is empty)."""
+        """x: the histogram's own axis; y: from 0 to the tallest bin of the data or the drawn reference
+        (0-1 while both are empty)."""
         (x,) = self.current.axes
         box = self.plot.getViewBox()
         box.disableAutoRange()
         box.setXRange(x.lo, x.hi, padding=0.01)
-        top = float(self.counts(self.snapshot).max()) if self.snapshot is not None and x.bins else 0.0
+        top = float(self.shown.max()) if self.shown is not None and x.bins else 0.0
+        top = max(top, self._reference_top)  # the reference drawn whole, whatever its scaling
         if top > 0:
             box.setYRange(0.0, top * 1.1, padding=0)
         else:
             box.setYRange(0.0, 1.0, padding=0)
 
     def _tick(self) -> None:
-        if self.isVisible() and self.current.snapshot() is not self.snapshot:
+        if not self.isVisible():
+            return
+        aging = self.view_mode.currentText() in DELTA_VIEWS and time.monotonic() - self._drawn_at > 1.0
+        if aging or self.current.snapshot() is not self.snapshot:
             self.refresh()  # nothing is redrawn (and no check rerun) while nothing was filled
 
     def refresh(self) -> None:
         """Take a snapshot of the current histogram and push it into the existing items."""
         snap = self.current.snapshot()
-        grown = self.snapshot is None or self.snapshot.name != snap.name or (
-            float(self.counts(snap).max(initial=0)) != float(self.counts(self.snapshot).max(initial=0))
+        shown = self.counts(snap)
+        grown = (
+            self.shown is None
+            or self.snapshot is None
+            or self.snapshot.name != snap.name
+            or float(shown.max(initial=0)) != float(self.shown.max(initial=0))
         )
-        self.snapshot = snap
-        counts = self.counts(snap).astype(np.float64)
+        self.snapshot, self.shown, self._drawn_at = snap, shown, time.monotonic()
+        counts = shown.astype(np.float64)
         if len(snap.axes) == 1:
             edges = snap.axes[0].edges
             self.data_item.setData(edges, counts)
-            if grown:
-                self._range_1d()
+            reference_top = 0.0
             if snap.reference is not None and snap.reference.sum() > 0:
-                self.reference_item.setData(edges, snap.reference * (counts.sum() / snap.reference.sum()))
+                normalisation = self.normalisation.get(snap.name, Normalisation.ENTRIES)
+                scaled = scale_reference(snap.reference, counts, normalisation)
+                self.reference_item.setData(edges, scaled)
+                self._legend_reference(normalisation)
+                reference_top = float(scaled.max())
             else:
                 self.reference_item.setData([], [])
+            if grown or reference_top != self._reference_top:
+                self._reference_top = reference_top
+                self._range_1d()
         else:
             x, y = snap.axes
             top = max(float(counts.max()), 1.0)
@@ -284,7 +419,20 @@ class HistogramPanel(QtWidgets.QWidget):
         self._show_status(snap)
 
     def counts(self, snap: Snapshot) -> NDArray[np.int64]:
-        return snap.window_counts if self.view_mode.currentText() == "window" else snap.run_counts
+        """The counts of the chosen view: run, window, or the delta over the last minutes."""
+        view = self.view_mode.currentText()
+        if view == "window":
+            return snap.window_counts
+        if view in DELTA_VIEWS and isinstance(self.current, RunningHistogram):
+            return self.current.delta(DELTA_VIEWS[view])
+        return snap.run_counts
+
+    def _legend_reference(self, normalisation: Normalisation) -> None:
+        words = {Normalisation.ENTRIES: "scaled to entries", Normalisation.MAXIMUM: "scaled to maximum",
+                 Normalisation.NONE: "not scaled"}[normalisation]  # fmt: skip
+        for sample, label in self.legend.items:
+            if sample.item is self.reference_item and label.text != f"reference ({words})":
+                label.setText(f"reference ({words})")
 
     def _show_status(self, snap: Snapshot) -> None:
         result = snap.check
@@ -297,7 +445,10 @@ class HistogramPanel(QtWidgets.QWidget):
             run = f"data set, {int(snap.run_counts.sum())} entries of {snap.events_seen} events"
         else:
             run = run_label(snap.experiment, snap.run) if snap.run >= 0 else "no run yet"
+            if snap.reference is not None:
+                text += f"; ref {snap.reference_source}"
         self.status_label.setText(f"{run}: {text}")
+        self.status_label.setToolTip(f"reference: {snap.reference_source}")
         sheet = f"background: {state.color}; color: black; padding: 3px; border: 1px solid #555;"
         if self.status_label.styleSheet() != sheet:  # each set re-polishes the label
             self.status_label.setStyleSheet(sheet)

@@ -27,9 +27,11 @@ from typing import Any
 import numpy as np
 
 from events.outputs import AtomicOutput, OutputError
-from monitoring.alarms import ASSETS_ALARMS, AlarmConfigError, AlarmModel, load_definitions
+from monitoring.alarms import ASSETS_ALARMS, DQM_PREFIX, AlarmConfigError, AlarmModel, load_definitions
 from monitoring.archive import Archive, ArchiveError
 from monitoring.channels import Severity
+from monitoring.dqm_feed import read_status_pvs
+from monitoring.histograms.compare import EPICS_STATUS
 from monitoring.model import MonitorModel
 from monitoring.monitor import INV_NB, watch
 from monitoring.source import SourceError, open_machine_source
@@ -78,7 +80,10 @@ def gather(
             history = store.history(source.channels, now - since_s)
             for start in range(0, len(history), 20_000):
                 model.ingest(history[start : start + 20_000])
-        return watch(source, seconds, model=model)
+        watched = watch(source, seconds, model=model)
+        if source.scheme in ("ca", "pva"):  # the DQM statuses ``main.py ioc`` serves beside the machine
+            watched.extra_readings.update(read_status_pvs(machine))
+        return watched
     finally:
         if store is not None:
             store.close()
@@ -251,14 +256,35 @@ def render(model: MonitorModel, since_s: float, generated: float | None = None) 
         ]
         parts.append(_table(["time", "alarm", "action", "severity", "who", "text / comment"], log))
     parts.append("<h2>DQM</h2>")
-    dqm = model.extra_readings.get("DQM:ERRORS")
-    parts.append(
-        "<p class=none>no histograms were checked by this source</p>"
-        if dqm is None
-        else f"<p>histograms in error: {dqm}</p>"
-    )
+    parts.extend(_dqm_section(model))
     parts.append("</body></html>\n")
     return "\n".join(parts)
+
+
+STATUS_WORDS = {epics: status.value.replace("_", " ") for status, epics in EPICS_STATUS.items()}
+
+
+def _dqm_section(model: MonitorModel) -> list[str]:
+    """One row per histogram: its DQM status (basf2's number and word) and what the check said."""
+    statuses = {
+        key.removeprefix(DQM_PREFIX): reading
+        for key, reading in sorted(model.extra_readings.items())
+        if key.startswith(DQM_PREFIX) and key != "DQM:ERRORS"
+    }
+    errors = model.extra_readings.get("DQM:ERRORS")
+    if not statuses and errors is None:
+        return ["<p class=none>no histograms were checked by this source</p>"]
+    out = []
+    if errors is not None:
+        named = f" ({html.escape(errors.detail)})" if errors.detail else ""
+        out.append(f"<p>histograms in error: {errors.value:g}{named}</p>")
+    rows = []
+    for name, reading in statuses.items():
+        number = int(reading.value) if math.isfinite(reading.value) else -1
+        rows.append([name, f"{number} {STATUS_WORDS.get(number, 'unknown')}", reading.detail])
+    if rows:
+        out.append(_table(["histogram", "status", "check"], rows))
+    return out
 
 
 def run(args: argparse.Namespace) -> int:

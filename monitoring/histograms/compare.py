@@ -5,6 +5,8 @@ for two unweighted histograms of any normalisation, and ``KolmogorovTest`` on th
 cumulative distributions. The statuses are those of the Belle II DQM canvases (Default, TooFew,
 Good, Warning, Error); the probabilities come from ``scipy.special``. How each is drawn (colour,
 glyph, word) is the views' business: the colour table's ``dqm`` section, keyed by ``Status.value``.
+A status PV carries basf2's ``EStatus`` number (``Status.epics``); a reference is drawn scaled by one
+of basf2's ``ERefScaling`` choices (:class:`Normalisation`, :func:`scale_reference`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 
 class Status(Enum):
@@ -23,6 +25,45 @@ class Status(Enum):
     GOOD = "good"
     WARNING = "warning"
     ERROR = "error"
+
+    @property
+    def epics(self) -> int:
+        """The number a status PV carries: basf2's ``DQMHistAnalysisModule::EStatus``."""
+        return EPICS_STATUS[self]
+
+
+# c_StatusTooFew = 0, c_StatusDefault = 1, c_StatusGood = 2, c_StatusWarning = 3, c_StatusError = 4
+EPICS_STATUS: dict[Status, int] = {
+    Status.TOO_FEW: 0,
+    Status.NO_REFERENCE: 1,
+    Status.GOOD: 2,
+    Status.WARNING: 3,
+    Status.ERROR: 4,
+}
+
+
+class Normalisation(Enum):
+    """How a reference is scaled before it is drawn over a histogram (basf2's ``ERefScaling``)."""
+
+    NONE = "none"  # c_RefScaleNone: as it is
+    ENTRIES = "entries"  # c_RefScaleEntries: to the histogram's number of entries (integral)
+    MAXIMUM = "maximum"  # c_RefScaleMax: to the histogram's tallest bin
+
+
+def scale_reference(
+    reference: ArrayLike, counts: ArrayLike, normalisation: Normalisation
+) -> NDArray[np.float64]:
+    """The reference scaled to ``counts`` as ``normalisation`` says (unscaled where ``counts``
+    or the reference is empty, as basf2's ``scaleReference`` leaves it)."""
+    ref = np.asarray(reference, dtype=np.float64)
+    data = np.asarray(counts, dtype=np.float64)
+    if normalisation is Normalisation.ENTRIES:
+        total, ref_total = float(data.sum()), float(ref.sum())
+        return ref * (total / ref_total) if total > 0 and ref_total > 0 else ref.copy()
+    if normalisation is Normalisation.MAXIMUM:
+        top, ref_top = float(data.max(initial=0.0)), float(ref.max(initial=0.0))
+        return ref * (top / ref_top) if top > 0 and ref_top > 0 else ref.copy()
+    return ref.copy()
 
 
 @dataclass(frozen=True)

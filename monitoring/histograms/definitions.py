@@ -1,11 +1,23 @@
-"""Which histograms we fill: a selection, an observable and the axes, under one name."""
+"""Which histograms we fill: a selection, an observable and the axes, under one name, with the DQM
+check against the reference (chi2 or KS, warning and error p-values, minimum entries) and how the
+reference is drawn (normalised to the entries, the maximum, or not at all) for each.
+
+The check of each standard histogram (docs/monitoring.md §5.3 has the table):
+
+* sparse 1D spectra (the Z' recoil mass, the single-photon energy): Kolmogorov-Smirnov, which needs no
+  bin to be well filled; the photon line is drawn scaled to its maximum (its peak), the recoil mass to
+  the entries;
+* 2D planes: chi2 "UU" (bins empty in both skipped), with a higher minimum of entries; KS has no
+  meaning for a 2D histogram and is refused there.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from events.model import EventBatch
 from monitoring.histograms.axes import Axis
+from monitoring.histograms.compare import CheckConfig, Normalisation
 from monitoring.histograms.observables import Observable, resolve
 from monitoring.histograms.selections import (
     DARK_HIGGSSTRAHLUNG,
@@ -24,11 +36,15 @@ class HistogramDefinition:
     selection: Selection
     observable: str
     axes: tuple[Axis, ...]
+    check: CheckConfig = field(default_factory=CheckConfig)
+    normalisation: Normalisation = Normalisation.ENTRIES
 
     def __post_init__(self) -> None:
         obs = self.kernel
         if obs.inputs != self.selection.inputs or obs.dims != len(self.axes):
             raise ValueError(f"{self.name}: {obs.name} does not fit its selection or axes")
+        if self.check.method == "ks" and len(self.axes) != 1:
+            raise ValueError(f"{self.name}: a Kolmogorov test needs a 1D histogram; use chi2")
 
     @property
     def kernel(self) -> Observable:
@@ -47,6 +63,8 @@ STANDARD: tuple[HistogramDefinition, ...] = (
         Z_PRIME_INVISIBLE,
         "recoil_mass",
         (RECOIL_MASS_AXIS,),
+        check=CheckConfig("ks", warning=0.05, error=0.001, min_entries=50),
+        normalisation=Normalisation.ENTRIES,
     ),
     HistogramDefinition(
         "dark_higgs_plane",
@@ -57,6 +75,8 @@ STANDARD: tuple[HistogramDefinition, ...] = (
             Axis("pair_mass", 104, 0.0, 10.4, "M(mu mu) [GeV]"),
             Axis("recoil_mass", 104, 0.0, 10.4, "M_recoil [GeV]"),
         ),
+        check=CheckConfig("chi2", warning=0.01, error=0.0001, min_entries=200),
+        normalisation=Normalisation.ENTRIES,
     ),
     HistogramDefinition(
         "recoil_mass2_theta",
@@ -67,6 +87,8 @@ STANDARD: tuple[HistogramDefinition, ...] = (
             Axis("recoil_mass2", 120, -10.0, 110.0, "M^2_recoil [GeV^2]"),
             Axis("recoil_theta", 90, 0.0, 180.0, "theta_recoil [deg]"),
         ),
+        check=CheckConfig("chi2", warning=0.01, error=0.0001, min_entries=200),
+        normalisation=Normalisation.ENTRIES,
     ),
     HistogramDefinition(
         "single_photon_energy",
@@ -74,6 +96,8 @@ STANDARD: tuple[HistogramDefinition, ...] = (
         SINGLE_PHOTON,
         "photon_cms_energy",
         (Axis("photon_cms_energy", 140, 0.0, 7.0, "E*_gamma [GeV]"),),
+        check=CheckConfig("ks", warning=0.05, error=0.001, min_entries=50),
+        normalisation=Normalisation.MAXIMUM,
     ),
 )
 
