@@ -12,12 +12,15 @@ The machine is shared: figures are noisy, compare them only within one run.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import pickle
+import pstats
 import select
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import boost_histogram as bh
@@ -75,23 +78,38 @@ class HistogramConsumer:
         return (self.events - self.first_n) / (self.last_at - self.first_at)
 
 
+def read_every_column(batch: EventBatch) -> int:
+    """What a receiver that uses all of a batch does: read every column (a decoded packed batch
+    cuts its views then); the number of columns."""
+    n = len(list(batch.header.values()))
+    for collection in batch.collections().values():
+        n += 1 + len(list(collection.columns.values()))  # its offsets and its columns
+    return n
+
+
+CODEC_WAYS: dict[str, Callable[[EventBatch, int], object]] = {
+    # bytes(): a socket hands over copies
+    "packed_v3": lambda b, i: decode([bytes(f) for f in encode_packed(b, i, "bench")]),
+    "packed_v3_every_column": lambda b, i: read_every_column(
+        decode([bytes(f) for f in encode_packed(b, i, "bench")]).batch
+    ),
+    "multipart_v2": lambda b, i: decode([bytes(f) for f in encode(b, i, "bench")]),
+    "pickle": lambda b, i: pickle.loads(pickle.dumps(b, protocol=5)),
+}
+
+
 def codec(batch_sizes: tuple[int, ...] = (1, 10, 100, 1000), events: int = 20_000) -> list[dict]:
-    """Messages/s through encode + decode: the packed body (v3, what ``serve`` sends), the JSON-headed
-    multipart (v2) and pickle, interleaved in rounds so a busy machine slows all three alike."""
+    """Messages/s through encode + decode: the packed body (v3, what ``serve`` sends; its columns
+    are cut when first read, so also with every column read), the JSON-headed multipart (v2) and
+    pickle, interleaved in rounds so a busy machine slows them all alike."""
     rng = np.random.default_rng(0)
     rows = []
-    ways = {
-        # bytes(): a socket hands over copies
-        "packed_v3": lambda b, i: decode([bytes(f) for f in encode_packed(b, i, "bench")]),
-        "multipart_v2": lambda b, i: decode([bytes(f) for f in encode(b, i, "bench")]),
-        "pickle": lambda b, i: pickle.loads(pickle.dumps(b, protocol=5)),
-    }
     for n in batch_sizes:
         batch = fake_batch(rng, n)
         k = max(20, events // n)
-        spent = dict.fromkeys(ways, 0.0)
+        spent = dict.fromkeys(CODEC_WAYS, 0.0)
         for _ in range(5):
-            for name, way in ways.items():
+            for name, way in CODEC_WAYS.items():
                 t0 = time.perf_counter()
                 for i in range(k // 5):
                     way(batch, i)
@@ -99,11 +117,33 @@ def codec(batch_sizes: tuple[int, ...] = (1, 10, 100, 1000), events: int = 20_00
         done = 5 * (k // 5)
         row: dict[str, float] = {"batch": n}
         row["bytes_per_event"] = round(sum(len(f) for f in encode_packed(batch, 0, "bench")) / max(n, 1))
-        for name in ways:
+        for name in CODEC_WAYS:
             row[f"{name}_messages_per_s"] = round(done / spent[name])
             row[f"{name}_events_per_s"] = round(done * n / spent[name])
         rows.append(row)
     return rows
+
+
+def codec_profile(messages: int = 2000, top: int = 8) -> list[dict]:
+    """Where the time of a one-event v3 round trip (every column read) goes: cProfile's top
+    functions by own time, in microseconds per message (the profiler's overhead included)."""
+    batch = fake_batch(np.random.default_rng(0), 1)
+    way = CODEC_WAYS["packed_v3_every_column"]
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for i in range(messages):
+        way(batch, i)
+    profiler.disable()
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    rows = sorted(stats.items(), key=lambda item: -item[1][2])[:top]
+    return [
+        {
+            "function": f"{Path(file).name}:{line}({name})" if line else name,
+            "calls_per_message": round(calls / messages, 1),
+            "own_us_per_message": round(own * 1e6 / messages, 2),
+        }
+        for (file, line, name), (_, calls, own, _, _) in rows
+    ]
 
 
 def _start_publisher(rate: float, batch: int, count: int) -> tuple[subprocess.Popen, str]:

@@ -22,11 +22,12 @@ numbers, times and epochs are bounded to int64, so no counter fed from them can 
 
 from __future__ import annotations
 
+import functools
 import json
 import operator
 import struct
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import ItemsView, Iterator, Mapping, Sequence, ValuesView
 from dataclasses import dataclass
 from math import prod
 from typing import Any
@@ -120,6 +121,15 @@ _SLOT_BLOCKS = tuple(
     )
     for slot in range(len(_ROW_SLOTS))
 )
+# per slot: the short keys of each block's columns, in body order
+_SLOT_BLOCK_KEYS = tuple(
+    tuple(
+        tuple(name.split(".", 1)[1] for name in names)
+        for kind, _, _, names in _BLOCKS
+        if _SLOT_OF_KIND[kind] == slot
+    )
+    for slot in range(len(_ROW_SLOTS))
+)
 _SLOT_COLUMNS = tuple(sum(n_columns for _, _, n_columns, _, _ in blocks) for blocks in _SLOT_BLOCKS)
 _SLOT_ROW_BYTES = tuple(sum(row_bytes for _, row_bytes, *_ in blocks) for blocks in _SLOT_BLOCKS)
 # per slot and residue of its rows mod 8: the zero padding after each of its blocks, and their sum
@@ -154,15 +164,6 @@ _COLLECTION_BODY = tuple(
 # among the slot's columns in body order
 _SLOT_KEYS = (_HEADER_KEYS, tuple(COLLECTIONS), *(tuple(spec) for spec in COLLECTIONS.values()))
 
-
-def _schema_order(slot: int) -> operator.itemgetter:
-    """Picks a slot's columns in schema order out of them in body order."""
-    names = [name for block in _BLOCKS if _SLOT_OF_KIND[block[0]] == slot for name in block[3]]
-    short = [name.split(".", 1)[1] for name in names]
-    return operator.itemgetter(*(short.index(k) for k in _SLOT_KEYS[slot]))
-
-
-_SLOT_SCHEMA_ORDER = tuple(_schema_order(slot) if slot != 1 else None for slot in range(len(_ROW_SLOTS)))
 _OF_BATCH = operator.attrgetter(*COLLECTIONS)
 _DTYPE_OF = operator.attrgetter("dtype")
 _NDIM_OF = operator.attrgetter("ndim")
@@ -514,6 +515,30 @@ def _decode_packed(views: list[memoryview], limits: WireLimits) -> Message:
     return Message(sequence, publisher, sent_ns, EventBatch(header, source=source, **collections), epoch)
 
 
+@functools.lru_cache(maxsize=1024)
+def _slot_dtype(slot: int, rows: int) -> np.dtype:
+    """A slot of ``rows`` rows as one record: a field per column, at its offset in the slot, so
+    a slot is cut with one ``frombuffer`` and a field view per column."""
+    fields: dict[str, tuple[np.dtype, int]] = {}
+    at = 0
+    for (dtype, row_bytes, n_columns, trailing, _), names in zip(
+        _SLOT_BLOCKS[slot], _SLOT_BLOCK_KEYS[slot], strict=True
+    ):
+        nbytes = rows * row_bytes
+        for j, key in enumerate(names):
+            fields[key] = (np.dtype((dtype, (rows, *trailing))), at + j * (nbytes // n_columns))
+        at += nbytes + (-nbytes) % _ALIGN
+    keys = _SLOT_KEYS[slot]
+    return np.dtype(
+        {
+            "names": list(keys),
+            "formats": [fields[k][0] for k in keys],
+            "offsets": [fields[k][1] for k in keys],
+            "itemsize": at,
+        }
+    )
+
+
 class _PackedColumns(Mapping[str, np.ndarray]):
     """The columns of one slot (the header or a collection) of a checked packed body, as views
     of it cut on first use, all at once; iterating, ``len`` and ``in`` cut nothing. The body's
@@ -528,22 +553,10 @@ class _PackedColumns(Mapping[str, np.ndarray]):
     def _cut(self) -> dict[str, np.ndarray]:
         columns = self._columns
         if columns is None:
-            cut: list[np.ndarray] = []
-            body, at, n = self._body, self._start, self._rows
-            for dtype, row_bytes, n_columns, trailing, plain in _SLOT_BLOCKS[self._slot]:
-                nbytes = n * row_bytes
-                flat = np.frombuffer(body, dtype=dtype, count=nbytes // dtype.itemsize, offset=at)
-                if plain:
-                    cut.append(flat)
-                elif n_columns == 1:
-                    cut.append(flat.reshape(n, *trailing))
-                else:
-                    cut.extend(flat.reshape(n_columns, n, *trailing))
-                at += nbytes + (-nbytes) % _ALIGN
+            record = np.frombuffer(self._body, _slot_dtype(self._slot, self._rows), 1, self._start)
+            record = record.reshape(())  # a field of a 0-d record is the column's own array
             keys = _SLOT_KEYS[self._slot]
-            in_schema_order = _SLOT_SCHEMA_ORDER[self._slot]
-            assert in_schema_order is not None  # never the offsets' slot
-            columns = self._columns = dict(zip(keys, in_schema_order(cut), strict=True))
+            columns = self._columns = dict(zip(keys, map(record.__getitem__, keys), strict=True))
         return columns
 
     def __getitem__(self, key: str) -> np.ndarray:
@@ -551,6 +564,12 @@ class _PackedColumns(Mapping[str, np.ndarray]):
 
     def __iter__(self) -> Iterator[str]:
         return iter(_SLOT_KEYS[self._slot])
+
+    def values(self) -> ValuesView[np.ndarray]:
+        return (self._columns or self._cut()).values()
+
+    def items(self) -> ItemsView[str, np.ndarray]:
+        return (self._columns or self._cut()).items()
 
     def __len__(self) -> int:
         return len(_SLOT_KEYS[self._slot])
