@@ -50,6 +50,7 @@ _MAX_SOURCE_LEN = 1024
 _PACKED = struct.Struct("<Hqqqq5qBH")
 _HEAD = struct.Struct("<4sH" + _PACKED.format[1:])  # the prefix and the fixed version 3 header
 _ALIGN = 8
+MAX_PACKED_BODY = 2**31 - 1  # bytes of a version 3 body, whatever the WireLimits
 
 
 def _wire_dtype(code: str) -> np.dtype:
@@ -501,6 +502,8 @@ def _decode_packed(views: list[memoryview], limits: WireLimits) -> Message:
         raise ShapeMismatch(
             f"body of {body.nbytes} bytes, {n_events} events and objects {list(sizes)} need {length}"
         )
+    if length > MAX_PACKED_BODY:  # numpy's record dtypes, which cut the slots, stop there
+        raise Oversized(f"version 3 body of {length} bytes, over the format's {MAX_PACKED_BODY}")
     # the offsets are read and checked now; the columns are cut when first used
     n_collections = len(COLLECTIONS)
     block = np.frombuffer(body, _OFFSETS_DTYPE, n_collections * (n_events + 1), starts[1])
