@@ -5,7 +5,8 @@
   time goes (cProfile, own time per message).
 * ``sustained``: a publisher subprocess sends at stepped rates to a subscriber whose consumer
   fills a boost-histogram of track pT and counts L1 bits; the highest rate with zero loss, and
-  the CPU per event of the publisher and of the subscriber's two threads.
+  the CPU per event of the publisher and of the subscriber (its two threads' shares from /proc, in
+  clock ticks of 10 ms: rough at the low rates).
 * ``latency``: publish to decode (ready for the display) and publish to a 60 Hz display tick.
 
 The machine is shared: figures are noisy, compare them only within one run.
