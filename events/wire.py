@@ -22,10 +22,12 @@ numbers, times and epochs are bounded to int64, so no counter fed from them can 
 
 from __future__ import annotations
 
+import functools
 import json
+import operator
 import struct
 import time
-from collections.abc import Sequence
+from collections.abc import ItemsView, Iterator, Mapping, Sequence, ValuesView
 from dataclasses import dataclass
 from math import prod
 from typing import Any
@@ -46,7 +48,9 @@ _MAX_SOURCE_LEN = 1024
 # version 3 header after the prefix: schema, n_events, sequence, epoch, sent_ns, 5 object counts,
 # publisher and source lengths in bytes
 _PACKED = struct.Struct("<Hqqqq5qBH")
+_HEAD = struct.Struct("<4sH" + _PACKED.format[1:])  # the prefix and the fixed version 3 header
 _ALIGN = 8
+MAX_PACKED_BODY = 2**31 - 1  # bytes of a version 3 body, whatever the WireLimits
 
 
 def _wire_dtype(code: str) -> np.dtype:
@@ -90,6 +94,81 @@ def _packed_blocks() -> tuple[tuple[int, np.dtype, tuple[int, ...], tuple[str, .
 
 _BLOCKS = _packed_blocks()
 _ROW_ITEMS = {trailing: prod(trailing) for _, _, trailing, _ in _BLOCKS}
+
+
+# -- the packed body's plan, worked out once. The body holds "slots" one after the other: the
+# header columns (n rows), the offsets (n + 1 rows), then each collection (its object count), and
+# each slot its blocks. Per message, ``encode_packed`` and ``decode`` only do a few C-level calls
+# per slot (itemgetter, join, frombuffer), never a Python step per column.
+
+_ROW_SLOTS = (_HEADER_ROWS, _OFFSET_ROWS, *range(len(COLLECTIONS)))  # rows = (n, n + 1, *sizes)
+_SLOT_OF_KIND = {kind: slot for slot, kind in enumerate(_ROW_SLOTS)}
+assert [_SLOT_OF_KIND[kind] for kind, *_ in _BLOCKS] == sorted(_SLOT_OF_KIND[kind] for kind, *_ in _BLOCKS)
+_BODY_COLUMNS = tuple(name for *_, names in _BLOCKS for name in names)  # every column, body order
+_BODY_DTYPES = tuple(_COLUMNS[name][0] for name in _BODY_COLUMNS)
+_BODY_NDIMS = tuple(1 + len(_COLUMNS[name][1]) for name in _BODY_COLUMNS)
+# per slot: its blocks as (dtype, bytes per row, columns, trailing shape, one plain column?)
+_SLOT_BLOCKS = tuple(
+    tuple(
+        (
+            dtype,
+            len(names) * _ROW_ITEMS[trailing] * dtype.itemsize,
+            len(names),
+            trailing,
+            len(names) == 1 and not trailing,
+        )
+        for kind, dtype, trailing, names in _BLOCKS
+        if _SLOT_OF_KIND[kind] == slot
+    )
+    for slot in range(len(_ROW_SLOTS))
+)
+# per slot: the short keys of each block's columns, in body order
+_SLOT_BLOCK_KEYS = tuple(
+    tuple(
+        tuple(name.split(".", 1)[1] for name in names)
+        for kind, _, _, names in _BLOCKS
+        if _SLOT_OF_KIND[kind] == slot
+    )
+    for slot in range(len(_ROW_SLOTS))
+)
+_SLOT_COLUMNS = tuple(sum(n_columns for _, _, n_columns, _, _ in blocks) for blocks in _SLOT_BLOCKS)
+_SLOT_ROW_BYTES = tuple(sum(row_bytes for _, row_bytes, *_ in blocks) for blocks in _SLOT_BLOCKS)
+# per slot and residue of its rows mod 8: the zero padding after each of its blocks, and their sum
+_SLOT_PADS = tuple(
+    tuple(tuple(bytes(-(r * row_bytes) % _ALIGN) for _, row_bytes, *_ in blocks) for r in range(_ALIGN))
+    for blocks in _SLOT_BLOCKS
+)
+_SLOT_PAD_BYTES = tuple(tuple(sum(map(len, pads)) for pads in slot) for slot in _SLOT_PADS)
+# the body's pieces for ``bytes.join``: each block's columns, then its padding
+_PIECES = operator.itemgetter(
+    *(
+        index
+        for b, (_, _, _, names) in enumerate(_BLOCKS)
+        for index in (*(_BODY_COLUMNS.index(name) for name in names), len(_BODY_COLUMNS) + b)
+    )
+)
+_HEADER_KEYS = tuple(HEADER)
+_HEADER_BODY = operator.itemgetter(
+    *(name[len("header.") :] for name in _BODY_COLUMNS if name.startswith("header."))
+)
+_COLLECTION_BODY = tuple(
+    operator.itemgetter(
+        *(
+            name[len(coll) + 1 :]
+            for name in _BODY_COLUMNS
+            if name.startswith(f"{coll}.") and name != f"{coll}.offsets"
+        )
+    )
+    for coll in COLLECTIONS
+)
+# per slot of the header and the collections: its keys in schema order, and where each lies
+# among the slot's columns in body order
+_SLOT_KEYS = (_HEADER_KEYS, tuple(COLLECTIONS), *(tuple(spec) for spec in COLLECTIONS.values()))
+
+_OF_BATCH = operator.attrgetter(*COLLECTIONS)
+_DTYPE_OF = operator.attrgetter("dtype")
+_NDIM_OF = operator.attrgetter("ndim")
+_SMALL = 64  # offsets of up to this many events are checked in Python, more with numpy
 
 
 class WireError(ValueError):
@@ -249,26 +328,28 @@ def _packed_layout(n_events: int, sizes: Sequence[int]) -> tuple[list[tuple[int,
 def encode_packed(
     batch: EventBatch, sequence: int, publisher: str, sent_ns: int | None = None, epoch: int = 0
 ) -> list[bytes | bytearray]:
-    """The two frames of one version 3 message: the binary header, and every column in one body."""
+    """The two frames of one version 3 message: the binary header, and every column in one body.
+
+    The body is one ``bytes.join`` of the columns and their padding when every column already has
+    the schema's dtype, rows and C order (a batch from any reader of this project, or from
+    ``decode``); other batches are converted column by column.
+    """
     _check_outgoing(publisher, sequence, epoch, len(batch))
     publisher_bytes = publisher.encode()
     if len(publisher_bytes) > 255:  # its length is one byte in the header
         raise ValueError(f"publisher id of {len(publisher_bytes)} UTF-8 bytes, at most 255")
     source_bytes = batch.source[:_MAX_SOURCE_LEN].encode()
-    columns = _columns_of(batch)
-    sizes = [int(columns[f"{c}.offsets"][-1]) for c in _COLLECTION_ORDER]
-    layout, length = _packed_layout(len(batch), sizes)
-    body = bytearray(length)
-    for (_, dtype, _, names), (at, shape) in zip(_BLOCKS, layout, strict=True):
-        block = np.frombuffer(body, dtype=dtype, count=prod(shape), offset=at).reshape(shape)
-        for row, name in zip(block, names, strict=True):
-            column = columns[name]
-            if column.shape != row.shape:  # no broadcasting: a column of the wrong length is an error
-                raise ValueError(f"column {name}: shape {column.shape} does not fit the schema's {row.shape}")
-            row[...] = column
-    head = _PREFIX.pack(MAGIC, PACKED_VERSION) + _PACKED.pack(
+    n_events = len(batch)
+    collections = _OF_BATCH(batch)
+    offsets = tuple(c.offsets for c in collections)
+    sizes = [int(o[-1]) for o in offsets]
+    joined = _joined_body(batch, collections, offsets, (n_events, n_events + 1, *sizes))
+    body = _converted_body(batch, sizes) if joined is None else joined
+    head = _HEAD.pack(
+        MAGIC,
+        PACKED_VERSION,
         SCHEMA_VERSION,
-        len(batch),
+        n_events,
         int(sequence),
         int(epoch),
         time.time_ns() if sent_ns is None else int(sent_ns),
@@ -277,6 +358,52 @@ def encode_packed(
         len(source_bytes),
     )
     return [head + publisher_bytes + source_bytes, body]
+
+
+def _joined_body(
+    batch: EventBatch,
+    collections: tuple[Collection, ...],
+    offsets: tuple[np.ndarray, ...],
+    rows: tuple[int, ...],
+) -> bytes | None:
+    """The body as one join of the columns' own buffers; None unless every column fits exactly."""
+    arrays = _HEADER_BODY(batch.header) + offsets
+    for get, collection in zip(_COLLECTION_BODY, collections, strict=True):
+        arrays += get(collection.columns)
+    lengths: tuple[int, ...] = ()
+    pads: tuple[bytes, ...] = ()
+    length = 0
+    for slot, n in enumerate(rows):
+        lengths += (n,) * _SLOT_COLUMNS[slot]
+        pads += _SLOT_PADS[slot][n & 7]
+        length += n * _SLOT_ROW_BYTES[slot] + _SLOT_PAD_BYTES[slot][n & 7]
+    try:
+        if (
+            tuple(map(_DTYPE_OF, arrays)) != _BODY_DTYPES
+            or tuple(map(_NDIM_OF, arrays)) != _BODY_NDIMS
+            or tuple(map(len, arrays)) != lengths
+        ):
+            return None
+        body = b"".join(_PIECES(arrays + pads))  # TypeError for a column not in C order
+    except (TypeError, AttributeError):
+        return None
+    return body if len(body) == length else None
+
+
+def _converted_body(batch: EventBatch, sizes: list[int]) -> bytearray:
+    """The body written column by column, each converted to the schema's dtype; ``ValueError``
+    names a column whose shape does not fit."""
+    columns = _columns_of(batch)
+    layout, length = _packed_layout(len(batch), sizes)
+    body = bytearray(length)
+    for (_, dtype, _, names), (at, shape) in zip(_BLOCKS, layout, strict=True):
+        block = np.frombuffer(body, dtype=dtype, count=prod(shape), offset=at).reshape(shape)
+        for row, name in zip(block, names, strict=True):
+            column = np.asarray(columns[name])
+            if column.shape != row.shape:  # no broadcasting: a column of the wrong length is an error
+                raise ValueError(f"column {name}: shape {column.shape} does not fit the schema's {row.shape}")
+            row[...] = column
+    return body
 
 
 def decode(frames: Sequence[Any], limits: WireLimits = WireLimits()) -> Message:
@@ -347,10 +474,10 @@ def _decode_packed(views: list[memoryview], limits: WireLimits) -> Message:
     if len(views) != 2:
         raise MalformedMessage(f"{len(views)} frames, a version 3 message has 2 (header, body)")
     first, body = views
-    fixed = _PREFIX.size + _PACKED.size
+    fixed = _HEAD.size
     if first.nbytes < fixed:
         raise MalformedMessage(f"version 3 header of {first.nbytes} bytes, at least {fixed} expected")
-    schema, n_events, sequence, epoch, sent_ns, *rest = _PACKED.unpack_from(first, _PREFIX.size)
+    _, _, schema, n_events, sequence, epoch, sent_ns, *rest = _HEAD.unpack_from(first)
     sizes, (publisher_len, source_len) = rest[:5], rest[5:]
     if schema != SCHEMA_VERSION:
         raise SchemaMismatch(f"event schema version {schema}, this program reads version {SCHEMA_VERSION}")
@@ -360,34 +487,118 @@ def _decode_packed(views: list[memoryview], limits: WireLimits) -> Message:
         expected = fixed + publisher_len + source_len
         raise MalformedMessage(f"header of {first.nbytes} bytes, its lengths say {expected}")
     try:
-        publisher = bytes(first[fixed : fixed + publisher_len]).decode("utf-8")
-        source = bytes(first[fixed + publisher_len :]).decode("utf-8")
+        publisher = str(first[fixed : fixed + publisher_len], "utf-8")
+        source = str(first[fixed + publisher_len :], "utf-8")
     except UnicodeDecodeError as exc:
         raise MalformedMessage(f"publisher id or source name is not UTF-8: {exc}") from None
     _check_incoming(sequence, epoch, sent_ns, n_events, publisher, source, limits)
-    layout, length = _packed_layout(n_events, sizes)
+    rows = (n_events, n_events + 1, *sizes)
+    starts = []  # where each slot begins; the last entry is the body's length
+    length = 0
+    for slot, n in enumerate(rows):
+        starts.append(length)
+        length += n * _SLOT_ROW_BYTES[slot] + _SLOT_PAD_BYTES[slot][n & 7]
     if body.nbytes != length:
         raise ShapeMismatch(
             f"body of {body.nbytes} bytes, {n_events} events and objects {list(sizes)} need {length}"
         )
-    columns: dict[str, np.ndarray] = {}
-    offsets: np.ndarray | None = None
-    for (kind, dtype, _, names), (at, shape) in zip(_BLOCKS, layout, strict=True):
-        block = np.frombuffer(body, dtype=dtype, count=prod(shape), offset=at).reshape(shape)
-        if kind == _OFFSET_ROWS:
-            offsets = block
-        columns.update(zip(names, block, strict=True))
-    assert offsets is not None  # the schema has collections
-    if (offsets[:, 0] != 0).any() or (n_events and (np.diff(offsets, axis=1) < 0).any()):
-        raise BadOffsets("offsets must start at 0 and never decrease")
-    if (offsets[:, -1] != sizes).any():
-        raise BadOffsets(f"offsets end at {offsets[:, -1].tolist()}, the columns have {list(sizes)} rows")
+    if length > MAX_PACKED_BODY:  # numpy's record dtypes, which cut the slots, stop there
+        raise Oversized(f"version 3 body of {length} bytes, over the format's {MAX_PACKED_BODY}")
+    # the offsets are read and checked now; the columns are cut when first used
+    n_collections = len(COLLECTIONS)
+    block = np.frombuffer(body, _OFFSETS_DTYPE, n_collections * (n_events + 1), starts[1])
+    block = block.reshape(n_collections, n_events + 1)
+    _check_packed_offsets(block, sizes, n_events)
+    offsets = list(block)
+    header = _PackedColumns(body, starts[0], 0, n_events)
     collections = {
-        coll: Collection(coll, columns[f"{coll}.offsets"], {k: columns[f"{coll}.{k}"] for k in spec})
-        for coll, spec in COLLECTIONS.items()
+        coll: Collection(coll, offset, _PackedColumns(body, starts[slot], slot, rows[slot]))
+        for slot, coll, offset in zip(range(2, len(rows)), COLLECTIONS, offsets, strict=True)
     }
-    header = {k: columns[f"header.{k}"] for k in HEADER}
     return Message(sequence, publisher, sent_ns, EventBatch(header, source=source, **collections), epoch)
+
+
+@functools.lru_cache(maxsize=1024)
+def _slot_dtype(slot: int, rows: int) -> np.dtype:
+    """A slot of ``rows`` rows as one record: a field per column, at its offset in the slot, so
+    a slot is cut with one ``frombuffer`` and a field view per column."""
+    fields: dict[str, tuple[np.dtype, int]] = {}
+    at = 0
+    for (dtype, row_bytes, n_columns, trailing, _), names in zip(
+        _SLOT_BLOCKS[slot], _SLOT_BLOCK_KEYS[slot], strict=True
+    ):
+        nbytes = rows * row_bytes
+        for j, key in enumerate(names):
+            fields[key] = (np.dtype((dtype, (rows, *trailing))), at + j * (nbytes // n_columns))
+        at += nbytes + (-nbytes) % _ALIGN
+    keys = _SLOT_KEYS[slot]
+    return np.dtype(
+        {
+            "names": list(keys),
+            "formats": [fields[k][0] for k in keys],
+            "offsets": [fields[k][1] for k in keys],
+            "itemsize": at,
+        }
+    )
+
+
+class _PackedColumns(Mapping[str, np.ndarray]):
+    """The columns of one slot (the header or a collection) of a checked packed body, as views
+    of it cut on first use, all at once; iterating, ``len`` and ``in`` cut nothing. The body's
+    length was checked against the counts, so cutting cannot fail."""
+
+    __slots__ = ("_body", "_columns", "_rows", "_slot", "_start")
+
+    def __init__(self, body: memoryview, start: int, slot: int, rows: int) -> None:
+        self._body, self._start, self._slot, self._rows = body, start, slot, rows
+        self._columns: dict[str, np.ndarray] | None = None
+
+    def _cut(self) -> dict[str, np.ndarray]:
+        columns = self._columns
+        if columns is None:
+            record = np.frombuffer(self._body, _slot_dtype(self._slot, self._rows), 1, self._start)
+            record = record.reshape(())  # a field of a 0-d record is the column's own array
+            keys = _SLOT_KEYS[self._slot]
+            columns = self._columns = dict(zip(keys, map(record.__getitem__, keys), strict=True))
+        return columns
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return (self._columns or self._cut())[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_SLOT_KEYS[self._slot])
+
+    def values(self) -> ValuesView[np.ndarray]:
+        return (self._columns or self._cut()).values()
+
+    def items(self) -> ItemsView[str, np.ndarray]:
+        return (self._columns or self._cut()).items()
+
+    def __len__(self) -> int:
+        return len(_SLOT_KEYS[self._slot])
+
+    def __contains__(self, key: object) -> bool:
+        return key in _SLOT_KEYS[self._slot]
+
+    def __reduce__(self) -> tuple[type, tuple[dict[str, np.ndarray]]]:
+        return dict, (dict(self._cut()),)  # pickles (and copies) as the plain dict it stands for
+
+    def __repr__(self) -> str:
+        return f"<packed columns {', '.join(_SLOT_KEYS[self._slot])}>"
+
+
+def _check_packed_offsets(block: np.ndarray, sizes: list[int], n_events: int) -> None:
+    """Every collection's offsets start at 0, never decrease and end at its object count."""
+    if n_events <= _SMALL:  # a few Python comparisons beat numpy's call overhead
+        for row, size in zip(block.tolist(), sizes, strict=True):
+            if row[0] != 0 or row[-1] != size or row != sorted(row):
+                break
+        else:
+            return
+    if (block[:, 0] != 0).any() or (n_events and (np.diff(block, axis=1) < 0).any()):
+        raise BadOffsets("offsets must start at 0 and never decrease")
+    if (block[:, -1] != sizes).any():
+        raise BadOffsets(f"offsets end at {block[:, -1].tolist()}, the columns have {list(sizes)} rows")
 
 
 def _canonical_arrays(

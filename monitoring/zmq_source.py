@@ -4,9 +4,11 @@ A receiver thread reads ``events.wire`` messages over its own ZMTP connection
 (``monitoring.zmtp``: every size is checked before it is read, so no publisher can make it hold
 more than one message of ``WireLimits.max_message_bytes``), decodes them (no pickle) and keeps
 the latest event (or the latest one a filter keeps) for the display. Every batch then goes
-through a bounded queue to a dispatcher thread that hands it to the registered consumers
-(running histograms, trigger counters), in order. Nothing here ever blocks the caller: when
-consumers fall behind, the queue overflows and the lost events are counted; events the publisher
+through a queue to a dispatcher thread that hands it to the registered consumers (running
+histograms, trigger counters), in order. The queue is bounded in messages and in bytes (by
+default 1024 and 256 MiB: a second of a 100 kHz stream of 100-event messages, so a consumer held
+up that long loses nothing). Nothing here ever blocks the caller: when consumers fall behind
+longer, the queue overflows and the lost events are counted; events the publisher
 or the network dropped show up as gaps in the sequence numbers and are counted apart. Bad
 messages are counted by reason (``events.wire.REASONS``), the last error is kept, and the stream
 goes on. A protocol error (a frame over the hard limit, broken framing, a peer that is no
@@ -125,7 +127,8 @@ class ZmqEventSource:
         self,
         url: str = DEFAULT_URL,
         *,
-        queue_size: int = 256,
+        queue_size: int = 1024,
+        queue_bytes: int = 256 * 2**20,
         limits: WireLimits | None = None,
         stale_after_s: float = 3.0,
         rate_window_s: float = 2.0,
@@ -143,7 +146,10 @@ class ZmqEventSource:
         self._max_rate_hz = max_rate_hz
         self._keep = keep
         self._consumers: tuple[Consumer, ...] = tuple(consumers)
-        self._queue: queue.Queue[Message] = queue.Queue(maxsize=queue_size)
+        # decoded messages waiting for the consumers, with their sizes: bounded in number and bytes
+        self._queue: queue.Queue[tuple[Message, int]] = queue.Queue(maxsize=queue_size)
+        self._queue_bytes = queue_bytes
+        self._queued_bytes = 0
         self._lock = threading.Lock()
         self._counts = {k: 0 for k in ("messages", "bytes", "events", "delivered", "consumer_errors")}
         self._counts.update(dropped_gap=0, dropped_overflow=0, missed_restart=0, restarts=0, reconnects=0)
@@ -347,10 +353,16 @@ class ZmqEventSource:
             self._follow_sequence(message, now)
             if latest is not None:
                 self._latest_ref = (message, latest, time.time_ns())
-        try:
-            self._queue.put_nowait(message)
-        except queue.Full:
-            with self._lock:
+        with self._lock:
+            # one message always fits an empty queue, whatever its size
+            queued = self._queued_bytes + size <= self._queue_bytes or not self._queued_bytes
+            if queued:
+                try:
+                    self._queue.put_nowait((message, size))
+                    self._queued_bytes += size
+                except queue.Full:
+                    queued = False
+            if not queued:
                 self._counts["dropped_overflow"] += n
 
     def _follow_sequence(self, message: Message, now: float) -> None:
@@ -415,7 +427,7 @@ class ZmqEventSource:
     def _dispatch_loop(self) -> None:
         while not self._stop.is_set():
             try:
-                message = self._queue.get(timeout=0.1)
+                message, size = self._queue.get(timeout=0.1)
             except queue.Empty:
                 continue
             for consumer in self._consumers:
@@ -425,6 +437,7 @@ class ZmqEventSource:
                     self._consumer_failed(getattr(consumer, "__name__", repr(consumer)), exc)
             with self._lock:
                 self._counts["delivered"] += len(message.batch)
+                self._queued_bytes -= size
 
     def _consumer_failed(self, who: str, exc: Exception) -> None:
         with self._lock:

@@ -381,3 +381,58 @@ def test_packed_encoding_refuses_a_column_that_does_not_fit() -> None:
     broken = EventBatch(batch.header, source=batch.source, **{**batch.collections(), "tracks": tracks})
     with pytest.raises(ValueError, match=r"column tracks\.d0: shape \(1,\)"):
         wire.encode_packed(broken, 0, "p")
+
+
+# -- version 3: columns cut on first use, and the encoder's one-join fast path -----------------
+
+
+def test_packed_columns_are_cut_per_collection_on_first_use_and_pickle_as_plain_dicts() -> None:
+    import pickle
+
+    batch = _batch(5)
+    message = decode(_packed(batch))
+    tracks, ecl = message.batch.tracks.columns, message.batch.ecl.columns
+    assert list(tracks) == list(COLLECTIONS["tracks"])
+    assert len(tracks) == len(COLLECTIONS["tracks"])
+    assert "d0" in tracks
+    assert "bogus" not in tracks
+    assert getattr(tracks, "_columns") is None  # noqa: B009 (private, read in a test)
+    d0 = tracks["d0"]
+    assert getattr(tracks, "_columns") is not None  # noqa: B009 (private, read in a test)
+    assert getattr(ecl, "_columns") is None  # noqa: B009 (private, read in a test)
+    assert d0.flags.c_contiguous
+    assert tracks["cov"].shape == (batch.tracks.size, 15)
+    assert [k for k, _ in tracks.items()] == list(COLLECTIONS["tracks"])  # schema order
+    back = pickle.loads(pickle.dumps(message.batch))
+    assert isinstance(back.header, dict)
+    _assert_same(back, batch)
+
+
+def test_a_decoded_batch_encodes_again_to_the_same_bytes() -> None:
+    frames = _packed(_batch(9))
+    again = wire.encode_packed(decode(frames).batch, 7, "packer", sent_ns=11, epoch=5)
+    assert [bytes(f) for f in again] == [bytes(f) for f in frames]
+
+
+def test_columns_off_the_schema_dtype_or_order_are_converted_to_the_same_body() -> None:
+    batch = _batch(6)
+    tracks = dict(batch.tracks.columns)
+    tracks["d0"] = tracks["d0"].astype(">f8")  # big-endian: converted, not joined as it lies
+    tracks["cov"] = np.asfortranarray(tracks["cov"])  # not C order
+    header = dict(batch.header)
+    header["run"] = header["run"].astype(np.int64)  # a wider integer than the schema's
+    odd = EventBatch(
+        header,
+        source=batch.source,
+        **{**batch.collections(), "tracks": Collection("tracks", batch.tracks.offsets, tracks)},
+    )
+    assert [bytes(f) for f in wire.encode_packed(odd, 1, "p", sent_ns=2)] == [
+        bytes(f) for f in wire.encode_packed(batch, 1, "p", sent_ns=2)
+    ]
+
+
+def test_a_packed_body_over_the_format_limit_is_oversized(monkeypatch: pytest.MonkeyPatch) -> None:
+    frames = _packed(_batch(3))
+    monkeypatch.setattr(wire, "MAX_PACKED_BODY", len(frames[1]) - 1)
+    with pytest.raises(wire.Oversized, match="over the format's"):
+        decode(frames)

@@ -256,6 +256,26 @@ def test_a_slow_consumer_costs_counted_drops_never_a_block(publishers: Callable[
     assert (np.diff(numbers) > 0).all()  # what was kept is still in order
 
 
+def test_the_queue_is_bounded_in_bytes_too(publishers: Callable[..., Publisher]) -> None:
+    pub = publishers("--rate", "0", "--batch", "10", "--count", "3000", "--wait", "1")
+    release = threading.Event()
+    recorder = Recorder()
+
+    def stuck(batch: EventBatch) -> None:
+        release.wait(WAIT_S)
+        recorder(batch)
+
+    # room for fewer bytes than one message: an empty queue still takes one, no more
+    with ZmqEventSource(pub.url, queue_bytes=1, consumers=[stuck]) as source:
+        assert wait_until(lambda: source.stats().events >= 3000)
+        stats = source.stats()
+        assert stats.queue_depth <= 1
+        assert stats.dropped_overflow >= 3000 - 2 * 10  # one batch in the consumer, one queued
+        release.set()
+        assert wait_until(lambda: source.stats().delivered + source.stats().dropped_overflow == 3000)
+        assert source.stats().delivered == len(recorder.numbers()) > 0
+
+
 def test_a_failing_consumer_is_counted_and_others_still_get_every_batch(
     publishers: Callable[..., Publisher],
 ) -> None:
