@@ -209,7 +209,8 @@ def test_an_abort_half_a_second_after_the_ioc_restarts_is_alarmed(ioc_process) -
         restart = time.time()
         ioc.start()
         assert wait_for(lambda: model.sbl.latched, timeout=30), "the abort after the restart was missed"
-        print(f"alarm latched {time.time() - restart:.2f} s after the restart")
+        latched = time.time()
+        print(f"alarm latched {latched - restart:.2f} s after the restart")
     finally:
         source.stop()
     with rec.lock:
@@ -218,8 +219,8 @@ def test_an_abort_half_a_second_after_the_ioc_restarts_is_alarmed(ioc_process) -
         assert alarm.fraction > 0.9
         if alarm.gap is not None:  # the client came back after the abort: it happened in the gap
             assert alarm.gap[0] < restart + 0.5 <= alarm.gap[1] + 0.2
-        else:
-            assert alarm.time == pytest.approx(restart + 0.5, abs=1.0)
+        else:  # the IOC's clock: 0.5 s after its own start (its imports take a while), before the latch
+            assert restart + 0.5 - 0.05 <= alarm.time <= latched + 0.05
 
 
 def test_a_restart_on_another_clock_keeps_every_sample_and_detection_going(ioc_process) -> None:
