@@ -408,7 +408,7 @@ class MasterclassWindow(QtWidgets.QWidget):
             self.picked_marker.visible = False
             return
         picks = self.visuals.picks
-        rows = [int(self._track_rows(t)[-1]) for t in self.state.picked]  # the tracks' outer ends, the clusters
+        rows = [int(self._track_rows(t)[-1]) for t in self.state.picked]  # tracks' outer ends, clusters
         self.picked_marker.set_data(
             pos=np.asarray(picks.points[rows], np.float32), size=26, face_color=PICKED_COLOR,
             edge_color=(0, 0, 0, 1), edge_width=2,
