@@ -7,9 +7,10 @@ when Monte Carlo truth says both objects are the asked particle and share the so
 
 The Z′ exercise: a student looks at an event, picks the two muon tracks, reads their invariant mass M(μμ)
 and the mass recoiling against them from the beams (``events.candidate``, the one place masses are
-computed), adds M_recoil to a histogram and goes on. After ``needed`` entries a last step asks where the peak is; the
-answer is checked against the mass injected into the sample (header ``signal_mass`` of the Z′ events).
-Every added pair is checked against the Monte Carlo truth (tracks' ``mc_index`` → ``mc.pdg``).
+computed), adds M_recoil to a histogram and goes on. After ``needed`` entries a last step asks where the
+peak is; the answer is checked against the mass injected into the sample (header ``signal_mass`` of the
+Z′ events). Every added pair is checked against the Monte Carlo truth (tracks' ``mc_index`` →
+``mc.pdg``).
 ``reset()`` prepares everything for the next group. Pure Python and numpy.
 """
 
