@@ -168,10 +168,12 @@ def test_the_pi0_exercise(qtbot, screenshot_dir) -> None:
     shown = w.shown_masses
     assert shown is not None
     assert len(shown) == 1  # M(γγ) only: no recoil in this exercise
+    assert w.state.pair is not None
     assert shown[0] == pytest.approx(w.state.pair.mass, abs=0.0005)
     assert w.scene.recoil is None
-    w.state.toggle(pair[0]), w.state.toggle(pair[1])  # unpicked again, for _fill's clicks
-    w._refresh()
+    for o in pair:  # unpicked again by a second click, for _fill's clicks
+        assert w.click_at(w.track_anchor(o)) == o
+    assert w.state.picked == []
     _fill(qtbot, w, 3)
     counts = _histogram_counts(w)
     assert counts.sum() == 3
