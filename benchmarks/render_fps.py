@@ -234,6 +234,7 @@ def outreach_show(seconds: float) -> dict[str, Any]:
     """The outreach show full screen, as ``main.py gui --outreach`` starts it, and its cost split."""
     if not os.environ.get("DISPLAY"):
         return {"skipped": "needs a display (run under xvfb-run, as make bench does)"}
+    from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
 
     from panels.outreach import OutreachWindow
@@ -242,7 +243,7 @@ def outreach_show(seconds: float) -> dict[str, Any]:
     show = OutreachWindow.from_generator(seed=0)
     show.start(full_screen=True)
     show.timer.stop()  # one show frame per paint, not per 40 ms tick
-    show.setGeometry(qapp.primaryScreen().geometry())  # what a window manager does for full screen
+    show.setGeometry(QGuiApplication.primaryScreen().geometry())  # what a window manager does for full screen
     canvas = show.detector.canvas
     for _ in range(20):  # the first collision on screen, buffers uploaded, shaders compiled
         show.tick()
