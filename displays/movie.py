@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import contextlib
 import math
+import queue
 import textwrap
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -367,10 +369,20 @@ class MovieScene:
     """The detector in 3D at the movie's size, the event overlay on it and, for outreach, the caption.
 
     ``show(frame, event)`` sets the camera angle, the event and its time; ``render()`` returns the
-    picture as an (H, W, 4) uint8 array, drawn into a framebuffer of the movie's size.
+    picture as an (H, W, 3) uint8 RGB array, drawn into a framebuffer of the movie's size. The
+    framebuffer is made once and drawn into again for every frame (``reuse_framebuffer``; VisPy's
+    ``canvas.render()`` makes and frees a new one of the movie's size each time), and the pixels are read
+    back as RGB, not RGBA then cut.
     """
 
-    def __init__(self, request: MovieRequest, parts: Sequence[Any], app: Any, events: bool) -> None:
+    def __init__(
+        self,
+        request: MovieRequest,
+        parts: Sequence[Any],
+        app: Any,
+        events: bool,
+        reuse_framebuffer: bool = True,
+    ) -> None:
         from displays.event_view import apply_event_look
         from displays.event_visuals import EventVisuals, detector_crystal_painter
         from displays.headless import is_qt
@@ -378,6 +390,8 @@ class MovieScene:
         from displays.view3d import DetectorView3D
 
         self.request = request
+        self.reuse_framebuffer = reuse_framebuffer
+        self._fbo: Any = None
         size = request.size
         self.detector = DetectorView3D(parts, size=size, app=app, show=is_qt(app))
         detector = self.detector
@@ -455,28 +469,70 @@ class MovieScene:
         view = self.detector.view
         if tuple(view.pos) + tuple(view.size) != self.view_rect:  # a resize lays the canvas out again
             view.pos, view.size = self.view_rect[:2], self.view_rect[2:]
-        return self.detector.render()
+        if not self.reuse_framebuffer:
+            return self.detector.render()
+        return self._render_into_own_framebuffer()
+
+    def _render_into_own_framebuffer(self) -> np.ndarray:
+        """What ``canvas.render()`` does, into one framebuffer kept for the whole movie."""
+        from vispy import gloo
+
+        canvas = self.detector.canvas
+        canvas.set_current()
+        scale = canvas.pixel_scale
+        w, h = (int(x * scale) for x in canvas.size)
+        if self._fbo is None or self._fbo.color_buffer.shape[:2] != (h, w):
+            self._fbo = gloo.FrameBuffer(color=gloo.RenderBuffer((h, w)), depth=gloo.RenderBuffer((h, w)))
+        canvas.push_fbo(self._fbo, (0, 0), canvas.size)
+        try:
+            canvas._draw_scene()
+            return np.asarray(gloo.read_pixels((0, 0, w, h), alpha=False))  # top row first, a view
+        finally:
+            canvas.pop_fbo()
 
     def close(self) -> None:
         if self.visuals is not None:
             self.visuals.close()
+        self._fbo = None
         self.detector.close()
+
+
+_CLOSE, _KILL = object(), object()  # what the feeding thread is told besides frames
 
 
 class FrameWriter:
     """ffmpeg (through ``imageio_ffmpeg.write_frames``) encoding RGB(A) frames into ``path``.
 
     ``with FrameWriter(...) as write: write(image)``. Leaving normally lets ffmpeg finish the file;
-    leaving with an exception (Ctrl-C included) kills ffmpeg at once: the file is the caller's to
-    remove.
+    leaving with an exception (Ctrl-C included) kills ffmpeg: the file is the caller's to remove.
+
+    ``threaded`` (the default): ``write`` hands the frame to a thread that feeds ffmpeg's pipe and
+    returns at once, so the next frame renders while ffmpeg converts and encodes this one (writing a
+    frame into the pipe blocks until ffmpeg has read it all: 6 MB at 1080p, 25 MB at 4K). At most
+    ``QUEUE`` frames wait; an ffmpeg failure is raised by the next ``write`` or on leaving; on an
+    exception the frames still waiting are dropped and ffmpeg is killed after the frame in flight.
     """
 
+    QUEUE = 2
+
     def __init__(
-        self, path: Path, size: tuple[int, int], fps: float, codec: Codec, name: Path | None = None
+        self,
+        path: Path,
+        size: tuple[int, int],
+        fps: float,
+        codec: Codec,
+        name: Path | None = None,
+        threaded: bool = True,
     ) -> None:
         self.path, self.size, self.fps, self.codec = path, size, fps, codec
         self.name = name or path  # the file the user asked for, in messages
+        self.threaded = threaded
         self._gen: Any = None
+        self._queue: queue.Queue[Any] = queue.Queue(self.QUEUE)
+        self._thread: threading.Thread | None = None
+        self._failure: MovieError | None = None
+        self._closing_error: BaseException | None = None
+        self.blocked_s = 0.0  # time ``write`` waited (the pipe, or a full queue): encoding not hidden
 
     def __enter__(self) -> Callable[[np.ndarray], None]:
         import imageio_ffmpeg
@@ -494,27 +550,75 @@ class FrameWriter:
             output_params=[*self.codec.options, *COLOR_TAGS],
         )
         self._gen.send(None)  # starts ffmpeg
+        if self.threaded:
+            self._thread = threading.Thread(target=self._feed, name="movie-ffmpeg-feed", daemon=True)
+            self._thread.start()
         return self.write
 
     def write(self, image: np.ndarray) -> None:
         w, h = self.size
         if image.shape[:2] != (h, w) or image.ndim != 3 or image.shape[2] not in (3, 4):
             raise ValueError(f"frame of shape {image.shape}, expected {(h, w, 3)}")
+        frame = np.ascontiguousarray(image[..., :3], np.uint8)  # a copy of a view: ours to keep
+        start = time.perf_counter()
+        if self._thread is None:
+            self._send(frame)
+        else:
+            if self._failure is not None:
+                raise self._failure
+            self._queue.put(frame)
+        self.blocked_s += time.perf_counter() - start
+
+    def _send(self, frame: np.ndarray) -> None:
         try:
-            self._gen.send(np.ascontiguousarray(image[..., :3], np.uint8))
+            self._gen.send(frame)
         except OSError as exc:  # ffmpeg has stopped; its own error went to stderr
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise MovieError(f"{self.name}: ffmpeg could not write the movie ({first})") from exc
 
-    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
-        if self._gen is None:
-            return
-        gen, self._gen = self._gen, None
-        if exc is None:
+    def _feed(self) -> None:
+        """The feeding thread: frames into ffmpeg's pipe until told to close (or kill) it."""
+        while True:
+            item = self._queue.get()
+            if item is _CLOSE or item is _KILL:
+                try:
+                    self._finish(self._gen, kill=item is _KILL or self._failure is not None)
+                except BaseException as exc:  # re-raised by __exit__, as it would be without the thread
+                    self._closing_error = exc
+                return
+            if self._failure is None:
+                try:
+                    self._send(item)
+                except MovieError as exc:
+                    self._failure = exc
+
+    @staticmethod
+    def _finish(gen: Any, kill: bool) -> None:
+        if not kill:
             gen.close()  # ffmpeg finishes the file; closing waits for it
             return
         with contextlib.suppress(KeyboardInterrupt):  # a BaseException in the generator: ffmpeg killed
             gen.throw(KeyboardInterrupt())
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
+        if self._gen is None:
+            return
+        thread = self._thread
+        if thread is None:
+            gen, self._gen = self._gen, None
+            self._finish(gen, kill=exc is not None)
+            return
+        if exc is not None:  # drop what waits: ffmpeg is killed after the frame in flight
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    self._queue.get_nowait()
+        self._queue.put(_KILL if exc is not None else _CLOSE)
+        thread.join()
+        self._thread, self._gen = None, None
+        if exc is None and self._failure is not None:
+            raise self._failure
+        if exc is None and self._closing_error is not None:
+            raise self._closing_error
 
 
 def check_written(path: Path, frames: int, name: Path) -> None:
@@ -546,13 +650,16 @@ def write_movie(
     positions: Sequence[int] = (),
     inputs: Sequence[str | Path] = (),
     progress: Callable[[str], None] | None = None,
+    pipelined: bool = True,
 ) -> Path:
     """Render ``request`` (the events of ``source`` at ``positions``, or the detector alone) into
-    ``request.out``, atomically; returns the path written. Errors come as one-line ``MovieError``."""
+    ``request.out``, atomically; returns the path written. Errors come as one-line ``MovieError``.
+    ``pipelined=False`` renders the old way (a new framebuffer each frame, ffmpeg fed in between
+    frames), for the benchmark's comparison."""
     codec = request.codec
     size = check_size(request.size, request.out)
     positions = positions if source is not None else ()
-    scene = MovieScene(request, parts, app, events=source is not None)
+    scene = MovieScene(request, parts, app, events=source is not None, reuse_framebuffer=pipelined)
     try:
         schedule = Schedule(
             request.n_frames,
@@ -566,7 +673,7 @@ def write_movie(
         out = AtomicOutput(request.out, "video", inputs)
         try:
             with out as tmp:
-                with FrameWriter(tmp, size, request.fps, codec, request.out) as write:
+                with FrameWriter(tmp, size, request.fps, codec, request.out, threaded=pipelined) as write:
                     for frame in schedule:
                         event = None
                         if frame.first_of_event and frame.event >= 0 and source is not None:

@@ -58,6 +58,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the recoil-mass masterclass for students, on FILE (default: the shipped dark-sector sample)",
     )
     parser.add_argument(
+        "--exercise",
+        choices=("zprime", "jpsi", "pi0"),
+        default="zprime",
+        help="masterclass: zprime (recoil mass of two muons), jpsi (mass of two muons) or pi0 (mass of two "
+        "photons); jpsi and pi0 run on simulated events of their own unless FILE is given",
+    )
+    parser.add_argument(
         "--theme",
         choices=("dark", "light"),
         default=None,
@@ -157,17 +164,25 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_masterclass(app: Any, args: argparse.Namespace) -> int:
-    """The masterclass: students weigh the invisible Z′ from the recoil of two muons."""
+    """The masterclass: students weigh the invisible Z′ from the recoil of two muons, the J/ψ or the π⁰."""
     from events.dataset import open_dataset
     from events.generator.samples import SAMPLE
     from events.io import open_events
+    from events.masterclass import EXERCISES
     from events.source import EventFileError
     from panels.masterclass import MasterclassWindow
 
+    exercise = EXERCISES[args.exercise]
+    if not args.files and exercise.generate:  # the J/ψ and π⁰ exercises: simulated events of their own
+        window = MasterclassWindow.generated(exercise)
+        window.resize(1900, 1050)
+        window.show() if args.screenshot is not None else window.showMaximized()
+        return _exec(app, window, args)
     files = [str(f) for f in args.files] or [str(SAMPLE)]
     one_file = len(files) == 1 and not Path(files[0]).is_dir() and not set("*?[") & set(files[0])
     try:  # one file (its problem in one line), or several files, globs or folders as one class
-        window = MasterclassWindow.from_source(open_events(files[0]) if one_file else open_dataset(files))
+        source = open_events(files[0]) if one_file else open_dataset(files)
+        window = MasterclassWindow.from_source(source, exercise=exercise)
     except EventFileError as exc:
         print(f"gui: {exc}", file=sys.stderr)
         return 2

@@ -1,10 +1,11 @@
-"""Masterclass mode: students weigh an invisible particle from what is missing (the recoil mass).
+"""Masterclass mode: students weigh a particle, an invisible Z′ (recoil mass), the J/ψ or the π⁰.
 
 The window shows one event of a file (by default the shipped sample) on the Belle II detector and, on
 the right, short numbered steps in large print: look, click the two muon tracks, read M(μμ) and
 M_recoil, add M_recoil to the histogram, go to the next event; once enough are collected, say where
 the peak is. The steps, the truth checks and the scoring are ``events.masterclass`` (no Qt); the
-masses come from ``events.candidate``. R (or the Reset button) starts again for the next group.
+masses come from ``events.candidate``. R (or the Reset button) starts again for the next group. The
+J/ψ and π⁰ exercises (``exercise=``) pick two muon tracks or two ECL clusters and histogram their mass.
 How a class goes: docs/outreach.md, "Masterclass".
 """
 
@@ -23,26 +24,26 @@ from displays.event_visuals import EventVisuals, detector_crystal_painter
 from displays.overlays import nearest_on_screen
 from displays.scene import Scene
 from displays.view3d import DetectorView3D
-from events import filtering
 from events.masterclass import (
-    EVENT_FILTER,
-    MASS_SENTENCE,
     NEEDED,
-    RECOIL_SENTENCE,
-    STEP_TEXT,
+    ZPRIME_EXERCISE,
+    Exercise,
     Masterclass,
     Step,
-    true_peak,
+    generated_events,
+    offered,
+    truth_of,
 )
 from events.model import EventBatch
 from events.source import Events
 from geometry.mesh import Part
 
-BINS = np.linspace(-1.0, 11.0, 49)  # GeV, 0.25 GeV wide
+BINS = ZPRIME_EXERCISE.bins  # GeV, 0.25 GeV wide (each exercise has its own)
 CHUNK = 1000  # events read at a time when choosing the class's events
 MAX_EVENTS = 500  # events a class goes round (more than any group adds)
 PICK_RADIUS = 24.0  # pixels: a generous target for a first click
 PICKED_COLOR = (1.0, 0.85, 0.1, 1.0)
+TARGET_COLOR = (0.95, 0.97, 1.0, 0.9)
 STYLE = """
 #masterclass { background: #0b1020; }
 #masterclass QLabel { color: #f2f5fa; font-size: 20pt; }
@@ -71,16 +72,19 @@ class MasterclassWindow(QtWidgets.QWidget):
         label: str = "",
         parts: Sequence[Part] | None = None,
         needed: int = NEEDED,
+        exercise: Exercise = ZPRIME_EXERCISE,
         parent: QtWidgets.QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("masterclass")
-        self.setWindowTitle("Belle II masterclass: find the invisible particle")
+        self.setWindowTitle(f"Belle II masterclass: {exercise.title[0].lower()}{exercise.title[1:]}")
         self.events = events
         self.label = label
+        self.exercise = exercise
+        self.bins = exercise.bins
         self.rows = np.arange(len(events))  # the events offered, in order (``from_source`` chooses them)
         self.position = -1
-        self.state = Masterclass(truth_mass, needed=needed)
+        self.state = Masterclass(truth_mass, needed=needed, tolerance=exercise.tolerance, exercise=exercise)
         if parts is None:
             from geometry.detector import build_detector
 
@@ -98,6 +102,9 @@ class MasterclassWindow(QtWidgets.QWidget):
         )
         self.picked_marker = vispy_scene.visuals.Markers(parent=self.detector.view.scene)
         self.picked_marker.order = 10
+        self.target_marker = vispy_scene.visuals.Markers(parent=self.detector.view.scene)
+        self.target_marker.order = 9  # π⁰ exercise: a ring round every cluster, a target for the click
+        self.target_marker.visible = False
         self.visuals.recoil_label.font_size = 18  # what is missing, readable from the back
         self._build(label)
         self._press: tuple[float, float] | None = None
@@ -107,18 +114,27 @@ class MasterclassWindow(QtWidgets.QWidget):
         self.next_event()
 
     @classmethod
-    def from_source(cls, source: Events, **kwargs: Any) -> MasterclassWindow:
-        """The masterclass on a file (anything with ``__len__`` and ``read``): its events passing
-        ``EVENT_FILTER`` (every event where none does), read in chunks, at most ``MAX_EVENTS``."""
+    def generated(cls, exercise: Exercise, **kwargs: Any) -> MasterclassWindow:
+        """The J/ψ or π⁰ exercise on simulated events of its own (``events.masterclass.generated_events``)."""
+        events = generated_events(exercise)
+        events = events.take(offered(events, exercise)[:MAX_EVENTS])
+        label = "simulated collisions"
+        return cls(events, truth_of(exercise, events.header), label=label, exercise=exercise, **kwargs)
+
+    @classmethod
+    def from_source(
+        cls, source: Events, exercise: Exercise = ZPRIME_EXERCISE, **kwargs: Any
+    ) -> MasterclassWindow:
+        """The masterclass on a file (anything with ``__len__`` and ``read``): its events passing the
+        exercise's filter (every event where none does), read in chunks, at most ``MAX_EVENTS``."""
         n = len(source)
-        keep = filtering.parse(EVENT_FILTER)
         chosen: list[EventBatch] = []
         first = EventBatch.empty()
         for start in range(0, n, CHUNK):
             batch = source.read(start, min(start + CHUNK, n))
             if start == 0:
                 first = batch
-            rows = np.flatnonzero(keep(batch))
+            rows = offered(batch, exercise)
             if len(rows):
                 chosen.append(batch.take(rows))
             if sum(len(b) for b in chosen) >= MAX_EVENTS:
@@ -126,7 +142,7 @@ class MasterclassWindow(QtWidgets.QWidget):
         events = EventBatch.concat(chosen) if chosen else first  # unlabelled data: its first events
         events = events.take(np.arange(min(len(events), MAX_EVENTS)))
         name = str(getattr(source, "path", "")).rsplit("/", 1)[-1]
-        return cls(events, true_peak(events.header), label=name, **kwargs)
+        return cls(events, truth_of(exercise, events.header), label=name, exercise=exercise, **kwargs)
 
     # --- building -------------------------------------------------------------------------------
     def _build(self, label: str) -> None:
@@ -140,7 +156,8 @@ class MasterclassWindow(QtWidgets.QWidget):
 
         side = QtWidgets.QVBoxLayout()
         side.setSpacing(6)
-        title = QtWidgets.QLabel("Find the invisible particle")
+        exercise = self.exercise
+        title = QtWidgets.QLabel(exercise.title)
         title.setObjectName("title")
         self.source_label = QtWidgets.QLabel(label)
         self.source_label.setObjectName("progress")
@@ -152,7 +169,7 @@ class MasterclassWindow(QtWidgets.QWidget):
         for step in Step:
             if step is Step.DONE:
                 continue
-            widget = QtWidgets.QLabel(f"{int(step)}. {STEP_TEXT[step]}")
+            widget = QtWidgets.QLabel(f"{int(step)}. {exercise.steps[step]}")
             widget.setProperty("role", "step")
             widget.setWordWrap(True)
             self.step_labels[step] = widget
@@ -192,23 +209,25 @@ class MasterclassWindow(QtWidgets.QWidget):
             ax.setTickFont(font)
             ax.setTextPen("#f2f5fa")
             ax.setPen("#f2f5fa")
-        self.plot.setLabel("bottom", "M_recoil (GeV)", **{"font-size": "18pt", "color": "#f2f5fa"})
+            ax.enableAutoSIPrefix(False)  # "0.135 GeV", never "135 (x0.001)"
+        self.plot.setLabel("bottom", exercise.axis_label, **{"font-size": "18pt", "color": "#f2f5fa"})
         self.plot.setLabel("left", "events", **{"font-size": "18pt", "color": "#f2f5fa"})
+        bins = self.bins
         self.histogram_item = pg.PlotDataItem(
-            BINS, np.zeros(len(BINS) - 1), stepMode="center", fillLevel=0,
+            bins, np.zeros(len(bins) - 1), stepMode="center", fillLevel=0,
             pen=pg.mkPen("#ffd84a", width=3), brush=pg.mkBrush(255, 216, 74, 110),
         )  # fmt: skip
         self.plot.addItem(self.histogram_item)
-        self.plot.setXRange(float(BINS[0]), float(BINS[-1]), padding=0)
+        self.plot.setXRange(float(bins[0]), float(bins[-1]), padding=0)
         self.plot.setYRange(0, 4, padding=0)
         side.addWidget(self.plot, stretch=1)
 
         peak = QtWidgets.QHBoxLayout()
         peak_label = QtWidgets.QLabel("The peak is at")
         self.peak_input = QtWidgets.QDoubleSpinBox()
-        self.peak_input.setRange(float(BINS[0]), float(BINS[-1]))
-        self.peak_input.setSingleStep(0.1)
-        self.peak_input.setDecimals(1)
+        self.peak_input.setRange(float(bins[0]), float(bins[-1]))
+        self.peak_input.setSingleStep(10.0**-exercise.decimals)
+        self.peak_input.setDecimals(exercise.decimals)
         self.peak_input.setSuffix(" GeV")
         self.check_button = QtWidgets.QPushButton("Check")
         self.check_button.clicked.connect(lambda: self.answer_peak(self.peak_input.value()))
@@ -242,20 +261,25 @@ class MasterclassWindow(QtWidgets.QWidget):
         self.click_at((float(event.pos[0]), float(event.pos[1])))
 
     def click_at(self, canvas_pos: tuple[float, float]) -> int | None:
-        """A click on the detector at a canvas position (pixels): pick or unpick the nearest track."""
+        """A click on the detector at a canvas position (pixels): pick or unpick the nearest track (the
+        nearest ECL cluster in the π⁰ exercise)."""
         picks = self.visuals.picks
-        tracks = np.flatnonzero(np.asarray(picks.kind) == picks.kinds.index("track"))
-        if not len(tracks):
+        kind = self.exercise.kind
+        if kind not in picks.kinds:
             return None
-        row = nearest_on_screen(self.visuals.scene_to_canvas(picks.points[tracks]), canvas_pos, PICK_RADIUS)
+        candidates = np.flatnonzero(np.asarray(picks.kind) == picks.kinds.index(kind))
+        if not len(candidates):
+            return None
+        screen = self.visuals.scene_to_canvas(picks.points[candidates])
+        row = nearest_on_screen(screen, canvas_pos, PICK_RADIUS)
         if row is None:
             return None
-        track = int(picks.index[tracks[row]])
-        self.toggle_track(track)
-        return track
+        index = int(picks.index[candidates[row]])
+        self.toggle_track(index)
+        return index
 
     def track_anchor(self, track: int) -> tuple[float, float]:
-        """Where on the canvas a click picks ``track`` (its pick anchor)."""
+        """Where on the canvas a click picks ``track`` (its pick anchor; a cluster's in the π⁰ exercise)."""
         picks = self.visuals.picks
         rows = self._track_rows(track)
         x, y = self.visuals.scene_to_canvas(picks.points[rows[2 * len(rows) // 3 : 2 * len(rows) // 3 + 1]])[
@@ -264,9 +288,10 @@ class MasterclassWindow(QtWidgets.QWidget):
         return float(x), float(y)  # two thirds out: every track starts at the collision point
 
     def _track_rows(self, track: int) -> np.ndarray:
-        """Rows of the pick table along ``track``, from the collision point outwards."""
+        """Rows of the pick table along ``track`` (or of the cluster), from the collision point outwards."""
         picks = self.visuals.picks
-        return np.flatnonzero((np.asarray(picks.kind) == picks.kinds.index("track")) & (picks.index == track))
+        kind = picks.kinds.index(self.exercise.kind) if self.exercise.kind in picks.kinds else -1
+        return np.flatnonzero((np.asarray(picks.kind) == kind) & (picks.index == track))
 
     def toggle_track(self, track: int) -> None:
         self.state.toggle(track)
@@ -283,7 +308,9 @@ class MasterclassWindow(QtWidgets.QWidget):
         event = self.events.event(index)
         self.scene.set_event(event)
         self.state.show(event, index)
-        self.message.setText("Tip: drag to turn the detector, click a line to choose it.")
+        self._show_targets()
+        what = "a line" if self.exercise.kind == "track" else "a ring"
+        self.message.setText(f"Tip: drag to turn the detector, click {what} to choose it.")
         self._refresh()
 
     def add_to_histogram(self) -> None:
@@ -329,33 +356,59 @@ class MasterclassWindow(QtWidgets.QWidget):
                 widget.style().unpolish(widget)
                 widget.style().polish(widget)
         pair = state.pair
+        exercise = self.exercise
         if pair is None:
             self.masses.setText("")
             self.explain.setText("")
             self.scene.clear_recoil()
         else:
-            self.masses.setText(f"M(μμ) = {pair.mass:.2f} GeV      M_recoil = {pair.recoil_mass:.2f} GeV")
-            self.explain.setText(f"{MASS_SENTENCE}\n{RECOIL_SENTENCE}")
-            p = float(np.linalg.norm(pair.recoil_p4[1:]))
-            self.scene.set_recoil(pair.recoil_direction, p, f"missing: {pair.recoil_mass:.2f} GeV")
-        self.scene.select("track", state.picked[-1]) if state.picked else self.scene.select(None)
+            d = max(2, exercise.decimals)
+            text = f"{exercise.symbol} = {pair.mass:.{d}f} GeV"
+            self.explain.setText("\n".join(exercise.explain))
+            if exercise.histogram == "recoil":
+                text += f"      M_recoil = {pair.recoil_mass:.2f} GeV"
+                p = float(np.linalg.norm(pair.recoil_p4[1:]))
+                self.scene.set_recoil(pair.recoil_direction, p, f"missing: {pair.recoil_mass:.2f} GeV")
+            self.masses.setText(text)
+        self.scene.select(exercise.kind, state.picked[-1]) if state.picked else self.scene.select(None)
         self._show_picked()
-        counts, _ = np.histogram(state.recoil_masses, BINS)
-        self.histogram_item.setData(BINS, counts)
+        counts, _ = np.histogram(state.values, self.bins)
+        self.histogram_item.setData(self.bins, counts)
         self.plot.setYRange(0, max(4, int(counts.max(initial=0)) + 1), padding=0)
         self.add_button.setEnabled(pair is not None and not state.already_added)
         self.check_button.setEnabled(state.ready_for_peak and not state.found)
         n = len(state.entries)
         self.progress.setText(
-            f"In your histogram: {n} of {state.needed} events · right muon pairs: {state.right_pairs} of {n}"
+            f"In your histogram: {n} of {state.needed} events · right {self._pair_word} pairs: "
+            f"{state.right_pairs} of {n}"
         )
+
+    @property
+    def _pair_word(self) -> str:
+        return "muon" if self.exercise.kind == "track" else "photon"
+
+    def _show_targets(self) -> None:
+        """Rings round the ECL clusters a student can click (π⁰ exercise): small crystals are hard to hit."""
+        picks = self.visuals.picks
+        if self.exercise.kind != "ecl" or "ecl" not in picks.kinds:
+            self.target_marker.visible = False
+            return
+        rows = np.flatnonzero(np.asarray(picks.kind) == picks.kinds.index("ecl"))
+        if not len(rows):
+            self.target_marker.visible = False
+            return
+        self.target_marker.set_data(
+            pos=np.asarray(picks.points[rows], np.float32), size=30, face_color=(0, 0, 0, 0),
+            edge_color=TARGET_COLOR, edge_width=3,
+        )  # fmt: skip
+        self.target_marker.visible = True
 
     def _show_picked(self) -> None:
         if not self.state.picked:
             self.picked_marker.visible = False
             return
         picks = self.visuals.picks
-        rows = [int(self._track_rows(t)[-1]) for t in self.state.picked]  # the tracks' outer ends
+        rows = [int(self._track_rows(t)[-1]) for t in self.state.picked]  # tracks' outer ends, clusters
         self.picked_marker.set_data(
             pos=np.asarray(picks.points[rows], np.float32), size=26, face_color=PICKED_COLOR,
             edge_color=(0, 0, 0, 1), edge_width=2,
@@ -363,13 +416,13 @@ class MasterclassWindow(QtWidgets.QWidget):
         self.picked_marker.visible = True
 
     @property
-    def shown_masses(self) -> tuple[float, float] | None:
-        """(M(μμ), M_recoil) as the window shows them, read back from its text (None: no pair)."""
+    def shown_masses(self) -> tuple[float, ...] | None:
+        """(M(μμ), M_recoil) as the window shows them (M alone for the J/ψ and π⁰), read back from its
+        text (None: no pair)."""
         text = self.masses.text()
         if not text:
             return None
-        values = [float(part.split("=")[1]) for part in text.split("GeV")[:-1]]
-        return values[0], values[1]
+        return tuple(float(part.split("=")[1]) for part in text.split("GeV")[:-1])
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         self.scene.disconnect_all()

@@ -24,7 +24,7 @@ import numpy as np
 from events import trigger
 from events.generator import engine
 from events.generator.physics import GeneratorConfig
-from events.generator.processes import PROCESSES, process_name, signal_name
+from events.generator.processes import ON_REQUEST, PROCESSES, process_name, signal_name
 from events.generator.signals import SignalSpecError, parse_signal
 from events.io import WRITABLE_SUFFIXES as SUFFIXES  # the formats events.io can write
 from events.model import EventBatch
@@ -46,7 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--process",
         action="append",
         default=None,
-        choices=[p.name for p in PROCESSES],
+        choices=[p.name for p in PROCESSES + ON_REQUEST],
         help="restrict the stream to these processes (repeatable; default: the full stream)",
     )
     parser.add_argument(

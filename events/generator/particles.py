@@ -20,7 +20,7 @@ I8 = NDArray[np.int64]
 
 # |PDG| -> mass [GeV] of the species the samplers make (events/pdg.py)
 MASS: dict[int, float] = pdg.masses(
-    (11, 12, 13, 14, 15, 16, 22, 111, 211, 130, 310, 321, 2212, 511, 521, 300553)
+    (11, 12, 13, 14, 15, 16, 22, 111, 211, 130, 310, 321, 443, 2212, 511, 521, 300553)
 )
 CTAU = pdg.CTAU_CM  # |PDG| -> c tau [cm] of particles that fly before decaying
 NEUTRINOS = (12, 14, 16)

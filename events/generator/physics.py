@@ -11,7 +11,10 @@ The recipes are toys built from the reference's kinematic descriptions, not full
   (⟨pT⟩ ≈ 0.35 GeV), π0 → γγ, K_S → π+π- or π0π0 (PDG fractions, flying), K_L;
 * μμ(γ), ττ: ∝ 1 + cos²θ plus ISR; τ decays eνν, μνν, πν, ππ0ν, π2π0ν, 3πν, 3ππ0ν, Kν (PDG fractions);
 * BB̄: Υ(4S) → BB̄ at p* ≈ 0.33 GeV (∝ sin²θ, the P wave), isotropic multi-body B decays;
-* Bhabha ∝ ((3 + cos²θ)/(1 − cosθ))², γγ ∝ (1 + cos²θ)/sin²θ.
+* Bhabha ∝ ((3 + cos²θ)/(1 − cosθ))², γγ ∝ (1 + cos²θ)/sin²θ;
+* J/ψ by radiative return, e+e- → γ_ISR J/ψ: the ISR photon collinear with a beam and carrying
+  E_γ = (s − M²)/(2√s), J/ψ → μ+μ− ∝ 1 + cos²θ about the beam axis in the J/ψ frame (transverse
+  polarisation, as any vector meson made from a virtual photon); preselected: both μ at 17-150°, pT > 0.1 GeV.
 """
 
 from __future__ import annotations
@@ -44,7 +47,8 @@ ELECTRON, MUON, TAU, PHOTON = 11, 13, 15, 22
 PI, PI0, K, KS, KL, PROTON = 211, 111, 321, 310, 130, 2212
 KAON_CODE = K
 B_CHARGED, B_NEUTRAL, UPSILON_4S = 521, 511, 300553
-_SELF_CONJUGATE = (22, 111, 130, 310, 300553)
+JPSI = 443
+_SELF_CONJUGATE = (22, 111, 130, 310, 443, 300553)
 # K_S branching fractions, PDG 2024 (Review of Particle Physics, K_S listing): π+π- (69.20 ± 0.05) %,
 # π0π0 (30.69 ± 0.05) %; the rest (< 0.2 %) is left out and the two renormalised
 KS_TO_PI_PI, KS_TO_PI0_PI0 = 0.6920, 0.3069
@@ -155,6 +159,33 @@ def mumu(rng: np.random.Generator, n: int, cfg: GeneratorConfig) -> Particles:
         return _pair(back_to_back(p, c, r.uniform(-np.pi, np.pi, len(w)), m, m), (MUON, -MUON))
 
     return with_isr(rng, n, cfg, 1.0, hard)
+
+
+def jpsi_isr(rng: np.random.Generator, n: int, cfg: GeneratorConfig) -> Particles:
+    """e+e- → γ_ISR J/ψ, J/ψ → μ+μ− (both muons at 17-150° with pT > 0.1 GeV in the lab)."""
+    m_psi, m_mu = MASS[JPSI], MASS[MUON]
+
+    def make(m: int) -> tuple[Particles, int]:
+        sqrt_s = beams.sample_sqrt_s(rng, m, cfg.energy_spread)
+        side = rng.choice([-1.0, 1.0], m)
+        e_gamma = (sqrt_s**2 - m_psi**2) / (2.0 * sqrt_s)
+        beta_z = -side * e_gamma / (sqrt_s - e_gamma)  # the J/ψ recoils against the photon
+        p_mu = two_body_momentum(np.full(m, m_psi), m_mu, m_mu)
+        mu1, mu2 = back_to_back(p_mu, cos_one_plus_cos2(rng, m), rng.uniform(-np.pi, np.pi, m), m_mu, m_mu)
+        mu1, mu2 = beams.z_boost(mu1, beta_z), beams.z_boost(mu2, beta_z)
+        ok = lab_ok(mu1, (17.0, 150.0), pt_min=0.1) & lab_ok(mu2, (17.0, 150.0), pt_min=0.1)
+        k = int(ok.sum())
+        zero = np.zeros(k)
+        table = ParticleTable()
+        ev = np.arange(k)
+        eg, sd = e_gamma[ok], side[ok]
+        table.add(ev, PHOTON, np.stack([eg, zero, zero, sd * eg], axis=1))
+        psi = table.add(ev, JPSI, mu1[ok] + mu2[ok])
+        table.add(ev, MUON, mu1[ok], psi)
+        table.add(ev, -MUON, mu2[ok], psi)
+        return table.freeze().sorted_by_event(), k
+
+    return preselected(rng, n, make)
 
 
 def bhabha(rng: np.random.Generator, n: int, cfg: GeneratorConfig) -> Particles:
@@ -489,6 +520,7 @@ SAMPLERS: dict[str, Sampler] = {
     "ssbar": quark_pair(0.25),
     "ccbar": quark_pair(0.22),
     "mumu": mumu,
+    "jpsi_isr": jpsi_isr,
     "bbbar_charged": b_pairs(B_CHARGED),
     "bbbar_mixed": b_pairs(B_NEUTRAL),
     "tautau": tautau,

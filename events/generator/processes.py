@@ -62,8 +62,21 @@ PROCESSES: tuple[Process, ...] = (
             "both photons in the ECL, E > 0.5 GeV"),
 )  # fmt: skip
 
-BY_NAME: dict[str, Process] = {p.name: p for p in PROCESSES}
-BY_CODE: dict[int, Process] = {p.code: p for p in PROCESSES}
+# e+e- → γ_ISR J/ψ at √s = 10.58 GeV, lowest-order radiator (Kuraev-Fadin): σ = 12π² Γee/(M s) · W(x),
+# W = (2α/π)(2 ln(√s/me) − 1)(1 − x + x²/2)/x, x = 1 − M²/s; Γee = 5.53 keV, M = 3.0969 GeV give
+# 35.5 pb (BaBar measured 37 pb, PRD 69 011103); × B(J/ψ → μμ) = 5.961 % = 2.12 pb; × 0.29, the share of
+# events with both muons at 17-150° and pT > 0.1 GeV (tests/events/test_generator_jpsi.py measures it)
+JPSI_MUMU_NB = 35.5e-3 * 0.05961
+JPSI_ACCEPTANCE = 0.29
+# processes made only on request (``processes=["jpsi_isr"]``): they stay out of the default stream, so the
+# stream's shares and the random draws of every default run stay as they are
+ON_REQUEST: tuple[Process, ...] = (
+    Process(13, "jpsi_isr", "e+e- -> gamma_ISR J/psi, J/psi -> mu+mu-", JPSI_MUMU_NB * JPSI_ACCEPTANCE, 1.0,
+            "both mu at 17-150 deg, pT > 0.1 GeV"),
+)  # fmt: skip
+
+BY_NAME: dict[str, Process] = {p.name: p for p in PROCESSES + ON_REQUEST}
+BY_CODE: dict[int, Process] = {p.code: p for p in PROCESSES + ON_REQUEST}
 
 SIGNAL_PROCESS = 0  # header ``process`` of an injected signal event
 SIGNAL_PROCESS_NAME = "signal"

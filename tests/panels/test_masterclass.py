@@ -110,3 +110,89 @@ def test_the_command_opens_the_sample(tmp_path) -> None:
     result = run_main("gui", "--masterclass", "--screenshot", str(picture), "--screenshot-after-ms", "500")
     assert result.returncode == 0, result.stderr
     assert picture.stat().st_size > 10_000
+
+
+def _true_pair(window) -> tuple[int, int]:
+    """The first pair of the event's objects that are the exercise's particle from one mother."""
+    from events.masterclass import true_mothers
+
+    ex, event = window.exercise, window.state.event
+    n = event.tracks.size if ex.kind == "track" else event.ecl.size
+    everything = tuple(range(n))
+    truth, mothers = true_particles(event, everything, ex.kind), true_mothers(event, everything, ex.kind)
+    mine = [o for o in range(n) if truth[o] == ex.particle and mothers[o] >= 0]
+    for a in mine:
+        for b in mine:
+            if a < b and mothers[a] == mothers[b]:
+                return a, b
+    raise LookupError("no true pair")
+
+
+def _fill(qtbot, window, entries: int) -> None:
+    """Click the true pair of each event (through the canvas's mouse events) and add it, ``entries`` times."""
+    canvas = window.detector.canvas
+    while len(window.state.entries) < entries:
+        try:
+            pair = _true_pair(window)
+        except LookupError:
+            window.next_event()
+            continue
+        for o in pair:
+            pos = np.array(window.track_anchor(o))
+            canvas.events.mouse_press(pos=pos, button=1, modifiers=())
+            canvas.events.mouse_release(pos=pos, button=1, modifiers=())
+        assert sorted(window.state.picked) == sorted(pair)
+        qtbot.mouseClick(window.add_button, QtCore.Qt.MouseButton.LeftButton)
+        assert window.message.text().startswith("Yes!"), window.message.text()
+        window.next_event()
+
+
+def test_the_pi0_exercise(qtbot, screenshot_dir) -> None:
+    """Two photon clusters clicked through the canvas: M(γγ), the histogram's bars, the answer, reset
+    (the J/ψ exercise picks tracks as the Z′ one does: tests/events/test_masterclass_exercises.py)."""
+    from events.masterclass import EXERCISES
+    from panels.masterclass import MasterclassWindow
+
+    w = MasterclassWindow.generated(EXERCISES["pi0"], needed=3)
+    qtbot.addWidget(w)
+    w.resize(1900, 1050)
+    w.show()
+    qtbot.waitExposed(w)
+    qtbot.wait(100)
+    assert w.windowTitle().endswith("weigh the π⁰")
+    assert w.target_marker.visible  # a ring round every cluster to click
+    assert "ring" in w.message.text()
+    pair = _true_pair(w)
+    for o in pair:
+        assert w.click_at(w.track_anchor(o)) == o
+    shown = w.shown_masses
+    assert shown is not None
+    assert len(shown) == 1  # M(γγ) only: no recoil in this exercise
+    assert w.state.pair is not None
+    assert shown[0] == pytest.approx(w.state.pair.mass, abs=0.0005)
+    assert w.scene.recoil is None
+    for o in pair:  # unpicked again by a second click, for _fill's clicks
+        assert w.click_at(w.track_anchor(o)) == o
+    assert w.state.picked == []
+    _fill(qtbot, w, 3)
+    counts = _histogram_counts(w)
+    assert counts.sum() == 3
+    centres = (w.bins[1:] + w.bins[:-1]) / 2
+    assert abs(float(np.average(centres, weights=counts)) - 0.135) < 0.02
+    qtbot.wait(200)
+    w.grab().save(str(screenshot_dir / "masterclass_pi0.png"))
+    # the histogram bars are drawn: the plot has the bars' yellow
+    plot = w.plot.grab().toImage()
+    yellow = sum(
+        1 for x in range(0, plot.width(), 4) for y in range(0, plot.height(), 4)
+        if (c := plot.pixelColor(x, y)).red() > 150 and c.green() > 120 and c.blue() < 110
+    )  # fmt: skip
+    assert yellow > 20
+    assert not w.answer_peak(0.25)
+    assert "lower" in w.message.text()
+    assert w.answer_peak(0.135)
+    assert "135 MeV" in w.message.text()
+    qtbot.keyClick(w, QtCore.Qt.Key.Key_R)
+    assert _histogram_counts(w).sum() == 0
+    assert w.state.step is Step.LOOK
+    w.close()
