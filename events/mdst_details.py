@@ -68,11 +68,38 @@ EVENT_OBJECTS = (
     "EventLevelTriggerTimeInfo", "EventLevelTrackingInfo", "EventLevelClusteringInfo", "TRGSummary",
     "EventMetaData",
 )  # fmt: skip
-MC_RELATIONS = {"track": "TracksToMCParticles", "ecl": "ECLClustersToMCParticles", "klm": "KLMClustersToMCParticles"}
+MC_RELATIONS = {
+    "track": "TracksToMCParticles",
+    "ecl": "ECLClustersToMCParticles",
+    "klm": "KLMClustersToMCParticles",
+}
 SKIPPED_MEMBERS = {"fUniqueID", "fBits"}
 # members of event objects not worth a row: the trigger words the event model already decodes
 EVENT_MEMBERS_LEFT_OUT = {"TRGSummary": {"m_prescaleBits", "m_inputBits", "m_ftdlBits", "m_psnmBits"}}
 CACHE_EVENTS = 8  # details kept per reader (the browser goes back and forth)
+
+_NAMES = {
+    11: "e-", 12: "nu_e", 13: "mu-", 14: "nu_mu", 15: "tau-", 16: "nu_tau", 22: "gamma", 111: "pi0",
+    113: "rho0", 130: "K_L0", 211: "pi+", 213: "rho+", 221: "eta", 223: "omega", 310: "K_S0", 311: "K0",
+    313: "K*0", 321: "K+", 323: "K*+", 331: "eta'", 333: "phi", 411: "D+", 413: "D*+", 421: "D0",
+    423: "D*0", 431: "D_s+", 433: "D_s*+", 443: "J/psi", 511: "B0", 513: "B*0", 521: "B+", 523: "B*+",
+    531: "B_s0", 2112: "n0", 2212: "p+", 3112: "Sigma-", 3122: "Lambda0", 3212: "Sigma0", 3222: "Sigma+",
+    3312: "Xi-", 3322: "Xi0", 3334: "Omega-", 4122: "Lambda_c+", 300553: "Upsilon(4S)",
+    1000010020: "deuteron",
+}  # fmt: skip
+
+
+def particle_name(pdg: int) -> str:
+    """A short name for a PDG code (``B+``, ``anti-D0``), ``pdg N`` for codes not in the table."""
+    name = _NAMES.get(abs(pdg))
+    if name is None:
+        return f"pdg {pdg}"
+    if pdg > 0:
+        return name
+    if name[-1] in "+-":
+        return name[:-1] + ("-" if name[-1] == "+" else "+")
+    return "anti-" + name
+
 
 Value = Any
 Rows = list[tuple[str, Value]]
@@ -324,7 +351,9 @@ class MdstDetails:
         from events.source import EventFileError
 
         if not 0 <= entry < len(self):
-            raise EventFileError(self.path, f"event index {entry} out of range: the file holds {len(self)} events")
+            raise EventFileError(
+                self.path, f"event index {entry} out of range: the file holds {len(self)} events"
+            )
         details = EventDetails(self.path, entry)
         wanted = list(self._wanted())
         values = self._values(wanted, entry, details)
@@ -340,8 +369,16 @@ class MdstDetails:
         return details
 
     def _wanted(self) -> Iterable[str]:
-        keep = {*ARRAYS_WITH_MEMBERS, "TrackFitResults", "PIDLikelihoods", "MCParticles",
-                "SoftwareTriggerResult", "TracksToPIDLikelihoods", *MC_RELATIONS.values(), *EVENT_OBJECTS}  # fmt: skip
+        keep = {
+            *ARRAYS_WITH_MEMBERS,
+            "TrackFitResults",
+            "PIDLikelihoods",
+            "MCParticles",
+            "SoftwareTriggerResult",
+            "TracksToPIDLikelihoods",
+            *MC_RELATIONS.values(),
+            *EVENT_OBJECTS,
+        }
         for (branch, member), key in self.members.items():
             if branch in keep and member not in EVENT_MEMBERS_LEFT_OUT.get(branch, ()):
                 yield key
@@ -355,10 +392,14 @@ class MdstDetails:
             out: dict[str, Value] = {}
             for key in keys:
                 try:
-                    one = self.tree.arrays([key], entry_start=entry, entry_stop=entry + 1, library="ak", how=dict)
+                    one = self.tree.arrays(
+                        [key], entry_start=entry, entry_stop=entry + 1, library="ak", how=dict
+                    )
                     out[key] = _plain(one[key][0])
                 except Exception as exc:
-                    details.issues.append(f"{self.path}: leaf {key} cannot be read ({type(exc).__name__}): left out")
+                    details.issues.append(
+                        f"{self.path}: leaf {key} cannot be read ({type(exc).__name__}): left out"
+                    )
             return out
 
 
@@ -368,7 +409,7 @@ class _Reader:
     def __init__(self, owner: MdstDetails, values: Mapping[str, Value], details: EventDetails) -> None:
         self.o, self.v, self.d = owner, values, details
 
-    def get(self, branch: str, member: str) -> Value | None:
+    def get(self, branch: str, member: str) -> Any:
         key = self.o.key(branch, member)
         return None if key is None else self.v.get(key)
 
@@ -403,13 +444,19 @@ class _Reader:
         return out
 
     def fits(self) -> None:
-        if not (self.need("fits", "Tracks", ["m_trackFitIndices"], "fit hypotheses")
-                and self.need("fits", "TrackFitResults", ["m_tau", "m_pdg"], "fit hypotheses")):  # fmt: skip
+        if not (
+            self.need("fits", "Tracks", ["m_trackFitIndices"], "fit hypotheses")
+            and self.need("fits", "TrackFitResults", ["m_tau", "m_pdg"], "fit hypotheses")
+        ):
             return
         taus, pdgs = self.get("TrackFitResults", "m_tau"), self.get("TrackFitResults", "m_pdg")
-        optional = {m: self.get("TrackFitResults", m) for m in ("m_pValue", "m_NDF", "m_hitPatternCDCInitializer")}
+        optional = {
+            m: self.get("TrackFitResults", m) for m in ("m_pValue", "m_NDF", "m_hitPatternCDCInitializer")
+        }
         known = {"m_tau", "m_pdg", "m_pValue", "m_NDF", "m_hitPatternCDCInitializer", "m_cov5"}
-        others = {m: self.v.get(k) for m, k in self.o._all_members("TrackFitResults").items() if m not in known}
+        others = {
+            m: self.v.get(k) for m, k in self.o._all_members("TrackFitResults").items() if m not in known
+        }
         fits: dict[int, list[FitHypothesis]] = {}
         for t, indices in enumerate(self.get("Tracks", "m_trackFitIndices") or []):
             hyps = []
@@ -422,12 +469,18 @@ class _Reader:
                     return None if col is None or j >= len(col) else col[j]
 
                 cdc = at("m_hitPatternCDCInitializer")
-                hyps.append(FitHypothesis(
-                    HYPOTHESES[slot], int(j), int(pdgs[j]), tuple(float(x) for x in taus[j]),
-                    p_value=at("m_pValue"), ndf=at("m_NDF"),
-                    cdc_hits=None if cdc is None else int(cdc) >> CDC_HITS_SHIFT,
-                    members={m: col[j] for m, col in others.items() if col is not None and j < len(col)},
-                ))  # fmt: skip
+                hyps.append(
+                    FitHypothesis(
+                        HYPOTHESES[slot],
+                        int(j),
+                        int(pdgs[j]),
+                        tuple(float(x) for x in taus[j]),
+                        p_value=at("m_pValue"),
+                        ndf=at("m_NDF"),
+                        cdc_hits=None if cdc is None else int(cdc) >> CDC_HITS_SHIFT,
+                        members={m: col[j] for m, col in others.items() if col is not None and j < len(col)},
+                    )
+                )
             fits[t] = hyps
         self.d.fits = fits
 
@@ -439,8 +492,11 @@ class _Reader:
         size = len(PID_DETECTORS) * len(HYPOTHESES)
         for row in logl:
             if len(np.ravel(row)) != size:
-                line = (f"{self.o.path}: PIDLikelihoods.m_logl holds {len(np.ravel(row))} values per track, "
-                        f"expected {len(PID_DETECTORS)} detectors x {len(HYPOTHESES)} hypotheses: no per-detector PID")  # fmt: skip
+                line = (
+                    f"{self.o.path}: PIDLikelihoods.m_logl holds {len(np.ravel(row))} values per track, "
+                    f"expected {len(PID_DETECTORS)} detectors x {len(HYPOTHESES)} hypotheses: "
+                    "no per-detector PID"
+                )
                 self.d.issues.append(line)
                 self.d.notes["pid"] = line
                 return
@@ -459,33 +515,67 @@ class _Reader:
         need = ["m_pdg", "m_mother", "m_firstDaughter", "m_lastDaughter"]
         if not self.need("mc", "MCParticles", need, "MC truth tree"):
             return
-        g = {m: self.get("MCParticles", m) for m in (
-            "m_pdg", "m_mother", "m_firstDaughter", "m_lastDaughter", "m_status", "m_momentum_x", "m_momentum_y",
-            "m_momentum_z", "m_energy", "m_mass", "m_productionVertex_x", "m_productionVertex_y",
-            "m_productionVertex_z", "m_productionTime", "m_decayVertex_x", "m_decayVertex_y", "m_decayVertex_z",
-            "m_decayTime", "m_validVertex", "m_seenIn.m_bits", "m_secondaryPhysicsProcess")}  # fmt: skip
+        g = {
+            m: self.get("MCParticles", m)
+            for m in (
+                "m_pdg",
+                "m_mother",
+                "m_firstDaughter",
+                "m_lastDaughter",
+                "m_status",
+                "m_momentum_x",
+                "m_momentum_y",
+                "m_momentum_z",
+                "m_energy",
+                "m_mass",
+                "m_productionVertex_x",
+                "m_productionVertex_y",
+                "m_productionVertex_z",
+                "m_productionTime",
+                "m_decayVertex_x",
+                "m_decayVertex_y",
+                "m_decayVertex_z",
+                "m_decayTime",
+                "m_validVertex",
+                "m_seenIn.m_bits",
+                "m_secondaryPhysicsProcess",
+            )
+        }
         n = len(g["m_pdg"])
 
-        def one(member: str, i: int) -> Value | None:
+        def one(member: str, i: int) -> Any:
             col = g[member]
             return None if col is None or i >= len(col) else col[i]
 
         def vec(prefix: str, i: int, names: str = "xyz") -> tuple[float, float, float] | None:
             parts = [one(prefix + c, i) for c in names]
-            return None if any(p is None for p in parts) else (float(parts[0]), float(parts[1]), float(parts[2]))
+            return (
+                None if any(p is None for p in parts) else (float(parts[0]), float(parts[1]), float(parts[2]))
+            )
 
         out = []
         for i in range(n):
             first, last = int(g["m_firstDaughter"][i]), int(g["m_lastDaughter"][i])
             daughters = list(range(first - 1, last)) if 0 < first <= last <= n else []
-            out.append(McParticle(
-                i, int(g["m_pdg"][i]), int(g["m_mother"][i]) - 1, daughters,
-                status=one("m_status", i), momentum=vec("m_momentum_", i), energy=one("m_energy", i),
-                mass=one("m_mass", i), production_vertex=vec("m_productionVertex_", i),
-                production_time=one("m_productionTime", i), decay_vertex=vec("m_decayVertex_", i),
-                decay_time=one("m_decayTime", i), valid_vertex=one("m_validVertex", i),
-                seen_in_bits=one("m_seenIn.m_bits", i), secondary_process=one("m_secondaryPhysicsProcess", i),
-            ))  # fmt: skip
+            out.append(
+                McParticle(
+                    i,
+                    int(g["m_pdg"][i]),
+                    int(g["m_mother"][i]) - 1,
+                    daughters,
+                    status=one("m_status", i),
+                    momentum=vec("m_momentum_", i),
+                    energy=one("m_energy", i),
+                    mass=one("m_mass", i),
+                    production_vertex=vec("m_productionVertex_", i),
+                    production_time=one("m_productionTime", i),
+                    decay_vertex=vec("m_decayVertex_", i),
+                    decay_time=one("m_decayTime", i),
+                    valid_vertex=one("m_validVertex", i),
+                    seen_in_bits=one("m_seenIn.m_bits", i),
+                    secondary_process=one("m_secondaryPhysicsProcess", i),
+                )
+            )
         self.d.mc = out
 
     def ecl_rows(self) -> None:
@@ -563,12 +653,18 @@ def decode_event_object(obj: str, rows: Rows) -> Rows:
     elif obj == "EventLevelTriggerTimeInfo":
         ticks = raw.get("m_timeSinceLastInjection")
         if ticks is not None:
-            out.append(("time since injection [us]",
-                        "no injection" if ticks == NO_INJECTION else round(ticks / FTSW_CLOCK_MHZ, 3)))  # fmt: skip
+            out.append(
+                (
+                    "time since injection [us]",
+                    "no injection" if ticks == NO_INJECTION else round(ticks / FTSW_CLOCK_MHZ, 3),
+                )
+            )
         if "m_isHER" in raw:
             out.append(("injected ring", "HER" if raw["m_isHER"] else "LER"))
         if "m_timeSincePrevTrigger" in raw:
-            out.append(("time since previous trigger [us]", round(raw["m_timeSincePrevTrigger"] / FTSW_CLOCK_MHZ, 3)))
+            out.append(
+                ("time since previous trigger [us]", round(raw["m_timeSincePrevTrigger"] / FTSW_CLOCK_MHZ, 3))
+            )
         if "m_bunchNumber" in raw:
             out.append(("triggered bunch", raw["m_bunchNumber"]))
     elif obj == "EventLevelTrackingInfo":
@@ -578,7 +674,9 @@ def decode_event_object(obj: str, rows: Rows) -> Rows:
             named = [TRACKING_FLAGS.get(k, f"flag {k}") for k in range(16) if flags >> k & 1]
             out.append(("tracking flags", ", ".join(named) or "none"))
         if "m_hitPatternCDCInitializer" in raw:
-            out.append(("CDC segments not in tracks", int(raw["m_hitPatternCDCInitializer"]) >> CDC_HITS_SHIFT))
+            out.append(
+                ("CDC segments not in tracks", int(raw["m_hitPatternCDCInitializer"]) >> CDC_HITS_SHIFT)
+            )
         svd = raw.get("m_nSVDClusters")
         if isinstance(svd, list) and len(svd) == 8:  # index layer - 3 + 4 * isU (getNVXDClustersInLayer)
             out.append(("SVD clusters not in tracks L3-L6 (u)", svd[4:]))
@@ -587,11 +685,14 @@ def decode_event_object(obj: str, rows: Rows) -> Rows:
         if "m_timType" in raw:
             out.append(("L1 timing source", TIMING_TYPE.get(raw["m_timType"], f"type {raw['m_timType']}")))
         if "m_timQuality" in raw:
-            out.append(("L1 timing quality", TIMING_QUALITY.get(raw["m_timQuality"], str(raw["m_timQuality"]))))
+            out.append(
+                ("L1 timing quality", TIMING_QUALITY.get(raw["m_timQuality"], str(raw["m_timQuality"])))
+            )
     return out + [(m, v) for m, v in raw.items()]
 
 
 # --- any source -----------------------------------------------------------------------------------
+
 
 def mc_from_batch(event: EventBatch) -> list[McParticle]:
     """The generator's truth of a one-event batch as an MC tree (daughters from the mother links)."""
@@ -609,10 +710,16 @@ def mc_from_batch(event: EventBatch) -> list[McParticle]:
 
     return [
         McParticle(
-            i, int(mc["pdg"][i]), int(mothers[i]), daughters[i],
-            momentum=vec("px", "py", "pz", i), energy=float(mc["energy"][i]), mass=float(mc["mass"][i]),
-            production_vertex=vec("vx", "vy", "vz", i), decay_vertex=vec("dx", "dy", "dz", i),
-        )  # fmt: skip
+            i,
+            int(mc["pdg"][i]),
+            int(mothers[i]),
+            daughters[i],
+            momentum=vec("px", "py", "pz", i),
+            energy=float(mc["energy"][i]),
+            mass=float(mc["mass"][i]),
+            production_vertex=vec("vx", "vy", "vz", i),
+            decay_vertex=vec("dx", "dy", "dz", i),
+        )
         for i in range(n)
     ]
 
@@ -644,8 +751,9 @@ def details_for(source: Any, index: int, event: EventBatch | None = None) -> Eve
         return reader_for(src.tree, str(src.path)).read(local)
     path = str(getattr(src, "path", "") or getattr(event, "source", "") or "this source")
     kind = type(src).__name__.replace("Source", "") or "this source"
-    details = EventDetails(path, local, available=False,
-                           reason=f"{kind} events carry no mdst details (an mdst file has them)")  # fmt: skip
+    details = EventDetails(
+        path, local, available=False, reason=f"{kind} events carry no mdst details (an mdst file has them)"
+    )
     if event is not None and event.mc.size:
         details.mc, details.mc_origin = mc_from_batch(event), "generator truth"
     return details
