@@ -77,6 +77,7 @@ SKIPPED_MEMBERS = {"fUniqueID", "fBits"}
 # members of event objects not worth a row: the trigger words the event model already decodes
 EVENT_MEMBERS_LEFT_OUT = {"TRGSummary": {"m_prescaleBits", "m_inputBits", "m_ftdlBits", "m_psnmBits"}}
 CACHE_EVENTS = 8  # details kept per reader (the browser goes back and forth)
+BLOCK_EVENTS = 16  # entries read from the file at once
 
 _NAMES = {
     11: "e-", 12: "nu_e", 13: "mu-", 14: "nu_mu", 15: "tau-", 16: "nu_tau", 22: "gamma", 111: "pi0",
@@ -326,6 +327,8 @@ class MdstDetails:
         self.members = member_index(tree.keys())
         self.branches = {branch for branch, _ in self.members}
         self._cache: OrderedDict[int, EventDetails] = OrderedDict()
+        self._block: tuple[int, int, dict[str, list[Value]], list[str]] | None = None
+        self._lost: list[str] = []
 
     def __len__(self) -> int:
         return int(self.tree.num_entries)
@@ -384,22 +387,34 @@ class MdstDetails:
                 yield key
 
     def _values(self, keys: Sequence[str], entry: int, details: EventDetails) -> dict[str, Value]:
-        """Each leaf's value for the entry as plain Python; a leaf that cannot be read is noted once."""
+        """Each leaf's value for the entry as plain Python. Entries are read in blocks of
+        ``BLOCK_EVENTS`` (uproot's cost is per leaf, hardly per entry), so stepping through the
+        events reads the file once a block; a leaf that cannot be read is left out with an issue."""
+        block = self._block
+        if block is None or not block[0] <= entry < block[1]:
+            start = entry - entry % BLOCK_EVENTS
+            stop = min(start + BLOCK_EVENTS, len(self))
+            self._lost = []
+            block = self._block = (start, stop, self._arrays(keys, start, stop), self._lost)
+        start, _, arrays, unreadable = block
+        details.issues += unreadable
+        return {k: v[entry - start] for k, v in arrays.items()}
+
+    def _arrays(self, keys: Sequence[str], start: int, stop: int) -> dict[str, list[Value]]:
+        """The leaves of entries start:stop as plain Python lists (one element per entry)."""
         try:
-            arrays = self.tree.arrays(keys, entry_start=entry, entry_stop=entry + 1, library="ak", how=dict)
-            return {k: _plain(v[0]) for k, v in arrays.items()}
+            got = self.tree.arrays(keys, entry_start=start, entry_stop=stop, library="ak", how=dict)
+            return {k: _plain(v) for k, v in got.items()}
         except Exception:  # one unreadable leaf (an odd class member): read them one by one
-            out: dict[str, Value] = {}
+            out: dict[str, list[Value]] = {}
+            lost: list[str] = []
             for key in keys:
                 try:
-                    one = self.tree.arrays(
-                        [key], entry_start=entry, entry_stop=entry + 1, library="ak", how=dict
-                    )
-                    out[key] = _plain(one[key][0])
+                    one = self.tree.arrays([key], entry_start=start, entry_stop=stop, library="ak", how=dict)
+                    out[key] = _plain(one[key])
                 except Exception as exc:
-                    details.issues.append(
-                        f"{self.path}: leaf {key} cannot be read ({type(exc).__name__}): left out"
-                    )
+                    lost.append(f"{self.path}: leaf {key} cannot be read ({type(exc).__name__}): left out")
+            self._lost = lost
             return out
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -22,6 +23,7 @@ from displays.timeline import timeline
 from events import helix, kinematics
 from events import mdst_details as md
 from events.model import Collection, EventBatch
+from events.source import EventFileError
 from geometry.angles import polar_angle
 
 Section = tuple[str, list[tuple[str, str]]]
@@ -324,6 +326,18 @@ def describe(
 
 
 DetailsProvider = Callable[[], "md.EventDetails | None"]
+
+
+def browser_details(browser: Any) -> md.EventDetails | None:
+    """The mdst details of the event an EventBrowser shows (its source and index); a file that
+    fails to give them gives details saying why."""
+    event, source = browser.current_event, browser.source
+    if event is None or source is None:
+        return None
+    try:
+        return md.details_for(source, int(browser.index), event)
+    except EventFileError as exc:
+        return md.EventDetails(str(getattr(source, "path", "")), int(browser.index), False, str(exc))
 
 
 class Inspector(QtWidgets.QTreeWidget):
