@@ -376,9 +376,11 @@ class Inspector(QtWidgets.QTreeWidget):
         if event is None:
             return
         if kind is None:
-            if details is not None:
-                self._add_sections(event_sections(details))
+            if details is not None:  # HLT (or why there is none), the MC tree, the event-level objects
+                sections = event_sections(details)
+                self._add_sections(sections[:1])
                 self._add_mc_tree(details)
+                self._add_sections(sections[1:])
         else:
             self._add_sections(describe(event, kind, index, details))
         self.resizeColumnToContents(0)
@@ -387,7 +389,9 @@ class Inspector(QtWidgets.QTreeWidget):
         for title, rows in sections:
             top = QtWidgets.QTreeWidgetItem([title, ""])
             for name, value in rows:
-                top.addChild(QtWidgets.QTreeWidgetItem([name, value]))
+                item = QtWidgets.QTreeWidgetItem([name, value])
+                item.setToolTip(1, value)  # long values (a fit, an HLT line) in full
+                top.addChild(item)
             self.addTopLevelItem(top)
             top.setExpanded(
                 not title.startswith(("linked", "HLT", "Track members", "KLM cluster", "V0 members"))
@@ -401,18 +405,16 @@ class Inspector(QtWidgets.QTreeWidget):
         )
         self.addTopLevelItem(top)
 
-        def add(parent: QtWidgets.QTreeWidgetItem, nodes: list[Node]) -> None:
+        def add(parent: QtWidgets.QTreeWidgetItem, nodes: list[Node], depth: int) -> None:
             for name, value, children in nodes:
                 item = QtWidgets.QTreeWidgetItem([name, value])
+                item.setToolTip(1, value)
                 parent.addChild(item)
-                add(item, children)
+                add(item, children, depth + 1)
+                item.setExpanded(depth < 2)  # the first decays open; deeper ones on demand
 
-        add(top, mc_tree(details))
+        add(top, mc_tree(details), 0)
         top.setExpanded(True)
-        for k in range(top.childCount()):
-            child = top.child(k)
-            if child is not None:
-                child.setExpanded(True)  # the primaries and their daughters; deeper on demand
 
     def showEvent(self, event: QtGui.QShowEvent) -> None:
         super().showEvent(event)
