@@ -306,3 +306,16 @@ def test_dump_details_prints_the_sections(mdst_sample: Path, capsys: pytest.Capt
     assert len(d["ecl_members"]) == 28
     assert "m_zernikeMVA" in d["ecl_members"][0]
     assert "time since injection [us]" not in d["event_info"]["EventLevelTriggerTimeInfo"]  # invalid in MC
+
+
+def test_the_reader_names_a_required_leaf_a_class_version_renamed(source: MdstSource) -> None:
+    from events.mdst import REQUIRED, renamed_leaves
+
+    keys = set(source.tree.keys())
+    renamed = (keys - {"Tracks/Tracks.m_trackFitIndices[6]"}) | {"Tracks/Tracks.m_fitIndices[6]"}
+    assert renamed_leaves(renamed, {"tracks"}) == [
+        "Tracks has no leaf Tracks.m_trackFitIndices[6] (renamed or dropped in this class version)"
+    ]
+    no_branch = {k for k in keys if not k.startswith("ECLClusters/")}  # a whole branch away: no such line
+    assert renamed_leaves(no_branch, {"ecl"}) == []
+    assert set(REQUIRED) == {"tracks", "ecl", "klm", "vertices", "mc"}
