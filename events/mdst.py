@@ -338,6 +338,22 @@ def unnamed_gdl_bits(psnm: np.ndarray) -> list[list[int]]:
     return [np.flatnonzero(row).tolist() for row in fired]
 
 
+def renamed_leaves(available: set[str], missing: set[str]) -> list[str]:
+    """For collections that cannot be built although their branch is there: which leaf is gone
+    (renamed or dropped in the file's class version), one line per branch, naming the leaves."""
+    lost: dict[str, list[str]] = {}
+    for coll in sorted(missing):
+        for key in REQUIRED[coll]:
+            leaf = B[key]
+            branch = leaf.split("/", 1)[0]
+            if leaf not in available and any(k.startswith(branch + "/") for k in available):
+                lost.setdefault(branch, []).append(leaf.rsplit("/", 1)[1])
+    return [
+        f"{branch} has no leaf {', '.join(leaves)} (renamed or dropped in this class version)"
+        for branch, leaves in lost.items()
+    ]
+
+
 class MdstSource(EventSource):
     """Events of a Belle II mdst file, read entry range by entry range."""
 
@@ -374,6 +390,8 @@ class MdstSource(EventSource):
         self.missing = missing
         if missing:
             self.note(f"no {', '.join(sorted(missing))} in this mdst file (leaves missing)")
+            for line in renamed_leaves(available, missing):
+                self.note(line)
         if B["event"] not in available:
             self.note("no EventMetaData: events are numbered by entry")
         if "tracks" not in missing and B["logl"] not in available:

@@ -57,7 +57,7 @@ from panels.candidate_panel import CandidatePanel
 from panels.ecl_map_panel import EclMapPanel
 from panels.event_browser import EventBrowser, pass_copy
 from panels.histogram_panel import BinSelection, HistogramPanel
-from panels.inspector import Inspector
+from panels.inspector import Inspector, browser_details
 from panels.log_dock import LogPanel
 from panels.main_window import MainWindow
 from panels.monitoring import LiveHub, monitoring_docks
@@ -178,6 +178,8 @@ class Application:
 
         self.browser = EventBrowser(scene=self.scene)
         self.inspector = Inspector()
+        self.inspector.details_provider = lambda: browser_details(self.browser)  # the mdst's details
+        self.inspector.navigate.connect(self.browser.select_object)  # double click: mother, daughter, ...
         self.candidate = CandidatePanel(scene=self.scene)
         for visuals in self.visuals.values():
             self.browser.attach_view(visuals)  # a click in a view selects in the scene
