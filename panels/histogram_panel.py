@@ -169,15 +169,19 @@ class HistogramPanel(QtWidgets.QWidget):
         self.status_label.setMinimumWidth(260)
         self.status_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
         self.export_button = QtWidgets.QPushButton("Export PNG")
-        top = QtWidgets.QHBoxLayout()
+        for box in (self.chooser, self.view_mode, self.norm_box):  # the dock stays narrow: names elide
+            box.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            box.setMinimumContentsLength(8)
+        top = QtWidgets.QHBoxLayout()  # what is shown; then how it stands, in a row of its own
         top.addWidget(self.source_box)
         top.addWidget(self.chooser, 1)
         top.addWidget(self.view_mode)
         top.addWidget(self.norm_box)
         top.addWidget(self.reference_button)
-        top.addWidget(self.status_label)
         top.addWidget(self.export_button)
-        top.addWidget(self.progress)
+        status_row = QtWidgets.QHBoxLayout()
+        status_row.addWidget(self.status_label, 1)
+        status_row.addWidget(self.progress)
 
         theme = current_theme()
         self.plot = pg.PlotWidget(background=theme.color("plot_background"))
@@ -209,6 +213,7 @@ class HistogramPanel(QtWidgets.QWidget):
         body.addWidget(side_widget, 1)
         layout = QtWidgets.QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addLayout(status_row)
         layout.addLayout(body)
 
         self.chooser.currentIndexChanged.connect(self._choose)
