@@ -122,15 +122,20 @@ def boost_histogram(axes: tuple[Axis, ...]) -> bh.Histogram:
 
 
 class NumbaBackend(Backend):
-    """numba kernels computing the observable and filling in one parallel pass."""
+    """numba kernels computing the observable and filling in one parallel pass.
+
+    1D recoil masses of float32 momenta are screened in float32 inside the fused kernel, as in
+    the numpy backend (``screened``): the few events near a bin edge are computed again in
+    float64, so the counts stay the float64 kernel's."""
 
     name = "numba"
 
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(self, threads: int | None = None, screen: bool = True) -> None:
         from monitoring.histograms import numba_kernels
 
         self._kernels = numba_kernels
         self.threads = threads
+        self.screen = screen  # float32 screening of 1D recoil masses (``screened``)
 
     def histogram(
         self,
@@ -170,8 +175,11 @@ class NumbaBackend(Backend):
         if obs.name not in kinds:
             raise ValueError(f"numba backend has no fused kernel for {obs.name!r}")
         x = axes[0]
-        y = axes[1] if len(axes) > 1 else Axis("none", 1, 0.0, 1.0)
         m2 = MUON_MASS * MUON_MASS
+        if self.screen and screened.applies(obs.name, arrays, axes):
+            c = screened.constants(x, beam)
+            return k.fill_screened(*arrays, c, b, m2, kinds[obs.name], x.lo, x.hi, x.bins, nt)
+        y = axes[1] if len(axes) > 1 else Axis("none", 1, 0.0, 1.0)
         return k.fill_pair(*arrays, b, m2, kinds[obs.name], x.lo, x.hi, x.bins, y.lo, y.hi, y.bins, nt)
 
 

@@ -110,18 +110,33 @@ def recoil_interval(name: str, columns: Sequence[F4], beam: Beam, rows: F4) -> t
     return lower, upper
 
 
-def screen(lower: F4, upper: F4, axis: Axis, work: F4) -> tuple[F4, NDArray[np.bool_]]:
-    """Slot of every event whose interval lies inside one (0 below the axis, bin + 1, bins + 1
-    above), and which do. ``lower`` and ``upper`` are overwritten; ``work`` is a scratch row.
+def positions(axis: Axis) -> tuple[np.float32, np.float32, np.float32, np.float32]:
+    """float32 (lo, bins / span, 1 - widening, 1 + widening): slot = floor((end - lo) * scale + shift).
 
-    The widening of the bin positions is the constant 16 e (bins + 2 + |lo| bins / span): past
-    bins + 2 a position is further from the axis than its rounding can move it."""
+    The widening is the constant 16 e (bins + 2 + |lo| bins / span): past bins + 2 a position is
+    further from the axis than its rounding can move it."""
     scale = axis.bins / (axis.hi - axis.lo)
     widen = WIDEN * EPS * (axis.bins + 2 + abs(axis.lo) * scale + 1.0)
-    for end, shift in ((lower, 1.0 - widen), (upper, 1.0 + widen)):
-        np.subtract(end, np.float32(axis.lo), end)
-        np.multiply(end, np.float32(scale), end)
-        np.add(end, np.float32(shift), end)
+    f4 = np.float32
+    return f4(axis.lo), f4(scale), f4(1.0 - widen), f4(1.0 + widen)
+
+
+def constants(axis: Axis, beam: Beam) -> F4:
+    """Everything the fused float32 screen of ``numba_kernels`` needs, as float32: the beam
+    (E, px, py, pz), m_mu^2, 2 E_beam, 128 e, then :func:`positions` and the overflow slot."""
+    values = (beam.energy, beam.px, beam.py, beam.pz, MUON_MASS * MUON_MASS, 2.0 * beam.energy, BOUND * EPS)
+    return np.array([*values, *positions(axis), axis.bins + 1], np.float32)
+
+
+def screen(lower: F4, upper: F4, axis: Axis, work: F4) -> tuple[F4, NDArray[np.bool_]]:
+    """Slot of every event whose interval lies inside one (0 below the axis, bin + 1, bins + 1
+    above), and which do. ``lower`` and ``upper`` are overwritten; ``work`` is a scratch row
+    (bin positions from :func:`positions`)."""
+    lo, scale, shift_lower, shift_upper = positions(axis)
+    for end, shift in ((lower, shift_lower), (upper, shift_upper)):
+        np.subtract(end, lo, end)
+        np.multiply(end, scale, end)
+        np.add(end, shift, end)
         np.clip(end, 0.0, axis.bins + 1, end)  # NaN stays NaN
         np.floor(end, end)
     return lower, np.equal(lower, upper, out=work.view(np.bool_)[: len(lower)])
