@@ -100,20 +100,45 @@ class NumpyBackend(Backend):
         screening = self.screen and standard and screened.applies(obs.name, arrays, axes) and n > 0
         rows = screened.Scratch(min(n, self.chunk_size)) if screening else None
         proven = np.zeros(shape(axes), np.int64)  # counts the float32 screen settled
+        near: list[NDArray[np.intp]] = []  # events near a bin edge, computed in float64 together
+        pending = 0
         for start in range(0, n, self.chunk_size):
             chunk = [x[start : start + self.chunk_size] for x in arrays]
             if rows is not None and scratch is not None:
                 counts, near_edge = screened.chunk_counts(obs.name, chunk, beam, axes[0], rows)
                 proven += counts
-                chunk = [c[near_edge] for c in chunk]  # computed again in float64 below
+                near.append(near_edge + start)
+                pending += len(near_edge)
                 if len(near_edge) > self.chunk_size // 8:
                     rows = None  # bins too fine for the bound: float64 alone is faster
+                if pending >= self.chunk_size or start + self.chunk_size >= n:
+                    self._fill_near_edge(obs.name, arrays, np.concatenate(near), beam, hist, scratch)
+                    near, pending = [], 0
+                continue
+            if near:  # the screen was given up: the events it left, then float64 alone
+                self._fill_near_edge(obs.name, arrays, np.concatenate(near), beam, hist, scratch)
+                near, pending = [], 0
             if scratch is not None:
-                if len(chunk[0]):
-                    hist.fill(*numpy_kernels.chunk(obs.name, chunk, beam, scratch))
+                hist.fill(*numpy_kernels.chunk(obs.name, chunk, beam, scratch))
             else:
                 hist.fill(*obs(*(c.astype(np.float64) for c in chunk), beam=beam))
         return hist.values().astype(np.int64) + proven
+
+    def _fill_near_edge(
+        self,
+        name: str,
+        arrays: list[np.ndarray],
+        index: NDArray[np.intp],
+        beam: Beam,
+        hist: bh.Histogram,
+        scratch: numpy_kernels.Scratch,
+    ) -> None:
+        """The events ``index`` left unproven by the screen, computed in float64 and filled: the
+        fixed cost of a float64 pass and a fill is paid once per ``chunk_size`` of them, not per
+        chunk."""
+        for start in range(0, len(index), self.chunk_size):
+            part = index[start : start + self.chunk_size]
+            hist.fill(*numpy_kernels.chunk(name, [x[part] for x in arrays], beam, scratch))
 
 
 def boost_histogram(axes: tuple[Axis, ...]) -> bh.Histogram:
