@@ -32,6 +32,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -102,8 +103,7 @@ def fused_profile(p: list[np.ndarray], events: int = 16_384, rounds: int = 60) -
     from monitoring.histograms import numba_kernels as nk
     from monitoring.histograms import screened
 
-    @numba.njit(cache=False)
-    def screen_only(p1x, p1y, p1z, p2x, p2y, p2z, c, rounds):  # type: ignore[no-untyped-def]
+    def screen_only_py(p1x, p1y, p1z, p2x, p2y, p2z, c, rounds):
         cells = np.empty(nk.SLICE, np.int32)
         total = 0
         for _ in range(rounds):
@@ -113,8 +113,7 @@ def fused_profile(p: list[np.ndarray], events: int = 16_384, rounds: int = 60) -
                 total += cells[0]
         return total
 
-    @numba.njit(cache=False)
-    def screen_fill(p1x, p1y, p1z, p2x, p2y, p2z, c, rounds, hist):  # type: ignore[no-untyped-def]
+    def screen_fill_py(p1x, p1y, p1z, p2x, p2y, p2z, c, rounds, hist):
         cells = np.empty(nk.SLICE, np.int32)
         for _ in range(rounds):
             for s in range(0, p1x.shape[0], nk.SLICE):
@@ -123,6 +122,8 @@ def fused_profile(p: list[np.ndarray], events: int = 16_384, rounds: int = 60) -
                 for j in range(e - s):
                     hist[np.uint64(j & (nk.LANES - 1)), np.uint64(cells[j])] += 1
 
+    screen_only: Any = numba.njit(cache=False)(screen_only_py)
+    screen_fill: Any = numba.njit(cache=False)(screen_fill_py)
     small = [np.ascontiguousarray(c[:events]) for c in p]
     c = screened.constants(AXIS, BEAM)
     b = np.array([BEAM.energy, BEAM.px, BEAM.py, BEAM.pz])
@@ -131,16 +132,18 @@ def fused_profile(p: list[np.ndarray], events: int = 16_384, rounds: int = 60) -
     flat = np.zeros((nk.LANES, AXIS.bins), np.int64)
     span = AXIS.hi - AXIS.lo
     column_sum = plain_sum_kernel()
+    block_screened: Any = nk._block_screened
+    block_pair: Any = nk._block_pair
     stages: dict[str, Callable[[], object]] = {
         "read_same_bytes": lambda: [column_sum(*small) for _ in range(rounds)],
         "float32_screen": lambda: screen_only(*small, c, rounds),
         "screen_and_fill": lambda: screen_fill(*small, c, rounds, hist),
         "screened_kernel": lambda: [
-            nk._block_screened(*small, c, b, m2, 0, AXIS.lo, span, AXIS.bins, 0, events, hist)
+            block_screened(*small, c, b, m2, 0, AXIS.lo, span, AXIS.bins, 0, events, hist)
             for _ in range(rounds)
         ],
         "float64_kernel": lambda: [
-            nk._block_pair(*small, b, m2, 0, AXIS.lo, span, AXIS.bins, 0.0, 1.0, 1, 0, events, flat)
+            block_pair(*small, b, m2, 0, AXIS.lo, span, AXIS.bins, 0.0, 1.0, 1, 0, events, flat)
             for _ in range(rounds)
         ],
     }
@@ -293,7 +296,9 @@ def main() -> int:
     read_limit["bytes_per_s"] = read_limit["events_per_s"] * 24
     record("numba_fused_2_threads", lambda: numba2.histogram("recoil_mass2", p, (AXIS,)), 2)
     float64_fused = NumbaBackend(threads=1, screen=False)
-    record("numba_fused_1_thread_float64_only", lambda: float64_fused.histogram("recoil_mass2", p, (AXIS,)), 1)
+    record(
+        "numba_fused_1_thread_float64_only", lambda: float64_fused.histogram("recoil_mass2", p, (AXIS,)), 1
+    )
     for chunk in (4_096, 16_384, 65_536, 262_144):
         backend = NumpyBackend(chunk_size=chunk)
 

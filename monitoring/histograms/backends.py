@@ -115,7 +115,7 @@ class NumpyBackend(Backend):
                     self._fill_near_edge(obs.name, arrays, np.concatenate(near), beam, hist, scratch)
                     near, pending = [], 0
                 continue
-            if near:  # the screen was given up: the events it left, then float64 alone
+            if near and scratch is not None:  # screen given up: the events it left, then float64 alone
                 self._fill_near_edge(obs.name, arrays, np.concatenate(near), beam, hist, scratch)
                 near, pending = [], 0
             if scratch is not None:
