@@ -5,8 +5,9 @@ moves half the bytes and takes float32 square roots (3x faster in numpy than flo
 its value differs from the float64 kernel of ``observables``. Each event therefore gets an interval
 that provably holds the float64 value; where the whole interval falls in one bin, that is the bin
 the float64 kernel gives. The few events whose interval touches a bin edge (about 2B / bin width
-of them) are computed again in float64 (``numpy_kernels``). The counts equal the float64 ones bin
-by bin, by construction.
+of them) are computed again in float64 (``numpy_kernels``, gathered across chunks). The counts
+equal the float64 ones bin by bin, by construction. ``numba_kernels.fill_screened`` runs the same
+operations inside the fused kernel, with :func:`constants`.
 
 The bound. With S = E_beam + E1 + E2, every recoil component and each of its terms is at most S
 (|p| < E for every four-vector). In float32 (unit roundoff e = 2^-24) each E carries at most 4eS,
