@@ -71,9 +71,9 @@ class NumpyBackend(Backend):
     in float32 first (``screened``): an error bound proves the float64 bin of all but the ~1 % of
     events near a bin edge, which are computed again in float64, gathered across chunks so the
     fixed cost of a float64 pass and a fill is paid once per ``chunk_size`` of them. The default
-    chunk (2^16 events) was the fastest in the sweep of ``benchmarks/recoil_throughput.py``: smaller chunks pay the
-    fixed cost of the calls and of one fill per chunk (~0.6 us and ~3 us), larger ones gain
-    nothing per value.
+    chunk (2^16 events) was the fastest in the sweep of ``benchmarks/recoil_throughput.py``:
+    smaller chunks pay the fixed cost of the calls and of one fill per chunk (~0.6 us and ~3 us),
+    larger ones gain nothing per value.
     Other observables run their shared kernel chunk by chunk."""
 
     name = "numpy"
