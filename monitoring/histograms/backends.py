@@ -69,10 +69,11 @@ class NumpyBackend(Backend):
     buffers allocated once per call and reused for every chunk, on stacked rows, so a chunk
     costs ~15 ufunc calls and no allocation. 1D recoil masses of float32 momenta are computed
     in float32 first (``screened``): an error bound proves the float64 bin of all but the ~1 % of
-    events near a bin edge, which are computed again in float64. The default chunk (2^16 events)
-    was the fastest in the sweep of ``benchmarks/recoil_throughput.py``: smaller chunks pay the
-    fixed cost of the calls and of one fill per chunk (~0.6 us and ~3 us), larger ones gain
-    nothing per value.
+    events near a bin edge, which are computed again in float64, gathered across chunks so the
+    fixed cost of a float64 pass and a fill is paid once per ``chunk_size`` of them. The default
+    chunk (2^16 events) was the fastest in the sweep of ``benchmarks/recoil_throughput.py``:
+    smaller chunks pay the fixed cost of the calls and of one fill per chunk (~0.6 us and ~3 us),
+    larger ones gain nothing per value.
     Other observables run their shared kernel chunk by chunk."""
 
     name = "numpy"
@@ -100,20 +101,45 @@ class NumpyBackend(Backend):
         screening = self.screen and standard and screened.applies(obs.name, arrays, axes) and n > 0
         rows = screened.Scratch(min(n, self.chunk_size)) if screening else None
         proven = np.zeros(shape(axes), np.int64)  # counts the float32 screen settled
+        near: list[NDArray[np.intp]] = []  # events near a bin edge, computed in float64 together
+        pending = 0
         for start in range(0, n, self.chunk_size):
             chunk = [x[start : start + self.chunk_size] for x in arrays]
             if rows is not None and scratch is not None:
                 counts, near_edge = screened.chunk_counts(obs.name, chunk, beam, axes[0], rows)
                 proven += counts
-                chunk = [c[near_edge] for c in chunk]  # computed again in float64 below
+                near.append(near_edge + start)
+                pending += len(near_edge)
                 if len(near_edge) > self.chunk_size // 8:
                     rows = None  # bins too fine for the bound: float64 alone is faster
+                if pending >= self.chunk_size or start + self.chunk_size >= n:
+                    self._fill_near_edge(obs.name, arrays, np.concatenate(near), beam, hist, scratch)
+                    near, pending = [], 0
+                continue
+            if near and scratch is not None:  # screen given up: the events it left, then float64 alone
+                self._fill_near_edge(obs.name, arrays, np.concatenate(near), beam, hist, scratch)
+                near, pending = [], 0
             if scratch is not None:
-                if len(chunk[0]):
-                    hist.fill(*numpy_kernels.chunk(obs.name, chunk, beam, scratch))
+                hist.fill(*numpy_kernels.chunk(obs.name, chunk, beam, scratch))
             else:
                 hist.fill(*obs(*(c.astype(np.float64) for c in chunk), beam=beam))
         return hist.values().astype(np.int64) + proven
+
+    def _fill_near_edge(
+        self,
+        name: str,
+        arrays: list[np.ndarray],
+        index: NDArray[np.intp],
+        beam: Beam,
+        hist: bh.Histogram,
+        scratch: numpy_kernels.Scratch,
+    ) -> None:
+        """The events ``index`` left unproven by the screen, computed in float64 and filled: the
+        fixed cost of a float64 pass and a fill is paid once per ``chunk_size`` of them, not per
+        chunk."""
+        for start in range(0, len(index), self.chunk_size):
+            part = index[start : start + self.chunk_size]
+            hist.fill(*numpy_kernels.chunk(name, [x[part] for x in arrays], beam, scratch))
 
 
 def boost_histogram(axes: tuple[Axis, ...]) -> bh.Histogram:
@@ -122,15 +148,20 @@ def boost_histogram(axes: tuple[Axis, ...]) -> bh.Histogram:
 
 
 class NumbaBackend(Backend):
-    """numba kernels computing the observable and filling in one parallel pass."""
+    """numba kernels computing the observable and filling in one parallel pass.
+
+    1D recoil masses of float32 momenta are screened in float32 inside the fused kernel, as in
+    the numpy backend (``screened``): the few events near a bin edge are computed again in
+    float64, so the counts stay the float64 kernel's."""
 
     name = "numba"
 
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(self, threads: int | None = None, screen: bool = True) -> None:
         from monitoring.histograms import numba_kernels
 
         self._kernels = numba_kernels
         self.threads = threads
+        self.screen = screen  # float32 screening of 1D recoil masses (``screened``)
 
     def histogram(
         self,
@@ -170,8 +201,11 @@ class NumbaBackend(Backend):
         if obs.name not in kinds:
             raise ValueError(f"numba backend has no fused kernel for {obs.name!r}")
         x = axes[0]
-        y = axes[1] if len(axes) > 1 else Axis("none", 1, 0.0, 1.0)
         m2 = MUON_MASS * MUON_MASS
+        if self.screen and screened.applies(obs.name, arrays, axes):
+            c = screened.constants(x, beam)
+            return k.fill_screened(*arrays, c, b, m2, kinds[obs.name], x.lo, x.hi, x.bins, nt)
+        y = axes[1] if len(axes) > 1 else Axis("none", 1, 0.0, 1.0)
         return k.fill_pair(*arrays, b, m2, kinds[obs.name], x.lo, x.hi, x.bins, y.lo, y.hi, y.bins, nt)
 
 

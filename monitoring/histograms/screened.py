@@ -5,8 +5,9 @@ moves half the bytes and takes float32 square roots (3x faster in numpy than flo
 its value differs from the float64 kernel of ``observables``. Each event therefore gets an interval
 that provably holds the float64 value; where the whole interval falls in one bin, that is the bin
 the float64 kernel gives. The few events whose interval touches a bin edge (about 2B / bin width
-of them) are computed again in float64 (``numpy_kernels``). The counts equal the float64 ones bin
-by bin, by construction.
+of them) are computed again in float64 (``numpy_kernels``, gathered across chunks). The counts
+equal the float64 ones bin by bin, by construction. ``numba_kernels.fill_screened`` runs the same
+operations inside the fused kernel, with :func:`constants`.
 
 The bound. With S = E_beam + E1 + E2, every recoil component and each of its terms is at most S
 (|p| < E for every four-vector). In float32 (unit roundoff e = 2^-24) each E carries at most 4eS,
@@ -38,18 +39,25 @@ KERNELS = ("recoil_mass2", "recoil_mass")
 
 
 class Scratch:
-    """float32 rows for chunks of up to ``size`` events, reused from chunk to chunk."""
+    """float32 rows, an index row and a mask row for chunks of up to ``size`` events, reused from
+    chunk to chunk."""
 
     ROWS = 8
 
     def __init__(self, size: int) -> None:
         self.size = size
         self._rows = np.empty(self.ROWS * size, np.float32)
+        self._slots = np.empty(size, np.intp)
+        self._mask = np.empty(size, np.bool_)
 
     def rows(self, n: int) -> F4:
         if n > self.size:
             raise ValueError(f"chunk of {n} events exceeds the scratch size {self.size}")
         return self._rows[: self.ROWS * n].reshape(self.ROWS, n)
+
+    def slots(self, n: int) -> tuple[NDArray[np.intp], NDArray[np.bool_]]:
+        """An index row and a mask row for a chunk of ``n`` events (``rows(n)`` checked the size)."""
+        return self._slots[:n], self._mask[:n]
 
 
 def applies(name: str, columns: Sequence[np.ndarray], axes: tuple[Axis, ...]) -> bool:
@@ -110,35 +118,60 @@ def recoil_interval(name: str, columns: Sequence[F4], beam: Beam, rows: F4) -> t
     return lower, upper
 
 
-def screen(lower: F4, upper: F4, axis: Axis, work: F4) -> tuple[F4, NDArray[np.bool_]]:
-    """Slot of every event whose interval lies inside one (0 below the axis, bin + 1, bins + 1
-    above), and which do. ``lower`` and ``upper`` are overwritten; ``work`` is a scratch row.
+def positions(axis: Axis) -> tuple[np.float32, np.float32, np.float32, np.float32]:
+    """float32 (lo, bins / span, 1 - widening, 1 + widening): slot = floor((end - lo) * scale + shift).
 
-    The widening of the bin positions is the constant 16 e (bins + 2 + |lo| bins / span): past
-    bins + 2 a position is further from the axis than its rounding can move it."""
+    The widening is the constant 16 e (bins + 2 + |lo| bins / span): past bins + 2 a position is
+    further from the axis than its rounding can move it."""
     scale = axis.bins / (axis.hi - axis.lo)
     widen = WIDEN * EPS * (axis.bins + 2 + abs(axis.lo) * scale + 1.0)
-    for end, shift in ((lower, 1.0 - widen), (upper, 1.0 + widen)):
-        np.subtract(end, np.float32(axis.lo), end)
-        np.multiply(end, np.float32(scale), end)
-        np.add(end, np.float32(shift), end)
+    f4 = np.float32
+    return f4(axis.lo), f4(scale), f4(1.0 - widen), f4(1.0 + widen)
+
+
+def constants(axis: Axis, beam: Beam) -> F4:
+    """Everything the fused float32 screen of ``numba_kernels`` needs, as float32: the beam
+    (E, px, py, pz), m_mu^2, 2 E_beam, 128 e, then :func:`positions` and the overflow slot."""
+    values = (beam.energy, beam.px, beam.py, beam.pz, MUON_MASS * MUON_MASS, 2.0 * beam.energy, BOUND * EPS)
+    return np.array([*values, *positions(axis), axis.bins + 1], np.float32)
+
+
+def screen_slots(lower: F4, upper: F4, axis: Axis) -> tuple[F4, F4]:
+    """The slot of each end in place (0 below the axis, bin + 1, bins + 1 above; NaN stays NaN):
+    an event whose two ends share a slot has its bin proven."""
+    lo, scale, shift_lower, shift_upper = positions(axis)
+    for end, shift in ((lower, shift_lower), (upper, shift_upper)):
+        np.subtract(end, lo, end)
+        np.multiply(end, scale, end)
+        np.add(end, shift, end)
         np.clip(end, 0.0, axis.bins + 1, end)  # NaN stays NaN
         np.floor(end, end)
+    return lower, upper
+
+
+def screen(lower: F4, upper: F4, axis: Axis, work: F4) -> tuple[F4, NDArray[np.bool_]]:
+    """Slot of every event whose interval lies inside one (0 below the axis, bin + 1, bins + 1
+    above), and which do. ``lower`` and ``upper`` are overwritten; ``work`` is a scratch row
+    (bin positions from :func:`positions`)."""
+    screen_slots(lower, upper, axis)
     return lower, np.equal(lower, upper, out=work.view(np.bool_)[: len(lower)])
-
-
-def counts(slots: F4, inside: NDArray[np.bool_], n_bins: int) -> NDArray[np.int64]:
-    """Counts of the screened events (``slots`` from :func:`screen`) in range of the axis."""
-    where = np.where(inside, slots, np.float32(0.0)).astype(np.intp)
-    return np.bincount(where, minlength=n_bins + 2)[1 : n_bins + 1]
 
 
 def chunk_counts(
     name: str, columns: Sequence[F4], beam: Beam, axis: Axis, scratch: Scratch
 ) -> tuple[NDArray[np.int64], NDArray[np.intp]]:
     """Counts of one chunk's events whose bin the bound proves, and the indices of the others
-    (near a bin edge), which the caller computes in float64."""
-    rows = scratch.rows(len(columns[0]))
+    (near a bin edge), which the caller computes in float64.
+
+    Four passes after the screen's: the unproven (ends in different slots, or NaN) flagged, their
+    slot set to 0 (below the axis, dropped), the slots cast into a reused index row, counted."""
+    n = len(columns[0])
+    rows = scratch.rows(n)
+    index, unproven = scratch.slots(n)
     lower, upper = recoil_interval(name, columns, beam, rows)
-    slots, inside = screen(lower, upper, axis, rows[0])
-    return counts(slots, inside, axis.bins), np.flatnonzero(~inside)
+    slots, _ = screen_slots(lower, upper, axis)
+    np.not_equal(slots, upper, out=unproven)  # NaN != NaN
+    np.copyto(slots, np.float32(0.0), where=unproven)
+    np.copyto(index, slots, casting="unsafe")
+    proven = np.bincount(index, minlength=axis.bins + 2)[1 : axis.bins + 1]
+    return proven, np.flatnonzero(unproven)

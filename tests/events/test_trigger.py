@@ -185,3 +185,15 @@ def test_the_rate_model_is_linear_in_luminosity(model: trigger.RateModel) -> Non
     r = model.rates(np.array([1e34, 5.1e34]))
     np.testing.assert_allclose(r.per_process[1], 5.1 * r.per_process[0], rtol=1e-12)
     assert r.total[1] == pytest.approx(5.1 * r.total[0])
+
+
+def test_low_multiplicity_events_apart_give_the_same_decisions_event_by_event() -> None:
+    batch = generate(600, seed=31)
+    multiplicity = np.maximum.reduce([batch.tracks.counts, batch.ecl.counts, batch.klm.counts])
+    low = multiplicity <= trigger.LOW_MULTIPLICITY
+    assert low.any()  # both passes run
+    assert not low.all()
+    split, padded = trigger.l1_decisions(batch), trigger._l1_decisions_padded(batch)
+    assert list(split) == list(padded)
+    for line, decisions in padded.items():
+        np.testing.assert_array_equal(split[line], decisions, err_msg=line)

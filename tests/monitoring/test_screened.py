@@ -7,7 +7,7 @@ import pytest
 
 from monitoring.histograms import samples, screened
 from monitoring.histograms.axes import Axis
-from monitoring.histograms.backends import NumpyBackend
+from monitoring.histograms.backends import NumbaBackend, NumpyBackend
 from monitoring.histograms.observables import BEAM, OBSERVABLES, Beam
 
 
@@ -21,8 +21,11 @@ def _pairs(n: int, seed: int) -> list[np.ndarray]:
 def _both(
     name: str, inputs: list[np.ndarray], axis: Axis, beam: Beam = BEAM
 ) -> tuple[np.ndarray, np.ndarray]:
+    """Screened counts (numpy, and numba's fused screen, which must agree) and float64 counts."""
     fast = NumpyBackend(chunk_size=5_000).histogram(name, inputs, (axis,), beam)
+    fused = NumbaBackend(threads=2).histogram(name, inputs, (axis,), beam)
     exact = NumpyBackend(chunk_size=5_000, screen=False).histogram(name, inputs, (axis,), beam)
+    np.testing.assert_array_equal(fused, exact, err_msg="numba fused screen")
     return fast, exact
 
 
