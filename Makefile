@@ -22,8 +22,10 @@ run: $(STAMP)
 	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then $(PY) main.py gui; \
 	else echo "No display found: running under Xvfb (set DISPLAY to see the window)"; $(XVFB) $(PY) main.py gui; fi
 
+# the suite on TEST_WORKERS pytest-xdist workers (TEST_WORKERS=0: in this one process)
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	@set -o pipefail; $(XVFB) $(PY) -m pytest -q -p no:cacheprovider; rc=$$?; \
+	@set -o pipefail; $(XVFB) $(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS); rc=$$?; \
 	if [ $$rc = 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 
 lint: $(STAMP)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -57,9 +58,14 @@ def _collect_qt_garbage(request: pytest.FixtureRequest) -> Iterable[None]:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Say once, at the end, where the pictures of this run are."""
-    if _PICTURES:
-        terminalreporter.write_line(f"test pictures: {_PICTURES[0]}")
+    """Say once, at the end, where the pictures of this run are (with pytest-xdist: each worker's)."""
+    folders = _PICTURES[:1]
+    factory = getattr(terminalreporter.config, "_tmp_path_factory", None)
+    if not folders and factory is not None and not hasattr(terminalreporter.config, "workerinput"):
+        with contextlib.suppress(OSError, ValueError):
+            folders = sorted(factory.getbasetemp().glob("popen-gw*/screenshots"))
+    if folders:
+        terminalreporter.write_line(f"test pictures: {', '.join(map(str, folders))}")
 
 
 def run_main(
