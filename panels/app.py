@@ -44,7 +44,7 @@ from monitoring.alarms import (
     load_definitions,
     stream_reading,
 )
-from monitoring.archive import Archive, ArchiveError
+from monitoring.archive import Archive, ArchiveError, open_archive
 from monitoring.histograms.backends import Backend, BackendUnavailable, NumpyBackend, get_backend
 from monitoring.histograms.definitions import STANDARD
 from monitoring.histograms.files import DatasetCounts, fill_dataset
@@ -217,7 +217,10 @@ class Application:
         try:
             alarms = AlarmModel(load_definitions(config.alarms))
             if config.alarm_archive is not None:
-                self.archive = Archive(config.alarm_archive)
+                self.archive, problem = open_archive(config.alarm_archive)  # a damaged one set aside
+                if problem:
+                    log.error("archive: %s", problem)
+                    w.statusBar().showMessage(f"archive: {problem}")
                 self.archive.restore(alarms)  # the log, latches, acknowledgements and shelves go on
         except (AlarmConfigError, ArchiveError) as exc:  # the panels work without the alarm list
             w.statusBar().showMessage(f"alarms: {exc}")

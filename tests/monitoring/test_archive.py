@@ -3,6 +3,7 @@ twice after a restart; retention; bad files."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -151,3 +152,62 @@ def test_a_file_that_is_not_an_archive_is_one_clear_line(tmp_path: Path) -> None
         Archive(bad)
     with pytest.raises(ArchiveError, match="not a usable archive"):
         Archive(tmp_path)  # a directory
+
+
+# --- the shift across a kill -9: luminosity per run, day and total, and the alarm log -------------------
+SHIFT = ROOT / "tests" / "monitoring" / "shift_writer.py"
+
+
+def run_shift(db: Path, seconds: float, restart_dead_s: float | None = None, kill_at: float | None = None):
+    """The shift writer in a subprocess: its result, or (SIGKILLed once it said ``t >= kill_at``) None
+    and the last time it said it had committed."""
+    command = [sys.executable, str(SHIFT), str(db), str(seconds)]
+    if restart_dead_s is not None:
+        command += ["--restart", str(restart_dead_s)]
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    said = -1.0
+    try:
+        for line in proc.stdout:
+            word, rest = line.split(" ", 1)
+            if word == "result":
+                return json.loads(rest), said
+            said = float(rest)
+            if kill_at is not None and said >= kill_at:
+                os.kill(proc.pid, signal.SIGKILL)
+                break
+    finally:
+        proc.stdout.close()
+        proc.wait(timeout=60)
+    assert kill_at is not None, f"the shift writer ended without a result (exit {proc.returncode})"
+    assert proc.returncode == -signal.SIGKILL
+    return None, said
+
+
+def test_a_shift_killed_mid_run_and_restarted_integrates_like_an_uninterrupted_one(tmp_path: Path) -> None:
+    whole, _ = run_shift(tmp_path / "whole.sqlite", 240)
+    db = tmp_path / "killed.sqlite"
+    killed, said = run_shift(db, 240, kill_at=70)  # in the middle of run 2 (40 s .. 100 s)
+    assert killed is None and 70 <= said < 100
+    with Archive(db) as archive:
+        checkpoint = archive.lumi_checkpoint()
+        assert checkpoint is not None
+        state = checkpoint[1]
+        assert state["running"] and state["run"] == 2
+    restarted, _ = run_shift(db, 240, restart_dead_s=3.0)  # the machine went on for 3 s unseen
+    assert whole is not None and restarted is not None
+    # the restarted window replays 30 s of charts, yet run 1 (before 40 s) is all there, from the
+    # checkpoint: nothing lost; and nothing counted twice (a second twice would be 1/240 too much)
+    assert set(restarted["by_run"]) == set(whole["by_run"]) == {"1", "2", "3", "4"}
+    assert restarted["by_run"]["1"] == pytest.approx(whole["by_run"]["1"], rel=1e-12)
+    assert restarted["by_run"]["2"] == pytest.approx(whole["by_run"]["2"], rel=1e-3)  # across the kill
+    for run in ("3", "4"):
+        assert restarted["by_run"][run] == pytest.approx(whole["by_run"][run], rel=1e-12)
+    assert restarted["by_day"].keys() == whole["by_day"].keys()  # the shift crossed midnight
+    for day, value in whole["by_day"].items():
+        assert restarted["by_day"][day] == pytest.approx(value, rel=1e-3)
+    assert restarted["total"] == pytest.approx(whole["total"], rel=1e-3)
+    assert restarted["gaps"] == whole["gaps"] == 0  # 3 s unseen is bridged, not a gap
+    # the alarm log: the same raises, clears and acknowledgements, in the same order, each once
+    assert [e[1:] for e in restarted["log"]] == [e[1:] for e in whole["log"]]
+    assert [e[0] for e in restarted["log"]] == pytest.approx([e[0] for e in whole["log"]], abs=2.0)
