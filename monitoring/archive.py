@@ -101,11 +101,15 @@ class Archive:
             self._last_recorded: dict[str, float] = dict(
                 self._db.execute("SELECT name, MAX(time) FROM vals GROUP BY name").fetchall()
             )
-        except sqlite3.DatabaseError as exc:
+            self._pruned_at = -math.inf
+            self._checkpoint_at = -math.inf  # source time of the last luminosity checkpoint written
+            self.prune()  # values only: which log entries a restart needs, the restored model says
+        except (sqlite3.DatabaseError, ArchiveError) as exc:  # damaged, locked, not a database
+            if hasattr(self, "_db"):
+                self._db.close()  # nothing of it held open: the file can be set aside
+            if isinstance(exc, ArchiveError):
+                raise
             raise ArchiveError(f"{self.path}: not a usable archive: {exc}") from None
-        self._pruned_at = -math.inf
-        self._checkpoint_at = -math.inf  # source time of the last luminosity checkpoint written
-        self.prune()  # values only: which log entries a restart needs, the restored model says
 
     # --- writing -------------------------------------------------------------------------------
     def write_log(self, entries: Iterable[AlarmLogEntry]) -> int:
@@ -267,7 +271,8 @@ class Archive:
 
 
 class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on an exception), on an autocommit connection."""
+    """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on an exception, so the exception is the one raised), on
+    an autocommit connection."""
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
@@ -276,7 +281,10 @@ class _Transaction:
         self.db.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, kind: object, *exc: object) -> None:
-        self.db.execute("COMMIT" if kind is None else "ROLLBACK")
+        if kind is None:
+            self.db.execute("COMMIT")
+        elif self.db.in_transaction:  # SQLite rolls back by itself on some errors (a full disk)
+            self.db.execute("ROLLBACK")
 
 
 def restore_history(

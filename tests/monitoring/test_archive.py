@@ -9,12 +9,13 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from monitoring.alarms import AlarmDefinition, AlarmLogEntry, AlarmModel, Condition, Reading
-from monitoring.archive import Archive, ArchiveError
+from monitoring.archive import Archive, ArchiveError, open_archive
 from monitoring.channels import Severity
 from tests.monitoring.archive_writer import DEFINITIONS
 
@@ -211,3 +212,42 @@ def test_a_shift_killed_mid_run_and_restarted_integrates_like_an_uninterrupted_o
     # the alarm log: the same raises, clears and acknowledgements, in the same order, each once
     assert [e[1:] for e in restarted["log"]] == [e[1:] for e in whole["log"]]
     assert [e[0] for e in restarted["log"]] == pytest.approx([e[0] for e in whole["log"]], abs=2.0)
+
+
+# --- bad input: a damaged or locked archive is set aside and started afresh -----------------------------
+def test_a_damaged_archive_is_reported_set_aside_and_started_afresh(tmp_path: Path) -> None:
+    path = tmp_path / "shift.sqlite"
+    damaged = b"SQLite format 3\x00" + bytes(range(256)) * 16  # a header, then garbage
+    path.write_bytes(damaged)
+    archive, problem = open_archive(path)
+    with archive:
+        assert problem.startswith(f"{path}: not a usable archive: ")
+        assert "\n" not in problem
+        (aside,) = tmp_path.glob("shift.sqlite.unusable-*")
+        assert problem.endswith(f"set aside as {aside.name}, started afresh")
+        assert aside.read_bytes() == damaged  # kept as it was, for whoever wants to look
+        archive.record_values(time.time(), {"LUM": 2.0})
+        assert archive.values("LUM")[1].tolist() == [2.0]
+    again, problem = open_archive(path)  # the fresh archive is a good one
+    with again:
+        assert problem == ""
+        assert again.values("LUM")[1].tolist() == [2.0]
+    with pytest.raises(ArchiveError, match="not a usable archive"):
+        open_archive(tmp_path)  # a directory is not set aside: one line
+
+
+def test_a_locked_archive_is_reported_set_aside_and_started_afresh(tmp_path: Path) -> None:
+    path = tmp_path / "shift.sqlite"
+    with Archive(path) as first:
+        first.record_values(1.0, {"LUM": 1.0})
+    holder = sqlite3.connect(path, isolation_level=None)  # another program holding it exclusively
+    try:
+        holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+        holder.execute("BEGIN EXCLUSIVE")
+        archive, problem = open_archive(path, busy_timeout_s=0.05)
+        with archive:
+            assert "database is locked" in problem
+            assert "set aside as shift.sqlite.unusable-" in problem
+            assert archive.values("LUM")[0].size == 0  # a fresh one
+    finally:
+        holder.close()
