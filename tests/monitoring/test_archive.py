@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from monitoring.alarms import AlarmDefinition, AlarmLogEntry, AlarmModel, Condition, Reading
@@ -251,3 +252,55 @@ def test_a_locked_archive_is_reported_set_aside_and_started_afresh(tmp_path: Pat
             assert archive.values("LUM")[0].size == 0  # a fresh one
     finally:
         holder.close()
+
+
+def test_a_schema_1_archive_is_migrated_on_opening(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as con:  # the layout of the first release
+        con.executescript(
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+            "INSERT INTO meta VALUES ('schema', '1');"
+            "CREATE TABLE vals (name TEXT NOT NULL, time REAL NOT NULL, value REAL NOT NULL);"
+        )
+        now = time.time()
+        con.executemany("INSERT INTO vals VALUES (?, ?, ?)", [("LUM", now - 10 + k, 1e34 + k) for k in range(5)])
+    with Archive(path) as archive:
+        t, v = archive.values("LUM")
+        assert v.tolist() == [1e34 + k for k in range(5)]
+        archive.record_values(now, {"LUM": 2e34})
+    with sqlite3.connect(path) as con:
+        assert con.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("2",)
+        assert con.execute("SELECT name FROM sqlite_master WHERE name = 'vals'").fetchone() is None
+
+
+def test_a_restart_charts_the_shift_and_takes_the_integral_from_the_checkpoint(tmp_path: Path) -> None:
+    from monitoring.archive import restore_history
+    from monitoring.model import MonitorModel
+    from monitoring.source import Update
+
+    end = time.time()
+    start = end - 3 * 3600  # a short shift: three hours, the last one replayed sample by sample
+    channels = ("LUM", "L1:TOTAL", "RUN", "RUNNING")
+    first = MonitorModel(channels)
+    with Archive(tmp_path / "shift.sqlite") as archive:
+        for t0 in np.arange(start, end, 60.0):  # 1 Hz, delivered a minute at a time
+            ts = t0 + np.arange(60.0)
+            updates = [Update("LUM", t, 4e34 + 1e30 * (t - start)) for t in ts]
+            updates += [Update("L1:TOTAL", t, 2e4 + (t - start) % 97) for t in ts]
+            if t0 == start:
+                updates += [Update("RUN", start, 7.0), Update("RUNNING", start, 1.0)]
+            first.ingest(updates)
+            archive.record_updates(updates, lumi=first.lumi)
+    restarted = MonitorModel(channels)
+    with Archive(tmp_path / "shift.sqlite") as archive:
+        restore_history(archive, restarted, end)
+    assert restarted.lumi.total == pytest.approx(first.lumi.total, rel=1e-12)
+    assert restarted.lumi.by_run == pytest.approx(first.lumi.by_run, rel=1e-12)
+    assert restarted.lumi.run == 7 and restarted.lumi.running
+    t, v = restarted.buffers["L1:TOTAL"].view()
+    assert t[0] < start + 60 and t[-1] == pytest.approx(end - 1, abs=1.0)  # all three hours charted
+    last_hour = t > end - 3600
+    assert np.count_nonzero(last_hour) > 3500  # every archived second of the last hour
+    assert np.count_nonzero(~last_hour) < 2 * 3600 / 10  # the hours before as 30 s means
+    assert v.min() >= 2e4 and v.max() <= 2e4 + 97
+    assert restarted.states["L1:TOTAL"].value == first.states["L1:TOTAL"].value
