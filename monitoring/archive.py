@@ -111,17 +111,12 @@ class Archive:
             self.last_seq = int(self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM alarm_log").fetchone()[0])
             self._ids: dict[str, int] = {n: i for i, n in self._db.execute("SELECT id, name FROM channels")}
             # the newest sample of each channel: a restarted recorder goes on from there, never twice
-            names = {i: n for n, i in self._ids.items()}
-            self._last_recorded: dict[str, float] = {
-                names[ch]: t for ch, t in self._db.execute("SELECT ch, MAX(time) FROM samples GROUP BY ch")
-            }
+            # (one primary-key lookup per channel: a GROUP BY would read every row)
+            self._last_recorded = self._newest("samples")
             # each channel's open coarse bucket: [bucket, n, sum t, sum v, low, high]; buckets already
             # stored are never opened again
             self._coarse: dict[str, list[float]] = {}
-            self._coarse_done: dict[str, float] = {
-                names[ch]: math.floor(t / COARSE_S)
-                for ch, t in self._db.execute("SELECT ch, MAX(time) FROM coarse GROUP BY ch")
-            }
+            self._coarse_done = {n: math.floor(t / COARSE_S) for n, t in self._newest("coarse").items()}
             self._pruned_at = -math.inf
             self._checkpoint_at = -math.inf  # source time of the last luminosity checkpoint written
             self.prune()  # values only: which log entries a restart needs, the restored model says
@@ -178,7 +173,9 @@ class Archive:
             "INSERT OR IGNORE INTO samples VALUES (?, ?, ?)", [(ids[n], t, v) for n, t, v in rows]
         )
 
-    def _coarse_add(self, name: str, t: float, v: float, done: list[tuple[str, float, float, float, float]]) -> None:
+    def _coarse_add(
+        self, name: str, t: float, v: float, done: list[tuple[str, float, float, float, float]]
+    ) -> None:
         """One sample into its channel's 30 s bucket; a bucket left behind goes to ``done``."""
         bucket = math.floor(t / COARSE_S)
         acc = self._coarse.get(name)
@@ -224,9 +221,10 @@ class Archive:
             last[u.channel] = u.timestamp
             rows.append((u.channel, float(u.timestamp), float(v)))
         checkpoint = None
-        if lumi is not None and math.isfinite(lumi.last_seen):
-            if lumi.last_seen - self._checkpoint_at >= CHECKPOINT_S or lumi.last_seen < self._checkpoint_at:
-                checkpoint = (lumi.last_seen, json.dumps(lumi.state()))
+        seen = lumi.last_seen if lumi is not None else math.nan
+        # a second on since the last one, or the source's clock went back
+        if lumi is not None and math.isfinite(seen) and not 0 <= seen - self._checkpoint_at < CHECKPOINT_S:
+            checkpoint = (seen, json.dumps(lumi.state()))
         if rows or checkpoint or coarse:
             with self._transaction():
                 if rows:
@@ -347,11 +345,21 @@ class Archive:
         data = np.asarray(rows, dtype=float)
         return data[:, 0], data[:, 1]
 
+    def _newest(self, table: str) -> dict[str, float]:
+        """Each channel's newest time in ``table`` (samples or coarse)."""
+        out = {}
+        for name, ch in self._ids.items():
+            t = self._db.execute(f"SELECT MAX(time) FROM {table} WHERE ch = ?", (ch,)).fetchone()[0]
+            if t is not None:
+                out[name] = float(t)
+        return out
+
     def _migrate_from_1(self) -> None:
         """Schema 1's ``vals`` table into ``channels`` and ``samples`` (inside the opening transaction)."""
         self._db.execute("INSERT OR IGNORE INTO channels (name) SELECT DISTINCT name FROM vals")
         self._db.execute(
-            "INSERT OR IGNORE INTO samples SELECT c.id, v.time, v.value FROM vals v JOIN channels c USING (name)"
+            "INSERT OR IGNORE INTO samples "
+            "SELECT c.id, v.time, v.value FROM vals v JOIN channels c USING (name)"
         )
         self._db.execute("DROP TABLE vals")
         self._db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),))
@@ -402,13 +410,13 @@ def restore_history(
     fine_since = now - history_s
     checkpoint = archive.lumi_checkpoint()
     if checkpoint is not None:
-        t, state = checkpoint
+        taken, state = checkpoint
         try:
             model.lumi.restore(state)
         except (KeyError, TypeError, ValueError):
             pass  # a checkpoint of another layout: the replayed history integrates anew
         else:
-            fine_since = min(fine_since, t)
+            fine_since = min(fine_since, taken)
     since = min(now - chart_s, fine_since)
     restored = 0
     replayed: list[Update] = []
@@ -450,4 +458,6 @@ def open_archive(
                 part.rename(f"{aside}{suffix}")
     except OSError as err:
         raise ArchiveError(f"{problem}; cannot set it aside: {err.strerror}") from None
-    return Archive(path, retention_days, clock, busy_timeout_s), f"{problem}; set aside as {aside.name}, started afresh"
+    return Archive(
+        path, retention_days, clock, busy_timeout_s
+    ), f"{problem}; set aside as {aside.name}, started afresh"

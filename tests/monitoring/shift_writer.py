@@ -1,8 +1,9 @@
 """A shift recorded into an archive, on the simulated machine's own clock, for the restart tests.
 
 Run as ``python tests/monitoring/shift_writer.py DB SECONDS [--restart DEAD_S]``: the machine
-simulation (seeded, runs of 60 s, a local midnight at 150 s) is fed tick by tick (1 s of 10 Hz
-samples of the beams, the luminosity and run control: the machine model without the trigger's) into a :class:`~monitoring.model.MonitorModel` with alarms, recorded into the archive
+model (seeded, runs of 60 s, a local midnight at 150 s) is fed tick by tick (1 s of 10 Hz samples
+of the beams, the luminosity and run control, as ``sim://`` makes them) into a
+:class:`~monitoring.model.MonitorModel` with alarms, recorded into the archive
 ``DB`` exactly as the window's hub does, and ``t SECONDS`` is printed once each tick is committed.
 With ``--restart``, the archive is that of a writer killed earlier: its history is restored as
 a restarted window does (:func:`~monitoring.archive.restore_history`, the last 30 s as "the last
@@ -26,9 +27,8 @@ sys.path.insert(0, str(ROOT))
 from monitoring.alarms import AlarmDefinition, AlarmModel, Condition  # noqa: E402
 from monitoring.archive import Archive, restore_history  # noqa: E402
 from monitoring.channels import Severity  # noqa: E402
-from monitoring.machine import MachineConfig  # noqa: E402
+from monitoring.machine import Machine, MachineConfig  # noqa: E402
 from monitoring.model import MonitorModel  # noqa: E402
-from monitoring.machine import Machine  # noqa: E402
 from monitoring.source import Update  # noqa: E402
 
 TICK_S, SAMPLES = 1.0, 10  # 10 Hz samples, delivered once a second
@@ -42,7 +42,12 @@ DEFINITIONS = (
     ),
 )
 CONFIG = MachineConfig(
-    run_length_s=60.0, run_gap_s=10.0, run_elapsed_s=30.0, run_start_delay_s=5.0, sbl_per_hour=0.0, bursts_per_hour=0.0
+    run_length_s=60.0,
+    run_gap_s=10.0,
+    run_elapsed_s=30.0,
+    run_start_delay_s=5.0,
+    sbl_per_hour=0.0,
+    bursts_per_hour=0.0,
 )
 
 
@@ -57,7 +62,11 @@ def sample(machine: Machine, noise: np.random.Generator, t_end: float) -> list[U
     series["EXP"] = np.full(SAMPLES, CONFIG.experiment)
     series["FILL"] = machine.fill_number(times)
     return sorted(
-        (Update(name, a, float(b)) for name, v in series.items() for a, b in zip(times.tolist(), v, strict=True)),
+        (
+            Update(name, a, float(b))
+            for name, v in series.items()
+            for a, b in zip(times.tolist(), v, strict=True)
+        ),
         key=lambda u: u.timestamp,
     )
 

@@ -190,14 +190,17 @@ def test_a_shift_killed_mid_run_and_restarted_integrates_like_an_uninterrupted_o
     whole, _ = run_shift(tmp_path / "whole.sqlite", 240)
     db = tmp_path / "killed.sqlite"
     killed, said = run_shift(db, 240, kill_at=70)  # in the middle of run 2 (40 s .. 100 s)
-    assert killed is None and 70 <= said < 100
+    assert killed is None
+    assert 70 <= said < 100
     with Archive(db) as archive:
         checkpoint = archive.lumi_checkpoint()
         assert checkpoint is not None
         state = checkpoint[1]
-        assert state["running"] and state["run"] == 2
+        assert state["running"]
+        assert state["run"] == 2
     restarted, _ = run_shift(db, 240, restart_dead_s=3.0)  # the machine went on for 3 s unseen
-    assert whole is not None and restarted is not None
+    assert whole is not None
+    assert restarted is not None
     # the restarted window replays 30 s of charts, yet run 1 (before 40 s) is all there, from the
     # checkpoint: nothing lost; and nothing counted twice (a second twice would be 1/240 too much)
     assert set(restarted["by_run"]) == set(whole["by_run"]) == {"1", "2", "3", "4"}
@@ -263,9 +266,11 @@ def test_a_schema_1_archive_is_migrated_on_opening(tmp_path: Path) -> None:
             "CREATE TABLE vals (name TEXT NOT NULL, time REAL NOT NULL, value REAL NOT NULL);"
         )
         now = time.time()
-        con.executemany("INSERT INTO vals VALUES (?, ?, ?)", [("LUM", now - 10 + k, 1e34 + k) for k in range(5)])
+        con.executemany(
+            "INSERT INTO vals VALUES (?, ?, ?)", [("LUM", now - 10 + k, 1e34 + k) for k in range(5)]
+        )
     with Archive(path) as archive:
-        t, v = archive.values("LUM")
+        _t, v = archive.values("LUM")
         assert v.tolist() == [1e34 + k for k in range(5)]
         archive.record_values(now, {"LUM": 2e34})
     with sqlite3.connect(path) as con:
@@ -296,11 +301,14 @@ def test_a_restart_charts_the_shift_and_takes_the_integral_from_the_checkpoint(t
         restore_history(archive, restarted, end)
     assert restarted.lumi.total == pytest.approx(first.lumi.total, rel=1e-12)
     assert restarted.lumi.by_run == pytest.approx(first.lumi.by_run, rel=1e-12)
-    assert restarted.lumi.run == 7 and restarted.lumi.running
+    assert restarted.lumi.run == 7
+    assert restarted.lumi.running
     t, v = restarted.buffers["L1:TOTAL"].view()
-    assert t[0] < start + 60 and t[-1] == pytest.approx(end - 1, abs=1.0)  # all three hours charted
+    assert t[0] < start + 60
+    assert t[-1] == pytest.approx(end - 1, abs=1.0)
     last_hour = t > end - 3600
     assert np.count_nonzero(last_hour) > 3500  # every archived second of the last hour
     assert np.count_nonzero(~last_hour) < 2 * 3600 / 10  # the hours before as 30 s means
-    assert v.min() >= 2e4 and v.max() <= 2e4 + 97
+    assert v.min() >= 2e4
+    assert v.max() <= 2e4 + 97
     assert restarted.states["L1:TOTAL"].value == first.states["L1:TOTAL"].value

@@ -96,7 +96,14 @@ def test_a_full_disk_stops_archiving_with_an_alarm_never_the_panels(qapp: object
     panel.show()
     hub.start()
     try:
-        assert wait_for(lambda: (hub.tick(), hub.archive is None)[1])
+        def ticked(condition: Callable[[], bool]) -> Callable[[], bool]:
+            def check() -> bool:
+                hub.tick()
+                return condition()
+
+            return check
+
+        assert wait_for(ticked(lambda: hub.archive is None))
         stopped = hub.model.extra_readings[ARCHIVE_VALUE]
         assert stopped.value == 1.0
         assert "full.sqlite: archiving stopped: database or disk is full" in stopped.detail
@@ -106,7 +113,7 @@ def test_a_full_disk_stops_archiving_with_an_alarm_never_the_panels(qapp: object
         assert alarms.alarms["archive_stopped"].needs_ack
         # the panels go on: the source is drained, the model grows, the visible panel repaints
         version, frames = hub.model.version, hub.frames
-        assert wait_for(lambda: (hub.tick(), hub.model.version > version and hub.frames > frames)[1])
+        assert wait_for(ticked(lambda: hub.model.version > version and hub.frames > frames))
     finally:
         hub.stop()
         archive.close()
