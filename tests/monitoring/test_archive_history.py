@@ -51,7 +51,9 @@ def test_a_restarted_window_replays_the_archive_and_goes_on(
     assert set(t_lum) <= set(t_chart.tolist())  # the chart opens with the archived hour
     # the replayed integral is the first window's, from one sample a second instead of ten
     assert second.model.lumi.total == pytest.approx(total_first, rel=0.2)
-    assert second.model.lumi.total <= total_first * (1 + 1e-9)  # the checkpoint's, nothing twice
+    # the checkpoint's, and after it the last archived seconds at 1 Hz (within their noise): a second
+    # counted twice would be a sixth too much
+    assert second.model.lumi.total <= total_first * 1.02
     replayed_total = second.model.lumi.total
     second.start()
 
@@ -96,6 +98,7 @@ def test_a_full_disk_stops_archiving_with_an_alarm_never_the_panels(qapp: object
     panel.show()
     hub.start()
     try:
+
         def ticked(condition: Callable[[], bool]) -> Callable[[], bool]:
             def check() -> bool:
                 hub.tick()
