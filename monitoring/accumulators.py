@@ -9,7 +9,9 @@ from __future__ import annotations
 import math
 import time
 from collections import OrderedDict, deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -266,6 +268,45 @@ class LumiIntegrator:
     @property
     def missed_estimate(self) -> float:
         return float(sum(g.estimate for g in self.gaps if g.end is not None and math.isfinite(g.estimate)))
+
+    @property
+    def last_seen(self) -> float:
+        """The newest luminosity sample time taken (integrated or not)."""
+        return self._last_seen
+
+    def state(self) -> dict[str, Any]:
+        """Everything integrated so far, as plain JSON-able values (the archive's checkpoint)."""
+        return {
+            "total": self.total,
+            "by_run": [[run, v] for run, v in self.by_run.items()],
+            "by_day": [[day, v] for day, v in self.by_day.items()],
+            "gaps": [[g.start, g.end, g.reason, g.luminosity_before, g.luminosity_after] for g in self.gaps],
+            "run": self.run,
+            "running": self.running,
+            "last": list(self._last) if self._last is not None else None,
+            "last_seen": self._last_seen if math.isfinite(self._last_seen) else None,
+        }
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Go on from a :meth:`state`: samples up to its ``last_seen`` are not integrated again."""
+        self.total = float(state["total"])
+        self.by_run = OrderedDict((int(run), float(v)) for run, v in state["by_run"])
+        self.by_day = OrderedDict((str(day), float(v)) for day, v in state["by_day"])
+        self.gaps = deque(
+            (Gap(float(a), None if b is None else float(b), str(r), _num(lb), _num(la))
+             for a, b, r, lb, la in state["gaps"]),
+            maxlen=self.keep,
+        )  # fmt: skip
+        self.run, self.running = int(state["run"]), bool(state["running"])
+        last = state["last"]
+        self._last = (float(last[0]), float(last[1])) if last is not None else None
+        seen = state["last_seen"]
+        self._last_seen = float(seen) if seen is not None else -math.inf
+
+
+def _num(value: Any) -> float:
+    """JSON's null (a NaN written by ``json.dumps(allow_nan=False)``'s caller) back to NaN."""
+    return math.nan if value is None else float(value)
 
 
 @dataclass

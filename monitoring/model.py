@@ -205,6 +205,22 @@ class MonitorModel:
         self._complete_postmortems()
         self.version += 1
 
+    def preload(self, name: str, t: np.ndarray, v: np.ndarray) -> None:
+        """Archived history of one channel (times increasing, before anything ingested) straight into
+        its strip buffer and state: no checks and nothing derived (the archive's restore replays the
+        channels things are derived from through :meth:`ingest`)."""
+        if not len(t):
+            return
+        state = self._state(name)
+        self.buffers[name].extend(t, v)
+        now = self.clock()
+        clk = self._clocks.setdefault(name, _Clock())
+        clk.last, clk.last_value, clk.received = float(t[-1]), float(v[-1]), now
+        state.value, state.timestamp, state.received = float(v[-1]), float(t[-1]), now
+        state.connected, state.severity, state.message = True, Severity.NO_ALARM, ""
+        self.latest_time = max(self.latest_time, float(t[-1]))
+        self.version += 1
+
     @staticmethod
     def _in_time_order(updates: list[Update]) -> Iterable[Update]:
         """Channels merged by timestamp, each channel's updates kept in arrival order (a clock

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QCheckBox, QDockWidget, QLabel, QVBoxLayout, QWidget
 
 from displays.event_visuals import EventVisuals, detector_crystal_painter
@@ -40,12 +41,13 @@ from monitoring.alarms import (
     ASSETS_ALARMS,
     AlarmConfigError,
     AlarmModel,
+    WavFileSink,
     dqm_reading,
     dqm_statuses,
     load_definitions,
     stream_reading,
 )
-from monitoring.archive import Archive, ArchiveError
+from monitoring.archive import Archive, ArchiveError, open_archive
 from monitoring.histograms.backends import Backend, BackendUnavailable, NumpyBackend, get_backend
 from monitoring.histograms.definitions import STANDARD
 from monitoring.histograms.files import DatasetCounts, fill_dataset
@@ -62,6 +64,8 @@ from panels.log_dock import LogPanel
 from panels.main_window import MainWindow
 from panels.monitoring import LiveHub, monitoring_docks
 from panels.monitoring.alarm_status import AlarmStatus
+from panels.monitoring.sound import MODES as SOUND_MODES
+from panels.monitoring.sound import WindowAnnunciator
 from panels.stream_status import MAJOR, StreamStatus
 from panels.summary_panel import SummaryPanel
 from panels.theme import Theme
@@ -89,6 +93,7 @@ class AppConfig:
     settings: Path | None = None  # INI file of the window's settings; None: the user's own
     alarms: Path = ASSETS_ALARMS  # alarm definitions (docs/monitoring.md §2.5)
     alarm_archive: Path | None = None  # SQLite archive keeping the alarm log across restarts (§2.6)
+    alarm_sound_sink: Path | None = None  # every annunciated tone also written here (headless tests)
     histogram_backend: str = "numba"  # fills the data set's histograms (numpy where numba is missing)
     chunk_size: int = 10_000  # events per chunk of the data-set passes
 
@@ -219,10 +224,16 @@ class Application:
 
         alarms: AlarmModel | None = None
         self.archive: Archive | None = None
+        sink = WavFileSink(config.alarm_sound_sink) if config.alarm_sound_sink is not None else None
+        sound = str(w.settings.value("alarms/sound", "tone"))
+        self.annunciator = WindowAnnunciator(sound, sink, w)  # View > Alarm sound; a setting
         try:
-            alarms = AlarmModel(load_definitions(config.alarms))
+            alarms = AlarmModel(load_definitions(config.alarms), sinks=[self.annunciator])
             if config.alarm_archive is not None:
-                self.archive = Archive(config.alarm_archive)
+                self.archive, problem = open_archive(config.alarm_archive)  # a damaged one set aside
+                if problem:
+                    log.error("archive: %s", problem)
+                    w.statusBar().showMessage(f"archive: {problem}")
                 self.archive.restore(alarms)  # the log, latches, acknowledgements and shelves go on
         except (AlarmConfigError, ArchiveError) as exc:  # the panels work without the alarm list
             w.statusBar().showMessage(f"alarms: {exc}")
@@ -267,6 +278,7 @@ class Application:
             w.tabifyDockWidget(histo_dock, self.summary_dock)
             w.tabifyDockWidget(histo_dock, log_dock)
         self.sbl_dock = next((d for d in self.monitoring if d.objectName() == "monitoring-sbl"), None)
+        self._alarm_sound_menu()
         self.alarm_status = AlarmStatus(lambda: self.hub.model if self.hub is not None else None)
         self.alarm_status.panel_requested.connect(self._open_panel)
         w.statusBar().addPermanentWidget(self.alarm_status)
@@ -301,6 +313,25 @@ class Application:
         self.browser.add_header_widget(self.follower)
         self.follower.timer.start()
         QTimer.singleShot(800, self.follower.tick)
+
+    def _alarm_sound_menu(self) -> None:
+        """View > Alarm sound: tone, spoken text or off, kept in the window's settings."""
+        w = self.window
+        menu = w._view_menu().addMenu("Alarm sound")
+        group = QActionGroup(w)
+        self.sound_actions: dict[str, QAction] = {}
+        for mode, label in SOUND_MODES.items():
+            action = QAction(label, w, checkable=True)
+            action.setChecked(mode == self.annunciator.mode)
+            action.triggered.connect(lambda _=False, m=mode: self.set_alarm_sound(m))
+            group.addAction(action)
+            menu.addAction(action)
+            self.sound_actions[mode] = action
+
+    def set_alarm_sound(self, mode: str) -> None:
+        self.annunciator.set_mode(mode)
+        self.sound_actions[mode].setChecked(True)
+        self.window.settings.setValue("alarms/sound", mode)
 
     def _machine_problem(self, text: str) -> QDockWidget:
         """A dock in place of the machine panels, saying why they are missing."""
@@ -456,4 +487,5 @@ class Application:
         if self.archive is not None:
             self.archive.close()
             self.archive = None
+        self.annunciator.close()
         self.browser.shutdown()

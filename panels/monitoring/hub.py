@@ -12,9 +12,10 @@ value the GUI thread sets at each tick: no other thread ever reads the model.
 
 With an :class:`~monitoring.archive.Archive` the hub records what it drains (one sample per channel
 a second) and, for sources without a history of their own (``ca://``, ``pva://``), replays the
-archived last hour into the model before the source starts, so a restarted window opens with its
-charts and its integrated luminosity; a failing archive (a full disk) stops archiving with a MAJOR
-message, never the panels.
+archived last hour into the model before the source starts, and the integrated luminosity whole from
+the archive's checkpoint (:func:`~monitoring.archive.restore_history`), so a restarted window opens
+with its charts and the shift's luminosity; a failing archive (a full disk) stops archiving with a
+MAJOR message and the ``archive_stopped`` alarm (``ARCHIVE:STOPPED``), never the panels.
 """
 
 from __future__ import annotations
@@ -26,14 +27,14 @@ from typing import Protocol
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
-from monitoring.alarms import AlarmModel
-from monitoring.archive import Archive
+from monitoring.alarms import AlarmModel, Reading
+from monitoring.archive import HISTORY_S, Archive, restore_history
 from monitoring.channels import Severity
 from monitoring.model import MonitorModel
 from monitoring.source import Source, SourceError, Update, open_machine_source
 
+ARCHIVE_VALUE = "ARCHIVE:STOPPED"  # 1 once archiving stopped (the archive_stopped alarm)
 ARCHIVED_SCHEMES = ("ca", "pva")  # sources whose history is the archive (sim:// replays its own)
-HISTORY_S = 3600.0  # replayed at start: the last hour, as sim:// replays its own
 
 
 class LivePanel(Protocol):
@@ -59,12 +60,9 @@ class LiveHub(QObject):
         super().__init__(parent)
         self.source = open_machine_source(source) if isinstance(source, str) else source
         self.archive = archive
-        history: list[Update] = []
-        if archive is not None and self.source.scheme in ARCHIVED_SCHEMES:
-            # the archive is this source's history: what came before now is replayed, not live
-            now = time.time()
-            self.source.live_from = now
-            history = archive.history(self.source.channels, now - HISTORY_S)
+        replay = archive is not None and self.source.scheme in ARCHIVED_SCHEMES
+        if replay:  # the archive is this source's history: what came before now is replayed, not live
+            self.source.live_from = time.time()
         self.model = MonitorModel(
             self.source.channels,
             source_name=self.source.url,
@@ -73,9 +71,11 @@ class LiveHub(QObject):
             alarms=alarms,  # judged at each check, once a second (docs/monitoring.md §2.5)
         )
         self.source.queue()  # make the queue before the thread starts
-        for start in range(0, len(history), 20_000):  # bounded batches, as a source delivers them
-            self.model.ingest(history[start : start + 20_000])
-        self.replayed = len(history)
+        self.replayed = 0
+        if archive is not None:
+            self.model.extra_readings[ARCHIVE_VALUE] = Reading(0.0)
+            if replay:
+                self.replayed = restore_history(archive, self.model, self.source.live_from, HISTORY_S)
         self.max_per_tick = max_per_tick  # ~6 µs each to ingest: ~12 ms of a 33 ms tick at most
         self._notices = 0  # source notices already logged
         self.panels: list[LivePanel] = []
@@ -106,11 +106,13 @@ class LiveHub(QObject):
     def _record(self, updates: list[Update]) -> None:
         assert self.archive is not None
         try:
-            self.archive.record_updates(updates)
+            self.archive.record_updates(updates, lumi=self.model.lumi)
         except (sqlite3.Error, OSError) as exc:  # a full disk stops the archive, never the panels
+            text = f"{self.archive.path}: archiving stopped: {exc}"
             self.archive = None
-            self.model.note("archive", f"archiving stopped: {exc}", Severity.MAJOR)
-            self.error.emit(f"archive: archiving stopped: {exc}")
+            self.model.note("archive", text, Severity.MAJOR)
+            self.model.extra_readings[ARCHIVE_VALUE] = Reading(1.0, detail=text)
+            self.error.emit(text)
 
     def current_run(self) -> tuple[int, int] | None:
         """The model's run in progress as of the last tick; safe to call from any thread."""

@@ -89,9 +89,19 @@ class SBLPanel(MonitorPanel):
         plots_layout = QVBoxLayout(plots_box)
         plots_layout.setContentsMargins(0, 0, 0, 0)
         plots_layout.setSpacing(2)
+        title_row = QHBoxLayout()
         self.pm_title = QLabel("post-mortem: none yet")  # above both plots, wrapped: never clipped
         self.pm_title.setWordWrap(True)
-        plots_layout.addWidget(self.pm_title)
+        # the rings' key beside the title, not a legend inside a plot (it sat on the curves there)
+        self.pm_key = QLabel(
+            "  ".join(
+                f"<span style='color:{c}'>━●━</span> {ring}"
+                for ring, c in (("HER", HER_COLOR), ("LER", LER_COLOR))
+            )
+        )
+        title_row.addWidget(self.pm_title, 1)
+        title_row.addWidget(self.pm_key)
+        plots_layout.addLayout(title_row)
         plots = QHBoxLayout()
         plots_layout.addLayout(plots, 1)
         background = current_theme().color("plot_background")
@@ -100,7 +110,6 @@ class SBLPanel(MonitorPanel):
         self.pm_wide.setLabel("left", "I [mA]")
         self.pm_turns = pg.PlotWidget(background=background)
         self.pm_turns.setLabel("bottom", "time from loss [µs]")
-        self.pm_wide.addLegend(offset=(8, 8), labelTextSize="8pt")
         self.pm_curves = {}
         for ring, color in (("HER", HER_COLOR), ("LER", LER_COLOR)):
             pen = pg.mkPen(color, width=1.5)

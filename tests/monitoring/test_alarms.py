@@ -348,7 +348,10 @@ def test_shipped_definitions_load_and_name_real_values() -> None:
         "sudden_beam_loss", "luminosity_low", "her_current_low", "ler_current_low", "l1_dead_time_high",
         "dead_trigger_bit", "stalled_event_stream", "disconnected_pv", "dqm_histogram_error",
     }  # fmt: skip
-    derived = {SBL_VALUE, "L1:SILENT_BITS", "CHANNELS:DISCONNECTED", "CHANNELS:STALE", "STREAM", "DQM:ERRORS"}
+    derived = {
+        SBL_VALUE, "L1:SILENT_BITS", "CHANNELS:DISCONNECTED", "CHANNELS:STALE", "STREAM", "DQM:ERRORS",
+        "ARCHIVE:STOPPED",
+    }  # fmt: skip
     for d in defs.values():
         for cond in (d.condition, d.enabled_when):
             if cond is not None:

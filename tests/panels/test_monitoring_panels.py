@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QColor, QImage
-from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow
+from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QWidget
 
 from monitoring.channels import Severity
 from monitoring.machine import MachineConfig
@@ -377,3 +377,86 @@ def test_sbl_postmortem_stays_readable_in_a_low_dock_and_a_tall_one(
         # the post-mortem plots are drawn: their dark plot background covers a good part of the panel
         plot_image = panel.pm_turns.grab().toImage()
         assert pixel_fraction(plot_image, background) > 0.4
+
+
+# the beam-loss panel as the window docks it at start (a 1680 x 1000 window, bottom docks 300 px
+# high): the panel inside its dock measured 1680 x 254 in the application
+DEFAULT_SBL_SIZE = (1680, 254)
+
+
+def test_sbl_postmortem_axis_titles_never_touch_their_tick_labels_at_the_default_dock_size(
+    qtbot, history, screenshot_dir: Path
+) -> None:
+    """Pixel probe: each axis title is drawn once with and once without its title; the title's own
+    pixels (the difference) must lie apart from the tick labels' pixels, inside the plot, unclipped."""
+    _, panels = make_hub(qtbot, history, ["sbl"])
+    panel: SBLPanel = panels["sbl"]
+    panel.resize(*DEFAULT_SBL_SIZE)  # out of make_hub's tall layout, into the low strip's
+    qtbot.waitUntil(lambda: panel.split.orientation() == Qt.Orientation.Horizontal, timeout=3000)
+    window = QMainWindow()  # docked as the application docks it at start (panels/app.py)
+    qtbot.addWidget(window)
+    window.setCentralWidget(QWidget())
+    dock = QDockWidget(panel.title, window)
+    dock.setWidget(panel)
+    window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+    other = QDockWidget("Log", window)  # tabbed with the other bottom docks, as there
+    other.setWidget(QWidget())
+    window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, other)
+    window.tabifyDockWidget(dock, other)
+    dock.raise_()
+    window.resize(1680, 1000)
+    window.resizeDocks([dock], [300], Qt.Orientation.Vertical)
+    window.show()
+    qtbot.waitExposed(window)
+    QApplication.processEvents()
+    assert panel.split.orientation() == Qt.Orientation.Horizontal
+    assert abs(panel.width() - DEFAULT_SBL_SIZE[0]) <= 20
+    assert abs(panel.height() - DEFAULT_SBL_SIZE[1]) <= 20
+    panel.grab().save(str(screenshot_dir / "monitoring_sbl_default_dock.png"))
+    assert panel.pm_title.text().startswith("post-mortem: SUDDEN BEAM LOSS")
+    probed = 0
+    for plot, axes in ((panel.pm_wide, ("left", "bottom")), (panel.pm_turns, ("bottom",))):
+        for name in axes:
+            axis = plot.getAxis(name)
+            rect = axis.sceneBoundingRect().toAlignedRect().intersected(plot.rect())
+            axis.label.setVisible(False)
+            axis.update()
+            without = ink(plot.grab().toImage(), rect)
+            axis.label.setVisible(True)
+            axis.update()
+            with_title = ink(plot.grab().toImage(), rect)
+            title = with_title & ~without
+            ticks = without.copy()
+            if name == "left":  # the axis line and tick marks: the columns next to the plot
+                ticks[:, -7:] = False
+            else:
+                ticks[:7, :] = False
+            assert title.sum() > 60, (name, "axis title not drawn")
+            assert ticks.sum() > 60, (name, "tick labels not drawn")
+            ty, tx = np.nonzero(title)
+            ky, kx = np.nonzero(ticks)
+            if name == "left":  # rotated title left of the numbers, a clear gap between them
+                assert tx.max() + 2 <= kx.min(), (tx.max(), kx.min())
+                assert rect.left() + tx.min() >= 1  # not cut at the plot's left edge
+                assert tx.max() - tx.min() >= 8  # the text's full height: no glyph cut off
+                assert ty.max() - ty.min() >= 25  # "I [mA]" at its full length, not squashed
+            else:  # title below the numbers
+                assert ty.min() >= ky.max() + 2, (ty.min(), ky.max())
+                assert rect.top() + ty.max() <= plot.height() - 2  # not cut at the bottom
+                assert tx.max() - tx.min() >= 80  # "time from loss [s]" written out
+            probed += 1
+    assert probed == 3
+
+
+def ink(image: QImage, rect) -> np.ndarray:
+    """Pixels of ``rect`` differing clearly from the plot background (text, lines)."""
+    from panels.theme import current_theme
+
+    img = image.convertToFormat(QImage.Format.Format_RGB32)
+    w, h = img.width(), img.height()
+    arr = np.frombuffer(img.constBits(), dtype=np.uint8, count=img.bytesPerLine() * h).reshape(h, -1)
+    rgb = arr[:, : 4 * w].reshape(h, w, 4)[:, :, :3].astype(int)
+    c = QColor(current_theme().color("plot_background"))
+    background = np.array([c.blue(), c.green(), c.red()])
+    region = rgb[rect.top() : rect.bottom() + 1, rect.left() : rect.right() + 1]
+    return np.abs(region - background).max(axis=2) > 60

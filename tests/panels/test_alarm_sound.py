@@ -1,0 +1,109 @@
+"""The window sounds its alarms: the annunciator is one of the alarm model's sinks, plays the
+severity's tone through the player it finds (a stand-in player script on PATH here, which keeps
+what it was given), speaks when set to, is silent when off, and keeps the choice in the settings."""
+
+from __future__ import annotations
+
+import os
+import stat
+import wave
+from pathlib import Path
+
+import pytest
+
+from monitoring.alarms import BEEPS, Reading, write_tone
+from monitoring.channels import Severity
+
+
+def stand_in(folder: Path, name: str, line: str) -> None:
+    """An executable ``name`` that records what it is asked to play or say into ``folder``."""
+    script = folder / "bin" / name
+    script.parent.mkdir(exist_ok=True)
+    script.write_text(f"#!/bin/sh\n{line}\n")
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+
+
+@pytest.mark.gl
+def test_the_window_sounds_a_raised_alarm_as_its_setting_says(qtbot, tmp_path, monkeypatch) -> None:
+    from PySide6.QtCore import QSettings
+
+    from panels.app import AppConfig, Application
+
+    stand_in(tmp_path, "aplay", f'cp "$1" "{tmp_path}/played-$$.wav"')
+    stand_in(tmp_path, "espeak", f'printf "%s" "$1" > "{tmp_path}/said.txt"')
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    sink = tmp_path / "sink.wav"
+    config = AppConfig(
+        machine="sim://?accel=30&sbl_rate=0",
+        stream="none",
+        settings=tmp_path / "settings.ini",
+        alarm_sound_sink=sink,
+    )
+    app = Application(config)
+    qtbot.addWidget(app.window)
+    try:
+        assert app.hub is not None
+        model, alarms = app.hub.model, app.hub.model.alarm_model
+        assert alarms is not None
+        assert app.annunciator in alarms.sinks  # wired to the window's alarm model
+        assert app.annunciator.mode == "tone"
+        assert app.sound_actions["tone"].isChecked()
+
+        def archive_fails(failed: bool) -> None:  # the hub's own reading when the archive stops
+            model.extra_readings["ARCHIVE:STOPPED"] = Reading(1.0 if failed else 0.0)
+            model.check()
+
+        archive_fails(True)
+        assert alarms.alarms["archive_stopped"].raised
+        with wave.open(str(sink)) as w:  # MAJOR: three beeps of 0.15 s, 0.1 s apart
+            rate = w.getframerate()
+            assert w.getnframes() == BEEPS[Severity.MAJOR] * int(0.15 * rate) + 2 * int(0.1 * rate)
+        if app.annunciator._sound_effect is None:  # no Qt Multimedia here: the player on PATH
+            assert app.annunciator.played[-1] == ("aplay", "archive_stopped")
+            qtbot.waitUntil(lambda: len(list(tmp_path.glob("played-*.wav"))) == 1, timeout=5000)
+            (played,) = tmp_path.glob("played-*.wav")
+            tone = write_tone(tmp_path / "expected.wav", Severity.MAJOR)
+            qtbot.waitUntil(lambda: played.read_bytes() == tone.read_bytes(), timeout=5000)
+
+        def raise_again() -> None:
+            alarms.acknowledge("archive_stopped", "Ana")
+            archive_fails(False)  # acknowledged and clear: over
+            archive_fails(True)
+
+        app.sound_actions["off"].trigger()  # View > Alarm sound > Off
+        sink.unlink()
+        heard = len(app.annunciator.played)
+        raise_again()
+        assert alarms.alarms["archive_stopped"].raised
+        assert not sink.exists()
+        assert len(app.annunciator.played) == heard
+
+        app.set_alarm_sound("voice")
+        raise_again()
+        if app.annunciator._speech is None:
+            assert app.annunciator.played[-1] == ("espeak", "archive_stopped")
+            said = tmp_path / "said.txt"
+            qtbot.waitUntil(said.exists, timeout=5000)
+            qtbot.waitUntil(lambda: said.read_text() == "MAJOR alarm: Archive stopped", timeout=5000)
+        app.window.settings.sync()
+        assert QSettings(str(config.settings), QSettings.Format.IniFormat).value("alarms/sound") == "voice"
+    finally:
+        app.close()
+
+
+def test_without_any_player_the_tone_is_the_system_beep(qapp, tmp_path, monkeypatch) -> None:
+    from monitoring.alarms import AlarmDefinition, AlarmModel, Condition, WavFileSink
+    from panels.monitoring.sound import WindowAnnunciator
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # nothing to play with
+    annunciator = WindowAnnunciator("voice", WavFileSink(tmp_path / "sink.wav"))
+    annunciator._sound_effect = annunciator._speech = None  # as without Qt Multimedia and speech
+    model = AlarmModel(
+        [AlarmDefinition("x", "X", Severity.MINOR, Condition("X", "above", 0))], sinks=[annunciator]
+    )
+    model.update({"X": Reading(1.0)})
+    assert list(annunciator.played) == [("beep", "x")]
+    assert (tmp_path / "sink.wav").exists()
+    with pytest.raises(ValueError, match="one of tone, voice, off"):
+        annunciator.set_mode("loud")
+    annunciator.close()
