@@ -6,7 +6,6 @@ import math
 from pathlib import Path
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
@@ -21,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from monitoring.model import MonitorModel
 from panels.monitoring.style import GAP_COLOR
+from panels.plots import pg
 from panels.theme import current_theme
 
 SPANS = {"10 min": 600.0, "1 h": 3600.0, "8 h": 8 * 3600.0, "24 h": 86400.0}
