@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from vispy import scene
 
-from displays.canvas import DetectorCanvas
+from displays.canvas import DetectorCanvas, built_without_cyclic_gc
 from displays.style import (
     AXIS_COLOR,
     BACKGROUND,
@@ -44,6 +44,7 @@ PROJECTIONS: dict[str, Projection] = {
 class ProjectionView:
     """A PanZoom view of detector outlines; ``.view`` is the ViewBox, ``.outlines`` one Line per part."""
 
+    @built_without_cyclic_gc
     def __init__(
         self,
         kind: str,
