@@ -142,7 +142,7 @@ def test_views_are_built_with_the_cyclic_collector_held_off_and_given_back(app: 
     gc.collect()
     gc.callbacks.append(count)
     try:
-        views = [
+        views: list[DetectorView3D | ProjectionView] = [
             DetectorView3D(parts, app=app, size=(160, 120)),
             ProjectionView("rphi", rphi, app=app, size=(160, 120)),
         ]
