@@ -146,7 +146,7 @@ def envelope_elements(
     endcap = np.ptp(np.abs(z)) > np.ptp(r)
     key, side = (np.abs(z), np.sign(z)) if endcap else (r, np.zeros(n_el))
     keep = np.zeros(n_el, bool)
-    for s in np.unique(side):
+    for s in sorted(set(side.tolist())):  # np.unique's values (it would import numpy.ma for them)
         members = np.flatnonzero(side == s)
         keep[members[np.argmax(key[members])]] = True
         if not endcap:  # an endcap closes the barrel with its outer plate alone
