@@ -1,7 +1,8 @@
 """The VisPy private hooks the display relies on, checked once against the installed VisPy.
 
 The views reach into a few of VisPy's private methods (the draw that clears the frame, the grid's
-layout, the axes' tick update). They are written for ``TESTED``; with any other VisPy the program
+layout, the axes' tick update, the text glyph loader: ``install_glyph_cache``). They are written
+for ``TESTED``; with any other VisPy the program
 says so in one line naming the hooks that are gone, and each view falls back to VisPy's own
 behaviour for a missing hook (pictures may then differ) instead of failing. The Qt widget's paint
 and the grid's colour are looked up on the object itself where they are used.
@@ -12,10 +13,13 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Iterable
+from typing import Any
 
+import numpy as np
 import vispy
 from vispy import scene
 from vispy.scene.widgets import AxisWidget, Grid
+from vispy.visuals.text import text as vispy_text
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +28,7 @@ HOOKS: dict[str, tuple[type, str]] = {  # name -> (class, method); what each is 
     "SceneCanvas._draw_scene": (scene.SceneCanvas, "_draw_scene"),
     "Grid._update_child_widget_dim": (Grid, "_update_child_widget_dim"),
     "AxisWidget._view_changed": (AxisWidget, "_view_changed"),
+    "TextureFont._load_char": (vispy_text.TextureFont, "_load_char"),
 }
 
 
@@ -66,3 +71,83 @@ def check_once() -> str | None:
     if text:
         log.warning("%s", text)
     return text
+
+
+#: (face, bold, italic, size, spread, ratio, char) -> (offset, advance, glyph bitmap, SDF block)
+_GLYPHS: dict[tuple[Any, ...], tuple[Any, float, np.ndarray, np.ndarray]] = {}
+
+
+def _freetype_load_font() -> Any:
+    """VisPy's freetype font loader when it is the one in use (Linux, Windows), else None."""
+    try:
+        from vispy.util.fonts import _freetype
+
+        return _freetype._load_font if vispy_text._load_glyph is _freetype._load_glyph else None
+    except ImportError:  # no freetype: VisPy's own path says why when a text is drawn
+        return None
+
+
+def _load_char_once(self: Any, char: str) -> None:
+    """``TextureFont._load_char`` with each glyph rendered once per process.
+
+    Every VisPy text visual has a font (and an atlas) of its own, so each one loaded every glyph it
+    shows from freetype at 256 pt and computed its signed-distance field again: 5-15 ms a glyph,
+    most of the first paint of the projections (their axes) and of the window. The glyph's metrics
+    and its SDF block are kept after the first time; each atlas still gets its own copy, placed where
+    VisPy places it, and the kerning against the font's other glyphs is read from the face as VisPy
+    does, so the texts draw exactly as before.
+    """
+    font = self._font
+    load_font = _freetype_load_font()
+    if load_font is None or not isinstance(self._renderer, vispy_text.SDFRendererCPU):
+        assert _VISPY_LOAD_CHAR is not None  # installed only where VisPy has it
+        _VISPY_LOAD_CHAR(self, char)
+        return
+    key = (font["face"], font["bold"], font["italic"], font["size"], self._spread, self.ratio, char)
+    entry = _GLYPHS.get(key)
+    if entry is None:
+        loaded: dict[str, dict[str, Any]] = {}
+        vispy_text._load_glyph(font, char, loaded)
+        bitmap = loaded[char]["bitmap"]
+        spread = self._spread
+        data = np.zeros((bitmap.shape[0] + 2 * spread, bitmap.shape[1] + 2 * spread), np.uint8)
+        data[spread:-spread, spread:-spread] = bitmap
+        height, width = data.shape[0] // self.ratio, data.shape[1] // self.ratio
+        block = np.zeros((height, width, 3), np.uint8)
+        self._renderer.render_to_texture(data, block, (0, 0), (width, height))
+        entry = (loaded[char]["offset"], loaded[char]["advance"], bitmap, block)
+        _GLYPHS[key] = entry
+    offset, advance, bitmap, block = entry
+    height, width = block.shape[:2]
+    region = self._atlas.get_free_region(width + 2, height + 2)
+    if region is None:
+        raise RuntimeError("Cannot store glyph")
+    x, y = region[0] + 1, region[1] + 1
+    self._atlas[y : y + height, x : x + width, :] = block
+    glyph: dict[str, Any] = dict(char=char, offset=offset, bitmap=bitmap, advance=advance, kerning={})
+    self._glyphs[char] = glyph
+    face = load_font(font["face"], font["bold"], font["italic"])
+    face.set_char_size(font["size"] * 64)
+    for other_char, other_glyph in self._glyphs.items():
+        glyph["kerning"][other_char] = face.get_kerning(other_char, char).x / 64.0
+        other_glyph["kerning"][char] = face.get_kerning(char, other_char).x / 64.0
+    shape = self._atlas.shape
+    texcoords = (
+        x / float(shape[1]),
+        y / float(shape[0]),
+        (x + width) / float(shape[1]),
+        (y + height) / float(shape[0]),
+    )
+    glyph.update(dict(size=(width, height), texcoords=texcoords))
+
+
+_VISPY_LOAD_CHAR = getattr(vispy_text.TextureFont, "_load_char", None)
+
+
+@functools.cache
+def install_glyph_cache() -> bool:
+    """Give every VisPy text the process's glyph cache (``_load_char_once``); whether it took."""
+    if not has_hook("TextureFont._load_char"):
+        return False
+    vispy_text.TextureFont._load_char = _load_char_once
+    return True

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
+import pytest
 import vispy
 
 from displays import vispy_compat
@@ -24,3 +28,39 @@ def test_another_vispy_is_named_with_the_hooks_it_lacks() -> None:
     assert vispy_compat.problem("1.0.0", frozenset()) == (
         "VisPy 1.0.0 is not the 0.17 this display was tested with (displays/vispy_compat.py)"
     )
+
+
+@pytest.mark.gl
+def test_glyphs_rendered_once_per_process_draw_as_vispys_own_loader_draws_them(qapp: Any) -> None:
+    """Texts drawn from the glyph cache (a second canvas reuses the first one's glyphs) are the
+    pixels VisPy's own loader gives, kerning included."""
+    from vispy import app as vispy_app
+    from vispy import scene
+    from vispy.visuals.text import text as vispy_text
+
+    from displays.canvas import DetectorCanvas
+
+    app = vispy_app.use_app("pyside6")
+
+    def picture() -> np.ndarray:
+        canvas = DetectorCanvas(keys=None, size=(240, 80), app=app, bgcolor="black")
+        view = canvas.central_widget.add_view()
+        view.camera = scene.PanZoomCamera(rect=(0, 0, 240, 80))
+        for k, text in enumerate(("e- 7 GeV", "AVWa 0123")):
+            scene.visuals.Text(text, pos=(120, 25 + 30 * k), color="white", font_size=14, parent=view.scene)
+        try:
+            return np.asarray(canvas.render(alpha=False))
+        finally:
+            canvas.close()
+
+    assert vispy_compat.install_glyph_cache()
+    cached = [picture(), picture()]
+    assert any(key[-1] == "W" for key in vispy_compat._GLYPHS)
+    vispy_text.TextureFont._load_char = vispy_compat._VISPY_LOAD_CHAR
+    try:
+        plain = picture()
+    finally:
+        vispy_text.TextureFont._load_char = vispy_compat._load_char_once
+    assert plain[..., :3].max() > 100  # the texts are there
+    for image in cached:
+        assert np.array_equal(image, plain)
