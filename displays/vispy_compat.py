@@ -87,6 +87,24 @@ def _freetype_load_font() -> Any:
         return None
 
 
+def _freetype_glyph(load_font: Any, font: dict[str, Any], char: str) -> tuple[Any, float, np.ndarray]:
+    """VisPy's ``_load_glyph`` without its kerning: offset, advance and the 8-bit bitmap, the bytes
+    read through ctypes rather than freetype-py's list of a Python int per pixel (a glyph at
+    256 pt has about 40,000)."""
+    from freetype import FT_LOAD_NO_AUTOHINT, FT_LOAD_NO_HINTING, FT_LOAD_RENDER
+
+    face = load_font(font["face"], font["bold"], font["italic"])
+    face.set_char_size(font["size"] * 64)
+    face.load_char(char, FT_LOAD_RENDER | FT_LOAD_NO_HINTING | FT_LOAD_NO_AUTOHINT)
+    bitmap = face.glyph.bitmap
+    width, height, size = bitmap.width, bitmap.rows, bitmap.rows * bitmap.pitch
+    raw = bitmap._FT_Bitmap.buffer
+    pixels = np.ctypeslib.as_array(raw, shape=(size,)).copy() if size > 0 and raw else np.zeros(0, np.uint8)
+    w0 = pixels.size // height if pixels.size > 0 else 0
+    image = pixels.reshape(height, w0)[:, :width].astype(np.ubyte)
+    return (face.glyph.bitmap_left, face.glyph.bitmap_top), face.glyph.advance.x / 64.0, image
+
+
 def _load_char_once(self: Any, char: str) -> None:
     """``TextureFont._load_char`` with each glyph rendered once per process.
 
@@ -106,16 +124,14 @@ def _load_char_once(self: Any, char: str) -> None:
     key = (font["face"], font["bold"], font["italic"], font["size"], self._spread, self.ratio, char)
     entry = _GLYPHS.get(key)
     if entry is None:
-        loaded: dict[str, dict[str, Any]] = {}
-        vispy_text._load_glyph(font, char, loaded)
-        bitmap = loaded[char]["bitmap"]
+        offset, advance, bitmap = _freetype_glyph(load_font, font, char)
         spread = self._spread
         data = np.zeros((bitmap.shape[0] + 2 * spread, bitmap.shape[1] + 2 * spread), np.uint8)
         data[spread:-spread, spread:-spread] = bitmap
         height, width = data.shape[0] // self.ratio, data.shape[1] // self.ratio
         block = np.zeros((height, width, 3), np.uint8)
         self._renderer.render_to_texture(data, block, (0, 0), (width, height))
-        entry = (loaded[char]["offset"], loaded[char]["advance"], bitmap, block)
+        entry = (offset, advance, bitmap, block)
         _GLYPHS[key] = entry
     offset, advance, bitmap, block = entry
     height, width = block.shape[:2]
