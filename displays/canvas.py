@@ -13,7 +13,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from vispy import scene
 
-from displays.vispy_compat import check_once, install_glyph_cache
+from displays.vispy_compat import check_once, install_caches
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -98,7 +98,7 @@ class DetectorCanvas(scene.SceneCanvas):
         self.before_draw: list[Callable[[], None]] = []
         keep_freed_heap()
         check_once()
-        install_glyph_cache()
+        install_caches()
         super().__init__(*args, show=False, **kwargs)
         native = self.native
         if hasattr(native, "setTextureFormat") and hasattr(native, "paintGL"):  # a QOpenGLWidget

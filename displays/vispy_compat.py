@@ -1,7 +1,8 @@
 """The VisPy private hooks the display relies on, checked once against the installed VisPy.
 
 The views reach into a few of VisPy's private methods (the draw that clears the frame, the grid's
-layout, the axes' tick update, the text glyph loader: ``install_glyph_cache``). They are written
+layout, the axes' tick update, the text glyph loader and the shader variable parser:
+``install_caches``). They are written
 for ``TESTED``; with any other VisPy the program
 says so in one line naming the hooks that are gone, and each view falls back to VisPy's own
 behaviour for a missing hook (pictures may then differ) instead of failing. The Qt widget's paint
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 import vispy
 from vispy import scene
+from vispy.gloo import program as gloo_program
 from vispy.scene.widgets import AxisWidget, Grid
 from vispy.visuals.text import text as vispy_text
 
@@ -29,6 +31,7 @@ HOOKS: dict[str, tuple[type, str]] = {  # name -> (class, method); what each is 
     "Grid._update_child_widget_dim": (Grid, "_update_child_widget_dim"),
     "AxisWidget._view_changed": (AxisWidget, "_view_changed"),
     "TextureFont._load_char": (vispy_text.TextureFont, "_load_char"),
+    "Program._parse_variables_from_code": (gloo_program.Program, "_parse_variables_from_code"),
 }
 
 
@@ -160,10 +163,39 @@ def _load_char_once(self: Any, char: str) -> None:
 _VISPY_LOAD_CHAR = getattr(vispy_text.TextureFont, "_load_char", None)
 
 
+#: the shaders' joined source -> the variables VisPy's parser finds in it
+_CODE_VARIABLES: dict[str, dict[str, tuple[Any, ...]]] = {}
+
+
+def _parse_variables_once(self: Any, update_variables: bool = True) -> None:
+    """``Program._parse_variables_from_code`` with each shader source parsed once per process.
+
+    VisPy strips the comments of every program's source with a regular expression that backtracks
+    over each line (``(.*)(//.*)``), 10-30 ms a program, for every visual of every canvas; the same
+    sources come back in each view. The variables found are a function of the source alone."""
+    code = "\n\n".join([sh.code for sh in self._shaders])
+    found = _CODE_VARIABLES.get(code)
+    if found is None:
+        assert _VISPY_PARSE_VARIABLES is not None  # installed only where VisPy has it
+        _VISPY_PARSE_VARIABLES(self, update_variables=False)
+        _CODE_VARIABLES[code] = dict(self._code_variables)
+    else:
+        self._code_variables = dict(found)
+    if update_variables:
+        self._process_pending_variables()
+
+
+_VISPY_PARSE_VARIABLES = getattr(gloo_program.Program, "_parse_variables_from_code", None)
+
+
 @functools.cache
-def install_glyph_cache() -> bool:
-    """Give every VisPy text the process's glyph cache (``_load_char_once``); whether it took."""
-    if not has_hook("TextureFont._load_char"):
-        return False
-    vispy_text.TextureFont._load_char = _load_char_once
-    return True
+def install_caches() -> dict[str, bool]:
+    """Give every VisPy text the process's glyph cache (``_load_char_once``) and every shader program
+    its parsed variables (``_parse_variables_once``); which took."""
+    took = {"glyphs": has_hook("TextureFont._load_char")}
+    if took["glyphs"]:
+        vispy_text.TextureFont._load_char = _load_char_once
+    took["shader variables"] = has_hook("Program._parse_variables_from_code")
+    if took["shader variables"]:
+        gloo_program.Program._parse_variables_from_code = _parse_variables_once
+    return took

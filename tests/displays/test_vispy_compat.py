@@ -53,7 +53,7 @@ def test_glyphs_rendered_once_per_process_draw_as_vispys_own_loader_draws_them(q
         finally:
             canvas.close()
 
-    assert vispy_compat.install_glyph_cache()
+    assert vispy_compat.install_caches() == {"glyphs": True, "shader variables": True}
     cached = [picture(), picture()]
     assert any(key[-1] == "W" for key in vispy_compat._GLYPHS)
     vispy_text.TextureFont._load_char = vispy_compat._VISPY_LOAD_CHAR
@@ -64,3 +64,27 @@ def test_glyphs_rendered_once_per_process_draw_as_vispys_own_loader_draws_them(q
     assert plain[..., :3].max() > 100  # the texts are there
     for image in cached:
         assert np.array_equal(image, plain)
+
+
+def test_shader_variables_parsed_once_are_the_variables_vispys_parser_finds() -> None:
+    """A program's variables from the cache equal VisPy's own parse of the same source."""
+    from vispy.gloo import Program
+
+    vispy_compat.install_caches()
+    vert = "\n".join(
+        [
+            "uniform vec4 u_color; // colour",
+            "attribute vec2 a_position;",
+            "varying vec4 v_c;",
+            "uniform float u_k[3];",
+            "void main() { v_c = u_color * u_k[1]; gl_Position = vec4(a_position, 0., 1.); }",
+        ]
+    )
+    frag = "varying vec4 v_c; // from the vertex shader\nvoid main() { gl_FragColor = v_c; }"
+    first, second = Program(vert, frag), Program(vert, frag)  # the second from the cache
+    plain = Program(vert, frag)
+    vispy_compat._VISPY_PARSE_VARIABLES(plain)
+    assert first._code_variables == second._code_variables == plain._code_variables
+    assert {"u_color", "a_position", "v_c", "u_k", "u_k[2]"} <= set(plain._code_variables)
+    second["u_color"] = (1.0, 0.5, 0.0, 1.0)  # a variable the cached parse knows is set as usual
+    assert "u_color" in second._user_variables
