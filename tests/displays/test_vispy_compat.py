@@ -83,6 +83,7 @@ def test_shader_variables_parsed_once_are_the_variables_vispys_parser_finds() ->
     frag = "varying vec4 v_c; // from the vertex shader\nvoid main() { gl_FragColor = v_c; }"
     first, second = Program(vert, frag), Program(vert, frag)  # the second from the cache
     plain = Program(vert, frag)
+    assert vispy_compat._VISPY_PARSE_VARIABLES is not None
     vispy_compat._VISPY_PARSE_VARIABLES(plain)
     assert first._code_variables == second._code_variables == plain._code_variables
     assert {"u_color", "a_position", "v_c", "u_k", "u_k[2]"} <= set(plain._code_variables)
