@@ -131,9 +131,11 @@ def redraw_capacity(app: QApplication, hub, docks: list, seconds: float) -> floa
     charts = [c for p in panels for c in p.findChildren(pg.PlotWidget)]
     frames, t0 = 0, time.monotonic()
     while time.monotonic() - t0 < seconds:
-        hub.tick()
-        for panel in panels:
-            panel.update_data(hub.model)
+        version = hub.model.version
+        hub.tick()  # drains the source; a model that changed has rebuilt the panels already
+        if hub.model.version == version:
+            for panel in panels:
+                panel.update_data(hub.model)
         for chart in charts:
             chart.repaint()
         app.processEvents()
