@@ -31,6 +31,7 @@ import logging
 import math
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -195,6 +196,21 @@ async def publish_simulation(
             if runs is not None:
                 runs.see(u.channel, u.value)
             await pv.write(value, timestamp=u.timestamp)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port of ``host`` free for both TCP and UDP (Channel Access serves both), for private IOCs."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+            tcp.bind((host, 0))
+            port = int(tcp.getsockname()[1])
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            try:
+                udp.bind((host, port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError(f"no port of {host} is free for both TCP and UDP")
 
 
 def serving_interfaces(requested: list[str] | None) -> tuple[list[str], str]:
