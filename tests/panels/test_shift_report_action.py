@@ -1,0 +1,104 @@
+"""File > Shift report… in the window: the dialog answered as a shifter would, the report written from
+the window's own model by a writer process while the window goes on, the folder remembered, an
+unwritable path one line, nothing opened by itself."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.panels.test_shift_report import SECTIONS, pictures
+
+
+@pytest.mark.gl
+def test_the_shift_report_action_writes_the_windows_shift(qtbot, tmp_path, monkeypatch) -> None:
+    from PySide6.QtCore import QSettings
+    from PySide6.QtGui import QDesktopServices, QImage, QKeySequence
+
+    from monitoring.monitor import INV_NB
+    from panels.app import AppConfig, Application
+    from panels.shift_report import _when
+
+    opened: list[object] = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
+    settings = tmp_path / "settings.ini"
+    quiet = QSettings(str(settings), QSettings.Format.IniFormat)
+    quiet.setValue("alarms/sound", "off")  # the replayed losses would sound the alarm tone
+    quiet.sync()
+    config = AppConfig(machine="sim://?accel=30&sbl_rate=20&seed=3", stream="none", settings=settings)
+    app = Application(config)
+    qtbot.addWidget(app.window)
+    try:
+        assert app.hub is not None
+        model = app.hub.model
+
+        # the replayed hour: runs credited, beam losses with their turn-by-turn post-mortems
+        def shift_seen() -> bool:
+            credited = any(v > 0 for v in model.lumi.by_run.values())
+            return credited and any(a.postmortem for a in model.alarms)
+
+        qtbot.waitUntil(shift_seen, timeout=60000)
+        action = app.shift_report_action
+        assert action in app.window.file_menu.actions()
+        assert QKeySequence("Ctrl+Shift+R") in action.shortcuts()
+        action.trigger()
+        dialog = app.shift_report.dialog
+        assert dialog is not None
+        assert dialog.isVisible()
+        assert Path(dialog.directory().absolutePath()) == Path.home()  # nothing remembered yet
+        out = tmp_path / "reports" / "shift.html"
+        out.parent.mkdir()
+        ticks: list[bool] = []  # the hub's ticks on the window's thread while the report is written
+        app.hub.timer.timeout.connect(lambda: ticks.append(app.shift_report.job is not None))
+        runs_before = dict(model.lumi.by_run)
+        losses = [a for a in model.alarms if a.postmortem]
+        with qtbot.waitSignal(app.shift_report.written, timeout=120_000) as written:
+            dialog.selectFile(str(out))
+            dialog.accept()
+        assert written.args == [out]
+        assert any(ticks)  # the window went on painting: the report was drawn elsewhere
+        assert str(out) in app.window.statusBar().currentMessage()
+
+        text = out.read_text(encoding="utf-8")
+        assert all(f"<h2>{s}</h2>" in text for s in SECTIONS)
+        assert 'src="http' not in text
+        assert "<script" not in text
+        runs = {int(r): float(v) for r, v in re.findall(r"<tr><td>(\d+)</td><td>([\d.]+)</td></tr>", text)}
+        assert set(runs_before) <= set(runs)  # every run the window had credited, with its luminosity
+        for run, v in runs_before.items():
+            assert runs[run] >= round(v / INV_NB / 1e3, 3) - 1e-3  # pb^-1; it only grows
+        assert any(v > 0 for v in runs.values())
+        for loss in losses:  # every beam loss listed, with its ring and its post-mortem plot
+            assert f"<tr><td>{_when(loss.time)}</td><td>{loss.ring}</td>" in text
+        assert text.count('alt="post-mortem"') >= len(losses) >= 1
+        for png in pictures(text):  # the command line's plots: 900 x 280, drawn
+            picture = QImage.fromData(png).convertToFormat(QImage.Format.Format_RGB888)
+            assert (picture.width(), picture.height()) == (900, 280)
+            rows = np.frombuffer(picture.constBits(), np.uint8).reshape(
+                picture.height(), picture.bytesPerLine()
+            )
+            assert rows[:, : 3 * picture.width()].std() > 5
+
+        # the folder is remembered, in the window's settings
+        action.trigger()
+        again = app.shift_report.dialog
+        assert again is not dialog
+        assert Path(again.directory().absolutePath()) == out.parent
+        again.reject()
+        remembered = QSettings(str(settings), QSettings.Format.IniFormat).value("shift_report/folder")
+        assert remembered == str(out.parent)
+
+        # a path that cannot be written: one line naming it, in the status bar, no traceback
+        with qtbot.waitSignal(app.shift_report.failed, timeout=120_000) as failed:
+            app.shift_report.write(Path("/proc/shift.html"))
+        (line,) = failed.args
+        assert "\n" not in line
+        assert "Traceback" not in line
+        assert line.startswith("shift report not written: /proc/shift.html")
+        assert app.window.statusBar().currentMessage() == line
+        assert not opened  # nothing opened by itself
+    finally:
+        app.close()
