@@ -501,6 +501,8 @@ class Application:
             self.stream.stop()
         if self.hub is not None:
             self.hub.stop()
+            if self.hub.archive is not None:  # a loss acknowledged since the last tick
+                self.hub.archive.record_beam_losses(self.hub.model.sbl.alarms)
             if self.archive is not None and self.hub.model.alarm_model is not None:
                 self.archive.sync(self.hub.model.alarm_model)
         if self.archive is not None:

@@ -87,6 +87,7 @@ def gather(
             source.channels, source_name=source.url, live_from=source.live_from, alarms=alarms
         )
         if store is not None:
+            model.restore_beam_losses(store.beam_losses(now - since_s))  # as the window recorded them
             history = store.history(source.channels, now - since_s)
             for start in range(0, len(history), 20_000):
                 model.ingest(history[start : start + 20_000])
