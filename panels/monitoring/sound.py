@@ -12,12 +12,17 @@
   first speech command on ``PATH`` (``spd-say``, ``espeak-ng``, ``espeak``); the tone where none;
 * ``off``: nothing.
 
+How tones sound here is one line, :attr:`WindowAnnunciator.how`, logged once at the first tone
+played: a warning where neither Qt Multimedia nor a player is found (only the system beep), or where
+Qt Multimedia cannot load the tone (its status ``Error``; the next tones go to the player).
+
 Headless tests hand it a :class:`~monitoring.alarms.WavFileSink`: every tone is also written there,
 and :attr:`WindowAnnunciator.played` says how each annunciation was sounded.
 """
 
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
 from collections import deque
@@ -33,6 +38,7 @@ from monitoring.channels import Severity
 MODES = {"tone": "Tone", "voice": "Spoken text", "off": "Off"}
 PLAYERS = ("pw-play", "paplay", "aplay")  # PipeWire, PulseAudio, ALSA
 SPEAKERS = ("spd-say", "espeak-ng", "espeak")
+log = logging.getLogger(__name__)
 
 
 def _qt_multimedia() -> Any:
@@ -69,6 +75,31 @@ class WindowAnnunciator(QObject):
         self._speech = speech.QTextToSpeech(self) if speech is not None else None
         self.player = next((p for p in (shutil.which(n) for n in PLAYERS) if p), None)
         self.speaker = next((p for p in (shutil.which(n) for n in SPEAKERS) if p), None)
+        self._said = False  # the line on how tones sound, logged once
+
+    @property
+    def how(self) -> str:
+        """How a tone sounds here, in one line."""
+        if self._sound_effect is not None:
+            return "alarm sound: tones played by Qt Multimedia (QSoundEffect)"
+        missing = "Qt Multimedia is not installed (the PySide6-Addons wheel)"
+        if self.player is not None:
+            return f"alarm sound: {missing}; tones played by {Path(self.player).name}"
+        return f"alarm sound: {missing} and no player on PATH ({', '.join(PLAYERS)}): the system beep only"
+
+    def _say_how(self) -> None:
+        if not self._said:
+            self._said = True
+            level = logging.INFO if self._sound_effect is not None or self.player else logging.WARNING
+            log.log(level, "%s", self.how)
+
+    def _effect_status(self, effect: Any, path: Path) -> None:
+        """Qt Multimedia could not load the tone (no audio backend): the player from now on."""
+        multimedia = _qt_multimedia()
+        if multimedia is not None and effect.status() == multimedia.QSoundEffect.Status.Error:
+            self._sound_effect = None
+            self._effects.clear()
+            log.warning("alarm sound: %s: Qt Multimedia cannot play it; %s", path, self.how.split(": ", 1)[1])
 
     def set_mode(self, mode: str) -> None:
         if mode not in MODES:
@@ -94,13 +125,23 @@ class WindowAnnunciator(QObject):
             path = self._tones[severity] = write_tone(self._folder / f"{severity.name}.wav", severity)
         return path
 
+    def effect(self, severity: Severity) -> Any:
+        """The ``QSoundEffect`` of the severity's tone (made once; None without Qt Multimedia)."""
+        if self._sound_effect is None:
+            return None
+        effect = self._effects.get(severity)
+        if effect is None:
+            path = self._tone(severity)
+            effect = self._effects[severity] = self._sound_effect(self)
+            effect.statusChanged.connect(lambda: self._effect_status(effect, path))
+            effect.setSource(QUrl.fromLocalFile(str(path)))
+        return effect
+
     def _play(self, severity: Severity) -> str:
         path = self._tone(severity)
-        if self._sound_effect is not None:
-            effect = self._effects.get(severity)
-            if effect is None:
-                effect = self._effects[severity] = self._sound_effect(self)
-                effect.setSource(QUrl.fromLocalFile(str(path)))
+        self._say_how()
+        effect = self.effect(severity)
+        if effect is not None:
             effect.play()
             return "QSoundEffect"
         if self.player is not None and QProcess.startDetached(self.player, [str(path)])[0]:
