@@ -428,7 +428,8 @@ class MonitorModel:
         for alarm in new:
             state = "acknowledged" if alarm.acknowledged else "latched"
             text = f"{_loss_text(alarm)} (from the archive, {state})"
-            self._note(alarm.time, f"{alarm.ring}:I", Severity.MAJOR, text, beam_loss=True)
+            # logged at the loss's own time, as it was logged then
+            self.log.append(LogEntry(alarm.time, alarm.time, f"{alarm.ring}:I", Severity.MAJOR, text, True))
         if new:
             self.version += 1
         return len(new)

@@ -1,6 +1,7 @@
 """A shift with two sudden beam losses recorded into an archive until it is killed, for the restart tests.
 
-Run as ``python tests/monitoring/loss_writer.py DB``: on a simulated clock, the beam currents at 10 Hz
+Run as ``python tests/monitoring/loss_writer.py DB [START]`` (START: the shift's first second, a
+Unix time; a fixed day in 2026 by default): on a simulated clock, the beam currents at 10 Hz
 (turn by turn, every 10 µs, around each loss, as ``sim://`` delivers them) go into a
 :class:`~monitoring.model.MonitorModel` judging the shipped ``sudden_beam_loss`` alarm, and are recorded
 as the window's hub records them (values, beam losses, the alarm log). The LER loses its beam at
@@ -32,6 +33,13 @@ ACK = ("Aiko Tanaka", "LER injection kicker, e-log 4712")
 END = START + 40.0
 CHANNELS = ("HER:I", "LER:I", "RUNNING")
 FULL = {"HER:I": 0.9, "LER:I": 1.2}  # A
+
+
+def shift_to(start: float) -> None:
+    """Move the writer's shift to begin at ``start`` (its losses, acknowledgement and end with it)."""
+    global START, LOSSES, ACK_AT, END
+    offset = start - START
+    START, LOSSES, ACK_AT, END = start, tuple(t + offset for t in LOSSES), ACK_AT + offset, END + offset
 
 
 def definitions() -> tuple:
@@ -94,4 +102,6 @@ def main(path: str) -> None:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) > 2:
+        shift_to(float(sys.argv[2]))
     main(sys.argv[1])

@@ -21,10 +21,10 @@ from tests.monitoring import loss_writer as writer
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def killed_writer(db: Path) -> list[str]:
+def killed_writer(db: Path, *start: str) -> list[str]:
     """The writer's lines until ``ready``; then SIGKILL."""
     proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "tests" / "monitoring" / "loss_writer.py"), str(db)],
+        [sys.executable, str(ROOT / "tests" / "monitoring" / "loss_writer.py"), str(db), *start],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
