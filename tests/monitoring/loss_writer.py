@@ -27,7 +27,7 @@ from monitoring.model import MonitorModel  # noqa: E402
 from monitoring.source import Update  # noqa: E402
 
 START = 1_780_000_000.0
-LOSSES = (START + 10.0, START + 25.0)  # the LER goes first, the HER 20 µs later
+LOSSES: tuple[float, ...] = (START + 10.0, START + 25.0)  # the LER goes first, the HER 20 µs later
 ACK_AT = START + 17.0
 ACK = ("Aiko Tanaka", "LER injection kicker, e-log 4712")
 END = START + 40.0

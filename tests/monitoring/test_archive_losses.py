@@ -90,6 +90,7 @@ def test_beam_losses_come_back_after_a_kill_as_they_were(tmp_path: Path) -> None
         assert lines[1].endswith("(from the archive, latched)")
         assert "sudden beam loss in LER" in lines[0]
         # the alarm model agrees: its restored raise goes on, not raised and logged anew
+        assert model.alarm_model is not None
         alarm = model.alarm_model.alarms["sudden_beam_loss"]
         assert alarm.raised
         assert not alarm.acknowledged

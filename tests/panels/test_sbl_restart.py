@@ -13,6 +13,8 @@ from tests.monitoring.test_archive_losses import killed_writer
 
 
 def test_the_beam_loss_panel_lists_the_archived_losses_after_a_restart(qtbot, tmp_path: Path) -> None:
+    from PySide6.QtWidgets import QTableWidget
+
     from panels.monitoring.hub import LiveHub
     from panels.monitoring.sbl import SBLPanel
 
@@ -30,18 +32,24 @@ def test_the_beam_loss_panel_lists_the_archived_losses_after_a_restart(qtbot, tm
         panel.show()
         panel.refresh(model)
         assert panel.log.rowCount() == 2
-        newest = [panel.log.item(0, c).text() for c in range(panel.log.columnCount())]
+
+        def cell(table: QTableWidget, row: int, column: int) -> str:
+            item = table.item(row, column)
+            assert item is not None
+            return item.text()
+
+        newest = [cell(panel.log, 0, c) for c in range(panel.log.columnCount())]
         assert newest[1] == "LER"
         assert newest[4] == "LER+HER"
         assert newest[-1] == "NO"  # still latched: not acknowledged before the kill
-        assert panel.log.item(1, panel.log.columnCount() - 1).text() != "NO"
+        assert cell(panel.log, 1, panel.log.columnCount() - 1) != "NO"
         assert "acknowledge to clear" in panel.banner.text()
         # the newest loss's post-mortem, turn by turn, as recorded before the kill
         x, y = panel.pm_curves["LER"][1].getData()
         assert len(x) > 10
         assert x.min() < 0 < x.max()
         assert y[x < 0].min() > 1000 > y[x > 5].max()  # mA: full before, lost after
-        texts = [panel.messages.item(r, 3).text() for r in range(panel.messages.rowCount())]
+        texts = [cell(panel.messages, r, 3) for r in range(panel.messages.rowCount())]
         assert sum("(from the archive, latched)" in t for t in texts) == 1
         assert sum("(from the archive, acknowledged)" in t for t in texts) == 1
         assert np.isclose(model.log.beam_losses[-1].wall, start + 25.0)  # logged at the loss's time

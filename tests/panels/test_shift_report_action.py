@@ -23,7 +23,12 @@ def test_the_shift_report_action_writes_the_windows_shift(qtbot, tmp_path, monke
     from panels.shift_report import _when
 
     opened: list[object] = []
-    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
+
+    def open_url(url: object) -> bool:
+        opened.append(url)
+        return True
+
+    monkeypatch.setattr(QDesktopServices, "openUrl", open_url)
     settings = tmp_path / "settings.ini"
     quiet = QSettings(str(settings), QSettings.Format.IniFormat)
     quiet.setValue("alarms/sound", "off")  # the replayed losses would sound the alarm tone
@@ -85,6 +90,7 @@ def test_the_shift_report_action_writes_the_windows_shift(qtbot, tmp_path, monke
         # the folder is remembered, in the window's settings
         action.trigger()
         again = app.shift_report.dialog
+        assert again is not None
         assert again is not dialog
         assert Path(again.directory().absolutePath()) == out.parent
         again.reject()
