@@ -12,9 +12,11 @@
   first speech command on ``PATH`` (``spd-say``, ``espeak-ng``, ``espeak``); the tone where none;
 * ``off``: nothing.
 
-How tones sound here is one line, :attr:`WindowAnnunciator.how`, logged once at the first tone
-played: a warning where neither Qt Multimedia nor a player is found (only the system beep), or where
-Qt Multimedia cannot load the tone (its status ``Error``; the next tones go to the player).
+Qt Multimedia is used where it is installed and finds an audio output (a headless machine without a
+sound server has none: QSoundEffect would only fail to load the tone there). How tones sound here is
+one line, :attr:`WindowAnnunciator.how`, logged once at the first tone played: a warning where only the
+system beep is left, or where Qt Multimedia cannot load the tone after all (its status ``Error``; that
+tone and the next go to the player).
 
 Headless tests hand it a :class:`~monitoring.alarms.WavFileSink`: every tone is also written there,
 and :attr:`WindowAnnunciator.played` says how each annunciation was sounded.
@@ -71,7 +73,15 @@ class WindowAnnunciator(QObject):
         self._tones: dict[int, Path] = {}
         self._effects: dict[int, Any] = {}
         multimedia, speech = _qt_multimedia(), _qt_speech()
-        self._sound_effect = multimedia.QSoundEffect if multimedia is not None else None
+        self._sound_effect = None
+        # why Qt Multimedia does not sound the tones ("" while it does)
+        self._qt_problem = "Qt Multimedia is not installed (the PySide6-Addons wheel)"
+        if multimedia is not None:
+            if multimedia.QMediaDevices.audioOutputs():
+                self._sound_effect, self._qt_problem = multimedia.QSoundEffect, ""
+            else:  # a headless machine, no sound server: QSoundEffect would only fail to load
+                self._qt_problem = "Qt Multimedia finds no audio output"
+        self._pending: set[Severity] = set()  # tones asked of QSoundEffect while it was still loading
         self._speech = speech.QTextToSpeech(self) if speech is not None else None
         self.player = next((p for p in (shutil.which(n) for n in PLAYERS) if p), None)
         self.speaker = next((p for p in (shutil.which(n) for n in SPEAKERS) if p), None)
@@ -82,7 +92,7 @@ class WindowAnnunciator(QObject):
         """How a tone sounds here, in one line."""
         if self._sound_effect is not None:
             return "alarm sound: tones played by Qt Multimedia (QSoundEffect)"
-        missing = "Qt Multimedia is not installed (the PySide6-Addons wheel)"
+        missing = self._qt_problem
         if self.player is not None:
             return f"alarm sound: {missing}; tones played by {Path(self.player).name}"
         return f"alarm sound: {missing} and no player on PATH ({', '.join(PLAYERS)}): the system beep only"
@@ -93,13 +103,19 @@ class WindowAnnunciator(QObject):
             level = logging.INFO if self._sound_effect is not None or self.player else logging.WARNING
             log.log(level, "%s", self.how)
 
-    def _effect_status(self, effect: Any, path: Path) -> None:
-        """Qt Multimedia could not load the tone (no audio backend): the player from now on."""
-        multimedia = _qt_multimedia()
-        if multimedia is not None and effect.status() == multimedia.QSoundEffect.Status.Error:
+    def _effect_status(self, effect: Any, severity: Severity) -> None:
+        """Qt Multimedia could not load a tone (its audio output refuses it): the player from now
+        on, said in one line, and a tone asked for meanwhile is played by it."""
+        status = type(effect).Status
+        if effect.status() == status.Ready and severity in self._pending:
+            self._pending.discard(severity)
+        elif effect.status() == status.Error and self._sound_effect is not None:
             self._sound_effect = None
-            self._effects.clear()
-            log.warning("alarm sound: %s: Qt Multimedia cannot play it; %s", path, self.how.split(": ", 1)[1])
+            self._qt_problem = f"Qt Multimedia cannot play {self._tone(severity)}"
+            log.warning("%s", self.how)
+            for pending in sorted(self._pending):
+                self._play_without_qt(pending)
+            self._pending.clear()
 
     def set_mode(self, mode: str) -> None:
         if mode not in MODES:
@@ -133,17 +149,22 @@ class WindowAnnunciator(QObject):
         if effect is None:
             path = self._tone(severity)
             effect = self._effects[severity] = self._sound_effect(self)
-            effect.statusChanged.connect(lambda: self._effect_status(effect, path))
+            effect.statusChanged.connect(lambda: self._effect_status(effect, severity))
             effect.setSource(QUrl.fromLocalFile(str(path)))
         return effect
 
     def _play(self, severity: Severity) -> str:
-        path = self._tone(severity)
         self._say_how()
         effect = self.effect(severity)
         if effect is not None:
+            if effect.status() != type(effect).Status.Ready:
+                self._pending.add(severity)  # played by the player if it turns out it cannot load
             effect.play()
             return "QSoundEffect"
+        return self._play_without_qt(severity)
+
+    def _play_without_qt(self, severity: Severity) -> str:
+        path = self._tone(severity)
         if self.player is not None and QProcess.startDetached(self.player, [str(path)])[0]:
             return Path(self.player).name
         QApplication.beep()
