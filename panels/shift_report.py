@@ -205,6 +205,7 @@ class ReportData:
     raised: list[list[str]]
     log: list[AlarmLogEntry]
     extra_readings: dict[str, Reading] = field(default_factory=dict)  # the DQM statuses
+    generated: float = field(default_factory=time.time)  # when it was taken: the report's date
 
 
 PLOTTED = ("LUM", "HER:I", "LER:I", "L1:TOTAL", "L1:DEAD")
@@ -252,7 +253,7 @@ def _series(data: ReportData, name: str, scale: float = 1.0) -> tuple[np.ndarray
 
 def render_data(data: ReportData, generated: float | None = None) -> str:
     """The report as HTML (plots drawn here: the Qt application's thread of this process)."""
-    generated = time.time() if generated is None else generated
+    generated = data.generated if generated is None else generated
     since = data.since
     parts = [
         f"<!doctype html><html><head><meta charset=utf-8><title>Belle II shift report</title>"

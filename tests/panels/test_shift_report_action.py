@@ -108,3 +108,36 @@ def test_the_shift_report_action_writes_the_windows_shift(qtbot, tmp_path, monke
         assert not opened  # nothing opened by itself
     finally:
         app.close()
+
+
+def test_the_writer_process_writes_what_the_command_line_writes(qapp, tmp_path) -> None:
+    """The same data: the window's writer process writes the file the command line's own writing
+    (``write_report``, here in the test's process) writes: the same text and plots of the same size
+    (byte for byte the same from a fresh process, as the command line's; a process that a window has
+    themed draws them in its fonts, one reason the window's report is drawn in a process of its own)."""
+    from monitoring.alarms import AlarmModel
+    from monitoring.model import MonitorModel
+    from panels.shift_report import snapshot, write_report
+    from panels.shift_report_action import ReportNotWritten, write_in_process
+    from tests.monitoring import loss_writer as writer
+
+    now = [writer.START]
+    model = MonitorModel(writer.CHANNELS, clock=lambda: now[0], alarms=AlarmModel(writer.definitions()))
+    writer.shift(model, now, writer.END)  # a shift with two beam losses
+    data = snapshot(model, 8 * 3600.0)
+    here, there = tmp_path / "here.html", tmp_path / "there.html"
+    write_report(data, here)
+    path, size = write_in_process(data, there)
+    assert path == there
+    ours, theirs = here.read_text(encoding="utf-8"), there.read_text(encoding="utf-8")
+    assert size == len(theirs)
+    no_pictures = re.compile(r'src="data:image/png;base64,[^"]+"')
+    assert no_pictures.sub("PNG", theirs) == no_pictures.sub("PNG", ours)
+    assert theirs.count('alt="post-mortem"') == 2
+    from PySide6.QtGui import QImage
+
+    for png in pictures(theirs):
+        picture = QImage.fromData(png)
+        assert (picture.width(), picture.height()) == (900, 280)
+    with pytest.raises(ReportNotWritten, match=r"^/proc/x\.html: "):
+        write_in_process(data, Path("/proc/x.html"))
