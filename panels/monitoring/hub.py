@@ -111,13 +111,24 @@ class LiveHub(QObject):
         assert self.archive is not None
         try:
             self.archive.record_updates(updates, lumi=self.model.lumi)
-            self.archive.record_beam_losses(self.model.sbl.alarms)  # each once its post-mortem is complete
         except (sqlite3.Error, OSError) as exc:  # a full disk stops the archive, never the panels
-            text = f"{self.archive.path}: archiving stopped: {exc}"
-            self.archive = None
-            self.model.note("archive", text, Severity.MAJOR)
-            self.model.extra_readings[ARCHIVE_VALUE] = Reading(1.0, detail=text)
-            self.error.emit(text)
+            self._archive_failed(exc)
+
+    def _record_losses(self) -> None:
+        """The beam losses whose post-mortem completed or that were acknowledged since (once a second)."""
+        assert self.archive is not None
+        try:
+            self.archive.record_beam_losses(self.model.sbl.alarms)
+        except (sqlite3.Error, OSError) as exc:
+            self._archive_failed(exc)
+
+    def _archive_failed(self, exc: Exception) -> None:
+        assert self.archive is not None
+        text = f"{self.archive.path}: archiving stopped: {exc}"
+        self.archive = None
+        self.model.note("archive", text, Severity.MAJOR)
+        self.model.extra_readings[ARCHIVE_VALUE] = Reading(1.0, detail=text)
+        self.error.emit(text)
 
     def current_run(self) -> tuple[int, int] | None:
         """The model's run in progress as of the last tick; safe to call from any thread."""
@@ -139,6 +150,8 @@ class LiveHub(QObject):
         if now - self._last_check >= 1.0:
             self._last_check = now
             self.model.check()
+            if self.archive is not None:
+                self._record_losses()
         self._run = self.model.run_in_progress()
         shown = [p for p in self.panels if p.isVisible()]
         for panel in shown:

@@ -57,3 +57,38 @@ def test_the_beam_loss_panel_lists_the_archived_losses_after_a_restart(qtbot, tm
         hub.stop()
         if hub.archive is not None:
             hub.archive.close()
+
+
+def test_the_hub_archives_a_live_loss_and_a_restarted_hub_has_it_latched(qtbot, tmp_path: Path) -> None:
+    from panels.monitoring.hub import LiveHub
+
+    db = tmp_path / "shift.sqlite"
+    url = "sim://?history=0&accel=10&sbl_rate=0&sbl_at=2"  # a loss 2 s (simulated) after the start
+    first = LiveHub(url, archive=Archive(db))
+
+    def archived() -> bool:
+        with Archive(db) as reader:  # as another program would read it meanwhile
+            return bool(reader.beam_losses())
+
+    first.start()
+    try:
+        qtbot.waitUntil(archived, timeout=30000)  # once its post-mortem is in
+    finally:
+        first.stop()  # no goodbye: what is archived is what the once-a-second recording wrote
+    (seen,) = [a for a in first.model.alarms if a.postmortem]
+    assert not seen.acknowledged
+    second = LiveHub(url.replace("sbl_at=2", "sbl_at=1000"), archive=Archive(db))  # the window restarted
+    try:
+        (restored,) = second.model.alarms
+        assert (restored.time, restored.ring, restored.fraction) == (seen.time, seen.ring, seen.fraction)
+        assert not restored.acknowledged
+        assert second.model.sbl.latched  # still to be acknowledged, as before the restart
+        assert set(restored.postmortem) == set(seen.postmortem)
+        for name, (t, v) in seen.postmortem.items():
+            assert np.array_equal(restored.postmortem[name][0], t)
+            assert np.array_equal(restored.postmortem[name][1], v)
+    finally:
+        second.stop()
+        for hub in (first, second):
+            if hub.archive is not None:
+                hub.archive.close()
