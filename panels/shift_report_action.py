@@ -1,7 +1,7 @@
 """File > Shift report…: the report of ``main.py shift-report`` written from the window's own model.
 
-The action (Ctrl+Shift+R) asks where with a save dialog that starts in the folder used last (the
-window's settings, ``shift_report/folder``), then copies the report's content out of the window's
+The action (Ctrl+Shift+R) asks where with a save dialog that starts in the folder of the last report
+written (the window's settings, ``shift_report/folder``), then copies the report's content out of the window's
 monitoring model (:func:`panels.shift_report.snapshot`: the luminosity per run and day, the plotted
 channels, every beam loss with its post-mortem, the alarm log, the DQM statuses; the model is fed
 from the archive after a restart, so this is the window's whole shift) and hands it to a writer
@@ -115,7 +115,7 @@ class ShiftReportAction(QObject):
         self.failed.emit(line)
 
     def write(self, out: Path) -> BackgroundPass | None:
-        """Write the report at ``out`` in the background; the folder is remembered."""
+        """Write the report at ``out`` in the background; its folder is remembered once it is written."""
         if self.job is not None and self.job.isRunning():
             self._fail(f"{out}: a report is being written already")
             return None
@@ -123,7 +123,6 @@ class ShiftReportAction(QObject):
         if model is None:
             self._fail("no machine data in this window")
             return None
-        self.settings.setValue(FOLDER_KEY, str(out.parent))
         data = snapshot(model, self.since_s)  # copies, on this thread: the model is this thread's
 
         def work(progress: Progress, cancel: Cancel) -> tuple[Path, int]:
@@ -140,6 +139,7 @@ class ShiftReportAction(QObject):
 
     def _written(self, result: tuple[Path, int]) -> None:
         path, size = result
+        self.settings.setValue(FOLDER_KEY, str(path.parent))
         self._say(f"shift report written: {path} ({max(1, size // 1024)} kB)")
         self.written.emit(path)
 

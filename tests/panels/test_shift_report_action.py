@@ -94,8 +94,12 @@ def test_the_shift_report_action_writes_the_windows_shift(qtbot, tmp_path, monke
         assert again is not dialog
         assert Path(again.directory().absolutePath()) == out.parent
         again.reject()
-        remembered = QSettings(str(settings), QSettings.Format.IniFormat).value("shift_report/folder")
-        assert remembered == str(out.parent)
+
+        def settings_now() -> QSettings:
+            app.window.settings.sync()
+            return QSettings(str(settings), QSettings.Format.IniFormat)
+
+        assert settings_now().value("shift_report/folder") == str(out.parent)
 
         # a path that cannot be written: one line naming it, in the status bar, no traceback
         with qtbot.waitSignal(app.shift_report.failed, timeout=120_000) as failed:
@@ -105,6 +109,7 @@ def test_the_shift_report_action_writes_the_windows_shift(qtbot, tmp_path, monke
         assert "Traceback" not in line
         assert line.startswith("shift report not written: /proc/shift.html")
         assert app.window.statusBar().currentMessage() == line
+        assert settings_now().value("shift_report/folder") == str(out.parent)  # not the folder that failed
         assert not opened  # nothing opened by itself
     finally:
         app.close()
@@ -141,3 +146,21 @@ def test_the_writer_process_writes_what_the_command_line_writes(qapp, tmp_path) 
         assert (picture.width(), picture.height()) == (900, 280)
     with pytest.raises(ReportNotWritten, match=r"^/proc/x\.html: "):
         write_in_process(data, Path("/proc/x.html"))
+
+
+def test_without_machine_data_the_action_says_so_in_one_line(qtbot, tmp_path) -> None:
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QMainWindow
+
+    from panels.shift_report_action import ShiftReportAction
+
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    action = ShiftReportAction(window, lambda: None, settings)  # the machine source could not be opened
+    with qtbot.waitSignal(action.failed) as failed:
+        assert action.write(tmp_path / "shift.html") is None
+    assert failed.args == ["shift report not written: no machine data in this window"]
+    assert window.statusBar().currentMessage() == failed.args[0]
+    assert not (tmp_path / "shift.html").exists()
+    assert settings.value("shift_report/folder") is None  # nothing written: nothing remembered
