@@ -291,6 +291,62 @@ def two_photon(lepton: int) -> Sampler:
     return sample
 
 
+def two_photon_hadrons(rng: np.random.Generator, n: int, cfg: GeneratorConfig) -> Particles:
+    """e+e- -> e+e- hadrons through two quasi-real photons, W > 1 GeV (preselected: at least one charged
+    hadron at 17-150 deg with pT > 0.1 GeV, as basf2 preselects two-photon samples).
+
+    Budnev's fluxes (Q²max = m_ρ²) times the Regge fit of σ(γγ → hadrons) (``twophoton.py``); the final
+    state is a toy of soft pions and kaons: 1 + Poisson(1.2 ln(W / 0.8 GeV)) charged pairs and
+    Poisson(n_pairs / 2) π0, pT ~ Gamma(2, 0.15 GeV) to the photon axis, rapidity flat in the γγ frame,
+    balanced to W by ``decay_many_body``.
+    """
+
+    def make(m: int) -> tuple[Particles, int]:
+        sqrt_s = beams.sample_sqrt_s(rng, m, cfg.energy_spread)
+        x1, x2 = twophoton.sample_photons(rng, m, None)
+        w = np.sqrt(x1 * x2) * sqrt_s
+        m_pi, m_pi0 = MASS[PI], MASS[PI0]
+        pairs_max = np.maximum(np.floor(0.85 * w / (2 * m_pi)), 1).astype(np.int64)
+        n_pairs = np.minimum(1 + rng.poisson(np.clip(1.2 * np.log(w / 0.8), 0, None)), pairs_max)
+        room = np.floor(np.clip(0.85 * w - 2 * m_pi * n_pairs, 0, None) / m_pi0).astype(np.int64)
+        n_pi0 = np.minimum(rng.poisson(0.5 * n_pairs), room)
+        ev_pairs = np.repeat(np.arange(m), n_pairs)
+        plus = _species(rng, len(ev_pairs), 0.1)
+        minus = -_species(rng, len(ev_pairs), 0.1)
+        ev_pi0 = np.repeat(np.arange(m), n_pi0)
+        event = np.concatenate([ev_pairs, ev_pairs, ev_pi0])
+        pdg = np.concatenate([plus, minus, np.full(len(ev_pi0), PI0)])
+        counts, pdg, event = _grouped(event, pdg, event, n_parent=m)
+        heavy = np.bincount(event, mass_of(pdg), m) > 0.85 * w  # kaons that close the phase space -> pions
+        pdg = np.where(heavy[event] & (np.abs(pdg) == K), np.sign(pdg) * PI, pdg)
+        k = len(event)
+        pt = rng.gamma(2.0, 0.15, k)
+        phi = rng.uniform(-np.pi, np.pi, k)
+        mt = np.sqrt(pt * pt + mass_of(pdg) ** 2)
+        y_span = np.log(np.maximum(w[event] / (2 * mt), 1.0))
+        y = rng.uniform(-1.0, 1.0, k) * y_span
+        initial = np.stack([pt * np.cos(phi), pt * np.sin(phi), mt * np.sinh(y)], axis=1)
+        rap = 0.5 * np.log(x1 / x2)
+        system = np.stack([w * np.cosh(rap), 0 * w, 0 * w, w * np.sinh(rap)], axis=1)
+        table = ParticleTable()
+        ev = np.arange(m)
+        parent = table.add(ev, 0, system)  # the γγ system is not stored; its daughters are primaries
+        rows = decay_many_body(rng, table, ev, parent, system, counts, pdg, initial=initial)
+        decay_prompt_neutrals(rng, table, table_rows_p4(table, rows))
+        for sign, x in ((1.0, x1), (-1.0, x2)):  # the tagging e-, e+ lost along the beams
+            e_tag = (1 - x) * sqrt_s / 2
+            pz = sign * np.sqrt(np.clip(e_tag**2 - MASS[ELECTRON] ** 2, 0, None))
+            table.add(ev, int(sign) * ELECTRON, np.stack([e_tag, 0 * w, 0 * w, pz], 1))
+        parts = table.freeze()
+        parts = _drop_rows(parts, parts.pdg != 0)
+        charged = (parts.mother < 0) & np.isin(np.abs(parts.pdg), (PI, K))
+        ok = lab_ok(parts.p4[charged], (17.0, 150.0), pt_min=0.1)
+        accepted = np.bincount(parts.event[charged][ok], minlength=m) >= 1
+        return parts.select_events(accepted), int(accepted.sum())
+
+    return preselected(rng, n, make)
+
+
 # ---------------------------------------------------------------------------------------- tau pairs
 
 # τ- decay modes: (branching fraction, daughters); PDG fractions, renormalised to 1 over these modes
@@ -524,6 +580,7 @@ def b_pairs(b_code: int) -> Sampler:
 SAMPLERS: dict[str, Sampler] = {
     "eeee": two_photon(ELECTRON),
     "eemumu": two_photon(MUON),
+    "eehadrons": two_photon_hadrons,
     "uubar": quark_pair(0.12),
     "ddbar": quark_pair(0.12),
     "ssbar": quark_pair(0.25),

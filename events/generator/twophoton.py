@@ -116,45 +116,67 @@ class Tables:
     density_u: F8  # τ·L(τ)·σ_cut(W) [GeV⁻²] per unit ln τ (unnormalised)
 
 
-def luminosity_integrand(tau: F8, y: F8, s: float) -> F8:
-    """f(x₁) f(x₂) at x₁,₂ = √τ e^±y with Q²max = W² = τs."""
-    x1, x2 = np.sqrt(tau) * np.exp(y), np.sqrt(tau) * np.exp(-y)
-    return photon_flux(x1, tau * s) * photon_flux(x2, tau * s)
-
-
-@cache
-def tables(lepton_mass: float, s: float = float(beams.SQRT_S**2)) -> Tables:
-    u = np.linspace(np.log(W_MIN**2 / s), np.log(0.999), N_TAU)
+def _build(w_min: float, sigma_of_w, q2_max: float | None, s: float) -> Tables:
+    """Tables of τ·L(τ)·σ(W) (σ in GeV⁻²); Q²max = W² when ``q2_max`` is None, else that constant."""
+    u = np.linspace(np.log(w_min**2 / s), np.log(0.999), N_TAU)
     tau = np.exp(u)
     v = np.linspace(-1.0, 1.0, N_Y)
     y_max = -0.5 * np.log(tau)
     # y = v·y_max: keep the grid just inside |y| < y_max, where the flux of the harder photon vanishes
     y = np.clip(v[None, :], -1.0 + 1e-9, 1.0 - 1e-9) * y_max[:, None]
-    dens = luminosity_integrand(tau[:, None], y, s)
+    x1, x2 = np.sqrt(tau)[:, None] * np.exp(y), np.sqrt(tau)[:, None] * np.exp(-y)
+    q2 = (tau * s if q2_max is None else np.full(N_TAU, q2_max))[:, None]
+    dens = photon_flux(x1, q2) * photon_flux(x2, q2)
     cum = np.concatenate([np.zeros((N_TAU, 1)), np.cumsum((dens[:, 1:] + dens[:, :-1]) / 2, axis=1)], 1)
     lum = cum[:, -1] * (v[1] - v[0]) * y_max  # L(τ) = ∫ f f dy
     cdf_v = cum / np.maximum(cum[:, -1:], 1e-300)
-    density_u = tau * lum * sigma_cut(np.sqrt(tau * s), lepton_mass)
+    density_u = tau * lum * sigma_of_w(np.sqrt(tau * s))
     cdf_u = np.concatenate([[0.0], np.cumsum((density_u[1:] + density_u[:-1]) / 2)])
     return Tables(u, cdf_u / cdf_u[-1], v, cdf_v, density_u)
 
 
-def cross_section_nb(lepton_mass: float) -> float:
-    """σ(e+e- → e+e-ℓ+ℓ-) with W > 0.5 GeV and both leptons above 0.1 GeV of pT, from the EPA tables."""
-    t = tables(lepton_mass)
+@cache
+def tables(lepton_mass: float, s: float = float(beams.SQRT_S**2)) -> Tables:
+    """Lepton pairs: W > 0.5 GeV, Q²max = W², Breit-Wheeler inside the pT window."""
+    return _build(W_MIN, lambda w: sigma_cut(w, lepton_mass), None, s)
+
+
+# γγ → hadrons: the Regge fit of Schuler & Sjöstrand (Z. Phys. C 73 (1997) 677; PYTHIA's σ_tot^γγ),
+# σ = 211 nb · W^(2ε) + 297 nb · W^(−2η), ε = 0.0808, η = 0.4525 (W in GeV); used above W = 1 GeV (below
+# it the γγ → ππ, f₂(1270)-region resonances are not modelled: model); photon virtualities up to
+# Q²max = m_ρ² = 0.6 GeV² (the ρ form factor of a hadronic photon, vector-meson dominance: model)
+HADRONS_W_MIN = 1.0
+HADRONS_Q2_MAX = 0.775**2
+
+
+def sigma_hadrons_nb(w: F8) -> F8:
+    w = np.asarray(w, dtype=np.float64)
+    return 211.0 * w ** (2 * 0.0808) + 297.0 * w ** (-2 * 0.4525)
+
+
+@cache
+def hadron_tables(s: float = float(beams.SQRT_S**2)) -> Tables:
+    return _build(HADRONS_W_MIN, lambda w: sigma_hadrons_nb(w) / GEV2_TO_NB, HADRONS_Q2_MAX, s)
+
+
+def cross_section_nb(lepton_mass: float | None) -> float:
+    """σ from the EPA tables: e+e- → e+e-ℓ+ℓ- with W > 0.5 GeV and both leptons above 0.1 GeV of pT, or
+    (``None``) e+e- → e+e- hadrons with W > 1 GeV, before any angular cut."""
+    t = tables(lepton_mass) if lepton_mass is not None else hadron_tables()
     return float(np.trapezoid(t.density_u, t.u) * GEV2_TO_NB)
 
 
 @cache
-def _stacked_cdf(lepton_mass: float) -> F8:
+def _stacked_cdf(lepton_mass: float | None) -> F8:
     """The rows' CDFs offset by their row number, one non-decreasing array for a single searchsorted."""
-    t = tables(lepton_mass)
+    t = tables(lepton_mass) if lepton_mass is not None else hadron_tables()
     return (t.cdf_v + np.arange(N_TAU)[:, None]).ravel()
 
 
-def sample_photons(rng: np.random.Generator, n: int, lepton_mass: float) -> tuple[F8, F8]:
-    """(x₁, x₂) of n events: the photon of the electron (+z) and of the positron (−z)."""
-    t = tables(lepton_mass)
+def sample_photons(rng: np.random.Generator, n: int, lepton_mass: float | None) -> tuple[F8, F8]:
+    """(x₁, x₂) of n events: the photon of the electron (+z) and of the positron (−z); ``lepton_mass``
+    None: the hadronic tables."""
+    t = tables(lepton_mass) if lepton_mass is not None else hadron_tables()
     u = np.interp(rng.uniform(0.0, 1.0, n), t.cdf_u, t.u)
     pos = (u - t.u[0]) / (t.u[1] - t.u[0])
     row = np.minimum(pos.astype(np.int64), N_TAU - 2)

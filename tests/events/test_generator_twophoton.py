@@ -157,9 +157,12 @@ def test_isr_fraction_follows_the_kuraev_fadin_radiator_times_the_born_ratio() -
         return float(beams.kf_radiator(xx) * beams.born_ratio(xx, M_MU)) * xx
 
     b = beams.BETA_ISR
-    assert pytest.approx(
-        beams.ALPHA / np.pi * (np.pi**2 / 3 - 0.5) + 0.75 * b + b * b * (9 / 32 - np.pi**2 / 12)
-    ) == beams.KF_DELTA
+    assert (
+        pytest.approx(
+            beams.ALPHA / np.pi * (np.pi**2 / 3 - 0.5) + 0.75 * b + b * b * (9 / 32 - np.pi**2 / 12)
+        )
+        == beams.KF_DELTA
+    )
     total = integrate.quad(dens, -200, np.log(x_max), limit=400)[0]
     grid = np.log(np.unique(np.concatenate([np.geomspace(beams.ISR_MIN_FRACTION, 0.5, 200),
                                             1 - np.geomspace(0.5, 1 - x_max, 300)])))  # fmt: skip
@@ -176,3 +179,47 @@ def test_isr_fraction_follows_the_kuraev_fadin_radiator_times_the_born_ratio() -
     # the radiative tail the Born ratio brings: ∫ W σ₀(s')/σ₀(s) = 1.25 at this order, against
     # σ(μμ(γ)) / σ_Born = 1.148 / 0.776 nb = 1.48 of the literature (which has no cut on s' either)
     assert total == pytest.approx(1.25, abs=0.02)
+
+
+def test_two_photon_hadrons_follow_the_regge_fit_and_the_preselection() -> None:
+    """e+e- → e+e- hadrons: the EPA cross section and acceptance behind processes.EEHADRONS_NB, and every
+    event with a charged hadron at 17-150° above 0.1 GeV of pT and a hadronic mass above 1 GeV."""
+    from events.generator import processes
+
+    assert twophoton.sigma_hadrons_nb(np.array(1.0)) == pytest.approx(508.0)
+    assert twophoton.cross_section_nb(None) == pytest.approx(processes.EEHADRONS_EPA_NB, rel=0.002)
+    # the acceptance: the share of candidate events the preselection keeps
+    seen: list[tuple[int, int]] = []
+    real = physics.preselected
+
+    def counting(rng, n, make):  # type: ignore[no-untyped-def]
+        def spy(m: int):  # type: ignore[no-untyped-def]
+            parts, k = make(m)
+            seen.append((m, k))
+            return parts, k
+
+        return real(rng, n, spy)
+
+    physics.preselected = counting  # type: ignore[assignment]
+    try:
+        n = 4000
+        parts = physics.two_photon_hadrons(np.random.default_rng(5), n, physics.GeneratorConfig())
+    finally:
+        physics.preselected = real  # type: ignore[assignment]
+    tried, kept = (sum(c) for c in zip(*seen, strict=True))
+    acceptance = kept / tried
+    assert acceptance == pytest.approx(processes.EEHADRONS_ACCEPTANCE, abs=4 * np.sqrt(0.1 * 0.9 / tried))
+    primary = parts.mother < 0
+    charged = primary & np.isin(np.abs(parts.pdg), (211, 321))
+    lab = beams.to_lab(parts.p4[charged])
+    pt = np.hypot(lab[:, 1], lab[:, 2])
+    theta = np.degrees(np.arctan2(pt, lab[:, 3]))
+    ok = (theta >= 17) & (theta <= 150) & (pt >= 0.1)
+    assert (np.bincount(parts.event[charged][ok], minlength=n) >= 1).all()
+    hadronic = primary & (np.abs(parts.pdg) != 11)  # the photons of π0 decays are not primaries
+    w2 = kinematics.mass_squared(np.stack([np.bincount(parts.event[hadronic], parts.p4[hadronic, k], n)
+                                           for k in range(4)], axis=1))  # fmt: skip
+    assert (np.sqrt(w2) > twophoton.HADRONS_W_MIN - 1e-6).all()
+    # charge balance in every event
+    charge = np.bincount(parts.event[charged], np.sign(parts.pdg[charged]), n)
+    assert (charge == 0).all()

@@ -142,8 +142,8 @@ def test_accept_probability_is_the_expected_fraction_of_emulated_bits() -> None:
 # 1/100 of θ ≥ 17°, the radiative events that escape the 3D veto (ISR or FSR taking one particle below
 # the veto's energies) and fire hie, which the table leaves out. Two-photon: the ≈ 80 nb of the table with
 # basf2's AAFH preselection (one charged particle at 17-150°, pT > 0.1 GeV), of which our emulation fires
-# on 12 % (the table: 23 %), with no γγ → hadrons generated: about half the table's ≈ 15 kHz (7.7 kHz across
-# seeds 7.7-7.8 kHz), the tolerance ± 60 %; the total is 13.4-13.6 kHz (−33 %).
+# on 12 % (the table: 23 %), 7.7 kHz, plus e+e- → e+e- hadrons from the equivalent-photon fluxes (3.5 nb,
+# 60 % fire, 1.7 kHz): 9.4 kHz, 37 % below the table's ≈ 15 kHz; the total is 14.9-15.3 kHz (−24 %).
 DESIGN_TABLE_HZ = {
     "bbbar": (960.0, 0.2),
     "continuum": (2200.0, 0.45),
@@ -151,7 +151,7 @@ DESIGN_TABLE_HZ = {
     "tautau": (640.0, 0.2),
     "bhabha": (350.0, 0.45),
     "gammagamma": (19.0, 2.5),
-    "two_photon": (15_000.0, 0.6),
+    "two_photon": (15_000.0, 0.5),
     "total": (20_000.0, 0.4),
 }
 
@@ -167,7 +167,7 @@ def test_l1_rates_at_design_luminosity_follow_the_design_table(model: trigger.Ra
         "tautau": rate["tautau"],
         "bhabha": rate["bhabha"],
         "gammagamma": rate["gammagamma"],
-        "two_photon": rate["eeee"] + rate["eemumu"],
+        "two_photon": rate["eeee"] + rate["eemumu"] + rate["eehadrons"],
         "total": float(r.total[0]),
     }
     for name, (design, tolerance) in DESIGN_TABLE_HZ.items():
