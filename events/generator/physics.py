@@ -5,8 +5,11 @@ the incoming electron), including initial-state radiation where the configuratio
 generator-level preselection that defines the process's cross section (see ``processes.py``).
 The recipes are toys built from the reference's kinematic descriptions, not full generators:
 
-* two-photon e+e-ℓ+ℓ-: equivalent-photon fractions f(x) ∝ (1 + (1−x)²)/x, W² = x₁x₂s > 0.25 GeV², ℓℓ
-  ∝ (1 + cos²θ)/(1 − β²cos²θ) in the γγ frame, tagging e± lost along the beams;
+* two-photon e+e-ℓ+ℓ- and e+e- hadrons: Budnev's equivalent-photon fluxes, the massive Breit-Wheeler
+  cross section (W > 0.5 GeV) or the Regge fit of σ(γγ → hadrons) (W > 1 GeV), drawn by inverse transforms
+  (``twophoton.py``), tagging e± lost along the beams;
+* initial-state radiation: the Kuraev-Fadin radiator times the Born ratio for the s-channel processes, the
+  leading-log spectrum for Bhabha and γγ (``beams.py``);
 * q q̄: back-to-back jets ∝ 1 + cos²θ, ≈ 10.5 charged particles per event, limited pT to the jet axis
   (⟨pT⟩ ≈ 0.35 GeV), π0 → γγ, K_S → π+π- or π0π0 (PDG fractions, flying), K_L;
 * μμ(γ), ττ: ∝ 1 + cos²θ plus ISR; τ decays eνν, μνν, πν, ππ0ν, π2π0ν, 3πν, 3ππ0ν, Kν (PDG fractions);
