@@ -49,9 +49,11 @@ def sigma_pt_window(w: float, m: float) -> float:
     return beta / w**2 * integrate.quad(breit_wheeler_dc, -c_cut, c_cut, args=(beta,), limit=200)[0]
 
 
-def luminosity(tau: float) -> float:
+def luminosity(tau: float, q2_max: float | None = None) -> float:
+    """L(τ) = ∫ f(√τe^y) f(√τe^−y) dy, Q²max = W² = τs unless given."""
+    q2 = tau * S if q2_max is None else q2_max
     y_max = -0.5 * np.log(tau)
-    f = lambda y: budnev(np.sqrt(tau) * np.exp(y), tau * S) * budnev(np.sqrt(tau) * np.exp(-y), tau * S)  # noqa: E731
+    f = lambda y: budnev(np.sqrt(tau) * np.exp(y), q2) * budnev(np.sqrt(tau) * np.exp(-y), q2)  # noqa: E731
     return integrate.quad(f, -y_max, y_max, limit=200, epsrel=1e-6)[0]
 
 
@@ -223,3 +225,22 @@ def test_two_photon_hadrons_follow_the_regge_fit_and_the_preselection() -> None:
     # charge balance in every event
     charge = np.bincount(parts.event[charged], np.sign(parts.pdg[charged]), n)
     assert (charge == 0).all()
+
+
+def test_the_hadronic_photon_photon_mass_follows_the_regge_fit_times_the_luminosity() -> None:
+    """ln τ of e+e- → e+e- hadrons ∝ τ · L(τ; Q²max = m_ρ²) · σ(γγ → hadrons)(W), W > 1 GeV."""
+    x1, x2 = twophoton.sample_photons(np.random.default_rng(6), 30_000, None)
+    u = np.log(x1 * x2)
+    grid = np.linspace(np.log(twophoton.HADRONS_W_MIN**2 / S), np.log(0.99), 240)
+
+    def regge(w: float) -> float:  # Schuler & Sjöstrand, written out again [nb]
+        return 211.0 * (w * w) ** 0.0808 + 297.0 * (w * w) ** -0.4525
+
+    q2 = twophoton.HADRONS_Q2_MAX
+    dens = np.array([np.exp(g) * luminosity(np.exp(g), q2) * regge(np.sqrt(np.exp(g) * S)) for g in grid])
+    cdf = integrate.cumulative_trapezoid(dens, grid, initial=0.0)
+    below = u < grid[-1]
+    assert below.mean() > 0.9999
+    result = stats.kstest(u[below], lambda v: np.interp(v, grid, cdf / cdf[-1]))
+    assert result.pvalue > 0.01, result
+    assert twophoton.cross_section_nb(None) == pytest.approx(integrate.trapezoid(dens, grid), rel=0.01)
