@@ -25,9 +25,12 @@ luminosity. Everything is drawn by inverse transforms of whole arrays, with no r
 * c inside |c| < c_cut by solving G(c) = G(−c_cut) + u·[G(c_cut) − G(−c_cut)] with Newton's method in
   t = atanh(βc), where G is nearly linear (six steps, bracketed).
 
-Only the lab-angle part of the preselection (both leptons at 17°–150°) is left to accept or reject whole
-events. ``cross_section_nb`` integrates the same tables: the EPA's own σ for the pT window, a check on the
-literature normalisation the stream uses (``processes.py``).
+Only the lab-angle part of the preselection (at least one lepton at 17°–150°, basf2's AAFH preselection) is
+left to accept or reject whole events. ``cross_section_nb`` integrates the same tables: the EPA's own σ for
+the pT window, a check on the literature normalisation the stream uses (``processes.py``).
+
+e+e- → e+e- hadrons uses the same fluxes with Q²max = m_ρ² and the Regge fit of σ(γγ → hadrons) above
+W = 1 GeV (``hadron_tables``); its final state is made in ``physics.two_photon_hadrons``.
 """
 
 from __future__ import annotations
