@@ -177,7 +177,8 @@ class LabelOverlay:
             picture.height(), picture.bytesPerLine() // 4, 4
         )[:, : picture.width()]
         self.image.set_data(pixels.copy())  # the image's memory goes with it; uploads wait for a paint
-        self.image.transform.translate = (corner.x(), corner.y())
+        if self._shown is None or self._shown[1].topLeft() != corner:  # a moved transform costs a lot
+            self.image.transform.translate = (corner.x(), corner.y())
         self.image.visible = True
         self._shown = (label.text(), place)
 

@@ -210,3 +210,12 @@ def test_the_picture_is_a_native_gl_window_with_its_labels_drawn_in(qtbot, windo
     assert len(colours) > 5  # the detector is in the grab, not a black or empty rectangle
     window._end_notice()
     assert not notice.image.visible
+    # a presenter's key pressed while the picture has the keyboard (a visitor clicked it) reaches the show
+    from PySide6 import QtCore, QtGui
+
+    held = window.held
+    press = QtGui.QKeyEvent(
+        QtCore.QEvent.Type.KeyPress, QtCore.Qt.Key.Key_P, QtCore.Qt.KeyboardModifier.NoModifier, "p"
+    )
+    QtCore.QCoreApplication.sendEvent(window.detector.canvas.native, press)
+    assert window.held != held
