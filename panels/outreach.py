@@ -140,14 +140,16 @@ class LabelOverlay:
     draws that image over the scene at the label's place, blended as Qt would compose it.
     """
 
-    def __init__(self, label: QtWidgets.QLabel, canvas: Any, host: QtWidgets.QWidget) -> None:
+    def __init__(
+        self, label: QtWidgets.QLabel, canvas: Any, host: QtWidgets.QWidget, order: int = 1000
+    ) -> None:
         self.label = label
         self.host = host  # the widget whose top left corner is the canvas's
         self.image = vispy_scene.visuals.Image(
             np.zeros((1, 1, 4), np.uint8), parent=canvas.scene, interpolation="nearest", clim=(0, 255)
         )
         self.image.set_gl_state("translucent", depth_test=False)
-        self.image.order = 1000  # over everything in the canvas
+        self.image.order = order  # over everything in the canvas (a higher order over a lower one)
         self.image.transform = STTransform()
         self.image.visible = False
         self._shown: tuple[str, QtCore.QRect] | None = None
@@ -331,7 +333,10 @@ class OutreachWindow(QtWidgets.QWidget):
         self.clock.setFont(font)
         self.clock.setStyleSheet("color: #8fd3f4; background: transparent;")
         # the two labels over the picture are drawn into it (the GL window would hide the widgets)
-        self.overlays = [LabelOverlay(w, canvas, self) for w in (self.clock, self.notice)]
+        self.overlays = [
+            LabelOverlay(self.clock, canvas, self),
+            LabelOverlay(self.notice, canvas, self, 1001),
+        ]
         self.scene.events.time.connect(self._show_clock)
 
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
