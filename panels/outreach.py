@@ -270,6 +270,7 @@ class OutreachWindow(QtWidgets.QWidget):
         policy = self.canvas_widget.sizePolicy()
         policy.setRetainSizeWhenHidden(True)  # a black screen keeps the layout as it is
         self.canvas_widget.setSizePolicy(policy)
+        self.resize(*canvas.size)  # as a window, the show's size is its picture's (a container has no hint)
         self.headline = QtWidgets.QLabel("")
         self.sentence = QtWidgets.QLabel("")
         self.facts = QtWidgets.QLabel("")
