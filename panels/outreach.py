@@ -167,7 +167,9 @@ class LabelOverlay:
         place = QtCore.QRect(corner, label.size())
         if self._shown == (label.text(), place) and self.image.visible:
             return
-        picture = QtGui.QImage(label.size(), QtGui.QImage.Format.Format_RGBA8888)
+        ratio = max(float(label.devicePixelRatioF()), 1.0)  # a high-DPI screen: as sharp as the widget
+        picture = QtGui.QImage(label.size() * ratio, QtGui.QImage.Format.Format_RGBA8888)
+        picture.setDevicePixelRatio(ratio)
         picture.fill(QtCore.Qt.GlobalColor.transparent)
         self._busy = True
         try:
@@ -181,6 +183,7 @@ class LabelOverlay:
         self.image.set_data(pixels.copy())  # the image's memory goes with it; uploads wait for a paint
         if self._shown is None or self._shown[1].topLeft() != corner:  # a moved transform costs a lot
             self.image.transform.translate = (corner.x(), corner.y())
+            self.image.transform.scale = (1.0 / ratio, 1.0 / ratio)  # image pixels to the canvas's
         self.image.visible = True
         self._shown = (label.text(), place)
 

@@ -187,10 +187,9 @@ def test_the_picture_is_a_native_gl_window_with_its_labels_drawn_in(qtbot, windo
     for _ in range(5):
         window.tick()
     window.say("Paused")
-    qtbot.wait(100)
     clock, notice = window.overlays
-    assert clock.image.visible
-    assert notice.image.visible
+    qtbot.waitUntil(lambda: clock.image.visible and notice.image.visible, timeout=3000)
+    qtbot.wait(100)  # painted
     grabbed = window.grab()
     grabbed.save(str(screenshot_dir / "outreach_native.png"))
     picture = window.detector.render()  # what the GL window draws, labels included
