@@ -16,13 +16,19 @@ The tree title carries the format name and ``SCHEMA_VERSION`` ("belle2-display-e
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import struct
+import zlib
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import awkward as ak
+import cramjam
 import numpy as np
 import uproot
+import xxhash
+from uproot.interpretation.jagged import AsJagged
+from uproot.interpretation.numerical import AsDtype
 
 from events import remote, rootclasses
 from events.model import COLLECTIONS, HEADER, SCHEMA_VERSION, Collection, EventBatch
@@ -84,13 +90,13 @@ def write(path: str | Path, batches: Iterable[EventBatch], inputs: Iterable[str 
     try:
         with AtomicOutput(path, "root", inputs) as tmp, uproot.recreate(tmp, compression=COMPRESSION) as f:
             tree = None
-            for batch in batches:
-                data = _tree_data(batch)
+            for basket in _baskets(batches):
+                data = _tree_data(basket)
                 if tree is None:
-                    tree = f.mktree(TREE, data, title=TITLE)
+                    tree = f.mktree(TREE, data, title=TITLE, initial_basket_capacity=BASKET_CAPACITY)
                 else:
                     tree.extend(data)
-                n += len(batch)
+                n += len(basket)
             if tree is None:
                 f.mktree(TREE, _tree_data(EventBatch.empty()), title=TITLE)
     except OutputError:
@@ -98,6 +104,25 @@ def write(path: str | Path, batches: Iterable[EventBatch], inputs: Iterable[str 
     except OSError as exc:
         raise EventFileError(path, f"cannot write: {exc}") from exc
     return n
+
+
+def _baskets(batches: Iterable[EventBatch]) -> Iterator[EventBatch]:
+    """The batches re-cut into pieces of ``BASKET_EVENTS`` events: each ``extend`` writes one
+    basket per branch, so this sets the baskets' size whatever the size of the batches."""
+    pending: list[EventBatch] = []
+    held = 0
+    for batch in batches:
+        start = 0
+        while start < len(batch):
+            piece = batch.slice(start, start + BASKET_EVENTS - held)
+            start += len(piece)
+            pending.append(piece)
+            held += len(piece)
+            if held == BASKET_EVENTS:
+                yield pending[0] if len(pending) == 1 else EventBatch.concat(pending)
+                pending, held = [], 0
+    if pending:
+        yield pending[0] if len(pending) == 1 else EventBatch.concat(pending)
 
 
 def _check_complete(path: Location, file: Any) -> None:
@@ -152,8 +177,14 @@ def open_root(path: str | Path) -> EventSource:
 # LZ4 decompresses ~8x faster than ZLIB for a few % more bytes: a single event's read is mostly
 # the decompression of its baskets. ROOT reads LZ4 since 6.12 (uproot through cramjam).
 COMPRESSION = uproot.LZ4(1)
-BLOCK_EVENTS = 4096  # the most events one cached block holds
-KEEP_BLOCKS = 3  # blocks kept: the one shown, and the ones before and after a basket boundary
+# Events per basket that ``write`` gives every branch: one event read at random decompresses one
+# basket of each of the ~90 branches, so baskets of 256 events (~1.7 MB in all for Belle II mdst
+# events) keep a miss to a few ms; 5000-event baskets cost ~40 ms. Fewer would grow the file and
+# slow writing (one uproot ``extend`` per basket).
+BASKET_EVENTS = 256
+BASKET_CAPACITY = 100  # baskets per branch the tree's metadata has room for before uproot grows it
+BLOCK_EVENTS = 4096  # reads of up to this many events are assembled from cached baskets
+CACHE_BYTES = 64 * 2**20  # decoded baskets kept, least recently used dropped first
 
 
 def _counts_and_content(jagged: ak.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -200,8 +231,11 @@ class NtupleSource(EventSource):
             shown = ", ".join(missing[:8]) + (" ..." if len(missing) > 8 else "")
             raise EventFileError(self.path, f"tree {TREE!r} lacks branches {shown}")
         self.branches = wanted
+        self._baskets: _BasketReader | None = None  # made on the first small read
+        self._direct = True  # False: the baskets are read through uproot's tree.arrays
         self._basket_starts: np.ndarray | None = None  # entry where each basket starts, then the end
-        self._blocks: dict[int, EventBatch] = {}  # first entry -> block, least recently used first
+        self._blocks: dict[int, tuple[EventBatch, int]] = {}  # basket -> (events, bytes), oldest first
+        self._cached_bytes = 0
 
     def __len__(self) -> int:
         return int(self.tree.num_entries)
@@ -210,39 +244,66 @@ class NtupleSource(EventSource):
         rootclasses.forget()
 
     def close(self) -> None:
-        """Release the ROOT file (uproot keeps it open until told) and the cached blocks."""
+        """Release the ROOT file (uproot keeps it open until told) and the cached baskets."""
         self._blocks.clear()
+        self._cached_bytes = 0
         rootclasses.close(self.tree.file)
 
     def _read(self, start: int, stop: int) -> EventBatch:
-        """Small reads come from a cached block of whole baskets: uproot keeps no decompressed
-        basket, so each read of one event would otherwise decompress its baskets again (~100 ms
-        for baskets of 5000 events), and stepping to the next event would repeat it all."""
-        if stop - start > BLOCK_EVENTS // 4:
+        """Small reads come from cached baskets: uproot keeps no decompressed basket, so each read
+        of one event would decompress its baskets again, and ``tree.arrays`` costs ~0.3 ms a
+        branch even for one entry. A missing basket is read straight from the file, every branch's
+        basket of that entry range in one read (``_BasketReader``); large reads go to uproot."""
+        if stop - start > BLOCK_EVENTS or not self._direct:
             return self._read_entries(start, stop)
-        first, last = self._block_of(start)
-        if stop > last:
+        starts = self._starts()
+        first = int(np.searchsorted(starts, start, side="right")) - 1
+        last = int(np.searchsorted(starts, stop, side="left"))  # baskets first..last-1
+        if stop <= start or first < 0 or last >= len(starts) or last - first > 8:
             return self._read_entries(start, stop)
-        block = self._blocks.pop(first, None)
-        if block is None:
-            block = self._read_entries(first, last)
-        self._blocks[first] = block  # newest last
-        while len(self._blocks) > KEEP_BLOCKS:
-            self._blocks.pop(next(iter(self._blocks)))
-        return block.slice(start - first, stop - first)
+        pieces = []
+        for k in range(first, last):
+            lo, hi = int(starts[k]), int(starts[k + 1])
+            block = self._block(k)
+            if block is None:  # not readable directly: uproot reads it from now on
+                self._direct = False
+                return self._read_entries(start, stop)
+            pieces.append(block.slice(max(start, lo) - lo, min(stop, hi) - lo))
+        return pieces[0] if len(pieces) == 1 else EventBatch.concat(pieces)
 
-    def _block_of(self, entry: int) -> tuple[int, int]:
-        """The entries [first, last) of the baskets holding ``entry``, at most BLOCK_EVENTS of them."""
+    def _starts(self) -> np.ndarray:
+        """The entry where each basket starts, then the number of entries."""
         if self._basket_starts is None:
             offsets = np.asarray(self.tree[self.branches[0]].entry_offsets, dtype=np.int64)
             self._basket_starts = offsets if len(offsets) >= 2 else np.array([0, len(self)], np.int64)
-        starts = self._basket_starts
-        k = int(np.searchsorted(starts, entry, side="right")) - 1
-        lo, hi = int(starts[max(k, 0)]), int(starts[min(k + 1, len(starts) - 1)])
-        if hi - lo > BLOCK_EVENTS:  # one huge basket: an aligned window of it
-            lo += (entry - lo) // BLOCK_EVENTS * BLOCK_EVENTS
-            hi = min(hi, lo + BLOCK_EVENTS)
-        return lo, max(hi, entry + 1)
+        return self._basket_starts
+
+    def _block(self, k: int) -> EventBatch | None:
+        """Basket ``k`` of every branch as one batch, from the bounded cache or the file."""
+        cached = self._blocks.pop(k, None)
+        if cached is None:
+            if self._baskets is None:
+                try:
+                    self._baskets = _BasketReader(self.tree, self.branches)
+                except _NotDirect:
+                    return None
+            starts = self._starts()
+            if len(starts) != self._baskets.n_baskets + 1:
+                return None
+            lo, hi = int(starts[k]), int(starts[k + 1])
+            try:
+                arrays = self._baskets.read(k)
+            except _NotDirect:
+                return None
+            except Exception as exc:
+                raise remote.read_error(self.path, exc, f"cannot read entries {lo}:{hi}") from exc
+            block = self._assemble(arrays, hi - lo)
+            cached = (block, _nbytes(block))
+            self._cached_bytes += cached[1]
+        self._blocks[k] = cached  # newest last
+        while self._cached_bytes > CACHE_BYTES and len(self._blocks) > 1:
+            self._cached_bytes -= self._blocks.pop(next(iter(self._blocks)))[1]
+        return cached[0]
 
     def _read_entries(self, start: int, stop: int) -> EventBatch:
         try:
@@ -251,7 +312,16 @@ class NtupleSource(EventSource):
             )
         except Exception as exc:
             raise remote.read_error(self.path, exc, f"cannot read entries {start}:{stop}") from exc
-        header = {name: ak.to_numpy(arrays[name]) for name in HEADER}
+        split: dict[str, tuple[np.ndarray | None, np.ndarray]] = {
+            name: (None, ak.to_numpy(arrays[name])) for name in HEADER
+        }
+        jagged = (name for name in self.branches if name not in HEADER)
+        split.update((name, _counts_and_content(arrays[name])) for name in jagged)
+        return self._assemble(split, stop - start)
+
+    def _assemble(self, arrays: dict[str, tuple[np.ndarray | None, np.ndarray]], n: int) -> EventBatch:
+        """A batch of ``n`` events from each branch's (per-event counts or None, flat values)."""
+        header = {name: arrays[name][1] for name in HEADER}
         colls = {}
         for coll, spec in COLLECTIONS.items():
             counts = None
@@ -259,12 +329,148 @@ class NtupleSource(EventSource):
             for column, (_, shape, _) in spec.items():
                 parts = []
                 for name in branch_names(coll, column):
-                    branch_counts, flat = _counts_and_content(arrays[name])
+                    branch_counts, flat = arrays[name]
                     if counts is None:
                         counts = branch_counts
+                    elif branch_counts is not None and not np.array_equal(branch_counts, counts):
+                        raise EventFileError(self.path, f"branch {name} disagrees with {coll}'s counts")
                     parts.append(flat)
                 cols[column] = np.stack(parts, axis=-1).reshape(-1, *shape) if shape else parts[0]
-            colls[coll] = Collection.from_columns(
-                coll, counts if counts is not None else np.zeros(stop - start), cols
-            )
-        return EventBatch.build(stop - start, header, source=str(self.path), **colls)
+            colls[coll] = Collection.from_columns(coll, counts if counts is not None else np.zeros(n), cols)
+        return EventBatch.build(n, header, source=str(self.path), **colls)
+
+
+def _nbytes(batch: EventBatch) -> int:
+    return sum(a.nbytes for a in batch.header.values()) + sum(
+        c.offsets.nbytes + sum(a.nbytes for a in c.columns.values()) for c in batch.collections().values()
+    )
+
+
+class _NotDirect(Exception):
+    """A tree whose baskets ``_BasketReader`` does not read (uproot's general path reads them)."""
+
+
+_KEY = struct.Struct(">ihiIhh")  # fNbytes, key version, fObjlen, fDatime, fKeylen, fCycle
+_BASKET = struct.Struct(">Hiiii")  # fVersion, fBufferSize, fNevBufSize, fNevBuf, fLast (then a flag byte)
+_BLOCK = struct.Struct("<2sB3s3s")  # a compressed block: algorithm, method, sizes (3-byte little-endian)
+_CHECKSUM = struct.Struct(">Q")
+_OFFSET = np.dtype(">i4")
+
+
+class _BasketReader:
+    """Whole baskets of the ntuple's branches straight from the file: the baskets of one entry
+    range lie side by side (one ``extend`` wrote them), so they are one read; each is its ROOT key
+    (struct fields), its LZ4 or ZLIB blocks (checksums checked) and, for a jagged branch, the
+    entry offsets after the values. Only plain numbers, flat or jagged behind a counter, as
+    :func:`write` makes them; any other tree raises ``_NotDirect`` and is read through uproot."""
+
+    def __init__(self, tree: Any, names: list[str]) -> None:
+        self.source = tree.file.source
+        self.names = names
+        branches = [tree[name] for name in names]
+        offsets = branches[0].entry_offsets
+        seeks, sizes, self.dtypes, self.jagged = [], [], [], []
+        for branch in branches:
+            interp = branch.interpretation
+            plain = isinstance(interp, AsJagged) and isinstance(interp.content, AsDtype)
+            if plain and not interp.header_bytes:
+                dtype, jagged = interp.content.from_dtype, True
+            elif isinstance(interp, AsDtype):
+                dtype, jagged = interp.from_dtype, False
+            else:
+                raise _NotDirect(f"{branch.name}: {interp}")
+            if dtype.shape or dtype.fields or branch.embedded_baskets or branch.entry_offsets != offsets:
+                raise _NotDirect(f"{branch.name}: not a plain branch of the tree's baskets")
+            n = branch.num_baskets
+            seeks.append(np.asarray(branch.member("fBasketSeek"), dtype=np.int64)[:n])
+            sizes.append(np.asarray(branch.member("fBasketBytes"), dtype=np.int64)[:n])
+            self.dtypes.append(dtype)
+            self.jagged.append(jagged)
+        self.n_baskets = len(offsets) - 1
+        self.entries = np.diff(np.asarray(offsets, dtype=np.int64))
+        self.seeks, self.sizes = np.stack(seeks), np.stack(sizes)
+        if self.seeks.shape[1] != self.n_baskets or (self.seeks <= 0).any() or (self.sizes <= 0).any():
+            raise _NotDirect("basket positions do not match the entry ranges")
+
+    def read(self, k: int) -> dict[str, tuple[np.ndarray | None, np.ndarray]]:
+        """Basket ``k`` of every branch: (per-entry counts or None, the values in native byte order)."""
+        seeks, sizes = self.seeks[:, k], self.sizes[:, k]
+        lo, hi = int(seeks.min()), int((seeks + sizes).max())
+        if hi - lo > 2 * int(sizes.sum()) + 2**16:  # not side by side: one read per basket
+            chunks = [self._bytes(int(s), int(s + n)) for s, n in zip(seeks, sizes, strict=True)]
+            at = [0] * len(chunks)
+        else:
+            whole = self._bytes(lo, hi)
+            chunks = [whole] * len(seeks)
+            at = (seeks - lo).tolist()
+        entries = int(self.entries[k])
+        out = {}
+        for name, chunk, start, size, dtype, jagged in zip(
+            self.names, chunks, at, sizes.tolist(), self.dtypes, self.jagged, strict=True
+        ):
+            out[name] = _basket_arrays(name, chunk[start : start + size], dtype, jagged, entries)
+        return out
+
+    def _bytes(self, start: int, stop: int) -> memoryview:
+        data = memoryview(self.source.chunk(start, stop).raw_data).cast("B")
+        if data.nbytes != stop - start:
+            raise ValueError(f"bytes {start}:{stop} lie past the end of the file")
+        return data
+
+
+def _basket_arrays(
+    name: str, key: memoryview, dtype: np.dtype, jagged: bool, entries: int
+) -> tuple[np.ndarray | None, np.ndarray]:
+    nbytes, _, objlen, _, keylen, _ = _KEY.unpack_from(key)
+    if nbytes != key.nbytes or not _BASKET.size < keylen <= nbytes:
+        raise ValueError(f"basket of {name}: a key of {nbytes} bytes where the branch records {key.nbytes}")
+    _, _, _, n_entries, last = _BASKET.unpack_from(key, keylen - _BASKET.size - 1)
+    if n_entries != entries or not keylen <= last <= keylen + objlen:
+        raise ValueError(f"basket of {name}: {n_entries} entries, the branch records {entries}")
+    raw = _decompress(name, key[keylen:], objlen)
+    border = last - keylen
+    if jagged:
+        offsets = np.frombuffer(raw, _OFFSET, offset=border, count=entries + 1)[1:].astype(np.int64)
+        offsets -= keylen
+        offsets = np.append(offsets, border) if len(offsets) == entries else offsets
+        offsets[-1] = border
+        if offsets[0] != 0 or (np.diff(offsets) < 0).any() or (offsets % dtype.itemsize).any():
+            raise ValueError(f"basket of {name}: entry offsets out of order")
+        counts = np.diff(offsets) // dtype.itemsize
+    else:
+        counts = None
+        if border != entries * dtype.itemsize:
+            raise ValueError(f"basket of {name}: {border} bytes for {entries} entries of {dtype}")
+    values = np.frombuffer(raw, dtype, count=border // dtype.itemsize).astype(dtype.newbyteorder("="))
+    return counts, values
+
+
+def _decompress(name: str, data: memoryview, size: int) -> bytes | memoryview:
+    """The ``size`` bytes of a basket's payload: stored as they are, or in ROOT's compressed blocks."""
+    if data.nbytes == size:
+        return data
+    out = []
+    at = 0
+    while at < data.nbytes:
+        algorithm, _, packed, unpacked = _BLOCK.unpack_from(data, at)
+        stored, expected = int.from_bytes(packed, "little"), int.from_bytes(unpacked, "little")
+        block = data[at + _BLOCK.size : at + _BLOCK.size + stored]
+        at += _BLOCK.size + stored
+        if block.nbytes != stored:
+            raise ValueError(f"basket of {name}: a compressed block runs past its basket")
+        if algorithm == b"L4":
+            (checksum,) = _CHECKSUM.unpack_from(block)
+            block = block[_CHECKSUM.size :]
+            if xxhash.xxh64(block).intdigest() != checksum:
+                raise ValueError(f"basket of {name}: LZ4 checksum mismatch (damaged file?)")
+            out.append(bytes(cramjam.lz4.decompress_block(block, output_len=expected)))
+        elif algorithm == b"ZL":
+            out.append(zlib.decompress(block, bufsize=expected))
+        else:
+            raise _NotDirect(f"{name}: {algorithm!r} compression")
+        if len(out[-1]) != expected:
+            raise ValueError(f"basket of {name}: a block of {len(out[-1])} bytes, its header says {expected}")
+    raw = out[0] if len(out) == 1 else b"".join(out)
+    if len(raw) != size:
+        raise ValueError(f"basket of {name}: {len(raw)} bytes decompressed, the key says {size}")
+    return raw
