@@ -67,15 +67,21 @@ def counter_name(collection: str) -> str:
 
 
 def _tree_data(batch: EventBatch) -> dict[str, Any]:
+    """What ``mktree``/``extend`` take: header columns as numpy, each collection as one jagged
+    array of records, built from its offsets and columns directly (``ak.unflatten`` + ``ak.zip``
+    per branch cost ~1 ms each, most of writing an ntuple in baskets of a few hundred events)."""
     data: dict[str, Any] = {name: np.asarray(batch.header[name]) for name in HEADER}
     for coll, c in batch.collections().items():
-        counts = c.counts
-        fields: dict[str, Any] = {}
+        names: list[str] = []
+        contents: list[ak.contents.Content] = []
         for column, values in c.columns.items():
             flat = values.reshape(len(values), int(np.prod(values.shape[1:])))
             for k, name in enumerate(branch_names(coll, column)):
-                fields[name[len(coll) + 1 :]] = ak.unflatten(np.ascontiguousarray(flat[:, k]), counts)
-        data[coll] = ak.zip(fields, depth_limit=2)
+                names.append(name[len(coll) + 1 :])
+                contents.append(ak.contents.NumpyArray(np.ascontiguousarray(flat[:, k])))
+        offsets = ak.index.Index64(np.asarray(c.offsets, dtype=np.int64))
+        records = ak.contents.RecordArray(contents, names, length=int(c.offsets[-1]))
+        data[coll] = ak.Array(ak.contents.ListOffsetArray(offsets, records))
     return data
 
 
