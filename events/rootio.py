@@ -85,8 +85,15 @@ def _tree_data(batch: EventBatch) -> dict[str, Any]:
     return data
 
 
-def write(path: str | Path, batches: Iterable[EventBatch], inputs: Iterable[str | Path] = ()) -> int:
-    """Write batches into a new ROOT file, the first with ``mktree``, the rest with ``extend``.
+def write(
+    path: str | Path,
+    batches: Iterable[EventBatch],
+    inputs: Iterable[str | Path] = (),
+    basket_events: int | None = None,
+) -> int:
+    """Write batches into a new ROOT file, the first with ``mktree``, the rest with ``extend``,
+    in baskets of ``basket_events`` events (``BASKET_EVENTS``: sized for reading single events;
+    larger ones suit files only ever read whole).
 
     Written atomically (``events.outputs``): a failed write leaves any previous file unchanged;
     ``inputs`` (the files the batches come from) are never overwritten.
@@ -96,7 +103,7 @@ def write(path: str | Path, batches: Iterable[EventBatch], inputs: Iterable[str 
     try:
         with AtomicOutput(path, "root", inputs) as tmp, uproot.recreate(tmp, compression=COMPRESSION) as f:
             tree = None
-            for basket in _baskets(batches):
+            for basket in _baskets(batches, basket_events or BASKET_EVENTS):
                 data = _tree_data(basket)
                 if tree is None:
                     tree = f.mktree(TREE, data, title=TITLE, initial_basket_capacity=BASKET_CAPACITY)
@@ -112,19 +119,19 @@ def write(path: str | Path, batches: Iterable[EventBatch], inputs: Iterable[str 
     return n
 
 
-def _baskets(batches: Iterable[EventBatch]) -> Iterator[EventBatch]:
-    """The batches re-cut into pieces of ``BASKET_EVENTS`` events: each ``extend`` writes one
-    basket per branch, so this sets the baskets' size whatever the size of the batches."""
+def _baskets(batches: Iterable[EventBatch], size: int) -> Iterator[EventBatch]:
+    """The batches re-cut into pieces of ``size`` events: each ``extend`` writes one basket per
+    branch, so this sets the baskets' size whatever the size of the batches."""
     pending: list[EventBatch] = []
     held = 0
     for batch in batches:
         start = 0
         while start < len(batch):
-            piece = batch.slice(start, start + BASKET_EVENTS - held)
+            piece = batch.slice(start, start + size - held)
             start += len(piece)
             pending.append(piece)
             held += len(piece)
-            if held == BASKET_EVENTS:
+            if held == size:
                 yield pending[0] if len(pending) == 1 else EventBatch.concat(pending)
                 pending, held = [], 0
     if pending:

@@ -114,6 +114,9 @@ def test_the_writer_cuts_baskets_of_a_fixed_size_whatever_the_batches(
     for name in ("event", "ntracks", "tracks_cov_14", "mc_px"):
         assert tree[name].entry_offsets == [0, 64, 128, 192, 256, 300], name
     _assert_identical(io.load(path), batch)
+    assert rootio.write(path, pieces, basket_events=1000) == 300  # for files only read whole
+    assert uproot.open(path)[rootio.TREE]["mc_px"].entry_offsets == [0, 300]
+    _assert_identical(io.load(path), batch)
 
 
 def test_single_events_are_read_basket_by_basket_exactly_as_uproot_reads_them(
