@@ -16,7 +16,9 @@ The tree title carries the format name and ``SCHEMA_VERSION`` ("belle2-display-e
 
 from __future__ import annotations
 
+import os
 import struct
+import weakref
 import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -260,29 +262,81 @@ class NtupleSource(EventSource):
         """Release the ROOT file (uproot keeps it open until told) and the cached baskets."""
         self._blocks.clear()
         self._cached_bytes = 0
+        if self._baskets is not None:
+            self._baskets.close()
+            self._baskets = None
         rootclasses.close(self.tree.file)
 
     def _read(self, start: int, stop: int) -> EventBatch:
-        """Small reads come from cached baskets: uproot keeps no decompressed basket, so each read
-        of one event would decompress its baskets again, and ``tree.arrays`` costs ~0.3 ms a
-        branch even for one entry. A missing basket is read straight from the file, every branch's
-        basket of that entry range in one read (``_BasketReader``); large reads go to uproot."""
-        if stop - start > BLOCK_EVENTS or not self._direct:
-            return self._read_entries(start, stop)
+        """Events straight from the baskets of every branch (``_BasketReader``): uproot keeps no
+        decompressed basket, so each read of one event would decompress its baskets again, and
+        ``tree.arrays`` costs ~0.3 ms a branch even for one entry. Small reads come from a bounded
+        cache of decoded baskets, a missing one read from the file (every branch's basket of that
+        entry range in one read); large reads decode their baskets without caching them. A tree
+        the reader does not know is read through uproot."""
         starts = self._starts()
         first = int(np.searchsorted(starts, start, side="right")) - 1
         last = int(np.searchsorted(starts, stop, side="left"))  # baskets first..last-1
-        if stop <= start or first < 0 or last >= len(starts) or last - first > 8:
+        if not self._direct or stop <= start or first < 0 or last >= len(starts):
             return self._read_entries(start, stop)
+        if stop - start > BLOCK_EVENTS or last - first > 8:
+            whole = self._read_baskets(first, last)
+            if whole is None:
+                return self._read_entries(start, stop)
+            lo = int(starts[first])
+            return whole.slice(start - lo, stop - lo) if (start, stop) != (lo, starts[last]) else whole
         pieces = []
         for k in range(first, last):
             lo, hi = int(starts[k]), int(starts[k + 1])
             block = self._block(k)
             if block is None:  # not readable directly: uproot reads it from now on
-                self._direct = False
                 return self._read_entries(start, stop)
             pieces.append(block.slice(max(start, lo) - lo, min(stop, hi) - lo))
         return pieces[0] if len(pieces) == 1 else EventBatch.concat(pieces)
+
+    def _reader(self) -> _BasketReader | None:
+        """The direct reader of this tree's baskets, None (from then on) where it does not apply."""
+        if self._baskets is None and self._direct:
+            try:
+                self._baskets = _BasketReader(self.tree, self.branches, self.path)
+            except _NotDirect:
+                self._direct = False
+            else:
+                if len(self._starts()) != self._baskets.n_baskets + 1:
+                    self._direct = False
+        return self._baskets if self._direct else None
+
+    def _decoded(self, k: int) -> dict[str, tuple[np.ndarray | None, np.ndarray]] | None:
+        """Basket ``k`` of every branch, decoded; None where the direct reader does not apply."""
+        reader = self._reader()
+        if reader is None:
+            return None
+        try:
+            return reader.read(k)
+        except _NotDirect:
+            self._direct = False
+            return None
+        except Exception as exc:
+            starts = self._starts()
+            raise remote.read_error(
+                self.path, exc, f"cannot read entries {starts[k]}:{starts[k + 1]}"
+            ) from exc
+
+    def _read_baskets(self, first: int, last: int) -> EventBatch | None:
+        """Baskets ``first`` to ``last - 1`` as one batch, not cached (a large read)."""
+        parts = []
+        for k in range(first, last):
+            decoded = self._decoded(k)
+            if decoded is None:
+                return None
+            parts.append(decoded)
+        merged: dict[str, tuple[np.ndarray | None, np.ndarray]] = {}
+        for name in self.branches:
+            counts = [part[name][0] for part in parts]
+            values = np.concatenate([part[name][1] for part in parts])
+            merged[name] = (None if counts[0] is None else np.concatenate(counts), values)  # type: ignore[arg-type]
+        starts = self._starts()
+        return self._assemble(merged, int(starts[last] - starts[first]))
 
     def _starts(self) -> np.ndarray:
         """The entry where each basket starts, then the number of entries."""
@@ -295,22 +349,11 @@ class NtupleSource(EventSource):
         """Basket ``k`` of every branch as one batch, from the bounded cache or the file."""
         cached = self._blocks.pop(k, None)
         if cached is None:
-            if self._baskets is None:
-                try:
-                    self._baskets = _BasketReader(self.tree, self.branches)
-                except _NotDirect:
-                    return None
+            decoded = self._decoded(k)
+            if decoded is None:
+                return None
             starts = self._starts()
-            if len(starts) != self._baskets.n_baskets + 1:
-                return None
-            lo, hi = int(starts[k]), int(starts[k + 1])
-            try:
-                arrays = self._baskets.read(k)
-            except _NotDirect:
-                return None
-            except Exception as exc:
-                raise remote.read_error(self.path, exc, f"cannot read entries {lo}:{hi}") from exc
-            block = self._assemble(arrays, hi - lo)
+            block = self._assemble(decoded, int(starts[k + 1] - starts[k]))
             cached = (block, _nbytes(block))
             self._cached_bytes += cached[1]
         self._blocks[k] = cached  # newest last
@@ -368,6 +411,7 @@ _BASKET = struct.Struct(">Hiiii")  # fVersion, fBufferSize, fNevBufSize, fNevBuf
 _BLOCK = struct.Struct("<2sB3s3s")  # a compressed block: algorithm, method, sizes (3-byte little-endian)
 _CHECKSUM = struct.Struct(">Q")
 _OFFSET = np.dtype(">i4")
+_MAX_EXPANSION = 1032  # the most zlib (and, far below it, LZ4) inflates a byte
 
 
 class _BasketReader:
@@ -377,7 +421,7 @@ class _BasketReader:
     entry offsets after the values. Only plain numbers, flat or jagged behind a counter, as
     :func:`write` makes them; any other tree raises ``_NotDirect`` and is read through uproot."""
 
-    def __init__(self, tree: Any, names: list[str]) -> None:
+    def __init__(self, tree: Any, names: list[str], path: Location) -> None:
         self.source = tree.file.source
         self.names = names
         branches = [tree[name] for name in names]
@@ -404,6 +448,19 @@ class _BasketReader:
         self.seeks, self.sizes = np.stack(seeks), np.stack(sizes)
         if self.seeks.shape[1] != self.n_baskets or (self.seeks <= 0).any() or (self.sizes <= 0).any():
             raise _NotDirect("basket positions do not match the entry ranges")
+        # a local file is read with pread on a descriptor of its own (uproot's fsspec source
+        # opens the file again for every read); a URL through uproot's source
+        self._fd: int | None = None
+        self._size: int | None = remote.file_size(tree.file)
+        if not is_url(path):
+            fd = self._fd = os.open(path, os.O_RDONLY)
+            self._closer = weakref.finalize(self, os.close, fd)
+            self._size = os.fstat(fd).st_size
+
+    def close(self) -> None:
+        if self._fd is not None:
+            self._closer()
+            self._fd = None
 
     def read(self, k: int) -> dict[str, tuple[np.ndarray | None, np.ndarray]]:
         """Basket ``k`` of every branch: (per-entry counts or None, the values in native byte order)."""
@@ -425,7 +482,12 @@ class _BasketReader:
         return out
 
     def _bytes(self, start: int, stop: int) -> memoryview:
-        data = memoryview(self.source.chunk(start, stop).raw_data).cast("B")
+        if self._size is not None and stop > self._size:
+            raise ValueError(f"baskets at bytes {start}:{stop}, past the end of the file ({self._size})")
+        if self._fd is not None:
+            data = memoryview(os.pread(self._fd, stop - start, start))
+        else:
+            data = memoryview(self.source.chunk(start, stop).raw_data).cast("B")
         if data.nbytes != stop - start:
             raise ValueError(f"bytes {start}:{stop} lie past the end of the file")
         return data
@@ -442,14 +504,16 @@ def _basket_arrays(
         raise ValueError(f"basket of {name}: {n_entries} entries, the branch records {entries}")
     raw = _decompress(name, key[keylen:], objlen)
     border = last - keylen
-    if jagged:
-        offsets = np.frombuffer(raw, _OFFSET, offset=border, count=entries + 1)[1:].astype(np.int64)
-        offsets -= keylen
-        offsets = np.append(offsets, border) if len(offsets) == entries else offsets
-        offsets[-1] = border
-        if offsets[0] != 0 or (np.diff(offsets) < 0).any() or (offsets % dtype.itemsize).any():
+    if jagged:  # after the values: a count, then where each entry starts (from the key's start)
+        if objlen < border + 4 * (entries + 1):
+            raise ValueError(f"basket of {name}: no room for the offsets of {entries} entries")
+        ends = np.empty(entries + 1, np.int64)
+        ends[:-1] = np.frombuffer(raw, _OFFSET, count=entries, offset=border + 4)
+        ends[-1] = last
+        sizes = np.diff(ends)
+        if entries and (ends[0] != keylen or sizes.min() < 0 or (sizes % dtype.itemsize).any()):
             raise ValueError(f"basket of {name}: entry offsets out of order")
-        counts = np.diff(offsets) // dtype.itemsize
+        counts = sizes // dtype.itemsize
     else:
         counts = None
         if border != entries * dtype.itemsize:
@@ -458,32 +522,38 @@ def _basket_arrays(
     return counts, values
 
 
-def _decompress(name: str, data: memoryview, size: int) -> bytes | memoryview:
-    """The ``size`` bytes of a basket's payload: stored as they are, or in ROOT's compressed blocks."""
+def _decompress(name: str, data: memoryview, size: int) -> bytearray | memoryview:
+    """The ``size`` bytes of a basket's payload: stored as they are, or in ROOT's compressed blocks
+    (each decompressed straight into its place in one buffer)."""
     if data.nbytes == size:
         return data
-    out = []
-    at = 0
+    if size > _MAX_EXPANSION * data.nbytes + 2**16:  # a damaged key: allocate nothing for it
+        raise ValueError(f"basket of {name}: {size} bytes claimed from {data.nbytes} compressed")
+    out = bytearray(size)
+    view = memoryview(out)
+    at = filled = 0
     while at < data.nbytes:
         algorithm, _, packed, unpacked = _BLOCK.unpack_from(data, at)
         stored, expected = int.from_bytes(packed, "little"), int.from_bytes(unpacked, "little")
         block = data[at + _BLOCK.size : at + _BLOCK.size + stored]
         at += _BLOCK.size + stored
-        if block.nbytes != stored:
+        if block.nbytes != stored or filled + expected > size:
             raise ValueError(f"basket of {name}: a compressed block runs past its basket")
         if algorithm == b"L4":
             (checksum,) = _CHECKSUM.unpack_from(block)
             block = block[_CHECKSUM.size :]
             if xxhash.xxh64(block).intdigest() != checksum:
                 raise ValueError(f"basket of {name}: LZ4 checksum mismatch (damaged file?)")
-            out.append(bytes(cramjam.lz4.decompress_block(block, output_len=expected)))
+            written = cramjam.lz4.decompress_block_into(block, view[filled : filled + expected])
         elif algorithm == b"ZL":
-            out.append(zlib.decompress(block, bufsize=expected))
+            piece = zlib.decompress(block, bufsize=expected)
+            written = len(piece)
+            view[filled : filled + written] = piece
         else:
             raise _NotDirect(f"{name}: {algorithm!r} compression")
-        if len(out[-1]) != expected:
-            raise ValueError(f"basket of {name}: a block of {len(out[-1])} bytes, its header says {expected}")
-    raw = out[0] if len(out) == 1 else b"".join(out)
-    if len(raw) != size:
-        raise ValueError(f"basket of {name}: {len(raw)} bytes decompressed, the key says {size}")
-    return raw
+        if written != expected:
+            raise ValueError(f"basket of {name}: a block of {written} bytes, its header says {expected}")
+        filled += written
+    if filled != size:
+        raise ValueError(f"basket of {name}: {filled} bytes decompressed, the key says {size}")
+    return out

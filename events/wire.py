@@ -173,6 +173,8 @@ _OF_BATCH = operator.attrgetter(*COLLECTIONS)
 _N_COLLECTIONS = len(COLLECTIONS)
 _SLOTS = tuple(range(len(_ROW_SLOTS)))
 _NBYTES_OF = operator.attrgetter("nbytes")
+_OFFSETS_OF = operator.attrgetter("offsets")
+_LAST = operator.itemgetter(-1)
 # ``_decode_packed`` builds batches with positional fields: the header, the collections, the source
 assert [f.name for f in fields(EventBatch)] == ["header", *COLLECTIONS, "source"]
 assert [f.name for f in fields(Collection)] == ["name", "offsets", "columns"]
@@ -344,15 +346,15 @@ def encode_packed(
     the schema's dtype, rows and C order (a batch from any reader of this project, or from
     ``decode``); other batches are converted column by column.
     """
-    _check_outgoing(publisher, sequence, epoch, len(batch))
+    n_events = len(batch)
+    _check_outgoing(publisher, sequence, epoch, n_events)
     publisher_bytes = publisher.encode()
     if len(publisher_bytes) > 255:  # its length is one byte in the header
         raise ValueError(f"publisher id of {len(publisher_bytes)} UTF-8 bytes, at most 255")
     source_bytes = batch.source[:_MAX_SOURCE_LEN].encode()
-    n_events = len(batch)
     collections = _OF_BATCH(batch)
-    offsets = tuple(c.offsets for c in collections)
-    sizes = [int(o[-1]) for o in offsets]
+    offsets = tuple(map(_OFFSETS_OF, collections))
+    sizes = list(map(int, map(_LAST, offsets)))
     joined = _joined_body(batch, collections, offsets, (n_events, n_events + 1, *sizes))
     body = _converted_body(batch, sizes) if joined is None else joined
     head = _HEAD.pack(
@@ -626,6 +628,9 @@ class _PackedValues(ValuesView[np.ndarray]):
     def __iter__(self) -> Iterator[np.ndarray]:
         mapping = self._mapping
         return iter(mapping._columns or mapping._cut())
+
+    def __len__(self) -> int:
+        return len(_SLOT_KEYS[self._mapping._slot])
 
 
 class _PackedItems(ItemsView[str, np.ndarray]):

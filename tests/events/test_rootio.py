@@ -148,6 +148,12 @@ def test_single_events_are_read_basket_by_basket_exactly_as_uproot_reads_them(
     _assert_identical(source.read(90, 310), batch.slice(90, 310))  # four baskets, from the cache
     assert sorted(reads) == [1, 2, 3, 4]
     assert source._direct
+    monkeypatch.setattr(rootio, "BLOCK_EVENTS", 150)  # larger reads: decoded, not cached
+    cached = dict(source._blocks)
+    _assert_identical(source.read(), batch)
+    _assert_identical(source.read(30, 420), batch.slice(30, 420))
+    assert reads[4:] == [0, 1, 2, 3, 4, 0, 1, 2, 3, 4]
+    assert source._blocks == cached
 
 
 def test_the_basket_cache_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
