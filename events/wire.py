@@ -31,7 +31,7 @@ from collections.abc import ItemsView, Iterator, Mapping, Sequence, ValuesView
 from dataclasses import dataclass, fields
 from itertools import repeat
 from math import prod
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -600,7 +600,7 @@ class _PackedColumns(Mapping[str, np.ndarray]):
         return iter(_SLOT_KEYS[self._slot])
 
     def values(self) -> ValuesView[np.ndarray]:
-        return _PackedValues(self)
+        return cast(ValuesView[np.ndarray], _PackedValues(self._columns or self._cut()))
 
     def items(self) -> ItemsView[str, np.ndarray]:
         return _PackedItems(self)
@@ -619,18 +619,15 @@ class _PackedColumns(Mapping[str, np.ndarray]):
         return f"<packed columns {', '.join(_SLOT_KEYS[self._slot])}>"
 
 
-class _PackedValues(ValuesView[np.ndarray]):
-    """``values()`` of packed columns: the cut tuple itself, not a lookup per key."""
+class _PackedValues(tuple[np.ndarray, ...]):
+    """``values()`` of packed columns: the cut tuple itself (made and iterated in C). A snapshot is
+    the view: a slot's columns never change once cut. Registered as a ``ValuesView``, whose
+    methods (``len``, iteration, ``in``) a tuple has."""
 
     __slots__ = ()
-    _mapping: _PackedColumns
 
-    def __iter__(self) -> Iterator[np.ndarray]:
-        mapping = self._mapping
-        return iter(mapping._columns or mapping._cut())
 
-    def __len__(self) -> int:
-        return len(_SLOT_KEYS[self._mapping._slot])
+ValuesView.register(_PackedValues)
 
 
 class _PackedItems(ItemsView[str, np.ndarray]):
