@@ -272,15 +272,18 @@ class NtupleSource(EventSource):
         decompressed basket, so each read of one event would decompress its baskets again, and
         ``tree.arrays`` costs ~0.3 ms a branch even for one entry. Small reads come from a bounded
         cache of decoded baskets, a missing one read from the file (every branch's basket of that
-        entry range in one read); large reads decode their baskets without caching them. A tree
-        the reader does not know is read through uproot."""
+        entry range in one read); large reads of a local file decode their baskets without caching
+        them (of a URL: through uproot, all baskets in one request). A tree the reader does not
+        know is read through uproot."""
         starts = self._starts()
         first = int(np.searchsorted(starts, start, side="right")) - 1
         last = int(np.searchsorted(starts, stop, side="left"))  # baskets first..last-1
         if not self._direct or stop <= start or first < 0 or last >= len(starts):
             return self._read_entries(start, stop)
+        if is_url(self.path) and last - first > 2:  # uproot asks for them in one vectored request
+            return self._read_entries(start, stop)
         if stop - start > BLOCK_EVENTS or last - first > 8:
-            whole = self._read_baskets(first, last)
+            whole = self._read_baskets(first, last, (start, stop))
             if whole is None:
                 return self._read_entries(start, stop)
             lo = int(starts[first])
@@ -288,7 +291,7 @@ class NtupleSource(EventSource):
         pieces = []
         for k in range(first, last):
             lo, hi = int(starts[k]), int(starts[k + 1])
-            block = self._block(k)
+            block = self._block(k, (start, stop))
             if block is None:  # not readable directly: uproot reads it from now on
                 return self._read_entries(start, stop)
             pieces.append(block.slice(max(start, lo) - lo, min(stop, hi) - lo))
@@ -306,8 +309,11 @@ class NtupleSource(EventSource):
                     self._direct = False
         return self._baskets if self._direct else None
 
-    def _decoded(self, k: int) -> dict[str, tuple[np.ndarray | None, np.ndarray]] | None:
-        """Basket ``k`` of every branch, decoded; None where the direct reader does not apply."""
+    def _decoded(
+        self, k: int, wanted: tuple[int, int]
+    ) -> dict[str, tuple[np.ndarray | None, np.ndarray]] | None:
+        """Basket ``k`` of every branch, decoded; None where the direct reader does not apply.
+        An error names the entries ``wanted``, the read that needed the basket."""
         reader = self._reader()
         if reader is None:
             return None
@@ -317,16 +323,13 @@ class NtupleSource(EventSource):
             self._direct = False
             return None
         except Exception as exc:
-            starts = self._starts()
-            raise remote.read_error(
-                self.path, exc, f"cannot read entries {starts[k]}:{starts[k + 1]}"
-            ) from exc
+            raise remote.read_error(self.path, exc, f"cannot read entries {wanted[0]}:{wanted[1]}") from exc
 
-    def _read_baskets(self, first: int, last: int) -> EventBatch | None:
+    def _read_baskets(self, first: int, last: int, wanted: tuple[int, int]) -> EventBatch | None:
         """Baskets ``first`` to ``last - 1`` as one batch, not cached (a large read)."""
         parts = []
         for k in range(first, last):
-            decoded = self._decoded(k)
+            decoded = self._decoded(k, wanted)
             if decoded is None:
                 return None
             parts.append(decoded)
@@ -345,11 +348,11 @@ class NtupleSource(EventSource):
             self._basket_starts = offsets if len(offsets) >= 2 else np.array([0, len(self)], np.int64)
         return self._basket_starts
 
-    def _block(self, k: int) -> EventBatch | None:
+    def _block(self, k: int, wanted: tuple[int, int]) -> EventBatch | None:
         """Basket ``k`` of every branch as one batch, from the bounded cache or the file."""
         cached = self._blocks.pop(k, None)
         if cached is None:
-            decoded = self._decoded(k)
+            decoded = self._decoded(k, wanted)
             if decoded is None:
                 return None
             starts = self._starts()
