@@ -175,17 +175,19 @@ def test_the_basket_cache_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert source._cached_bytes == 0
 
 
-@pytest.mark.parametrize("compression", ["zlib", "lz4"])
+@pytest.mark.parametrize("compression", ["zlib", "lz4", "lzma"])
 def test_old_ntuples_with_large_baskets_still_read_exactly(tmp_path: Path, compression: str) -> None:
     parts = [random_batch(300, seed) for seed in (5, 6)]
     path = tmp_path / "old.root"
-    _old_ntuple(path, parts, uproot.ZLIB(1) if compression == "zlib" else uproot.LZ4(1))
+    codec = {"zlib": uproot.ZLIB(1), "lz4": uproot.LZ4(1), "lzma": uproot.LZMA(1)}[compression]
+    _old_ntuple(path, parts, codec)
     everything = EventBatch.concat(parts)
     source = io.open_events(path)
     assert isinstance(source, rootio.NtupleSource)
     for i in (0, 299, 300, 599, 17):
         _assert_identical(source.event(i), everything.event(i))
-    assert source._direct  # ZLIB and LZ4 baskets are read straight from the file too
+    # ZLIB and LZ4 baskets are read straight from the file; others through uproot, the same events
+    assert source._direct == (compression != "lzma")
     _assert_identical(source.read(), everything)
 
 
