@@ -31,7 +31,7 @@ from collections.abc import ItemsView, Iterator, Mapping, Sequence, ValuesView
 from dataclasses import dataclass, fields
 from itertools import repeat
 from math import prod
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 
@@ -165,6 +165,7 @@ _COLLECTION_BODY = tuple(
     )
     for coll in COLLECTIONS
 )
+_TRACKS_BODY, _ECL_BODY, _KLM_BODY, _VERTICES_BODY, _MC_BODY = _COLLECTION_BODY  # the five, unpacked
 # per slot of the header and the collections: its keys in schema order, and where each lies
 # among the slot's columns in body order
 _SLOT_KEYS = (_HEADER_KEYS, tuple(COLLECTIONS), *(tuple(spec) for spec in COLLECTIONS.values()))
@@ -394,9 +395,16 @@ def _joined_body(
 ) -> bytes | None:
     """The body as one join of the columns' own buffers; None unless every column fits exactly:
     the schema's dtype (identical dtype objects compare at C speed), rows and dimensions, C order."""
-    arrays = _HEADER_BODY(batch.header) + offsets
-    for get, collection in zip(_COLLECTION_BODY, collections, strict=True):
-        arrays += get(collection.columns)
+    tracks, ecl, klm, vertices, mc = collections
+    arrays = (
+        *_HEADER_BODY(batch.header),
+        *offsets,
+        *_TRACKS_BODY(tracks.columns),
+        *_ECL_BODY(ecl.columns),
+        *_KLM_BODY(klm.columns),
+        *_VERTICES_BODY(vertices.columns),
+        *_MC_BODY(mc.columns),
+    )
     lengths, pads, length = _body_plan(rows)
     try:
         if (
@@ -600,7 +608,7 @@ class _PackedColumns(Mapping[str, np.ndarray]):
         return iter(_SLOT_KEYS[self._slot])
 
     def values(self) -> ValuesView[np.ndarray]:
-        return cast(ValuesView[np.ndarray], _PackedValues(self._columns or self._cut()))
+        return _PackedValues(self._columns or self._cut())  # type: ignore[return-value]  # registered
 
     def items(self) -> ItemsView[str, np.ndarray]:
         return _PackedItems(self)
