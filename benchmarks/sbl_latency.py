@@ -27,7 +27,6 @@ import json
 import os
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,25 +39,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from monitoring.accumulators import SBLDetector  # noqa: E402
+from monitoring.ioc import free_port  # noqa: E402
 from monitoring.model import MonitorModel  # noqa: E402
 from monitoring.source import Update  # noqa: E402
 
 PREFIX = "B:"
 WAIT_S = 15.0  # longest wait for a latch before calling it missed
-
-
-def free_port() -> int:
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-            tcp.bind(("127.0.0.1", 0))
-            port = tcp.getsockname()[1]
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            try:
-                udp.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no free port")
 
 
 class IOC:
@@ -237,6 +223,7 @@ def main() -> None:
         if scenario != "connected":
             entry["reconnect_after_restart"] = summary([r["reconnect"] for r in runs])
         out[scenario] = entry
+
     def latched(way: str) -> int:
         return sum(len(e[way]["all_s"]) - e[way]["missed"] for e in out.values())  # type: ignore[index]
 

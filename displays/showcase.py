@@ -48,6 +48,10 @@ PROCESS_STORY: dict[str, tuple[str, str]] = {
         "Two photons make two muons",
         "The beam particles each threw off a photon; the photons met and turned into a muon and an antimuon.",
     ),
+    "eehadrons": (
+        "Two photons make pions",
+        "The beam particles each threw off a photon; the photons met and turned into a handful of pions.",
+    ),
     "uubar": (
         "A spray of particles",
         "Pure energy became an up quark and its antiquark, which dressed up as pions and kaons.",

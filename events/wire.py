@@ -28,7 +28,8 @@ import operator
 import struct
 import time
 from collections.abc import ItemsView, Iterator, Mapping, Sequence, ValuesView
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from itertools import repeat
 from math import prod
 from typing import Any
 
@@ -42,7 +43,7 @@ PACKED_VERSION = 3  # the two-frame layout of ``encode_packed``
 READ_VERSIONS = (1, 2, 3)  # versions ``decode`` accepts; 1 has no epoch
 MAX_SEQUENCE = 2**63 - 1  # sequence numbers, times and epochs fit an int64
 _PREFIX = struct.Struct("<4sH")
-_OFFSETS_DTYPE = np.dtype("<i8")
+_OFFSETS_DTYPE = np.dtype(np.dtype("<i8").str)
 _MAX_PUBLISHER_LEN = 64
 _MAX_SOURCE_LEN = 1024
 # version 3 header after the prefix: schema, n_events, sequence, epoch, sent_ns, 5 object counts,
@@ -54,7 +55,10 @@ MAX_PACKED_BODY = 2**31 - 1  # bytes of a version 3 body, whatever the WireLimit
 
 
 def _wire_dtype(code: str) -> np.dtype:
-    return np.dtype(code).newbyteorder("<")
+    """The little-endian dtype of a schema code, as numpy's own cached instance where there is one
+    (every dtype on a little-endian host): the encoder compares the columns' dtypes with these, and
+    a tuple comparison of the same objects stops at identity instead of calling ``dtype.__eq__``."""
+    return np.dtype(np.dtype(code).newbyteorder("<").str)
 
 
 # every column the schema defines: name -> (little-endian dtype, trailing shape, owning collection or None)
@@ -161,11 +165,20 @@ _COLLECTION_BODY = tuple(
     )
     for coll in COLLECTIONS
 )
+_TRACKS_BODY, _ECL_BODY, _KLM_BODY, _VERTICES_BODY, _MC_BODY = _COLLECTION_BODY  # the five, unpacked
 # per slot of the header and the collections: its keys in schema order, and where each lies
 # among the slot's columns in body order
 _SLOT_KEYS = (_HEADER_KEYS, tuple(COLLECTIONS), *(tuple(spec) for spec in COLLECTIONS.values()))
 
 _OF_BATCH = operator.attrgetter(*COLLECTIONS)
+_N_COLLECTIONS = len(COLLECTIONS)
+_SLOTS = tuple(range(len(_ROW_SLOTS)))
+_NBYTES_OF = operator.attrgetter("nbytes")
+_OFFSETS_OF = operator.attrgetter("offsets")
+_LAST = operator.itemgetter(-1)
+# ``_decode_packed`` builds batches with positional fields: the header, the collections, the source
+assert [f.name for f in fields(EventBatch)] == ["header", *COLLECTIONS, "source"]
+assert [f.name for f in fields(Collection)] == ["name", "offsets", "columns"]
 _DTYPE_OF = operator.attrgetter("dtype")
 _NDIM_OF = operator.attrgetter("ndim")
 _SMALL = 64  # offsets of up to this many events are checked in Python, more with numpy
@@ -334,15 +347,15 @@ def encode_packed(
     the schema's dtype, rows and C order (a batch from any reader of this project, or from
     ``decode``); other batches are converted column by column.
     """
-    _check_outgoing(publisher, sequence, epoch, len(batch))
+    n_events = len(batch)
+    _check_outgoing(publisher, sequence, epoch, n_events)
     publisher_bytes = publisher.encode()
     if len(publisher_bytes) > 255:  # its length is one byte in the header
         raise ValueError(f"publisher id of {len(publisher_bytes)} UTF-8 bytes, at most 255")
     source_bytes = batch.source[:_MAX_SOURCE_LEN].encode()
-    n_events = len(batch)
     collections = _OF_BATCH(batch)
-    offsets = tuple(c.offsets for c in collections)
-    sizes = [int(o[-1]) for o in offsets]
+    offsets = tuple(map(_OFFSETS_OF, collections))
+    sizes = list(map(int, map(_LAST, offsets)))
     joined = _joined_body(batch, collections, offsets, (n_events, n_events + 1, *sizes))
     body = _converted_body(batch, sizes) if joined is None else joined
     head = _HEAD.pack(
@@ -360,16 +373,10 @@ def encode_packed(
     return [head + publisher_bytes + source_bytes, body]
 
 
-def _joined_body(
-    batch: EventBatch,
-    collections: tuple[Collection, ...],
-    offsets: tuple[np.ndarray, ...],
-    rows: tuple[int, ...],
-) -> bytes | None:
-    """The body as one join of the columns' own buffers; None unless every column fits exactly."""
-    arrays = _HEADER_BODY(batch.header) + offsets
-    for get, collection in zip(_COLLECTION_BODY, collections, strict=True):
-        arrays += get(collection.columns)
+@functools.lru_cache(maxsize=4096)
+def _body_plan(rows: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[bytes, ...], int]:
+    """For the rows of each slot (n, n + 1, *object counts): every body column's length, the
+    padding after each block, and the body's length. Worked out once per distinct set of counts."""
     lengths: tuple[int, ...] = ()
     pads: tuple[bytes, ...] = ()
     length = 0
@@ -377,15 +384,37 @@ def _joined_body(
         lengths += (n,) * _SLOT_COLUMNS[slot]
         pads += _SLOT_PADS[slot][n & 7]
         length += n * _SLOT_ROW_BYTES[slot] + _SLOT_PAD_BYTES[slot][n & 7]
+    return lengths, pads, length
+
+
+def _joined_body(
+    batch: EventBatch,
+    collections: tuple[Collection, ...],
+    offsets: tuple[np.ndarray, ...],
+    rows: tuple[int, ...],
+) -> bytes | None:
+    """The body as one join of the columns' own buffers; None unless every column fits exactly:
+    the schema's dtype (identical dtype objects compare at C speed), rows and dimensions, C order."""
+    tracks, ecl, klm, vertices, mc = collections
+    arrays = (
+        *_HEADER_BODY(batch.header),
+        *offsets,
+        *_TRACKS_BODY(tracks.columns),
+        *_ECL_BODY(ecl.columns),
+        *_KLM_BODY(klm.columns),
+        *_VERTICES_BODY(vertices.columns),
+        *_MC_BODY(mc.columns),
+    )
+    lengths, pads, length = _body_plan(rows)
     try:
         if (
             tuple(map(_DTYPE_OF, arrays)) != _BODY_DTYPES
-            or tuple(map(_NDIM_OF, arrays)) != _BODY_NDIMS
             or tuple(map(len, arrays)) != lengths
+            or tuple(map(_NDIM_OF, arrays)) != _BODY_NDIMS
         ):
             return None
-        body = b"".join(_PIECES(arrays + pads))  # TypeError for a column not in C order
-    except (TypeError, AttributeError):
+        body = b"".join(_PIECES(arrays + pads))  # TypeError or BufferError for a column not in C order
+    except (TypeError, AttributeError, BufferError, ValueError):
         return None
     return body if len(body) == length else None
 
@@ -425,12 +454,12 @@ def _decode(frames: Sequence[Any], limits: WireLimits) -> Message:
         raise MalformedMessage("empty message")
     if len(frames) > MAX_FRAMES:
         raise MalformedMessage(f"{len(frames)} frames, a batch has {MAX_FRAMES}")
-    views = [_byte_view(f) for f in frames]
-    total = sum(v.nbytes for v in views)
+    views = list(map(_byte_view, frames))
+    total = sum(map(_NBYTES_OF, views))
     if total > limits.max_message_bytes:
         raise Oversized(f"message of {total} bytes exceeds the limit of {limits.max_message_bytes}")
     first = views[0]
-    if first.nbytes < _PREFIX.size or bytes(first[:4]) != MAGIC:
+    if first.nbytes < _PREFIX.size or first[:4] != MAGIC:
         raise MalformedMessage(f"not an event message (first bytes {bytes(first[:8])!r}, expected {MAGIC!r})")
     _, version = _PREFIX.unpack_from(first)
     if version not in READ_VERSIONS:
@@ -493,11 +522,7 @@ def _decode_packed(views: list[memoryview], limits: WireLimits) -> Message:
         raise MalformedMessage(f"publisher id or source name is not UTF-8: {exc}") from None
     _check_incoming(sequence, epoch, sent_ns, n_events, publisher, source, limits)
     rows = (n_events, n_events + 1, *sizes)
-    starts = []  # where each slot begins; the last entry is the body's length
-    length = 0
-    for slot, n in enumerate(rows):
-        starts.append(length)
-        length += n * _SLOT_ROW_BYTES[slot] + _SLOT_PAD_BYTES[slot][n & 7]
+    starts, length = _slot_starts(rows)
     if body.nbytes != length:
         raise ShapeMismatch(
             f"body of {body.nbytes} bytes, {n_events} events and objects {list(sizes)} need {length}"
@@ -505,23 +530,31 @@ def _decode_packed(views: list[memoryview], limits: WireLimits) -> Message:
     if length > MAX_PACKED_BODY:  # numpy's record dtypes, which cut the slots, stop there
         raise Oversized(f"version 3 body of {length} bytes, over the format's {MAX_PACKED_BODY}")
     # the offsets are read and checked now; the columns are cut when first used
-    n_collections = len(COLLECTIONS)
-    block = np.frombuffer(body, _OFFSETS_DTYPE, n_collections * (n_events + 1), starts[1])
-    block = block.reshape(n_collections, n_events + 1)
+    block = np.ndarray((_N_COLLECTIONS, n_events + 1), _OFFSETS_DTYPE, body, starts[1])
     _check_packed_offsets(block, sizes, n_events)
-    offsets = list(block)
+    columns = map(_PackedColumns, repeat(body), starts[2:], _SLOTS[2:], rows[2:])
+    tracks, ecl, klm, vertices, mc = map(Collection, _COLLECTION_ORDER, block, columns)
     header = _PackedColumns(body, starts[0], 0, n_events)
-    collections = {
-        coll: Collection(coll, offset, _PackedColumns(body, starts[slot], slot, rows[slot]))
-        for slot, coll, offset in zip(range(2, len(rows)), COLLECTIONS, offsets, strict=True)
-    }
-    return Message(sequence, publisher, sent_ns, EventBatch(header, source=source, **collections), epoch)
+    batch = EventBatch(header, tracks, ecl, klm, vertices, mc, source)
+    return Message(sequence, publisher, sent_ns, batch, epoch)
+
+
+@functools.lru_cache(maxsize=4096)
+def _slot_starts(rows: tuple[int, ...]) -> tuple[tuple[int, ...], int]:
+    """Where each slot of a packed body with these rows begins, and the body's length; worked out
+    once per distinct set of counts (a few hundred in a stream of single events)."""
+    starts = []
+    length = 0
+    for slot, n in enumerate(rows):
+        starts.append(length)
+        length += n * _SLOT_ROW_BYTES[slot] + _SLOT_PAD_BYTES[slot][n & 7]
+    return tuple(starts), length
 
 
 @functools.lru_cache(maxsize=1024)
 def _slot_dtype(slot: int, rows: int) -> np.dtype:
     """A slot of ``rows`` rows as one record: a field per column, at its offset in the slot, so
-    a slot is cut with one ``frombuffer`` and a field view per column."""
+    a slot is cut with one ``ndarray`` view and a field view per column."""
     fields: dict[str, tuple[np.dtype, int]] = {}
     at = 0
     for (dtype, row_bytes, n_columns, trailing, _), names in zip(
@@ -542,54 +575,84 @@ def _slot_dtype(slot: int, rows: int) -> np.dtype:
     )
 
 
+# per slot: its columns cut from a 0-d record all at once (one C call), and where each key lies
+_SLOT_CUT = tuple(operator.itemgetter(*keys) for keys in _SLOT_KEYS)
+_SLOT_INDEX = tuple({key: i for i, key in enumerate(keys)} for keys in _SLOT_KEYS)
+assert min(map(len, _SLOT_KEYS)) > 1  # so every itemgetter returns a tuple
+
+
 class _PackedColumns(Mapping[str, np.ndarray]):
     """The columns of one slot (the header or a collection) of a checked packed body, as views
     of it cut on first use, all at once; iterating, ``len`` and ``in`` cut nothing. The body's
-    length was checked against the counts, so cutting cannot fail."""
+    length was checked against the counts, so cutting cannot fail. The views are kept as one
+    tuple in schema order (no dict per message), found by the slot's key index."""
 
     __slots__ = ("_body", "_columns", "_rows", "_slot", "_start")
 
     def __init__(self, body: memoryview, start: int, slot: int, rows: int) -> None:
         self._body, self._start, self._slot, self._rows = body, start, slot, rows
-        self._columns: dict[str, np.ndarray] | None = None
+        self._columns: tuple[np.ndarray, ...] | None = None
 
-    def _cut(self) -> dict[str, np.ndarray]:
+    def _cut(self) -> tuple[np.ndarray, ...]:
         columns = self._columns
         if columns is None:
-            record = np.frombuffer(self._body, _slot_dtype(self._slot, self._rows), 1, self._start)
-            record = record.reshape(())  # a field of a 0-d record is the column's own array
-            keys = _SLOT_KEYS[self._slot]
-            columns = self._columns = dict(zip(keys, map(record.__getitem__, keys), strict=True))
+            # one 0-d record over the slot: a field of it is the column's own array
+            record = np.ndarray((), _slot_dtype(self._slot, self._rows), self._body, self._start)
+            columns = self._columns = _SLOT_CUT[self._slot](record)
         return columns
 
     def __getitem__(self, key: str) -> np.ndarray:
-        return (self._columns or self._cut())[key]
+        return (self._columns or self._cut())[_SLOT_INDEX[self._slot][key]]
 
     def __iter__(self) -> Iterator[str]:
         return iter(_SLOT_KEYS[self._slot])
 
     def values(self) -> ValuesView[np.ndarray]:
-        return (self._columns or self._cut()).values()
+        return _PackedValues(self._columns or self._cut())  # type: ignore[return-value]  # registered
 
     def items(self) -> ItemsView[str, np.ndarray]:
-        return (self._columns or self._cut()).items()
+        return _PackedItems(self)
 
     def __len__(self) -> int:
         return len(_SLOT_KEYS[self._slot])
 
     def __contains__(self, key: object) -> bool:
-        return key in _SLOT_KEYS[self._slot]
+        return key in _SLOT_INDEX[self._slot]
 
     def __reduce__(self) -> tuple[type, tuple[dict[str, np.ndarray]]]:
-        return dict, (dict(self._cut()),)  # pickles (and copies) as the plain dict it stands for
+        # pickles (and copies) as the plain dict it stands for
+        return dict, (dict(zip(_SLOT_KEYS[self._slot], self._cut(), strict=True)),)
 
     def __repr__(self) -> str:
         return f"<packed columns {', '.join(_SLOT_KEYS[self._slot])}>"
 
 
+class _PackedValues(tuple[np.ndarray, ...]):
+    """``values()`` of packed columns: the cut tuple itself (made and iterated in C). A snapshot is
+    the view: a slot's columns never change once cut. Registered as a ``ValuesView``, whose
+    methods (``len``, iteration, ``in``) a tuple has."""
+
+    __slots__ = ()
+
+
+ValuesView.register(_PackedValues)
+
+
+class _PackedItems(ItemsView[str, np.ndarray]):
+    __slots__ = ()
+    _mapping: _PackedColumns
+
+    def __iter__(self) -> Iterator[tuple[str, np.ndarray]]:
+        mapping = self._mapping
+        return zip(_SLOT_KEYS[mapping._slot], mapping._columns or mapping._cut(), strict=True)
+
+
 def _check_packed_offsets(block: np.ndarray, sizes: list[int], n_events: int) -> None:
     """Every collection's offsets start at 0, never decrease and end at its object count."""
-    if n_events <= _SMALL:  # a few Python comparisons beat numpy's call overhead
+    if n_events == 1:  # one event per message: each row is exactly [0, its count]
+        if block.tolist() == [[0, size] for size in sizes]:
+            return
+    elif n_events <= _SMALL:  # a few Python comparisons beat numpy's call overhead
         for row, size in zip(block.tolist(), sizes, strict=True):
             if row[0] != 0 or row[-1] != size or row != sorted(row):
                 break

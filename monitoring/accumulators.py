@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import time
 from collections import OrderedDict, deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -366,6 +366,7 @@ class SBLDetector:
         self._active: dict[str, SBLAlarm] = {}
         self._active_min: dict[str, float] = {}
         self._active_since: dict[str, float] = {}
+        self._restored: list[SBLAlarm] = []  # losses recorded before a restart (the archive's)
 
     @property
     def latched(self) -> bool:
@@ -388,6 +389,24 @@ class SBLDetector:
     def _record(self, alarm: SBLAlarm) -> None:
         self.alarms.append(alarm)
         self._trim()
+
+    def restore(self, alarms: Iterable[SBLAlarm]) -> list[SBLAlarm]:
+        """Losses recorded before a restart (an archive's), kept as they were: latched or acknowledged,
+        with their post-mortems. The same loss seen again in replayed history joins its restored
+        record instead of being recorded twice. Returns the ones that were not known yet."""
+        known = {a.time for a in self.alarms}
+        new = [a for a in alarms if a.time not in known]
+        if new:
+            self.alarms = sorted([*self.alarms, *new], key=lambda a: a.time)
+            self._restored = sorted([*self._restored, *new], key=lambda a: a.time)[-self.keep :]
+            self._trim()
+        return new
+
+    def _restored_twin(self, alarm: SBLAlarm) -> bool:
+        """Whether ``alarm`` is a restored loss seen again (its start within the window of the
+        restored one's, or the restored one inside the data gap it was seen across)."""
+        t0, t1 = alarm.gap if alarm.gap is not None else (alarm.time, alarm.time)
+        return any(t0 - self.window <= r.time <= t1 + self.window for r in self._restored)
 
     def _trim(self) -> None:
         """Keep at most ``keep`` alarms by dropping the oldest acknowledged ones, never a latched one."""
@@ -447,11 +466,12 @@ class SBLDetector:
                     gap_reason = gap_reason or f"no update for {t - start:.3g} s"
                 joined = next((a for a in self._active.values() if abs(a.time - start) <= self.window), None)
                 if joined is None:
-                    new = SBLAlarm(start, ring, 1.0 - current / reference, t - start, reference, [ring])
+                    joined = SBLAlarm(start, ring, 1.0 - current / reference, t - start, reference, [ring])
                     if gap is not None:
-                        new.gap, new.gap_reason = gap, gap_reason
-                    self._record(new)
-                    joined = new
+                        joined.gap, joined.gap_reason = gap, gap_reason
+                    if not self._restored_twin(joined):  # a restored loss replayed: its record stands
+                        self._record(joined)
+                        new = joined
                 elif start < joined.time and gap is None:  # this ring went first: it names the alarm
                     joined.time, joined.ring = start, ring
                     joined.fraction, joined.duration = 1.0 - current / reference, t - start

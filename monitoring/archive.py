@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from monitoring.accumulators import SBLAlarm
 from monitoring.alarms import AlarmLogEntry, AlarmModel
 from monitoring.channels import CHANNELS
 from monitoring.source import Update
@@ -68,6 +69,9 @@ CREATE TABLE IF NOT EXISTS coarse (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS lumi_checkpoint (
     id INTEGER PRIMARY KEY CHECK (id = 1), time REAL NOT NULL, state TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS beam_losses (
+    time REAL PRIMARY KEY, record TEXT NOT NULL, postmortem BLOB NOT NULL
 );
 """
 
@@ -119,6 +123,14 @@ class Archive:
             self._coarse_done = {n: math.floor(t / COARSE_S) for n, t in self._newest("coarse").items()}
             self._pruned_at = -math.inf
             self._checkpoint_at = -math.inf  # source time of the last luminosity checkpoint written
+            # each stored beam loss: (acknowledged, acknowledged_at), rewritten when that changes
+            self._losses: dict[float, tuple[bool, float | None]] = {}
+            for t, record in self._db.execute("SELECT time, record FROM beam_losses"):
+                try:
+                    fields = json.loads(record)
+                    self._losses[float(t)] = (bool(fields["acknowledged"]), fields["acknowledged_at"])
+                except (KeyError, TypeError, ValueError):
+                    continue  # a record that cannot be read: written again if the loss is seen again
             self.prune()  # values only: which log entries a restart needs, the restored model says
         except (sqlite3.DatabaseError, ArchiveError) as exc:  # damaged, locked, not a database
             if hasattr(self, "_db"):
@@ -242,6 +254,36 @@ class Archive:
                 self._checkpoint_at = checkpoint[0]
         return len(rows)
 
+    def record_beam_losses(self, alarms: Iterable[SBLAlarm]) -> int:
+        """Store each beam loss whose post-mortem is complete (one transaction), again when it has
+        been acknowledged since; returns how many rows were written. Keyed by the loss's time."""
+        rows = []
+        for a in alarms:
+            state = (a.acknowledged, a.acknowledged_at)
+            if a.postmortem and self._losses.get(a.time) != state:
+                rows.append((a.time, *_loss_row(a)))
+        if rows:
+            with self._transaction():
+                self._db.executemany("INSERT OR REPLACE INTO beam_losses VALUES (?, ?, ?)", rows)
+            for t, record, _ in rows:
+                fields = json.loads(record)
+                self._losses[t] = (fields["acknowledged"], fields["acknowledged_at"])
+        return len(rows)
+
+    def beam_losses(self, since: float = -math.inf) -> list[SBLAlarm]:
+        """The archived beam losses from ``since`` on, and every one still latched whatever its age,
+        oldest first (a row that cannot be read is skipped)."""
+        cur = self._db.execute("SELECT time, record, postmortem FROM beam_losses ORDER BY time", ())
+        out = []
+        for t, record, blob in cur:
+            try:
+                alarm = _loss_from_row(float(t), record, blob)
+            except (KeyError, TypeError, ValueError):
+                continue
+            if alarm.time >= since or not alarm.acknowledged:
+                out.append(alarm)
+        return out
+
     def newest_time(self) -> float:
         """The newest time the archive holds a value or a luminosity checkpoint of (-inf if none)."""
         checkpoint = self.lumi_checkpoint()
@@ -314,6 +356,10 @@ class Archive:
             for ch in self._ids.values():  # a range of the primary key each
                 self._db.execute("DELETE FROM samples WHERE ch = ? AND time < ?", (ch, cutoff))
                 self._db.execute("DELETE FROM coarse WHERE ch = ? AND time < ?", (ch, cutoff))
+            old = [t for t, (acknowledged, _) in self._losses.items() if acknowledged and t < cutoff]
+            self._db.executemany("DELETE FROM beam_losses WHERE time = ?", [(t,) for t in old])
+            for t in old:
+                del self._losses[t]
             return self._db.total_changes - before
 
     # --- reading -------------------------------------------------------------------------------
@@ -377,6 +423,50 @@ class Archive:
         return _Transaction(self._db)
 
 
+def _loss_row(alarm: SBLAlarm) -> tuple[str, bytes]:
+    """A beam loss as (JSON of its fields, its post-mortem arrays as float64 bytes: per channel
+    the times then the values, in the order and with the lengths the JSON names)."""
+    channels = [(name, len(t)) for name, (t, _) in alarm.postmortem.items()]
+    fields = {
+        "ring": alarm.ring, "fraction": alarm.fraction, "duration": alarm.duration,
+        "current_before": alarm.current_before, "rings": list(alarm.rings),
+        "acknowledged": alarm.acknowledged, "acknowledged_at": alarm.acknowledged_at,
+        "gap": list(alarm.gap) if alarm.gap is not None else None, "gap_reason": alarm.gap_reason,
+        "postmortem": channels,
+    }  # fmt: skip
+    blob = b"".join(
+        np.ascontiguousarray(a, dtype="<f8").tobytes() for t, v in alarm.postmortem.values() for a in (t, v)
+    )
+    return json.dumps(fields), blob
+
+
+def _loss_from_row(t: float, record: str, blob: bytes) -> SBLAlarm:
+    fields = json.loads(record)
+    data = np.frombuffer(blob, dtype="<f8")
+    postmortem: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    at = 0
+    for name, n in fields["postmortem"]:
+        n = int(n)
+        if at + 2 * n > len(data):
+            raise ValueError("post-mortem shorter than its record says")
+        postmortem[str(name)] = (data[at : at + n].copy(), data[at + n : at + 2 * n].copy())
+        at += 2 * n
+    gap = fields["gap"]
+    return SBLAlarm(
+        time=t,
+        ring=str(fields["ring"]),
+        fraction=float(fields["fraction"]),
+        duration=float(fields["duration"]),
+        current_before=float(fields["current_before"]),
+        rings=[str(r) for r in fields["rings"]],
+        acknowledged=bool(fields["acknowledged"]),
+        acknowledged_at=None if fields["acknowledged_at"] is None else float(fields["acknowledged_at"]),
+        postmortem=postmortem,
+        gap=(float(gap[0]), float(gap[1])) if gap is not None else None,
+        gap_reason=str(fields["gap_reason"]),
+    )
+
+
 class _Transaction:
     """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on an exception, so the exception is the one raised), on
     an autocommit connection."""
@@ -408,6 +498,8 @@ def restore_history(
     over the last ``history_s`` (or from the checkpoint, if older), so the integral goes on from the
     checkpoint and a beam loss in that history is logged. Returns how many samples were restored."""
     fine_since = now - history_s
+    # the shift's beam losses as they were recorded (a replayed one is not recorded twice)
+    model.restore_beam_losses(archive.beam_losses(now - chart_s))
     checkpoint = archive.lumi_checkpoint()
     if checkpoint is not None:
         taken, state = checkpoint

@@ -31,6 +31,7 @@ import logging
 import math
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -197,6 +198,21 @@ async def publish_simulation(
             await pv.write(value, timestamp=u.timestamp)
 
 
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port of ``host`` free for both TCP and UDP (Channel Access serves both), for private IOCs."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+            tcp.bind((host, 0))
+            port = int(tcp.getsockname()[1])
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            try:
+                udp.bind((host, port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError(f"no port of {host} is free for both TCP and UDP")
+
+
 def serving_interfaces(requested: list[str] | None) -> tuple[list[str], str]:
     """(addresses to serve on, where they came from); raises ValueError for a bad address."""
     if requested:
@@ -320,9 +336,8 @@ def _run(args: argparse.Namespace) -> int:
         runs.see(channel, value)
     feed, dqm_table = _dqm_feed(args, runs)
     try:
-        if args.protocol == "pva":
-            return _serve_pva(args, sim, first, interfaces, loopback, where, origin, runs, feed, dqm_table)
-        return _serve_ca(args, sim, first, interfaces, loopback, where, origin, runs, feed, dqm_table)
+        serving = _Serving(args, sim, first, interfaces, loopback, where, origin, runs, feed, dqm_table)
+        return (_serve_pva if args.protocol == "pva" else _serve_ca)(serving)
     finally:
         if feed is not None:
             feed.stop()
@@ -349,49 +364,59 @@ def _dqm_feed(args: argparse.Namespace, runs: RunTracker) -> tuple[DqmFeed | Non
     return feed, dqm_pv_table(args.prefix)
 
 
-def _serve_ca(
-    args: argparse.Namespace,
-    sim: Simulation,
-    first: dict[str, tuple[float, float]],
-    interfaces: list[str],
-    loopback: bool,
-    where: str,
-    origin: tuple[float, float],
-    runs: RunTracker,
-    feed: DqmFeed | None,
-    dqm_table: list[DqmPV],
-) -> int:
+@dataclass(frozen=True)
+class _Serving:
+    """What both servers need: the options, the running simulation and its first values, where to
+    serve, the run tracker and the DQM feed with its PV table."""
+
+    args: argparse.Namespace
+    sim: Simulation
+    first: dict[str, tuple[float, float]]
+    interfaces: list[str]
+    loopback: bool
+    where: str
+    origin: tuple[float, float]
+    runs: RunTracker
+    feed: DqmFeed | None
+    dqm_table: list[DqmPV]
+
+    def banner(self, count: int, port: str, transport: str) -> str:
+        """The line printed once the server listens: what it serves, how fast, where and to whom."""
+        scope = (
+            "loopback only; --interfaces 0.0.0.0 serves every interface"
+            if self.loopback
+            else f"from {self.where}; reachable from the network"
+        )
+        return (
+            f"serving {count} PVs under {self.args.prefix!r}{_dqm_words(self.dqm_table, self.args)} at "
+            f"{self.args.accel:g}x real time on {', '.join(self.interfaces)} port {port} "
+            f"({transport}; {scope})"
+        )
+
+
+def _serve_ca(run: _Serving) -> int:
     from caproto.asyncio.server import run as run_server
 
-    pvdb, by_channel = build_pvdb(args.prefix, first)
-    dqm_pvdb = build_dqm_pvdb(dqm_table)
+    pvdb, by_channel = build_pvdb(run.args.prefix, run.first)
+    dqm_pvdb = build_dqm_pvdb(run.dqm_table)
     pvdb |= dqm_pvdb
 
     port = os.environ.get("EPICS_CA_SERVER_PORT", "5064")
-    scope = (
-        "loopback only; --interfaces 0.0.0.0 serves every interface"
-        if loopback
-        else f"from {where}; reachable from the network"
-    )
 
     async def startup(async_lib: object) -> None:
         # called once the sockets are bound: "serving" is true when it is printed
         _shut_down_on_signals()
-        print(
-            f"serving {len(pvdb) - len(dqm_pvdb)} PVs under {args.prefix!r}{_dqm_words(dqm_table, args)} at "
-            f"{args.accel:g}x real time on {', '.join(interfaces)} port {port} (TCP and UDP; {scope})",
-            flush=True,
-        )
-        machine = publish_simulation(sim, by_channel, args.accel, args.tick, origin, runs)
-        if feed is None:
+        print(run.banner(len(pvdb) - len(dqm_pvdb), port, "TCP and UDP"), flush=True)
+        machine = publish_simulation(run.sim, by_channel, run.args.accel, run.args.tick, run.origin, run.runs)
+        if run.feed is None:
             await machine
         else:
-            await asyncio.gather(machine, publish_dqm(feed, dqm_table, dqm_pvdb))
+            await asyncio.gather(machine, publish_dqm(run.feed, run.dqm_table, dqm_pvdb))
 
     try:
-        run_server(pvdb, interfaces=interfaces, startup_hook=startup)
+        run_server(pvdb, interfaces=run.interfaces, startup_hook=startup)
     except OSError as exc:
-        return _fail(f"cannot serve on {', '.join(interfaces)} port {port}: {exc.strerror or exc}")
+        return _fail(f"cannot serve on {', '.join(run.interfaces)} port {port}: {exc.strerror or exc}")
     return 0
 
 
@@ -511,55 +536,39 @@ def _dqm_nt(nt: Any, dqm: DqmPV, value: float) -> Any:
     return wrapped
 
 
-def _serve_pva(
-    args: argparse.Namespace,
-    sim: Simulation,
-    first: dict[str, tuple[float, float]],
-    interfaces: list[str],
-    loopback: bool,
-    where: str,
-    origin: tuple[float, float],
-    runs: RunTracker,
-    feed: DqmFeed | None,
-    dqm_table: list[DqmPV],
-) -> int:
+def _serve_pva(run: _Serving) -> int:
     from p4p.server import Server
 
-    conf = {"EPICS_PVAS_INTF_ADDR_LIST": " ".join(interfaces)}
-    if loopback and not os.environ.get("EPICS_PVAS_BEACON_ADDR_LIST", "").strip():
+    conf = {"EPICS_PVAS_INTF_ADDR_LIST": " ".join(run.interfaces)}
+    if run.loopback and not os.environ.get("EPICS_PVAS_BEACON_ADDR_LIST", "").strip():
         conf |= {
-            "EPICS_PVAS_BEACON_ADDR_LIST": " ".join(interfaces),
+            "EPICS_PVAS_BEACON_ADDR_LIST": " ".join(run.interfaces),
             "EPICS_PVAS_AUTO_BEACON_ADDR_LIST": "NO",
         }
-    pvs = build_pva(args.prefix, first)
-    dqm_pvs = build_dqm_pva(dqm_table)
+    pvs = build_pva(run.args.prefix, run.first)
+    dqm_pvs = build_dqm_pva(run.dqm_table)
     provider = {p.name: p.pv for p in pvs.values()} | {name: pv for name, (_, pv, _) in dqm_pvs.items()}
     try:
         server = Server(providers=[provider], conf=conf, useenv=True)
     except RuntimeError as exc:
-        return _fail(f"cannot serve PV Access on {', '.join(interfaces)}: {exc}")
+        return _fail(f"cannot serve PV Access on {', '.join(run.interfaces)}: {exc}")
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     port = server.conf().get("EPICS_PVAS_SERVER_PORT", "5075")
-    scope = "loopback only; --interfaces 0.0.0.0 serves every interface" if loopback else f"from {where}"
-    print(
-        f"serving {len(pvs)} PVs under {args.prefix!r}{_dqm_words(dqm_table, args)} at {args.accel:g}x "
-        f"real time on {', '.join(interfaces)} port {port} (PV Access; {scope})",
-        flush=True,
-    )
-    wall0, start = origin
+    print(run.banner(len(pvs), port, "PV Access"), flush=True)
+    wall0, start = run.origin
     last_dqm, dqm_values = time.monotonic(), dict[str, float]()
     try:
-        while not stop.wait(args.tick):
-            target = start + args.accel * (time.monotonic() - wall0)
-            n = max(1, min(10, math.ceil((target - sim.now) / 1.0)))
-            for u in sim.step(target, n):
-                runs.see(u.channel, u.value)
+        while not stop.wait(run.args.tick):
+            target = start + run.args.accel * (time.monotonic() - wall0)
+            n = max(1, min(10, math.ceil((target - run.sim.now) / 1.0)))
+            for u in run.sim.step(target, n):
+                run.runs.see(u.channel, u.value)
                 pvs[u.channel].post(u.value, u.timestamp)
-            if feed is not None and time.monotonic() - last_dqm >= 1.0:
+            if run.feed is not None and time.monotonic() - last_dqm >= 1.0:
                 last_dqm = time.monotonic()
-                for name, value in feed.values(dqm_table).items():
+                for name, value in run.feed.values(run.dqm_table).items():
                     before = dqm_values.get(name)
                     if before is None or not (before == value or (math.isnan(before) and math.isnan(value))):
                         dqm_values[name] = value

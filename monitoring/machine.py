@@ -54,7 +54,7 @@ class MachineConfig:
 
     @classmethod
     def design(cls, **overrides: float) -> MachineConfig:
-        """Design currents and luminosity (docs/physics.md §1): the L1 rate sits at the 30 kHz limit."""
+        """Design currents and luminosity (docs/physics.md §1): an L1 request of about 25 kHz (§7.2)."""
         values: dict = dict(her_setpoint_a=2.6, ler_setpoint_a=3.6, peak_luminosity=6.3e35)
         values.update(overrides)
         return cls(**values)

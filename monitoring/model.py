@@ -414,19 +414,25 @@ class MonitorModel:
             self.fills.append((t, int(value)))
 
     def _alarm_logged(self, alarm: SBLAlarm, name: str, t: float) -> None:
-        if alarm.gap is not None:
-            t0, t1 = alarm.gap
-            text = (
-                f"sudden beam loss in {alarm.ring} during a data gap ({alarm.gap_reason}): "
-                f"{alarm.fraction:.0%} of {alarm.current_before * 1000:.0f} mA lost between "
-                f"{_hms(t0)} and {_hms(t1)} ({t1 - t0:.3g} s without data)"
-            )
-        else:
-            text = f"sudden beam loss in {alarm.ring}: {alarm.fraction:.0%} in {alarm.duration * 1e6:.0f} µs"
+        text = _loss_text(alarm)
         if t < self.live_from:
             alarm.acknowledged, alarm.acknowledged_at = True, t
             text += " (replayed history, before this display opened)"
         self._note(t, name, Severity.MAJOR, text, beam_loss=True)
+
+    def restore_beam_losses(self, alarms: Iterable[SBLAlarm]) -> int:
+        """Beam losses an archive recorded before a restart, back in the beam-loss record as they
+        were (latched or acknowledged, with their post-mortems) and in the log as beam-loss lines;
+        one seen again in replayed history is not recorded twice. Returns how many came back."""
+        new = self.sbl.restore(alarms)
+        for alarm in new:
+            state = "acknowledged" if alarm.acknowledged else "latched"
+            text = f"{_loss_text(alarm)} (from the archive, {state})"
+            # logged at the loss's own time, as it was logged then
+            self.log.append(LogEntry(alarm.time, alarm.time, f"{alarm.ring}:I", Severity.MAJOR, text, True))
+        if new:
+            self.version += 1
+        return len(new)
 
     def _has(self, name: str) -> bool:
         return name in self.states and math.isfinite(self.states[name].value)
@@ -583,6 +589,17 @@ class MonitorModel:
             if expected >= min_expected and not np.any(v[now_part] > 0):
                 silent.append(name.split(":", 1)[1])
         return silent
+
+
+def _loss_text(alarm: SBLAlarm) -> str:
+    if alarm.gap is not None:
+        t0, t1 = alarm.gap
+        return (
+            f"sudden beam loss in {alarm.ring} during a data gap ({alarm.gap_reason}): "
+            f"{alarm.fraction:.0%} of {alarm.current_before * 1000:.0f} mA lost between "
+            f"{_hms(t0)} and {_hms(t1)} ({t1 - t0:.3g} s without data)"
+        )
+    return f"sudden beam loss in {alarm.ring}: {alarm.fraction:.0%} in {alarm.duration * 1e6:.0f} µs"
 
 
 def _names(names: list[str], most: int = 6) -> str:

@@ -66,6 +66,7 @@ from panels.monitoring import LiveHub, monitoring_docks
 from panels.monitoring.alarm_status import AlarmStatus
 from panels.monitoring.sound import MODES as SOUND_MODES
 from panels.monitoring.sound import WindowAnnunciator
+from panels.shift_report_action import ShiftReportAction
 from panels.stream_status import MAJOR, StreamStatus
 from panels.summary_panel import SummaryPanel
 from panels.theme import Theme
@@ -279,6 +280,7 @@ class Application:
             w.tabifyDockWidget(histo_dock, log_dock)
         self.sbl_dock = next((d for d in self.monitoring if d.objectName() == "monitoring-sbl"), None)
         self._alarm_sound_menu()
+        self._shift_report_menu()
         self.alarm_status = AlarmStatus(lambda: self.hub.model if self.hub is not None else None)
         self.alarm_status.panel_requested.connect(self._open_panel)
         w.statusBar().addPermanentWidget(self.alarm_status)
@@ -327,6 +329,22 @@ class Application:
             group.addAction(action)
             menu.addAction(action)
             self.sound_actions[mode] = action
+
+    def _shift_report_menu(self) -> None:
+        """File > Shift report… (Ctrl+Shift+R): the shift as HTML for the e-log, from this window's model."""
+        w = self.window
+        self.shift_report = ShiftReportAction(
+            w, lambda: self.hub.model if self.hub is not None else None, w.settings
+        )
+        action = w.add_shortcut(
+            "Ctrl+Shift+R", self.shift_report.choose, "Write the shift report (HTML for the e-log)"
+        )
+        action.setText("Shift report…")
+        files = w.file_menu
+        quit_action = files.actions()[-1]
+        files.insertAction(quit_action, action)
+        files.insertSeparator(quit_action)
+        self.shift_report_action = action
 
     def set_alarm_sound(self, mode: str) -> None:
         self.annunciator.set_mode(mode)
@@ -472,6 +490,7 @@ class Application:
 
     def close(self) -> None:
         self.summary.shutdown()
+        self.shift_report.shutdown()
         for job in list(self._histogram_jobs):
             stop(job)
         self.log_panel.detach()
@@ -482,6 +501,8 @@ class Application:
             self.stream.stop()
         if self.hub is not None:
             self.hub.stop()
+            if self.hub.archive is not None:  # a loss acknowledged since the last tick
+                self.hub.archive.record_beam_losses(self.hub.model.sbl.alarms)
             if self.archive is not None and self.hub.model.alarm_model is not None:
                 self.archive.sync(self.hub.model.alarm_model)
         if self.archive is not None:

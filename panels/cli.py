@@ -8,6 +8,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+# the masterclass exercises (events.masterclass.EXERCISES, not imported here: `main.py --help` builds
+# every parser); tests/panels/test_masterclass_cli.py checks that the two agree
+EXERCISE_NAMES = ("zprime", "jpsi", "pi0")
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -59,8 +63,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--exercise",
-        choices=("zprime", "jpsi", "pi0"),
-        default="zprime",
+        metavar="{" + ",".join(EXERCISE_NAMES) + "}",
+        default=None,
         help="masterclass: zprime (recoil mass of two muons), jpsi (mass of two muons) or pi0 (mass of two "
         "photons); jpsi and pi0 run on simulated events of their own unless FILE is given",
     )
@@ -92,7 +96,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def check_exercise(args: argparse.Namespace) -> str | None:
+    """What is wrong with ``--exercise``, in one line (None: nothing). Checked here rather than by
+    argparse's choices, whose complaint comes after the whole usage text."""
+    exercise = args.exercise
+    if exercise is None:
+        return None
+    if exercise not in EXERCISE_NAMES:
+        return f"gui: --exercise {exercise!r}: no such exercise; choose one of {', '.join(EXERCISE_NAMES)}"
+    if not args.masterclass:
+        return f"gui: --exercise {exercise} is a masterclass exercise: add --masterclass"
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
+    problem = check_exercise(args)
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return 2
     if not (
         os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")
     ):
@@ -172,7 +193,7 @@ def run_masterclass(app: Any, args: argparse.Namespace) -> int:
     from events.source import EventFileError
     from panels.masterclass import MasterclassWindow
 
-    exercise = EXERCISES[args.exercise]
+    exercise = EXERCISES[args.exercise or "zprime"]
     if not args.files and exercise.generate:  # the J/ψ and π⁰ exercises: simulated events of their own
         window = MasterclassWindow.generated(exercise)
         window.resize(1900, 1050)

@@ -51,6 +51,12 @@ REFERENCE_COLOR = palette().hex("monitoring.reference")
 # the view box: run-integrated, the last batches, or the delta over the last minutes (seconds)
 DELTA_VIEWS = {"last 1 min": 60.0, "last 5 min": 300.0, "last 10 min": 600.0, "last 30 min": 1800.0}
 VIEWS = ("run", "window", *DELTA_VIEWS)
+# a 2D histogram: its counts with the reference's contours over them, or its difference from / ratio
+# to the reference (scaled as the normalisation says), on a diverging colour map
+DATA_PLANE, DIFFERENCE, RATIO = "data", "data − reference", "data ÷ reference"
+PLANE_VIEWS = (DATA_PLANE, DIFFERENCE, RATIO)
+CONTOUR_LEVELS = (0.1, 0.5)  # of the tallest bin of the reference (smoothed over 3 x 3 bins)
+RATIO_TOP = 2.0  # the ratio's colour scale: 0 … 1 (white: as the reference) … 2 and more
 REFERENCE_FILE_KEY = "dqm/reference_file"
 NORMALISATION_KEY = "dqm/normalisation/"  # + histogram name
 log = logging.getLogger(__name__)
@@ -158,6 +164,12 @@ class HistogramPanel(QtWidgets.QWidget):
         self.norm_box.setToolTip(
             "how the reference is drawn (Belle II DQM): scaled to the entries, to the maximum, or as it is"
         )
+        self.plane_box = QtWidgets.QComboBox()  # 2D histograms only
+        self.plane_box.addItems(list(PLANE_VIEWS))
+        self.plane_box.setToolTip(
+            "a 2D histogram: its counts with the reference's contours (at 10 % and 50 % of its peak), "
+            "or the difference from or the ratio to the reference scaled as chosen"
+        )
         self.reference_button = QtWidgets.QToolButton()
         self.reference_button.setText("Reference")
         self.reference_button.setPopupMode(QtWidgets.QToolButton.ToolButtonPopupMode.InstantPopup)
@@ -169,7 +181,8 @@ class HistogramPanel(QtWidgets.QWidget):
         self.status_label.setMinimumWidth(260)
         self.status_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
         self.export_button = QtWidgets.QPushButton("Export PNG")
-        for box in (self.chooser, self.view_mode, self.norm_box):  # the dock stays narrow: names elide
+        # the dock stays narrow: names elide
+        for box in (self.chooser, self.view_mode, self.norm_box, self.plane_box):
             box.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             box.setMinimumContentsLength(8)
         top = QtWidgets.QHBoxLayout()  # what is shown; then how it stands, in a row of its own
@@ -177,6 +190,7 @@ class HistogramPanel(QtWidgets.QWidget):
         top.addWidget(self.chooser, 1)
         top.addWidget(self.view_mode)
         top.addWidget(self.norm_box)
+        top.addWidget(self.plane_box)
         top.addWidget(self.reference_button)
         top.addWidget(self.export_button)
         status_row = QtWidgets.QHBoxLayout()
@@ -195,9 +209,21 @@ class HistogramPanel(QtWidgets.QWidget):
             name="reference (scaled)",
         )
         self.image_item = pg.ImageItem(axisOrder="col-major")
-        self.image_item.setColorMap(pg.colormap.get("viridis"))
+        self.colormaps = {DATA_PLANE: pg.colormap.get("viridis"), DIFFERENCE: pg.colormap.get("CET-D1")}
+        self.colormaps[RATIO] = self.colormaps[DIFFERENCE]
+        self._colormap = DATA_PLANE
+        self.image_item.setColorMap(self.colormaps[DATA_PLANE])
         for item in (self.image_item, self.data_item, self.reference_item):
             self.plot.addItem(item)
+        # the reference of a 2D histogram: contours over the image, in the image's bin coordinates
+        # (a bin's centre is half a bin in from its corner)
+        self.contour_items = []
+        for _ in CONTOUR_LEVELS:
+            contour = pg.IsocurveItem(pen=pg.mkPen(REFERENCE_COLOR, width=2), axisOrder="col-major")
+            contour.setParentItem(self.image_item)
+            contour.setPos(0.5, 0.5)
+            contour.setZValue(10)
+            self.contour_items.append(contour)
 
         self.events_list = QtWidgets.QListWidget()
         self.events_label = QtWidgets.QLabel("click a bin to list its events")
@@ -221,6 +247,7 @@ class HistogramPanel(QtWidgets.QWidget):
         self.events_list.itemActivated.connect(self._event_activated)
         self.view_mode.currentIndexChanged.connect(lambda _: self._view_chosen())
         self.norm_box.currentTextChanged.connect(self._normalisation_chosen)
+        self.plane_box.currentIndexChanged.connect(lambda _: self.refresh())
         self.export_button.clicked.connect(self._export_dialog)
         self.plot.scene().sigMouseClicked.connect(self._clicked)
         self.timer = QtCore.QTimer(self)
@@ -351,6 +378,7 @@ class HistogramPanel(QtWidgets.QWidget):
         self.data_item.setVisible(not two_d)
         self.reference_item.setVisible(not two_d)
         self.image_item.setVisible(two_d)
+        self.plane_box.setVisible(two_d)
         self.legend.setVisible(not two_d)
         name = self.current.definition.name
         if name in self.normalisation:
@@ -417,11 +445,32 @@ class HistogramPanel(QtWidgets.QWidget):
                 self._reference_top = reference_top
                 self._range_1d()
         else:
-            x, y = snap.axes
-            top = max(float(counts.max()), 1.0)
-            rect = QtCore.QRectF(x.lo, y.lo, x.hi - x.lo, y.hi - y.lo)
-            self.image_item.setImage(counts, levels=(0.0, top), autoLevels=False, rect=rect)
+            self._draw_plane(snap, counts)
         self._show_status(snap)
+
+    def _draw_plane(self, snap: Snapshot, counts: NDArray[np.float64]) -> None:
+        """A 2D histogram: the image of the chosen plane view, the reference's contours over it."""
+        x, y = snap.axes
+        rect = QtCore.QRectF(x.lo, y.lo, x.hi - x.lo, y.hi - y.lo)
+        scaled = None
+        if snap.reference is not None and snap.reference.sum() > 0:
+            normalisation = self.normalisation.get(snap.name, Normalisation.ENTRIES)
+            scaled = scale_reference(snap.reference, counts, normalisation)
+        view = self.plane_box.currentText() if scaled is not None else DATA_PLANE
+        image, levels = plane_image(counts, scaled, view)
+        if view != self._colormap:
+            self._colormap = view
+            self.image_item.setColorMap(self.colormaps[view])
+        self.image_item.setImage(image, levels=levels, autoLevels=False, rect=rect)
+        smooth = smoothed(scaled) if scaled is not None else None
+        top = float(smooth.max()) if smooth is not None else 0.0
+        for contour, fraction in zip(self.contour_items, CONTOUR_LEVELS, strict=True):
+            if smooth is not None and top > 0:
+                contour.setData(smooth, level=fraction * top)
+                contour.show()
+            else:
+                contour.setData(None)
+                contour.hide()
 
     def counts(self, snap: Snapshot) -> NDArray[np.int64]:
         """The counts of the chosen view: run, window, or the delta over the last minutes."""
@@ -522,6 +571,32 @@ class HistogramPanel(QtWidgets.QWidget):
             self.export_png(name)
         except OSError as exc:
             QtWidgets.QMessageBox.warning(self, "Export failed", str(exc))
+
+
+def plane_image(
+    counts: NDArray[np.float64], scaled: NDArray[np.float64] | None, view: str
+) -> tuple[NDArray[np.float64], tuple[float, float]]:
+    """The image of a 2D histogram's view and its colour levels: the counts (0 … the tallest bin),
+    their difference from the scaled reference (symmetric about 0), or their ratio to it (0 … 2, 1 as
+    the reference; a bin the reference lacks counts as the top where it has entries, 1 where not)."""
+    if scaled is None or view == DATA_PLANE:
+        return counts, (0.0, max(float(counts.max(initial=0.0)), 1.0))
+    if view == DIFFERENCE:
+        diff = counts - scaled
+        reach = max(float(np.abs(diff).max(initial=0.0)), 1.0)
+        return diff, (-reach, reach)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(scaled > 0, counts / scaled, np.where(counts > 0, RATIO_TOP, 1.0))
+    return ratio, (0.0, RATIO_TOP)
+
+
+def smoothed(plane: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The mean over each bin and its eight neighbours (edges repeated): a reference's contours follow
+    its shape, not its bin-to-bin fluctuations."""
+    padded = np.pad(plane, 1, mode="edge")
+    rows, cols = plane.shape
+    out = sum(padded[i : i + rows, j : j + cols] for i in range(3) for j in range(3))
+    return np.asarray(out, dtype=np.float64) / 9.0
 
 
 def describe(record: np.void) -> str:

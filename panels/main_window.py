@@ -296,7 +296,7 @@ class MainWindow(QMainWindow):
         bar.addAction(self.screenshot_action)
 
     def _build_menus(self) -> None:
-        files = self.menuBar().addMenu("&File")
+        files = self.file_menu = self.menuBar().addMenu("&File")
         self.open_action = self.add_shortcut(
             "Ctrl+O", self.open_requested.emit, "Open event files (several: one data set)"
         )

@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
+from vispy import scene as vispy_scene
+from vispy.visuals.transforms import STTransform
 
 from displays.event_view import apply_event_look
 from displays.event_visuals import EventVisuals, detector_crystal_painter
@@ -130,6 +132,62 @@ class GeneratorFeed:
 # --- the window ----------------------------------------------------------------------------
 
 
+class LabelOverlay:
+    """A Qt label drawn into the detector picture, where the native GL window would hide the widget.
+
+    The label stays an ordinary child widget (its text, font, style sheet, size and place are Qt's);
+    ``refresh`` renders it into an RGBA image once each time its text or place changes, and the canvas
+    draws that image over the scene at the label's place, blended as Qt would compose it.
+    """
+
+    def __init__(
+        self, label: QtWidgets.QLabel, canvas: Any, host: QtWidgets.QWidget, order: int = 1000
+    ) -> None:
+        self.label = label
+        self.host = host  # the widget whose top left corner is the canvas's
+        self.image = vispy_scene.visuals.Image(
+            np.zeros((1, 1, 4), np.uint8), parent=canvas.scene, interpolation="nearest", clim=(0, 255)
+        )
+        self.image.set_gl_state("translucent", depth_test=False)
+        self.image.order = order  # over everything in the canvas (a higher order over a lower one)
+        self.image.transform = STTransform()
+        self.image.visible = False
+        self._shown: tuple[str, QtCore.QRect] | None = None
+        self._busy = False
+
+    def refresh(self) -> None:
+        label = self.label
+        if self._busy:
+            return  # rendering a label lays its window out, which resizes and refreshes again
+        if label.isHidden() or not label.text() or not self.host.isVisible():
+            self.image.visible = False
+            self._shown = None
+            return
+        corner = label.mapTo(self.host, QtCore.QPoint(0, 0))
+        place = QtCore.QRect(corner, label.size())
+        if self._shown == (label.text(), place) and self.image.visible:
+            return
+        ratio = max(float(label.devicePixelRatioF()), 1.0)  # a high-DPI screen: as sharp as the widget
+        picture = QtGui.QImage(label.size() * ratio, QtGui.QImage.Format.Format_RGBA8888)
+        picture.setDevicePixelRatio(ratio)
+        picture.fill(QtCore.Qt.GlobalColor.transparent)
+        self._busy = True
+        try:
+            flags = QtWidgets.QWidget.RenderFlag.DrawChildren  # no window background: transparent round it
+            label.render(picture, QtCore.QPoint(0, 0), QtGui.QRegion(), flags)
+        finally:
+            self._busy = False
+        pixels = np.frombuffer(picture.constBits(), np.uint8).reshape(
+            picture.height(), picture.bytesPerLine() // 4, 4
+        )[:, : picture.width()]
+        self.image.set_data(pixels.copy())  # the image's memory goes with it; uploads wait for a paint
+        if self._shown is None or self._shown[1].topLeft() != corner:  # a moved transform costs a lot
+            self.image.transform.translate = (corner.x(), corner.y())
+            self.image.transform.scale = (1.0 / ratio, 1.0 / ratio)  # image pixels to the canvas's
+        self.image.visible = True
+        self._shown = (label.text(), place)
+
+
 class OutreachWindow(QtWidgets.QWidget):
     """The detector view plus a caption; ``start()`` begins the show."""
 
@@ -169,11 +227,9 @@ class OutreachWindow(QtWidgets.QWidget):
             from geometry.detector import build_detector
 
             parts = build_detector()
-        from vispy import app as vispy_app
+        from displays.window_canvas import window_app
 
-        self.detector = DetectorView3D(
-            parts, app=vispy_app.use_app("pyside6"), size=(1280, 720), cutaway=CUTAWAY
-        )
+        self.detector = DetectorView3D(parts, app=window_app(), size=(1280, 720), cutaway=CUTAWAY)
         apply_event_look(self.detector)
         camera = self.detector.view.camera
         camera.elevation = ELEVATION
@@ -211,7 +267,13 @@ class OutreachWindow(QtWidgets.QWidget):
         self.setStyleSheet("background: #070a12;")
         canvas = self.detector.canvas
         canvas.create_native()
-        canvas.native.setParent(self)
+        canvas.native.key_target = self  # the presenter's keys, pressed while the picture has the focus
+        # the picture in a native GL window: no composition pass of the whole screen per frame
+        self.canvas_widget = QtWidgets.QWidget.createWindowContainer(canvas.native, self)
+        policy = self.canvas_widget.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)  # a black screen keeps the layout as it is
+        self.canvas_widget.setSizePolicy(policy)
+        self.resize(*canvas.size)  # as a window, the show's size is its picture's (a container has no hint)
         self.headline = QtWidgets.QLabel("")
         self.sentence = QtWidgets.QLabel("")
         self.facts = QtWidgets.QLabel("")
@@ -245,10 +307,10 @@ class OutreachWindow(QtWidgets.QWidget):
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
-        canvas.native.setMinimumSize(320, 240)  # the detector never yields its place to the text
-        lay.addWidget(canvas.native, stretch=1)
+        self.canvas_widget.setMinimumSize(320, 240)  # the detector never yields its place to the text
+        lay.addWidget(self.canvas_widget, stretch=1)
         lay.addWidget(panel)
-        canvas.native.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)  # the presenter's keys reach the show
+        self.canvas_widget.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)  # the presenter's keys: the show
         self.blank = QtWidgets.QWidget(self)  # B: the whole screen black, over everything
         self.blank.setObjectName("blank")
         self.blank.setStyleSheet("#blank { background: #000000; }")
@@ -268,12 +330,17 @@ class OutreachWindow(QtWidgets.QWidget):
         self._notice_timer = QtCore.QTimer(self)
         self._notice_timer.setSingleShot(True)
         self._notice_timer.setInterval(NOTICE_MS)
-        self._notice_timer.timeout.connect(self.notice.hide)
+        self._notice_timer.timeout.connect(self._end_notice)
         self.clock = QtWidgets.QLabel("", self)  # the replay's time, over the detector's top left corner
         font = QtGui.QFont()
         font.setPointSize(18)
         self.clock.setFont(font)
         self.clock.setStyleSheet("color: #8fd3f4; background: transparent;")
+        # the two labels over the picture are drawn into it (the GL window would hide the widgets)
+        self.overlays = [
+            LabelOverlay(self.clock, canvas, self),
+            LabelOverlay(self.notice, canvas, self, 1001),
+        ]
         self.scene.events.time.connect(self._show_clock)
 
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
@@ -281,6 +348,19 @@ class OutreachWindow(QtWidgets.QWidget):
         self.blank.setGeometry(self.rect())
         self._place_notice()
         self.clock.move(28, 20)
+        self._refresh_overlays()
+
+    def showEvent(self, event: QtGui.QShowEvent) -> None:
+        super().showEvent(event)
+        self._refresh_overlays()
+
+    def _refresh_overlays(self) -> None:
+        for overlay in self.overlays:
+            overlay.refresh()
+
+    def _end_notice(self) -> None:
+        self.notice.hide()
+        self._refresh_overlays()
 
     def _show_clock(self, t: float | None) -> None:
         """How long after the collision the picture is, in plain words."""
@@ -288,6 +368,7 @@ class OutreachWindow(QtWidgets.QWidget):
         self.clock.adjustSize()
         if not self.blanked:
             self.clock.raise_()
+        self._refresh_overlays()
 
     def _place_notice(self) -> None:
         self.notice.adjustSize()
@@ -301,6 +382,7 @@ class OutreachWindow(QtWidgets.QWidget):
         self.notice.show()
         self.notice.raise_()
         self._notice_timer.start()
+        self._refresh_overlays()
 
     # --- caption as one string (for tests and logs) --------------------------------------------
     def caption_text(self) -> str:
@@ -367,9 +449,11 @@ class OutreachWindow(QtWidgets.QWidget):
         """A black screen (nothing is animated behind it) or the show again."""
         self.blank.setGeometry(self.rect())
         self.blank.setVisible(bool(blank))
+        self.canvas_widget.setVisible(not blank)  # a native window: the black widget cannot cover it
         if blank:
             self.notice.hide()
             self.blank.raise_()
+        self._refresh_overlays()
 
     @property
     def blanked(self) -> bool:
@@ -429,6 +513,20 @@ class OutreachWindow(QtWidgets.QWidget):
             self.advance()
         if self.presenter is not None:
             self.presenter.publish(self.show_state(), self.current_event)
+
+    def grab(self, rectangle: QtCore.QRect | None = None) -> QtGui.QPixmap:
+        """The window as it looks: its widgets, and the picture of the native GL window rendered
+        into its place (a widget grab alone cannot see inside a native window)."""
+        whole = super().grab()
+        container = self.canvas_widget
+        if not container.isHidden() and container.width() > 0 and container.height() > 0:
+            pixels = np.ascontiguousarray(self.detector.canvas.render(alpha=False)[..., :3])
+            h, w = pixels.shape[:2]
+            image = QtGui.QImage(pixels.data, w, h, 3 * w, QtGui.QImage.Format.Format_RGB888)
+            painter = QtGui.QPainter(whole)
+            painter.drawImage(QtCore.QRect(container.pos(), container.size()), image)
+            painter.end()
+        return whole if rectangle is None else whole.copy(rectangle)
 
     def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:
         key, keys = event.key(), QtCore.Qt.Key

@@ -21,13 +21,23 @@ import re
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from events.outputs import AtomicOutput, OutputError
-from monitoring.alarms import ASSETS_ALARMS, DQM_PREFIX, AlarmConfigError, AlarmModel, load_definitions
+from monitoring.accumulators import SBLAlarm
+from monitoring.alarms import (
+    ASSETS_ALARMS,
+    DQM_PREFIX,
+    AlarmConfigError,
+    AlarmLogEntry,
+    AlarmModel,
+    Reading,
+    load_definitions,
+)
 from monitoring.archive import Archive, ArchiveError
 from monitoring.channels import Severity
 from monitoring.dqm_feed import read_status_pvs
@@ -77,6 +87,7 @@ def gather(
             source.channels, source_name=source.url, live_from=source.live_from, alarms=alarms
         )
         if store is not None:
+            model.restore_beam_losses(store.beam_losses(now - since_s))  # as the window recorded them
             history = store.history(source.channels, now - since_s)
             for start in range(0, len(history), 20_000):
                 model.ingest(history[start : start + 20_000])
@@ -148,16 +159,6 @@ def _img(png: bytes, alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
 
 
-def _series(
-    model: MonitorModel, name: str, since: float, scale: float = 1.0
-) -> tuple[np.ndarray, np.ndarray]:
-    buffer = model.buffers.get(name)
-    if buffer is None:
-        return np.empty(0), np.empty(0)
-    t, v = buffer.view(since)
-    return t, v * scale
-
-
 # ---------------------------------------------------------------------------------------- HTML
 
 
@@ -186,39 +187,102 @@ th { background: #eef; text-align: left; } td { font-variant-numeric: tabular-nu
 """
 
 
-def render(model: MonitorModel, since_s: float, generated: float | None = None) -> str:
-    """The report of ``model`` over the last ``since_s`` seconds of its data, as HTML."""
-    generated = time.time() if generated is None else generated
+@dataclass
+class ReportData:
+    """What a report is made of, copied out of a model: plain values and arrays, so the report can be
+    drawn away from the model (by another process, while the window's model goes on)."""
+
+    source_name: str
+    since: float  # the report's first source time (-inf: all there is)
+    latest_time: float
+    by_run: dict[int, float]
+    by_day: dict[str, float]
+    total: float
+    gaps: int
+    series: dict[str, tuple[np.ndarray, np.ndarray]]  # the plotted channels, in their own units
+    losses: list[SBLAlarm]
+    rollup: str | None  # the alarm roll-up's marker; None without an alarm model
+    raised: list[list[str]]
+    log: list[AlarmLogEntry]
+    extra_readings: dict[str, Reading] = field(default_factory=dict)  # the DQM statuses
+    generated: float = field(default_factory=time.time)  # when it was taken: the report's date
+
+
+PLOTTED = ("LUM", "HER:I", "LER:I", "L1:TOTAL", "L1:DEAD")
+
+
+def snapshot(model: MonitorModel, since_s: float) -> ReportData:
+    """The report's content of ``model`` over the last ``since_s`` seconds of its data (copies)."""
     since = model.latest_time - since_s if math.isfinite(model.latest_time) else -math.inf
     lumi = model.lumi
+    series = {}
+    for name in PLOTTED:
+        buffer = model.buffers.get(name)
+        if buffer is not None:
+            t, v = buffer.view(since)
+            series[name] = (np.array(t, dtype=float), np.array(v, dtype=float))
+    losses = [
+        replace(a, rings=list(a.rings), postmortem=dict(a.postmortem))
+        for a in model.alarms
+        if a.time >= since
+    ]
+    alarm_model = model.alarm_model
+    rollup, raised, log = None, [], []
+    if alarm_model is not None:
+        rollup = alarm_model.rollup().marker
+        raised = [
+            [a.definition.title, a.definition.severity.name, a.state, a.message] for a in alarm_model.raised()
+        ]
+        log = [e for e in alarm_model.log_since(0) if e.time >= since]
+    dqm = {k: r for k, r in model.extra_readings.items() if k.startswith(DQM_PREFIX)}
+    return ReportData(
+        model.source_name, since, model.latest_time, dict(lumi.by_run), dict(lumi.by_day), lumi.total,
+        len(lumi.gaps), series, losses, rollup, raised, log, dqm,
+    )  # fmt: skip
+
+
+def render(model: MonitorModel, since_s: float, generated: float | None = None) -> str:
+    """The report of ``model`` over the last ``since_s`` seconds of its data, as HTML."""
+    return render_data(snapshot(model, since_s), generated)
+
+
+def _series(data: ReportData, name: str, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    t, v = data.series.get(name, (np.empty(0), np.empty(0)))
+    return t, v * scale
+
+
+def render_data(data: ReportData, generated: float | None = None) -> str:
+    """The report as HTML (plots drawn here: the Qt application's thread of this process)."""
+    generated = data.generated if generated is None else generated
+    since = data.since
     parts = [
         f"<!doctype html><html><head><meta charset=utf-8><title>Belle II shift report</title>"
         f"<style>{STYLE}</style></head><body>",
         "<h1>Belle II shift report</h1>",
         _table(
             ["source", "from", "to", "generated"],
-            [[model.source_name, _when(since), _when(model.latest_time), _when(generated)]],
+            [[data.source_name, _when(since), _when(data.latest_time), _when(generated)]],
         ),
         "<h2>Luminosity</h2>",
         _table(
-            ["run", "recorded [pb⁻¹]"], [[run, f"{v / INV_NB / 1e3:.3f}"] for run, v in lumi.by_run.items()]
+            ["run", "recorded [pb⁻¹]"], [[run, f"{v / INV_NB / 1e3:.3f}"] for run, v in data.by_run.items()]
         ),
         _table(
             ["day", "delivered [pb⁻¹]"],
-            [[day, f"{v / INV_NB / 1e3:.3f}"] for day, v in lumi.by_day.items()],
+            [[day, f"{v / INV_NB / 1e3:.3f}"] for day, v in data.by_day.items()],
         ),
-        f"<p>total delivered: {lumi.total / INV_NB / 1e3:.3f} pb⁻¹; gaps without data: {len(lumi.gaps)}</p>",
+        f"<p>total delivered: {data.total / INV_NB / 1e3:.3f} pb⁻¹; gaps without data: {data.gaps}</p>",
     ]
-    t, v = _series(model, "LUM", since, 1e-34)
+    t, v = _series(data, "LUM", 1e-34)
     parts.append(
         _img(plot_png([("luminosity", t, v, "#b8860b")], "L [1e34 cm⁻²s⁻¹]", "Luminosity"), "luminosity")
     )
     parts.append("<h2>Beam currents</h2>")
-    her, ler = _series(model, "HER:I", since, 1e3), _series(model, "LER:I", since, 1e3)
+    her, ler = _series(data, "HER:I", 1e3), _series(data, "LER:I", 1e3)
     currents = [("HER (e⁻)", *her, RING_COLORS["HER:I"]), ("LER (e⁺)", *ler, RING_COLORS["LER:I"])]
     parts.append(_img(plot_png(currents, "I [mA]", "Beam currents"), "beam currents"))
     parts.append("<h2>Sudden beam losses</h2>")
-    losses = [a for a in model.alarms if a.time >= since]
+    losses = data.losses
     rows = [
         [_when(a.time), a.ring, f"{100 * a.fraction:.0f} %", f"{a.current_before * 1e3:.0f} mA",
          "acknowledged" if a.acknowledged else "latched", a.gap_reason or ""]
@@ -237,26 +301,18 @@ def render(model: MonitorModel, since_s: float, generated: float | None = None) 
             png = plot_png(lines, "I [mA]", title, "µs from the loss", x_range=(-50.0, 100.0))
             parts.append(_img(png, "post-mortem"))
     parts.append("<h2>L1 trigger</h2>")
-    l1, dead = _series(model, "L1:TOTAL", since, 1e-3), _series(model, "L1:DEAD", since, 100.0)
+    l1, dead = _series(data, "L1:TOTAL", 1e-3), _series(data, "L1:DEAD", 100.0)
     parts.append(_img(plot_png([("accepted L1 [kHz]", *l1, "#2ca02c"), ("dead time [%]", *dead, "#7f7f7f")],
                                "kHz / %", "L1 rate and dead time"), "L1 rate"))  # fmt: skip
     parts.append("<h2>Alarms</h2>")
-    alarm_model = model.alarm_model
-    if alarm_model is not None:
-        parts.append(f"<p>now: {html.escape(alarm_model.rollup().marker)}</p>")
-        raised = [
-            [a.definition.title, a.definition.severity.name, a.state, a.message]
-            for a in alarm_model.raised()
-        ]
-        parts.append(_table(["raised", "severity", "state", "message"], raised))
-        log = [
-            [_when(e.time), e.alarm or "(model)", e.action, Severity(e.severity).name, e.who, e.text]
-            for e in alarm_model.log_since(0)
-            if e.time >= since
-        ]
+    if data.rollup is not None:
+        parts.append(f"<p>now: {html.escape(data.rollup)}</p>")
+        parts.append(_table(["raised", "severity", "state", "message"], data.raised))
+        log = [[_when(e.time), e.alarm or "(model)", e.action, Severity(e.severity).name, e.who, e.text]
+               for e in data.log]  # fmt: skip
         parts.append(_table(["time", "alarm", "action", "severity", "who", "text / comment"], log))
     parts.append("<h2>DQM</h2>")
-    parts.extend(_dqm_section(model))
+    parts.extend(_dqm_section(data))
     parts.append("</body></html>\n")
     return "\n".join(parts)
 
@@ -264,7 +320,7 @@ def render(model: MonitorModel, since_s: float, generated: float | None = None) 
 STATUS_WORDS = {epics: status.value.replace("_", " ") for status, epics in EPICS_STATUS.items()}
 
 
-def _dqm_section(model: MonitorModel) -> list[str]:
+def _dqm_section(model: MonitorModel | ReportData) -> list[str]:
     """One row per histogram: its DQM status (basf2's number and word) and what the check said."""
     statuses = {
         key.removeprefix(DQM_PREFIX): reading
@@ -299,13 +355,45 @@ def run(args: argparse.Namespace) -> int:
     except (SourceError, OSError) as exc:
         print(f"shift-report: {args.machine}: {exc}", file=sys.stderr)
         return 1
-    text = render(model, since_s)
     try:
-        out = AtomicOutput(args.out, "text")
-        with out as tmp:
-            tmp.write_text(text, encoding="utf-8")
+        path, size = write_report(snapshot(model, since_s), args.out)
     except OutputError as exc:
         print(f"shift-report: {exc}", file=sys.stderr)
         return 1
-    print(f"shift-report: wrote {out.path} ({len(text) // 1024} kB)", file=sys.stderr)
+    print(f"shift-report: wrote {path} ({size // 1024} kB)", file=sys.stderr)
+    return 0
+
+
+def write_report(data: ReportData, out: str | Path) -> tuple[Path, int]:
+    """The report of ``data`` written atomically at ``out``: (the path written, its length in characters).
+    An output that cannot be written is an ``OutputError`` naming it."""
+    text = render_data(data)
+    output = AtomicOutput(out, "text")
+    with output as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return output.path, len(text)
+
+
+CHILD = "import sys; from panels.shift_report import child_main; sys.exit(child_main(sys.argv[1]))"
+
+
+def child_main(out: str) -> int:
+    """The window's report writer (``python -c CHILD OUT``, from the repository root): the pickled
+    :class:`ReportData` its parent sends on stdin drawn and written at ``OUT``, off the window's
+    process (pyqtgraph's plots are widgets: they can only be drawn on a Qt application's own
+    thread). Prints ``wrote PATH SIZE`` or one line saying why not (exit 1)."""
+    import pickle
+
+    try:
+        data = pickle.loads(sys.stdin.buffer.read())  # our parent's own snapshot, never a file
+        if not isinstance(data, ReportData):
+            raise TypeError(f"expected the report's data, got {type(data).__name__}")
+        path, size = write_report(data, out)
+    except OutputError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except Exception as exc:  # one line for the window's status bar, never a traceback
+        print(f"{out}: the report could not be made: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {path} {size}")
     return 0

@@ -23,7 +23,7 @@ MAX_BARREN_CHUNKS = 20  # chunks in a row without an L1-firing event before the 
 # the physics stream's rate at 5.1e34 with its post-L1 process shares (docs/physics.md §3): event time
 # spacing. The stream is drawn at those shares but not filtered by the L1 emulation: each event carries the
 # bits its own emulation gives, and about half fire no line (docs/physics.md §6).
-STREAM_RATE_HZ = 1330.0
+STREAM_RATE_HZ = 1370.0
 EPOCH_NS = 1_733_011_200 * 10**9  # 2024-12-01T00:00:00Z, the month of the luminosity record
 
 ProcessSelection = Sequence[str | int] | Mapping[str | int, float] | None

@@ -5,8 +5,11 @@ the incoming electron), including initial-state radiation where the configuratio
 generator-level preselection that defines the process's cross section (see ``processes.py``).
 The recipes are toys built from the reference's kinematic descriptions, not full generators:
 
-* two-photon e+e-ℓ+ℓ-: equivalent-photon fractions f(x) ∝ (1 + (1−x)²)/x, W² = x₁x₂s > 0.25 GeV², ℓℓ
-  ∝ (1 + cos²θ)/(1 − β²cos²θ) in the γγ frame, tagging e± lost along the beams;
+* two-photon e+e-ℓ+ℓ- and e+e- hadrons: Budnev's equivalent-photon fluxes, the massive Breit-Wheeler
+  cross section (W > 0.5 GeV) or the Regge fit of σ(γγ → hadrons) (W > 1 GeV), drawn by inverse transforms
+  (``twophoton.py``), tagging e± lost along the beams;
+* initial-state radiation: the Kuraev-Fadin radiator times the Born ratio for the s-channel processes, the
+  leading-log spectrum for Bhabha and γγ (``beams.py``);
 * q q̄: back-to-back jets ∝ 1 + cos²θ, ≈ 10.5 charged particles per event, limited pT to the jet axis
   (⟨pT⟩ ≈ 0.35 GeV), π0 → γγ, K_S → π+π- or π0π0 (PDG fractions, flying), K_L;
 * μμ(γ), ττ: ∝ 1 + cos²θ plus ISR; τ decays eνν, μνν, πν, ππ0ν, π2π0ν, 3πν, 3ππ0ν, Kν (PDG fractions);
@@ -24,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from events.generator import beams
+from events.generator import beams, twophoton
 from events.generator.particles import (
     F8,
     I8,
@@ -98,10 +101,23 @@ def with_isr(
     cfg: GeneratorConfig,
     w_min: float,
     hard: Callable[[np.random.Generator, F8], Particles],
+    threshold_mass: float | None = 0.0,
 ) -> Particles:
-    """Run ``hard(rng, sqrt_s_hard)`` for n events after optional ISR along the beams, boosted back."""
+    """Run ``hard(rng, sqrt_s_hard)`` for n events after optional ISR along the beams, boosted back.
+
+    s-channel annihilation (``threshold_mass`` a number): the ISR fraction follows the Kuraev-Fadin radiator
+    times the Born ratio σ₀(s')/σ₀(s) of a fermion pair of that mass (``beams.sample_isr_fraction``), up to
+    s' = w_min². t-channel processes (``threshold_mass=None``: Bhabha, γγ) keep the soft leading-log
+    spectrum β x^(β−1), with no Born ratio (docs/physics.md §5.1).
+    """
     sqrt_s = beams.sample_sqrt_s(rng, n, cfg.energy_spread)
-    x = beams.sample_isr_fraction(rng, n, 1.0 - (w_min / sqrt_s) ** 2) if cfg.isr else np.zeros(n)
+    x_max = 1.0 - (w_min / sqrt_s) ** 2
+    if not cfg.isr:
+        x = np.zeros(n)
+    elif threshold_mass is None:
+        x = beams.sample_isr_fraction_leading_log(rng, n, x_max)
+    else:
+        x = beams.sample_isr_fraction(rng, n, x_max, threshold_mass)
     side = rng.choice([-1.0, 1.0], n)
     e_gamma = x * sqrt_s / 2.0
     hard_parts = hard(rng, sqrt_s * np.sqrt(1.0 - x))
@@ -158,7 +174,7 @@ def mumu(rng: np.random.Generator, n: int, cfg: GeneratorConfig) -> Particles:
         p = two_body_momentum(w, m, m)
         return _pair(back_to_back(p, c, r.uniform(-np.pi, np.pi, len(w)), m, m), (MUON, -MUON))
 
-    return with_isr(rng, n, cfg, 1.0, hard)
+    return with_isr(rng, n, cfg, 1.0, hard, MASS[MUON])
 
 
 def jpsi_isr(rng: np.random.Generator, n: int, cfg: GeneratorConfig) -> Particles:
@@ -200,7 +216,9 @@ def bhabha(rng: np.random.Generator, n: int, cfg: GeneratorConfig) -> Particles:
         m = MASS[ELECTRON]
         return _pair(back_to_back(w / 2, c, r.uniform(-np.pi, np.pi, len(w)), m, m), (ELECTRON, -ELECTRON))
 
-    return preselected(rng, n, lambda m: _both_in(with_isr(rng, m, cfg, 1.0, hard), m, (ELECTRON, -ELECTRON)))
+    return preselected(
+        rng, n, lambda m: _both_in(with_isr(rng, m, cfg, 1.0, hard, None), m, (ELECTRON, -ELECTRON))
+    )
 
 
 def gammagamma(rng: np.random.Generator, n: int, cfg: GeneratorConfig) -> Particles:
@@ -208,7 +226,9 @@ def gammagamma(rng: np.random.Generator, n: int, cfg: GeneratorConfig) -> Partic
         c = cos_one_plus_cos2_over_sin2(r, len(w), 0.985)
         return _pair(back_to_back(w / 2, c, r.uniform(-np.pi, np.pi, len(w)), 0, 0), (PHOTON, PHOTON))
 
-    return preselected(rng, n, lambda m: _both_in(with_isr(rng, m, cfg, 1.0, hard), m, (PHOTON, PHOTON)))
+    return preselected(
+        rng, n, lambda m: _both_in(with_isr(rng, m, cfg, 1.0, hard, None), m, (PHOTON, PHOTON))
+    )
 
 
 ECL_THETA = (12.4, 155.1)
@@ -237,32 +257,24 @@ def breit_wheeler(w: F8, m: float) -> F8:
 def two_photon(lepton: int) -> Sampler:
     """e+e- -> e+e- ℓ+ℓ- through two quasi-real photons (preselected: ℓ± at 17-150 deg, pT > 0.1 GeV).
 
-    The photon-photon luminosity f(x₁)f(x₂) is weighted with the Breit-Wheeler cross section σ(γγ → ℓℓ)(W).
+    Budnev's equivalent-photon fluxes times the massive Breit-Wheeler cross section inside the pT window,
+    drawn by inverse transforms (``twophoton.py``); only the lab-angle cut accepts or rejects events.
     """
     m_l = MASS[lepton]
-    w2_min = 0.25
-    w_max = float(breit_wheeler(np.sqrt(w2_min) * np.geomspace(1.0, 40.0, 400), m_l).max())
 
     def make(rng: np.random.Generator, m: int, cfg: GeneratorConfig) -> tuple[Particles, int]:
         sqrt_s = beams.sample_sqrt_s(rng, m, cfg.energy_spread)
-        s = sqrt_s**2
-        lo = w2_min / float(np.min(s))
-        propose = lambda q, j: np.exp(q.uniform(0, 1, j) * np.log(lo))  # noqa: E731  (∝ 1/x on [lo, 1])
-        x1 = rejection(rng, m, propose, lambda x: 1 + (1 - x) ** 2, 2.0)
-        x2 = rejection(rng, m, propose, lambda x: 1 + (1 - x) ** 2, 2.0)
-        w2 = x1 * x2 * s
-        w = np.sqrt(w2)
-        valid = w2 > max(w2_min, 4 * m_l**2 * 1.01)
-        valid &= rng.uniform(0, w_max, m) < breit_wheeler(np.where(valid, w, 1.0), m_l)
-        # kinematics only for the candidates that survived the cheap cuts
-        x1, x2, w, sqrt_s = x1[valid], x2[valid], w[valid], sqrt_s[valid]
-        k = len(w)
-        beta = np.sqrt(1 - 4 * m_l**2 / w**2)
-        c = cos_one_plus_cos2_over_sin2(rng, k, 1.0, beta)
-        l1, l2 = back_to_back(two_body_momentum(w, m_l, m_l), c, rng.uniform(-np.pi, np.pi, k), m_l, m_l)
+        x1, x2 = twophoton.sample_photons(rng, m, m_l)
+        w = np.sqrt(x1 * x2) * sqrt_s
+        beta = np.sqrt(np.clip(1 - 4 * m_l**2 / w**2, 0, None))
+        c = twophoton.sample_cos(rng, beta, twophoton.cos_cut(w, m_l))
+        l1, l2 = back_to_back(two_body_momentum(w, m_l, m_l), c, rng.uniform(-np.pi, np.pi, m), m_l, m_l)
         beta_z = (x1 - x2) / (x1 + x2)
         l1, l2 = beams.z_boost(l1, beta_z), beams.z_boost(l2, beta_z)
-        ok = lab_ok(l1, (17.0, 150.0), pt_min=0.1) & lab_ok(l2, (17.0, 150.0), pt_min=0.1)
+        # basf2's AAFH preselection: at least one charged particle at 17-150 deg with pT > 0.1 GeV (the pT
+        # window is already in the sampling; the tagging e± stay along the beams)
+        ok = lab_ok(l1, (17.0, 150.0), pt_min=0.1) | lab_ok(l2, (17.0, 150.0), pt_min=0.1)
+        ok &= w > twophoton.W_MIN
         l1, l2, x1, x2, sqrt_s = l1[ok], l2[ok], x1[ok], x2[ok], sqrt_s[ok]
         n_ok = len(l1)
         table = ParticleTable()
@@ -280,6 +292,62 @@ def two_photon(lepton: int) -> Sampler:
         return preselected(rng, n, lambda m: make(rng, m, cfg))
 
     return sample
+
+
+def two_photon_hadrons(rng: np.random.Generator, n: int, cfg: GeneratorConfig) -> Particles:
+    """e+e- -> e+e- hadrons through two quasi-real photons, W > 1 GeV (preselected: at least one charged
+    hadron at 17-150 deg with pT > 0.1 GeV, as basf2 preselects two-photon samples).
+
+    Budnev's fluxes (Q²max = m_ρ²) times the Regge fit of σ(γγ → hadrons) (``twophoton.py``); the final
+    state is a toy of soft pions and kaons: 1 + Poisson(1.2 ln(W / 0.8 GeV)) charged pairs and
+    Poisson(n_pairs / 2) π0, pT ~ Gamma(2, 0.15 GeV) to the photon axis, rapidity flat in the γγ frame,
+    balanced to W by ``decay_many_body``.
+    """
+
+    def make(m: int) -> tuple[Particles, int]:
+        sqrt_s = beams.sample_sqrt_s(rng, m, cfg.energy_spread)
+        x1, x2 = twophoton.sample_photons(rng, m, None)
+        w = np.sqrt(x1 * x2) * sqrt_s
+        m_pi, m_pi0 = MASS[PI], MASS[PI0]
+        pairs_max = np.maximum(np.floor(0.85 * w / (2 * m_pi)), 1).astype(np.int64)
+        n_pairs = np.minimum(1 + rng.poisson(np.clip(1.2 * np.log(w / 0.8), 0, None)), pairs_max)
+        room = np.floor(np.clip(0.85 * w - 2 * m_pi * n_pairs, 0, None) / m_pi0).astype(np.int64)
+        n_pi0 = np.minimum(rng.poisson(0.5 * n_pairs), room)
+        ev_pairs = np.repeat(np.arange(m), n_pairs)
+        plus = _species(rng, len(ev_pairs), 0.1)
+        minus = -_species(rng, len(ev_pairs), 0.1)
+        ev_pi0 = np.repeat(np.arange(m), n_pi0)
+        event = np.concatenate([ev_pairs, ev_pairs, ev_pi0])
+        pdg = np.concatenate([plus, minus, np.full(len(ev_pi0), PI0)])
+        counts, pdg, event = _grouped(event, pdg, event, n_parent=m)
+        heavy = np.bincount(event, mass_of(pdg), m) > 0.85 * w  # kaons that close the phase space -> pions
+        pdg = np.where(heavy[event] & (np.abs(pdg) == K), np.sign(pdg) * PI, pdg)
+        k = len(event)
+        pt = rng.gamma(2.0, 0.15, k)
+        phi = rng.uniform(-np.pi, np.pi, k)
+        mt = np.sqrt(pt * pt + mass_of(pdg) ** 2)
+        y_span = np.log(np.maximum(w[event] / (2 * mt), 1.0))
+        y = rng.uniform(-1.0, 1.0, k) * y_span
+        initial = np.stack([pt * np.cos(phi), pt * np.sin(phi), mt * np.sinh(y)], axis=1)
+        rap = 0.5 * np.log(x1 / x2)
+        system = np.stack([w * np.cosh(rap), 0 * w, 0 * w, w * np.sinh(rap)], axis=1)
+        table = ParticleTable()
+        ev = np.arange(m)
+        parent = table.add(ev, 0, system)  # the γγ system is not stored; its daughters are primaries
+        rows = decay_many_body(rng, table, ev, parent, system, counts, pdg, initial=initial)
+        decay_prompt_neutrals(rng, table, table_rows_p4(table, rows))
+        for sign, x in ((1.0, x1), (-1.0, x2)):  # the tagging e-, e+ lost along the beams
+            e_tag = (1 - x) * sqrt_s / 2
+            pz = sign * np.sqrt(np.clip(e_tag**2 - MASS[ELECTRON] ** 2, 0, None))
+            table.add(ev, int(sign) * ELECTRON, np.stack([e_tag, 0 * w, 0 * w, pz], 1))
+        parts = table.freeze()
+        parts = _drop_rows(parts, parts.pdg != 0)
+        charged = (parts.mother < 0) & np.isin(np.abs(parts.pdg), (PI, K))
+        ok = lab_ok(parts.p4[charged], (17.0, 150.0), pt_min=0.1)
+        accepted = np.bincount(parts.event[charged][ok], minlength=m) >= 1
+        return parts.select_events(accepted), int(accepted.sum())
+
+    return preselected(rng, n, make)
 
 
 # ---------------------------------------------------------------------------------------- tau pairs
@@ -356,7 +424,7 @@ def tautau(rng: np.random.Generator, n: int, cfg: GeneratorConfig) -> Particles:
                    np.concatenate([np.full(k, TAU), np.full(k, -TAU)]))  # fmt: skip
         return table.freeze().sorted_by_event()
 
-    return with_isr(rng, n, cfg, 2 * MASS[TAU] + 0.2, hard)
+    return with_isr(rng, n, cfg, 2 * MASS[TAU] + 0.2, hard, MASS[TAU])
 
 
 # ---------------------------------------------------------------------------------------- hadrons
@@ -515,6 +583,7 @@ def b_pairs(b_code: int) -> Sampler:
 SAMPLERS: dict[str, Sampler] = {
     "eeee": two_photon(ELECTRON),
     "eemumu": two_photon(MUON),
+    "eehadrons": two_photon_hadrons,
     "uubar": quark_pair(0.12),
     "ddbar": quark_pair(0.12),
     "ssbar": quark_pair(0.25),

@@ -12,7 +12,8 @@ never change meaning (append new ones). Figures from docs/physics.md §3:
   it has after L1 (the stream is drawn at them, not filtered by the L1 emulation): 1/100 for the
   prescaled Bhabha and γγ lines, 0.23 for two-photon (the Iwasaki ratio), 1 otherwise. The stream share of a
   process is cross section × stream factor over the sum; this gives the table of docs/physics.md §3
-  (two-photon 70.6 %, q q̄ 14.2 %, μμ 4.4 %, BB̄ 4.3 %, ττ 3.5 %, Bhabha 2.9 %, γγ 0.13 %).
+  (two-photon 71.5 %, of which e+e- hadrons 3.0 %; q q̄ 13.8 %, μμ 4.3 %, BB̄ 4.1 %, ττ 3.4 %, Bhabha 2.8 %,
+  γγ 0.12 %).
 
 A signal event carries ``process == SIGNAL_PROCESS`` and its signal code in ``signal``.
 """
@@ -40,6 +41,12 @@ class Process:
 
 
 TWO_PHOTON_NB = 80.0
+# e+e- → e+e- hadrons (W > 1 GeV): no literature value inside the preselection; the equivalent-photon
+# integral of twophoton.py (3.885 nb) times the share of its events with a charged hadron at 17-150° and
+# pT > 0.1 GeV (0.906, tests/events/test_generator_twophoton.py measures it)
+EEHADRONS_EPA_NB = 3.885
+EEHADRONS_ACCEPTANCE = 0.906
+EEHADRONS_NB = EEHADRONS_EPA_NB * EEHADRONS_ACCEPTANCE
 _EEEE, _EEMUMU = 39.7, 18.9
 
 PROCESSES: tuple[Process, ...] = (
@@ -60,6 +67,8 @@ PROCESSES: tuple[Process, ...] = (
             "both e in the ECL (12.4-155.1 deg), p > 0.5 GeV"),
     Process(12, "gammagamma", "e+e- -> gamma gamma, prescaled", 3.30, 0.01,
             "both photons in the ECL, E > 0.5 GeV"),
+    Process(14, "eehadrons", "e+e- -> e+e- hadrons (two-photon)", EEHADRONS_NB, 0.23,
+            "at least one charged hadron at 17-150 deg, pT > 0.1 GeV; W > 1 GeV"),
 )  # fmt: skip
 
 # e+e- → γ_ISR J/ψ at √s = 10.58 GeV, lowest-order radiator (Kuraev-Fadin): σ = 12π² Γee/(M s) · W(x),

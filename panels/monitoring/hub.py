@@ -14,8 +14,10 @@ With an :class:`~monitoring.archive.Archive` the hub records what it drains (one
 a second) and, for sources without a history of their own (``ca://``, ``pva://``), replays the
 archived last hour into the model before the source starts, and the integrated luminosity whole from
 the archive's checkpoint (:func:`~monitoring.archive.restore_history`), so a restarted window opens
-with its charts and the shift's luminosity; a failing archive (a full disk) stops archiving with a
-MAJOR message and the ``archive_stopped`` alarm (``ARCHIVE:STOPPED``), never the panels.
+with its charts and the shift's luminosity; every beam loss is archived with its post-mortem and
+acknowledgement, and comes back after a restart whatever the source; a failing archive (a full disk)
+stops archiving with a MAJOR message and the ``archive_stopped`` alarm (``ARCHIVE:STOPPED``), never
+the panels.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
 from monitoring.alarms import AlarmModel, Reading
-from monitoring.archive import HISTORY_S, Archive, restore_history
+from monitoring.archive import CHART_S, HISTORY_S, Archive, restore_history
 from monitoring.channels import Severity
 from monitoring.model import MonitorModel
 from monitoring.source import Source, SourceError, Update, open_machine_source
@@ -74,8 +76,10 @@ class LiveHub(QObject):
         self.replayed = 0
         if archive is not None:
             self.model.extra_readings[ARCHIVE_VALUE] = Reading(0.0)
-            if replay:
+            if replay:  # the beam losses of the shift with it
                 self.replayed = restore_history(archive, self.model, self.source.live_from, HISTORY_S)
+            else:  # the source replays its own values; the shift's beam losses are the archive's
+                self.model.restore_beam_losses(archive.beam_losses(time.time() - CHART_S))
         self.max_per_tick = max_per_tick  # ~6 µs each to ingest: ~12 ms of a 33 ms tick at most
         self._notices = 0  # source notices already logged
         self.panels: list[LivePanel] = []
@@ -108,11 +112,23 @@ class LiveHub(QObject):
         try:
             self.archive.record_updates(updates, lumi=self.model.lumi)
         except (sqlite3.Error, OSError) as exc:  # a full disk stops the archive, never the panels
-            text = f"{self.archive.path}: archiving stopped: {exc}"
-            self.archive = None
-            self.model.note("archive", text, Severity.MAJOR)
-            self.model.extra_readings[ARCHIVE_VALUE] = Reading(1.0, detail=text)
-            self.error.emit(text)
+            self._archive_failed(exc)
+
+    def _record_losses(self) -> None:
+        """The beam losses whose post-mortem completed or that were acknowledged since (once a second)."""
+        assert self.archive is not None
+        try:
+            self.archive.record_beam_losses(self.model.sbl.alarms)
+        except (sqlite3.Error, OSError) as exc:
+            self._archive_failed(exc)
+
+    def _archive_failed(self, exc: Exception) -> None:
+        assert self.archive is not None
+        text = f"{self.archive.path}: archiving stopped: {exc}"
+        self.archive = None
+        self.model.note("archive", text, Severity.MAJOR)
+        self.model.extra_readings[ARCHIVE_VALUE] = Reading(1.0, detail=text)
+        self.error.emit(text)
 
     def current_run(self) -> tuple[int, int] | None:
         """The model's run in progress as of the last tick; safe to call from any thread."""
@@ -134,6 +150,8 @@ class LiveHub(QObject):
         if now - self._last_check >= 1.0:
             self._last_check = now
             self.model.check()
+            if self.archive is not None:
+                self._record_losses()
         self._run = self.model.run_in_progress()
         shown = [p for p in self.panels if p.isVisible()]
         for panel in shown:

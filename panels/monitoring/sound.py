@@ -12,12 +12,19 @@
   first speech command on ``PATH`` (``spd-say``, ``espeak-ng``, ``espeak``); the tone where none;
 * ``off``: nothing.
 
+Qt Multimedia is used where it is installed and finds an audio output (a headless machine without a
+sound server has none: QSoundEffect would only fail to load the tone there). How tones sound here is
+one line, :attr:`WindowAnnunciator.how`, logged once at the first tone played: a warning where only the
+system beep is left, or where Qt Multimedia cannot load the tone after all (its status ``Error``; that
+tone and the next go to the player).
+
 Headless tests hand it a :class:`~monitoring.alarms.WavFileSink`: every tone is also written there,
 and :attr:`WindowAnnunciator.played` says how each annunciation was sounded.
 """
 
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
 from collections import deque
@@ -33,6 +40,7 @@ from monitoring.channels import Severity
 MODES = {"tone": "Tone", "voice": "Spoken text", "off": "Off"}
 PLAYERS = ("pw-play", "paplay", "aplay")  # PipeWire, PulseAudio, ALSA
 SPEAKERS = ("spd-say", "espeak-ng", "espeak")
+log = logging.getLogger(__name__)
 
 
 def _qt_multimedia() -> Any:
@@ -65,10 +73,49 @@ class WindowAnnunciator(QObject):
         self._tones: dict[int, Path] = {}
         self._effects: dict[int, Any] = {}
         multimedia, speech = _qt_multimedia(), _qt_speech()
-        self._sound_effect = multimedia.QSoundEffect if multimedia is not None else None
+        self._sound_effect = None
+        # why Qt Multimedia does not sound the tones ("" while it does)
+        self._qt_problem = "Qt Multimedia is not installed (the PySide6-Addons wheel)"
+        if multimedia is not None:
+            if multimedia.QMediaDevices.audioOutputs():
+                self._sound_effect, self._qt_problem = multimedia.QSoundEffect, ""
+            else:  # a headless machine, no sound server: QSoundEffect would only fail to load
+                self._qt_problem = "Qt Multimedia finds no audio output"
+        self._pending: set[Severity] = set()  # tones asked of QSoundEffect while it was still loading
         self._speech = speech.QTextToSpeech(self) if speech is not None else None
         self.player = next((p for p in (shutil.which(n) for n in PLAYERS) if p), None)
         self.speaker = next((p for p in (shutil.which(n) for n in SPEAKERS) if p), None)
+        self._said = False  # the line on how tones sound, logged once
+
+    @property
+    def how(self) -> str:
+        """How a tone sounds here, in one line."""
+        if self._sound_effect is not None:
+            return "alarm sound: tones played by Qt Multimedia (QSoundEffect)"
+        missing = self._qt_problem
+        if self.player is not None:
+            return f"alarm sound: {missing}; tones played by {Path(self.player).name}"
+        return f"alarm sound: {missing} and no player on PATH ({', '.join(PLAYERS)}): the system beep only"
+
+    def _say_how(self) -> None:
+        if not self._said:
+            self._said = True
+            level = logging.INFO if self._sound_effect is not None or self.player else logging.WARNING
+            log.log(level, "%s", self.how)
+
+    def _effect_status(self, effect: Any, severity: Severity) -> None:
+        """Qt Multimedia could not load a tone (its audio output refuses it): the player from now
+        on, said in one line, and a tone asked for meanwhile is played by it."""
+        status = type(effect).Status
+        if effect.status() == status.Ready and severity in self._pending:
+            self._pending.discard(severity)
+        elif effect.status() == status.Error and self._sound_effect is not None:
+            self._sound_effect = None
+            self._qt_problem = f"Qt Multimedia cannot play {self._tone(severity)}"
+            log.warning("%s", self.how)
+            for pending in sorted(self._pending):
+                self._play_without_qt(pending)
+            self._pending.clear()
 
     def set_mode(self, mode: str) -> None:
         if mode not in MODES:
@@ -94,15 +141,30 @@ class WindowAnnunciator(QObject):
             path = self._tones[severity] = write_tone(self._folder / f"{severity.name}.wav", severity)
         return path
 
+    def effect(self, severity: Severity) -> Any:
+        """The ``QSoundEffect`` of the severity's tone (made once; None without Qt Multimedia)."""
+        if self._sound_effect is None:
+            return None
+        effect = self._effects.get(severity)
+        if effect is None:
+            path = self._tone(severity)
+            effect = self._effects[severity] = self._sound_effect(self)
+            effect.statusChanged.connect(lambda: self._effect_status(effect, severity))
+            effect.setSource(QUrl.fromLocalFile(str(path)))
+        return effect
+
     def _play(self, severity: Severity) -> str:
-        path = self._tone(severity)
-        if self._sound_effect is not None:
-            effect = self._effects.get(severity)
-            if effect is None:
-                effect = self._effects[severity] = self._sound_effect(self)
-                effect.setSource(QUrl.fromLocalFile(str(path)))
+        self._say_how()
+        effect = self.effect(severity)
+        if effect is not None:
+            if effect.status() != type(effect).Status.Ready:
+                self._pending.add(severity)  # played by the player if it turns out it cannot load
             effect.play()
             return "QSoundEffect"
+        return self._play_without_qt(severity)
+
+    def _play_without_qt(self, severity: Severity) -> str:
+        path = self._tone(severity)
         if self.player is not None and QProcess.startDetached(self.player, [str(path)])[0]:
             return Path(self.player).name
         QApplication.beep()

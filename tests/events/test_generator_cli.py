@@ -79,7 +79,7 @@ def test_the_l1_accepted_stream_keeps_only_triggered_events_and_counts_the_rest(
     # event numbers count the collisions: the gaps are the rejected ones
     assert int(batch.header["event"][-1]) == collisions
     assert np.all(np.diff(batch.header["event"]) >= 1)
-    # the kept fraction is the rate model's acceptance over all collisions (≈ 20 %: two-photon and
+    # the kept fraction is the rate model's acceptance over all collisions (≈ 11 %: two-photon and
     # Bhabha events mostly fail), and the events are spaced at the L1 rate that model prints
     total = re.search(r"^  physics total +([\d.]+) Hz$", text, re.M)
     assert total is not None
@@ -88,9 +88,9 @@ def test_the_l1_accepted_stream_keeps_only_triggered_events_and_counts_the_rest(
     assert abs(200 / collisions - expected) < 4 * np.sqrt(expected * (1 - expected) / collisions)
     t = batch.header["time"].astype(np.float64) * 1e-9
     assert 199 / (t[-1] - t[0]) == pytest.approx(float(total[1]), rel=0.25)
-    # two-photon events are the bulk, Bhabhas rare (the prescaled sample)
+    # two-photon events are the bulk (62 % in the model: 12 % of the 80 nb fire a line), Bhabhas rare
     shares = {p.name: np.mean(batch.header["process"] == p.code) for p in proc.PROCESSES}
-    assert shares["eeee"] + shares["eemumu"] > 0.6
+    assert shares["eeee"] + shares["eemumu"] > 0.45
     assert shares["bhabha"] < 0.05
 
 

@@ -83,24 +83,127 @@ def test_newer_schema_or_missing_branches_are_refused(tmp_path: Path) -> None:
         io.open_events(path)
 
 
-def test_single_events_come_from_cached_basket_blocks_exactly_as_a_direct_read(tmp_path: Path) -> None:
-    """Stepping through an ntuple reads each block of baskets once; every event equals a direct read."""
+def _assert_identical(a: EventBatch, b: EventBatch) -> None:
+    """The same events, column by column, dtype included."""
+    assert_batches_equal(a, b)
+    for name in a.header:
+        assert a.header[name].dtype == b.header[name].dtype, name
+    for coll, ca in a.collections().items():
+        for name, values in ca.columns.items():
+            assert values.dtype == getattr(b, coll)[name].dtype, f"{coll}.{name}"
+            assert values.shape == getattr(b, coll)[name].shape, f"{coll}.{name}"
+
+
+def _old_ntuple(path: Path, parts: list[EventBatch], compression: object) -> None:
+    """An ntuple as this program wrote them before baskets were sized: one basket per batch."""
+    with uproot.recreate(path, compression=compression) as f:
+        tree = f.mktree(rootio.TREE, rootio._tree_data(parts[0]), title=rootio.TITLE)
+        for part in parts[1:]:
+            tree.extend(rootio._tree_data(part))
+
+
+def test_the_writer_cuts_baskets_of_a_fixed_size_whatever_the_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rootio, "BASKET_EVENTS", 64)
+    batch = random_batch(300, seed=4)
     path = tmp_path / "events.root"
-    batch = random_batch(900, seed=11)
-    rootio.write(path, [batch.slice(0, 300), batch.slice(300, 650), batch.slice(650, 900)])  # 3 baskets
+    pieces = [batch.slice(0, 10), batch.slice(10, 200), batch.slice(200, 201), batch.slice(201, 300)]
+    assert rootio.write(path, pieces) == 300
+    tree = uproot.open(path)[rootio.TREE]
+    for name in ("event", "ntracks", "tracks_cov_14", "mc_px"):
+        assert tree[name].entry_offsets == [0, 64, 128, 192, 256, 300], name
+    _assert_identical(io.load(path), batch)
+    assert rootio.write(path, pieces, basket_events=1000) == 300  # for files only read whole
+    assert uproot.open(path)[rootio.TREE]["mc_px"].entry_offsets == [0, 300]
+    _assert_identical(io.load(path), batch)
+
+
+def test_single_events_are_read_basket_by_basket_exactly_as_uproot_reads_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each basket of every branch is read from the file once, then comes from the cache; every
+    event, and every range across basket boundaries, equals uproot's own read of those entries."""
+    monkeypatch.setattr(rootio, "BASKET_EVENTS", 100)
+    path = tmp_path / "events.root"
+    batch = random_batch(450, seed=11)
+    rootio.write(path, [batch.slice(0, 170), batch.slice(170, 450)])
     source = io.open_events(path)
     assert isinstance(source, rootio.NtupleSource)
-    reads: list[tuple[int, int]] = []
-    original = source._read_entries
+    _assert_identical(source.event(0), batch.event(0))
+    assert source._baskets is not None
+    reads: list[int] = []
+    original = source._baskets.read
 
-    def counted(start: int, stop: int) -> EventBatch:
-        reads.append((start, stop))
-        return original(start, stop)
+    def counted(k: int) -> dict[str, tuple[np.ndarray | None, np.ndarray]]:
+        reads.append(k)
+        return original(k)
 
-    source._read_entries = counted  # type: ignore[method-assign]
-    for i in [0, 1, 299, 300, 301, 649, 650, 899, 5, 400]:
-        assert_batches_equal(source.read(i, i + 1), batch.slice(i, i + 1))
-    assert reads == [(0, 300), (300, 650), (650, 900)]  # one read per basket, then from the cache
-    assert len(source._blocks) == rootio.KEEP_BLOCKS
-    assert_batches_equal(source.read(290, 310), batch.slice(290, 310))
-    assert reads[-1] == (290, 310)  # across a basket boundary: read directly
+    source._baskets.read = counted  # type: ignore[method-assign]
+    for i in [1, 99, 100, 101, 449, 5, 250, 399, 400]:
+        one = source.read(i, i + 1)
+        _assert_identical(one, batch.slice(i, i + 1))
+        _assert_identical(one, source._read_entries(i, i + 1))  # uproot's tree.arrays
+    assert sorted(reads) == [1, 2, 3, 4]  # basket 0 before counting; each basket once
+    _assert_identical(source.read(90, 310), batch.slice(90, 310))  # four baskets, from the cache
+    assert sorted(reads) == [1, 2, 3, 4]
+    assert source._direct
+    monkeypatch.setattr(rootio, "BLOCK_EVENTS", 150)  # larger reads: decoded, not cached
+    cached = dict(source._blocks)
+    _assert_identical(source.read(), batch)
+    _assert_identical(source.read(30, 420), batch.slice(30, 420))
+    assert reads[4:] == [0, 1, 2, 3, 4, 0, 1, 2, 3, 4]
+    assert source._blocks == cached
+
+
+def test_the_basket_cache_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rootio, "BASKET_EVENTS", 50)
+    path = tmp_path / "events.root"
+    batch = random_batch(400, seed=2)
+    rootio.write(path, [batch])
+    source = io.open_events(path)
+    assert isinstance(source, rootio.NtupleSource)
+    source.event(0)
+    one_block = source._cached_bytes
+    monkeypatch.setattr(rootio, "CACHE_BYTES", 3 * one_block)
+    for i in range(0, 400, 50):
+        _assert_identical(source.event(i), batch.event(i))
+        assert source._cached_bytes <= 3 * one_block * 1.5
+        assert len(source._blocks) <= 4
+    source.close()
+    assert not source._blocks
+    assert source._cached_bytes == 0
+
+
+@pytest.mark.parametrize("compression", ["zlib", "lz4", "lzma"])
+def test_old_ntuples_with_large_baskets_still_read_exactly(tmp_path: Path, compression: str) -> None:
+    parts = [random_batch(300, seed) for seed in (5, 6)]
+    path = tmp_path / "old.root"
+    codec = {"zlib": uproot.ZLIB(1), "lz4": uproot.LZ4(1), "lzma": uproot.LZMA(1)}[compression]
+    _old_ntuple(path, parts, codec)
+    everything = EventBatch.concat(parts)
+    source = io.open_events(path)
+    assert isinstance(source, rootio.NtupleSource)
+    for i in (0, 299, 300, 599, 17):
+        _assert_identical(source.event(i), everything.event(i))
+    # ZLIB and LZ4 baskets are read straight from the file; others through uproot, the same events
+    assert source._direct == (compression != "lzma")
+    _assert_identical(source.read(), everything)
+
+
+def test_a_damaged_basket_is_one_line_naming_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "events.root"
+    batch = random_batch(60, seed=8)
+    rootio.write(path, [batch])
+    tree = uproot.open(path)[rootio.TREE]
+    seek = int(tree["tracks_d0"].member("fBasketSeek")[0])
+    size = int(tree["tracks_d0"].member("fBasketBytes")[0])
+    data = bytearray(path.read_bytes())
+    data[seek + size - 5] ^= 0xFF  # near its end: the payload (checksum) or the entry offsets
+    path.write_bytes(bytes(data))
+    source = io.open_events(path)
+    with pytest.raises(
+        io.EventFileError, match=r"events\.root: cannot read entries 3:4 .*basket of tracks_d0"
+    ) as caught:
+        source.event(3)
+    assert "\n" not in str(caught.value)

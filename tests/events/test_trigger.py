@@ -140,8 +140,10 @@ def test_accept_probability_is_the_expected_fraction_of_emulated_bits() -> None:
 # The tolerances are the differences of definition and of our toys, stated: continuum, μμ and ττ carry our
 # cross sections (3.69, 1.148, 0.919 nb against the table's 2.8, 0.8, 0.8); Bhabha and γγ add, to the
 # 1/100 of θ ≥ 17°, the radiative events that escape the 3D veto (ISR or FSR taking one particle below
-# the veto's energies) and fire hie, which the table leaves out; two-photon is our equivalent-photon toy
-# (eeee fires hie in a quarter of its events), 35-45 % above the table's ≈ 15 kHz.
+# the veto's energies) and fire hie, which the table leaves out. Two-photon: the ≈ 80 nb of the table with
+# basf2's AAFH preselection (one charged particle at 17-150°, pT > 0.1 GeV), of which our emulation fires
+# on 12 % (the table: 23 %), 7.7 kHz, plus e+e- → e+e- hadrons from the equivalent-photon fluxes (3.5 nb,
+# 60 % fire, 1.7 kHz): 9.4 kHz, 37 % below the table's ≈ 15 kHz; the total is 14.9-15.3 kHz (−24 %).
 DESIGN_TABLE_HZ = {
     "bbbar": (960.0, 0.2),
     "continuum": (2200.0, 0.45),
@@ -165,7 +167,7 @@ def test_l1_rates_at_design_luminosity_follow_the_design_table(model: trigger.Ra
         "tautau": rate["tautau"],
         "bhabha": rate["bhabha"],
         "gammagamma": rate["gammagamma"],
-        "two_photon": rate["eeee"] + rate["eemumu"],
+        "two_photon": rate["eeee"] + rate["eemumu"] + rate["eehadrons"],
         "total": float(r.total[0]),
     }
     for name, (design, tolerance) in DESIGN_TABLE_HZ.items():
@@ -179,6 +181,28 @@ def test_l1_rates_at_design_luminosity_follow_the_design_table(model: trigger.Ra
     assert 0.4 * ours["bhabha"] < sample_hz < ours["bhabha"]
     # a line's rate never exceeds the rate of events that fire any line
     assert (r.bits[0] <= r.total[0] + 1e-6).all()
+
+
+def test_gamma_gamma_acceptance_and_prescale_follow_the_design_table(model: trigger.RateModel) -> None:
+    """γγ: 2.4 nb at θlab ≥ 17° prescaled 1/100, 19 Hz at 8e35 (Iwasaki Table I). Our 3.30 nb (both photons
+    in the ECL above 0.5 GeV) holds 2.75 nb at 17-150°, and the θ-split Bhabha selection keeps 17-18 Hz of
+    it; the rest of its L1 rate is the radiative leak past the 3D veto (hard ISR), which the table omits."""
+    from events.generator import beams, physics
+
+    parts = physics.SAMPLERS["gammagamma"](np.random.default_rng(8), 20_000, physics.GeneratorConfig())
+    hard = (parts.pdg == 22) & (np.hypot(parts.p4[:, 1], parts.p4[:, 2]) > 1e-9)  # not the ISR photon
+    lab = beams.to_lab(parts.p4[hard])
+    theta = np.degrees(np.arctan2(np.hypot(lab[:, 1], lab[:, 2]), lab[:, 3]))
+    inside = (theta >= 17) & (theta <= 150)
+    both = np.bincount(parts.event[hard][inside], minlength=20_000) >= 2
+    k = model.processes.index("gammagamma")
+    assert model.cross_sections_nb[k] * both.mean() == pytest.approx(2.4, rel=0.2)
+    eff = model.raw_efficiency()[k]
+    sample = sum(eff[trigger.BIT[f"bha_id{i}"]] / trigger.PRESCALES[f"bha_id{i}"] for i in range(4))
+    sample_hz = sample * model.cross_sections_nb[k] * DESIGN_LUMINOSITY * trigger.NB_TO_CM2
+    assert sample_hz == pytest.approx(19.0, rel=0.25)
+    total_hz = model.rates(DESIGN_LUMINOSITY).per_process[0][k]
+    assert sample_hz < total_hz < 4 * sample_hz
 
 
 def test_the_rate_model_is_linear_in_luminosity(model: trigger.RateModel) -> None:

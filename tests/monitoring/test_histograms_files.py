@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import uproot
 
-from events import io
+from events import io, rootio
 from events.model import EventBatch
 from main import main
 from monitoring.histograms import samples
@@ -88,10 +88,11 @@ def test_dask_local_cluster_over_root_files(event_files) -> None:
     )
 
 
-def test_dask_partitions_follow_the_baskets(event_files) -> None:
-    """Each file was written in three batches of 1000 events, so three baskets per branch: the
-    task ranges join whole baskets and never cut one (a basket would be decompressed twice)."""
-    path = event_files[0][0]
+def test_dask_partitions_follow_the_baskets(event_files, tmp_path: Path) -> None:
+    """A file written in baskets of 1000 events, three per branch: the task ranges join whole
+    baskets and never cut one (a basket would be decompressed twice)."""
+    path = tmp_path / "baskets.root"
+    rootio.write(path, _batches(0, run=10), basket_events=1000)
     columns = needed_columns(STANDARD)
     assert partitions(path, columns, 1) == [(0, 1000), (1000, 2000), (2000, 3000)]
     assert partitions(path, columns, 1500) == [(0, 2000), (2000, 3000)]

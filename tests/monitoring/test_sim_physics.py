@@ -152,8 +152,9 @@ def test_l1_rates_scale_with_luminosity_and_respect_the_30_khz_limit() -> None:
     b = l1_rates(menu, np.zeros(2), np.array([0.675, 1.35]), np.zeros(2), np.zeros(2))
     klm = L1_BITS.index("klmhit")
     assert b.bits[1, klm] / b.bits[0, klm] == pytest.approx(4.0, rel=0.02)
-    # the design machine saturates the DAQ
-    design = MachineConfig.design()
+    # the design currents at twice the design luminosity saturate the DAQ (at 6.3e35 the request is about
+    # 25 kHz: 12 kHz of physics, docs/physics.md §7.2)
+    design = MachineConfig.design(peak_luminosity=1.3e36)
     d = l1_rates(menu, np.array([design.peak_luminosity]), np.array([3.6]), np.array([2.6]), np.array([1.0]))
     assert d.request[0] > L1_LIMIT_HZ
     assert d.accepted[0] == pytest.approx(L1_LIMIT_HZ)
@@ -161,7 +162,10 @@ def test_l1_rates_scale_with_luminosity_and_respect_the_30_khz_limit() -> None:
 
 
 def test_simulated_l1_total_never_exceeds_the_limit_and_alarms_near_it() -> None:
-    sim = Simulation(MachineConfig.design(sbl_per_hour=0.0), T0, seed=4, menu=quick_menu())
+    # twice the design luminosity: the request (≈ 37 kHz) is above the cap, as at the design luminosity
+    # before the two-photon sample took basf2's preselection (docs/physics.md §6)
+    machine = MachineConfig.design(sbl_per_hour=0.0, peak_luminosity=1.3e36)
+    sim = Simulation(machine, T0, seed=4, menu=quick_menu())
     model = MonitorModel(CONTINUOUS + DISCRETE)
     for t in np.arange(T0 + 6, T0 + 600, 6.0):
         model.ingest(sim.step(float(t), 6))
@@ -173,7 +177,7 @@ def test_simulated_l1_total_never_exceeds_the_limit_and_alarms_near_it() -> None
     # the request splits into collisions and beam background (plus the technical triggers)
     phys, bkg, raw = (model.states[c].value for c in ("L1:PHYS", "L1:BKG", "L1:RAW"))
     assert phys + bkg + sum(TECHNICAL_HZ.values()) == pytest.approx(raw, rel=1e-9)
-    assert 15_000 < phys < L1_LIMIT_HZ  # 6.3e35 with the physics of the design table
+    assert 15_000 < phys < L1_LIMIT_HZ  # 1.3e36: twice the 12 kHz of physics at 6.3e35
     assert bkg > 0.1 * phys
 
 
@@ -216,10 +220,12 @@ def test_dead_lines_remove_only_the_events_no_other_line_keeps() -> None:
     zero = np.zeros(1)
     lum = np.array([8e35])
     alive = l1_rates(menu, lum, zero, zero, zero)
-    # ff alone: every event it fires also fires ffo, ffb, fyo or another line
+    # ff alone: almost every event it fires also fires ffo, ffb, fyo or another line; the few it keeps
+    # alone are a few two-photon hadron events (≈ 14 Hz at 8e35, 0.1 %; 0.1 % of those events fire ff only)
     one = l1_rates(menu.without_bits({"ff"}), lum, zero, zero, zero)
     assert one.bits[0, L1_BITS.index("ff")] == 0.0
-    assert one.physics[0] == pytest.approx(alive.physics[0])
+    assert one.physics[0] == pytest.approx(alive.physics[0], rel=0.005)
+    assert one.physics[0] <= alive.physics[0]
     # the whole two-track family: what is lost is the events only they fire, far less than their sum
     family = {"ff", "ffo", "ffb", "fyo", "ffoc"}
     dead = l1_rates(menu.without_bits(family), lum, zero, zero, zero)

@@ -187,3 +187,72 @@ def test_the_delta_view_shows_the_last_minutes(qtbot, live, settings, clock) -> 
     np.testing.assert_array_equal(panel.data_item.getData()[1], live[0].delta(60))
     clock.t += 3600  # an hour later, nothing filled: the delta is empty on the next tick
     qtbot.waitUntil(lambda: panel.data_item.getData()[1].sum() == 0, timeout=3000)
+
+
+def _plane_pixels(panel: HistogramPanel, color: str) -> tuple[np.ndarray, np.ndarray]:
+    """The plot's pixels of exactly ``color`` inside the plot's frame (drawn in the status colour, the
+    error's the reference's), in the histogram's coordinates (x, y)."""
+    image = panel.plot.grab().toImage().convertToFormat(QtGui.QImage.Format.Format_RGB888)
+    rows = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
+    pixels = rows[:, : 3 * image.width()].reshape(image.height(), image.width(), 3)
+    want = QtGui.QColor(color)
+    py, px = np.nonzero(np.all(pixels == (want.red(), want.green(), want.blue()), axis=2))
+    box = panel.plot.getViewBox()
+    ratio = panel.plot.grab().devicePixelRatio()
+
+    def to_pixel(x: float, y: float) -> tuple[float, float]:
+        point = panel.plot.mapFromScene(box.mapViewToScene(QtCore.QPointF(x, y)))
+        return point.x() * ratio, point.y() * ratio
+
+    (x0, y0), (x1, y1) = to_pixel(0.0, 0.0), to_pixel(10.0, 10.0)
+    x, y = (px - x0) * 10.0 / (x1 - x0), (py - y0) * 10.0 / (y1 - y0)
+    inside = (x > 0.2) & (x < 10.2) & (y > 0.2) & (y < 10.2)
+    return x[inside], y[inside]
+
+
+def test_a_2d_histogram_draws_its_reference_where_it_belongs(qtbot, settings, screenshot_dir) -> None:
+    from panels.histogram_panel import DIFFERENCE, RATIO, RATIO_TOP
+
+    plane = by_name("dark_higgs_plane")
+    rng = np.random.default_rng(8)
+    n = 3000
+    data = samples.muon_pair_events(rng.normal(2.5, 0.3, n), n, rng, pair_mass=rng.normal(2.5, 0.3, n))
+    live = RunningHistogram(plane)
+    live.fill(data)
+    x_axis, y_axis = plane.axes
+    cx, cy = np.meshgrid(x_axis.centers, y_axis.centers, indexing="ij")  # the reference: a blob elsewhere
+    reference = np.round(4000 * np.exp(-((cx - 3.0) ** 2 + (cy - 6.5) ** 2) / (2 * 0.5**2)))
+    live.set_reference(reference, "a blob at (3.0, 6.5) GeV")
+    panel = _shown(qtbot, [RunningHistogram(ZPRIME), live], settings)
+    assert not panel.plane_box.isVisible()  # a 1D histogram: no plane views
+    panel.chooser.setCurrentIndex(1)
+    assert panel.plane_box.isVisible()
+    snap = panel.snapshot
+    assert snap is not None
+    assert snap.check.method == "chi2"
+    assert snap.check.status is Status.ERROR  # the data are nowhere near the reference
+    assert "chi2" in panel.status_label.text()
+    panel.export_png(screenshot_dir / "histogram_dqm_plane_contours.png")
+
+    x, y = _plane_pixels(panel, REFERENCE_COLOR)
+    assert len(x) > 100  # the contours are drawn
+    distance = np.hypot(x - 3.0, y - 6.5)
+    assert distance.max() < 1.6  # around the reference's blob only (its 10 % contour: 1.07 GeV out)
+    assert np.hypot(x.mean() - 3.0, y.mean() - 6.5) < 0.25  # centred on it
+    assert (distance < 0.8).sum() > 20  # and the inner contour (50 %: 0.59 GeV out)
+    assert np.hypot(x - 2.5, y - 2.5).min() > 2.5  # nothing over the data's own blob (4 GeV away)
+
+    peak = (int(x_axis.index(np.array([3.0]))[0]), int(y_axis.index(np.array([6.5]))[0]))
+    filled = np.unravel_index(np.argmax(snap.run_counts), snap.run_counts.shape)
+    panel.plane_box.setCurrentText(DIFFERENCE)
+    image, levels = panel.image_item.image, panel.image_item.getLevels()
+    scaled = scale_reference(reference, snap.run_counts, Normalisation.ENTRIES)
+    assert image[peak] == pytest.approx(-scaled[peak])  # the reference's peak, missing in the data
+    assert image[filled] > 0
+    assert levels[0] == pytest.approx(-levels[1])  # symmetric about "as the reference"
+    assert len(_plane_pixels(panel, REFERENCE_COLOR)[0]) > 100  # the contours stay over it
+    panel.export_png(screenshot_dir / "histogram_dqm_plane_difference.png")
+    panel.plane_box.setCurrentText(RATIO)
+    image = panel.image_item.image
+    assert image[peak] == pytest.approx(0.0)
+    assert image[filled] == RATIO_TOP  # entries where the reference has none

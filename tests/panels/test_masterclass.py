@@ -196,3 +196,104 @@ def test_the_pi0_exercise(qtbot, screenshot_dir) -> None:
     assert _histogram_counts(w).sum() == 0
     assert w.state.step is Step.LOOK
     w.close()
+
+
+def test_the_jpsi_exercise(qtbot, screenshot_dir) -> None:
+    """Two muon tracks clicked through the canvas: M(μμ) as the candidate tool computes it, checked
+    against the truth (a J/ψ's muons, or two-photon muons under the peak), three entries collected
+    round the J/ψ mass, the answer against the PDG mass, reset for the next group."""
+    from events.generator.processes import BY_NAME
+    from events.masterclass import EXERCISES, JPSI
+    from events.pdg import mass as pdg_mass
+    from panels.masterclass import MasterclassWindow
+
+    jpsi_mass = float(pdg_mass([JPSI])[0])
+    w = MasterclassWindow.generated(EXERCISES["jpsi"], needed=3)
+    qtbot.addWidget(w)
+    w.resize(1900, 1050)
+    w.show()
+    qtbot.waitExposed(w)
+    qtbot.wait(100)
+    assert w.windowTitle().endswith("weigh the J/ψ")
+    assert w.state.truth_mass == pytest.approx(jpsi_mass)
+    assert not w.target_marker.visible  # tracks are picked: no rings round the clusters
+    assert "line" in w.message.text()
+    canvas = w.detector.canvas
+
+    def click(track: int) -> None:
+        pos = np.array(w.track_anchor(track))
+        canvas.events.mouse_press(pos=pos, button=1, modifiers=())
+        canvas.events.mouse_release(pos=pos, button=1, modifiers=())
+
+    # background first: two muons of a two-photon event, not from a J/ψ
+    eemumu = BY_NAME["eemumu"].code
+    for _ in range(len(w.rows)):
+        event = w.state.event
+        assert event is not None
+        muons = [t for t, p in enumerate(true_particles(event, tuple(range(event.tracks.size)))) if p == MUON]
+        if int(event.header["process"][0]) == eemumu and len(muons) >= 2:
+            break
+        w.next_event()
+    else:
+        raise AssertionError("no two-photon muon pair among the generated events")
+    for t in muons[:2]:
+        click(t)
+    assert w.state.picked == muons[:2]
+    picks = [candidate.Pick("track", t, MUON) for t in muons[:2]]
+    expected = candidate.evaluate(event, picks).mass
+    shown = w.shown_masses
+    assert shown is not None
+    assert len(shown) == 1
+    assert shown[0] == pytest.approx(expected, abs=0.005)
+    assert w.scene.recoil is None
+    qtbot.mouseClick(w.add_button, QtCore.Qt.MouseButton.LeftButton)
+    assert w.message.text() == "Those were two muons, but not from one J/ψ: they make the background."
+    assert w.state.right_pairs == 1
+    assert not w.state.entries[-1].verdict.signal
+    assert _histogram_counts(w).sum() == 1
+    w.reset()  # a clean histogram for the peak
+    assert _histogram_counts(w).sum() == 0
+    w.next_event()
+
+    for _ in range(len(w.rows)):  # the next event with a J/ψ in it
+        try:
+            pair = _true_pair(w)  # its muons: their mass is the J/ψ's, within the tracking resolution
+            break
+        except LookupError:
+            w.next_event()
+    else:
+        raise AssertionError("no J/ψ among the generated events")
+    for t in pair:
+        click(t)
+    shown = w.shown_masses
+    assert shown is not None
+    assert shown[0] == pytest.approx(jpsi_mass, abs=0.1)
+    for t in pair:  # unpicked by a second click, for _fill's clicks
+        click(t)
+    assert w.state.picked == []
+    _fill(qtbot, w, 3)  # each said "Yes! ..."
+    assert all(e.verdict.muons and e.verdict.signal for e in w.state.entries)  # muons of one J/ψ
+    assert w.state.entries[-1].verdict.message == "Yes! Those two muons came from one J/ψ."
+    counts = _histogram_counts(w)
+    assert counts.sum() == 3
+    centres = (w.bins[1:] + w.bins[:-1]) / 2
+    assert abs(float(np.average(centres, weights=counts)) - jpsi_mass) < 0.1
+    assert w.state.step is Step.PEAK
+    assert w.check_button.isEnabled()
+    qtbot.wait(200)
+    w.grab().save(str(screenshot_dir / "masterclass_jpsi.png"))
+    assert not w.answer_peak(3.5)
+    assert "lower" in w.message.text()
+    assert not w.answer_peak(2.9)
+    assert "higher" in w.message.text()
+    w.peak_input.setValue(3.10)
+    qtbot.mouseClick(w.check_button, QtCore.Qt.MouseButton.LeftButton)
+    assert w.state.found
+    assert f"{jpsi_mass:.3f} GeV" in w.message.text()
+    qtbot.keyClick(w, QtCore.Qt.Key.Key_R)
+    assert _histogram_counts(w).sum() == 0
+    assert w.state.entries == []
+    assert not w.state.found
+    assert w.state.step is Step.LOOK
+    assert w.message.text() == "Ready for a new group!"
+    w.close()

@@ -88,6 +88,39 @@ def test_a_report_from_the_archive_carries_the_acknowledgement_and_its_comment(t
     assert "luminosity_low" in text
 
 
+def test_a_report_from_the_archive_lists_its_beam_losses_with_their_post_mortems(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from monitoring.alarms import AlarmModel
+    from monitoring.model import MonitorModel
+    from panels.shift_report import _when
+    from tests.monitoring import loss_writer as writer
+
+    start = round(time.time()) - 3600.0  # the writer's shift an hour ago (within the archive's retention)
+    monkeypatch.setattr(writer, "LOSSES", tuple(start + t - writer.START for t in writer.LOSSES))
+    monkeypatch.setattr(writer, "ACK_AT", start + writer.ACK_AT - writer.START)
+    monkeypatch.setattr(writer, "END", start + writer.END - writer.START)
+    monkeypatch.setattr(writer, "START", start)
+    archive_path = tmp_path / "shift.sqlite"
+    now = [writer.START]
+    model = MonitorModel(writer.CHANNELS, clock=lambda: now[0], alarms=AlarmModel(writer.definitions()))
+    with Archive(archive_path, clock=lambda: now[0]) as archive:
+        writer.shift(model, now, writer.END, archive)  # a window's shift with two losses, recorded
+    out = tmp_path / "shift.html"
+    done = shift_report(
+        "--machine", "sim://?history=0", "--archive", str(archive_path), "--since", "8h",
+        "--seconds", "0.5", "--out", str(out),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    text = out.read_text()
+    assert [a.acknowledged for a in model.alarms] == [True, False]
+    for loss, state in zip(model.alarms, ("acknowledged", "latched"), strict=True):
+        row = f"<tr><td>{_when(loss.time)}</td><td>LER</td><td>100 %</td><td>"
+        assert row in text
+        assert text.split(row, 1)[1].split("</tr>")[0].endswith(f"mA</td><td>{state}</td><td></td>")
+    assert text.count('alt="post-mortem"') == 2
+
+
 @pytest.mark.parametrize(
     ("args", "code", "fragment"),
     [
