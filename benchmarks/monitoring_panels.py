@@ -11,6 +11,9 @@ over an accelerated 8-hour shift. Prints JSON.
    (clear the plot and plot again each frame), synchronous repaint loop.
 3. Resident memory sampled while the simulation runs an 8-hour shift in about a minute, with the
    panels visible. Goal: flat after warm-up (the strip buffers are bounded).
+4. Where the source's time goes: one simulation step of the design preset (two samples: what the
+   source publishes 30 times a second at 60x), and its physics rates from the menu's cached
+   efficiencies against the rate model judging every emulated event again.
 
 ``ratios``: the chart paints per second of the slowest panel with strip charts (the beam-loss
 post-mortem plots repaint only on an alarm) at the design rate against the 20 fps goal,
@@ -128,9 +131,11 @@ def redraw_capacity(app: QApplication, hub, docks: list, seconds: float) -> floa
     charts = [c for p in panels for c in p.findChildren(pg.PlotWidget)]
     frames, t0 = 0, time.monotonic()
     while time.monotonic() - t0 < seconds:
-        hub.tick()
-        for panel in panels:
-            panel.update_data(hub.model)
+        version = hub.model.version
+        hub.tick()  # drains the source; a model that changed has rebuilt the panels already
+        if hub.model.version == version:
+            for panel in panels:
+                panel.update_data(hub.model)
         for chart in charts:
             chart.repaint()
         app.processEvents()
@@ -198,6 +203,36 @@ def memory_over_shift(app: QApplication, shift_wall: float) -> dict:
     }
 
 
+def simulation_step_cost(steps: int) -> dict:
+    """Milliseconds per simulation step at the design preset, and of its physics rates both ways."""
+    from monitoring.rates import load_menu
+    from monitoring.sim import SimSource, Simulation
+
+    source = SimSource("sim://?preset=design&accel=60&sbl_rate=0&seed=2")
+    menu = load_menu()
+    sim = Simulation(source.config, source.start_time, source.seed, menu)
+    spacing = source.sample_spacing()
+    sim.step(sim.now + 2 * spacing, 2)  # warm: the menu's efficiencies computed once
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        sim.step(sim.now + 2 * spacing, 2)
+    step_ms = 1e3 * (time.perf_counter() - t0) / steps
+    lum = np.full(2, 8e35)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        menu.physics_rates(lum)
+    cached_ms = 1e3 * (time.perf_counter() - t0) / steps
+    t0 = time.perf_counter()
+    for _ in range(max(steps // 10, 3)):
+        menu.model.rates(lum, menu.live_mask)
+    every_event_ms = 1e3 * (time.perf_counter() - t0) / max(steps // 10, 3)
+    return {
+        "step_ms": round(step_ms, 2),
+        "physics_rates_cached_ms": round(cached_ms, 3),
+        "physics_rates_every_event_ms": round(every_event_ms, 2),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--measure", type=float, default=10.0, help="seconds of repaint measurement")
@@ -213,6 +248,7 @@ def main() -> int:
         "repaint_at_30kHz_design_rate": repaint_at_design_rate(app, args.measure),
         "strip_chart_redraw_fps": setdata_vs_replot(app, 1.5 if args.quick else 3.0),
         "memory_over_8h_shift": memory_over_shift(app, args.shift_wall),
+        "simulation_step": simulation_step_cost(40 if args.quick else 200),
     }
     design = result["repaint_at_30kHz_design_rate"]
     paints = {k: v for k, v in design["chart_paints_per_s"].items() if design["strip_charts_per_panel"][k]}

@@ -1,7 +1,9 @@
 """2D projections of the detector: r-phi (x, y) and r-z (z, signed r), outlines in cm on equal axes.
 
-Each subdetector's outline is one Line visual of segments; overlays parent to ``view.scene`` and use
-the same coordinates (cm: x, y for r-phi; z, r with the sign of y for r-z).
+Every subdetector's outline is a run of segments in one Line visual of the view, each run in its
+part's colour, in the order of the parts (a visual per part cost its construction and its draw
+call twenty times over); overlays parent to ``view.scene`` and use the same coordinates (cm: x, y
+for r-phi; z, r with the sign of y for r-z).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 import numpy as np
 from vispy import scene
 
-from displays.canvas import DetectorCanvas
+from displays.canvas import DetectorCanvas, built_without_cyclic_gc
 from displays.style import (
     AXIS_COLOR,
     BACKGROUND,
@@ -24,6 +26,53 @@ from displays.style import (
     part_style,
 )
 from displays.vispy_compat import sync_axes
+
+
+class Outline:
+    """One subdetector's run of segments in the view's outline visual; ``visible`` switches it."""
+
+    def __init__(
+        self, name: str, segments: np.ndarray, color: tuple[float, ...], owner: OutlineLines
+    ) -> None:
+        self.name = name
+        self.points = segments.reshape(-1, 2)
+        self.color = np.asarray(color, np.float32)
+        self._visible = True
+        self._owner = owner
+
+    @property
+    def visible(self) -> bool:
+        return self._visible
+
+    @visible.setter
+    def visible(self, visible: bool) -> None:
+        if bool(visible) != self._visible:
+            self._visible = bool(visible)
+            self._owner.rebuild()
+
+
+class OutlineLines:
+    """The outlines of every part as one Line visual of segments, the shown parts in order."""
+
+    def __init__(self, parent: Any) -> None:
+        self.outlines: dict[str, Outline] = {}
+        self.line = scene.visuals.Line(connect="segments", width=1.5, method="gl", parent=parent)
+        self.line.name = "outlines"
+
+    def add(self, name: str, segments: np.ndarray, color: tuple[float, ...]) -> Outline:
+        outline = Outline(name, segments, color, self)
+        self.outlines[name] = outline
+        return outline
+
+    def rebuild(self) -> None:
+        shown = [o for o in self.outlines.values() if o.visible]
+        if not shown:
+            self.line.visible = False
+            return
+        pos = np.concatenate([o.points for o in shown])
+        color = np.concatenate([np.broadcast_to(o.color, (len(o.points), 4)) for o in shown])
+        self.line.set_data(pos=pos, color=color)
+        self.line.visible = True
 
 
 @dataclass(frozen=True)
@@ -42,8 +91,10 @@ PROJECTIONS: dict[str, Projection] = {
 
 
 class ProjectionView:
-    """A PanZoom view of detector outlines; ``.view`` is the ViewBox, ``.outlines`` one Line per part."""
+    """A PanZoom view of detector outlines; ``.view`` is the ViewBox, ``.outlines`` the parts' outlines
+    (``.outlines[name].visible``), drawn as one Line, ``.outline_lines.line``."""
 
+    @built_without_cyclic_gc
     def __init__(
         self,
         kind: str,
@@ -83,7 +134,7 @@ class ProjectionView:
         self.canvas.events.draw.connect(self._sync_axes, position="first")
         self.grid_lines = scene.visuals.GridLines(color=GRID_COLOR, parent=self.view.scene)
         self.grid_lines.order = -10
-        self.outlines: dict[str, Any] = {}
+        self.outline_lines = OutlineLines(self.view.scene)
         for name, segments in outlines.items():
             segs = np.asarray(segments, np.float32)
             if segs.ndim != 3 or segs.shape[1:] != (2, 2):
@@ -91,16 +142,9 @@ class ProjectionView:
             if len(segs) == 0:
                 continue
             style = part_style(name)
-            line = scene.visuals.Line(
-                pos=segs.reshape(-1, 2),
-                connect="segments",
-                color=(*style.color[:3], style.outline_alpha),
-                width=1.5,
-                method="gl",
-                parent=self.view.scene,
-            )
-            line.name = name
-            self.outlines[name] = line
+            self.outline_lines.add(name, segs, (*style.color[:3], style.outline_alpha))
+        self.outlines: dict[str, Outline] = self.outline_lines.outlines
+        self.outline_lines.rebuild()
         self.reset_camera()
 
     def set_part_visible(self, name: str, visible: bool) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from vispy import scene
 
-from displays.canvas import DetectorCanvas
+from displays.canvas import DetectorCanvas, built_without_cyclic_gc
 from displays.parts import CUTAWAYS, Cutaway
 from displays.style import BACKGROUND, HER_COLOR, LER_COLOR, CanvasColors
 from displays.visuals import N_ECL_CRYSTALS, DetectorMeshes, PartVisual
@@ -50,6 +50,7 @@ def beam_lines(length: float = 420.0) -> tuple[np.ndarray, np.ndarray]:
 class DetectorView3D:
     """A SceneCanvas holding the detector; ``.view`` is the ViewBox, ``.parts`` the subdetector adapters."""
 
+    @built_without_cyclic_gc
     def __init__(
         self,
         parts: Sequence[Part],

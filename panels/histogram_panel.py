@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pyqtgraph as pg
 from numpy.typing import NDArray
 from PySide6 import QtCore, QtGui, QtWidgets
 
@@ -41,6 +40,7 @@ from monitoring.histograms.definitions import HistogramDefinition
 from monitoring.histograms.files import DatasetCounts
 from monitoring.histograms.reference import ReferenceFileError, load_references
 from monitoring.histograms.running import LINK_DTYPE, RunningHistogram, Snapshot
+from panels.plots import pg
 from panels.theme import Theme, current_theme, theme_notifier
 
 STATUS: dict[Status, State] = {status: palette().state("dqm", status.value) for status in Status}

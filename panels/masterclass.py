@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 from vispy import scene as vispy_scene
 
@@ -37,6 +36,7 @@ from events.masterclass import (
 from events.model import EventBatch
 from events.source import Events
 from geometry.mesh import Part
+from panels.plots import pg
 
 BINS = ZPRIME_EXERCISE.bins  # GeV, 0.25 GeV wide (each exercise has its own)
 CHUNK = 1000  # events read at a time when choosing the class's events

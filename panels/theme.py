@@ -6,19 +6,27 @@ canvas colours. ``apply_theme(app, name)`` switches live: the palette and style 
 pyqtgraph plot already made (background, axes, legends) and the defaults of those still to come;
 then ``theme_notifier().changed`` tells the views that draw with theme colours of their own (the
 detector canvases, selection highlights, reference lines).
+
+pyqtgraph (a sixth of the start-up) is not imported here: the panels that plot take it from
+``panels.plots``, which gives it the applied theme's plot colours when it is first imported, and a
+theme applied after that reaches it here.
 """
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pyqtgraph as pg
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
 from displays.palette import ASSETS, THEMES, PaletteError, palette
 from displays.style import CanvasColors, canvas_colors
+
+if TYPE_CHECKING:
+    import pyqtgraph as pg
 
 STYLES = ASSETS / "styles"
 DEFAULT = "dark"
@@ -109,8 +117,15 @@ def current_theme() -> Theme:
     return _CURRENT[-1] if _CURRENT else load_theme(DEFAULT)
 
 
+def applied_theme() -> Theme | None:
+    """The theme last applied with ``apply_theme``; None before any (plots keep pyqtgraph's defaults)."""
+    return _CURRENT[-1] if _CURRENT else None
+
+
 def style_plot(widget: pg.GraphicsView, theme: Theme) -> None:
     """Give an existing pyqtgraph widget the theme's background, axis, text and legend colours."""
+    import pyqtgraph as pg
+
     fg = theme.color("plot_foreground")
     widget.setBackground(theme.color("plot_background"))
     for item in widget.scene().items():
@@ -124,16 +139,25 @@ def style_plot(widget: pg.GraphicsView, theme: Theme) -> None:
                 label.setText(label.text, color=fg)
 
 
+def configure_plots(theme: Theme) -> None:
+    """pyqtgraph's defaults for plots still to come: the theme's plot background and foreground."""
+    import pyqtgraph as pg
+
+    pg.setConfigOptions(background=theme.color("plot_background"), foreground=theme.color("plot_foreground"))
+
+
 def apply_theme(app: QApplication, name: str = DEFAULT) -> Theme:
     """Switch the whole application to a theme, live; returns it."""
     theme = load_theme(name)
     app.setStyle("Fusion")
     app.setPalette(qt_palette(theme))
     app.setStyleSheet(theme.style_sheet)
-    pg.setConfigOptions(background=theme.color("plot_background"), foreground=theme.color("plot_foreground"))
-    for widget in app.allWidgets():
-        if isinstance(widget, pg.GraphicsView):
-            style_plot(widget, theme)
     _CURRENT[:] = [theme]
+    if "pyqtgraph" in sys.modules:  # otherwise panels.plots does this when pyqtgraph is first imported
+        configure_plots(theme)
+        pg = sys.modules["pyqtgraph"]
+        for widget in app.allWidgets():
+            if isinstance(widget, pg.GraphicsView):
+                style_plot(widget, theme)
     theme_notifier().changed.emit(theme)
     return theme

@@ -6,7 +6,6 @@ import math
 from pathlib import Path
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
@@ -21,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from monitoring.model import MonitorModel
 from panels.monitoring.style import GAP_COLOR
+from panels.plots import pg
 from panels.theme import current_theme
 
 SPANS = {"10 min": 600.0, "1 h": 3600.0, "8 h": 8 * 3600.0, "24 h": 86400.0}
@@ -51,6 +51,7 @@ class StripChart(pg.PlotWidget):
         cache_axes(self)
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.markers: dict[str, pg.PlotDataItem] = {}
+        self._marked: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # what each marker item shows
 
     def curve(self, key: str, name: str, color: str) -> pg.PlotDataItem:
         item = self.plot([], [], name=name, pen=pg.mkPen(color, width=1, cosmetic=True), connect="finite")
@@ -70,11 +71,19 @@ class StripChart(pg.PlotWidget):
     def verticals(self, key: str, times: np.ndarray, y0: float, y1: float) -> None:
         x = np.repeat(np.asarray(times, dtype=float), 2)
         y = np.tile([y0, y1], len(times))
-        self.markers[key].setData(x, y)
+        self._mark(key, x, y)
 
     def gaps(self, key: str, spans: list[tuple[float, float]], y: float) -> None:
         x = np.array([t for span in spans for t in span], dtype=float)
-        self.markers[key].setData(x, np.full(len(x), y))
+        self._mark(key, x, np.full(len(x), y))
+
+    def _mark(self, key: str, x: np.ndarray, y: np.ndarray) -> None:
+        """Markers change rarely (a run starts, a gap opens): the item is fed only when they do."""
+        shown = self._marked.get(key)
+        if shown is not None and np.array_equal(shown[0], x) and np.array_equal(shown[1], y):
+            return
+        self._marked[key] = (x, y)
+        self.markers[key].setData(x, y)
 
     def window(self, t_end: float, span: float) -> None:
         """Show [t_end - span, t_end]; moves of less than a pixel wait (no repaint for nothing)."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
@@ -27,6 +26,7 @@ from monitoring.channels import Severity
 from monitoring.model import AlarmLog, LogEntry, MonitorModel
 from panels.monitoring.base import MonitorPanel, cache_axes
 from panels.monitoring.style import ALARM_COLORS, ALARM_STATES, HER_COLOR, LER_COLOR, clock
+from panels.plots import pg
 from panels.theme import Theme, current_theme, theme_notifier
 
 LOG_COLUMNS = ("time", "ring", "lost", "in", "rings", "acknowledged")

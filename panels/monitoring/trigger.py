@@ -8,7 +8,6 @@ import time
 from collections.abc import Sequence
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -26,6 +25,7 @@ from monitoring.channels import L1_LIMIT_HZ, Severity
 from monitoring.model import MonitorModel
 from panels.monitoring.base import MonitorPanel, StripChart, series_rows
 from panels.monitoring.style import ALARM_COLORS, ALARM_STATES, ValueLabel, set_style, si
+from panels.plots import pg
 from panels.theme import Theme, current_theme, theme_notifier
 
 CHART_BITS = ("ff", "ffo", "hie", "c4", "lml1", "mu_pair", "bhabha", "klmhit")  # shown at first

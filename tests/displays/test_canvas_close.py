@@ -121,3 +121,38 @@ def test_closed_event_view_does_not_break_a_projection_drawn_after_it(app: Any) 
     image, pixels, collected = projection_after(one_event_view, app)
     assert collected > 0
     assert_projection_drawn(image, pixels)
+
+
+def test_views_are_built_with_the_cyclic_collector_held_off_and_given_back(app: Any) -> None:
+    """Building the detector views triggers no automatic collection on the way (without the hold,
+    about 150 while the main window's three were built), only the one owed once the collector is
+    back on; it is back on also when the build fails."""
+    from displays.projections import ProjectionView
+    from displays.view3d import DetectorView3D
+    from geometry.detector import build_detector
+    from geometry.outlines import outlines
+
+    parts, rphi = build_detector(), outlines("rphi")
+    runs: list[int] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            runs.append(info["generation"])
+
+    gc.collect()
+    gc.callbacks.append(count)
+    try:
+        views: list[DetectorView3D | ProjectionView] = [
+            DetectorView3D(parts, app=app, size=(160, 120)),
+            ProjectionView("rphi", rphi, app=app, size=(160, 120)),
+        ]
+        during = len(runs)
+        assert gc.isenabled()
+        with pytest.raises(ValueError, match="unknown projection"):
+            ProjectionView("xy", {}, app=app)
+        assert gc.isenabled()
+        for view in views:
+            view.close()
+    finally:
+        gc.callbacks.remove(count)
+    assert during <= 2 * len(views)

@@ -162,3 +162,38 @@ def render_rz(app: Any) -> np.ndarray:
         return view.render()
     finally:
         view.close()
+
+
+def test_every_outline_is_a_run_of_one_line_visual_in_its_part_colour(app: Any) -> None:
+    """The projection draws all outlines in one visual, the parts in order; hiding one drops its run."""
+    from vispy.scene.visuals import Line
+
+    from displays.projections import ProjectionView
+    from displays.style import part_style
+
+    outlines = detector_outlines("rz")
+    view = ProjectionView("rz", outlines, size=(200, 160), app=app)
+    try:
+        lines = [node for node in view.view.scene.children if isinstance(node, Line)]
+        assert lines == [view.outline_lines.line]
+        names = [name for name, segs in outlines.items() if len(segs)]
+        assert list(view.outlines) == names
+        pos, color = lines[0].pos, lines[0].color
+        assert len(pos) == sum(2 * len(outlines[n]) for n in names)
+        first = names[0]
+        run = outlines[first].reshape(-1, 2).astype(np.float32)
+        assert np.array_equal(pos[: len(run)], run)
+        style = part_style(first)
+        assert np.allclose(color[0], (*style.color[:3], style.outline_alpha))
+        hidden = names[1]
+        view.set_part_visible(hidden, False)
+        assert not view.outlines[hidden].visible
+        assert len(lines[0].pos) == len(pos) - 2 * len(outlines[hidden])
+        for name in names:
+            view.set_part_visible(name, False)
+        assert not lines[0].visible
+        view.set_part_visible(first, True)
+        assert lines[0].visible
+        assert len(lines[0].pos) == 2 * len(outlines[first])
+    finally:
+        view.close()

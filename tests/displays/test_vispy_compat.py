@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
+import pytest
 import vispy
 
 from displays import vispy_compat
@@ -24,3 +28,64 @@ def test_another_vispy_is_named_with_the_hooks_it_lacks() -> None:
     assert vispy_compat.problem("1.0.0", frozenset()) == (
         "VisPy 1.0.0 is not the 0.17 this display was tested with (displays/vispy_compat.py)"
     )
+
+
+@pytest.mark.gl
+def test_glyphs_rendered_once_per_process_draw_as_vispys_own_loader_draws_them(qapp: Any) -> None:
+    """Texts drawn from the glyph cache (a second canvas reuses the first one's glyphs) are the
+    pixels VisPy's own loader gives, kerning included."""
+    from vispy import app as vispy_app
+    from vispy import scene
+    from vispy.visuals.text import text as vispy_text
+
+    from displays.canvas import DetectorCanvas
+
+    app = vispy_app.use_app("pyside6")
+
+    def picture() -> np.ndarray:
+        canvas = DetectorCanvas(keys=None, size=(240, 80), app=app, bgcolor="black")
+        view = canvas.central_widget.add_view()
+        view.camera = scene.PanZoomCamera(rect=(0, 0, 240, 80))
+        for k, text in enumerate(("e- 7 GeV", "AVWa 0123")):
+            scene.visuals.Text(text, pos=(120, 25 + 30 * k), color="white", font_size=14, parent=view.scene)
+        try:
+            return np.asarray(canvas.render(alpha=False))
+        finally:
+            canvas.close()
+
+    assert vispy_compat.install_caches() == {"glyphs": True, "shader variables": True}
+    cached = [picture(), picture()]
+    assert any(key[-1] == "W" for key in vispy_compat._GLYPHS)
+    vispy_text.TextureFont._load_char = vispy_compat._VISPY_LOAD_CHAR
+    try:
+        plain = picture()
+    finally:
+        vispy_text.TextureFont._load_char = vispy_compat._load_char_once
+    assert plain[..., :3].max() > 100  # the texts are there
+    for image in cached:
+        assert np.array_equal(image, plain)
+
+
+def test_shader_variables_parsed_once_are_the_variables_vispys_parser_finds() -> None:
+    """A program's variables from the cache equal VisPy's own parse of the same source."""
+    from vispy.gloo import Program
+
+    vispy_compat.install_caches()
+    vert = "\n".join(
+        [
+            "uniform vec4 u_color; // colour",
+            "attribute vec2 a_position;",
+            "varying vec4 v_c;",
+            "uniform float u_k[3];",
+            "void main() { v_c = u_color * u_k[1]; gl_Position = vec4(a_position, 0., 1.); }",
+        ]
+    )
+    frag = "varying vec4 v_c; // from the vertex shader\nvoid main() { gl_FragColor = v_c; }"
+    first, second = Program(vert, frag), Program(vert, frag)  # the second from the cache
+    plain = Program(vert, frag)
+    assert vispy_compat._VISPY_PARSE_VARIABLES is not None
+    vispy_compat._VISPY_PARSE_VARIABLES(plain)
+    assert first._code_variables == second._code_variables == plain._code_variables
+    assert {"u_color", "a_position", "v_c", "u_k", "u_k[2]"} <= set(plain._code_variables)
+    second["u_color"] = (1.0, 0.5, 0.0, 1.0)  # a variable the cached parse knows is set as usual
+    assert "u_color" in second._user_variables

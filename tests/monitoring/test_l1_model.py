@@ -57,3 +57,17 @@ def test_the_physics_request_at_design_luminosity_is_under_the_daq_limit(
     b = rates.l1_rates(menu, np.array([DESIGN]), np.array([1.35]), np.array([1.05]), zero)
     assert b.physics[0] == pytest.approx(r.physics[0])
     assert b.background[0] > 0
+
+
+def test_the_menu_gives_the_rate_models_rates_to_the_bit_once_per_set_of_live_lines() -> None:
+    menu = rates.quick_menu(n_per_process=50, seed=4)
+    lum = np.array([1e34, 3.3e35, DESIGN])
+    for m in (menu, menu.without_bits({"ff", "hie"})):
+        expected = m.model.rates(lum, m.live_mask)
+        for _ in range(2):  # the second call from the menu's cache
+            got = m.physics_rates(lum)
+            assert np.array_equal(got.per_process, expected.per_process)
+            assert np.array_equal(got.bits, expected.bits)
+    dead = menu.without_bits({"ff", "hie"}).physics_rates(lum)
+    assert (dead.bits[:, [rates.L1_BITS.index("ff"), rates.L1_BITS.index("hie")]] == 0).all()
+    assert (dead.total < menu.physics_rates(lum).total).all()  # a new menu, not the old one's cache

@@ -272,3 +272,32 @@ def test_sim_source_opens_on_its_replayed_past_with_earlier_losses_not_latched()
     assert past, "30 losses an hour: the half hour replayed holds some"
     assert all(a.acknowledged for a in past)  # the previous shift's, logged but not latched
     assert any("replayed history" in entry.text for entry in model.log)
+
+
+def test_sim_source_samples_a_regular_grid_and_publishes_it_as_it_comes_due() -> None:
+    """At 60x real time: a sample every simulated second, in batches several times as frequent as
+    the 0.1 s sampling tick would give; at real time a sample every 0.1 s; at high acceleration
+    still at most ``max_samples`` per tick."""
+    import time
+
+    from monitoring.sim import SimSource
+
+    assert SimSource("sim://?accel=1").sample_spacing() == pytest.approx(0.1)
+    assert SimSource("sim://?accel=1800").sample_spacing() == pytest.approx(18.0)
+    source = SimSource("sim://?accel=60&history=0&sbl_rate=0&seed=3")
+    assert source.sample_spacing() == pytest.approx(1.0)
+    batches: list[list[float]] = []
+    source.subscribe(lambda updates: batches.append([u.timestamp for u in updates if u.channel == "LUM"]))
+    source.start()
+    try:
+        deadline = time.monotonic() + 60  # the trigger menu may be built first
+        while not batches and time.monotonic() < deadline:
+            time.sleep(0.01)
+        batches.clear()
+        time.sleep(1.5)
+    finally:
+        source.stop()
+    times = np.concatenate([b for b in batches if b])
+    assert len(times) >= 30  # 60 simulated seconds a wall second, a sample each
+    assert np.allclose(np.diff(times), 1.0)  # one grid, across batches
+    assert sum(1 for b in batches if b) > 1.5 * 10  # more batches than one per 0.1 s tick

@@ -460,3 +460,23 @@ def ink(image: QImage, rect) -> np.ndarray:
     background = np.array([c.blue(), c.green(), c.red()])
     region = rgb[rect.top() : rect.bottom() + 1, rect.left() : rect.right() + 1]
     return np.abs(region - background).max(axis=2) > 60
+
+
+def test_strip_chart_markers_are_fed_only_when_they_change(qtbot) -> None:
+    """Run and fill boundaries are redrawn when one is added, not at every data update."""
+    from panels.monitoring.base import StripChart
+
+    chart = StripChart("L")
+    qtbot.addWidget(chart)
+    chart.marker("runs", "run start", "#ffffff", Qt.PenStyle.DashLine)
+    fed: list[int] = []
+    chart.markers["runs"].sigPlotChanged.connect(lambda *_: fed.append(1))
+    chart.verticals("runs", np.array([T0, T0 + 60.0]), 0.0, 5.0)
+    chart.verticals("runs", np.array([T0, T0 + 60.0]), 0.0, 5.0)  # the same boundaries again
+    assert len(fed) == 1
+    chart.verticals("runs", np.array([T0, T0 + 60.0, T0 + 120.0]), 0.0, 5.0)  # a run started
+    chart.verticals("runs", np.array([T0, T0 + 60.0, T0 + 120.0]), 0.0, 6.0)  # the y range grew
+    assert len(fed) == 3
+    x, y = chart.markers["runs"].getData()
+    assert np.array_equal(x, np.repeat([T0, T0 + 60.0, T0 + 120.0], 2))
+    assert np.array_equal(y, np.tile([0.0, 6.0], 3))

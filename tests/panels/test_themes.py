@@ -191,3 +191,30 @@ def test_a_damaged_setting_or_style_sheet_keeps_the_window_up(
         assert "theme not applied" in win2.statusBar().currentMessage()
         assert "nowhere" in win2.statusBar().currentMessage()
     assert set(THEMES) == {"dark", "light"}
+
+
+def test_window_starts_without_pyqtgraph_and_late_plots_get_the_theme() -> None:
+    """The main window's start never imports pyqtgraph; a plot made after a theme was applied, in a
+    process that imported pyqtgraph only then, still gets the theme's plot colours."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "from panels.main_window import MainWindow\n"
+        "from panels.theme import apply_theme, load_theme\n"
+        "app = QApplication([])\n"
+        "apply_theme(app, 'light')\n"
+        "assert 'pyqtgraph' not in sys.modules, 'pyqtgraph imported on the way to the window'\n"
+        "from panels.plots import pg\n"
+        "light = load_theme('light')\n"
+        "for role in ('background', 'foreground'):\n"
+        "    print(pg.getConfigOption(role), light.color('plot_' + role))\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    rows = [line.split() for line in out.stdout.splitlines()]
+    assert len(rows) == 2, out.stdout
+    assert all(shown == wanted for shown, wanted in rows), out.stdout
