@@ -104,20 +104,20 @@ def fused_profile(p: list[np.ndarray], events: int = 16_384, rounds: int = 60) -
     from monitoring.histograms import screened
 
     def screen_only_py(p1x, p1y, p1z, p2x, p2y, p2z, c, rounds):
-        cells = np.empty(nk.SLICE, np.int32)
+        cells = np.empty(nk.BLOCK, np.int32)
         total = 0
         for _ in range(rounds):
-            for s in range(0, p1x.shape[0], nk.SLICE):
-                e = min(p1x.shape[0], s + nk.SLICE)
+            for s in range(0, p1x.shape[0], nk.BLOCK):
+                e = min(p1x.shape[0], s + nk.BLOCK)
                 nk._screen_slice(p1x[s:e], p1y[s:e], p1z[s:e], p2x[s:e], p2y[s:e], p2z[s:e], c, 0, cells)
                 total += cells[0]
         return total
 
     def screen_fill_py(p1x, p1y, p1z, p2x, p2y, p2z, c, rounds, hist):
-        cells = np.empty(nk.SLICE, np.int32)
+        cells = np.empty(nk.BLOCK, np.int32)
         for _ in range(rounds):
-            for s in range(0, p1x.shape[0], nk.SLICE):
-                e = min(p1x.shape[0], s + nk.SLICE)
+            for s in range(0, p1x.shape[0], nk.BLOCK):
+                e = min(p1x.shape[0], s + nk.BLOCK)
                 nk._screen_slice(p1x[s:e], p1y[s:e], p1z[s:e], p2x[s:e], p2y[s:e], p2z[s:e], c, 0, cells)
                 for j in range(e - s):
                     hist[np.uint64(j & (nk.LANES - 1)), np.uint64(cells[j])] += 1
