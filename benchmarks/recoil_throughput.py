@@ -95,9 +95,10 @@ def plain_sum_kernel() -> Callable[..., float]:
 def fused_profile(p: list[np.ndarray], events: int = 16_384, rounds: int = 60) -> dict[str, float]:
     """Where the fused kernel's time goes: ns per event of each stage on ``events`` events that
     stay in cache (CPU time of this thread, so other load on the machine counts less), beside the
-    streaming read of the same bytes. Stages run cumulatively: the float32 screen alone, then the
-    fill of its cells, then the whole screened kernel (float64 again near the edges), and the
-    float64 kernel alone."""
+    streaming read of the same bytes. Stages run cumulatively: the float32 screen alone (one loop
+    over each block), then the fill of its cells in a second loop (screen and fill one after the
+    other), then the screened kernel itself (the two interleaved, float64 again near the edges),
+    and the float64 kernel alone."""
     import numba
 
     from monitoring.histograms import numba_kernels as nk
