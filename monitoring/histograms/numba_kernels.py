@@ -277,20 +277,6 @@ def _screen_fill(p1x, p1y, p1z, p2x, p2y, p2z, c, kind, cells, hist, groups):
     return flagged
 
 
-@njit(cache=True, inline="always")
-def _exact_cell(ax, ay, az, cx, cy, cz, beam, m2, kind, lo, span, bins):
-    """Cell of one event from its float64 value, as ``observables`` and ``axes.Axis.index`` give
-    it: bin + 2, or 1 (dropped with the flow cells) out of range."""
-    ax, ay, az = np.float64(ax), np.float64(ay), np.float64(az)
-    cx, cy, cz = np.float64(cx), np.float64(cy), np.float64(cz)
-    e1 = math.sqrt(ax * ax + ay * ay + az * az + m2)
-    e2 = math.sqrt(cx * cx + cy * cy + cz * cz + m2)
-    value = _mass2(beam[0] - e1 - e2, beam[1] - ax - cx, beam[2] - ay - cy, beam[3] - az - cz)
-    if kind == 1:
-        value = _signed_sqrt(value)
-    return _index(value, lo, span, bins) + 2
-
-
 @njit(cache=True)
 def _redo(
     ax, ay, az, bx, by, bz, beam, m2, kind, lo, span, bins, cells, groups, flagged, hist, near, xs, index
