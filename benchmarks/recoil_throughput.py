@@ -95,29 +95,30 @@ def plain_sum_kernel() -> Callable[..., float]:
 def fused_profile(p: list[np.ndarray], events: int = 16_384, rounds: int = 60) -> dict[str, float]:
     """Where the fused kernel's time goes: ns per event of each stage on ``events`` events that
     stay in cache (CPU time of this thread, so other load on the machine counts less), beside the
-    streaming read of the same bytes. Stages run cumulatively: the float32 screen alone, then the
-    fill of its cells, then the whole screened kernel (float64 again near the edges), and the
-    float64 kernel alone."""
+    streaming read of the same bytes. Stages run cumulatively: the float32 screen alone (one loop
+    over each block), then the fill of its cells in a second loop (screen and fill one after the
+    other), then the screened kernel itself (the two interleaved, float64 again near the edges),
+    and the float64 kernel alone."""
     import numba
 
     from monitoring.histograms import numba_kernels as nk
     from monitoring.histograms import screened
 
     def screen_only_py(p1x, p1y, p1z, p2x, p2y, p2z, c, rounds):
-        cells = np.empty(nk.SLICE, np.int32)
+        cells = np.empty(nk.BLOCK, np.int32)
         total = 0
         for _ in range(rounds):
-            for s in range(0, p1x.shape[0], nk.SLICE):
-                e = min(p1x.shape[0], s + nk.SLICE)
+            for s in range(0, p1x.shape[0], nk.BLOCK):
+                e = min(p1x.shape[0], s + nk.BLOCK)
                 nk._screen_slice(p1x[s:e], p1y[s:e], p1z[s:e], p2x[s:e], p2y[s:e], p2z[s:e], c, 0, cells)
                 total += cells[0]
         return total
 
     def screen_fill_py(p1x, p1y, p1z, p2x, p2y, p2z, c, rounds, hist):
-        cells = np.empty(nk.SLICE, np.int32)
+        cells = np.empty(nk.BLOCK, np.int32)
         for _ in range(rounds):
-            for s in range(0, p1x.shape[0], nk.SLICE):
-                e = min(p1x.shape[0], s + nk.SLICE)
+            for s in range(0, p1x.shape[0], nk.BLOCK):
+                e = min(p1x.shape[0], s + nk.BLOCK)
                 nk._screen_slice(p1x[s:e], p1y[s:e], p1z[s:e], p2x[s:e], p2y[s:e], p2z[s:e], c, 0, cells)
                 for j in range(e - s):
                     hist[np.uint64(j & (nk.LANES - 1)), np.uint64(cells[j])] += 1

@@ -15,23 +15,66 @@ bin rule is ``axes.Axis.index``, so the counts equal the numpy backend's bin by 
 1D recoil masses of float32 momenta (``fill_screened``) are screened in float32 first, with the
 error bound of ``screened``: 16 events a vector, float32 square roots, no float64 conversions;
 the ~0.7 % of events whose interval touches a bin edge are computed again in float64 by the rule
-above. In cache on the 2-core development machine (benchmarks/recoil_throughput.py,
-``fused_profile``): the screen 0.65 ns an event, the fill of its cells +0.47, the float64 pass of
-the unproven +0.32: 1.44 ns against 1.89 for the float64 kernel; the two square roots are
-about half of the screen. Streaming from memory, both take about their compute time plus the
-read time (~0.9 ns an event at 24 B), so the gain there is small.
+above. The screened kernel walks blocks of ``BLOCK`` events (``_screen_fill``): every ``STEP``
+events, a vectorized loop of fixed length screens the next events into an int32 row that stays
+in L1 (packed float32 square roots, ``vsqrtps`` on 16 lanes here), and a scalar loop increments
+the ``LANES`` sub-histograms with the cells screened ``LAG`` events before, notes (branch-free,
+once per ``GROUP`` of events) the groups holding an unproven event, and prefetches the events
+``PREFETCH`` ahead. Interleaving the two keeps the vector units, the scalar fill and the reads
+from memory busy together: screened in one loop over a slice and filled in a second, the fill
+left the memory idle, and the kernel took about its compute time plus the read time. The
+unproven events of the flagged groups are then copied into small rows and computed again in
+float64 in one vectorized loop (``_redo``). On the 2-core development machine
+(benchmarks/recoil_throughput.py), in cache (L2): 1.18-1.25 ns an event, of which the screen
+~0.7 (about half of it the two square roots), the fill ~0.3, the rest finding and redoing the
+unproven; streaming from memory 1.4-1.6 ns against 1.8-1.9 ns for the kernel before
+(512-event slices, screen then fill, a position stored per event), the read of the same 24 B
+0.7-0.9 ns.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
+from llvmlite import ir
 from numba import njit, prange
+from numba.core import cgutils, types
+from numba.extending import intrinsic
 
 LANES = 4  # a power of two
 SLICE = 512
+BLOCK = 4096  # events a block of the screened kernel: its int32 cells (16 KB) stay in L1
+STEP = 32  # events screened at a time, one vectorized loop of fixed length (2 vectors of 16)
+LAG = 64  # events between the screen of an event and its fill
+GROUP = 16  # events a group whose unproven are looked for together
+PREFETCH = 256  # events ahead of the fill that the memory is asked for
 RAD_TO_DEG = 180.0 / math.pi
+
+
+def _prefetch_typing(typingctx, array, i):
+    """Ask the memory for the cache line of array[i] (``llvm.prefetch``: read, into L1); an
+    address past the end is harmless, the callers clamp it anyway."""
+
+    def codegen(context, builder, signature, args):
+        array_type = signature.args[0]
+        view = context.make_array(array_type)(context, builder, args[0])
+        pointer = cgutils.get_item_pointer(
+            context, builder, array_type, view, [args[1]], wraparound=False, boundscheck=False
+        )
+        i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]), "llvm.prefetch.p0"
+        )
+        read, locality, data = ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)
+        builder.call(fn, [builder.bitcast(pointer, i8p), read, locality, data])
+        return context.get_dummy_value()
+
+    return types.void(array, i), codegen
+
+
+_prefetch: Any = intrinsic(_prefetch_typing)
 
 
 @njit(cache=True, inline="always")
@@ -147,98 +190,171 @@ def _block_photon(energy, theta, phi, beam, sqrt_s, lo, span, bins, start, stop,
         _count_1d(values, e - s, lo, span, bins, index, hist)
 
 
-@njit(cache=True, fastmath={"contract"})
-def _screen_slice(p1x, p1y, p1z, p2x, p2y, p2z, c, kind, cells):
-    """Cell of every event of a slice whose bin the float32 screen of ``screened`` proves (1
-    below the axis, bin + 2, bins + 2 above), 0 for the others; kind 0: M^2_rec, 1: M_rec;
-    ``c``: ``screened.constants``.
+@njit(cache=True, inline="always")
+def _screen_cell(ax, ay, az, cx, cy, cz, c, kind):
+    """Cell of one event whose bin the float32 screen of ``screened`` proves (1 below the axis,
+    bin + 2, bins + 2 above), 0 if not proven; kind 0: M^2_rec, 1: M_rec; ``c``:
+    ``screened.constants``.
 
     The operations are those of ``screened.recoil_interval`` and ``screened.screen`` in float32.
-    Only contraction into fused multiply-adds is allowed (an FMA rounds once where a multiply
-    and an add round twice, so the error bound still holds); no reassociation, no approximate
-    square roots, and NaN kept: an end that is NaN is never proven. Not inlined, so the flag
-    stays on this loop and never reaches the float64 arithmetic."""
+    The loops that call it allow only contraction into fused multiply-adds (an FMA rounds once
+    where a multiply and an add round twice, so the error bound still holds); no reassociation,
+    no approximate square roots, and NaN kept: an end that is NaN is never proven."""
     be, bx, by, bz, m2, two_be, bound_c = c[0], c[1], c[2], c[3], c[4], c[5], c[6]
     lo, scale, shift_lower, shift_upper, top = c[7], c[8], c[9], c[10], c[11]
     zero = np.float32(0.0)
-    for j in range(p1x.shape[0]):
-        ax, ay, az, cx, cy, cz = p1x[j], p1y[j], p1z[j], p2x[j], p2y[j], p2z[j]
-        e1 = math.sqrt(ax * ax + ay * ay + az * az + m2)
-        e2 = math.sqrt(cx * cx + cy * cy + cz * cz + m2)
-        re, rx, ry, rz = be - e1 - e2, bx - ax - cx, by - ay - cy, bz - az - cz
-        s = two_be - re  # E_beam + E1 + E2
-        bound = s * s * bound_c
-        mass2 = re * re - rx * rx - ry * ry - rz * rz
-        lower, upper = mass2 - bound, mass2 + bound
-        if kind == 1:  # the signed square root is monotonic
-            lower = math.copysign(math.sqrt(abs(lower)), lower)
-            upper = math.copysign(math.sqrt(abs(upper)), upper)
-        tl = (lower - lo) * scale + shift_lower
-        th = (upper - lo) * scale + shift_upper
-        cl = tl if tl > zero else zero  # NaN -> 0, caught below
-        ch = th if th > zero else zero
-        il = np.int32(cl if cl < top else top)
-        ih = np.int32(ch if ch < top else top)
-        proven = (il == ih) & (tl == tl) & (th == th)
-        cells[j] = il + np.int32(1) if proven else np.int32(0)
-
-
-@njit(cache=True, inline="always")
-def _exact_cell(ax, ay, az, cx, cy, cz, beam, m2, kind, lo, span, bins):
-    """Cell of one event from its float64 value, as ``observables`` and ``axes.Axis.index`` give
-    it: bin + 2, or 1 (dropped with the flow cells) out of range."""
-    ax, ay, az = np.float64(ax), np.float64(ay), np.float64(az)
-    cx, cy, cz = np.float64(cx), np.float64(cy), np.float64(cz)
     e1 = math.sqrt(ax * ax + ay * ay + az * az + m2)
     e2 = math.sqrt(cx * cx + cy * cy + cz * cz + m2)
-    value = _mass2(beam[0] - e1 - e2, beam[1] - ax - cx, beam[2] - ay - cy, beam[3] - az - cz)
-    if kind == 1:
-        value = _signed_sqrt(value)
-    return _index(value, lo, span, bins) + 2
+    re, rx, ry, rz = be - e1 - e2, bx - ax - cx, by - ay - cy, bz - az - cz
+    s = two_be - re  # E_beam + E1 + E2
+    bound = s * s * bound_c
+    mass2 = re * re - rx * rx - ry * ry - rz * rz
+    lower, upper = mass2 - bound, mass2 + bound
+    if kind == 1:  # the signed square root is monotonic
+        lower = math.copysign(math.sqrt(abs(lower)), lower)
+        upper = math.copysign(math.sqrt(abs(upper)), upper)
+    tl = (lower - lo) * scale + shift_lower
+    th = (upper - lo) * scale + shift_upper
+    cl = tl if tl > zero else zero  # NaN -> 0, caught below
+    ch = th if th > zero else zero
+    il = np.int32(cl if cl < top else top)
+    ih = np.int32(ch if ch < top else top)
+    proven = (il == ih) & (tl == tl) & (th == th)
+    return il + np.int32(1) if proven else np.int32(0)
+
+
+@njit(cache=True, fastmath={"contract"})
+def _screen_slice(p1x, p1y, p1z, p2x, p2y, p2z, c, kind, cells):
+    """The screen's cell (``_screen_cell``) of every event of a slice, one vectorized loop (the
+    screen alone, for benchmarks/recoil_throughput.py's ``fused_profile``)."""
+    for j in range(p1x.shape[0]):
+        cells[j] = _screen_cell(p1x[j], p1y[j], p1z[j], p2x[j], p2y[j], p2z[j], c, kind)
+
+
+@njit(cache=True, fastmath={"contract"})
+def _screen_fill(p1x, p1y, p1z, p2x, p2y, p2z, c, kind, cells, hist, groups):
+    """Screen and fill one block (views from 0): phase 1 screens ``STEP`` events at a time in a
+    vectorized loop of fixed length into the int32 ``cells``; phase 2 increments the cells of
+    the events screened ``LAG`` events before into the ``LANES`` sub-histograms hist[lane, cell],
+    one scalar loop through unsigned indices (no negative-index wrap), the unproven into cell 0,
+    and notes branch-free, once per ``GROUP`` of events, the groups that hold an unproven event
+    (their first events into ``groups``; their number is returned). The two phases alternate
+    every step, so the vector units, the scalar fill and the reads from memory overlap, and the
+    fill asks the memory for the events ``PREFETCH`` ahead. Only contraction into FMAs is
+    allowed here (``_screen_cell``); nothing in float64."""
+    n = p1x.shape[0]
+    full = n - n % STEP
+    flagged = 0
+    for g in range(0, full + LAG, STEP):
+        if g < full:
+            for j in range(STEP):
+                i = np.uint64(g + j)
+                cells[i] = _screen_cell(p1x[i], p1y[i], p1z[i], p2x[i], p2y[i], p2z[i], c, kind)
+        h = g - LAG
+        if h >= 0:
+            for q in range(h, h + STEP, GROUP):
+                ahead = min(q + PREFETCH, n - 1)
+                _prefetch(p1x, ahead)
+                _prefetch(p1y, ahead)
+                _prefetch(p1z, ahead)
+                _prefetch(p2x, ahead)
+                _prefetch(p2y, ahead)
+                _prefetch(p2z, ahead)
+                zero = 0
+                for j in range(GROUP):
+                    k = cells[np.uint64(q + j)]
+                    hist[np.uint64(j & (LANES - 1)), np.uint64(k)] += 1
+                    zero += k == 0
+                groups[flagged] = q  # kept only when the group holds an unproven event
+                flagged += zero != 0
+    for j in range(full, n):  # the last events, fewer than a step
+        k = _screen_cell(p1x[j], p1y[j], p1z[j], p2x[j], p2y[j], p2z[j], c, kind)
+        cells[j] = k
+        hist[np.uint64(j & (LANES - 1)), np.uint64(k)] += 1
+    for q in range(full, n, GROUP):
+        groups[flagged] = q
+        flagged += 1
+    return flagged
+
+
+@njit(cache=True)
+def _redo(
+    ax, ay, az, bx, by, bz, beam, m2, kind, lo, span, bins, cells, groups, flagged, hist, near, xs, index
+):
+    """The unproven events (cell 0) of the flagged groups of a block, computed again in float64
+    by the rule of ``fill_pair`` and filled into hist[lane, bin + 2]: their momenta are copied
+    into the rows of ``near`` first, so the float64 pass is one vectorized loop. Returns how many.
+    (A branch per event in the fill instead let the compiler if-convert the float64 path and
+    compute it for every event.)"""
+    n = ax.shape[0]
+    u = 0
+    for f in range(flagged):
+        g = groups[f]
+        for i in range(g, min(n, g + GROUP)):
+            if cells[i] == 0:
+                near[0, u], near[1, u], near[2, u] = ax[i], ay[i], az[i]
+                near[3, u], near[4, u], near[5, u] = bx[i], by[i], bz[i]
+                u += 1
+    if u:
+        r = near[:, :u]
+        _pair_slice(r[0], r[1], r[2], r[3], r[4], r[5], beam, m2, 0, xs, xs[:0])
+        if kind == 1:
+            for j in range(u):
+                xs[j] = _signed_sqrt(xs[j])
+        _count_1d(xs, u, lo, span, bins, index, hist[:, 2 : bins + 2])
+    return u
 
 
 @njit(cache=True)
 def _block_screened(p1x, p1y, p1z, p2x, p2y, p2z, c, beam, m2, kind, lo, span, bins, start, stop, hist):
     """M^2_rec (kind 0) or M_rec (1) of float32 events start..stop into hist[lane, cell]
-    (cell 0: not proven yet, 1 and bins + 2: out of range, bin + 2).
+    (cell 0: not proven by the screen, 1 and bins + 2: out of range, bin + 2).
 
-    Per slice: the float32 screen (vectorized), then one branch-free scalar loop that increments
-    the cells through unsigned indices (no negative-index wrap), the unproven into cell 0, and
-    writes every event's position to ``where`` at the count of unproven ones so far, so that only
-    the unproven stay there; those few are computed again in float64. (A branch per event instead
-    let the compiler if-convert the float64 path and compute it for every event.) If more than an
-    eighth of a slice is unproven (bins finer than the bound), the rest of the block runs the
-    float64 kernel alone."""
-    cells = np.empty(SLICE, np.int32)
-    where = np.empty(SLICE + 1, np.int64)
-    xs = np.empty(SLICE)
-    ys = np.empty(0)
-    index = np.empty(SLICE, np.int64)
+    Per block of ``BLOCK`` events, read through views that start at 0: the screen and the fill
+    (``_screen_fill``), then the unproven events of the flagged groups in float64 (``_redo``).
+    If more than an eighth of a block is unproven (bins finer than the bound), the rest of the
+    range runs the float64 kernel alone."""
+    cells = np.empty(BLOCK, np.int32)
+    groups = np.empty(BLOCK // GROUP + 1, np.int64)
+    near = np.empty((6, BLOCK), p1x.dtype)
+    xs = np.empty(BLOCK)
+    index = np.empty(BLOCK, np.int64)
     inner = hist[:, 2 : bins + 2]
     exact = False
-    for s in range(start, stop, SLICE):
-        e = min(stop, s + SLICE)
+    for s in range(start, stop, BLOCK):
+        e = min(stop, s + BLOCK)
         n = e - s
         ax, ay, az = p1x[s:e], p1y[s:e], p1z[s:e]
         bx, by, bz = p2x[s:e], p2y[s:e], p2z[s:e]
         if exact:
-            _pair_slice(ax, ay, az, bx, by, bz, beam, m2, 0, xs, ys)
+            _pair_slice(ax, ay, az, bx, by, bz, beam, m2, 0, xs, xs[:0])
             if kind == 1:
                 for j in range(n):
                     xs[j] = _signed_sqrt(xs[j])
             _count_1d(xs, n, lo, span, bins, index, inner)
             continue
-        _screen_slice(ax, ay, az, bx, by, bz, c, kind, cells)
-        unproven = 0
-        for j in range(n):
-            k = cells[j]
-            hist[np.uint64(j & (LANES - 1)), np.uint64(k)] += 1
-            where[unproven] = j  # kept only when unproven
-            unproven += k == 0
-        for u in range(unproven):
-            i = where[u]
-            k = _exact_cell(ax[i], ay[i], az[i], bx[i], by[i], bz[i], beam, m2, kind, lo, span, bins)
-            hist[0, np.uint64(k)] += 1
+        flagged = _screen_fill(ax, ay, az, bx, by, bz, c, kind, cells, hist, groups)
+        unproven = _redo(
+            ax,
+            ay,
+            az,
+            bx,
+            by,
+            bz,
+            beam,
+            m2,
+            kind,
+            lo,
+            span,
+            bins,
+            cells,
+            groups,
+            flagged,
+            hist,
+            near,
+            xs,
+            index,
+        )
         exact = unproven * 8 > n
 
 
