@@ -106,3 +106,42 @@ def test_an_l1_accepted_stream_that_never_fires_stops_with_one_line(
     assert len(err) == 1
     assert "no event of 200 generated collisions fires an L1 line" in err[0]
     assert not out.exists()
+
+
+def test_the_generate_summary_is_the_monitoring_model_at_the_same_luminosity(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """``generate`` prints the rate model of the events it wrote and the model the stream's shares come
+    from; the second is the monitoring panels' model at the same luminosity, number for number, and
+    the first agrees with it process by process within the statistical errors of both samples."""
+    from monitoring.rates import load_menu
+
+    lum = 8.0e35
+    out = tmp_path / "summary.h5"
+    rc = main.main(["generate", "-n", "4000", "-o", str(out), "--seed", "9", "--luminosity", f"{lum:g}"])
+    assert rc == 0
+    text = capsys.readouterr().out
+    model = load_menu().model  # the rates panel's: 2000 events per process, seed 1
+    rates = model.rates(lum)
+    stream = re.search(r"the stream's shares are the rate model's .*: physics total ([\d.]+) Hz at 8e\+35 ",
+                       text)
+    assert stream is not None, text
+    assert float(stream[1]) == pytest.approx(float(rates.total[0]), abs=0.051)
+    acc = model.acceptance()
+    seen = 0
+    for k, name in enumerate(model.processes):
+        row = re.search(rf"^  {name} +([\d.]+) nb +([\d.]+)% of +(\d+) events +([\d.]+) Hz$", text, re.M)
+        assert row is not None, name
+        n_here = int(row[3])
+        assert float(row[1]) == pytest.approx(model.cross_sections_nb[k], abs=5e-4)
+        if n_here < 50:  # a few γγ events: no test of their ε to speak of
+            continue
+        flux = lum * model.cross_sections_nb[k] * 1e-33
+        sigma_eps = np.sqrt(acc[k] * (1 - acc[k]) * (1 / n_here + 1 / model.counts[k])) + 0.01 / n_here
+        expected = rates.per_process[0, k]
+        assert abs(float(row[4]) - expected) < 4.5 * flux * sigma_eps, (name, row[4], expected)
+        seen += 1
+    assert seen >= 10
+    total = re.search(r"^  physics total +([\d.]+) Hz$", text, re.M)
+    assert total is not None
+    assert float(total[1]) == pytest.approx(float(rates.total[0]), rel=0.08)
