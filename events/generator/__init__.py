@@ -8,7 +8,8 @@ Public API::
     rate_model(n_per_process=2000, seed=0) -> events.trigger.RateModel (the L1 rates of every process)
 
 ``processes`` selects Standard Model processes by name or code (``processes.PROCESSES``), as a list (stream
-shares renormalised) or a mapping to weights; an empty list with signals gives pure signal.
+shares renormalised) or a mapping to weights; an empty list with signals gives pure signal. The stream's
+shares are σ · ε of the L1 rate model (``stream_model.py``, the monitoring panels' model).
 """
 
 from events.generator.engine import GeneratorError, generate, rate_model, stream

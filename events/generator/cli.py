@@ -6,7 +6,8 @@ Events are generated and written chunk by chunk (bounded memory); a summary of e
 the L1 rates at ``--luminosity`` (5.1e34 cm^-2 s^-1) is printed: per process σ · L times the fraction of its
 generated events that fire any line after the prescales, the rate model the monitoring panels use
 (``events.trigger.RateModel``, docs/physics.md §6). By default the stream is drawn at its process shares
-after L1 and not filtered by it (the summary says how many events fire a line); ``--l1-accepted`` writes
+after L1, σ·ε of that model (``stream_model.py``), and not filtered by it (the summary says how many events
+fire a line, and the model's physics total the shares come from); ``--l1-accepted`` writes
 the L1-accepted stream itself (only events that fire a line, the rejected collisions counted).
 """
 
@@ -22,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from events import trigger
-from events.generator import engine
+from events.generator import engine, stream_model
 from events.generator.physics import GeneratorConfig
 from events.generator.processes import ON_REQUEST, PROCESSES, process_name, signal_name
 from events.generator.signals import SignalSpecError, parse_signal
@@ -78,6 +79,7 @@ def summarise(
     luminosity: float = LUMINOSITY,
     fired: int | None = None,
     collisions: int | None = None,
+    stream_hz: float | None = None,
 ) -> str:
     """Events per process, how many fire L1, then the L1 rates of the processes at ``luminosity``."""
     lines = [f"{n} events"]
@@ -97,6 +99,13 @@ def summarise(
         )
     if model.processes:
         lines.extend(model.summary(luminosity))
+    if stream_hz is not None:
+        lines.append(
+            f"  the stream's shares are the rate model's (sigma x eps, eps from {stream_model.N_EVENTS} "
+            f"emulated events per process, seed {stream_model.SEED}, the monitoring panels' model): "
+            "physics total "
+            f"{stream_hz:.1f} Hz at {luminosity:.3g} cm^-2 s^-1"
+        )
     return "\n".join(lines)
 
 
@@ -165,5 +174,7 @@ def run(args: argparse.Namespace) -> int:
     origin = f"the {n_collisions} collisions behind them" if args.l1_accepted else f"these {written} events"
     model = engine.model_of(np.concatenate(codes), np.concatenate(raw), origin=origin)
     behind = n_collisions if args.l1_accepted else None
-    print(summarise(counts, model, args.events, args.luminosity, fired, behind))
+    shares_of_model = not args.l1_accepted and args.process is None  # the full stream
+    stream_hz = stream_model.stream_rate_hz(args.luminosity) if shares_of_model else None
+    print(summarise(counts, model, args.events, args.luminosity, fired, behind, stream_hz))
     return 0

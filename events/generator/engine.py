@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from events import trigger
-from events.generator import beams, detector, physics, processes, signals
+from events.generator import beams, detector, physics, processes, signals, stream_model
 from events.generator.particles import F8, Particles, ParticleTable
 from events.generator.physics import GeneratorConfig
 from events.generator.signals import SignalSpec
@@ -20,10 +20,12 @@ from events.model import EventBatch
 
 DEFAULT_CHUNK = 5000
 MAX_BARREN_CHUNKS = 20  # chunks in a row without an L1-firing event before the L1-accepted stream gives up
-# the physics stream's rate at 5.1e34 with its post-L1 process shares (docs/physics.md §3): event time
-# spacing. The stream is drawn at those shares but not filtered by the L1 emulation: each event carries the
-# bits its own emulation gives, and about half fire no line (docs/physics.md §6).
-STREAM_RATE_HZ = 1370.0
+# The physics stream is drawn at its post-L1 process shares, σ·ε of the rate model (stream_model.py,
+# docs/physics.md §3), and its events are spaced in time at the model's L1 rate at 5.1e34
+# (stream_model.stream_rate_hz). It is not filtered by the L1 emulation: each event carries the bits its own
+# emulation gives (docs/physics.md §6). The rate model's own events are spaced at this fixed rate (their
+# times enter nothing; it keeps them as they were).
+MODEL_EVENTS_RATE_HZ = 1370.0
 EPOCH_NS = 1_733_011_200 * 10**9  # 2024-12-01T00:00:00Z, the month of the luminosity record
 
 ProcessSelection = Sequence[str | int] | Mapping[str | int, float] | None
@@ -136,7 +138,7 @@ def generate_chunk(
     cfg: GeneratorConfig,
     first_event: int = 1,
     t0_ns: int = EPOCH_NS,
-    rate_hz: float = STREAM_RATE_HZ,
+    rate_hz: float = MODEL_EVENTS_RATE_HZ,
 ) -> EventBatch:
     kinds = rng.choice(len(mix.codes), n, p=mix.probabilities)
     parts = sample_particles(rng, kinds, mix, cfg)
@@ -167,7 +169,7 @@ def collision_rate_hz(mix: Mixture, luminosity: float = 5.1e34) -> float:
     sigma = sum(processes.BY_CODE[int(c)].cross_section_nb for c in mix.codes if int(c) in processes.BY_CODE)
     background = float(mix.probabilities[: len([s for s in mix.signals if s is None])].sum())
     if sigma <= 0 or background <= 0:
-        return STREAM_RATE_HZ
+        return stream_model.stream_rate_hz()
     return luminosity * sigma * trigger.NB_TO_CM2 / background
 
 
@@ -180,6 +182,7 @@ def stream(
     n_events: int | None = None,
     l1_accepted: bool = False,
     collisions: Callable[[EventBatch], None] | None = None,
+    rate_hz: float | None = None,
 ) -> Iterator[EventBatch]:
     """Batches of ``chunk_size`` generated events, forever or until ``n_events``.
 
@@ -188,12 +191,18 @@ def stream(
     collisions are drawn at their cross sections (signals at their fractions of the collisions), spaced
     in time at their rate, and only those that fire a line after the prescales are kept, with their own
     event numbers (the gaps are the rejected collisions). ``collisions`` then sees every batch of
-    collisions, kept or not, up to the last kept event: what the rate model needs."""
+    collisions, kept or not, up to the last kept event: what the rate model needs. ``rate_hz`` sets the
+    time spacing of the unfiltered stream (default: the full physics stream's L1 rate at 5.1e34)."""
     if chunk_size < 1:
         raise GeneratorError(f"chunk_size must be positive, got {chunk_size}")
     cfg = config or GeneratorConfig()
     mix = mixture(processes, signals, collisions=l1_accepted)
-    rate = collision_rate_hz(mix) if l1_accepted else STREAM_RATE_HZ
+    if l1_accepted:
+        rate = collision_rate_hz(mix)
+    else:
+        rate = stream_model.stream_rate_hz() if rate_hz is None else rate_hz
+        if not (np.isfinite(rate) and rate > 0):
+            raise GeneratorError(f"the stream's rate must be a positive number of Hz, got {rate:g}")
     chunk, done, t0, first, barren = 0, 0, EPOCH_NS, 1, 0
     while n_events is None or done < n_events:
         size = chunk_size if n_events is None else min(chunk_size, n_events - done)
@@ -243,14 +252,31 @@ def rate_model(
     n_per_process: int = 2000, seed: int = 0, config: GeneratorConfig | None = None
 ) -> trigger.RateModel:
     """The L1 rate model from ``n_per_process`` emulated events of every process (docs/physics.md §6)."""
+    return _model(processes.PROCESSES, n_per_process, seed, config)
+
+
+def _model(
+    chosen: Sequence[processes.Process], n_per_process: int, seed: int, config: GeneratorConfig | None = None
+) -> trigger.RateModel:
+    """The rate model of ``chosen``: ``n_per_process`` events each, seed ``seed * 1000 + code``."""
     names, sigmas, raw = [], [], []
-    for proc in processes.PROCESSES:
-        batch = generate(n_per_process, seed * 1000 + proc.code, processes=[proc.name], config=config)
+    for proc in chosen:
+        batch = EventBatch.concat(list(stream(
+            seed * 1000 + proc.code, processes=[proc.name], config=config, n_events=n_per_process,
+            rate_hz=MODEL_EVENTS_RATE_HZ,
+        )))  # fmt: skip
         raw.append(trigger.pack(trigger.l1_decisions(batch)))
         names.append(proc.name)
         sigmas.append(proc.cross_section_nb)
     origin = f"generated, {n_per_process} events per process"
     return trigger.RateModel(tuple(names), np.array(sigmas), tuple(raw), origin)
+
+
+def acceptances(n_per_process: int, seed: int) -> dict[str, float]:
+    """ε of every process, the default stream's and those made on request, from the rate model of
+    ``n_per_process`` events each (the same events as ``rate_model(n_per_process, seed)``)."""
+    model = _model(processes.PROCESSES + processes.ON_REQUEST, n_per_process, seed)
+    return {name: float(e) for name, e in zip(model.processes, model.acceptance(), strict=True)}
 
 
 def model_of(codes: np.ndarray, raw_bits: np.ndarray, origin: str = "") -> trigger.RateModel:

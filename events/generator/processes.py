@@ -8,12 +8,10 @@ never change meaning (append new ones). Figures from docs/physics.md §3:
   (Iwasaki et al. Table I), split eeee : eeμμ = 39.7 : 18.9 (Physics Book); Bhabha 74.4 nb and γγ 3.30 nb
   for both particles in the ECL above 0.5 GeV; hadronic, μμ, ττ and BB̄ as quoted (unverified literature
   values).
-* ``stream_factor`` turns the cross section into the process's share of the physics stream at the shares
-  it has after L1 (the stream is drawn at them, not filtered by the L1 emulation): 1/100 for the
-  prescaled Bhabha and γγ lines, 0.23 for two-photon (the Iwasaki ratio), 1 otherwise. The stream share of a
-  process is cross section × stream factor over the sum; this gives the table of docs/physics.md §3
-  (two-photon 71.5 %, of which e+e- hadrons 3.0 %; q q̄ 13.8 %, μμ 4.3 %, BB̄ 4.1 %, ττ 3.4 %, Bhabha 2.8 %,
-  γγ 0.12 %).
+* The stream's share of a process is its share after L1, σ_p · ε_p over the sum, with ε_p the L1 rate
+  model's acceptance of emulated events of this generator (``stream_model.py``, the monitoring panels'
+  model): the table of docs/physics.md §3 (two-photon about 62 %, of which e+e- hadrons 10 %; q q̄ 19 %,
+  μμ 5.1 %, BB̄ 5.8 %, ττ 4.4 %, Bhabha 2.5 %, γγ 0.25 %).
 
 A signal event carries ``process == SIGNAL_PROCESS`` and its signal code in ``signal``.
 """
@@ -31,13 +29,19 @@ class Process:
     name: str
     label: str
     cross_section_nb: float
-    stream_factor: float
     selection: str
 
     @property
+    def l1_acceptance(self) -> float:
+        """ε: the fraction of its emulated events that fire an L1 line after the prescales (rate model)."""
+        from events.generator import stream_model
+
+        return stream_model.acceptances()[self.name]
+
+    @property
     def stream_rate_nb(self) -> float:
-        """Effective cross section of the process at its post-L1 share of the physics stream [nb]."""
-        return self.cross_section_nb * self.stream_factor
+        """Effective cross section of the process at its post-L1 share of the physics stream [nb]: σ · ε."""
+        return self.cross_section_nb * self.l1_acceptance
 
 
 TWO_PHOTON_NB = 80.0
@@ -50,24 +54,24 @@ EEHADRONS_NB = EEHADRONS_EPA_NB * EEHADRONS_ACCEPTANCE
 _EEEE, _EEMUMU = 39.7, 18.9
 
 PROCESSES: tuple[Process, ...] = (
-    Process(1, "eeee", "e+e- -> e+e- e+e- (two-photon)", TWO_PHOTON_NB * _EEEE / (_EEEE + _EEMUMU), 0.23,
+    Process(1, "eeee", "e+e- -> e+e- e+e- (two-photon)", TWO_PHOTON_NB * _EEEE / (_EEEE + _EEMUMU),
             "both e from the photon pair at 17-150 deg, pT > 0.1 GeV; W > 0.5 GeV"),
     Process(2, "eemumu", "e+e- -> e+e- mu+mu- (two-photon)",
-            TWO_PHOTON_NB * _EEMUMU / (_EEEE + _EEMUMU), 0.23,
+            TWO_PHOTON_NB * _EEMUMU / (_EEEE + _EEMUMU),
             "both mu at 17-150 deg, pT > 0.1 GeV; W > 0.5 GeV"),
-    Process(3, "uubar", "e+e- -> u ubar", 1.61, 1.0, "none"),
-    Process(4, "ddbar", "e+e- -> d dbar", 0.40, 1.0, "none"),
-    Process(5, "ssbar", "e+e- -> s sbar", 0.38, 1.0, "none"),
-    Process(6, "ccbar", "e+e- -> c cbar", 1.30, 1.0, "none"),
-    Process(7, "mumu", "e+e- -> mu+mu-(gamma)", 1.148, 1.0, "none"),
-    Process(8, "bbbar_charged", "Y(4S) -> B+ B-", 1.110 / 2, 1.0, "none"),
-    Process(9, "bbbar_mixed", "Y(4S) -> B0 B0bar", 1.110 / 2, 1.0, "none"),
-    Process(10, "tautau", "e+e- -> tau+tau-(gamma)", 0.919, 1.0, "none"),
-    Process(11, "bhabha", "e+e- -> e+e-(gamma), prescaled", 74.4, 0.01,
+    Process(3, "uubar", "e+e- -> u ubar", 1.61, "none"),
+    Process(4, "ddbar", "e+e- -> d dbar", 0.40, "none"),
+    Process(5, "ssbar", "e+e- -> s sbar", 0.38, "none"),
+    Process(6, "ccbar", "e+e- -> c cbar", 1.30, "none"),
+    Process(7, "mumu", "e+e- -> mu+mu-(gamma)", 1.148, "none"),
+    Process(8, "bbbar_charged", "Y(4S) -> B+ B-", 1.110 / 2, "none"),
+    Process(9, "bbbar_mixed", "Y(4S) -> B0 B0bar", 1.110 / 2, "none"),
+    Process(10, "tautau", "e+e- -> tau+tau-(gamma)", 0.919, "none"),
+    Process(11, "bhabha", "e+e- -> e+e-(gamma), prescaled", 74.4,
             "both e in the ECL (12.4-155.1 deg), p > 0.5 GeV"),
-    Process(12, "gammagamma", "e+e- -> gamma gamma, prescaled", 3.30, 0.01,
+    Process(12, "gammagamma", "e+e- -> gamma gamma, prescaled", 3.30,
             "both photons in the ECL, E > 0.5 GeV"),
-    Process(14, "eehadrons", "e+e- -> e+e- hadrons (two-photon)", EEHADRONS_NB, 0.23,
+    Process(14, "eehadrons", "e+e- -> e+e- hadrons (two-photon)", EEHADRONS_NB,
             "at least one charged hadron at 17-150 deg, pT > 0.1 GeV; W > 1 GeV"),
 )  # fmt: skip
 
@@ -80,7 +84,7 @@ JPSI_ACCEPTANCE = 0.29
 # processes made only on request (``processes=["jpsi_isr"]``): they stay out of the default stream, so the
 # stream's shares and the random draws of every default run stay as they are
 ON_REQUEST: tuple[Process, ...] = (
-    Process(13, "jpsi_isr", "e+e- -> gamma_ISR J/psi, J/psi -> mu+mu-", JPSI_MUMU_NB * JPSI_ACCEPTANCE, 1.0,
+    Process(13, "jpsi_isr", "e+e- -> gamma_ISR J/psi, J/psi -> mu+mu-", JPSI_MUMU_NB * JPSI_ACCEPTANCE,
             "both mu at 17-150 deg, pT > 0.1 GeV"),
 )  # fmt: skip
 
@@ -120,8 +124,11 @@ PDG_LLP_SCALAR = 9000006
 
 def stream_shares(codes: list[int] | None = None, collisions: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(process codes, shares summing to 1) for the given processes (all by default): the stream's shares
-    after L1, or with ``collisions`` the shares of the collisions themselves (cross sections alone)."""
+    after L1 (σ · ε of the rate model), or with ``collisions`` the shares of the collisions themselves
+    (cross sections alone). One process has share 1 (its ε is not needed)."""
     chosen = [BY_CODE[c] for c in codes] if codes is not None else list(PROCESSES)
+    if len(chosen) == 1:
+        return np.array([chosen[0].code], dtype=np.int16), np.ones(1)
     rates = np.array([p.cross_section_nb if collisions else p.stream_rate_nb for p in chosen])
     return np.array([p.code for p in chosen], dtype=np.int16), rates / rates.sum()
 

@@ -257,7 +257,8 @@ def test_outreach_movie_has_its_caption_and_growing_tracks(
 
     source = open_event_source(SAMPLE)
     request = MovieRequest(tmp_path / "show.mp4", size=(640, 360), seconds=2.0, fps=10.0, outreach=True)
-    _, frames = decode(write_movie(request, app, parts, source, range(0, 2)))
+    # events 2 and 3 of the sample: a d dbar event with nine tracks, then an e+e- mu+mu- pair
+    _, frames = decode(write_movie(request, app, parts, source, range(2, 4)))
     assert len(frames) == 20
     assert frames[0].shape == (360, 640, 3)
     write_png(str(screenshot_dir / "movie_outreach.png"), frames[9].copy())

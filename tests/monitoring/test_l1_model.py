@@ -71,3 +71,47 @@ def test_the_menu_gives_the_rate_models_rates_to_the_bit_once_per_set_of_live_li
     dead = menu.without_bits({"ff", "hie"}).physics_rates(lum)
     assert (dead.bits[:, [rates.L1_BITS.index("ff"), rates.L1_BITS.index("hie")]] == 0).all()
     assert (dead.total < menu.physics_rates(lum).total).all()  # a new menu, not the old one's cache
+
+
+def test_the_generate_summary_is_the_monitoring_model_at_the_same_luminosity(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """``generate`` prints the rate model of the events it wrote and the model the stream's shares come
+    from; the second is the monitoring panels' model at the same luminosity, number for number, and
+    the first agrees with it process by process within the statistical errors of both samples: the
+    stream is drawn at the model's shares, so each process is in the file as often as the model says."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    lum = DESIGN
+    out = tmp_path / "summary.h5"
+    rc = main.main(["generate", "-n", "4000", "-o", str(out), "--seed", "9", "--luminosity", f"{lum:g}"])
+    assert rc == 0
+    text = capsys.readouterr().out
+    menu = rates.load_menu()  # the rates panel's: 2000 events per process, seed 1
+    model = menu.model
+    zero = np.zeros(1)
+    monitored = rates.l1_rates(menu, np.array([lum]), zero, zero, zero)
+    expected_rates = model.rates(lum)
+    stream = re.search(r"the stream's shares are the rate model's .*: physics total ([\d.]+) Hz at 8e\+35 ",
+                       text)
+    assert stream is not None, text
+    assert float(stream[1]) == pytest.approx(float(monitored.physics[0]), abs=0.051)
+    acc = model.acceptance()
+    seen = 0
+    for k, name in enumerate(model.processes):
+        row = re.search(rf"^  {name} +([\d.]+) nb +([\d.]+)% of +(\d+) events +([\d.]+) Hz$", text, re.M)
+        assert row is not None, name
+        n_here = int(row[3])
+        assert float(row[1]) == pytest.approx(model.cross_sections_nb[k], abs=5e-4)
+        share = monitored.per_process[0, k] / monitored.physics[0]
+        assert abs(n_here - 4000 * share) < 4.5 * np.sqrt(4000 * share * (1 - share)), (name, n_here, share)
+        if n_here < 50:  # a few γγ events: no test of their ε to speak of
+            continue
+        flux = lum * model.cross_sections_nb[k] * 1e-33
+        sigma_eps = np.sqrt(acc[k] * (1 - acc[k]) * (1 / n_here + 1 / model.counts[k])) + 0.01 / n_here
+        expected = monitored.per_process[0, k]
+        assert abs(float(row[4]) - expected) < 4.5 * flux * sigma_eps, (name, row[4], expected)
+        seen += 1
+    assert seen >= 10
+    total = re.search(r"^  physics total +([\d.]+) Hz$", text, re.M)
+    assert total is not None
+    assert float(total[1]) == pytest.approx(float(expected_rates.total[0]), rel=0.08)
