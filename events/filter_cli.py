@@ -66,7 +66,11 @@ def _check_output(path: Path, inputs: list[Location]) -> None:
 
 
 class Selection:
-    """Passes over a data set, yielding the selected events of each chunk and recording their IDs."""
+    """Passes over a data set, yielding the selected events of each chunk and recording their IDs.
+
+    The filter is evaluated columnar (``events.columnar``): only the columns its variables need
+    are read, and the whole events of a chunk are read again only for the events that pass, when
+    :meth:`batches` is asked for them (``-o``); :meth:`run` records the selection alone."""
 
     def __init__(self, data: DataSet, flt: filtering.EventFilter, chunk_size: int, bar: ProgressBar) -> None:
         self.data = data
@@ -76,14 +80,27 @@ class Selection:
         self.selected: list[dict[str, Any]] = []
         self.total = 0
 
+    def run(self) -> None:
+        """The pass without the events: ``selected`` and ``total`` only."""
+        for _ in self._pass(events=False):
+            pass
+
     def batches(self) -> Iterator[EventBatch]:
+        """The pass, yielding the whole selected events of each chunk where any pass."""
+        yield from self._pass(events=True)
+
+    def _pass(self, events: bool) -> Iterator[EventBatch]:
+        from events.columnar import Kernels
+
         n = len(self.data)
         done = 0
-        for chunk in self.data.scan(self.chunk_size):
-            rows = np.flatnonzero(self.filter(chunk.batch))
-            picked = chunk.batch.take(rows)
+        for chunk in self.data.scan(self.chunk_size, needs=self.filter.needs()):
+            rows = np.flatnonzero(self.filter.on_kernels(Kernels(chunk.batch), chunk.batch))
+            picked = None
+            if events and len(rows):  # rows: those still readable (a file may fail the second read)
+                picked, rows = self.data.take(chunk, rows)
             files = self.data.file_of(chunk.index[rows])
-            header = picked.header
+            header = {k: chunk.batch.header[k][rows] for k in ("experiment", "run", "event")}
             for k, exp, run, event in zip(
                 files.tolist(),
                 header["experiment"].tolist(),
@@ -97,7 +114,7 @@ class Selection:
             self.total += len(chunk.batch)
             done = int(chunk.index[-1]) + 1 if len(chunk.index) else done
             self.bar(done, n, "events")
-            if len(picked):
+            if picked is not None and len(picked):
                 yield picked
         if done < n or n == 0:  # files left out part-way: the bar still ends
             self.bar(n, n, "events")
@@ -134,8 +151,7 @@ def run(args: argparse.Namespace) -> int:
                 if args.output is not None:
                     io.write(args.output, selection.batches(), inputs=data.files)
                 else:
-                    for _ in selection.batches():
-                        pass
+                    selection.run()
         except (OSError, EventFileError) as exc:  # OutputError names the file and what became of the old one
             _print_issues(data.issues)
             print(f"filter: {exc}", file=sys.stderr)
