@@ -192,7 +192,7 @@ _CHUNKS: weakref.WeakKeyDictionary[HDF5Source, _Held] = weakref.WeakKeyDictionar
 def _h5_plan(ds: Any) -> tuple[int, bool] | None:
     """(rows per chunk, shuffled) of a chunked dataset stored deflated with or without the shuffle
     filter before it, as ``events.hdf5`` writes; None for any other layout (h5py reads those)."""
-    if ds.chunks is None:
+    if ds.chunks is None or tuple(ds.chunks[1:]) != tuple(ds.shape[1:]):  # whole rows per chunk only
         return None
     plist = ds.id.get_create_plist()
     filters = [plist.get_filter(i)[0] for i in range(plist.get_nfilters())]
