@@ -139,6 +139,7 @@ class DataSet(EventSource):
         self._open: OrderedDict[int, EventSource] = OrderedDict()  # file number -> source, LRU first
         self._issues_seen: dict[int, int] = {}  # file number -> issue lines of its source forwarded
         self._unreadable: set[int] = set()  # files a read failed in (recorded once)
+        self._failed_take: set[int] = set()  # files that failed when whole events were read again
         self.left_out: list[Location] = []  # files (or the rest of files) whose events are not in a pass
         self.files: list[Location] = []
         lengths: list[int] = []
@@ -293,7 +294,7 @@ class DataSet(EventSource):
         held = 0
         for k, length in enumerate(int(n) for n in self.lengths):
             base, lo = int(self.offsets[k]), 0
-            while lo < length:
+            while lo < length and k not in self._unreadable:  # (a file may fail a take() meanwhile)
                 hi = min(lo + size - held, length)
                 try:
                     parts.append(self._read_piece(k, lo, hi, needs))
@@ -334,7 +335,8 @@ class DataSet(EventSource):
     def take(self, chunk: Chunk, rows: np.ndarray) -> tuple[EventBatch, np.ndarray]:
         """The whole events ``rows`` (positions in ``chunk``) of a chunk of :meth:`scan`, read again
         (per file, the span from the first to the last of them), and the rows they are: a file that
-        fails now is left out as in ``scan`` (recorded once) and its rows are not among them."""
+        fails now is left out as in ``scan`` (recorded once; the scan reads no more of it) and its
+        rows are not among them. :meth:`lost` counts the chunk's events of such files."""
         rows = np.asarray(rows, dtype=np.int64)
         parts: list[EventBatch] = []
         kept: list[np.ndarray] = []
@@ -347,12 +349,18 @@ class DataSet(EventSource):
                     batch = self._reread(k, a, b)
                 except EventFileError as exc:
                     self._leave_out(k, exc)
+                    self._failed_take.add(k)
                 else:
                     parts.append(batch.take(mine - int(mine[0])))
                     kept.append(mine + first)
             first += hi - lo
         picked = parts[0] if len(parts) == 1 else EventBatch.concat(parts) if parts else EventBatch.empty()
         return picked, np.concatenate(kept) if kept else np.zeros(0, dtype=np.int64)
+
+    def lost(self, chunk: Chunk) -> int:
+        """The events of ``chunk`` whose files failed a :meth:`take` (not read, as far as a pass is
+        concerned: they are left out like the rest of their files)."""
+        return sum(hi - lo for k, lo, hi in chunk.pieces if k in self._failed_take)
 
     def _reread(self, k: int, lo: int, hi: int) -> EventBatch:
         """Events of file ``k`` a pass has read already: what the reader notes again (dropped tracks)

@@ -111,7 +111,7 @@ class Selection:
                 self.selected.append(
                     {"file": str(self.data.files[k]), "experiment": exp, "run": run, "event": event}
                 )
-            self.total += len(chunk.batch)
+            self.total += len(chunk.batch) - (self.data.lost(chunk) if picked is not None else 0)
             done = int(chunk.index[-1]) + 1 if len(chunk.index) else done
             self.bar(done, n, "events")
             if picked is not None and len(picked):
