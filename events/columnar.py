@@ -7,9 +7,8 @@ charge and PID, the ECL clusters' energy, direction, hypotheses and track match,
 (the collections carry their offsets and the columns asked for, nothing else), and
 :func:`quantities` computes the filter's variables (``events.filtering.QUANTITIES``) of such a batch:
 
-* this project's HDF5 store: each needed dataset's chunks read as stored (``read_direct_chunk``),
-  inflated and un-shuffled here (h5py's own filter pipeline spends ~3x the inflate time on its
-  shuffle filter and copies); a dataset with any other layout or filter is read by h5py;
+* this project's HDF5 store: each needed dataset's rows (``HDF5Source.rows``: its chunks read as
+  stored, inflated by libdeflate and un-shuffled by numpy, the last one of each dataset kept);
 * this project's ntuple: only the needed branches (``tree.arrays`` of them);
 * anything else (Belle II mdst, whose objects need the mdst reader's conversion; Phoenix JSON):
   the whole events, read as always.
@@ -26,8 +25,6 @@ the first row, NaN ordered as ``np.lexsort`` orders it, sums in row order from 0
 from __future__ import annotations
 
 import sys
-import weakref
-import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -48,22 +45,6 @@ from events.source import (
     track_issues,
     unexpected,
 )
-
-try:  # libdeflate (pyproject.toml): about twice as fast as zlib
-    import deflate as _libdeflate
-except ImportError:  # pragma: no cover - zlib does the same, slower
-    _libdeflate = None  # type: ignore[assignment]
-
-
-def _inflate(raw: bytes, size: int) -> Any:
-    """The zlib stream ``raw`` of an HDF5 chunk inflated (``size``: the bytes it holds)."""
-    if _libdeflate is not None:
-        try:
-            return _libdeflate.zlib_decompress(raw, size)
-        except Exception:  # libdeflate's bound was wrong or the stream is bad: zlib says which
-            pass
-    return zlib.decompress(raw)
-
 
 # Needs: "header" or a collection name -> the columns of it a variable reads. A collection named
 # with no columns is read for its offsets (its counts) only; tracks always bring the helix (HELIX)
@@ -190,100 +171,25 @@ def _coerce(values: np.ndarray, spec: tuple[str, tuple[int, ...], Any]) -> np.nd
     return np.ascontiguousarray(values, dtype=spec[0]).reshape(-1, *spec[1])
 
 
-# HDF5: chunks read as stored and decoded here --------------------------------------------------
-
-_H5_SHUFFLE, _H5_DEFLATE = 2, 1  # HDF5 filter ids
-# per open store, per dataset: the last chunk decoded (a pass's reads straddle chunk boundaries)
-_Held = dict[str, tuple[int, np.ndarray]]
-_CHUNKS: weakref.WeakKeyDictionary[HDF5Source, _Held] = weakref.WeakKeyDictionary()
-_Plans = dict[str, tuple[int, bool] | None]
-_PLANS: weakref.WeakKeyDictionary[HDF5Source, _Plans] = weakref.WeakKeyDictionary()
-
-
-def _h5_plan_of(source: HDF5Source, key: str, ds: Any) -> tuple[int, bool] | None:
-    plans = _PLANS.setdefault(source, {})
-    if key not in plans:
-        plans[key] = _h5_plan(ds)
-    return plans[key]
-
-
-def _h5_plan(ds: Any) -> tuple[int, bool] | None:
-    """(rows per chunk, shuffled) of a chunked dataset stored deflated with or without the shuffle
-    filter before it, as ``events.hdf5`` writes; None for any other layout (h5py reads those)."""
-    if ds.chunks is None or tuple(ds.chunks[1:]) != tuple(ds.shape[1:]):  # whole rows per chunk only
-        return None
-    plist = ds.id.get_create_plist()
-    filters = [plist.get_filter(i)[0] for i in range(plist.get_nfilters())]
-    if filters == [_H5_SHUFFLE, _H5_DEFLATE]:
-        return ds.chunks[0], True
-    if filters == [_H5_DEFLATE]:
-        return ds.chunks[0], False
-    return None
-
-
-def _h5_chunk(ds: Any, index: int, rows: int, shuffled: bool) -> np.ndarray:
-    """Chunk ``index`` of ``ds`` decoded: (rows, *trailing) of the dataset's dtype."""
-    trailing = ds.shape[1:]
-    mask, raw = ds.id.read_direct_chunk((index * rows,) + (0,) * len(trailing))
-    if mask:  # a filter was skipped for this chunk: let h5py decode it
-        return np.asarray(ds[index * rows : min((index + 1) * rows, ds.shape[0])])
-    dtype = ds.dtype
-    per_row = int(np.prod(trailing, dtype=np.int64))
-    size = dtype.itemsize
-    data = np.frombuffer(memoryview(_inflate(raw, rows * per_row * size)), dtype=np.uint8)
-    if shuffled and size > 1:  # the shuffle filter stored byte k of every element together, k = 0, 1, ...
-        elements = len(data) // size
-        planes = np.empty((elements, size), dtype=np.uint8)
-        for k in range(size):
-            planes[:, k] = data[k * elements : (k + 1) * elements]
-        data = planes
-    values = data.reshape(-1).view(dtype)
-    return values[: (len(values) // max(per_row, 1)) * per_row].reshape(-1, *trailing)
-
-
-def _h5_rows(source: HDF5Source, group: str, name: str, lo: int, hi: int) -> np.ndarray:
-    ds = source._dataset(group, name)
-    key = f"{group}/{name}"
-    plan = _h5_plan_of(source, key, ds) if hi > lo else None
-    if plan is None:
-        return np.asarray(ds[lo:hi])
-    rows, shuffled = plan
-    cache = _CHUNKS.setdefault(source, {})
-    parts = []
-    for index in range(lo // rows, (hi - 1) // rows + 1):
-        held = cache.get(key)
-        if held is not None and held[0] == index:
-            chunk = held[1]
-        else:
-            chunk = _h5_chunk(ds, index, rows, shuffled)
-            cache[key] = (index, chunk)
-        base = index * rows
-        a, b = max(lo, base) - base, min(hi, base + rows) - base
-        if b > len(chunk):
-            raise EventFileError(
-                source.path, f"dataset {key}: chunk {index} holds too few rows (corrupted file?)"
-            )
-        parts.append(chunk[a:b])
-    return parts[0] if len(parts) == 1 else np.concatenate(parts)  # a view of a decoded chunk, never written
-
+# HDF5: chunks read as stored and decoded by the source (HDF5Source.rows) ------------------------
 
 def _read_hdf5(source: HDF5Source, start: int, stop: int, needs: Needs) -> EventBatch:
     try:
         header = {
-            name: _coerce(_h5_rows(source, "header", name, start, stop), HEADER[name])
+            name: _coerce(source.rows("header", name, start, stop, copy=False), HEADER[name])
             for name in needs.get("header", ())
         }
         colls = {}
         for coll, wanted in needs.items():
             if coll == "header":
                 continue
-            offsets = _h5_rows(source, coll, "offsets", start, stop + 1).astype(np.int64)
+            offsets = source.rows(coll, "offsets", start, stop + 1, copy=False).astype(np.int64)
             spec = COLLECTIONS[coll]
             lo, hi = int(offsets[0]), int(offsets[-1])
             length = len(source._dataset(coll, next(iter(spec))))
             if np.any(np.diff(offsets) < 0) or hi > length or len(offsets) != stop - start + 1:
                 raise EventFileError(source.path, f"{coll}/offsets are inconsistent (corrupted file?)")
-            cols = {name: _coerce(_h5_rows(source, coll, name, lo, hi), spec[name]) for name in wanted}
+            cols = {name: _coerce(source.rows(coll, name, lo, hi, copy=False), spec[name]) for name in wanted}
             colls[coll] = Collection(coll, offsets - lo, cols)
     except EventFileError:
         raise
