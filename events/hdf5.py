@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import zlib
+from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ except ImportError:  # pragma: no cover - zlib does the same, slower
     _libdeflate = None  # type: ignore[assignment]
 
 SHUFFLE, DEFLATE = 2, 1  # HDF5 filter ids
+CHUNK_CACHE = 24 * 2**20  # bytes of decoded chunks an open store keeps
 Plan = tuple[int, bool]  # rows per chunk, shuffled
 
 
@@ -309,7 +311,9 @@ class HDF5Source(EventSource):
         # and one event touches ~70 datasets
         self._datasets: dict[str, h5py.Dataset] = {}
         self._plans: dict[str, Plan | None] = {}  # how each dataset's chunks are decoded (rows)
-        self._chunks: dict[str, tuple[int, np.ndarray]] = {}  # dataset -> its last decoded chunk
+        # decoded chunks by (dataset, chunk number), least recently used first, CHUNK_CACHE bytes in all
+        self._chunks: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()
+        self._held = 0
         try:
             self._n = _check_schema(self._handle(), self.path)
         except EventFileError:
@@ -344,6 +348,7 @@ class HDF5Source(EventSource):
     def close(self) -> None:
         self._datasets.clear()
         self._chunks.clear()
+        self._held = 0
         if self._file is not None:
             self._file.close()
             self._file = None
@@ -357,9 +362,10 @@ class HDF5Source(EventSource):
 
     def rows(self, group: str, name: str, lo: int, hi: int, copy: bool = True) -> np.ndarray:
         """Rows ``lo:hi`` of dataset ``group/name``: its chunks decoded by :func:`decode_chunk` (h5py
-        reads datasets of another layout), the last decoded chunk of each dataset kept, so stepping
-        through events or a pass in chunks decodes each chunk once. Without ``copy`` the result may
-        be a read-only view of a kept chunk."""
+        reads datasets of another layout) and kept, the least recently used dropped past
+        ``CHUNK_CACHE`` bytes (as h5py's own chunk cache would, ~1 MB a dataset), so stepping through
+        events or a pass in chunks decodes each chunk once, and a store of some 20 000 events is held
+        whole. Without ``copy`` the result may be a read-only view of a kept chunk."""
         ds = self._dataset(group, name)
         key = f"{group}/{name}"
         if key not in self._plans:
@@ -370,13 +376,14 @@ class HDF5Source(EventSource):
         rows = plan[0]
         parts = []
         for index in range(lo // rows, (hi - 1) // rows + 1):
-            held = self._chunks.get(key)
-            if held is not None and held[0] == index:
-                chunk = held[1]
-            else:
+            chunk = self._chunks.pop((key, index), None)
+            if chunk is None:
                 chunk = decode_chunk(ds, index, plan)
                 chunk.flags.writeable = False
-                self._chunks[key] = (index, chunk)
+                self._held += chunk.nbytes
+            self._chunks[(key, index)] = chunk  # the newest last
+            while self._held > CHUNK_CACHE and len(self._chunks) > 1:
+                self._held -= self._chunks.popitem(last=False)[1].nbytes
             base = index * rows
             a, b = max(lo, base) - base, min(hi, base + rows) - base
             if b > len(chunk):
