@@ -42,6 +42,7 @@ from events.source import (
     EventFileError,
     EventSource,
     good_tracks,
+    sanitize,
     track_issues,
     unexpected,
 )
@@ -138,6 +139,41 @@ def read(source: EventSource, start: int, stop: int, needs: Needs) -> EventBatch
     return batch
 
 
+ALL: dict[str, frozenset[str]] = {
+    "header": frozenset(HEADER),
+    **{name: frozenset(columns) for name, columns in COLLECTIONS.items()},
+}
+
+
+def read_whole(source: EventSource, start: int, stop: int) -> EventBatch:
+    """Events ``start:stop`` of ``source``, whole, as ``source.read`` gives them (sanitized, issues
+    noted). A local ntuple is read through the pass's memory map without uproot's array cache: the
+    source's own file would keep up to 100 MB of what a pass reads once."""
+    if _reader(source) is not _read_ntuple or not isinstance(source.path, Path):
+        return source.read(start, stop)
+    n = len(source)
+    stop = min(stop, n)
+    if start < 0 or start > stop:
+        raise EventFileError(source.path, f"event range {start}:{stop} is outside the file's {n} events")
+    try:
+        part = _read_ntuple(source, start, stop, ALL)
+        colls = {
+            name: Collection.from_columns(name, c.counts, c.columns) for name, c in part.collections().items()
+        }
+        whole = EventBatch.build(stop - start, dict(part.header), source=part.source, **colls)
+        clean, issues, dropped = sanitize(whole, first_event=start)
+    except EventFileError:
+        source._failed()
+        raise
+    except Exception as exc:
+        source._failed()
+        raise unexpected(source.path, exc, f"cannot read events {start}:{stop}") from exc
+    source.dropped_tracks += dropped
+    for line in issues:
+        source.note(line)
+    return clean
+
+
 def _reader(source: EventSource) -> Callable[[Any, int, int, Needs], EventBatch] | None:
     if isinstance(source, HDF5Source):
         return _read_hdf5
@@ -205,9 +241,10 @@ def _read_hdf5(source: HDF5Source, start: int, stop: int, needs: Needs) -> Event
 
 # local ntuples are read for a pass through a memory map of their own (uproot's MemmapSource): about
 # a third less CPU a pass than the file's own handle, whose reads go through fsspec and its thread.
-# The most recently used MAPPED of them stay open, the others are closed (their pages unmapped), so a
-# pass's memory stays bounded whatever the number of files.
-MAPPED = 2
+# Only the most recently used MAPPED of them stay open, the others are closed (their pages unmapped,
+# which count in the resident memory while mapped), so a pass's memory stays bounded by the file it is
+# reading, whatever the number of files.
+MAPPED = 1
 _TREES: OrderedDict[tuple[str, int, int], Any] = OrderedDict()
 
 

@@ -24,6 +24,7 @@ like a damaged one, and one whose server goes away during a scan ends that file'
 
 from __future__ import annotations
 
+import gc
 import glob
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
@@ -171,9 +172,13 @@ class DataSet(EventSource):
         self._open.move_to_end(k)
         self._forward(k, source)
         self.missing |= source.missing
+        closed = False
         while len(self._open) > self.max_open:
             _, old = self._open.popitem(last=False)
             old.close()
+            closed = True
+        if closed:  # uproot's file objects hold their caches in reference cycles: freed now, not later
+            gc.collect()
 
     def _forward(self, k: int, source: EventSource) -> None:
         """Record what the file's reader noted since last time, naming the file."""
@@ -365,10 +370,12 @@ class DataSet(EventSource):
     def _reread(self, k: int, lo: int, hi: int) -> EventBatch:
         """Events of file ``k`` a pass has read already: what the reader notes again (dropped tracks)
         was recorded the first time, so it is not recorded twice."""
+        from events import columnar
+
         try:
             source = self.source(k)
             seen, dropped = len(source.issues), source.dropped_tracks
-            batch = source.read(lo, hi)
+            batch = columnar.read_whole(source, lo, hi)
         except EventFileError:
             self._drop(k)
             raise
