@@ -165,7 +165,7 @@ def filter_pass(data: DataSet, where: str) -> tuple[int, int]:
     """``main.py filter --json``'s pass (the selection): events passed, events read."""
     selection = Selection(data, filtering.parse(where), CHUNK, ProgressBar(text_io.StringIO()))
     selection.run()
-    return len(selection.selected), selection.total
+    return selection.passed, selection.total
 
 
 def filter_events_pass(data: DataSet, where: str) -> tuple[list[EventBatch], int]:

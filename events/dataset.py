@@ -24,7 +24,6 @@ like a damaged one, and one whose server goes away during a scan ends that file'
 
 from __future__ import annotations
 
-import gc
 import glob
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
@@ -172,13 +171,9 @@ class DataSet(EventSource):
         self._open.move_to_end(k)
         self._forward(k, source)
         self.missing |= source.missing
-        closed = False
         while len(self._open) > self.max_open:
             _, old = self._open.popitem(last=False)
             old.close()
-            closed = True
-        if closed:  # uproot's file objects hold their caches in reference cycles: freed now, not later
-            gc.collect()
 
     def _forward(self, k: int, source: EventSource) -> None:
         """Record what the file's reader noted since last time, naming the file."""
