@@ -248,26 +248,28 @@ MAPPED = 1
 _TREES: OrderedDict[tuple[str, int, int], Any] = OrderedDict()
 
 
-def _pass_tree(source: Any) -> Any:
-    """The ntuple's tree for a pass: memory-mapped for a local file, the source's own for a URL."""
+def _mapped_tree(path: Path, entries: int) -> Any | None:
+    """The ntuple ``path``'s tree through a memory map (the most recent MAPPED kept), None where the
+    file cannot be mapped or no longer holds ``entries`` entries (not the file the data set counted)."""
     import uproot
 
     from events import rootio
 
-    if not isinstance(source.path, Path):
-        return source.tree
     try:
-        stat = source.path.stat()
-        key = (str(source.path.resolve()), stat.st_mtime_ns, stat.st_size)
+        stat = path.stat()
+        key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
     except OSError:
-        return source.tree
+        return None
     tree = _TREES.pop(key, None)
     if tree is None:
-        file = uproot.open(source.path, handler=uproot.MemmapSource, array_cache=None)
-        tree = file[rootio.TREE]
-        if tree.num_entries != source.tree.num_entries:  # not the file the source opened
+        try:
+            file = uproot.open(path, handler=uproot.MemmapSource, array_cache=None)
+            tree = file[rootio.TREE]
+        except Exception:  # the source's own handle says what is wrong
+            return None
+        if tree.num_entries != entries:
             file.close()
-            return source.tree
+            return None
     _TREES[key] = tree
     while len(_TREES) > MAPPED:
         _, old = _TREES.popitem(last=False)
@@ -275,7 +277,42 @@ def _pass_tree(source: Any) -> Any:
     return tree
 
 
+def _pass_tree(source: Any) -> Any:
+    """The ntuple's tree for a pass: memory-mapped for a local file, the source's own for a URL."""
+    if not isinstance(source.path, Path):
+        return source.tree
+    tree = _mapped_tree(source.path, int(source.tree.num_entries))
+    return source.tree if tree is None else tree
+
+
+def read_ntuple_file(
+    path: Path, entries: int, start: int, stop: int, needs: Needs
+) -> tuple[EventBatch, list[str], int] | None:
+    """Columns of entries ``start:stop`` of a local ntuple the data set has opened and checked before,
+    read through its memory map alone (no ``NtupleSource`` opened again for a pass): the partial
+    batch, the lines its reader would note, the tracks dropped. None where the file cannot be mapped
+    (the caller opens it as usual); a failure is one ``EventFileError`` naming the file."""
+    tree = _mapped_tree(path, entries)
+    if tree is None:
+        return None
+    from events import rootclasses
+
+    try:
+        batch = _read_tree(tree, path, start, min(stop, entries), needs)
+        return _drop_bad_tracks(batch, start)
+    except EventFileError:
+        rootclasses.forget()
+        raise
+    except Exception as exc:
+        rootclasses.forget()
+        raise unexpected(path, exc, f"cannot read events {start}:{stop}") from exc
+
+
 def _read_ntuple(source: Any, start: int, stop: int, needs: Needs) -> EventBatch:
+    return _read_tree(_pass_tree(source), source.path, start, stop, needs)
+
+
+def _read_tree(tree: Any, path: Any, start: int, stop: int, needs: Needs) -> EventBatch:
     from events import remote, rootio
 
     branches: list[str] = list(needs.get("header", ()))
@@ -284,11 +321,11 @@ def _read_ntuple(source: Any, start: int, stop: int, needs: Needs) -> EventBatch
             branches.append(rootio.counter_name(coll))
             branches += [b for column in sorted(wanted) for b in rootio.branch_names(coll, column)]
     try:
-        arrays = _pass_tree(source).arrays(
+        arrays = tree.arrays(
             branches, entry_start=start, entry_stop=stop, library="ak", how=dict, array_cache=None
         )
     except Exception as exc:
-        raise remote.read_error(source.path, exc, f"cannot read entries {start}:{stop}") from exc
+        raise remote.read_error(path, exc, f"cannot read entries {start}:{stop}") from exc
     header = {name: _coerce(np.asarray(arrays[name]), HEADER[name]) for name in needs.get("header", ())}
     colls = {}
     for coll, wanted in needs.items():
@@ -305,12 +342,12 @@ def _read_ntuple(source: Any, start: int, stop: int, needs: Needs) -> EventBatch
                 branch_counts, flat = rootio._counts_and_content(arrays[name])
                 if not np.array_equal(branch_counts, counts):
                     counter = rootio.counter_name(coll)
-                    raise EventFileError(source.path, f"branch {name} does not match {counter}")
+                    raise EventFileError(path, f"branch {name} does not match {counter}")
                 parts.append(flat)
             values = np.stack(parts, axis=-1) if spec[column][1] else parts[0]
             cols[column] = _coerce(values, spec[column])
         colls[coll] = Collection(coll, offsets, cols)
-    return _partial(stop - start, header, colls, str(source.path))
+    return _partial(stop - start, header, colls, str(path))
 
 
 def concat(parts: list[EventBatch]) -> EventBatch:

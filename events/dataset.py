@@ -140,6 +140,7 @@ class DataSet(EventSource):
         self._issues_seen: dict[int, int] = {}  # file number -> issue lines of its source forwarded
         self._unreadable: set[int] = set()  # files a read failed in (recorded once)
         self._failed_take: set[int] = set()  # files that failed when whole events were read again
+        self._ntuples: set[int] = set()  # local ntuples: a columnar pass reads them without a source
         self.left_out: list[Location] = []  # files (or the rest of files) whose events are not in a pass
         self.files: list[Location] = []
         lengths: list[int] = []
@@ -154,6 +155,8 @@ class DataSet(EventSource):
                 continue
             self.files.append(path)
             lengths.append(len(source))
+            if type(source).__name__ == "NtupleSource" and isinstance(path, Path):
+                self._ntuples.add(len(self.files) - 1)
             self._keep(len(self.files) - 1, source)
         if not self.files:
             if len(errors) == 1:
@@ -240,6 +243,16 @@ class DataSet(EventSource):
                 yield k, lo, hi
 
     def _read_piece(self, k: int, lo: int, hi: int, needs: Needs | None = None) -> EventBatch:
+        if needs is not None and k in self._ntuples and k not in self._open:
+            from events import columnar
+
+            read = columnar.read_ntuple_file(Path(self.files[k]), int(self.lengths[k]), lo, hi, needs)
+            if read is not None:  # (None: not mappable now; opened as usual below)
+                batch, issues, dropped = read
+                for line in issues:
+                    self.note(f"{self.files[k]}: {line}")
+                self.dropped_tracks += dropped
+                return batch
         try:
             source = self.source(k)
             dropped = source.dropped_tracks
