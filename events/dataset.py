@@ -29,12 +29,16 @@ from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from events.io import SUFFIXES, open_events
 from events.model import EventBatch
 from events.source import EventFileError, EventSource, Location, is_url, location
+
+if TYPE_CHECKING:  # events.columnar (numba, h5py) is imported by the passes that use it
+    from events.columnar import Needs
 
 MAX_OPEN = 3  # files kept open between reads: the one being read and its neighbours (~30 MB each for HDF5)
 GLOB_CHARACTERS = frozenset("*?[")
@@ -107,10 +111,15 @@ def _label(spec: Spec) -> str:
 
 @dataclass(frozen=True)
 class Chunk:
-    """Events of one pass of :meth:`DataSet.scan`: the batch and the global index of each of its events."""
+    """Events of one pass of :meth:`DataSet.scan`: the batch and the global index of each of its events.
+
+    A scan with ``needs`` gives partial batches (``events.columnar``: only the columns asked for);
+    ``pieces`` says where the chunk's events are, (file, local start, local stop) per file, for
+    reading the whole of some of them again (:meth:`DataSet.take`)."""
 
     batch: EventBatch
     index: np.ndarray  # int64, global event index per event of ``batch``
+    pieces: tuple[tuple[int, int, int], ...] = ()
 
     @property
     def start(self) -> int:
@@ -130,6 +139,8 @@ class DataSet(EventSource):
         self._open: OrderedDict[int, EventSource] = OrderedDict()  # file number -> source, LRU first
         self._issues_seen: dict[int, int] = {}  # file number -> issue lines of its source forwarded
         self._unreadable: set[int] = set()  # files a read failed in (recorded once)
+        self._failed_take: set[int] = set()  # files that failed when whole events were read again
+        self._ntuples: set[int] = set()  # local ntuples: a columnar pass reads them without a source
         self.left_out: list[Location] = []  # files (or the rest of files) whose events are not in a pass
         self.files: list[Location] = []
         lengths: list[int] = []
@@ -144,6 +155,8 @@ class DataSet(EventSource):
                 continue
             self.files.append(path)
             lengths.append(len(source))
+            if type(source).__name__ == "NtupleSource" and isinstance(path, Path):
+                self._ntuples.add(len(self.files) - 1)
             self._keep(len(self.files) - 1, source)
         if not self.files:
             if len(errors) == 1:
@@ -229,11 +242,26 @@ class DataSet(EventSource):
             if hi > lo:
                 yield k, lo, hi
 
-    def _read_piece(self, k: int, lo: int, hi: int) -> EventBatch:
+    def _read_piece(self, k: int, lo: int, hi: int, needs: Needs | None = None) -> EventBatch:
+        if needs is not None and k in self._ntuples and k not in self._open:
+            from events import columnar
+
+            read = columnar.read_ntuple_file(Path(self.files[k]), int(self.lengths[k]), lo, hi, needs)
+            if read is not None:  # (None: not mappable now; opened as usual below)
+                batch, issues, dropped = read
+                for line in issues:
+                    self.note(f"{self.files[k]}: {line}")
+                self.dropped_tracks += dropped
+                return batch
         try:
             source = self.source(k)
             dropped = source.dropped_tracks
-            batch = source.read(lo, hi)
+            if needs is None:
+                batch = source.read(lo, hi)
+            else:
+                from events import columnar
+
+                batch = columnar.read(source, lo, hi, needs)
         except EventFileError:
             self._drop(k)
             raise
@@ -263,42 +291,105 @@ class DataSet(EventSource):
             return parts[0]
         return EventBatch.concat(parts) if parts else EventBatch.empty()
 
-    def scan(self, size: int = 10_000) -> Iterator[Chunk]:
+    def scan(self, size: int = 10_000, needs: Needs | None = None) -> Iterator[Chunk]:
         """Every event once, in chunks of at most ``size`` events (which may span files).
 
         A file whose events cannot be read is recorded in ``issues`` once and the rest of it is
-        skipped; the chunk's ``index`` says which global events it holds.
+        skipped; the chunk's ``index`` says which global events it holds. With ``needs`` (header /
+        collection -> columns, ``events.columnar.needs_of``) the batches are partial: only those
+        columns are read where the format allows (``events.columnar.read``).
         """
         if size < 1:
             raise ValueError("chunk size must be positive")
         parts: list[EventBatch] = []
         indices: list[np.ndarray] = []
+        pieces: list[tuple[int, int, int]] = []
         held = 0
         for k, length in enumerate(int(n) for n in self.lengths):
             base, lo = int(self.offsets[k]), 0
-            while lo < length:
+            while lo < length and k not in self._unreadable:  # (a file may fail a take() meanwhile)
                 hi = min(lo + size - held, length)
                 try:
-                    parts.append(self._read_piece(k, lo, hi))
+                    parts.append(self._read_piece(k, lo, hi, needs))
                 except EventFileError as exc:
-                    if k not in self._unreadable:
-                        self._unreadable.add(k)
-                        self.left_out.append(self.files[k])
-                        self.note(f"{exc}; the rest of the file is left out")
+                    self._leave_out(k, exc)
                     break  # on with the next file
                 indices.append(np.arange(base + lo, base + hi, dtype=np.int64))
+                pieces.append((k, lo, hi))
                 held += hi - lo
                 lo = hi
                 if held == size:
-                    yield self._chunk(parts, indices)
-                    parts, indices, held = [], [], 0
+                    yield self._chunk(parts, indices, pieces, needs is not None)
+                    parts, indices, pieces, held = [], [], [], 0
         if parts:
-            yield self._chunk(parts, indices)
+            yield self._chunk(parts, indices, pieces, needs is not None)
+
+    def _leave_out(self, k: int, exc: EventFileError) -> None:
+        """Record once that the rest of file ``k`` is left out of a pass, and why."""
+        if k not in self._unreadable:
+            self._unreadable.add(k)
+            self.left_out.append(self.files[k])
+            self.note(f"{exc}; the rest of the file is left out")
 
     @staticmethod
-    def _chunk(parts: list[EventBatch], indices: list[np.ndarray]) -> Chunk:
-        batch = parts[0] if len(parts) == 1 else EventBatch.concat(parts)
-        return Chunk(batch, np.concatenate(indices))
+    def _chunk(
+        parts: list[EventBatch], indices: list[np.ndarray], pieces: list[tuple[int, int, int]], partial: bool
+    ) -> Chunk:
+        if len(parts) == 1:
+            batch = parts[0]
+        elif partial:
+            from events import columnar
+
+            batch = columnar.concat(parts)
+        else:
+            batch = EventBatch.concat(parts)
+        return Chunk(batch, np.concatenate(indices), tuple(pieces))
+
+    def take(self, chunk: Chunk, rows: np.ndarray) -> tuple[EventBatch, np.ndarray]:
+        """The whole events ``rows`` (positions in ``chunk``) of a chunk of :meth:`scan`, read again
+        (per file, the span from the first to the last of them), and the rows they are: a file that
+        fails now is left out as in ``scan`` (recorded once; the scan reads no more of it) and its
+        rows are not among them. :meth:`lost` counts the chunk's events of such files."""
+        rows = np.asarray(rows, dtype=np.int64)
+        parts: list[EventBatch] = []
+        kept: list[np.ndarray] = []
+        first = 0
+        for k, lo, hi in chunk.pieces:
+            mine = rows[(rows >= first) & (rows < first + hi - lo)] - first
+            if len(mine):
+                a, b = lo + int(mine[0]), lo + int(mine[-1]) + 1
+                try:
+                    batch = self._reread(k, a, b)
+                except EventFileError as exc:
+                    self._leave_out(k, exc)
+                    self._failed_take.add(k)
+                else:
+                    parts.append(batch.take(mine - int(mine[0])))
+                    kept.append(mine + first)
+            first += hi - lo
+        picked = parts[0] if len(parts) == 1 else EventBatch.concat(parts) if parts else EventBatch.empty()
+        return picked, np.concatenate(kept) if kept else np.zeros(0, dtype=np.int64)
+
+    def lost(self, chunk: Chunk) -> int:
+        """The events of ``chunk`` whose files failed a :meth:`take` (not read, as far as a pass is
+        concerned: they are left out like the rest of their files)."""
+        return sum(hi - lo for k, lo, hi in chunk.pieces if k in self._failed_take)
+
+    def _reread(self, k: int, lo: int, hi: int) -> EventBatch:
+        """Events of file ``k`` a pass has read already: what the reader notes again (dropped tracks)
+        was recorded the first time, so it is not recorded twice."""
+        from events import columnar
+
+        try:
+            source = self.source(k)
+            seen, dropped = len(source.issues), source.dropped_tracks
+            batch = columnar.read_whole(source, lo, hi)
+        except EventFileError:
+            self._drop(k)
+            raise
+        del source.issues[seen:]
+        source.dropped_tracks = dropped
+        return batch
 
     def chunks(self, size: int = 1000) -> Iterator[EventBatch]:
         """The batches of :meth:`scan` (damaged files skipped and recorded)."""

@@ -53,4 +53,6 @@ def track_bz(event_bz: ArrayLike, z0: ArrayLike) -> NDArray[np.float64]:
     """
     bz = np.asarray(event_bz, dtype=np.float64)
     is_map = np.abs(bz - np.float32(IP_BZ)) < 1e-6  # header.bz is float32
+    if not is_map.any():  # constant fields only (generated events): no profile to look up
+        return np.broadcast_to(bz, np.broadcast_shapes(bz.shape, np.shape(z0))).astype(np.float64)
     return np.where(is_map, bz_at(z0), bz)

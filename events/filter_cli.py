@@ -66,38 +66,62 @@ def _check_output(path: Path, inputs: list[Location]) -> None:
 
 
 class Selection:
-    """Passes over a data set, yielding the selected events of each chunk and recording their IDs."""
+    """Passes over a data set, yielding the selected events of each chunk and recording their IDs.
+
+    The filter is evaluated columnar (``events.columnar``): only the columns its variables need
+    are read, and the whole events of a chunk are read again only for the events that pass, when
+    :meth:`batches` is asked for them (``-o``); :meth:`run` records the selection alone."""
 
     def __init__(self, data: DataSet, flt: filtering.EventFilter, chunk_size: int, bar: ProgressBar) -> None:
         self.data = data
         self.filter = flt
         self.chunk_size = chunk_size
         self.bar = bar
-        self.selected: list[dict[str, Any]] = []
+        self._picked: list[np.ndarray] = []  # per chunk: (file, experiment, run, event) of each selected
         self.total = 0
 
+    @property
+    def passed(self) -> int:
+        """How many events passed so far."""
+        return sum(map(len, self._picked))
+
+    @property
+    def selected(self) -> list[dict[str, Any]]:
+        """``{"file", "experiment", "run", "event"}`` of every selected event so far, in data-set order
+        (kept as arrays during the pass: 32 bytes an event, not a dict)."""
+        picked = np.concatenate(self._picked) if self._picked else np.zeros((0, 4), dtype=np.int64)
+        names = [str(f) for f in self.data.files]
+        return [
+            {"file": names[k], "experiment": exp, "run": run, "event": event}
+            for k, exp, run, event in picked.tolist()
+        ]
+
+    def run(self) -> None:
+        """The pass without the events: ``selected`` and ``total`` only."""
+        for _ in self._pass(events=False):
+            pass
+
     def batches(self) -> Iterator[EventBatch]:
+        """The pass, yielding the whole selected events of each chunk where any pass."""
+        yield from self._pass(events=True)
+
+    def _pass(self, events: bool) -> Iterator[EventBatch]:
+        from events.columnar import Kernels
+
         n = len(self.data)
         done = 0
-        for chunk in self.data.scan(self.chunk_size):
-            rows = np.flatnonzero(self.filter(chunk.batch))
-            picked = chunk.batch.take(rows)
+        for chunk in self.data.scan(self.chunk_size, needs=self.filter.needs()):
+            rows = np.flatnonzero(self.filter.on_kernels(Kernels(chunk.batch), chunk.batch))
+            picked = None
+            if events and len(rows):  # rows: those still readable (a file may fail the second read)
+                picked, rows = self.data.take(chunk, rows)
             files = self.data.file_of(chunk.index[rows])
-            header = picked.header
-            for k, exp, run, event in zip(
-                files.tolist(),
-                header["experiment"].tolist(),
-                header["run"].tolist(),
-                header["event"].tolist(),
-                strict=True,
-            ):
-                self.selected.append(
-                    {"file": str(self.data.files[k]), "experiment": exp, "run": run, "event": event}
-                )
-            self.total += len(chunk.batch)
+            header = [chunk.batch.header[k][rows] for k in ("experiment", "run", "event")]
+            self._picked.append(np.stack([files, *header], axis=1).astype(np.int64))
+            self.total += len(chunk.batch) - (self.data.lost(chunk) if picked is not None else 0)
             done = int(chunk.index[-1]) + 1 if len(chunk.index) else done
             self.bar(done, n, "events")
-            if len(picked):
+            if picked is not None and len(picked):
                 yield picked
         if done < n or n == 0:  # files left out part-way: the bar still ends
             self.bar(n, n, "events")
@@ -134,18 +158,18 @@ def run(args: argparse.Namespace) -> int:
                 if args.output is not None:
                     io.write(args.output, selection.batches(), inputs=data.files)
                 else:
-                    for _ in selection.batches():
-                        pass
+                    selection.run()
         except (OSError, EventFileError) as exc:  # OutputError names the file and what became of the old one
             _print_issues(data.issues)
             print(f"filter: {exc}", file=sys.stderr)
             return 2
         issues, left_out = list(data.issues), bool(data.left_out)
-    passed = len(selection.selected)
+    selected = selection.selected
+    passed = len(selected)
     if args.json:
-        print(json.dumps({"selected": selection.selected, "passed": passed, "total": selection.total}))
+        print(json.dumps({"selected": selected, "passed": passed, "total": selection.total}))
     else:
-        for row in selection.selected:
+        for row in selected:
             print(f"{row['file']}\t{row['experiment']}\t{row['run']}\t{row['event']}")
     wrote = f"; wrote {args.output}" if args.output is not None else ""
     print(f"filter: {passed} of {selection.total} events pass {flt.text!r}{wrote}", file=sys.stderr)

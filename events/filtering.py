@@ -85,22 +85,30 @@ def muon_pair(b: EventBatch) -> tuple[np.ndarray, np.ndarray]:
     return _best_rows(probability, t, positive), _best_rows(probability, t, negative)
 
 
-def _muon_four_vectors(b: EventBatch, rows: np.ndarray) -> np.ndarray:
+def _muon_four_vectors(b: EventBatch, rows: np.ndarray, events: np.ndarray) -> np.ndarray:
+    """Four-vectors of the flat track ``rows`` (of the batch's ``events``) as muons."""
     t = b.tracks
-    bz = field.track_bz(b.header["bz"][t.event_index()[rows]], t["z0"][rows])
+    bz = field.track_bz(b.header["bz"][events], t["z0"][rows])
     p3 = helix.momentum(t["phi0"][rows], t["omega"][rows], t["tan_lambda"][rows], bz)
     return kinematics.four_vector(p3, kinematics.MASS[13])
+
+
+def recoil_of_pair(b: EventBatch, plus: np.ndarray, minus: np.ndarray) -> np.ndarray:
+    """Per event, M_recoil against the tracks ``plus`` and ``minus`` (flat rows, -1: none) as muons;
+    NaN where either is missing. Reads ``header.bz`` and the tracks' z0, phi0, omega, tan_lambda."""
+    ok = (plus >= 0) & (minus >= 0)
+    out = np.full(len(plus), np.nan)
+    if ok.any():
+        events = np.flatnonzero(ok)
+        p4 = _muon_four_vectors(b, plus[ok], events) + _muon_four_vectors(b, minus[ok], events)
+        out[ok] = kinematics.mass(kinematics.recoil(p4))
+    return out
 
 
 def _recoil_mass(b: EventBatch) -> np.ndarray:
     """M_recoil = sign(M^2) sqrt(|M^2|) of P_beam - p(mu+) - p(mu-), as ``events.candidate.evaluate``."""
     plus, minus = muon_pair(b)
-    ok = (plus >= 0) & (minus >= 0)
-    out = np.full(len(b), np.nan)
-    if ok.any():
-        p4 = _muon_four_vectors(b, plus[ok]) + _muon_four_vectors(b, minus[ok])
-        out[ok] = kinematics.mass(kinematics.recoil(p4))
-    return out
+    return recoil_of_pair(b, plus, minus)
 
 
 def _neutral_photon_mask(b: EventBatch) -> np.ndarray:
@@ -115,9 +123,14 @@ def hardest_photon(b: EventBatch) -> np.ndarray:
 
 def _photon_cms_energy(b: EventBatch) -> np.ndarray:
     """E*_gamma = (P_beam . p_gamma) / sqrt(s) of the hardest photon, massless, as the candidate tool."""
-    rows = hardest_photon(b)
+    return photon_cms_energy_of(b, hardest_photon(b))
+
+
+def photon_cms_energy_of(b: EventBatch, rows: np.ndarray) -> np.ndarray:
+    """Per event, E* of the ECL cluster ``rows`` (flat rows, -1: none, NaN there) as a massless photon.
+    Reads the clusters' energy, theta and phi."""
     ok = rows >= 0
-    out = np.full(len(b), np.nan)
+    out = np.full(len(rows), np.nan)
     if ok.any():
         c, k = b.ecl, rows[ok]
         energy, theta, phi = (c[name][k].astype(np.float64) for name in ("energy", "theta", "phi"))
@@ -236,6 +249,19 @@ class EventFilter:
     def __call__(self, batch: EventBatch) -> np.ndarray:
         values = {name: QUANTITIES[name][0](batch) for name in self.names}
         return self._evaluate(values, batch.header["l1_bits"], len(batch))
+
+    def on_kernels(self, values: Callable[[str], np.ndarray], batch: EventBatch) -> np.ndarray:
+        """The mask over ``batch`` (partial or whole) with each variable from ``values(name)``
+        (``events.columnar.Kernels`` of the batch: the same numbers as the functions of QUANTITIES)."""
+        chosen = {name: values(name) for name in self.names}
+        return self._evaluate(chosen, batch.header["l1_bits"], len(batch))
+
+    def needs(self) -> dict[str, frozenset[str]]:
+        """The columns evaluating this filter reads (``events.columnar.needs_of``), with the L1 word
+        and the event ID."""
+        from events import columnar
+
+        return columnar.needs_of(sorted(self.names), header=("experiment", "run", "event", "l1_bits"))
 
     def on_columns(self, columns: Mapping[str, np.ndarray], l1_bits: np.ndarray) -> np.ndarray:
         """The mask over a table of per-event values already computed (``events.summary``'s

@@ -157,6 +157,33 @@ class EventSource:
         return f"{type(self).__name__}({str(self.path)!r}, {len(self)} events)"
 
 
+def good_tracks(tracks: Collection) -> np.ndarray:
+    """Per flat track row: whether its helix is finite (the tracks :func:`sanitize` keeps)."""
+    good = np.ones(tracks.size, dtype=bool)
+    for name in HELIX:
+        good &= np.isfinite(tracks[name])
+    return good
+
+
+def track_issues(counts: np.ndarray, bad_event_of: np.ndarray | None, first_event: int) -> list[str]:
+    """The lines :func:`sanitize` records: events with implausibly many tracks (``counts`` per event,
+    before any is dropped), then the dropped tracks (``bad_event_of``: the event of each, or None)."""
+    big = np.flatnonzero(counts > PLAUSIBLE_TRACKS)
+    issues = [
+        f"event {first_event + int(i)} has {int(counts[i])} tracks, more than the {PLAUSIBLE_TRACKS} "
+        "a Belle II event plausibly holds"
+        for i in big
+    ]
+    if bad_event_of is not None and len(bad_event_of):
+        bad_events = np.unique(bad_event_of)
+        shown = ", ".join(str(first_event + int(e)) for e in bad_events[:10])
+        more = "" if len(bad_events) <= 10 else f" and {len(bad_events) - 10} more"
+        issues.append(
+            f"dropped {len(bad_event_of)} track(s) with a NaN or infinite helix (events {shown}{more})"
+        )
+    return issues
+
+
 def sanitize(batch: EventBatch, first_event: int = 0) -> tuple[EventBatch, list[str], int]:
     """Drop tracks whose helix is not finite; report them and implausible multiplicities.
 
@@ -164,25 +191,13 @@ def sanitize(batch: EventBatch, first_event: int = 0) -> tuple[EventBatch, list[
     Returns (clean batch, issue lines, number of dropped tracks).
     """
     tracks = batch.tracks
-    issues: list[str] = []
     counts = tracks.counts
-    big = np.flatnonzero(counts > PLAUSIBLE_TRACKS)
-    issues += [
-        f"event {first_event + int(i)} has {int(counts[i])} tracks, more than the {PLAUSIBLE_TRACKS} "
-        "a Belle II event plausibly holds"
-        for i in big
-    ]
-    good = np.ones(tracks.size, dtype=bool)
-    for name in HELIX:
-        good &= np.isfinite(tracks[name])
+    good = good_tracks(tracks)
     n_bad = int(tracks.size - good.sum())
     if n_bad == 0:
-        return batch, issues, 0
+        return batch, track_issues(counts, None, first_event), 0
     event_of = tracks.event_index()
-    bad_events = np.unique(event_of[~good])
-    shown = ", ".join(str(first_event + int(e)) for e in bad_events[:10])
-    more = "" if len(bad_events) <= 10 else f" and {len(bad_events) - 10} more"
-    issues.append(f"dropped {n_bad} track(s) with a NaN or infinite helix (events {shown}{more})")
+    issues = track_issues(counts, event_of[~good], first_event)
     # position of every old track among the surviving tracks of its event, -1 if dropped
     kept = np.concatenate(([0], np.cumsum(good)))  # surviving tracks before each row, over the batch
     new_local = np.where(good, kept[:-1] - kept[tracks.offsets[:-1]][event_of], -1)

@@ -109,13 +109,27 @@ def _names(bits: int, labels: tuple[str, ...]) -> list[str]:
     return [name for k, name in enumerate(labels) if bits >> k & 1]
 
 
+def summary_needs() -> dict[str, frozenset[str]]:
+    """The columns the summary reads (``events.columnar.needs_of`` of its columns and flags)."""
+    from events import columnar
+
+    flags = [filtering.parse(text) for text in FLAGS.values()]
+    names = {*QUANTITY_COLUMNS, *(name for flag in flags for name in flag.names)}
+    return columnar.needs_of(sorted(names), header=(*ID_COLUMNS, "l1_bits"))
+
+
 def summarize(
     data: DataSet,
     chunk_size: int = CHUNK,
     progress: Progress | None = None,
     cancel: Cancel | None = None,
+    columnar: bool = True,
 ) -> EventSummary:
-    """The summary table of every event of ``data`` (damaged files skipped, see ``DataSet.scan``)."""
+    """The summary table of every event of ``data`` (damaged files skipped, see ``DataSet.scan``).
+
+    ``columnar`` (the default): only the columns the table needs are read and every column is
+    computed by ``events.columnar``'s kernels; False: whole events are read and the columns computed
+    by ``events.filtering.QUANTITIES``' functions. The tables are the same, bit for bit."""
     flags = [filtering.parse(text) for text in FLAGS.values()]
     parts: dict[str, list[np.ndarray]] = {
         name: [] for name in ("index", "file", "local", *ID_COLUMNS, *QUANTITY_COLUMNS, "l1_bits", "flags")
@@ -123,7 +137,13 @@ def summarize(
     total = len(data)
     done = 0
     cancelled = False
-    for chunk in data.scan(chunk_size):
+    if columnar:
+        from events import columnar as kernels
+
+        chunks = data.scan(chunk_size, needs=summary_needs())
+    else:
+        chunks = data.scan(chunk_size)
+    for chunk in chunks:
         batch = chunk.batch
         file = data.file_of(chunk.index).astype(np.int32)
         parts["index"].append(chunk.index)
@@ -131,12 +151,19 @@ def summarize(
         parts["local"].append(chunk.index - data.offsets[file])
         for name in ID_COLUMNS:
             parts[name].append(batch.header[name].astype(np.int64))
-        for name in QUANTITY_COLUMNS:
-            parts[name].append(filtering.QUANTITIES[name][0](batch))
         parts["l1_bits"].append(batch.header["l1_bits"].astype(np.uint64))
         bits = np.zeros(len(batch), dtype=np.uint8)
-        for k, flag in enumerate(flags):
-            bits |= flag(batch).astype(np.uint8) << np.uint8(k)
+        if columnar:
+            values = kernels.Kernels(batch)
+            for name in QUANTITY_COLUMNS:
+                parts[name].append(values(name))
+            for k, flag in enumerate(flags):
+                bits |= flag.on_kernels(values, batch).astype(np.uint8) << np.uint8(k)
+        else:
+            for name in QUANTITY_COLUMNS:
+                parts[name].append(filtering.QUANTITIES[name][0](batch))
+            for k, flag in enumerate(flags):
+                bits |= flag(batch).astype(np.uint8) << np.uint8(k)
         parts["flags"].append(bits)
         done += len(batch)
         if progress:

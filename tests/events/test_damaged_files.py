@@ -137,8 +137,15 @@ def test_no_subcommand_prints_a_traceback(command: str, damaged: dict[str, Path]
         out = tmp_path / name
         out.mkdir()
         done = run_main(*SUBCOMMANDS[command](path, out), drop_env=("DISPLAY",), timeout=120)
-        assert done.returncode != 0, (name, done.stdout)
         assert "Traceback" not in done.stderr, (name, done.stderr)
+        if command == "summary" and done.returncode == 0:
+            # the summary reads only its columns (events.columnar): flipped bits in others (tracks/cov,
+            # klm/y, ... of flipped1) leave it as the undamaged store's, which it must then be
+            assert name.startswith("flipped"), (name, done.stdout)
+            good = run_main("summary", str(path.parent / "good.h5"), "--json", drop_env=("DISPLAY",))
+            assert done.stdout.replace(path.name, "good.h5") == good.stdout, name
+            continue
+        assert done.returncode != 0, (name, done.stdout)
         last = done.stderr.strip().splitlines()[-1]
         assert last.startswith(f"{command}: {path}: "), (name, done.stderr)
         assert not (out / "h.root").exists()

@@ -1,4 +1,5 @@
-"""The data-at-scale benchmark's quick mode runs end to end and prints its figures and ratios."""
+"""The data-at-scale benchmark's quick mode runs end to end and prints its figures and ratios (on fewer
+events and files than its own --quick, to keep the test short: the figures' shape is what is checked)."""
 
 from __future__ import annotations
 
@@ -12,13 +13,19 @@ RATIOS = {
     "summary_vs_plain_loop",
     "filter_vs_plain_loop",
     "summary_events_per_s_per_core",
+    "filter_events_per_s_per_core",
+    "first_event_under_1s",
+    "random_event_under_50ms",
     "random_event_under_5ms",
     "memory_flat",
 }
+EVENTS = 6000
+SMALL = ["--events", str(EVENTS), "--files", "4", "--small-files", "2", "--copies", "2", "--picks", "5"]
+SMALL += ["--plain-events", "600"]
 
 
 def test_quick_mode_measures_ours_and_the_plain_loop_side_by_side() -> None:
-    command = [sys.executable, str(ROOT / "benchmarks" / "dataset_scale.py"), "--quick"]
+    command = [sys.executable, str(ROOT / "benchmarks" / "dataset_scale.py"), "--quick", *SMALL]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout)
@@ -28,18 +35,21 @@ def test_quick_mode_measures_ours_and_the_plain_loop_side_by_side() -> None:
         assert entry["value"] > 0, name
         assert entry["against"], name
     gen = report["generated"]
-    assert gen["set_up"]["events"] == 20_000
+    assert gen["set_up"]["events"] == EVENTS
     assert {p.rsplit(".", 1)[1] for p in gen["set_up"]["files"]} == {"h5", "root"}
-    assert gen["summary"]["events"] == gen["filter"]["events"] == 20_000
-    assert 0 < gen["filter"]["passed"] < 20_000
+    assert gen["summary"]["events"] == gen["filter"]["events"] == EVENTS
+    assert gen["filter_with_events"]["events"] == EVENTS
+    assert 0 < gen["filter"]["passed"] == gen["filter_with_events"]["passed"] < EVENTS
     # the plain loop computes what the summary and the filter do, event by event
     assert gen["plain_loop"]["summary"]["same_as_ours"] is True
     assert gen["plain_loop"]["filter"]["same_as_ours"] is True
     fills = gen["histogram_fill"]
     assert fills["numpy"]["entries"] == fills["numba"]["entries"]
     assert gen["skim_write"]["events"] == gen["filter"]["passed"]
+    assert gen["random_event"]["picks"] == 5
+    assert gen["random_event"]["max_ms"] >= gen["random_event"]["median_ms"]
     memory = gen["memory"]
-    assert memory["small"]["events"] < memory["large"]["events"] == 20_000
+    assert memory["small"]["events"] < memory["large"]["events"] == EVENTS
     assert memory["large"]["peak_MB"] > memory["large"]["rss_before_MB"] > 0
     if MDST_SAMPLE.exists():
         assert report["mdst"]["summary"]["events"] == report["mdst"]["set_up"]["copies"] * 10

@@ -1,0 +1,513 @@
+"""Columnar passes: read only the columns a pass needs, compute every variable with whole-array kernels.
+
+The summary (``events.summary``) and the filter (``events.filtering``, ``main.py filter``) need a
+handful of the ~70 columns of an event: the header's ID, field and L1 word, the tracks' helix,
+charge and PID, the ECL clusters' energy, direction, hypotheses and track match, the MC offsets.
+:func:`read` reads just those of events ``start:stop`` of a file into a *partial* ``EventBatch``
+(the collections carry their offsets and the columns asked for, nothing else), and
+:func:`quantities` computes the filter's variables (``events.filtering.QUANTITIES``) of such a batch:
+
+* this project's HDF5 store: each needed dataset's rows (``HDF5Source.rows``: its chunks read as
+  stored, inflated by libdeflate and un-shuffled by numpy, the last one of each dataset kept);
+* this project's ntuple: only the needed branches (``tree.arrays`` of them);
+* anything else (Belle II mdst, whose objects need the mdst reader's conversion; Phoenix JSON):
+  the whole events, read as always.
+
+The result is the same, bit for bit, as the per-batch functions of ``QUANTITIES`` give on fully
+read events (``tests/events/test_columnar.py``): tracks with a non-finite helix are dropped as
+``events.source.sanitize`` drops them (with its lines in the file's ``issues``), the
+element-wise arithmetic is the same numpy functions on the same values, and only the per-event
+choices and reductions (the best muon of each charge, the hardest photon, sums and maxima over an
+event's rows, counts) are numba loops written to give exactly what the numpy forms give (ties to
+the first row, NaN ordered as ``np.lexsort`` orders it, sums in row order from 0.0).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numba
+import numpy as np
+
+from events import filtering, trigger
+from events.hdf5 import HDF5Source
+from events.model import COLLECTIONS, HEADER, Collection, EventBatch
+from events.pid import MUON_PROBABILITY_MIN, muon_probability
+from events.source import (
+    HELIX,
+    EventFileError,
+    EventSource,
+    good_tracks,
+    sanitize,
+    track_issues,
+    unexpected,
+)
+
+# Needs: "header" or a collection name -> the columns of it a variable reads. A collection named
+# with no columns is read for its offsets (its counts) only; tracks always bring the helix (HELIX)
+# too, since a track with a non-finite helix is dropped before anything is counted.
+Needs = Mapping[str, frozenset[str]]
+
+_ID = frozenset({"experiment", "run", "event"})
+
+
+def _n(*names: str) -> frozenset[str]:
+    return frozenset(names)
+
+
+# what each variable of events.filtering.QUANTITIES reads
+NEEDS: dict[str, dict[str, frozenset[str]]] = {
+    "ntracks": {"tracks": _n()},
+    "necl": {"ecl": _n("hypotheses")},
+    "nklm": {"klm": _n()},
+    "nvertices": {"vertices": _n()},
+    "nmc": {"mc": _n()},
+    "npositive": {"tracks": _n("charge")},
+    "nnegative": {"tracks": _n("charge")},
+    "total_charge": {"tracks": _n("charge")},
+    "max_ecl_energy": {"ecl": _n("energy", "hypotheses")},
+    "total_ecl_energy": {"ecl": _n("energy", "hypotheses")},
+    "max_p": {"header": _n("bz"), "tracks": _n("z0", "phi0", "omega", "tan_lambda")},
+    "max_pt": {"header": _n("bz"), "tracks": _n("z0", "omega")},
+    "recoil_mass": {
+        "header": _n("bz"),
+        "tracks": _n("charge", "pid_logl", "z0", "phi0", "omega", "tan_lambda"),
+    },
+    "photon_cms_energy": {"ecl": _n("energy", "theta", "phi", "hypotheses", "is_track")},
+    "nl1": {"header": _n("l1_bits")},
+    "experiment": {"header": _n("experiment")},
+    "run": {"header": _n("run")},
+    "event": {"header": _n("event")},
+    "process": {"header": _n("process")},
+    "signal": {"header": _n("signal")},
+    "signal_mass": {"header": _n("signal_mass")},
+}
+
+
+def needs_of(names: Iterable[str], header: Iterable[str] = ()) -> dict[str, frozenset[str]]:
+    """The columns the variables ``names`` read, plus the header columns ``header``; always the
+    event number (a batch's length) and, with the tracks, their helix."""
+    out: dict[str, set[str]] = {"header": {"event", *header}}
+    for name in names:
+        for group, columns in NEEDS[name].items():
+            out.setdefault(group, set()).update(columns)
+    if "tracks" in out:
+        out["tracks"].update(HELIX)
+    return {group: frozenset(columns) for group, columns in out.items()}
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def _partial(
+    n: int, header: dict[str, np.ndarray], colls: dict[str, Collection], source: str
+) -> EventBatch:
+    """A batch of ``n`` events holding only the columns read (collections not read: no rows)."""
+    empty = np.zeros(n + 1, dtype=np.int64)
+    full = {name: colls.get(name) or Collection(name, empty, {}) for name in COLLECTIONS}
+    return EventBatch(header, source=source, **full)
+
+
+def read(source: EventSource, start: int, stop: int, needs: Needs) -> EventBatch:
+    """Events ``start:stop`` of ``source`` (clipped): a partial batch with the columns of ``needs``
+    for the HDF5 store and the ntuple, the whole events for every other reader. As
+    ``EventSource.read``: tracks with a non-finite helix dropped and noted in ``source.issues``,
+    a failure one ``EventFileError`` naming the file."""
+    n = len(source)
+    stop = min(stop, n)
+    if start < 0 or start > stop:
+        raise EventFileError(source.path, f"event range {start}:{stop} is outside the file's {n} events")
+    reader = _reader(source)
+    if reader is None:
+        return source.read(start, stop)
+    try:
+        batch = reader(source, start, stop, needs)
+        batch, issues, dropped = _drop_bad_tracks(batch, start)
+    except EventFileError:
+        source._failed()
+        raise
+    except Exception as exc:
+        source._failed()
+        raise unexpected(source.path, exc, f"cannot read events {start}:{stop}") from exc
+    source.dropped_tracks += dropped
+    for line in issues:
+        source.note(line)
+    return batch
+
+
+ALL: dict[str, frozenset[str]] = {
+    "header": frozenset(HEADER),
+    **{name: frozenset(columns) for name, columns in COLLECTIONS.items()},
+}
+
+
+def read_whole(source: EventSource, start: int, stop: int) -> EventBatch:
+    """Events ``start:stop`` of ``source``, whole, as ``source.read`` gives them (sanitized, issues
+    noted). A local ntuple is read through the pass's memory map without uproot's array cache: the
+    source's own file would keep up to 100 MB of what a pass reads once."""
+    if _reader(source) is not _read_ntuple or not isinstance(source.path, Path):
+        return source.read(start, stop)
+    n = len(source)
+    stop = min(stop, n)
+    if start < 0 or start > stop:
+        raise EventFileError(source.path, f"event range {start}:{stop} is outside the file's {n} events")
+    try:
+        part = _read_ntuple(source, start, stop, ALL)
+        colls = {
+            name: Collection.from_columns(name, c.counts, c.columns) for name, c in part.collections().items()
+        }
+        whole = EventBatch.build(stop - start, dict(part.header), source=part.source, **colls)
+        clean, issues, dropped = sanitize(whole, first_event=start)
+    except EventFileError:
+        source._failed()
+        raise
+    except Exception as exc:
+        source._failed()
+        raise unexpected(source.path, exc, f"cannot read events {start}:{stop}") from exc
+    source.dropped_tracks += dropped
+    for line in issues:
+        source.note(line)
+    return clean
+
+
+def _reader(source: EventSource) -> Callable[[Any, int, int, Needs], EventBatch] | None:
+    if isinstance(source, HDF5Source):
+        return _read_hdf5
+    rootio = sys.modules.get("events.rootio")  # loaded whenever an ntuple is open
+    if rootio is not None and isinstance(source, rootio.NtupleSource):
+        return _read_ntuple
+    return None
+
+
+def _drop_bad_tracks(batch: EventBatch, first_event: int) -> tuple[EventBatch, list[str], int]:
+    """``events.source.sanitize`` on a partial batch: the tracks' rows with a non-finite helix out."""
+    tracks = batch.tracks
+    if not tracks.columns:  # tracks not read
+        return batch, [], 0
+    counts = tracks.counts
+    good = good_tracks(tracks)
+    n_bad = int(tracks.size - good.sum())
+    if n_bad == 0:
+        return batch, track_issues(counts, None, first_event), 0
+    event_of = tracks.event_index()
+    issues = track_issues(counts, event_of[~good], first_event)
+    offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(event_of[good], minlength=len(counts)), out=offsets[1:])
+    clean = Collection("tracks", offsets, {k: v[good] for k, v in tracks.columns.items()})
+    parts = {name: batch.collections()[name] for name in COLLECTIONS}
+    parts["tracks"] = clean
+    return EventBatch(batch.header, source=batch.source, **parts), issues, n_bad
+
+
+def _coerce(values: np.ndarray, spec: tuple[str, tuple[int, ...], Any]) -> np.ndarray:
+    return np.ascontiguousarray(values, dtype=spec[0]).reshape(-1, *spec[1])
+
+
+# HDF5: chunks read as stored and decoded by the source (HDF5Source.rows) ------------------------
+
+def _read_hdf5(source: HDF5Source, start: int, stop: int, needs: Needs) -> EventBatch:
+    try:
+        header = {
+            name: _coerce(source.rows("header", name, start, stop, copy=False), HEADER[name])
+            for name in needs.get("header", ())
+        }
+        colls = {}
+        for coll, wanted in needs.items():
+            if coll == "header":
+                continue
+            offsets = source.rows(coll, "offsets", start, stop + 1, copy=False).astype(np.int64)
+            spec = COLLECTIONS[coll]
+            lo, hi = int(offsets[0]), int(offsets[-1])
+            length = len(source._dataset(coll, next(iter(spec))))
+            if np.any(np.diff(offsets) < 0) or hi > length or len(offsets) != stop - start + 1:
+                raise EventFileError(source.path, f"{coll}/offsets are inconsistent (corrupted file?)")
+            cols = {name: _coerce(source.rows(coll, name, lo, hi, copy=False), spec[name]) for name in wanted}
+            colls[coll] = Collection(coll, offsets - lo, cols)
+    except EventFileError:
+        raise
+    except Exception as exc:  # h5py's errors on damaged data, a chunk that does not inflate
+        raise EventFileError(
+            source.path, f"cannot read events {start}:{stop} (corrupted file?): {exc}"
+        ) from exc
+    return _partial(stop - start, header, colls, str(source.path))
+
+
+# the ntuple: only the branches needed --------------------------------------------------------------
+
+
+# local ntuples are read for a pass through a memory map of their own (uproot's MemmapSource): about
+# a third less CPU a pass than the file's own handle, whose reads go through fsspec and its thread.
+# Only the most recently used MAPPED of them stay open, the others are closed (their pages unmapped,
+# which count in the resident memory while mapped), so a pass's memory stays bounded by the file it is
+# reading, whatever the number of files.
+MAPPED = 1
+_TREES: OrderedDict[tuple[str, int, int], Any] = OrderedDict()
+
+
+def _mapped_tree(path: Path, entries: int) -> Any | None:
+    """The ntuple ``path``'s tree through a memory map (the most recent MAPPED kept), None where the
+    file cannot be mapped or no longer holds ``entries`` entries (not the file the data set counted)."""
+    import uproot
+
+    from events import rootio
+
+    try:
+        stat = path.stat()
+        key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        return None
+    tree = _TREES.pop(key, None)
+    if tree is None:
+        try:
+            file = uproot.open(path, handler=uproot.MemmapSource, array_cache=None)
+            tree = file[rootio.TREE]
+        except Exception:  # the source's own handle says what is wrong
+            return None
+        if tree.num_entries != entries:
+            file.close()
+            return None
+    _TREES[key] = tree
+    while len(_TREES) > MAPPED:
+        _, old = _TREES.popitem(last=False)
+        old.file.close()
+    return tree
+
+
+def _pass_tree(source: Any) -> Any:
+    """The ntuple's tree for a pass: memory-mapped for a local file, the source's own for a URL."""
+    if not isinstance(source.path, Path):
+        return source.tree
+    tree = _mapped_tree(source.path, int(source.tree.num_entries))
+    return source.tree if tree is None else tree
+
+
+def read_ntuple_file(
+    path: Path, entries: int, start: int, stop: int, needs: Needs
+) -> tuple[EventBatch, list[str], int] | None:
+    """Columns of entries ``start:stop`` of a local ntuple the data set has opened and checked before,
+    read through its memory map alone (no ``NtupleSource`` opened again for a pass): the partial
+    batch, the lines its reader would note, the tracks dropped. None where the file cannot be mapped
+    (the caller opens it as usual); a failure is one ``EventFileError`` naming the file."""
+    tree = _mapped_tree(path, entries)
+    if tree is None:
+        return None
+    from events import rootclasses
+
+    try:
+        batch = _read_tree(tree, path, start, min(stop, entries), needs)
+        return _drop_bad_tracks(batch, start)
+    except EventFileError:
+        rootclasses.forget()
+        raise
+    except Exception as exc:
+        rootclasses.forget()
+        raise unexpected(path, exc, f"cannot read events {start}:{stop}") from exc
+
+
+def _read_ntuple(source: Any, start: int, stop: int, needs: Needs) -> EventBatch:
+    return _read_tree(_pass_tree(source), source.path, start, stop, needs)
+
+
+def _read_tree(tree: Any, path: Any, start: int, stop: int, needs: Needs) -> EventBatch:
+    from events import remote, rootio
+
+    branches: list[str] = list(needs.get("header", ()))
+    for coll, wanted in needs.items():
+        if coll != "header":
+            branches.append(rootio.counter_name(coll))
+            branches += [b for column in sorted(wanted) for b in rootio.branch_names(coll, column)]
+    try:
+        arrays = tree.arrays(
+            branches, entry_start=start, entry_stop=stop, library="ak", how=dict, array_cache=None
+        )
+    except Exception as exc:
+        raise remote.read_error(path, exc, f"cannot read entries {start}:{stop}") from exc
+    header = {name: _coerce(np.asarray(arrays[name]), HEADER[name]) for name in needs.get("header", ())}
+    colls = {}
+    for coll, wanted in needs.items():
+        if coll == "header":
+            continue
+        spec = COLLECTIONS[coll]
+        counts = np.asarray(arrays[rootio.counter_name(coll)], dtype=np.int64)
+        offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        cols = {}
+        for column in wanted:
+            parts = []
+            for name in rootio.branch_names(coll, column):
+                branch_counts, flat = rootio._counts_and_content(arrays[name])
+                if not np.array_equal(branch_counts, counts):
+                    counter = rootio.counter_name(coll)
+                    raise EventFileError(path, f"branch {name} does not match {counter}")
+                parts.append(flat)
+            values = np.stack(parts, axis=-1) if spec[column][1] else parts[0]
+            cols[column] = _coerce(values, spec[column])
+        colls[coll] = Collection(coll, offsets, cols)
+    return _partial(stop - start, header, colls, str(path))
+
+
+def concat(parts: list[EventBatch]) -> EventBatch:
+    """Partial batches as one, with the columns all of them hold (whole batches, of the formats read
+    whole, hold every column)."""
+    if len(parts) == 1:
+        return parts[0]
+    keys = [k for k in parts[0].header if all(k in p.header for p in parts)]
+    header = {k: np.concatenate([p.header[k] for p in parts]) for k in keys}
+    colls = {}
+    for name in COLLECTIONS:
+        held = [getattr(p, name) for p in parts]
+        counts = np.concatenate([c.counts for c in held])
+        offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        columns = [k for k in held[0].columns if all(k in c.columns for c in held)]
+        cols = {k: np.concatenate([c.columns[k] for c in held]) for k in columns}
+        colls[name] = Collection(name, offsets, cols)
+    return EventBatch(header, source=parts[0].source, **colls)
+
+
+# --- the kernels ------------------------------------------------------------------------------------
+
+
+@numba.njit(cache=True)
+def _best(offsets: np.ndarray, score: np.ndarray, mask: np.ndarray) -> np.ndarray:  # pragma: no cover
+    """Per event, the row np.lexsort((-score, event)) puts first (largest score, ties to the first
+    row, NaN last), -1 where that row is not in ``mask`` or the event has no rows."""
+    n = len(offsets) - 1
+    out = np.full(n, -1, dtype=np.int64)
+    for e in range(n):
+        lo, hi = offsets[e], offsets[e + 1]
+        if hi == lo:
+            continue
+        best = lo
+        key = -score[lo]
+        for r in range(lo + 1, hi):
+            k = -score[r]
+            if not np.isnan(k) and (np.isnan(key) or k < key):
+                best = r
+                key = k
+        if mask[best]:
+            out[e] = best
+    return out
+
+
+@numba.njit(cache=True)
+def _sum(offsets: np.ndarray, values: np.ndarray) -> np.ndarray:  # pragma: no cover
+    """np.add.at from 0.0: each event's rows summed in row order."""
+    n = len(offsets) - 1
+    out = np.zeros(n, dtype=np.float64)
+    for e in range(n):
+        total = 0.0
+        for r in range(offsets[e], offsets[e + 1]):
+            total = total + values[r]
+        out[e] = total
+    return out
+
+
+@numba.njit(cache=True)
+def _maximum(offsets: np.ndarray, values: np.ndarray, ignore_nan: bool) -> np.ndarray:  # pragma: no cover
+    """np.maximum.at (NaN wins) or, with ``ignore_nan``, np.fmax.at, from 0.0 in row order."""
+    n = len(offsets) - 1
+    out = np.zeros(n, dtype=np.float64)
+    for e in range(n):
+        best = 0.0
+        for r in range(offsets[e], offsets[e + 1]):
+            v = values[r]
+            if ignore_nan:
+                if not (best >= v or np.isnan(v)):
+                    best = v
+            elif not (best >= v or np.isnan(best)):
+                best = v
+        out[e] = best
+    return out
+
+
+@numba.njit(cache=True)
+def _count(offsets: np.ndarray, mask: np.ndarray) -> np.ndarray:  # pragma: no cover
+    n = len(offsets) - 1
+    out = np.zeros(n, dtype=np.float64)
+    for e in range(n):
+        k = 0
+        for r in range(offsets[e], offsets[e + 1]):
+            if mask[r]:
+                k += 1
+        out[e] = k
+    return out
+
+
+_L1_MASK = np.uint64((1 << len(trigger.L1_BITS)) - 1)
+
+
+class Kernels:
+    """The variables of one (partial or full) batch, each computed once when first asked for."""
+
+    def __init__(self, batch: EventBatch) -> None:
+        self.batch = batch
+        self._memo: dict[str, np.ndarray] = {}
+
+    def __call__(self, name: str) -> np.ndarray:
+        value = self._memo.get(name)
+        if value is None:
+            value = self._memo[name] = self._compute(name)
+        return value
+
+    def _photon(self) -> np.ndarray:
+        if "_photon" not in self._memo:
+            self._memo["_photon"] = (self.batch.ecl["hypotheses"] & 16) != 0
+        return self._memo["_photon"]
+
+    def _ecl_energy(self) -> np.ndarray:
+        if "_ecl_energy" not in self._memo:
+            energy = np.where(self._photon(), self.batch.ecl["energy"], 0.0)
+            self._memo["_ecl_energy"] = energy.astype(np.float64)
+        return self._memo["_ecl_energy"]
+
+    def _compute(self, name: str) -> np.ndarray:
+        b = self.batch
+        t, c = b.tracks, b.ecl
+        header = {"experiment", "run", "event", "process", "signal", "signal_mass"}
+        if name in header:
+            return b.header[name].astype(np.float64)
+        if name in ("ntracks", "nklm", "nvertices", "nmc"):
+            coll = {"ntracks": t, "nklm": b.klm, "nvertices": b.vertices, "nmc": b.mc}[name]
+            return coll.counts.astype(np.float64)
+        if name == "necl":
+            return _count(c.offsets, self._photon())
+        if name == "npositive":
+            return _count(t.offsets, t["charge"] > 0)
+        if name == "nnegative":
+            return _count(t.offsets, t["charge"] < 0)
+        if name == "total_charge":
+            return _sum(t.offsets, t["charge"].astype(np.float64))
+        if name == "total_ecl_energy":
+            return _sum(c.offsets, self._ecl_energy())
+        if name == "max_ecl_energy":
+            return _maximum(c.offsets, self._ecl_energy(), False)
+        if name == "max_p":
+            return _maximum(t.offsets, filtering._track_p(b).astype(np.float64), True)
+        if name == "max_pt":
+            return _maximum(t.offsets, filtering._track_pt(b).astype(np.float64), True)
+        if name == "nl1":
+            return np.bitwise_count(b.header["l1_bits"].astype(np.uint64) & _L1_MASK).astype(np.float64)
+        if name == "recoil_mass":
+            probability = muon_probability(t["pid_logl"])
+            muon = probability >= MUON_PROBABILITY_MIN
+            charge = t["charge"]
+            score = np.where(muon, probability, -np.inf)
+            plus = _best(t.offsets, np.where(charge > 0, score, -np.inf), muon & (charge > 0))
+            minus = _best(t.offsets, np.where(charge < 0, score, -np.inf), muon & (charge < 0))
+            return filtering.recoil_of_pair(b, plus, minus)
+        if name == "photon_cms_energy":
+            neutral = self._photon() & ~c["is_track"]
+            score = np.where(neutral, c["energy"].astype(np.float64), -np.inf)
+            return filtering.photon_cms_energy_of(b, _best(c.offsets, score, neutral))
+        raise KeyError(f"no columnar kernel for {name!r}")
+
+
+def quantities(batch: EventBatch, names: Iterable[str]) -> dict[str, np.ndarray]:
+    """The variables ``names`` of ``batch`` (read with at least ``needs_of(names)``), float64 each."""
+    kernels = Kernels(batch)
+    return {name: kernels(name) for name in names}
