@@ -218,6 +218,7 @@ class Application:
         self.histograms = [RunningHistogram(d) for d in STANDARD]
         # docks whose contents wait until first shown (or the first frame): dock -> its builder
         self._pending: dict[QDockWidget, Any] = {}
+        self._closed = False  # once closed, nothing more is built after the first frame
         self._histogram_panel: HistogramPanel | None = None
         self._summary: SummaryPanel | None = None
         self._ecl_map: EclMapPanel | None = None
@@ -337,14 +338,16 @@ class Application:
 
     def _first_frame(self, event: Any = None) -> None:
         self.window.detector.canvas.events.draw.disconnect(self._first_frame)
-        QTimer.singleShot(0, self._build_next_dock)
+        QTimer.singleShot(0, self.window, self._build_next_dock)  # dropped with the window
 
     def _build_next_dock(self) -> None:
         """One pending dock, then the next at the next turn of the event loop (the window answers between)."""
+        if self._closed:
+            return
         if self._pending:
             self._build_dock(next(iter(self._pending)))
         if self._pending:
-            QTimer.singleShot(0, self._build_next_dock)
+            QTimer.singleShot(0, self.window, self._build_next_dock)
 
     def _build_histograms(self) -> HistogramPanel:
         from panels.histogram_panel import HistogramPanel
@@ -597,6 +600,7 @@ class Application:
         return self.browser.current_event
 
     def close(self) -> None:
+        self._closed = True
         if self._summary is not None:
             self._summary.shutdown()
         self.shift_report.shutdown()
