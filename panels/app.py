@@ -18,6 +18,15 @@
   checks; its roll-up sits in the status bar, a click opens an alarm's panel or acknowledges;
 - the Log dock shows every warning and error (Python logging, WARNING and above), the readers'
   notes on a file among them; errors are one line naming the file, in the status bar too.
+
+Every dock is there, with its title and tab, the moment the window is built, but the contents of
+those not in front (the monitoring panels behind the first, the histograms, the θ-φ map, the event
+summary) are built only when their dock is first shown, or one after another right after the
+window's first frame: the window paints sooner. What they show lives outside them meanwhile (the
+monitoring hub's model, the running histograms, the scene), and a panel built later reads it.
+``Application.build_all_docks()`` builds whatever is still pending (at once); ``ecl_map``,
+``histogram_panel`` and ``summary`` build their own dock when first asked for. The alarms, their
+roll-up in the status bar and the Log are never deferred.
 """
 
 from __future__ import annotations
@@ -26,7 +35,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -56,9 +65,7 @@ from monitoring.live_events import EventStream, LiveBuffer, open_event_stream
 from monitoring.source import SourceError
 from panels.background import BackgroundPass, Cancel, Progress, stop
 from panels.candidate_panel import CandidatePanel
-from panels.ecl_map_panel import EclMapPanel
 from panels.event_browser import EventBrowser, pass_copy
-from panels.histogram_panel import BinSelection, HistogramPanel
 from panels.inspector import Inspector, browser_details
 from panels.log_dock import LogPanel
 from panels.main_window import MainWindow
@@ -68,9 +75,13 @@ from panels.monitoring.sound import MODES as SOUND_MODES
 from panels.monitoring.sound import WindowAnnunciator
 from panels.shift_report_action import ShiftReportAction
 from panels.stream_status import MAJOR, StreamStatus
-from panels.summary_panel import SummaryPanel
 from panels.theme import Theme
 from panels.time_player import TimePlayer
+
+if TYPE_CHECKING:  # built when their docks are first shown: imported there
+    from panels.ecl_map_panel import EclMapPanel
+    from panels.histogram_panel import BinSelection, HistogramPanel
+    from panels.summary_panel import SummaryPanel
 
 log = logging.getLogger(__name__)
 
@@ -205,14 +216,13 @@ class Application:
         w.add_shortcut("T", self.time_player.toggle, "Replay the collision in time: play / pause")
 
         self.histograms = [RunningHistogram(d) for d in STANDARD]
-        # the DQM reference file and normalisations are remembered in the window's settings
-        self.histogram_panel = HistogramPanel(self.histograms, settings=w.settings)
-        self.histogram_panel.message.connect(lambda text: w.statusBar().showMessage(text, 10000))
-        self.histogram_panel.bin_selected.connect(self._bin_selected)
-        self.histogram_panel.event_chosen.connect(self._record_chosen)
-        self.summary = SummaryPanel(chunk_size=config.chunk_size)
-        self.summary.event_chosen.connect(self.browser.show_index)
-        self.summary.message.connect(lambda text: w.report(text))
+        # docks whose contents wait until first shown (or the first frame): dock -> its builder
+        self._pending: dict[QDockWidget, Any] = {}
+        self._closed = False  # once closed, nothing more is built after the first frame
+        self._histogram_panel: HistogramPanel | None = None
+        self._summary: SummaryPanel | None = None
+        self._ecl_map: EclMapPanel | None = None
+        self._theme: Theme | None = None  # the theme switched to, for a θ-φ map built after
         self.browser.source_opened.connect(self._source_opened)
         self._histogram_job: BackgroundPass | None = None
         self._histogram_jobs: set[BackgroundPass] = set()
@@ -239,7 +249,7 @@ class Application:
         except (AlarmConfigError, ArchiveError) as exc:  # the panels work without the alarm list
             w.statusBar().showMessage(f"alarms: {exc}")
         try:
-            self.monitoring = monitoring_docks(config.machine, w, alarms, self.archive)
+            self.monitoring = monitoring_docks(config.machine, w, alarms, self.archive, lazy=True)
         except SourceError as exc:  # the display and the events work without machine data
             self.monitoring = [self._machine_problem(str(exc))]
         self.hub: LiveHub | None = getattr(self.monitoring[0], "hub", None) if self.monitoring else None
@@ -257,11 +267,12 @@ class Application:
                 first = dock
             else:
                 w.tabifyDockWidget(first, dock)
-        histo_dock = w.add_dock(self.histogram_panel, "Recoil-mass histograms", BOTTOM)
-        # the unrolled calorimeter; a click on a lit crystal selects its cluster everywhere
-        self.ecl_map = EclMapPanel(self.scene, on_select=self.browser.select_object)
-        map_dock = w.add_dock(self.ecl_map, "θ-φ map", BOTTOM)
-        self.summary_dock = w.add_dock(self.summary, "Event summary", BOTTOM)
+            if hasattr(dock, "build_panel"):  # the panels behind the first
+                self._defer(dock, dock.build_panel)
+        histo_dock = w.add_dock(QWidget(), "Recoil-mass histograms", BOTTOM)
+        self.histogram_dock = self._defer(histo_dock, self._build_histograms)
+        self.map_dock = map_dock = self._defer(w.add_dock(QWidget(), "θ-φ map", BOTTOM), self._build_ecl_map)
+        self.summary_dock = self._defer(w.add_dock(QWidget(), "Event summary", BOTTOM), self._build_summary)
         # every warning and error of the program (readers' notes on files, failed exports, ...)
         self.log_panel = LogPanel()
         self.log_panel.attach()
@@ -290,10 +301,108 @@ class Application:
         self._alarm_timer.start()
 
         w.restore_settings()
+        # the window's first frame: then the docks still hidden are built, one per turn of the loop
+        w.detector.canvas.events.draw.connect(self._first_frame)
         specs = [config.file] if config.file is not None else list(config.files)
         if specs:
             self.follower.follow.setChecked(False)
             self.browser.open_files(specs)
+
+    # -- docks built when first shown --------------------------------------------------------------
+    def _defer(self, dock: QDockWidget, build: Any) -> QDockWidget:
+        """``dock`` keeps its placeholder until first shown (or after the first frame): then the
+        widget ``build()`` returns takes its place."""
+        self._pending[dock] = build
+        dock.visibilityChanged.connect(lambda visible, d=dock: self._build_dock(d) if visible else None)
+        return dock
+
+    def _build_dock(self, dock: QDockWidget) -> QWidget:
+        """The dock's contents, built now if they were still pending."""
+        build = self._pending.pop(dock, None)
+        if build is None:
+            return dock.widget()
+        placeholder = dock.widget()
+        widget: QWidget = build()
+        dock.setWidget(widget)
+        placeholder.deleteLater()
+        return widget
+
+    def build_all_docks(self) -> None:
+        """Build every dock's contents still pending, at once (what the first frame sets going)."""
+        for dock in list(self._pending):
+            self._build_dock(dock)
+
+    def pending_docks(self) -> list[str]:
+        """The titles of the docks whose contents are not built yet."""
+        return [dock.windowTitle() for dock in self._pending]
+
+    def _first_frame(self, event: Any = None) -> None:
+        self.window.detector.canvas.events.draw.disconnect(self._first_frame)
+        QTimer.singleShot(0, self.window, self._build_next_dock)  # dropped with the window
+
+    def _build_next_dock(self) -> None:
+        """One pending dock, then the next at the next turn of the event loop (the window answers between)."""
+        if self._closed:
+            return
+        if self._pending:
+            self._build_dock(next(iter(self._pending)))
+        if self._pending:
+            QTimer.singleShot(0, self.window, self._build_next_dock)
+
+    def _build_histograms(self) -> HistogramPanel:
+        from panels.histogram_panel import HistogramPanel
+
+        w = self.window
+        # the DQM reference file and normalisations are remembered in the window's settings
+        panel = HistogramPanel(self.histograms, settings=w.settings)
+        panel.message.connect(lambda text: w.statusBar().showMessage(text, 10000))
+        panel.bin_selected.connect(self._bin_selected)
+        panel.event_chosen.connect(self._record_chosen)
+        self._histogram_panel = panel
+        return panel
+
+    def _build_ecl_map(self) -> EclMapPanel:
+        from panels.ecl_map_panel import EclMapPanel
+
+        # the unrolled calorimeter; a click on a lit crystal selects its cluster everywhere
+        panel = EclMapPanel(self.scene, on_select=self.browser.select_object)
+        if self._theme is not None:
+            panel.set_canvas_colors(self._theme.canvas)
+        self._ecl_map = panel
+        return panel
+
+    def _build_summary(self) -> SummaryPanel:
+        from panels.summary_panel import SummaryPanel
+
+        panel = SummaryPanel(chunk_size=self.config.chunk_size)
+        panel.event_chosen.connect(self.browser.show_index)
+        panel.message.connect(lambda text: self.window.report(text))
+        self._summary = panel
+        return panel
+
+    @property
+    def histogram_panel(self) -> HistogramPanel:
+        """The recoil-mass histograms' panel (its dock built now if it was not yet)."""
+        if self._histogram_panel is None:
+            self._build_dock(self.histogram_dock)
+        assert self._histogram_panel is not None
+        return self._histogram_panel
+
+    @property
+    def ecl_map(self) -> EclMapPanel:
+        """The θ-φ map's panel (its dock built now if it was not yet)."""
+        if self._ecl_map is None:
+            self._build_dock(self.map_dock)
+        assert self._ecl_map is not None
+        return self._ecl_map
+
+    @property
+    def summary(self) -> SummaryPanel:
+        """The event summary's panel (its dock built now if it was not yet)."""
+        if self._summary is None:
+            self._build_dock(self.summary_dock)
+        assert self._summary is not None
+        return self._summary
 
     # -- wiring ---------------------------------------------------------------------------------
     def _start_stream(self) -> None:
@@ -366,7 +475,9 @@ class Application:
     def _follow_theme(self, theme: Theme) -> None:
         for visuals in self.visuals.values():
             visuals.set_highlight_color(theme.canvas.highlight)
-        self.ecl_map.set_canvas_colors(theme.canvas)
+        self._theme = theme
+        if self._ecl_map is not None:
+            self._ecl_map.set_canvas_colors(theme.canvas)
 
     def _object_selected(self, kind: str | None, index: int) -> None:
         self.inspector.show_object(self.browser.current_event, kind, index)
@@ -489,7 +600,9 @@ class Application:
         return self.browser.current_event
 
     def close(self) -> None:
-        self.summary.shutdown()
+        self._closed = True
+        if self._summary is not None:
+            self._summary.shutdown()
         self.shift_report.shutdown()
         for job in list(self._histogram_jobs):
             stop(job)

@@ -14,17 +14,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from displays.timeline import timeline
 from events import field, helix, kinematics
-from events import mdst_details as md
 from events.model import Collection, EventBatch
 from events.source import EventFileError
 from geometry.angles import polar_angle
+
+if TYPE_CHECKING:  # imported where the details are read: it brings awkward, which the start does without
+    from events import mdst_details as md
 
 Section = tuple[str, list[tuple[str, str]]]
 Node = tuple[str, str, list["Node"]]  # name, value, children (the MC truth tree)
@@ -133,6 +135,8 @@ def _values(names: tuple[str, ...], values: np.ndarray, digits: int = 3) -> str:
 
 
 def _mc_label(p: md.McParticle) -> str:
+    from events import mdst_details as md
+
     energy = "" if p.energy is None else f", E {p.energy:.4g} GeV"
     return f"{md.particle_name(p.pdg)} ({p.pdg}){energy}"
 
@@ -142,6 +146,8 @@ def _missing(details: md.EventDetails, section: str, title: str) -> Section:
 
 
 def _pid_section(event: EventBatch, i: int, d: md.EventDetails) -> Section:
+    from events import mdst_details as md
+
     title = "PID per detector (log L)"
     pid = None if d.pid is None else d.pid.get(i)
     if pid is None:
@@ -185,6 +191,8 @@ def _fit_section(event: EventBatch, i: int, d: md.EventDetails) -> Section:
 
 
 def _mc_match_section(kind: str, i: int, d: md.EventDetails) -> Section:
+    from events import mdst_details as md
+
     title = "MC match (relation weights)"
     if d.mc_links is None:
         return _missing(d, "mc_links", title)
@@ -331,6 +339,8 @@ DetailsProvider = Callable[[], "md.EventDetails | None"]
 def browser_details(browser: Any) -> md.EventDetails | None:
     """The mdst details of the event an EventBrowser shows (its source and index); a file that
     fails to give them gives details saying why."""
+    from events import mdst_details as md
+
     event, source = browser.current_event, browser.source
     if event is None or source is None:
         return None

@@ -33,18 +33,32 @@ def monitoring_docks(
     parent: QWidget | None,
     alarms: AlarmModel | None = None,
     archive: Archive | None = None,
+    lazy: bool = False,
 ) -> list[QDockWidget]:
     """One started live source shared by four dock widgets (the hub lives as long as ``parent``);
     ``alarms``, if given, is judged against the source's values; ``archive`` records them and is
-    the history of a source without its own."""
+    the history of a source without its own.
+
+    With ``lazy`` only the first dock's panel is built at once: every other dock holds an empty
+    placeholder and a ``build_panel()`` that builds its panel, joins it to the hub and returns it
+    (its caller puts it in the dock when the dock is first shown). The hub's model takes every
+    update meanwhile, so a panel built later draws the whole history at its first refresh."""
     hub = LiveHub(source_url, parent, alarms=alarms, archive=archive)
-    docks = []
+    docks: list[QDockWidget] = []
     for name, cls in PANELS.items():
-        panel = cls()
-        hub.add(panel)
-        dock = QDockWidget(panel.title, parent)
+
+        def build(cls: type[MonitorPanel] = cls) -> MonitorPanel:
+            panel = cls()
+            hub.add(panel)
+            return panel
+
+        dock = QDockWidget(cls.title, parent)
         dock.setObjectName(f"monitoring-{name}")
-        dock.setWidget(panel)
+        if lazy and docks:
+            dock.setWidget(QWidget())
+            dock.build_panel = build  # type: ignore[attr-defined]
+        else:
+            dock.setWidget(build())
         dock.setAllowedAreas(Qt.DockWidgetArea.AllDockWidgetAreas)
         dock.hub = hub  # type: ignore[attr-defined]  # keeps the hub alive with the docks
         docks.append(dock)

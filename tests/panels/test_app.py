@@ -181,3 +181,44 @@ def test_the_alarm_archive_carries_a_shelf_and_an_acknowledgement_over_a_restart
             assert second._open_panel(definition.panel) is not None, definition.panel
     finally:
         second.close()
+
+
+@pytest.mark.gl
+def test_hidden_docks_are_built_after_the_first_frame_and_show_what_came_before(qtbot, tmp_path) -> None:
+
+    from panels.app import AppConfig, Application
+    from panels.monitoring.beams import BeamPanel
+
+    app = Application(AppConfig(machine="sim://?accel=30", stream="none", settings=tmp_path / "settings.ini"))
+    window = app.window
+    qtbot.addWidget(window)
+    try:
+        hidden = {"Recoil-mass histograms", "θ-φ map", "Event summary", "Beam currents"}
+        beams = next(d for d in app.monitoring if d.objectName() == "monitoring-beams")
+        assert hidden <= set(app.pending_docks())
+        assert {*hidden, "Log", "Luminosity"} <= set(window.docks)  # every dock's title and tab at once
+        assert app.hub is not None
+        assert app.hub.model.alarm_model is not None
+        assert app.alarm_status.timer.isActive()
+        # the machine's values arrive while the beam panel does not exist yet: the hub's model keeps them
+        model = app.hub.model
+        qtbot.waitUntil(lambda: len(model.buffers["HER:I"]) > 0, timeout=10_000)
+        before = model.latest_time
+        window.show()
+        qtbot.waitExposed(window)
+        qtbot.waitUntil(lambda: not app.pending_docks(), timeout=20_000)  # right after the first frame
+        panel = beams.widget()
+        assert isinstance(panel, BeamPanel)
+        assert panel in app.hub.panels
+        assert window.docks["θ-φ map"].widget() is app.ecl_map
+        assert window.docks["Recoil-mass histograms"].widget() is app.histogram_panel
+        assert window.docks["Event summary"].widget() is app.summary
+        beams.raise_()
+        panel.refresh(app.hub.model)
+        t, _ = panel.chart.curves["HER:I"].getData()
+        assert t is not None
+        assert len(t)
+        assert float(np.min(t)) <= before
+        app.build_all_docks()  # nothing left: a no-op
+    finally:
+        app.close()

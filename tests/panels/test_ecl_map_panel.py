@@ -24,6 +24,7 @@ def test_the_map_dock_follows_and_drives_the_selection(qtbot, tmp_path, screensh
     qtbot.addWidget(window)
     try:
         dock = window.docks["θ-φ map"]
+        app.build_all_docks()  # the hidden docks' contents, otherwise built after the first frame
         assert dock.widget() is app.ecl_map
         window.show()
         dock.show()
