@@ -247,7 +247,7 @@ class NtupleSource(EventSource):
             shown = ", ".join(missing[:8]) + (" ..." if len(missing) > 8 else "")
             raise EventFileError(self.path, f"tree {TREE!r} lacks branches {shown}")
         self.branches = wanted
-        self._baskets: _BasketReader | None = None  # made on the first small read
+        self._baskets: BasketReader | None = None  # made on the first small read
         self._direct = True  # False: the baskets are read through uproot's tree.arrays
         self._basket_starts: np.ndarray | None = None  # entry where each basket starts, then the end
         self._blocks: dict[int, tuple[EventBatch, int]] = {}  # basket -> (events, bytes), oldest first
@@ -269,7 +269,7 @@ class NtupleSource(EventSource):
         rootclasses.close(self.tree.file)
 
     def _read(self, start: int, stop: int) -> EventBatch:
-        """Events straight from the baskets of every branch (``_BasketReader``): uproot keeps no
+        """Events straight from the baskets of every branch (``BasketReader``): uproot keeps no
         decompressed basket, so each read of one event would decompress its baskets again, and
         ``tree.arrays`` costs ~0.3 ms a branch even for one entry. Small reads come from a bounded
         cache of decoded baskets, a missing one read from the file (every branch's basket of that
@@ -298,12 +298,12 @@ class NtupleSource(EventSource):
             pieces.append(block.slice(max(start, lo) - lo, min(stop, hi) - lo))
         return pieces[0] if len(pieces) == 1 else EventBatch.concat(pieces)
 
-    def _reader(self) -> _BasketReader | None:
+    def _reader(self) -> BasketReader | None:
         """The direct reader of this tree's baskets, None (from then on) where it does not apply."""
         if self._baskets is None and self._direct:
             try:
-                self._baskets = _BasketReader(self.tree, self.branches, self.path)
-            except _NotDirect:
+                self._baskets = BasketReader(self.tree, self.branches, self.path)
+            except NotDirect:
                 self._direct = False
             else:
                 if len(self._starts()) != self._baskets.n_baskets + 1:
@@ -320,7 +320,7 @@ class NtupleSource(EventSource):
             return None
         try:
             return reader.read(k)
-        except _NotDirect:
+        except NotDirect:
             self._direct = False
             return None
         except Exception as exc:
@@ -406,8 +406,8 @@ def _nbytes(batch: EventBatch) -> int:
     )
 
 
-class _NotDirect(Exception):
-    """A tree whose baskets ``_BasketReader`` does not read (uproot's general path reads them)."""
+class NotDirect(Exception):
+    """A tree whose baskets ``BasketReader`` does not read (uproot's general path reads them)."""
 
 
 _KEY = struct.Struct(">ihiIhh")  # fNbytes, key version, fObjlen, fDatime, fKeylen, fCycle
@@ -418,12 +418,12 @@ _OFFSET = np.dtype(">i4")
 _MAX_EXPANSION = 1032  # the most zlib (and, far below it, LZ4) inflates a byte
 
 
-class _BasketReader:
+class BasketReader:
     """Whole baskets of the ntuple's branches straight from the file: the baskets of one entry
     range lie side by side (one ``extend`` wrote them), so they are one read; each is its ROOT key
     (struct fields), its LZ4 or ZLIB blocks (checksums checked) and, for a jagged branch, the
     entry offsets after the values. Only plain numbers, flat or jagged behind a counter, as
-    :func:`write` makes them; any other tree raises ``_NotDirect`` and is read through uproot."""
+    :func:`write` makes them; any other tree raises ``NotDirect`` and is read through uproot."""
 
     def __init__(self, tree: Any, names: list[str], path: Location) -> None:
         self.source = tree.file.source
@@ -439,9 +439,9 @@ class _BasketReader:
             elif isinstance(interp, AsDtype):
                 dtype, jagged = interp.from_dtype, False
             else:
-                raise _NotDirect(f"{branch.name}: {interp}")
+                raise NotDirect(f"{branch.name}: {interp}")
             if dtype.shape or dtype.fields or branch.embedded_baskets or branch.entry_offsets != offsets:
-                raise _NotDirect(f"{branch.name}: not a plain branch of the tree's baskets")
+                raise NotDirect(f"{branch.name}: not a plain branch of the tree's baskets")
             n = branch.num_baskets
             seeks.append(np.asarray(branch.member("fBasketSeek"), dtype=np.int64)[:n])
             sizes.append(np.asarray(branch.member("fBasketBytes"), dtype=np.int64)[:n])
@@ -451,7 +451,7 @@ class _BasketReader:
         self.entries = np.diff(np.asarray(offsets, dtype=np.int64))
         self.seeks, self.sizes = np.stack(seeks), np.stack(sizes)
         if self.seeks.shape[1] != self.n_baskets or (self.seeks <= 0).any() or (self.sizes <= 0).any():
-            raise _NotDirect("basket positions do not match the entry ranges")
+            raise NotDirect("basket positions do not match the entry ranges")
         # a local file is read with pread on a descriptor of its own (uproot's fsspec source
         # opens the file again for every read); a URL through uproot's source
         self._fd: int | None = None
@@ -554,7 +554,7 @@ def _decompress(name: str, data: memoryview, size: int) -> bytearray | memoryvie
             written = len(piece)
             view[filled : filled + written] = piece
         else:
-            raise _NotDirect(f"{name}: {algorithm!r} compression")
+            raise NotDirect(f"{name}: {algorithm!r} compression")
         if written != expected:
             raise ValueError(f"basket of {name}: a block of {written} bytes, its header says {expected}")
         filled += written
