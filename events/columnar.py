@@ -103,6 +103,11 @@ def needs_of(names: Iterable[str], header: Iterable[str] = ()) -> dict[str, froz
 # --- reading ----------------------------------------------------------------------------------
 
 
+def filter_needs(chosen: filtering.EventFilter) -> dict[str, frozenset[str]]:
+    """The columns evaluating the filter ``chosen`` reads, with the L1 word and the event ID."""
+    return needs_of(sorted(chosen.names), header=("experiment", "run", "event", "l1_bits"))
+
+
 def _partial(n: int, header: dict[str, np.ndarray], colls: dict[str, Collection], source: str) -> EventBatch:
     """A batch of ``n`` events holding only the columns read (collections not read: no rows)."""
     empty = np.zeros(n + 1, dtype=np.int64)

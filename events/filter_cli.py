@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from events import filtering, io
+from events import columnar, filtering, io
 from events.dataset import DataSet, open_dataset
 from events.model import EventBatch
 from events.outputs import OutputError, check_output, kind_for_suffix
@@ -110,7 +110,7 @@ class Selection:
 
         n = len(self.data)
         done = 0
-        for chunk in self.data.scan(self.chunk_size, needs=self.filter.needs()):
+        for chunk in self.data.scan(self.chunk_size, needs=columnar.filter_needs(self.filter)):
             rows = np.flatnonzero(self.filter.on_kernels(Kernels(chunk.batch), chunk.batch))
             picked = None
             if events and len(rows):  # rows: those still readable (a file may fail the second read)

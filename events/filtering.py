@@ -256,13 +256,6 @@ class EventFilter:
         chosen = {name: values(name) for name in self.names}
         return self._evaluate(chosen, batch.header["l1_bits"], len(batch))
 
-    def needs(self) -> dict[str, frozenset[str]]:
-        """The columns evaluating this filter reads (``events.columnar.needs_of``), with the L1 word
-        and the event ID."""
-        from events import columnar
-
-        return columnar.needs_of(sorted(self.names), header=("experiment", "run", "event", "l1_bits"))
-
     def on_columns(self, columns: Mapping[str, np.ndarray], l1_bits: np.ndarray) -> np.ndarray:
         """The mask over a table of per-event values already computed (``events.summary``'s
         columns): ``columns`` holds every variable the filter names (``missing`` says which it

@@ -109,12 +109,12 @@ def test_the_file_and_registry_tables_are_the_codes() -> None:
 
 
 def test_the_stream_table_is_the_generators() -> None:
-    from events.generator import processes
+    from events.generator import processes, stream_model
 
-    codes, shares = processes.stream_shares()
+    codes, shares = stream_model.stream_shares()
     share = {int(c): 100 * s for c, s in zip(codes, shares, strict=True)}
     sigma = {p.code: p.cross_section_nb for p in processes.PROCESSES}
-    eps = {p.code: 100 * p.l1_acceptance for p in processes.PROCESSES}
+    eps = {p.code: 100 * stream_model.acceptances()[p.name] for p in processes.PROCESSES}
     rows = _table("physics.md", "| Code | Process | σ [nb]")
     seen = set()
     for row in rows:

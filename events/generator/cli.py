@@ -155,6 +155,7 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as err:
         print(f"generate: cannot write {path}: no event-file writer ({err})", file=sys.stderr)
         return 1
+
     def counted() -> Iterator[EventBatch]:
         nonlocal fired
         for batch in batches:

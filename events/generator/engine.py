@@ -64,7 +64,7 @@ def mixture(
     if total_signal > 1.0 + 1e-9:
         raise GeneratorError(f"signal fractions add up to {total_signal:g} > 1")
     if selection is None:
-        codes, shares = processes.stream_shares(collisions=collisions)
+        codes, shares = stream_model.stream_shares(collisions=collisions)
     elif isinstance(selection, Mapping):
         codes = np.array([_process_code(k) for k in selection], dtype=np.int16)
         shares = np.array(list(selection.values()), dtype=np.float64)
@@ -73,7 +73,7 @@ def mixture(
         shares = shares / shares.sum() if len(shares) else shares
     else:
         codes, shares = (
-            processes.stream_shares([_process_code(k) for k in selection], collisions)
+            stream_model.stream_shares([_process_code(k) for k in selection], collisions)
             if len(selection)
             else (np.zeros(0, np.int16), np.zeros(0))
         )

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 
 @dataclass(frozen=True)
 class Process:
@@ -30,18 +28,6 @@ class Process:
     label: str
     cross_section_nb: float
     selection: str
-
-    @property
-    def l1_acceptance(self) -> float:
-        """ε: the fraction of its emulated events that fire an L1 line after the prescales (rate model)."""
-        from events.generator import stream_model
-
-        return stream_model.acceptances()[self.name]
-
-    @property
-    def stream_rate_nb(self) -> float:
-        """Effective cross section of the process at its post-L1 share of the physics stream [nb]: σ · ε."""
-        return self.cross_section_nb * self.l1_acceptance
 
 
 TWO_PHOTON_NB = 80.0
@@ -120,17 +106,6 @@ PDG_DARK_PHOTON = 4900022
 PDG_DARK_HIGGS = 4900025
 PDG_ALP = 9000005
 PDG_LLP_SCALAR = 9000006
-
-
-def stream_shares(codes: list[int] | None = None, collisions: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """(process codes, shares summing to 1) for the given processes (all by default): the stream's shares
-    after L1 (σ · ε of the rate model), or with ``collisions`` the shares of the collisions themselves
-    (cross sections alone). One process has share 1 (its ε is not needed)."""
-    chosen = [BY_CODE[c] for c in codes] if codes is not None else list(PROCESSES)
-    if len(chosen) == 1:
-        return np.array([chosen[0].code], dtype=np.int16), np.ones(1)
-    rates = np.array([p.cross_section_nb if collisions else p.stream_rate_nb for p in chosen])
-    return np.array([p.code for p in chosen], dtype=np.int16), rates / rates.sum()
 
 
 def process_name(code: int) -> str:

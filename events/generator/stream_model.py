@@ -19,11 +19,16 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib
 import json
 import math
 import os
 import tempfile
 from pathlib import Path
+
+import numpy as np
+
+from events.generator import processes
 
 N_EVENTS = 2000  # generated events per process behind the stream's acceptances
 SEED = 1  # the monitoring model's seed (monitoring.rates.load_menu)
@@ -48,8 +53,6 @@ def cache_path(n_per_process: int = N_EVENTS, seed: int = SEED) -> Path:
 
 
 def _names() -> list[str]:
-    from events.generator import processes
-
     return [p.name for p in processes.PROCESSES + processes.ON_REQUEST]
 
 
@@ -87,8 +90,9 @@ def acceptances(n_per_process: int = N_EVENTS, seed: int = SEED) -> dict[str, fl
     cached = _read(path)
     if cached is not None:
         return cached
-    from events.generator import engine
-
+    # the engine by name: its default stream is drawn at the shares made of these values, so this
+    # module lies below it and reaches up to it only to emulate events when the cache has none
+    engine = importlib.import_module("events.generator.engine")
     values = engine.acceptances(n_per_process, seed)
     _write(path, values, n_per_process, seed)
     return values
@@ -96,7 +100,17 @@ def acceptances(n_per_process: int = N_EVENTS, seed: int = SEED) -> dict[str, fl
 
 def stream_rate_hz(luminosity: float = LUMINOSITY) -> float:
     """The L1 rate of the full physics stream [Hz]: L · Σ_p σ_p ε_p (the rate model's physics total)."""
-    from events.generator import processes
-
     eps = acceptances()
     return luminosity * 1e-33 * sum(p.cross_section_nb * eps[p.name] for p in processes.PROCESSES)
+
+
+def stream_shares(codes: list[int] | None = None, collisions: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(process codes, shares summing to 1) for the given processes (all by default): the stream's shares
+    after L1 (σ · ε of the rate model), or with ``collisions`` the shares of the collisions themselves
+    (cross sections alone). One process has share 1 (its ε is not needed)."""
+    chosen = [processes.BY_CODE[c] for c in codes] if codes is not None else list(processes.PROCESSES)
+    if len(chosen) == 1:
+        return np.array([chosen[0].code], dtype=np.int16), np.ones(1)
+    eps = {} if collisions else acceptances()
+    rates = np.array([p.cross_section_nb * (1.0 if collisions else eps[p.name]) for p in chosen])
+    return np.array([p.code for p in chosen], dtype=np.int16), rates / rates.sum()

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from events import helix, kinematics
-from events.generator import GeneratorError, SignalSpecError, generate, parse_signal, stream
+from events.generator import GeneratorError, SignalSpecError, generate, parse_signal, stream, stream_model
 from events.generator import processes as proc
 from events.generator.beams import BETA_CM, SQRT_S
 from events.model import EventBatch, VertexKind
@@ -121,7 +121,7 @@ def test_alp_photons_reconstruct_the_alp_mass() -> None:
 
 def test_process_shares_match_the_configured_composition() -> None:
     n = 20000
-    codes, shares = proc.stream_shares()
+    codes, shares = stream_model.stream_shares()
     counts = np.zeros(len(codes))
     for batch in stream(seed=5, chunk_size=5000, n_events=n):
         counts += np.array([(batch.header["process"] == c).sum() for c in codes])
@@ -143,12 +143,11 @@ def test_the_stream_is_drawn_at_the_rate_models_shares_and_rate() -> None:
     """The stream's shares and its rate are the monitoring panels' rate model (docs/physics.md §3, §6):
     the same emulated events, so the same numbers; the stream's composition is the model's within its
     statistical error; and its events are spaced at the model's physics L1 rate at 5.1e34."""
-    from events.generator import stream_model
     from monitoring.rates import load_menu
 
     model = load_menu().model  # 2000 events per process, seed 1: what the rates panel uses
     rates = model.rates(stream_model.LUMINOSITY)
-    codes, shares = proc.stream_shares()
+    codes, shares = stream_model.stream_shares()
     assert [proc.process_name(int(c)) for c in codes] == list(model.processes)
     np.testing.assert_allclose(shares, rates.per_process[0] / rates.total[0], rtol=1e-12)
     assert stream_model.stream_rate_hz() == pytest.approx(float(rates.total[0]), rel=1e-12)

@@ -7,7 +7,8 @@ import pytest
 
 from events import pdg
 from events.generator import generate, physics
-from events.generator.processes import BY_NAME, JPSI_ACCEPTANCE, PROCESSES, stream_shares
+from events.generator.processes import BY_NAME, JPSI_ACCEPTANCE, PROCESSES
+from events.generator.stream_model import stream_shares
 from events.masterclass import (
     JPSI,
     JPSI_EXERCISE,
