@@ -171,6 +171,52 @@ def measure(canvas: Any, camera: Any, app: Any, seconds: float, warmup: int = 5)
 
 FIRST_FRAME_GOAL_S = 1.5
 
+Phases = list[tuple[str, float, float]]
+
+
+def _phase_clock() -> tuple[Phases, Callable[[str], None]]:
+    """The phases of a first-frame child: (name, wall s since ``BENCH_T0``, CPU s of this process)."""
+    t0 = float(os.environ["BENCH_T0"])
+    phases: Phases = []
+
+    def mark(name: str) -> None:
+        phases.append((name, round(time.time() - t0, 3), round(time.process_time(), 3)))
+
+    return phases, mark
+
+
+def _when_every_view_painted(
+    views: list[Any], phases: Phases, mark: Callable[[str], None], then: Callable[[dict[str, Any]], None]
+) -> None:
+    """Call ``then`` with the first-frame figures once every canvas of ``views`` has painted once
+    (the first one marks ``3d_view_painted``, the last ``every_view_painted``)."""
+    painted: set[int] = set()
+
+    def painted_once(index: int) -> Callable[[Any], None]:
+        def done(event: Any) -> None:
+            if index in painted:
+                return
+            painted.add(index)
+            if index == 0:
+                mark("3d_view_painted")
+            if len(painted) < len(views):
+                return
+            mark("every_view_painted")
+            first = next(p for p in phases if p[0] == "3d_view_painted")
+            then(
+                {
+                    "first_frame_s": phases[-1][1],
+                    "cpu_s": phases[-1][2],
+                    "first_view_s": first[1],
+                    "first_view_cpu_s": first[2],
+                }
+            )
+
+        return done
+
+    for k, canvas in enumerate(views):
+        canvas.events.draw.connect(painted_once(k))
+
 
 def first_frame_child() -> None:
     """Run as a fresh process: open the main window and report when every view in it (the 3D view
@@ -182,12 +228,7 @@ def first_frame_child() -> None:
     ``BENCH_PROFILE`` set, cProfile runs from the first import on and the functions of the most
     cumulative time come back too (the profile's own overhead makes that start slower).
     """
-    t0 = float(os.environ["BENCH_T0"])
-    phases: list[tuple[str, float, float]] = []
-
-    def mark(name: str) -> None:
-        phases.append((name, round(time.time() - t0, 3), round(time.process_time(), 3)))
-
+    phases, mark = _phase_clock()
     mark("interpreter")
     profile = None
     if os.environ.get("BENCH_PROFILE"):
@@ -212,36 +253,16 @@ def first_frame_child() -> None:
     mark("window")
 
     views = [window.detector.canvas, *(view.canvas for view in window.projections.values())]
-    painted: set[int] = set()
 
-    def painted_once(index: int) -> Callable[[Any], None]:
-        def done(event: Any) -> None:
-            if index in painted:
-                return
-            painted.add(index)
-            if index == 0:
-                mark("3d_view_painted")
-            if len(painted) < len(views):
-                return
-            mark("every_view_painted")
-            first = next(p for p in phases if p[0] == "3d_view_painted")
-            result: dict[str, Any] = {
-                "first_frame_s": phases[-1][1],
-                "cpu_s": phases[-1][2],
-                "first_view_s": first[1],
-                "first_view_cpu_s": first[2],
-                "phases": {name: {"wall_s": wall, "cpu_s": cpu} for name, wall, cpu in phases},
-            }
-            if profile is not None:
-                profile.disable()
-                result["profile"] = profile_summary(profile)
-            print(json.dumps(result), flush=True)
-            os._exit(0)
+    def report(result: dict[str, Any]) -> None:
+        result["phases"] = {name: {"wall_s": wall, "cpu_s": cpu} for name, wall, cpu in phases}
+        if profile is not None:
+            profile.disable()
+            result["profile"] = profile_summary(profile)
+        print(json.dumps(result), flush=True)
+        os._exit(0)
 
-        return done
-
-    for k, canvas in enumerate(views):
-        canvas.events.draw.connect(painted_once(k))
+    _when_every_view_painted(views, phases, mark, report)
     window.show()
     app.exec()
 
@@ -256,12 +277,7 @@ def first_frame_app_child() -> None:
     when every dock's contents existed (built at once, or after the first frame where the application
     defers the hidden ones), so what comes after the first frame is seen too.
     """
-    t0 = float(os.environ["BENCH_T0"])
-    phases: list[tuple[str, float, float]] = []
-
-    def mark(name: str) -> None:
-        phases.append((name, round(time.time() - t0, 3), round(time.process_time(), 3)))
-
+    phases, mark = _phase_clock()
     mark("interpreter")
     import tempfile
 
@@ -280,7 +296,6 @@ def first_frame_app_child() -> None:
     mark("window")
     window = application.window
     views = [window.detector.canvas, *(view.canvas for view in window.projections.values())]
-    painted: set[int] = set()
     result: dict[str, Any] = {}
 
     def docks_built() -> bool:
@@ -297,29 +312,11 @@ def first_frame_app_child() -> None:
         print(json.dumps(result), flush=True)
         os._exit(0)
 
-    def painted_once(index: int) -> Callable[[Any], None]:
-        def done(event: Any) -> None:
-            if index in painted:
-                return
-            painted.add(index)
-            if index == 0:
-                mark("3d_view_painted")
-            if len(painted) < len(views):
-                return
-            mark("every_view_painted")
-            first = next(p for p in phases if p[0] == "3d_view_painted")
-            result.update(
-                first_frame_s=phases[-1][1],
-                cpu_s=phases[-1][2],
-                first_view_s=first[1],
-                first_view_cpu_s=first[2],
-            )
-            QTimer.singleShot(0, finish)
+    def first_frame(figures: dict[str, Any]) -> None:
+        result.update(figures)
+        QTimer.singleShot(0, finish)
 
-        return done
-
-    for k, canvas in enumerate(views):
-        canvas.events.draw.connect(painted_once(k))
+    _when_every_view_painted(views, phases, mark, first_frame)
     window.show()
     app.exec()
 

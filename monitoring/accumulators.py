@@ -465,7 +465,14 @@ class SBLDetector:
                     gap = (start, t)
                     gap_reason = gap_reason or f"no update for {t - start:.3g} s"
                 joined = next((a for a in self._active.values() if abs(a.time - start) <= self.window), None)
+                again = None  # a loss seen again after its current wobbled up, or the other ring's of it
                 if joined is None:
+                    restored = {id(r) for r in self._restored}
+                    recorded = (a for a in reversed(self.alarms[-4:]) if id(a) not in restored)
+                    again = next((a for a in recorded if abs(a.time - start) <= self.window), None)
+                if again is not None:
+                    joined = again
+                elif joined is None:
                     joined = SBLAlarm(start, ring, 1.0 - current / reference, t - start, reference, [ring])
                     if gap is not None:
                         joined.gap, joined.gap_reason = gap, gap_reason

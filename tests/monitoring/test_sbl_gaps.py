@@ -227,3 +227,24 @@ def test_a_bounded_drain_keeps_the_rest_for_the_next_one() -> None:
         got += part
     assert [u.timestamp for u in got] == [T0 + 100 * b + k for b in range(10) for k in range(100)]
     assert source.backlog == 0
+
+
+@pytest.mark.parametrize("wobble", [+1, -1])
+def test_an_abort_whose_residual_current_wobbles_is_one_loss_of_both_rings(wobble: int) -> None:
+    """The LER dumps its beam, its residual current wobbles up or down by 0.1 % from one 10 µs
+    sample to the next, and the HER follows 20 µs later: one loss of both rings, latched once."""
+    detector = SBLDetector()
+    for k in range(20):
+        detector.add("LER", T0 + 0.1 * k, 1.2)
+        detector.add("HER", T0 + 0.1 * k, 0.9)
+    loss = T0 + 2.0
+    residual = [0.005 * (1 + wobble * 1e-3 * k) for k in range(20)]
+    new = []
+    for k, current in enumerate(residual):
+        t = loss + 1e-5 * (k + 1)
+        new.append(detector.add("LER", t, current))
+        new.append(detector.add("HER", t + 1e-7, 0.9 if k < 2 else 0.004))
+    (alarm,) = detector.alarms
+    assert [a for a in new if a is not None] == [alarm]
+    assert alarm.ring == "LER" and set(alarm.rings) == {"LER", "HER"}
+    assert alarm.fraction > 0.99
