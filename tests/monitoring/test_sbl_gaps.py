@@ -246,5 +246,6 @@ def test_an_abort_whose_residual_current_wobbles_is_one_loss_of_both_rings(wobbl
         new.append(detector.add("HER", t + 1e-7, 0.9 if k < 2 else 0.004))
     (alarm,) = detector.alarms
     assert [a for a in new if a is not None] == [alarm]
-    assert alarm.ring == "LER" and set(alarm.rings) == {"LER", "HER"}
+    assert alarm.ring == "LER"
+    assert set(alarm.rings) == {"LER", "HER"}
     assert alarm.fraction > 0.99
