@@ -41,9 +41,8 @@ from events.source import (
     HELIX,
     EventFileError,
     EventSource,
-    good_tracks,
     sanitize,
-    track_issues,
+    screen_tracks,
     unexpected,
 )
 
@@ -192,12 +191,10 @@ def _drop_bad_tracks(batch: EventBatch, first_event: int) -> tuple[EventBatch, l
     if not tracks.columns:  # tracks not read
         return batch, [], 0
     counts = tracks.counts
-    good = good_tracks(tracks)
+    good, event_of, issues = screen_tracks(tracks, first_event)
+    if event_of is None:
+        return batch, issues, 0
     n_bad = int(tracks.size - good.sum())
-    if n_bad == 0:
-        return batch, track_issues(counts, None, first_event), 0
-    event_of = tracks.event_index()
-    issues = track_issues(counts, event_of[~good], first_event)
     offsets = np.zeros(len(counts) + 1, dtype=np.int64)
     np.cumsum(np.bincount(event_of[good], minlength=len(counts)), out=offsets[1:])
     clean = Collection("tracks", offsets, {k: v[good] for k, v in tracks.columns.items()})

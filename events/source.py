@@ -184,6 +184,16 @@ def track_issues(counts: np.ndarray, bad_event_of: np.ndarray | None, first_even
     return issues
 
 
+def screen_tracks(tracks: Collection, first_event: int) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
+    """The tracks :func:`sanitize` keeps (a mask over the flat rows), the event of every row where
+    some are dropped (None where all are kept), and the lines it records (:func:`track_issues`)."""
+    good = good_tracks(tracks)
+    if good.all():
+        return good, None, track_issues(tracks.counts, None, first_event)
+    event_of = tracks.event_index()
+    return good, event_of, track_issues(tracks.counts, event_of[~good], first_event)
+
+
 def sanitize(batch: EventBatch, first_event: int = 0) -> tuple[EventBatch, list[str], int]:
     """Drop tracks whose helix is not finite; report them and implausible multiplicities.
 
@@ -192,12 +202,10 @@ def sanitize(batch: EventBatch, first_event: int = 0) -> tuple[EventBatch, list[
     """
     tracks = batch.tracks
     counts = tracks.counts
-    good = good_tracks(tracks)
+    good, event_of, issues = screen_tracks(tracks, first_event)
+    if event_of is None:
+        return batch, issues, 0
     n_bad = int(tracks.size - good.sum())
-    if n_bad == 0:
-        return batch, track_issues(counts, None, first_event), 0
-    event_of = tracks.event_index()
-    issues = track_issues(counts, event_of[~good], first_event)
     # position of every old track among the surviving tracks of its event, -1 if dropped
     kept = np.concatenate(([0], np.cumsum(good)))  # surviving tracks before each row, over the batch
     new_local = np.where(good, kept[:-1] - kept[tracks.offsets[:-1]][event_of], -1)
