@@ -119,26 +119,10 @@ def read(source: EventSource, start: int, stop: int, needs: Needs) -> EventBatch
     for the HDF5 store and the ntuple, the whole events for every other reader. As
     ``EventSource.read``: tracks with a non-finite helix dropped and noted in ``source.issues``,
     a failure one ``EventFileError`` naming the file."""
-    n = len(source)
-    stop = min(stop, n)
-    if start < 0 or start > stop:
-        raise EventFileError(source.path, f"event range {start}:{stop} is outside the file's {n} events")
     reader = _reader(source)
     if reader is None:
         return source.read(start, stop)
-    try:
-        batch = reader(source, start, stop, needs)
-        batch, issues, dropped = _drop_bad_tracks(batch, start)
-    except EventFileError:
-        source._failed()
-        raise
-    except Exception as exc:
-        source._failed()
-        raise unexpected(source.path, exc, f"cannot read events {start}:{stop}") from exc
-    source.dropped_tracks += dropped
-    for line in issues:
-        source.note(line)
-    return batch
+    return source.read_with(start, stop, lambda a, b: reader(source, a, b, needs), _drop_bad_tracks)
 
 
 ALL: dict[str, frozenset[str]] = {

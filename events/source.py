@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -110,13 +110,24 @@ class EventSource:
 
     def read(self, start: int = 0, stop: int | None = None) -> EventBatch:
         """Events ``start:stop`` (clipped to the file) as one batch."""
+        return self.read_with(start, stop, self._read, sanitize)
+
+    def read_with(
+        self,
+        start: int,
+        stop: int | None,
+        read: Callable[[int, int], EventBatch],
+        clean: Callable[[EventBatch, int], tuple[EventBatch, list[str], int]],
+    ) -> EventBatch:
+        """Events ``start:stop`` (clipped) read by ``read`` and screened by ``clean`` (``sanitize`` or
+        a partial batch's version of it): its lines noted, a failure one ``EventFileError`` naming
+        the file."""
         n = len(self)
         stop = n if stop is None else min(stop, n)
         if start < 0 or start > stop:
             raise EventFileError(self.path, f"event range {start}:{stop} is outside the file's {n} events")
         try:
-            batch = self._read(start, stop)
-            clean, issues, dropped = sanitize(batch, first_event=start)
+            clean_batch, issues, dropped = clean(read(start, stop), start)
         except EventFileError:
             self._failed()
             raise
@@ -126,7 +137,7 @@ class EventSource:
         self.dropped_tracks += dropped
         for line in issues:
             self.note(line)
-        return clean
+        return clean_batch
 
     def _failed(self) -> None:
         """Called when a read failed (the ROOT sources undo what the damaged file left in uproot)."""
