@@ -85,8 +85,8 @@ class IOCProcess:
         self.proc = None
 
 
-@pytest.fixture
-def ioc_process(ca_env: dict[str, str]) -> Iterator[Callable[[list[str]], IOCProcess]]:
+def started_processes() -> Iterator[Callable[[list[str]], IOCProcess]]:
+    """Yield a factory of server processes (this Python, unbuffered); stop each one afterwards."""
     started: list[IOCProcess] = []
 
     def make(args: list[str]) -> IOCProcess:
@@ -98,6 +98,11 @@ def ioc_process(ca_env: dict[str, str]) -> Iterator[Callable[[list[str]], IOCPro
     yield make
     for ioc in started:
         ioc.stop()
+
+
+@pytest.fixture
+def ioc_process(ca_env: dict[str, str]) -> Iterator[Callable[[list[str]], IOCProcess]]:
+    yield from started_processes()
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 20.0, step: float = 0.05) -> bool:

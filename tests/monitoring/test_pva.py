@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import sys
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,7 +12,7 @@ import pytest
 from monitoring.channels import CHANNELS, Severity
 from monitoring.ioc import _nt_value, pv_table
 from monitoring.source import Unexpected, Update, open_machine_source
-from tests.monitoring.conftest import IOCProcess, free_port, wait_for
+from tests.monitoring.conftest import IOCProcess, free_port, started_processes, wait_for
 
 pytest.importorskip("p4p")
 pytestmark = pytest.mark.slow
@@ -37,17 +36,7 @@ def pva_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
 @pytest.fixture
 def server(pva_env: dict[str, str]) -> Iterator[Callable[[list[str]], IOCProcess]]:
-    started: list[IOCProcess] = []
-
-    def make(args: list[str]) -> IOCProcess:
-        proc = IOCProcess([sys.executable, "-u", *args])
-        proc.start()
-        started.append(proc)
-        return proc
-
-    yield make
-    for proc in started:
-        proc.stop()
+    yield from started_processes()
 
 
 def collect(source: object) -> Callable[[], list[Update]]:
