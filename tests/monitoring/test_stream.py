@@ -227,8 +227,8 @@ def test_bad_messages_are_counted_by_reason_and_the_stream_goes_on() -> None:
         context.term()
 
 
-def test_a_slow_consumer_costs_counted_drops_never_a_block(publishers: Callable[..., Publisher]) -> None:
-    pub = publishers("--rate", "0", "--batch", "10", "--count", "3000", "--wait", "1")
+def _stuck_consumer() -> tuple[threading.Event, Recorder, Callable[[EventBatch], None]]:
+    """A consumer that blocks until the event is set, then records the batch it held."""
     release = threading.Event()
     recorder = Recorder()
 
@@ -236,6 +236,12 @@ def test_a_slow_consumer_costs_counted_drops_never_a_block(publishers: Callable[
         release.wait(WAIT_S)
         recorder(batch)
 
+    return release, recorder, stuck
+
+
+def test_a_slow_consumer_costs_counted_drops_never_a_block(publishers: Callable[..., Publisher]) -> None:
+    pub = publishers("--rate", "0", "--batch", "10", "--count", "3000", "--wait", "1")
+    release, recorder, stuck = _stuck_consumer()
     with ZmqEventSource(pub.url, queue_size=4, consumers=[stuck]) as source:
         # while the consumer is stuck, everything is still received, decoded and shown
         assert wait_until(lambda: source.stats().events >= 3000)
@@ -258,13 +264,7 @@ def test_a_slow_consumer_costs_counted_drops_never_a_block(publishers: Callable[
 
 def test_the_queue_is_bounded_in_bytes_too(publishers: Callable[..., Publisher]) -> None:
     pub = publishers("--rate", "0", "--batch", "10", "--count", "3000", "--wait", "1")
-    release = threading.Event()
-    recorder = Recorder()
-
-    def stuck(batch: EventBatch) -> None:
-        release.wait(WAIT_S)
-        recorder(batch)
-
+    release, recorder, stuck = _stuck_consumer()
     # room for fewer bytes than one message: an empty queue still takes one, no more
     with ZmqEventSource(pub.url, queue_bytes=1, consumers=[stuck]) as source:
         assert wait_until(lambda: source.stats().events >= 3000)
