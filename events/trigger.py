@@ -9,6 +9,7 @@ and the monitoring panels).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -189,6 +190,176 @@ def _selected_pair_theta_id(pairs: np.ndarray, theta_id: np.ndarray) -> np.ndarr
     return np.where(last >= 0, smaller, 0.0).astype(np.int64)
 
 
+# ---------------------------------------------------------------------------------- 2D finder turn-on
+# The 2D ("f") track finder is basf2's CDCTrigger2DFinderModule: a Hough transform of the track-segment
+# hits of the five axial superlayers (SL0, 2, 4, 6, 8) into (φ, 1/2R). Its defaults: nCellsPhi 160 cells
+# over [-π, π], nCellsR 34 cells over 1/2R in [-maxR, maxR] with maxR = 0.5·c·1.5e-4 / minPt (the plane's
+# limit *is* the pT cut: minPt 0.3 GeV), minHits 4 superlayers in a cell, connect 6 (direct neighbours and
+# the rising diagonal), minCells 2 (a peak of one cell is dropped); a hit's curve is 1/2R = sin(x − φ_hit)/r
+# on its rising half only (CDCTriggerHoughtrafo.cc), the hit at the priority wire of its segment
+# (layers 3, 16, 28, 40, 52). A track just below minPt still has its peak cells straddling the plane's
+# edge and one just above may lose them, so the pT cut is a turn-on one Hough cell wide (1/17 of the
+# curvature range). ``hough_found`` emulates that voting for single tracks (first-priority hits at the
+# nearest priority wire, no background hits, no second-priority neighbours: ours), and
+# ``hough_turn_on`` the fraction found inside the plane's limits of the tracks it finds in a plane
+# extended beyond them, so only the edge is modelled and the plateau stays 100 %, as before.
+HOUGH_MIN_PT = 0.3  # GeV, CDCTrigger2DFinderModule minPt
+HOUGH_N_PHI = 160  # nCellsPhi
+HOUGH_N_R = 34  # nCellsR
+HOUGH_MIN_HITS = 4  # minHits (superlayers)
+# priority layers of SL0, 2, 4, 6, 8 (CDCTrigger2DFinderModule::initialize)
+_HOUGH_LAYERS = (3, 16, 28, 40, 52)
+_SPEED_OF_LIGHT_CM_NS = 29.9792458  # Const::speedOfLight in basf2 units [cm/ns]
+
+
+def hough_max_curvature(min_pt: float = HOUGH_MIN_PT) -> float:
+    """maxR of the Hough plane, the largest |1/2R| [1/cm] (basf2: 0.5 · c · 1.5e-4 / minPt)."""
+    return 0.5 * _SPEED_OF_LIGHT_CM_NS * 1.5e-4 / min_pt
+
+
+@functools.cache
+def _hough_superlayers() -> tuple[np.ndarray, np.ndarray]:
+    from geometry import cdc
+
+    layers = cdc.sense_layers()
+    idx = np.array(_HOUGH_LAYERS)
+    return np.asarray(layers.radius, dtype=np.float64)[idx], np.asarray(layers.n_wires, dtype=np.int64)[idx]
+
+
+def hough_found(
+    pt: np.ndarray,
+    phi0: np.ndarray,
+    charge: np.ndarray,
+    n_superlayers: int = 5,
+    extend: int = 0,
+    bz: float = 1.5,
+) -> np.ndarray:
+    """Whether the 2D finder's Hough voting finds each single track (tracks from the origin).
+
+    The track's hits sit at the nearest priority wire of the first ``n_superlayers`` axial superlayers
+    it reaches (5: all; 4: it leaves the chamber before SL8); a cell holds a hit if the hit's rising
+    curve crosses it; a track is found if two connected cells (connect 6) hold ``HOUGH_MIN_HITS``
+    superlayers. ``extend`` adds that many cells to the plane beyond each curvature limit (0: basf2's
+    plane)."""
+    pt = np.asarray(pt, dtype=np.float64)
+    phi0 = np.asarray(phi0, dtype=np.float64)
+    q = np.sign(np.asarray(charge, dtype=np.float64))
+    radius, n_wires = _hough_superlayers()
+    r, pitch = radius[:n_superlayers], 2.0 * np.pi / n_wires[:n_superlayers]
+    two_r = 2.0 * pt / (0.299792458 * bz) * 100.0  # 2R [cm]
+    reach = r[None, :] < two_r[:, None]
+    with np.errstate(invalid="ignore"):
+        phi_hit = phi0[:, None] + q[:, None] * np.arcsin(np.clip(r[None, :] / two_r[:, None], -1.0, 1.0))
+    phi_hit = np.round(phi_hit / pitch[None, :]) * pitch[None, :]
+    dx = 2.0 * np.pi / HOUGH_N_PHI
+    max_r = hough_max_curvature()
+    dy = 2.0 * max_r / HOUGH_N_R
+    column = np.floor((phi0 + np.pi) / dx).astype(np.int64)[:, None] + np.arange(-3, 4)[None, :]
+    x1 = -np.pi + column * dx
+    y_a = np.sin(x1[:, None, :] - phi_hit[:, :, None]) / r[None, :, None]  # (tracks, SL, columns)
+    y_b = np.sin(x1[:, None, :] + dx - phi_hit[:, :, None]) / r[None, :, None]
+    rising = (y_b > y_a) & reach[:, :, None]
+    y1 = -max_r + np.arange(-extend, HOUGH_N_R + extend) * dy
+    below, above = y_b[..., None] < y1, y_a[..., None] > y1 + dy
+    votes = np.sum(rising[..., None] & ~below & ~above, axis=1)  # (tracks, columns, rows)
+    peak = votes >= HOUGH_MIN_HITS
+    return (
+        np.any(peak[:, 1:, :] & peak[:, :-1, :], axis=(1, 2))
+        | np.any(peak[:, :, 1:] & peak[:, :, :-1], axis=(1, 2))
+        | np.any(peak[:, 1:, 1:] & peak[:, :-1, :-1], axis=(1, 2))
+    )
+
+
+def hough_turn_on(
+    pt: np.ndarray, n_superlayers: int = 5, n_tracks: int = 20_000, seed: int = 0
+) -> np.ndarray:
+    """ε(pT) of the plane's edge: of tracks (random φ0 and charge) the finder finds in a plane extended
+    ten cells beyond its limits, the fraction it finds inside them."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for value in np.atleast_1d(np.asarray(pt, dtype=np.float64)):
+        phi0 = rng.uniform(-np.pi, np.pi, n_tracks)
+        charge = rng.choice([-1.0, 1.0], n_tracks)
+        p = np.full(n_tracks, value)
+        inside = hough_found(p, phi0, charge, n_superlayers)
+        anywhere = hough_found(p, phi0, charge, n_superlayers, extend=10)
+        out.append(inside.sum() / max(anywhere.sum(), 1))
+    return np.array(out)
+
+
+# hough_turn_on(HOUGH_TURN_ON_PT, n, n_tracks=40_000, seed=0), tabulated (tests/events/test_trigger_hough.py
+# recomputes it): 0 below the first point, 1 above the last, linear in between.
+HOUGH_TURN_ON_PT = np.round(np.arange(0.2800, 0.33001, 0.0025), 4)
+HOUGH_TURN_ON = {
+    5: np.array(
+        [
+            0.000, 0.000, 0.010, 0.043, 0.088, 0.148, 0.249, 0.382, 0.558, 0.747, 0.870,
+            0.923, 0.944, 0.967, 1.000, 1.000, 1.000, 1.000, 1.000, 1.000, 1.000,
+        ]
+    ),
+    4: np.array(
+        [
+            0.000, 0.000, 0.000, 0.000, 0.000, 0.000, 0.000, 0.090, 0.231, 0.368, 0.491,
+            0.604, 0.705, 0.800, 0.909, 0.934, 0.962, 0.982, 1.000, 1.000, 1.000,
+        ]
+    ),
+}  # fmt: skip
+_R_SL8 = 105.68  # cm, priority layer 52: a track that leaves the chamber before it has four axial hits
+
+
+def hough_efficiency(pt: np.ndarray, reaches_sl8: np.ndarray) -> np.ndarray:
+    """The 2D finder's probability to find a track of transverse momentum ``pt`` [GeV] that reaches SL6,
+    with five axial superlayers if ``reaches_sl8`` else four (``HOUGH_TURN_ON``)."""
+    pt = np.asarray(pt, dtype=np.float64)
+    five = np.interp(pt, HOUGH_TURN_ON_PT, HOUGH_TURN_ON[5], left=0.0, right=1.0)
+    four = np.interp(pt, HOUGH_TURN_ON_PT, HOUGH_TURN_ON[4], left=0.0, right=1.0)
+    return np.where(np.asarray(reaches_sl8, dtype=bool), five, four)
+
+
+def _track_uniform(run: np.ndarray, event: np.ndarray, local: np.ndarray) -> np.ndarray:
+    """A uniform number in [0, 1) per track from a SplitMix64 hash of (run, event, track number in the
+    event): the finder's draw, the same however the events are batched."""
+    with np.errstate(over="ignore"):
+        x = (
+            np.asarray(event, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+            + np.asarray(run, dtype=np.uint64) * np.uint64(0xBF58476D1CE4E5B9)
+            + (np.asarray(local, dtype=np.uint64) + np.uint64(101)) * np.uint64(0xD6E8FEB86659FD93)
+        )
+        x ^= x >> np.uint64(30)
+        x *= np.uint64(0xBF58476D1CE4E5B9)
+        x ^= x >> np.uint64(27)
+        x *= np.uint64(0x94D049BB133111EB)
+        x ^= x >> np.uint64(31)
+    return (x >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+
+
+F_TRACK_REACH_CM = 80.0  # an f track reaches r = 80 cm (SL6) inside the end plates: four axial superlayers
+
+
+def f_track_probability(batch: EventBatch) -> np.ndarray:
+    """Per track of ``batch``, the probability that the 2D finder makes it an f track: it reaches SL6
+    (``F_TRACK_REACH_CM``) inside the CDC end plates, times the finder's turn-on at its pT
+    (``hough_efficiency``, five superlayers if it also reaches SL8 inside them, else four)."""
+    from events import field, helix
+
+    tr = batch.tracks
+    t_ev = tr.event_index()
+    bz = np.asarray(batch.header["bz"], dtype=np.float64)
+    omega = np.asarray(tr["omega"], dtype=np.float64)
+    pt = helix.transverse_momentum(omega, field.track_bz(bz[t_ev], tr["z0"]) if len(t_ev) else 1.5)
+    (r0, zb0, zf0), (r1, zb1, zf1) = _CDC_ENDPLATE
+
+    def within_endplates(radius: float) -> np.ndarray:
+        """The helix reaches ``radius`` inside the CDC end plates."""
+        arc = helix.arc_length_to_radius(tr["d0"], omega, radius)
+        z = np.asarray(tr["z0"]) + arc * np.asarray(tr["tan_lambda"])
+        f = (radius - r0) / (r1 - r0)
+        return np.isfinite(arc) & (z > zb0 + f * (zb1 - zb0)) & (z < zf0 + f * (zf1 - zf0))
+
+    reach = within_endplates(F_TRACK_REACH_CM)
+    return np.where(reach, hough_efficiency(pt, reach & within_endplates(_R_SL8)), 0.0)
+
+
 LOW_MULTIPLICITY = 6  # objects per collection at most for the narrow pass of ``l1_decisions``
 
 
@@ -220,21 +391,16 @@ def l1_decisions(batch: EventBatch) -> dict[str, np.ndarray]:
 
 def _l1_decisions_padded(batch: EventBatch) -> dict[str, np.ndarray]:
     """``l1_decisions`` with every pair array padded to the batch's largest multiplicity."""
-    from events import field, helix, kinematics
+    from events import kinematics
 
     n = len(batch)
-    bz = np.asarray(batch.header["bz"], dtype=np.float64)
     # ---- CDC tracks
     tr = batch.tracks
     t_ev = tr.event_index()
-    omega = np.asarray(tr["omega"], dtype=np.float64)
-    pt = helix.transverse_momentum(omega, field.track_bz(bz[t_ev], tr["z0"]) if len(t_ev) else 1.5)
-    r_reach = 80.0
-    s = helix.arc_length_to_radius(tr["d0"], omega, r_reach)
-    z = np.asarray(tr["z0"]) + s * np.asarray(tr["tan_lambda"])
-    (r0, zb0, zf0), (r1, zb1, zf1) = _CDC_ENDPLATE
-    f = (r_reach - r0) / (r1 - r0)
-    full = (pt > 0.3) & np.isfinite(s) & (z > zb0 + f * (zb1 - zb0)) & (z < zf0 + f * (zf1 - zf0))
+    local = np.arange(len(t_ev)) - tr.offsets[t_ev] if len(t_ev) else np.zeros(0, dtype=np.int64)
+    header = batch.header
+    draw = _track_uniform(np.asarray(header["run"])[t_ev], np.asarray(header["event"])[t_ev], local)
+    full = draw < f_track_probability(batch)  # the 2D finder's turn-on, drawn per track by a hash
     neural = full & (np.abs(np.asarray(tr["z0"])) < 15.0)
     n_f = np.bincount(t_ev[full], minlength=n)
     n_y = np.bincount(t_ev[neural], minlength=n)
@@ -400,6 +566,67 @@ def _l1_decisions_padded(batch: EventBatch) -> dict[str, np.ndarray]:
         "bha_id3": bha_select & (bha_theta == 3),
     }
     return d
+
+
+# The ECL trigger's additional Bhabha veto for hie (trg/ecl TrgEclBhabha::getBhabhaAddition and the
+# ECL-to-GDL bits 90-95 of TrgEclMaster): hie1 ... hie4 are E_phys > 1 GeV with no single cluster in the
+# forward endcap (θID ≤ 3) and, for exactly two clusters, not: (1) Δφ* 150°-210° and θ*-sum 160°-200°,
+# (2) Δφ* 150°-210° or θ*-sum 160°-200°, (3) the lower-energy cluster in an endcap (θID ≤ 3 or ≥ 16),
+# (4) that, with both clusters above 0.5 GeV (lab) (TrgEclMaster defaults m_hie12BhabhaVetoAngle,
+# m_hie4LowCLELabCut). They are what radiative γγ and Bhabha events with one hard ISR photon along the
+# beam look like: two clusters back to back in φ* whose θ*-sum is far from 180°. The GDL menu of the
+# emulation, ftd_0036 (the newest in basf2's tree), takes hie from ehigh and !bha_veto and none of these;
+# later GDL input tables list ehigh1-3 but no menu logic using them is in the source, so they are not
+# lines of L1_BITS: ``hie_additional_veto`` gives them for comparison (docs/physics.md §6).
+HIE12_VETO_ANGLE = (150.0, 210.0, 160.0, 200.0)  # Δφ* low, high; θ*-sum low, high [deg]
+HIE4_LOW_CLUSTER_E = 0.5  # GeV (lab)
+
+
+def hie_additional_veto(batch: EventBatch) -> dict[str, np.ndarray]:
+    """TRGECL's hie1 ... hie4 per event (E_phys > 1 GeV with the additional Bhabha veto), before any
+    GDL logic; clusters are the emulation's ECL trigger clusters (above 0.1 GeV)."""
+    from events import kinematics
+
+    n = len(batch)
+    ecl = batch.ecl
+    c_ev = ecl.event_index()
+    energy = np.asarray(ecl["energy"], dtype=np.float64)
+    theta = np.asarray(ecl["theta"], dtype=np.float64)
+    phi = np.asarray(ecl["phi"], dtype=np.float64)
+    tid = trigger_theta_id(theta)
+    e_phys = np.bincount(c_ev, np.where((tid >= 2) & (tid <= 15), energy, 0.0), minlength=n)
+    trig = energy > 0.1
+    ev, e, t, i = c_ev[trig], energy[trig], theta[trig], tid[trig]
+    n_cl = np.bincount(ev, minlength=n)
+    first = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(n_cl, out=first[1:])
+    one = np.flatnonzero(n_cl == 1)
+    single_forward = np.zeros(n, dtype=bool)
+    single_forward[one] = i[first[one]] <= 3
+    two = np.flatnonzero(n_cl == 2)
+    a, b = first[two], first[two] + 1
+    sin_t = np.sin(t)
+    ph = phi[trig]
+    p4 = e[:, None] * np.stack([np.ones_like(t), sin_t * np.cos(ph), sin_t * np.sin(ph), np.cos(t)], 1)
+    cm = kinematics.to_cms(p4) if len(p4) else np.zeros((0, 4))
+    theta_cm = np.degrees(polar_angle(cm[:, 1:]))
+    phi_cm = np.degrees(np.arctan2(cm[:, 2], cm[:, 1]))
+    dphi = np.abs(phi_cm[a] - phi_cm[b])
+    tsum = theta_cm[a] + theta_cm[b]
+    lo_phi, hi_phi, lo_sum, hi_sum = HIE12_VETO_ANGLE
+    in_phi = (dphi > lo_phi) & (dphi < hi_phi)
+    in_sum = (tsum > lo_sum) & (tsum < hi_sum)
+    low_id = np.where(e[a] < e[b], i[a], i[b])
+    endcap = (low_id <= 3) | (low_id >= 16)
+    both_hard = (e[a] > HIE4_LOW_CLUSTER_E) & (e[b] > HIE4_LOW_CLUSTER_E)
+    vetoes = {"hie1": in_phi & in_sum, "hie2": in_phi | in_sum, "hie3": endcap, "hie4": endcap & both_hard}
+    ehigh = (e_phys > 1.0) & ~single_forward
+    out = {}
+    for name, veto in vetoes.items():
+        vetoed = np.zeros(n, dtype=bool)
+        vetoed[two] = veto
+        out[name] = ehigh & ~vetoed
+    return out
 
 
 def emulate_l1(batch: EventBatch, rng: np.random.Generator | None = None) -> np.ndarray:
