@@ -20,7 +20,6 @@ import atexit
 import json
 import logging
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +99,8 @@ class GlyphStore:
             glyphs.append([name, [int(offset[0]), int(offset[1])], float(advance)])
             arrays[f"b{i}"], arrays[f"s{i}"] = np.asarray(bitmap), np.asarray(block)
         index = json.dumps({"version": VERSION, "glyphs": glyphs})
+        import tempfile
+
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".glyphs-", suffix=".npz", dir=self.path.parent)
