@@ -10,6 +10,7 @@ import pytest
 from vispy import scene as vispy_scene
 
 from displays import overlays
+from displays.event_geometry import Projection
 from displays.event_visuals import EventVisuals
 from displays.overlays import OVERLAYS, Overlay
 from displays.scene import Scene
@@ -72,7 +73,8 @@ def test_adapters_subscribe_on_construction_and_leave_on_close() -> None:
 
 def test_visuals_are_made_when_the_first_event_arrives_and_draw_it() -> None:
     scene = Scene()
-    views = {p: _view() for p in ("3d", "rphi", "rz")}
+    projections: tuple[Projection, ...] = ("3d", "rphi", "rz")
+    views = {p: _view() for p in projections}
     visuals = {p: EventVisuals(view, p, scene=scene) for p, view in views.items()}
     scene.set_color_mode("momentum")  # nothing to draw yet: still nothing made
     scene.set_growth(0.5)

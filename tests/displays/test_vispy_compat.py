@@ -128,7 +128,12 @@ def test_glyphs_kept_on_disk_draw_as_vispys_own_loader_draws_them(
         glyph_cache.reset(tmp_path / glyph_cache.FILE)
         rendered: list[str] = []
         real = vispy_compat._freetype_glyph
-        monkeypatch.setattr(vispy_compat, "_freetype_glyph", lambda *a: rendered.append(a[-1]) or real(*a))
+
+        def counted(*args: Any) -> Any:
+            rendered.append(args[-1])
+            return real(*args)
+
+        monkeypatch.setattr(vispy_compat, "_freetype_glyph", counted)
         read = picture()
         assert rendered == []  # every glyph came from the file
         vispy_text.TextureFont._load_char = vispy_compat._VISPY_LOAD_CHAR
