@@ -17,6 +17,7 @@ drawing.
 from __future__ import annotations
 
 import atexit
+import io
 import json
 import logging
 import os
@@ -50,6 +51,8 @@ class GlyphStore:
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self._entries: dict[str, tuple[Key, Entry]] | None = None  # stamp+key -> (key, entry)
+        self._unread: dict[str, tuple[int, Any, Any]] = {}  # in the file, arrays not read yet
+        self._file: Any = None  # the file's arrays (np.load of its bytes), read a glyph at a time
         self._dirty = False
 
     @staticmethod
@@ -57,33 +60,54 @@ class GlyphStore:
         return json.dumps([stamp, *key], ensure_ascii=True)
 
     def _load(self) -> dict[str, tuple[Key, Entry]]:
+        """The glyphs read so far; the file's index on the first call (each glyph's arrays are read
+        when it is first asked for: a start reads the few dozen it draws of the file's hundreds)."""
         if self._entries is not None:
             return self._entries
         self._entries = {}
         if self.path is None or not self.path.is_file():
             return self._entries
         try:
-            with np.load(self.path, allow_pickle=False) as data:
-                index = json.loads(str(data["index"]))
-                if index.get("version") != VERSION:
-                    return self._entries
-                for i, (name, offset, advance) in enumerate(index["glyphs"]):
-                    _, *key = json.loads(name)
-                    entry = ((int(offset[0]), int(offset[1])), float(advance), data[f"b{i}"], data[f"s{i}"])
-                    self._entries[name] = (tuple(key), entry)
+            data = np.load(io.BytesIO(self.path.read_bytes()), allow_pickle=False)
+            index = json.loads(str(data["index"]))
+            if index.get("version") == VERSION:
+                self._unread = {
+                    name: (i, offset, advance) for i, (name, offset, advance) in enumerate(index["glyphs"])
+                }
+                self._file = data
         except Exception as exc:  # damaged in any way (not a zip, truncated, other arrays): rendered again
             log.debug("%s: glyph cache not read (%s)", self.path, exc)
-            self._entries = {}
         return self._entries
+
+    def _read(self, name: str) -> tuple[Key, Entry] | None:
+        """The glyph ``name`` of the file, read now (None, and forgotten, if its arrays are damaged)."""
+        where = self._unread.pop(name, None)
+        if where is None or self._file is None or self._entries is None:
+            return None
+        i, offset, advance = where
+        try:
+            _, *key = json.loads(name)
+            entry = (
+                (int(offset[0]), int(offset[1])),
+                float(advance),
+                self._file[f"b{i}"],
+                self._file[f"s{i}"],
+            )
+        except Exception as exc:  # a damaged member: this glyph is rendered again
+            log.debug("%s: glyph %d not read (%s)", self.path, i, exc)
+            return None
+        self._entries[name] = (tuple(key), entry)
+        return self._entries[name]
 
     def get(self, stamp: str, key: Key) -> Entry | None:
         """The cached glyph of ``key`` rendered with the font ``stamp`` names, or None."""
-        found = self._load().get(self._name(stamp, key))
+        name = self._name(stamp, key)
+        found = self._load().get(name) or self._read(name)
         return None if found is None else found[1]
 
     def put(self, stamp: str, key: Key, entry: Entry) -> None:
         entries = self._load()
-        if self.path is None or len(entries) >= MAX_ENTRIES:
+        if self.path is None or len(entries) + len(self._unread) >= MAX_ENTRIES:
             return
         entries[self._name(stamp, key)] = (key, entry)
         self._dirty = True
@@ -93,6 +117,8 @@ class GlyphStore:
         if not self._dirty or self.path is None or self._entries is None:
             return False
         self._dirty = False
+        for name in list(self._unread):  # the glyphs of the file not drawn in this process stay in it
+            self._read(name)
         arrays: dict[str, Any] = {}
         glyphs = []
         for i, (name, (_, (offset, advance, bitmap, block))) in enumerate(self._entries.items()):
