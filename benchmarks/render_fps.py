@@ -33,7 +33,11 @@ application window as ``main.py gui`` builds it (``panels.app.Application``, eve
 simulation; starts alternating with the main window's), ``first_frame_app_docks_built_s`` when every
 dock's contents existed (the hidden ones are built after the first frame), ``first_frame_app_phases``;
 ``first_frame_profile`` the most expensive functions of one more
-start under cProfile (not with ``--quick``). ``--first-frame`` measures only these.
+start under cProfile (not with ``--quick``); ``first_frame_conditions`` what the starts found
+ready: the rendered glyphs kept on disk by an earlier start (``displays.glyph_cache``: ``warm``,
+``cold`` or ``off``) and whether the project's own modules had their bytecode cached (they are
+compiled from source at every start where it is not, as under ``PYTHONDONTWRITEBYTECODE``).
+``--first-frame`` measures only these.
 
 ``ratios``: the full detector ours against naive (goal 8x), the first frame against the 1.5 s
 goal (1.5 s / the best measured start, wall clock and CPU; the main window's and the full
@@ -368,9 +372,24 @@ def first_frame(
     return runs
 
 
+def first_frame_conditions() -> dict[str, Any]:
+    """What a start finds ready: the glyph file of an earlier start, the project's bytecode."""
+    import importlib.util
+
+    from displays import glyph_cache
+
+    glyphs = glyph_cache.cache_path()
+    sources = [ROOT / "panels" / name for name in ("app.py", "main_window.py", "cli.py")]
+    return {
+        "glyph_cache": "off" if glyphs is None else ("warm" if glyphs.is_file() else "cold"),
+        "project_bytecode": all(Path(importlib.util.cache_from_source(str(f))).is_file() for f in sources),
+    }
+
+
 def first_frame_figures(quick: bool) -> dict[str, Any]:
     """Wall and CPU seconds to the first frame (best and every start), the phases of the best start,
-    the load average, and one profiled start's most expensive functions."""
+    the load average, what the starts found ready, and one profiled start's most expensive functions."""
+    conditions = first_frame_conditions()
     load = os.getloadavg()
     repeats = 1 if quick else 3
     runs, app_runs = [], []
@@ -391,6 +410,7 @@ def first_frame_figures(quick: bool) -> dict[str, Any]:
         "first_frame_app_docks_built_cpu_s": [r["docks_built_cpu_s"] for r in app_runs],
         "first_frame_app_phases": best_app["phases"],
         "first_frame_load_average": [round(v, 2) for v in (load[0], os.getloadavg()[0])],
+        "first_frame_conditions": conditions,
         "first_frame_profile": (
             ["--quick: no profiled start (render_fps.py --first-frame has one)"]
             if quick

@@ -13,6 +13,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from vispy import scene
 
+from displays import glyph_cache
 from displays.vispy_compat import check_once, install_caches
 
 P = ParamSpec("P")
@@ -114,6 +115,7 @@ class DetectorCanvas(scene.SceneCanvas):
                 hook()
             self.context.set_depth_mask(True)
             super()._draw_scene(bgcolor)
+        glyph_cache.flush()  # glyphs rendered for this paint, kept for the next start
 
     def render(self, *args: Any, **kwargs: Any) -> Any:
         with no_cyclic_gc():

@@ -4,7 +4,8 @@
 view or an r-phi / r-z projection); they follow the ``Scene`` they are given, so the application's three
 views share one scene and panels change only that. Without a scene the view makes its own, and the
 scene's methods can be called on the view (batch rendering, the self-contained ``EventView``, tests).
-Visuals are created once and fed with ``set_data``; an empty collection hides its visual.
+Visuals are created once, when the scene first has something for them (``build()`` makes them all
+now), and fed with ``set_data``; an empty collection hides its visual.
 """
 
 from __future__ import annotations
@@ -94,25 +95,38 @@ class EventVisuals:
         self.overlays: dict[str, Overlay] = {
             name: cls(self.scene, view, self.options) for name, cls in OVERLAYS.items()
         }
-        if self.scene.event is not None or self.scene.recoil is not None:
-            self.redraw()  # a view added to a scene already showing something
+        self.redraw()  # a view added to a scene already showing something (else nothing is made yet)
 
     # --- the visuals ---------------------------------------------------------------------------
 
     def __getattr__(self, name: str) -> Any:
-        """An overlay's visual by its name (``tracks``, ``ecl``, ``vertex_lines``, ``recoil_label``...)."""
+        """An overlay's visual by its name (``tracks``, ``ecl``, ``vertex_lines``, ``recoil_label``...),
+        made now if it was not yet."""
         overlays = self.__dict__.get("overlays", {})
-        for overlay in overlays.values():
-            if name in overlay.nodes:
-                return overlay.nodes[name]
+        if not name.startswith("_"):
+            for overlay in sorted(overlays.values(), key=lambda o: not o.built):  # the made ones first
+                if name in overlay.nodes:
+                    return overlay.nodes[name]
         raise AttributeError(f"{type(self).__name__} has no attribute or visual {name!r}")
 
     def visuals(self) -> list[vispy_scene.visuals.VisualNode]:
+        """Every overlay's visuals (made now if they were not yet)."""
         return [node for overlay in self.overlays.values() for node in overlay.visuals()]
+
+    @property
+    def built(self) -> bool:
+        """Whether every overlay's visuals exist (they are made when first needed, or by ``build()``)."""
+        return all(overlay.built for overlay in self.overlays.values())
+
+    def build(self) -> None:
+        """Make every overlay's visuals now, hidden (the application does it once the window has
+        painted, so the first event costs no construction)."""
+        for overlay in self.overlays.values():
+            overlay.build()
 
     def redraw(self) -> None:
         for overlay in self.overlays.values():
-            overlay.draw()
+            overlay.refresh()
 
     def set_scene(self, scene: Scene) -> None:
         """Show another scene (the adapters leave the old one and keep their visuals)."""
@@ -234,7 +248,7 @@ class EventVisuals:
     def set_highlight_color(self, rgba: tuple[float, ...]) -> None:
         """The colour of the selection in this view (white on the dark theme, black on the light one)."""
         self.options.highlight_color = tuple(rgba)
-        self.overlays["selection"].draw()
+        self.overlays["selection"].refresh()
 
     def set_recoil(self, direction: np.ndarray, momentum: float, label: str) -> None:
         self.scene.set_recoil(direction, momentum, label)

@@ -1,7 +1,11 @@
 """Overlay adapters: one class per event collection, each drawing its visual of one view from a ``Scene``.
 
-An adapter makes its VisPy visuals once (parented to the view's scene node), subscribes to the scene's
-emitters in its constructor and disconnects in ``close()``, as napari's ``_vispy/layers`` do. It
+An adapter subscribes to the scene's emitters in its constructor and disconnects in ``close()``, as
+napari's ``_vispy/layers`` do. It makes its VisPy visuals once (parented to the view's scene node), when
+the scene first holds something it may draw (an event, a selection, a recoil, its layer switched on) or
+when they are asked for: a view waiting for its first event has none, so the window's first frame
+builds and compiles nothing for them. The adapters of one view make theirs in the table's order (one
+that builds first builds those before it), so the drawing order is the same whenever each began. It
 redraws only on what it shows: the tracks on a new event, colour mode, growth, time or their layer
 switch; the KLM hits on a new event, their switch or a time at which another hit has appeared; and
 so on. Every redraw is one ``set_data`` per visual,
@@ -54,6 +58,8 @@ class ViewOptions:
     highlight_daughters: bool = True  # tracks from a displaced vertex in their own colour
     highlight_color: tuple[float, ...] = HIGHLIGHT  # the selection (white on the dark theme, black on light)
     _shape: tuple[Any, ...] = field(default=(), repr=False)
+    # the adapters drawing with these options (one view), in the order made: the order they build in
+    _overlays: list[Overlay] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def flat(self) -> bool:
@@ -133,13 +139,51 @@ class Overlay:
         self.scene = scene
         self.pick_points = NO_POINTS
         self.pick_index = NO_INDEX
-        self.nodes: dict[str, VisualNode] = self.make_visuals(view.scene)
-        for node in self.nodes.values():
-            node.visible = False
-            if options.flat:  # overlays sit above the detector outline of the projections
-                node.order = 10
+        self._nodes: dict[str, VisualNode] | None = None  # made by ``build()``
+        self._closed = False
+        options._overlays.append(self)
         self._links: list[tuple[Emitter, Callable[..., Any]]] = []
         self._subscribe()
+
+    # --- the visuals, made when first needed ------------------------------------------------
+
+    @property
+    def nodes(self) -> dict[str, VisualNode]:
+        """The overlay's visuals by name (made now if they were not yet)."""
+        if self._nodes is None:
+            self.build()
+        assert self._nodes is not None
+        return self._nodes
+
+    @property
+    def built(self) -> bool:
+        """Whether the visuals exist."""
+        return self._nodes is not None
+
+    def build(self) -> None:
+        """Make the visuals now, hidden, after those of the view's adapters made before this one (so
+        each view draws them in the table's order). A closed adapter's visuals join no view."""
+        if self._nodes is not None:
+            return
+        overlays = self.options._overlays
+        for earlier in overlays[: overlays.index(self)] if self in overlays else ():
+            earlier.build()
+        nodes = self.make_visuals(None if self._closed else self.view.scene)
+        for node in nodes.values():
+            node.visible = False
+            if self.options.flat:  # overlays sit above the detector outline of the projections
+                node.order = 10
+        self._nodes = nodes
+
+    def wanted(self) -> bool:
+        """Whether the scene holds something this overlay may draw: until then its visuals wait."""
+        return self.event is not None and self.shown
+
+    def refresh(self) -> None:
+        """Draw what the scene shows, making the visuals first if there is something for them."""
+        if self._nodes is None and not self.wanted():
+            return
+        self.draw()
 
     # --- what subclasses provide ------------------------------------------------------------
 
@@ -168,21 +212,21 @@ class Overlay:
         self._links.append((emitter, callback))
 
     def _event_changed(self, event: EventBatch | None) -> None:
-        self.draw()
+        self.refresh()
 
     def _visibility_changed(self, layer: str, visible: bool) -> None:
         if layer == self.layer:
-            self.draw()
+            self.refresh()
 
     def _changed(self, *_: Any) -> None:
-        self.draw()
+        self.refresh()
 
     def _time_changed(self, t: float | None) -> None:
         """Redraw only when what is there at the new time differs (a cluster lit, a hit appeared)."""
         key = self.time_key()
         old, self._time_drawn = self._time_drawn, key
         if old is None or key is None or old[0] is not key[0] or old[1:] != key[1:]:
-            self.draw()
+            self.refresh()
 
     _time_drawn: tuple[Any, ...] | None = None
 
@@ -206,7 +250,7 @@ class Overlay:
         self._unsubscribe()
         self.scene = scene
         self._subscribe()
-        self.draw()
+        self.refresh()
 
     def _unsubscribe(self) -> None:
         for emitter, callback in self._links:
@@ -216,7 +260,8 @@ class Overlay:
     def close(self) -> None:
         """Disconnect from the scene and take the visuals out of the view."""
         self._unsubscribe()
-        for node in self.nodes.values():
+        self._closed = True
+        for node in (self._nodes or {}).values():
             node.parent = None
         self.pick_points, self.pick_index = NO_POINTS, NO_INDEX
 
@@ -235,7 +280,7 @@ class Overlay:
         return list(self.nodes.values())
 
     def hide(self) -> None:
-        for node in self.nodes.values():
+        for node in (self._nodes or {}).values():
             show(node, False)
         self.set_picks(NO_POINTS, NO_INDEX)
 
@@ -519,10 +564,14 @@ class SelectionOverlay(Overlay):
         }
         return nodes
 
-    def __init__(self, scene: Scene, view: Any, options: ViewOptions) -> None:
-        super().__init__(scene, view, options)
-        for node in self.nodes.values():
-            node.order = 11  # above every other overlay
+    def build(self) -> None:
+        if self._nodes is None:
+            super().build()
+            for node in self.nodes.values():
+                node.order = 11  # above every other overlay
+
+    def wanted(self) -> bool:
+        return self.event is not None and self.scene.selection is not None
 
     def draw(self) -> None:
         line, marker = self.nodes["selected_line"], self.nodes["selected_marker"]
@@ -585,6 +634,9 @@ class RecoilOverlay(Overlay):
     layer = "recoil"
     listens = ("recoil",)
     COLOR = RECOIL_COLOR
+
+    def wanted(self) -> bool:
+        return self.scene.recoil is not None and self.shown
 
     def make_visuals(self, parent: Any) -> dict[str, VisualNode]:
         lw = float(self.options.line_width)

@@ -23,6 +23,8 @@ from vispy.gloo import program as gloo_program
 from vispy.scene.widgets import AxisWidget, Grid
 from vispy.visuals.text import text as vispy_text
 
+from displays import glyph_cache
+
 log = logging.getLogger(__name__)
 
 TESTED = "0.17"  # major.minor of the VisPy release the hooks below were written and tested for
@@ -114,7 +116,8 @@ def _load_char_once(self: Any, char: str) -> None:
     Every VisPy text visual has a font (and an atlas) of its own, so each one loaded every glyph it
     shows from freetype at 256 pt and computed its signed-distance field again: 5-15 ms a glyph,
     most of the first paint of the projections (their axes) and of the window. The glyph's metrics
-    and its SDF block are kept after the first time; each atlas still gets its own copy, placed where
+    and its SDF block are kept after the first time, in the process and on disk for the next start
+    (``displays.glyph_cache``); each atlas still gets its own copy, placed where
     VisPy places it, and the kerning against the font's other glyphs is read from the face as VisPy
     does, so the texts draw exactly as before.
     """
@@ -127,14 +130,19 @@ def _load_char_once(self: Any, char: str) -> None:
     key = (font["face"], font["bold"], font["italic"], font["size"], self._spread, self.ratio, char)
     entry = _GLYPHS.get(key)
     if entry is None:
-        offset, advance, bitmap = _freetype_glyph(load_font, font, char)
-        spread = self._spread
-        data = np.zeros((bitmap.shape[0] + 2 * spread, bitmap.shape[1] + 2 * spread), np.uint8)
-        data[spread:-spread, spread:-spread] = bitmap
-        height, width = data.shape[0] // self.ratio, data.shape[1] // self.ratio
-        block = np.zeros((height, width, 3), np.uint8)
-        self._renderer.render_to_texture(data, block, (0, 0), (width, height))
-        entry = (offset, advance, bitmap, block)
+        stamp = _font_stamp(font["face"], font["bold"], font["italic"])
+        entry = glyph_cache.store().get(stamp, key) if stamp else None  # kept from an earlier start
+        if entry is None:
+            offset, advance, bitmap = _freetype_glyph(load_font, font, char)
+            spread = self._spread
+            data = np.zeros((bitmap.shape[0] + 2 * spread, bitmap.shape[1] + 2 * spread), np.uint8)
+            data[spread:-spread, spread:-spread] = bitmap
+            height, width = data.shape[0] // self.ratio, data.shape[1] // self.ratio
+            block = np.zeros((height, width, 3), np.uint8)
+            self._renderer.render_to_texture(data, block, (0, 0), (width, height))
+            entry = (offset, advance, bitmap, block)
+            if stamp:
+                glyph_cache.store().put(stamp, key, entry)
         _GLYPHS[key] = entry
     offset, advance, bitmap, block = entry
     height, width = block.shape[:2]
@@ -161,6 +169,23 @@ def _load_char_once(self: Any, char: str) -> None:
 
 
 _VISPY_LOAD_CHAR = getattr(vispy_text.TextureFont, "_load_char", None)
+
+
+@functools.cache
+def _font_stamp(face: str, bold: bool, italic: bool) -> str | None:
+    """What names the font file VisPy's freetype loader opens for ``face`` (``glyph_cache.font_stamp``),
+    found as that loader finds it; None where it cannot be told (the glyphs are then not kept)."""
+    try:
+        from vispy.util.fonts import _freetype
+        from vispy.util.fonts._vispy_fonts import _get_vispy_font_filename, _vispy_fonts
+
+        if face in _vispy_fonts:
+            filename = _get_vispy_font_filename(face, bold, italic)
+        else:
+            filename = _freetype.find_font(face, bold, italic)
+        return glyph_cache.font_stamp(str(filename))
+    except Exception:  # any failure only means the glyph is rendered, as before
+        return None
 
 
 #: the shaders' joined source -> the variables VisPy's parser finds in it

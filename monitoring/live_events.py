@@ -17,12 +17,15 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from events.model import EventBatch
-from monitoring.serve import EventPublisher, open_publish_source, serve
 from monitoring.zmq_source import Consumer, ZmqEventSource
+
+if TYPE_CHECKING:  # the publisher (pyzmq, the generator) is imported when a simulation is made
+    from monitoring.serve import EventPublisher
 
 SIM_RATE_HZ = 400.0  # events/s of the embedded stream (the physics L1 stream is ~1.3 kHz at 5e34)
 
@@ -67,11 +70,14 @@ class EmbeddedSimulation:
         signals: Sequence[str] = (),
         run_of: RunOf | None = None,
     ) -> None:
+        from monitoring.serve import EventPublisher, open_publish_source
+
         batch = max(1, min(100, int(rate_hz / 20)))
         self._stop = threading.Event()
         batches = open_publish_source("sim", seed, batch, signals)  # ValueError for a bad signal spec
         self._batches = batches if run_of is None else stamp_runs(batches, run_of, self._stop)
-        self.publisher = EventPublisher("tcp://127.0.0.1:*", publisher_id=f"embedded-sim-{seed}")
+        publisher_id = f"embedded-sim-{seed}"
+        self.publisher: EventPublisher = EventPublisher("tcp://127.0.0.1:*", publisher_id=publisher_id)
         self._rate_hz = rate_hz
         self._thread = threading.Thread(target=self._run, name="embedded-sim publisher", daemon=True)
 
@@ -80,6 +86,8 @@ class EmbeddedSimulation:
         return "zmq://" + self.publisher.endpoint.removeprefix("tcp://")
 
     def _run(self) -> None:
+        from monitoring.serve import serve
+
         try:
             serve(self.publisher, self._batches, self._rate_hz, stop=self._stop, report_every_s=3600)
         finally:

@@ -26,7 +26,10 @@ window's first frame: the window paints sooner. What they show lives outside the
 monitoring hub's model, the running histograms, the scene), and a panel built later reads it.
 ``Application.build_all_docks()`` builds whatever is still pending (at once); ``ecl_map``,
 ``histogram_panel`` and ``summary`` build their own dock when first asked for. The alarms, their
-roll-up in the status bar and the Log are never deferred.
+roll-up in the status bar and the Log are never deferred. The live event stream starts right after
+the first frame too (the generator's thread would otherwise share the start's CPU), and the event
+overlays' visuals of the three views are made then, one view per turn, or by the first event that
+comes before.
 """
 
 from __future__ import annotations
@@ -57,11 +60,9 @@ from monitoring.alarms import (
     stream_reading,
 )
 from monitoring.archive import Archive, ArchiveError, open_archive
-from monitoring.histograms.backends import Backend, BackendUnavailable, NumpyBackend, get_backend
 from monitoring.histograms.definitions import STANDARD
-from monitoring.histograms.files import DatasetCounts, fill_dataset
 from monitoring.histograms.running import RunningHistogram
-from monitoring.live_events import EventStream, LiveBuffer, open_event_stream
+from monitoring.live_events import EventStream, LiveBuffer
 from monitoring.source import SourceError
 from panels.background import BackgroundPass, Cancel, Progress, stop
 from panels.candidate_panel import CandidatePanel
@@ -78,7 +79,9 @@ from panels.stream_status import MAJOR, StreamStatus
 from panels.theme import Theme
 from panels.time_player import TimePlayer
 
-if TYPE_CHECKING:  # built when their docks are first shown: imported there
+if TYPE_CHECKING:  # built when their docks are first shown, or used by a data set's pass: imported there
+    from monitoring.histograms.backends import Backend
+    from monitoring.histograms.files import DatasetCounts
     from panels.ecl_map_panel import EclMapPanel
     from panels.histogram_panel import BinSelection, HistogramPanel
     from panels.summary_panel import SummaryPanel
@@ -257,8 +260,10 @@ class Application:
         self.stream: EventStream | None = None
         self.buffer = LiveBuffer(config.buffer_events)
         self.follower = LiveFollower(self.buffer, self.browser, config.follow_s)
-        if config.stream != "none":
-            self._start_stream()
+        # after the first frame, one per turn of the event loop: the live stream, the overlays' visuals
+        # of each view, then the contents of the docks still hidden (``_pending``)
+        self._after_first_frame: list[Any] = [self.start_stream] if config.stream != "none" else []
+        self._after_first_frame += [visuals.build for visuals in self.visuals.values()]
 
         first: QDockWidget | None = None
         for dock in self.monitoring:
@@ -328,7 +333,8 @@ class Application:
         return widget
 
     def build_all_docks(self) -> None:
-        """Build every dock's contents still pending, at once (what the first frame sets going)."""
+        """Build every dock's contents still pending, at once (the first frame sets this going one
+        dock per turn)."""
         for dock in list(self._pending):
             self._build_dock(dock)
 
@@ -341,12 +347,15 @@ class Application:
         QTimer.singleShot(0, self.window, self._build_next_dock)  # dropped with the window
 
     def _build_next_dock(self) -> None:
-        """One pending dock, then the next at the next turn of the event loop (the window answers between)."""
+        """What waited for the first frame, one piece per turn of the event loop (the window answers
+        between): the live stream, each view's overlay visuals, then each pending dock."""
         if self._closed:
             return
-        if self._pending:
+        if self._after_first_frame:
+            self._after_first_frame.pop(0)()
+        elif self._pending:
             self._build_dock(next(iter(self._pending)))
-        if self._pending:
+        if self._after_first_frame or self._pending:
             QTimer.singleShot(0, self.window, self._build_next_dock)
 
     def _build_histograms(self) -> HistogramPanel:
@@ -405,7 +414,15 @@ class Application:
         return self._summary
 
     # -- wiring ---------------------------------------------------------------------------------
-    def _start_stream(self) -> None:
+    def start_stream(self) -> EventStream | None:
+        """Subscribe to the configured live stream (the embedded simulation by default) and follow it;
+        the first frame does this. Once only; None where there is no stream or it failed (said in the
+        status bar)."""
+        if self.stream is not None or self._stream_tried or self._closed or self.config.stream == "none":
+            return self.stream
+        self._stream_tried = True
+        from monitoring.live_events import open_event_stream
+
         try:
             self.stream = open_event_stream(
                 self.config.stream,
@@ -418,12 +435,15 @@ class Application:
             ).start()
         except (ValueError, OSError) as exc:
             self.window.statusBar().showMessage(f"live events: {exc}")
-            return
+            return None
         status = StreamStatus(self.stream.source.stats)
         self.window.statusBar().addPermanentWidget(status)
         self.browser.add_header_widget(self.follower)
         self.follower.timer.start()
         QTimer.singleShot(800, self.follower.tick)
+        return self.stream
+
+    _stream_tried = False
 
     def _alarm_sound_menu(self) -> None:
         """View > Alarm sound: tone, spoken text or off, kept in the window's settings."""
@@ -494,6 +514,8 @@ class Application:
 
     def histogram_backend(self) -> Backend:
         """The configured backend; numpy (said once in the Log) where it cannot run here."""
+        from monitoring.histograms.backends import BackendUnavailable, NumpyBackend, get_backend
+
         try:
             return get_backend(self.config.histogram_backend)
         except (BackendUnavailable, ValueError) as exc:
@@ -503,6 +525,8 @@ class Application:
     def _fill_histograms(self, source: Any) -> BackgroundPass:
         if self._histogram_job is not None:
             self._histogram_job.cancel()
+        from monitoring.histograms.files import fill_dataset
+
         name = Path(str(source.path)).name
         chunk = self.config.chunk_size
 

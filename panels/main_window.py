@@ -57,7 +57,7 @@ from displays.projections import PROJECTIONS, ProjectionView
 from displays.view3d import CAMERA_PRESETS, DetectorView3D
 from geometry.mesh import Part
 from panels.icons import app_icon, icon
-from panels.theme import Theme, apply_theme, current_theme
+from panels.theme import Theme, applied_theme, apply_theme, current_theme
 
 log = logging.getLogger(__name__)
 
@@ -438,13 +438,19 @@ class MainWindow(QMainWindow):
         self.color_actions[mode].setChecked(True)
         self.color_mode_changed.emit(mode)
 
-    def set_theme(self, name: str) -> Theme:
-        """Switch the application to the theme ``name`` ("dark" or "light"), live, and keep it."""
+    def set_theme(self, name: str, again: bool = True) -> Theme:
+        """Switch the application to the theme ``name`` ("dark" or "light"), live, and keep it.
+
+        With ``again`` false a theme the application has already (``apply_theme``, before this window
+        was built) is not applied to it once more: restyling every widget of the built window took a
+        tenth of a second of the start and changed nothing."""
         if name not in THEMES:
             raise ValueError(f"unknown theme {name!r}; choose one of {', '.join(THEMES)}")
         app = QApplication.instance()
         assert isinstance(app, QApplication)
-        theme = apply_theme(app, name)
+        applied = applied_theme()
+        kept = not again and applied is not None and applied.name == name and self.theme is applied
+        theme = applied if kept and applied is not None else apply_theme(app, name)
         self._follow_theme(theme)
         self.settings.setValue("view/theme", name)
         self.theme_changed.emit(theme)
@@ -499,7 +505,7 @@ class MainWindow(QMainWindow):
             self.set_color_mode(str(mode))
         theme = s.value("view/theme")
         try:
-            self.set_theme(str(theme) if theme in THEMES else self.theme.name)
+            self.set_theme(str(theme) if theme in THEMES else self.theme.name, again=False)
         except PaletteError as exc:  # a damaged style sheet: keep the look there is, say why
             self.statusBar().showMessage(f"theme not applied: {exc}", 10000)
 

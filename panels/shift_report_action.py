@@ -27,7 +27,6 @@ from PySide6.QtWidgets import QFileDialog, QMainWindow
 
 from monitoring.model import MonitorModel
 from panels.background import BackgroundPass, Cancel, Progress, stop
-from panels.shift_report import CHILD, snapshot
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLDER_KEY = "shift_report/folder"
@@ -42,6 +41,8 @@ class ReportNotWritten(OSError):
 def write_in_process(data: object, out: Path, timeout_s: float = TIMEOUT_S) -> tuple[Path, int]:
     """Draw and write the report of ``data`` (a :class:`~panels.shift_report.ReportData`) at ``out``
     in a writer process; (path, size in characters), or :class:`ReportNotWritten` with its line."""
+    from panels.shift_report import CHILD  # the report's module, imported when a report is made
+
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")  # drawn off screen: no window shows
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
     try:
@@ -123,6 +124,8 @@ class ShiftReportAction(QObject):
         if model is None:
             self._fail("no machine data in this window")
             return None
+        from panels.shift_report import snapshot
+
         data = snapshot(model, self.since_s)  # copies, on this thread: the model is this thread's
 
         def work(progress: Progress, cancel: Cancel) -> tuple[Path, int]:

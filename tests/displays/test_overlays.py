@@ -10,6 +10,7 @@ import pytest
 from vispy import scene as vispy_scene
 
 from displays import overlays
+from displays.event_geometry import Projection
 from displays.event_visuals import EventVisuals
 from displays.overlays import OVERLAYS, Overlay
 from displays.scene import Scene
@@ -60,13 +61,58 @@ def test_adapters_subscribe_on_construction_and_leave_on_close() -> None:
     assert _listeners(scene) > 0
     assert scene.layers == ("tracks", "ecl", "klm", "vertices", "mc", "recoil")
     assert scene.visibility["mc"] is False  # MC truth waits to be switched on
-    n_nodes = len(view.scene.children)
-    assert n_nodes == len(visuals.visuals())
+    assert view.scene.children == []  # no visual until there is something to draw
+    n_nodes = len(visuals.visuals())  # asked for: made now
+    assert len(view.scene.children) == n_nodes > 0
     visuals.close()
     assert _listeners(scene) == 0
     assert view.scene.children == []
     scene.set_event(_event())  # a closed view draws nothing and raises nothing
     assert not visuals.tracks.visible
+
+
+def test_visuals_are_made_when_the_first_event_arrives_and_draw_it() -> None:
+    scene = Scene()
+    projections: tuple[Projection, ...] = ("3d", "rphi", "rz")
+    views = {p: _view() for p in projections}
+    visuals = {p: EventVisuals(view, p, scene=scene) for p, view in views.items()}
+    scene.set_color_mode("momentum")  # nothing to draw yet: still nothing made
+    scene.set_growth(0.5)
+    assert not any(v.built for v in visuals.values())
+    assert all(view.scene.children == [] for view in views.values())
+    event = _event()
+    scene.set_event(event)
+    for p, v in visuals.items():
+        assert v.overlays["tracks"].built
+        assert v.overlays["klm"].built
+        assert not v.overlays["mc"].built  # switched off: made when switched on
+        assert not v.overlays["selection"].built
+        assert not v.overlays["recoil"].built
+        assert v.tracks.visible
+        assert v.klm.visible
+        assert len(v.tracks.pos) > 0
+        assert v.tracks.parent is views[p].scene
+        hit = [-60.0, 80.0] if p != "rz" else [10.0, 100.0]  # (x, y); r-z: (z, signed r)
+        np.testing.assert_allclose(v.klm._data["a_position"][0, :2], hit)
+    # made later, each view's visuals stay in the table's order (later entries draw over earlier ones)
+    scene.set_recoil(np.array([0.0, 0.6, 0.8]), 2.0, "recoil")
+    scene.set_layer_visible("mc", True)
+    for v in visuals.values():
+        assert v.built
+        assert v.recoil.visible
+        order = [node for overlay in v.overlays.values() for node in overlay.nodes.values()]
+        assert v.view.scene.children == order
+
+
+def test_a_view_made_for_a_busy_scene_makes_its_visuals_at_once() -> None:
+    scene = Scene()
+    scene.set_event(_event())
+    v = EventVisuals(_view(), "rphi", scene=scene)
+    assert v.overlays["tracks"].built
+    assert v.tracks.visible
+    v.build()
+    assert v.built
+    assert not v.selected_line.visible
 
 
 def test_three_views_follow_one_scene() -> None:

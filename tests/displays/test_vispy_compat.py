@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -89,3 +90,96 @@ def test_shader_variables_parsed_once_are_the_variables_vispys_parser_finds() ->
     assert {"u_color", "a_position", "v_c", "u_k", "u_k[2]"} <= set(plain._code_variables)
     second["u_color"] = (1.0, 0.5, 0.0, 1.0)  # a variable the cached parse knows is set as usual
     assert "u_color" in second._user_variables
+
+
+@pytest.mark.gl
+def test_glyphs_kept_on_disk_draw_as_vispys_own_loader_draws_them(
+    qapp: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A start that reads its glyphs from the file an earlier start wrote draws the same pixels as
+    VisPy's own loader; nothing is rendered from freetype then."""
+    from vispy import app as vispy_app
+    from vispy import scene
+    from vispy.visuals.text import text as vispy_text
+
+    from displays import glyph_cache
+    from displays.canvas import DetectorCanvas
+
+    app = vispy_app.use_app("pyside6")
+
+    def picture() -> np.ndarray:
+        canvas = DetectorCanvas(keys=None, size=(240, 80), app=app, bgcolor="black")
+        view = canvas.central_widget.add_view()
+        view.camera = scene.PanZoomCamera(rect=(0, 0, 240, 80))
+        for k, text in enumerate(("μ+ 3.1 GeV", "Kq 4567")):
+            scene.visuals.Text(text, pos=(120, 25 + 30 * k), color="white", font_size=13, parent=view.scene)
+        try:
+            return np.asarray(canvas.render(alpha=False))
+        finally:
+            canvas.close()
+
+    vispy_compat.install_caches()
+    monkeypatch.setattr(vispy_compat, "_GLYPHS", {})
+    store = glyph_cache.reset(tmp_path / glyph_cache.FILE)
+    try:
+        written = picture()  # rendered, then written once the canvas painted
+        assert (tmp_path / glyph_cache.FILE).is_file()
+        monkeypatch.setattr(vispy_compat, "_GLYPHS", {})  # as in the next process
+        glyph_cache.reset(tmp_path / glyph_cache.FILE)
+        rendered: list[str] = []
+        real = vispy_compat._freetype_glyph
+
+        def counted(*args: Any) -> Any:
+            rendered.append(args[-1])
+            return real(*args)
+
+        monkeypatch.setattr(vispy_compat, "_freetype_glyph", counted)
+        read = picture()
+        assert rendered == []  # every glyph came from the file
+        vispy_text.TextureFont._load_char = vispy_compat._VISPY_LOAD_CHAR
+        try:
+            plain = picture()
+        finally:
+            vispy_text.TextureFont._load_char = vispy_compat._load_char_once
+    finally:
+        glyph_cache.reset(glyph_cache.cache_path())
+    assert store.path == tmp_path / glyph_cache.FILE
+    assert plain[..., :3].max() > 100  # the texts are there
+    assert np.array_equal(written, plain)
+    assert np.array_equal(read, plain)
+
+
+def test_the_glyph_file_keeps_what_was_put_and_forgets_a_changed_font_or_a_damaged_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from displays import glyph_cache
+
+    path = tmp_path / "cache" / glyph_cache.FILE
+    key = ("OpenSans", False, False, 256, 32, 4, "µ")
+    entry = ((3, 180), 150.5, np.arange(12, dtype=np.uint8).reshape(3, 4), np.ones((2, 2, 3), np.uint8))
+    first = glyph_cache.GlyphStore(path)
+    assert first.get("font-a", key) is None  # no file yet
+    first.put("font-a", key, entry)
+    assert first.flush()
+    assert not first.flush()  # nothing new since
+    again = glyph_cache.GlyphStore(path).get("font-a", key)
+    assert again is not None
+    assert again[:2] == entry[:2]
+    assert np.array_equal(again[2], entry[2])
+    assert again[2].dtype == np.uint8
+    assert np.array_equal(again[3], entry[3])
+    assert glyph_cache.GlyphStore(path).get("font-b", key) is None  # another font file or version
+    path.write_bytes(b"PK\x03\x04 not a zip")
+    assert glyph_cache.GlyphStore(path).get("font-a", key) is None  # damaged: rendered again
+    monkeypatch.setenv("BELLE2_DISPLAY_CACHE", "")
+    assert glyph_cache.cache_path() is None
+    nowhere = glyph_cache.GlyphStore(None)
+    nowhere.put("font-a", key, entry)
+    assert not nowhere.flush()
+    monkeypatch.setenv("BELLE2_DISPLAY_CACHE", str(tmp_path))
+    assert glyph_cache.cache_path() == tmp_path / glyph_cache.FILE
+    font = tmp_path / "font.ttf"
+    font.write_bytes(b"x")
+    stamp = glyph_cache.font_stamp(str(font))
+    font.write_bytes(b"xy")
+    assert glyph_cache.font_stamp(str(font)) != stamp  # a font file that changed renders again

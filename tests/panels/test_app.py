@@ -67,6 +67,8 @@ def test_application_on_the_embedded_simulation(qtbot, tmp_path, screenshot_dir)
     app = Application(config)
     window = app.window
     qtbot.addWidget(window)
+    assert app.stream is None  # the stream starts once the window has painted
+    assert not any(v.built for v in app.visuals.values())  # nor any overlay visual yet
     window.show()
     qtbot.waitExposed(window)
     try:
@@ -83,6 +85,7 @@ def test_application_on_the_embedded_simulation(qtbot, tmp_path, screenshot_dir)
         event = app.browser.current_event
         assert event is not None
         assert app.visuals["3d"].event is event
+        assert event.tracks.size == 0 or app.visuals["3d"].tracks.visible
         # the events carry the run of the machine's run control, as the shifter's panels show it
         assert app.hub is not None
         states = app.hub.model.states
@@ -204,9 +207,11 @@ def test_hidden_docks_are_built_after_the_first_frame_and_show_what_came_before(
         model = app.hub.model
         qtbot.waitUntil(lambda: len(model.buffers["HER:I"]) > 0, timeout=10_000)
         before = model.latest_time
+        assert not any(v.built for v in app.visuals.values())  # no overlay visual before the first frame
         window.show()
         qtbot.waitExposed(window)
         qtbot.waitUntil(lambda: not app.pending_docks(), timeout=20_000)  # right after the first frame
+        assert all(v.built for v in app.visuals.values())  # made then too: the first event builds nothing
         panel = beams.widget()
         assert isinstance(panel, BeamPanel)
         assert panel in app.hub.panels

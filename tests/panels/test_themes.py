@@ -185,12 +185,38 @@ def test_a_damaged_setting_or_style_sheet_keeps_the_window_up(
         patch.setattr(theme_module, "STYLES", tmp_path / "nowhere")
         with pytest.raises(PaletteError, match="cannot read the style sheet"):
             theme_module.load_theme("light")
-        settings.write_text("[view]\ntheme=light\n")
-        win2 = make_window(qtbot, settings)
+        other = tmp_path / "other.ini"  # the first window's settings keep the dark theme it has
+        other.write_text("[view]\ntheme=light\n")
+        win2 = make_window(qtbot, other)
         win2.restore_settings()
         assert "theme not applied" in win2.statusBar().currentMessage()
         assert "nowhere" in win2.statusBar().currentMessage()
     assert set(THEMES) == {"dark", "light"}
+
+
+def test_restoring_the_theme_the_application_has_does_not_restyle_it(
+    qtbot: Any, tmp_path: Path, monkeypatch: Any, dark_again
+) -> None:
+    from panels import main_window
+    from panels.theme import apply_theme
+
+    apply_theme(app(), "dark")
+    win = make_window(qtbot, tmp_path / "settings.ini")  # no theme kept: the one there is
+    applied: list[str] = []
+
+    def counted(qt: Any, name: str) -> Any:
+        applied.append(name)
+        return apply_theme(qt, name)
+
+    monkeypatch.setattr(main_window, "apply_theme", counted)
+    followed: list[str] = []
+    win.theme_changed.connect(lambda theme: followed.append(theme.name))
+    win.restore_settings()
+    assert applied == []  # the start restyles nothing
+    assert followed == ["dark"]  # the views and the application still follow it
+    assert win.settings.value("view/theme") == "dark"
+    win.set_theme("dark")  # asked for: applied again
+    assert applied == ["dark"]
 
 
 def test_window_starts_without_pyqtgraph_and_late_plots_get_the_theme() -> None:
