@@ -121,7 +121,7 @@ def fused_profile(p: list[np.ndarray], events: int = 16_384, rounds: int = 60) -
                 e = min(p1x.shape[0], s + nk.BLOCK)
                 nk._screen_slice(p1x[s:e], p1y[s:e], p1z[s:e], p2x[s:e], p2y[s:e], p2z[s:e], c, 0, cells)
                 for j in range(e - s):
-                    hist[np.uint64(j & (nk.LANES - 1)), np.uint64(cells[j])] += 1
+                    hist[np.uint64(cells[j] + (j & (nk.LANES - 1)))] += 1  # cells are cell * LANES
 
     screen_only: Any = numba.njit(cache=False)(screen_only_py)
     screen_fill: Any = numba.njit(cache=False)(screen_fill_py)
@@ -129,7 +129,7 @@ def fused_profile(p: list[np.ndarray], events: int = 16_384, rounds: int = 60) -
     c = screened.constants(AXIS, BEAM)
     b = np.array([BEAM.energy, BEAM.px, BEAM.py, BEAM.pz])
     m2 = MUON_MASS**2
-    hist = np.zeros((nk.LANES, AXIS.bins + 3), np.int64)
+    hist = np.zeros((AXIS.bins + 3) * nk.LANES, np.int64)  # bin-major, as the screened kernel's
     flat = np.zeros((nk.LANES, AXIS.bins), np.int64)
     span = AXIS.hi - AXIS.lo
     column_sum = plain_sum_kernel()
