@@ -17,8 +17,9 @@ error bound of ``screened``: 16 events a vector, float32 square roots, no float6
 the ~0.3 % of events whose interval touches a bin edge are computed again in float64 by the rule
 above. The screened kernel walks blocks of ``BLOCK`` events (``_screen_fill``): every ``STEP``
 events, a vectorized loop of fixed length screens the next events into an int32 row that stays
-in L1 (packed float32 square roots, ``vsqrtps`` on 16 lanes here) and notes, with a vector
-minimum, whether the step holds an unproven event; a scalar loop increments the sub-histograms
+in L1 (packed float32 square roots, ``vsqrtps`` on 16 lanes here) and notes, with one vector
+compare and a mask test, whether the step holds an unproven event (a minimum over the lanes
+instead took a shuffle tree, ~8 % of the kernel); a scalar loop increments the sub-histograms
 with the cells screened ``LAG`` events before, two instructions an event (``movslq`` of the
 cell, ``incq`` of its counter: the cell comes out of the screen already multiplied by
 ``LANES`` and the counters are bin-major, hist[cell * LANES + lane], so one base register
@@ -249,8 +250,9 @@ def _screen_slice(p1x, p1y, p1z, p2x, p2y, p2z, c, kind, cells):
 def _screen_fill(p1x, p1y, p1z, p2x, p2y, p2z, c, kind, cells, hist, steps):
     """Screen and fill one block (views from 0): phase 1 screens ``STEP`` events at a time in a
     vectorized loop of fixed length into the int32 ``cells`` (the cell times ``LANES``), and
-    notes there, branch-free, whether the step holds an unproven event (the smallest cell is
-    0; the first events of such steps go into ``steps``, their number is returned); phase 2
+    notes there, branch-free, whether the step holds an unproven event (a cell 0: a vector
+    compare and ``kortestw`` here; the first events of such steps go into ``steps``, their
+    number is returned); phase 2
     increments the cells of the events screened ``LAG`` events before into the ``LANES``
     interleaved sub-histograms hist[cell * LANES + lane] (bin-major, so one base address
     serves every lane), one scalar loop through unsigned indices (no negative-index wrap),
@@ -264,14 +266,14 @@ def _screen_fill(p1x, p1y, p1z, p2x, p2y, p2z, c, kind, cells, hist, steps):
     flagged = 0
     for g in range(0, full + LAG, STEP):
         if g < full:
-            low = np.int32(1)
+            none = True
             for j in range(STEP):
                 i = np.uint64(g + j)
                 cell = _screen_cell(p1x[i], p1y[i], p1z[i], p2x[i], p2y[i], p2z[i], k, kind)
                 cells[i] = cell
-                low = min(low, cell)
+                none &= cell != 0
             steps[flagged] = g  # kept only when the step holds an unproven event
-            flagged += low == 0
+            flagged += not none
         h = g - LAG
         if h >= 0:
             for q in range(h, h + STEP, 16):  # one cache line of each column a turn
