@@ -93,13 +93,16 @@ def plain_sum_kernel() -> Callable[..., float]:
     return column_sum
 
 
-def fused_profile(p: list[np.ndarray], events: int = 16_384, rounds: int = 60) -> dict[str, float]:
+def fused_profile(
+    p: list[np.ndarray], events: int = 16_384, rounds: int = 4, samples: int = 60
+) -> dict[str, float]:
     """Where the fused kernel's time goes: ns per event of each stage on ``events`` events that
     stay in cache (CPU time of this thread, so other load on the machine counts less), beside the
     streaming read of the same bytes. Stages run cumulatively: the float32 screen alone (one loop
     over each block), then the fill of its cells in a second loop (screen and fill one after the
     other), then the screened kernel itself (the two interleaved, float64 again near the edges),
-    and the float64 kernel alone."""
+    and the float64 kernel alone. Best of ``samples`` samples of ``rounds`` passes each, the
+    stages taking turns."""
     import numba
 
     from monitoring.histograms import numba_kernels as nk
@@ -149,16 +152,15 @@ def fused_profile(p: list[np.ndarray], events: int = 16_384, rounds: int = 60) -
             for _ in range(rounds)
         ],
     }
-    out = {}
-    for name, fn in stages.items():
+    best = dict.fromkeys(stages, float("inf"))
+    for fn in stages.values():
         fn()  # compile
-        best = float("inf")
-        for _ in range(5):
+    for _ in range(samples):  # many short samples, the stages in turn: the best are the clean ones
+        for name, fn in stages.items():
             start = time.thread_time()
             fn()
-            best = min(best, time.thread_time() - start)
-        out[f"{name}_ns_per_event_in_cache"] = best / (events * rounds) * 1e9
-    return out
+            best[name] = min(best[name], time.thread_time() - start)
+    return {f"{name}_ns_per_event_in_cache": t / (events * rounds) * 1e9 for name, t in best.items()}
 
 
 def vector_awkward(p: list[np.ndarray]) -> np.ndarray:
