@@ -32,11 +32,11 @@ together: screened in one loop over a slice and filled in a second, the fill lef
 idle, and the kernel took about its compute time plus the read time. The unproven events of
 the flagged steps are then copied into small rows and computed again in float64 in one
 vectorized loop (``_redo``). Where the time goes, on the 2-core development machine, in cache
-(benchmarks/recoil_throughput.py, best of many short samples): ~1.1 ns an event, of which the
-screen ~0.55-0.6 (without the square roots the kernel is only ~0.03 ns faster: the cost is the
-~45 packed operations per 16 events), the fill ~0.29, redoing the unproven ~0.08, against
-0.24 ns for the read of the same 24 B; streaming from memory the kernel adds ~0.2-0.4 ns more
-where the read alone takes 0.75-0.95.
+(benchmarks/recoil_throughput.py, best of many short samples): 1.0-1.1 ns an event (the kernel
+before: 1.1-1.3), of which the screen ~0.5 (without the square roots the kernel is only ~0.03 ns
+faster: the cost is the ~50 packed operations per 16 events), the fill ~0.29, redoing the
+unproven ~0.04 (0.08 with the bound before), against 0.24 ns for the read of the same 24 B;
+streaming from memory the kernel adds ~0.2-0.4 ns where the read alone takes 0.75-0.95.
 """
 
 from __future__ import annotations
@@ -252,8 +252,8 @@ def _screen_fill(p1x, p1y, p1z, p2x, p2y, p2z, c, kind, cells, hist, steps):
     vectorized loop of fixed length into the int32 ``cells`` (the cell times ``LANES``), and
     notes there, branch-free, whether the step holds an unproven event (a cell 0: a vector
     compare and ``kortestw`` here; the first events of such steps go into ``steps``, their
-    number is returned); phase 2
-    increments the cells of the events screened ``LAG`` events before into the ``LANES``
+    number is returned); phase 2 increments the cells of the events screened ``LAG`` events
+    before into the ``LANES``
     interleaved sub-histograms hist[cell * LANES + lane] (bin-major, so one base address
     serves every lane), one scalar loop through unsigned indices (no negative-index wrap),
     the unproven into cells 0..LANES-1. The two phases alternate every step, so the vector
