@@ -14,22 +14,29 @@ bin rule is ``axes.Axis.index``, so the counts equal the numpy backend's bin by 
 
 1D recoil masses of float32 momenta (``fill_screened``) are screened in float32 first, with the
 error bound of ``screened``: 16 events a vector, float32 square roots, no float64 conversions;
-the ~0.7 % of events whose interval touches a bin edge are computed again in float64 by the rule
+the ~0.3 % of events whose interval touches a bin edge are computed again in float64 by the rule
 above. The screened kernel walks blocks of ``BLOCK`` events (``_screen_fill``): every ``STEP``
 events, a vectorized loop of fixed length screens the next events into an int32 row that stays
-in L1 (packed float32 square roots, ``vsqrtps`` on 16 lanes here), and a scalar loop increments
-the ``LANES`` sub-histograms with the cells screened ``LAG`` events before, notes (branch-free,
-once per ``GROUP`` of events) the groups holding an unproven event, and prefetches the events
-``PREFETCH`` ahead. Interleaving the two keeps the vector units, the scalar fill and the reads
-from memory busy together: screened in one loop over a slice and filled in a second, the fill
-left the memory idle, and the kernel took about its compute time plus the read time. The
-unproven events of the flagged groups are then copied into small rows and computed again in
-float64 in one vectorized loop (``_redo``). On the 2-core development machine
-(benchmarks/recoil_throughput.py), in cache (L2): 1.18-1.25 ns an event, of which the screen
-~0.7 (about half of it the two square roots), the fill ~0.3, the rest finding and redoing the
-unproven; streaming from memory 1.4-1.6 ns against 1.8-1.9 ns for the kernel before
-(512-event slices, screen then fill, a position stored per event), the read of the same 24 B
-0.7-0.9 ns.
+in L1 (packed float32 square roots, ``vsqrtps`` on 16 lanes here) and notes, with one vector
+compare and a mask test, whether the step holds an unproven event (a minimum over the lanes
+instead took a shuffle tree, ~8 % of the kernel); a scalar loop increments the sub-histograms
+with the cells screened ``LAG`` events before, two instructions an event (``movslq`` of the
+cell, ``incq`` of its counter: the cell comes out of the screen already multiplied by
+``LANES`` and the counters are bin-major, hist[cell * LANES + lane], so one base register
+serves the four lanes), and prefetches the events ``PREFETCH`` ahead. The screen's constants
+are read into scalars once per block (``_constants``; read from their array inside the loop,
+they were broadcast from it again every step: the compiler cannot prove the stores to the cells
+leave the array alone; now the register allocator keeps them, or spills the broadcast vectors).
+Interleaving the two keeps the vector units, the scalar fill and the reads from memory busy
+together: screened in one loop over a slice and filled in a second, the fill left the memory
+idle, and the kernel took about its compute time plus the read time. The unproven events of
+the flagged steps are then copied into small rows and computed again in float64 in one
+vectorized loop (``_redo``). Where the time goes, on the 2-core development machine, in cache
+(benchmarks/recoil_throughput.py, best of many short samples): 1.0-1.1 ns an event (the kernel
+before: 1.1-1.3), of which the screen ~0.5 (without the square roots the kernel is only ~0.03 ns
+faster: the cost is the ~50 packed operations per 16 events), the fill ~0.29, redoing the
+unproven ~0.04 (0.08 with the bound before), against 0.24 ns for the read of the same 24 B;
+streaming from memory the kernel adds ~0.2-0.4 ns where the read alone takes 0.75-0.95.
 """
 
 from __future__ import annotations
@@ -48,7 +55,6 @@ SLICE = 512
 BLOCK = 4096  # events a block of the screened kernel: its int32 cells (16 KB) stay in L1
 STEP = 32  # events screened at a time, one vectorized loop of fixed length (2 vectors of 16)
 LAG = 64  # events between the screen of an event and its fill
-GROUP = 16  # events a group whose unproven are looked for together
 PREFETCH = 256  # events ahead of the fill that the memory is asked for
 RAD_TO_DEG = 180.0 / math.pi
 
@@ -191,20 +197,28 @@ def _block_photon(energy, theta, phi, beam, sqrt_s, lo, span, bins, start, stop,
 
 
 @njit(cache=True, inline="always")
-def _screen_cell(ax, ay, az, cx, cy, cz, c, kind):
-    """Cell of one event whose bin the float32 screen of ``screened`` proves (1 below the axis,
-    bin + 2, bins + 2 above), 0 if not proven; kind 0: M^2_rec, 1: M_rec; ``c``:
-    ``screened.constants``.
+def _constants(c):
+    """The float32 constants of the screen (``screened.constants``) as a tuple of scalars, read
+    once before a loop (read from the array inside it, they were loaded again every step: the
+    compiler cannot prove that the stores to the cells leave the array alone)."""
+    return (c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10])
+
+
+@njit(cache=True, inline="always")
+def _screen_cell(ax, ay, az, cx, cy, cz, k, kind):
+    """Cell of one event whose bin the float32 screen of ``screened`` proves, times ``LANES``
+    (cell 1 below the axis, bin + 2, bins + 2 above), 0 if not proven; kind 0: M^2_rec, 1:
+    M_rec; ``k``: ``_constants``.
 
     The operations are those of ``screened.recoil_interval`` and ``screened.screen`` in float32.
     The loops that call it allow only contraction into fused multiply-adds (an FMA rounds once
     where a multiply and an add round twice, so the error bound still holds); no reassociation,
     no approximate square roots, and NaN kept: an end that is NaN is never proven."""
-    be, bx, by, bz, m2, two_be, bound_c = c[0], c[1], c[2], c[3], c[4], c[5], c[6]
-    lo, scale, shift_lower, shift_upper, top = c[7], c[8], c[9], c[10], c[11]
+    be, bx, by, bz, m2, two_be, bound_c, scale, offset_lower, offset_upper, top = k
     zero = np.float32(0.0)
-    e1 = math.sqrt(ax * ax + ay * ay + az * az + m2)
-    e2 = math.sqrt(cx * cx + cy * cy + cz * cz + m2)
+    # m^2 first: the sum of the squares is then three FMAs (one add fewer)
+    e1 = math.sqrt(m2 + ax * ax + ay * ay + az * az)
+    e2 = math.sqrt(m2 + cx * cx + cy * cy + cz * cz)
     re, rx, ry, rz = be - e1 - e2, bx - ax - cx, by - ay - cy, bz - az - cz
     s = two_be - re  # E_beam + E1 + E2
     bound = s * s * bound_c
@@ -213,46 +227,56 @@ def _screen_cell(ax, ay, az, cx, cy, cz, c, kind):
     if kind == 1:  # the signed square root is monotonic
         lower = math.copysign(math.sqrt(abs(lower)), lower)
         upper = math.copysign(math.sqrt(abs(upper)), upper)
-    tl = (lower - lo) * scale + shift_lower
-    th = (upper - lo) * scale + shift_upper
+    tl = lower * scale + offset_lower  # one FMA each
+    th = upper * scale + offset_upper
     cl = tl if tl > zero else zero  # NaN -> 0, caught below
     ch = th if th > zero else zero
     il = np.int32(cl if cl < top else top)
     ih = np.int32(ch if ch < top else top)
     proven = (il == ih) & (tl == tl) & (th == th)
-    return il + np.int32(1) if proven else np.int32(0)
+    return np.int32((il + np.int32(1)) * np.int32(LANES) if proven else np.int32(0))
 
 
 @njit(cache=True, fastmath={"contract"})
 def _screen_slice(p1x, p1y, p1z, p2x, p2y, p2z, c, kind, cells):
     """The screen's cell (``_screen_cell``) of every event of a slice, one vectorized loop (the
     screen alone, for benchmarks/recoil_throughput.py's ``fused_profile``)."""
+    k = _constants(c)
     for j in range(p1x.shape[0]):
-        cells[j] = _screen_cell(p1x[j], p1y[j], p1z[j], p2x[j], p2y[j], p2z[j], c, kind)
+        cells[j] = _screen_cell(p1x[j], p1y[j], p1z[j], p2x[j], p2y[j], p2z[j], k, kind)
 
 
 @njit(cache=True, fastmath={"contract"})
-def _screen_fill(p1x, p1y, p1z, p2x, p2y, p2z, c, kind, cells, hist, groups):
+def _screen_fill(p1x, p1y, p1z, p2x, p2y, p2z, c, kind, cells, hist, steps):
     """Screen and fill one block (views from 0): phase 1 screens ``STEP`` events at a time in a
-    vectorized loop of fixed length into the int32 ``cells``; phase 2 increments the cells of
-    the events screened ``LAG`` events before into the ``LANES`` sub-histograms hist[lane, cell],
-    one scalar loop through unsigned indices (no negative-index wrap), the unproven into cell 0,
-    and notes branch-free, once per ``GROUP`` of events, the groups that hold an unproven event
-    (their first events into ``groups``; their number is returned). The two phases alternate
-    every step, so the vector units, the scalar fill and the reads from memory overlap, and the
-    fill asks the memory for the events ``PREFETCH`` ahead. Only contraction into FMAs is
-    allowed here (``_screen_cell``); nothing in float64."""
+    vectorized loop of fixed length into the int32 ``cells`` (the cell times ``LANES``), and
+    notes there, branch-free, whether the step holds an unproven event (a cell 0: a vector
+    compare and ``kortestw`` here; the first events of such steps go into ``steps``, their
+    number is returned); phase 2 increments the cells of the events screened ``LAG`` events
+    before into the ``LANES``
+    interleaved sub-histograms hist[cell * LANES + lane] (bin-major, so one base address
+    serves every lane), one scalar loop through unsigned indices (no negative-index wrap),
+    the unproven into cells 0..LANES-1. The two phases alternate every step, so the vector
+    units, the scalar fill and the reads from memory overlap, and the fill asks the memory
+    for the events ``PREFETCH`` ahead. Only contraction into FMAs is allowed here
+    (``_screen_cell``); nothing in float64."""
+    k = _constants(c)
     n = p1x.shape[0]
     full = n - n % STEP
     flagged = 0
     for g in range(0, full + LAG, STEP):
         if g < full:
+            none = True
             for j in range(STEP):
                 i = np.uint64(g + j)
-                cells[i] = _screen_cell(p1x[i], p1y[i], p1z[i], p2x[i], p2y[i], p2z[i], c, kind)
+                cell = _screen_cell(p1x[i], p1y[i], p1z[i], p2x[i], p2y[i], p2z[i], k, kind)
+                cells[i] = cell
+                none &= cell != 0
+            steps[flagged] = g  # kept only when the step holds an unproven event
+            flagged += not none
         h = g - LAG
         if h >= 0:
-            for q in range(h, h + STEP, GROUP):
+            for q in range(h, h + STEP, 16):  # one cache line of each column a turn
                 ahead = min(q + PREFETCH, n - 1)
                 _prefetch(p1x, ahead)
                 _prefetch(p1y, ahead)
@@ -260,37 +284,30 @@ def _screen_fill(p1x, p1y, p1z, p2x, p2y, p2z, c, kind, cells, hist, groups):
                 _prefetch(p2x, ahead)
                 _prefetch(p2y, ahead)
                 _prefetch(p2z, ahead)
-                zero = 0
-                for j in range(GROUP):
-                    k = cells[np.uint64(q + j)]
-                    hist[np.uint64(j & (LANES - 1)), np.uint64(k)] += 1
-                    zero += k == 0
-                groups[flagged] = q  # kept only when the group holds an unproven event
-                flagged += zero != 0
-    for j in range(full, n):  # the last events, fewer than a step
-        k = _screen_cell(p1x[j], p1y[j], p1z[j], p2x[j], p2y[j], p2z[j], c, kind)
-        cells[j] = k
-        hist[np.uint64(j & (LANES - 1)), np.uint64(k)] += 1
-    for q in range(full, n, GROUP):
-        groups[flagged] = q
+                for j in range(16):
+                    hist[np.uint64(cells[np.uint64(q + j)] + (j & (LANES - 1)))] += 1
+    if full < n:  # the last events, fewer than a step
+        for j in range(full, n):
+            cell = _screen_cell(p1x[j], p1y[j], p1z[j], p2x[j], p2y[j], p2z[j], k, kind)
+            cells[j] = cell
+            hist[np.uint64(cell + (j & (LANES - 1)))] += 1
+        steps[flagged] = full
         flagged += 1
     return flagged
 
 
 @njit(cache=True)
-def _redo(
-    ax, ay, az, bx, by, bz, beam, m2, kind, lo, span, bins, cells, groups, flagged, hist, near, xs, index
-):
-    """The unproven events (cell 0) of the flagged groups of a block, computed again in float64
-    by the rule of ``fill_pair`` and filled into hist[lane, bin + 2]: their momenta are copied
-    into the rows of ``near`` first, so the float64 pass is one vectorized loop. Returns how many.
-    (A branch per event in the fill instead let the compiler if-convert the float64 path and
-    compute it for every event.)"""
+def _redo(ax, ay, az, bx, by, bz, beam, m2, kind, lo, span, bins, cells, steps, flagged, hist, near, xs):
+    """The unproven events (cell 0) of the flagged steps of a block, computed again in float64
+    by the rule of ``fill_pair`` and filled into hist[(bin + 2) * LANES + lane]: their momenta
+    are copied into the rows of ``near`` first, so the float64 pass is one vectorized loop.
+    Returns how many. (A branch per event in the fill instead let the compiler if-convert the
+    float64 path and compute it for every event.)"""
     n = ax.shape[0]
     u = 0
     for f in range(flagged):
-        g = groups[f]
-        for i in range(g, min(n, g + GROUP)):
+        g = steps[f]
+        for i in range(g, min(n, g + STEP)):
             if cells[i] == 0:
                 near[0, u], near[1, u], near[2, u] = ax[i], ay[i], az[i]
                 near[3, u], near[4, u], near[5, u] = bx[i], by[i], bz[i]
@@ -301,25 +318,33 @@ def _redo(
         if kind == 1:
             for j in range(u):
                 xs[j] = _signed_sqrt(xs[j])
-        _count_1d(xs, u, lo, span, bins, index, hist[:, 2 : bins + 2])
+        _count_flat(xs, u, lo, span, bins, hist)
     return u
+
+
+@njit(cache=True, inline="always")
+def _count_flat(values, n, lo, span, bins, hist):
+    """values[:n] into the bin-major sub-histograms of the screened kernel (bin b in cell b + 2)."""
+    for j in range(n):
+        b = _index(values[j], lo, span, bins)
+        if b >= 0:
+            hist[(b + 2) * LANES + (j & (LANES - 1))] += 1
 
 
 @njit(cache=True)
 def _block_screened(p1x, p1y, p1z, p2x, p2y, p2z, c, beam, m2, kind, lo, span, bins, start, stop, hist):
-    """M^2_rec (kind 0) or M_rec (1) of float32 events start..stop into hist[lane, cell]
-    (cell 0: not proven by the screen, 1 and bins + 2: out of range, bin + 2).
+    """M^2_rec (kind 0) or M_rec (1) of float32 events start..stop into the flat bin-major
+    hist[cell * LANES + lane] (cell 0: not proven by the screen, 1 and bins + 2: out of range,
+    bin + 2).
 
     Per block of ``BLOCK`` events, read through views that start at 0: the screen and the fill
-    (``_screen_fill``), then the unproven events of the flagged groups in float64 (``_redo``).
+    (``_screen_fill``), then the unproven events of the flagged steps in float64 (``_redo``).
     If more than an eighth of a block is unproven (bins finer than the bound), the rest of the
     range runs the float64 kernel alone."""
     cells = np.empty(BLOCK, np.int32)
-    groups = np.empty(BLOCK // GROUP + 1, np.int64)
+    steps = np.empty(BLOCK // STEP + 1, np.int64)
     near = np.empty((6, BLOCK), p1x.dtype)
     xs = np.empty(BLOCK)
-    index = np.empty(BLOCK, np.int64)
-    inner = hist[:, 2 : bins + 2]
     exact = False
     for s in range(start, stop, BLOCK):
         e = min(stop, s + BLOCK)
@@ -331,29 +356,11 @@ def _block_screened(p1x, p1y, p1z, p2x, p2y, p2z, c, beam, m2, kind, lo, span, b
             if kind == 1:
                 for j in range(n):
                     xs[j] = _signed_sqrt(xs[j])
-            _count_1d(xs, n, lo, span, bins, index, inner)
+            _count_flat(xs, n, lo, span, bins, hist)
             continue
-        flagged = _screen_fill(ax, ay, az, bx, by, bz, c, kind, cells, hist, groups)
+        flagged = _screen_fill(ax, ay, az, bx, by, bz, c, kind, cells, hist, steps)
         unproven = _redo(
-            ax,
-            ay,
-            az,
-            bx,
-            by,
-            bz,
-            beam,
-            m2,
-            kind,
-            lo,
-            span,
-            bins,
-            cells,
-            groups,
-            flagged,
-            hist,
-            near,
-            xs,
-            index,
+            ax, ay, az, bx, by, bz, beam, m2, kind, lo, span, bins, cells, steps, flagged, hist, near, xs
         )
         exact = unproven * 8 > n
 
@@ -363,14 +370,14 @@ def fill_screened(p1x, p1y, p1z, p2x, p2y, p2z, c, beam, m2, kind, lo, hi, bins,
     """M^2_rec (kind 0) or M_rec (1) of float32 muon pairs on ``nt`` threads, screened in float32
     (``c``: ``screened.constants``): the counts of ``fill_pair``, bin by bin."""
     n = p1x.shape[0]
-    hist = np.zeros((nt, LANES, bins + 3), np.int64)
+    hist = np.zeros((nt, (bins + 3) * LANES), np.int64)
     step = (n + nt - 1) // nt
     for t in prange(nt):
         start, stop = t * step, min(n, (t + 1) * step)
         _block_screened(
             p1x, p1y, p1z, p2x, p2y, p2z, c, beam, m2, kind, lo, hi - lo, bins, start, stop, hist[t]
         )
-    return hist.sum(axis=0).sum(axis=0)[2 : bins + 2]
+    return hist.sum(axis=0).reshape(bins + 3, LANES).sum(axis=1)[2 : bins + 2]
 
 
 @njit(parallel=True, cache=True)

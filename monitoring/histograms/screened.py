@@ -9,15 +9,25 @@ of them) are computed again in float64 (``numpy_kernels``, gathered across chunk
 equal the float64 ones bin by bin, by construction. ``numba_kernels.fill_screened`` runs the same
 operations inside the fused kernel, with :func:`constants`.
 
-The bound. With S = E_beam + E1 + E2, every recoil component and each of its terms is at most S
-(|p| < E for every four-vector). In float32 (unit roundoff e = 2^-24) each E carries at most 4eS,
-the recoil energy 7eS, its x and z components 3eS, y eS; so their squares are off by at most
-(14 + 6 + 6 + 2) e S^2, the squares and the three subtractions add 4 + 6 e S^2: |M^2_float32 -
-M^2| <= 38 e S^2, and the float64 kernel is as close to the exact value in its own e. The screen
-uses 128 e S^2. Bin positions t = (x - lo) * bins / span computed in float32 are off by at most
-7 e (|t| + |lo| bins / span) with the signed square root's rounding; they are widened by twice
-that (the widening is itself rounded) for every |t| up to bins + 2, past which no rounding
-reaches the axis.
+The bound. Exact values are those of real arithmetic on the float32 momenta with the float64
+constants (the float64 kernel is within 24 e' S^2 of them, e' = 2^-53: negligible below). With
+S = E_beam + E1 + E2, every four-vector has |p| < E, so |E_rec|, |p_rec| and |M^2| are at most S
+and S^2. In float32 (unit roundoff e = 2^-24), with the constants rounded to float32 (e each):
+|p|^2 + m^2 is a sum of positive terms, each rounded at most 4 times: 4e relative; its square
+root 3e: |E_i,float32 - E_i| <= 3e E_i. The recoil energy (E_beam - E1) - E2: the constant e
+E_beam, the two subtractions e (E_beam + E1) and e S: <= 3e E_beam + 5e E1 + 4e E2 <= 5e S, so
+its square is off by at most 5e S * 2S = 10 e S^2. A momentum component (b - a) - c is off by at
+most 3e |b| + 2e |a| + e |c| <= 3e w_i (w_i = |b_i| + |a_i| + |c_i|); summed over the three
+squares, 2 |R_i| 3e w_i <= 6e |w| |R| <= 6 e S^2 (Cauchy-Schwarz, |w| <= S by the triangle
+inequality). The four squares rounded: e (E_rec^2 + |p_rec|^2) <= 2 e S^2; the three
+subtractions, each partial sum at most 2 S^2: 6 e S^2 (an FMA rounds less). So |M^2_float32 -
+M^2| <= 24 e S^2, and rounding an end M^2 -/+ B adds e S^2. The screen uses B = 64 e S^2 (S
+itself computed in float32, within 8e S: the bound keeps 2.5 times the derived one; the largest
+error seen in the tests is ~5 e S^2). Bin positions t = (x - lo) * bins / span computed in
+float32 (or as x * scale + offset, one FMA, with the offset shift - lo * scale rounded once) are
+off by at most 7 e (|t| + |lo| bins / span + 1) with the signed square root's rounding; they are
+widened by twice that (the widening is itself rounded) for every |t| up to bins + 2, past which
+no rounding reaches the axis.
 Non-finite values never pass the screen.
 """
 
@@ -33,7 +43,7 @@ from monitoring.histograms.observables import MUON_MASS, Beam
 
 F4 = NDArray[np.float32]
 EPS = 2.0**-24  # float32 unit roundoff
-BOUND = 128.0  # |M^2_float32 - M^2_float64| <= 38 e S^2 (module docstring), with room
+BOUND = 64.0  # |M^2_float32 - M^2_float64| <= 24 e S^2, + e S^2 rounding the ends (module docstring)
 WIDEN = 16.0  # bin positions are off by at most 7 e (|t| + |lo| bins / span)
 KERNELS = ("recoil_mass2", "recoil_mass")
 
@@ -99,7 +109,7 @@ def recoil_interval(name: str, columns: Sequence[F4], beam: Beam, rows: F4) -> t
     bound = e1
     np.subtract(f4(2.0 * beam.energy), re, bound)  # S = E_beam + E1 + E2
     np.multiply(bound, bound, bound)
-    np.multiply(bound, f4(BOUND * EPS), bound)  # B = 128 e S^2
+    np.multiply(bound, f4(BOUND * EPS), bound)  # B = 64 e S^2
     mass2 = re
     for component in (re, rx, ry, rz):
         np.multiply(component, component, component)
@@ -131,9 +141,13 @@ def positions(axis: Axis) -> tuple[np.float32, np.float32, np.float32, np.float3
 
 def constants(axis: Axis, beam: Beam) -> F4:
     """Everything the fused float32 screen of ``numba_kernels`` needs, as float32: the beam
-    (E, px, py, pz), m_mu^2, 2 E_beam, 128 e, then :func:`positions` and the overflow slot."""
+    (E, px, py, pz), m_mu^2, 2 E_beam, BOUND e, the scale and the two offsets of the positions
+    (slot = floor(end * scale + offset), one FMA: offset = shift - lo * scale of
+    :func:`positions`, rounded once; see the module docstring) and the overflow slot."""
     values = (beam.energy, beam.px, beam.py, beam.pz, MUON_MASS * MUON_MASS, 2.0 * beam.energy, BOUND * EPS)
-    return np.array([*values, *positions(axis), axis.bins + 1], np.float32)
+    lo, scale, shift_lower, shift_upper = (float(v) for v in positions(axis))
+    offsets = (shift_lower - lo * scale, shift_upper - lo * scale)
+    return np.array([*values, scale, *offsets, axis.bins + 1], np.float32)
 
 
 def screen_slots(lower: F4, upper: F4, axis: Axis) -> tuple[F4, F4]:

@@ -1,6 +1,6 @@
-"""The fused numba recoil kernel (float32 screen, blocks, groups, lanes) against the float64 counts
+"""The fused numba recoil kernel (float32 screen, blocks, steps, lanes) against the float64 counts
 on the hardest inputs: values exactly on a bin edge and one ulp either side, NaN, infinities,
-float32 overflow and underflow, unphysical momenta, and lengths that end inside a block or group."""
+float32 overflow and underflow, unphysical momenta, and lengths that end inside a block or step."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from monitoring.histograms.axes import Axis
 from monitoring.histograms.backends import NumbaBackend, NumpyBackend
 from monitoring.histograms.observables import OBSERVABLES
 
-# one full block and a partial one per thread, the last group partial
-N_EVENTS = 2 * numba_kernels.BLOCK + 3 * numba_kernels.GROUP + 5
+# one full block and a partial one per thread, the last step partial
+N_EVENTS = 2 * numba_kernels.BLOCK + 3 * numba_kernels.STEP + 5
 
 
 def _pairs(n: int, seed: int) -> list[np.ndarray]:
@@ -68,7 +68,7 @@ def test_nan_infinities_overflow_underflow_and_unphysical_momenta() -> None:
     inputs[1][7::83] = 2e19  # squares overflow float32 but not float64
     inputs[2][9::79] = -1e-40  # subnormal
     for c in inputs:
-        c[3000:3016] = 0.0  # a whole group of pairs at rest: the recoil is the beam
+        c[2976:3008] = 0.0  # a whole step of pairs at rest: the recoil is the beam
     with np.errstate(all="ignore"):
         for name in screened.KERNELS:
             for axis in (Axis("wide", 120, -1e3, 1e3), Axis("typical", 200, -10.0, 110.0)):
@@ -83,9 +83,26 @@ def test_bins_finer_than_the_bound_fall_back_to_float64(name: str) -> None:
     assert counts.sum() > 0
 
 
-@pytest.mark.parametrize("n", [0, 1, numba_kernels.GROUP - 1, numba_kernels.GROUP, numba_kernels.BLOCK + 1])
-def test_lengths_ending_inside_a_group_or_block(n: int) -> None:
+@pytest.mark.parametrize("n", [0, 1, numba_kernels.STEP - 1, numba_kernels.STEP, numba_kernels.BLOCK + 1])
+def test_lengths_ending_inside_a_step_or_block(n: int) -> None:
     inputs = _pairs(max(n, 1), seed=3)
     inputs = [c[:n] for c in inputs]
     counts = _check("recoil_mass2", inputs, Axis("m2", 200, -10.0, 110.0))
     assert counts.sum() <= n
+
+
+@pytest.mark.parametrize("name", screened.KERNELS)
+def test_unproven_events_in_the_last_events_of_a_block_and_of_the_range(name: str) -> None:
+    """Bin edges on the values of the last event of a block's whole steps, of the first event
+    after them, and of the last event of the range (fewer than a step, screened one by one)."""
+    n = numba_kernels.BLOCK + numba_kernels.STEP + 7
+    inputs = _pairs(n, seed=13)
+    values = _float64_values(name, inputs)
+    for i in (numba_kernels.BLOCK - 1, numba_kernels.BLOCK + numba_kernels.STEP, n - 1):
+        v = float(values[i])
+        for axis in (
+            Axis("lo", 4, v, v + 1.0),
+            Axis("hi", 4, v - 1.0, v),
+            Axis("mid", 2, v - 0.25, v + 0.25),
+        ):
+            _check(name, inputs, axis)

@@ -89,7 +89,7 @@ def test_few_events_need_float64_again_on_a_typical_axis() -> None:
     rows = screened.Scratch(20_000).rows(20_000)
     lower, upper = screened.recoil_interval("recoil_mass2", inputs, BEAM, rows)
     half_width = float(np.median(upper - lower)) / 2
-    assert 1e-4 < half_width < 1e-2  # 128 e S^2 with S ~ 20 GeV
+    assert 1e-4 < half_width < 1e-2  # 64 e S^2 with S ~ 20 GeV
     _, inside = screened.screen(lower, upper, Axis("m2", 200, -10.0, 110.0), rows[0])
     assert inside.mean() > 0.97
 
@@ -102,4 +102,4 @@ def test_float32_error_stays_inside_the_derived_bound(beam: Beam) -> None:
     centre, half = (lower + upper.astype(np.float64)) / 2, (upper - lower.astype(np.float64)) / 2
     (exact,) = OBSERVABLES["recoil_mass2"](*(c.astype(np.float64) for c in inputs), beam=beam)
     in_e_s2 = np.abs(centre - exact) / half * screened.BOUND  # error in units of e S^2
-    assert in_e_s2.max() < 38.0  # the module's derivation; the screen uses 128
+    assert in_e_s2.max() < 24.0  # the module's derivation; the screen uses 64
