@@ -403,28 +403,6 @@ def concat(parts: list[EventBatch]) -> EventBatch:
 
 
 @numba.njit(cache=True)
-def _best(offsets: np.ndarray, score: np.ndarray, mask: np.ndarray) -> np.ndarray:  # pragma: no cover
-    """Per event, the row np.lexsort((-score, event)) puts first (largest score, ties to the first
-    row, NaN last), -1 where that row is not in ``mask`` or the event has no rows."""
-    n = len(offsets) - 1
-    out = np.full(n, -1, dtype=np.int64)
-    for e in range(n):
-        lo, hi = offsets[e], offsets[e + 1]
-        if hi == lo:
-            continue
-        best = lo
-        key = -score[lo]
-        for r in range(lo + 1, hi):
-            k = -score[r]
-            if not np.isnan(k) and (np.isnan(key) or k < key):
-                best = r
-                key = k
-        if mask[best]:
-            out[e] = best
-    return out
-
-
-@numba.njit(cache=True)
 def _sum(offsets: np.ndarray, values: np.ndarray) -> np.ndarray:  # pragma: no cover
     """np.add.at from 0.0: each event's rows summed in row order."""
     n = len(offsets) - 1
@@ -468,11 +446,104 @@ def _count(offsets: np.ndarray, mask: np.ndarray) -> np.ndarray:  # pragma: no c
     return out
 
 
+@numba.njit(cache=True)
+def _muon_pair(
+    offsets: np.ndarray, charge: np.ndarray, probability: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover
+    """The best mu+ and mu- of every event in one pass over the tracks. Per charge, the row
+    ``np.lexsort((-score, event))`` puts first (``filtering._best_rows``: the largest score, ties to
+    the first row) of the score ``probability`` where the track is a muon of that charge (probability
+    at least MUON_PROBABILITY_MIN, never NaN) and -inf elsewhere; -1 where that row is no such muon or
+    the event has no tracks."""
+    n = len(offsets) - 1
+    plus = np.full(n, -1, dtype=np.int64)
+    minus = np.full(n, -1, dtype=np.int64)
+    threshold = MUON_PROBABILITY_MIN
+    for e in range(n):
+        lo, hi = offsets[e], offsets[e + 1]
+        if hi == lo:
+            continue
+        best_p, best_m = lo, lo
+        key_p, key_m = np.inf, np.inf  # -score of the chosen rows (scores are never NaN)
+        for r in range(lo, hi):
+            p = probability[r]
+            muon = p >= threshold  # False for NaN
+            q = charge[r]
+            k_p = -p if muon and q > 0 else np.inf
+            k_m = -p if muon and q < 0 else np.inf
+            if r == lo:
+                key_p, key_m = k_p, k_m
+            else:
+                if k_p < key_p:
+                    best_p, key_p = r, k_p
+                if k_m < key_m:
+                    best_m, key_m = r, k_m
+        p = probability[best_p]
+        if p >= threshold and charge[best_p] > 0:
+            plus[e] = best_p
+        p = probability[best_m]
+        if p >= threshold and charge[best_m] < 0:
+            minus[e] = best_m
+    return plus, minus
+
+
+@numba.njit(cache=True)
+def _ecl_pass(
+    offsets: np.ndarray, energy: np.ndarray, hypotheses: np.ndarray, is_track: np.ndarray, hardest: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover
+    """Every per-event figure of the ECL clusters in one pass: the number of photon-hypothesis
+    clusters (``_count``), the sum and the largest of their energies (as float64, 0.0 for the others:
+    ``_sum`` and ``_maximum`` of ``Kernels._ecl_energy``) and, with ``hardest``, the row of the most
+    energetic neutral photon candidate: the row ``np.lexsort`` puts first for the score energy where
+    the cluster is a photon without a track, -inf elsewhere (the largest, ties to the first row, NaN
+    last), -1 where that row is no such photon or the event has no clusters."""
+    n = len(offsets) - 1
+    count = np.zeros(n, dtype=np.float64)
+    total = np.zeros(n, dtype=np.float64)
+    largest = np.zeros(n, dtype=np.float64)
+    rows = np.full(n, -1, dtype=np.int64)
+    for e in range(n):
+        lo, hi = offsets[e], offsets[e + 1]
+        k = 0
+        s = 0.0
+        top = 0.0
+        best = lo
+        key = np.inf
+        for r in range(lo, hi):
+            photon = (hypotheses[r] & 16) != 0
+            v = np.float64(energy[r]) if photon else 0.0
+            if photon:
+                k += 1
+            s = s + v
+            if not (top >= v or np.isnan(top)):
+                top = v
+            if hardest:
+                neutral = photon and not is_track[r]
+                kr = -v if neutral else np.inf
+                if r == lo:
+                    key = kr
+                elif not np.isnan(kr) and (np.isnan(key) or kr < key):
+                    best, key = r, kr
+        count[e] = k
+        total[e] = s
+        largest[e] = top
+        if hardest and hi > lo and (hypotheses[best] & 16) != 0 and not is_track[best]:
+            rows[e] = best
+    return count, total, largest, rows
+
+
 _L1_MASK = np.uint64((1 << len(trigger.L1_BITS)) - 1)
+# the ECL figures _ecl_pass gives together
+_ECL_PASS = ("necl", "total_ecl_energy", "max_ecl_energy")
 
 
 class Kernels:
-    """The variables of one (partial or full) batch, each computed once when first asked for."""
+    """The variables of one (partial or full) batch, each computed once when first asked for.
+
+    The per-event choices and reductions of the summary's variables are fused: one numba pass over
+    the tracks picks both muons of the best pair (``_muon_pair``), one over the ECL clusters gives
+    ``necl``, both energies and the hardest photon (``_ecl_pass``), so a chunk goes through each
+    collection once whatever the order the variables are asked in."""
 
     def __init__(self, batch: EventBatch) -> None:
         self.batch = batch
@@ -495,6 +566,19 @@ class Kernels:
             self._memo["_ecl_energy"] = energy.astype(np.float64)
         return self._memo["_ecl_energy"]
 
+    def _ecl(self, name: str) -> np.ndarray:
+        """``name`` of the fused ECL pass (the others it gives kept for later)."""
+        if name not in self._memo:
+            c = self.batch.ecl
+            hardest = name == "_hardest" or "is_track" in c.columns  # (read: the photon is wanted)
+            is_track = c["is_track"] if hardest else np.zeros(0, dtype=np.bool_)
+            energy, hypotheses = c["energy"], c["hypotheses"]
+            count, total, largest, rows = _ecl_pass(c.offsets, energy, hypotheses, is_track, hardest)
+            self._memo.update(zip(_ECL_PASS, (count, total, largest), strict=True))
+            if hardest:
+                self._memo["_hardest"] = rows
+        return self._memo[name]
+
     def _compute(self, name: str) -> np.ndarray:
         b = self.batch
         t, c = b.tracks, b.ecl
@@ -504,18 +588,16 @@ class Kernels:
         if name in ("ntracks", "nklm", "nvertices", "nmc"):
             coll = {"ntracks": t, "nklm": b.klm, "nvertices": b.vertices, "nmc": b.mc}[name]
             return coll.counts.astype(np.float64)
-        if name == "necl":
-            return _count(c.offsets, self._photon())
+        if name in _ECL_PASS:
+            if "energy" not in c.columns:  # (necl alone reads the hypotheses only)
+                return _count(c.offsets, self._photon())
+            return self._ecl(name)
         if name == "npositive":
             return _count(t.offsets, t["charge"] > 0)
         if name == "nnegative":
             return _count(t.offsets, t["charge"] < 0)
         if name == "total_charge":
             return _sum(t.offsets, t["charge"].astype(np.float64))
-        if name == "total_ecl_energy":
-            return _sum(c.offsets, self._ecl_energy())
-        if name == "max_ecl_energy":
-            return _maximum(c.offsets, self._ecl_energy(), False)
         if name == "max_p":
             return _maximum(t.offsets, filtering._track_p(b).astype(np.float64), True)
         if name == "max_pt":
@@ -523,17 +605,10 @@ class Kernels:
         if name == "nl1":
             return np.bitwise_count(b.header["l1_bits"].astype(np.uint64) & _L1_MASK).astype(np.float64)
         if name == "recoil_mass":
-            probability = muon_probability(t["pid_logl"])
-            muon = probability >= MUON_PROBABILITY_MIN
-            charge = t["charge"]
-            score = np.where(muon, probability, -np.inf)
-            plus = _best(t.offsets, np.where(charge > 0, score, -np.inf), muon & (charge > 0))
-            minus = _best(t.offsets, np.where(charge < 0, score, -np.inf), muon & (charge < 0))
+            plus, minus = _muon_pair(t.offsets, t["charge"], muon_probability(t["pid_logl"]))
             return filtering.recoil_of_pair(b, plus, minus)
         if name == "photon_cms_energy":
-            neutral = self._photon() & ~c["is_track"]
-            score = np.where(neutral, c["energy"].astype(np.float64), -np.inf)
-            return filtering.photon_cms_energy_of(b, _best(c.offsets, score, neutral))
+            return filtering.photon_cms_energy_of(b, self._ecl("_hardest"))
         raise KeyError(f"no columnar kernel for {name!r}")
 
 
