@@ -642,10 +642,11 @@ def _muon_pair(
     return plus, minus
 
 
-# A track whose log L_mu lies more than this below the largest of its six has a muon probability
-# under exp(-0.7) = 0.4966 < MUON_PROBABILITY_MIN (L_mu / sum_h L_h, the sum at least the largest
-# term's 1): no muon, whatever its exact probability.
-_MUON_SCREEN = -0.7
+# A track whose log L_mu lies d < 0 below the largest of its six log L has a muon probability
+# L_mu / sum_h L_h = e^d / (1 + e^d + ...) < 1/2 (the largest term is 1); with d < _MUON_SCREEN it is
+# under 0.49975, further from MUON_PROBABILITY_MIN (1/2) than any rounding: not a muon, whatever its
+# exact probability. Only the others (about a third of the tracks) need the six exp of it.
+_MUON_SCREEN = -1e-3
 
 
 @numba.njit(cache=True)
