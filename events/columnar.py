@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -432,8 +433,6 @@ class _Layout:
         each, their baskets read as ``rootio.BasketReader.read`` reads them (one ``pread`` for the
         baskets of one entry range where they lie side by side); None where the range is not the
         layout's."""
-        from events import rootio
-
         starts = self.starts
         first = int(np.searchsorted(starts, start, side="right")) - 1
         last = int(np.searchsorted(starts, stop, side="left"))
@@ -443,8 +442,8 @@ class _Layout:
         seeks = np.stack([plan[0][first:last] for plan in plans])
         sizes = np.stack([plan[1][first:last] for plan in plans])
         ends = seeks + sizes
-        values: list[list[np.ndarray]] = [[] for _ in names]
-        counts: list[list[np.ndarray]] = [[] for _ in names]
+        keys: list[list[memoryview]] = [[] for _ in names]
+        entries = np.diff(starts[first : last + 1]).tolist()
         fd = os.open(path, os.O_RDONLY)
         try:
             file_size = os.fstat(fd).st_size
@@ -452,23 +451,18 @@ class _Layout:
                 end = int(ends.max())
                 raise ValueError(f"baskets at bytes up to {end}, past the end of the file ({file_size})")
             for j in range(last - first):
-                entries = int(starts[first + j + 1] - starts[first + j])
                 for i, key in _keys(fd, seeks[:, j], sizes[:, j]):
-                    name, (_, _, dtype, jagged) = names[i], plans[i]
-                    c, v = rootio._basket_arrays(name, key, dtype, jagged, entries)
-                    values[i].append(v)
-                    if c is not None:
-                        counts[i].append(c)
+                    keys[i].append(key)
         finally:
             os.close(fd)
         lo, hi = start - int(starts[first]), stop - int(starts[first])
         out: dict[str, tuple[np.ndarray | None, np.ndarray]] = {}
         for i, name in enumerate(names):
-            flat = values[i][0] if len(values[i]) == 1 else np.concatenate(values[i])
-            if not counts[i]:
+            _, _, dtype, jagged = plans[i]
+            per_entry, flat = _decode_branch(name, keys[i], entries, dtype, jagged)
+            if per_entry is None:
                 out[name] = (None, flat[lo:hi])
                 continue
-            per_entry = counts[i][0] if len(counts[i]) == 1 else np.concatenate(counts[i])
             total = np.cumsum(per_entry)
             begin = int(total[lo - 1]) if lo else 0
             out[name] = (per_entry[lo:hi], flat[begin : int(total[hi - 1])])
@@ -498,6 +492,106 @@ def _keys(fd: int, seeks: np.ndarray, sizes: np.ndarray) -> list[tuple[int, memo
         if i >= 0:
             run.append(i)
     return out
+
+
+_SCRATCH = threading.local()  # per thread (passes may run on several): the payloads' buffer
+
+
+def _scratch(size: int) -> np.ndarray:
+    """``size`` bytes of this thread's buffer for basket payloads, reused from branch to branch (its
+    pages touched once, not a new buffer's at every branch of every chunk); what is decoded into it
+    is copied out before the next use."""
+    buffer = getattr(_SCRATCH, "buffer", None)
+    if buffer is None or len(buffer) < size:
+        buffer = _SCRATCH.buffer = np.empty(max(size, 2**20), dtype=np.uint8)
+    return buffer[:size]
+
+
+def _decode_branch(
+    name: str, keys: list[memoryview], entries: list[int], dtype: np.dtype, jagged: bool
+) -> tuple[np.ndarray | None, np.ndarray]:
+    """One branch's baskets ``keys`` (``entries`` each), in order, as one (per-entry counts or None,
+    values in native byte order): what ``rootio._basket_arrays`` gives basket by basket, with its
+    checks, but the payloads decompressed into one buffer, their entry offsets checked and made
+    counts by one numba pass over all of them (``_entry_counts``), their values joined and put in
+    native byte order by one ``np.concatenate``."""
+    from events import rootio
+
+    # per basket: its payload's start in the buffer, the bytes of its values, its entries, its keylen
+    heads = np.empty((len(keys), 4), dtype=np.int64)
+    payloads: list[tuple[int, int]] = []
+    total = 0
+    for b, (key, n) in enumerate(zip(keys, entries, strict=True)):
+        nbytes, _, objlen, _, keylen, _ = rootio._KEY.unpack_from(key)
+        if nbytes != key.nbytes or not rootio._BASKET.size < keylen <= nbytes:
+            recorded = key.nbytes
+            raise ValueError(f"basket of {name}: a key of {nbytes} bytes where the branch records {recorded}")
+        _, _, _, n_entries, last = rootio._BASKET.unpack_from(key, keylen - rootio._BASKET.size - 1)
+        if n_entries != n or not keylen <= last <= keylen + objlen:
+            raise ValueError(f"basket of {name}: {n_entries} entries, the branch records {n}")
+        border = last - keylen
+        if jagged and objlen < border + 4 * (n + 1):
+            raise ValueError(f"basket of {name}: no room for the offsets of {n} entries")
+        if not jagged and border != n * dtype.itemsize:
+            raise ValueError(f"basket of {name}: {border} bytes for {n} entries of {dtype}")
+        heads[b] = (total, border, n, keylen)
+        payloads.append((keylen, objlen))
+        total += objlen
+    buffer = _scratch(total)
+    view = memoryview(buffer)  # type: ignore[arg-type]  # (numpy arrays are buffers)
+    for key, (keylen, objlen), at in zip(keys, payloads, heads[:, 0].tolist(), strict=True):
+        rootio._decompress(name, key[keylen:], objlen, into=view[at : at + objlen])
+    counts = None
+    if jagged:
+        counts, bad = _entry_counts(buffer, heads, dtype.itemsize)
+        if bad >= 0:
+            raise ValueError(f"basket of {name}: entry offsets out of order")
+    size = dtype.itemsize
+    parts = [buffer[at : at + border // size * size].view(dtype) for at, border in heads[:, :2].tolist()]
+    return counts, np.concatenate(parts, dtype=dtype.newbyteorder("="))  # joined and byte-swapped at once
+
+
+@numba.njit(cache=True)
+def _entry_counts(
+    buffer: np.ndarray, heads: np.ndarray, itemsize: int
+) -> tuple[np.ndarray, int]:  # pragma: no cover
+    """Each entry's count of a jagged branch from the big-endian int32 entry offsets after the values
+    of every basket's payload in ``buffer`` (``heads``: start, value bytes, entries, keylen; each
+    offset the entry's start from the key's start, the last entry ending where the values end), and
+    -1, or the first basket whose offsets are out of order (the first entry not at the values'
+    start, an entry ending before it starts, a size not whole items)."""
+    n_entries = 0
+    for b in range(heads.shape[0]):
+        n_entries += heads[b, 2]
+    counts = np.empty(n_entries, dtype=np.int64)
+    c = 0
+    for b in range(heads.shape[0]):
+        start, border, entries, keylen = heads[b, 0], heads[b, 1], heads[b, 2], heads[b, 3]
+        at = start + border + 4
+        previous = np.int64(0)
+        for i in range(entries + 1):
+            if i < entries:
+                p = at + 4 * i
+                end = (
+                    (np.int64(buffer[p]) << 24)
+                    | (np.int64(buffer[p + 1]) << 16)
+                    | (np.int64(buffer[p + 2]) << 8)
+                    | np.int64(buffer[p + 3])
+                )
+                if end >= 2**31:
+                    end -= 2**32
+                if i == 0 and end != keylen:
+                    return counts, b
+            else:
+                end = keylen + border
+            if i > 0:
+                width = end - previous
+                if width < 0 or width % itemsize != 0:
+                    return counts, b
+                counts[c] = width // itemsize
+                c += 1
+            previous = end
+    return counts, -1
 
 
 # local ntuples -> their layouts (the most recent LAYOUTS files: a few kB each)
