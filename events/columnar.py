@@ -9,7 +9,10 @@ charge and PID, the ECL clusters' energy, direction, hypotheses and track match,
 
 * this project's HDF5 store: each needed dataset's rows (``HDF5Source.rows``: its chunks read as
   stored, inflated by libdeflate and un-shuffled by numpy, the last one of each dataset kept);
-* this project's ntuple: only the needed branches (``tree.arrays`` of them);
+* this project's ntuple: only the needed branches' baskets, read with ``os.pread`` and decoded a
+  branch at a time (``_decode_branch``), where they lie learnt once per file from its tree and kept
+  (``_Layout``), so a later pass reads no TTree again; a URL or a tree of another layout through
+  uproot's ``tree.arrays`` of those branches;
 * anything else (Belle II mdst, whose objects need the mdst reader's conversion; Phoenix JSON):
   the whole events, read as always.
 
@@ -19,7 +22,8 @@ read events (``tests/events/test_columnar.py``): tracks with a non-finite helix 
 element-wise arithmetic is the same numpy functions on the same values, and only the per-event
 choices and reductions (the best muon of each charge, the hardest photon, sums and maxima over an
 event's rows, counts) are numba loops written to give exactly what the numpy forms give (ties to
-the first row, NaN ordered as ``np.lexsort`` orders it, sums in row order from 0.0).
+the first row, NaN ordered as ``np.lexsort`` orders it, sums in row order from 0.0), fused so that a
+chunk goes through its tracks once (``_muon_pair``) and its clusters once (``_ecl_pass``).
 """
 
 from __future__ import annotations
