@@ -414,6 +414,12 @@ class _Layout:
         # branch -> (seek of each basket, its bytes, the values' dtype, jagged)
         self.branches: dict[str, tuple[np.ndarray, np.ndarray, np.dtype, bool]] = {}
 
+    @property
+    def nbytes(self) -> int:
+        return self.starts.nbytes + sum(
+            seeks.nbytes + sizes.nbytes for seeks, sizes, _, _ in self.branches.values()
+        )
+
     def learn(self, tree: Any, names: list[str], path: Path) -> bool:
         """Add the branches ``names`` of ``tree`` (False: not plain baskets, read through uproot)."""
         from events import rootio
@@ -598,8 +604,9 @@ def _entry_counts(
     return counts, -1
 
 
-# local ntuples -> their layouts (the most recent LAYOUTS files: a few kB each)
-LAYOUTS = 4096
+# local ntuples -> their layouts, the most recently used kept while they hold at most LAYOUT_BYTES
+# (16 bytes a basket of a branch: ~25 kB for the summary's branches of a 50 000-event file)
+LAYOUT_BYTES = 16 * 2**20
 _LAYOUTS: OrderedDict[tuple[str, int, int], _Layout] = OrderedDict()
 
 
@@ -628,8 +635,9 @@ def _layout(path: Path, entries: int, names: list[str], tree: Callable[[], Any |
         return None
     _LAYOUTS[key] = layout
     _LAYOUTS.move_to_end(key)
-    while len(_LAYOUTS) > LAYOUTS:
-        _LAYOUTS.popitem(last=False)
+    held = sum(kept.nbytes for kept in _LAYOUTS.values())
+    while held > LAYOUT_BYTES and len(_LAYOUTS) > 1:
+        held -= _LAYOUTS.popitem(last=False)[1].nbytes
     return layout
 
 

@@ -142,3 +142,21 @@ def test_the_summary_of_the_hard_events_is_the_per_batch_one(
         assert _same(again.columns[name], column), name
     assert np.isfinite(ours.columns["recoil_mass"]).sum() > 20
     assert (ours.columns["ntracks"] == 0).sum() >= N // 9
+
+
+def test_the_layouts_kept_are_bounded(
+    events: EventBatch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = [tmp_path / "a.root", tmp_path / "b.root"]
+    for path in paths:
+        io.write(path, events.chunks(300))
+    with open_dataset(paths) as data:
+        reference = summarize(data, columnar=False)
+    monkeypatch.setattr(columnar, "LAYOUT_BYTES", 1)  # only the file read last is kept
+    monkeypatch.setattr(columnar, "_LAYOUTS", type(columnar._LAYOUTS)())
+    with open_dataset(paths) as data:
+        for _ in range(2):  # the second pass learns the first file's layout again
+            ours = summarize(data, chunk_size=500)
+            assert len(columnar._LAYOUTS) == 1
+            for name, column in reference.columns.items():
+                assert _same(ours.columns[name], column), name
