@@ -526,14 +526,18 @@ def _basket_arrays(
     return counts, values
 
 
-def _decompress(name: str, data: memoryview, size: int) -> bytearray | memoryview:
+def _decompress(
+    name: str, data: memoryview, size: int, into: memoryview | None = None
+) -> bytearray | memoryview:
     """The ``size`` bytes of a basket's payload: stored as they are, or in ROOT's compressed blocks
-    (each decompressed straight into its place in one buffer)."""
+    (each decompressed straight into its place in one buffer: ``into``, ``size`` bytes, if given)."""
     if data.nbytes == size:
+        if into is not None:
+            into[:] = data
         return data
     if size > _MAX_EXPANSION * data.nbytes + 2**16:  # a damaged key: allocate nothing for it
         raise ValueError(f"basket of {name}: {size} bytes claimed from {data.nbytes} compressed")
-    out = bytearray(size)
+    out = bytearray(size) if into is None else into
     view = memoryview(out)
     at = filled = 0
     while at < data.nbytes:

@@ -131,10 +131,12 @@ def summarize(
     computed by ``events.columnar``'s kernels; False: whole events are read and the columns computed
     by ``events.filtering.QUANTITIES``' functions. The tables are the same, bit for bit."""
     flags = [filtering.parse(text) for text in FLAGS.values()]
-    parts: dict[str, list[np.ndarray]] = {
-        name: [] for name in ("index", "file", "local", *ID_COLUMNS, *QUANTITY_COLUMNS, "l1_bits", "flags")
-    }
     total = len(data)
+    # the table's columns, filled chunk by chunk in place (no per-chunk parts joined at the end)
+    dtypes = {"index": np.int64, "file": np.int32, "local": np.int64, "l1_bits": np.uint64, "flags": np.uint8}
+    names = ("index", "file", "local", *ID_COLUMNS, *QUANTITY_COLUMNS, "l1_bits", "flags")
+    columns = {name: np.empty(total, dtypes.get(name, np.int64 if name in ID_COLUMNS else np.float64))
+               for name in names}  # fmt: skip
     done = 0
     cancelled = False
     if columnar:
@@ -145,39 +147,36 @@ def summarize(
         chunks = data.scan(chunk_size)
     for chunk in chunks:
         batch = chunk.batch
-        file = data.file_of(chunk.index).astype(np.int32)
-        parts["index"].append(chunk.index)
-        parts["file"].append(file)
-        parts["local"].append(chunk.index - data.offsets[file])
+        n = len(batch)
+        row = slice(done, done + n)  # the chunk's rows of the table
+        file = data.file_of(chunk.index)
+        columns["index"][row] = chunk.index
+        columns["file"][row] = file
+        np.subtract(chunk.index, data.offsets[file], out=columns["local"][row])
         for name in ID_COLUMNS:
-            parts[name].append(batch.header[name].astype(np.int64))
-        parts["l1_bits"].append(batch.header["l1_bits"].astype(np.uint64))
-        bits = np.zeros(len(batch), dtype=np.uint8)
+            columns[name][row] = batch.header[name]
+        columns["l1_bits"][row] = batch.header["l1_bits"]
+        bits = columns["flags"][row]
+        bits[:] = 0
         if columnar:
             values = kernels.Kernels(batch)
             for name in QUANTITY_COLUMNS:
-                parts[name].append(values(name))
+                columns[name][row] = values(name)
             for k, flag in enumerate(flags):
                 bits |= flag.on_kernels(values, batch).astype(np.uint8) << np.uint8(k)
         else:
             for name in QUANTITY_COLUMNS:
-                parts[name].append(filtering.QUANTITIES[name][0](batch))
+                columns[name][row] = filtering.QUANTITIES[name][0](batch)
             for k, flag in enumerate(flags):
                 bits |= flag(batch).astype(np.uint8) << np.uint8(k)
-        parts["flags"].append(bits)
-        done += len(batch)
+        done += n
         if progress:
             progress(done, total)
         if cancel and cancel():
             cancelled = done < total
             break
-    empty = {"index": np.int64, "file": np.int32, "local": np.int64, "l1_bits": np.uint64, "flags": np.uint8}
-    columns = {
-        name: np.concatenate(arrays) if arrays else np.zeros(0, empty.get(name, np.float64))
-        for name, arrays in parts.items()
-    }
-    for name in ID_COLUMNS:
-        columns[name] = columns[name].astype(np.int64)
+    if done < total:  # files left out, or cancelled: the rows read
+        columns = {name: column[:done].copy() for name, column in columns.items()}
     return EventSummary(list(data.files), columns, total, cancelled, list(data.issues))
 
 
