@@ -364,3 +364,107 @@ def both_sides(buffers: DrawBuffers) -> DrawBuffers:
     """Each triangle twice, the second wound the other way: open surfaces survive back-face culling."""
     flip = buffers.positions.reshape(-1, 3, 3)[:, ::-1].reshape(-1, 3)
     return concat_buffers([buffers, DrawBuffers(flip, -buffers.normals, buffers.colors, buffers.faces)])
+
+
+MERGE_PHI = 4  # neighbouring crystals of a ring drawn as one quad of the calorimeter's shell
+
+
+@dataclass
+class CrystalBuffers:
+    """What the calorimeter's crystal visual uploads: three vertices per triangle, and per vertex where
+    it lies among the crystals (``cells``: across its ring in crystal pitches, and its ring's texture row)."""
+
+    positions: np.ndarray  # (3n, 3) float32
+    normals: np.ndarray  # (3n, 3) float32
+    cells: np.ndarray  # (3n, 2) float32
+
+    @property
+    def n_faces(self) -> int:
+        return len(self.positions) // 3
+
+
+class CrystalShell:
+    """The 8736 ECL crystals' front and back faces drawn in quads of ``k`` neighbours of a ring.
+
+    Rasterizing costs Mesa's llvmpipe about a microsecond per small triangle, and the calorimeter's
+    shell is 17,000 of them: its crystals, a few pixels wide on a full screen, cost more than the
+    pixels they cover. Neighbouring crystals of a ring have (nearly) coplanar faces, so ``k`` of them
+    become one quad, k times fewer triangles. The pattern stays: each vertex carries its place across
+    the ring in crystal pitches, and the crystal visual's fragment shader leaves out the gap between
+    two crystals (the geometry's ``1 - FILL`` of a pitch) and takes each crystal's own colour from a
+    small texture, so a lit crystal still lights alone, by a texture update. Faces that cannot be
+    merged (a group cut by the cutaway, the side faces of crystals drawn whole) are drawn as they are.
+    """
+
+    def __init__(self, model: PartModel, k: int = MERGE_PHI) -> None:
+        from geometry.ecl import FILL, FIRST_CELL, N_CRYSTALS, N_PHI, N_RINGS, RING_OF_CELL, crystal_vertices
+
+        if model.n_elements != N_CRYSTALS or len(model.triangles) != 12 * N_CRYSTALS:
+            raise ValueError(f"{model.name}: not the {N_CRYSTALS} closed ECL crystals")
+        if (N_PHI % k).any():
+            raise ValueError(f"{k} crystals per quad do not divide every ECL ring")
+        self.model = model
+        self.k = k
+        self.gap = 0.5 * (1.0 - FILL)  # of a pitch, each side of a crystal
+        self.width, self.rings = int(N_PHI.max()), N_RINGS
+        cell = np.arange(N_CRYSTALS)
+        self.ring = RING_OF_CELL
+        self.phi_id = cell + 1 - FIRST_CELL[RING_OF_CELL]
+        row = ((self.ring + 0.5) / N_RINGS).astype(np.float32)
+        # a face drawn alone sits in the middle of its crystal's pitch: never in a gap
+        face_cell = model.element
+        self.face_cells = np.stack([self.phi_id[face_cell] + 0.5, row[face_cell]], axis=1).astype(np.float32)
+        corners = crystal_vertices().astype(np.float32)
+        first, last = corners[0::k], corners[k - 1 :: k]  # rings hold whole groups: k divides N_PHI
+        u0 = self.phi_id[0::k] + self.gap
+        u1 = self.phi_id[k - 1 :: k] + 1.0 - self.gap
+        v = row[0::k]
+        self.quads: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        for side, (a, b, c, d) in enumerate(((0, 1, 2, 3), (4, 5, 6, 7))):  # FRONT, BACK
+            quad = np.stack([first[:, a], last[:, b], last[:, c], first[:, d]], axis=1)  # (G, 4, 3)
+            uv = np.stack(
+                [np.stack([u0, u1, u1, u0], axis=1), np.broadcast_to(v[:, None], (len(v), 4))], axis=2
+            ).astype(np.float32)
+            tris = quad[:, [0, 1, 2, 0, 2, 3]].reshape(-1, 2, 3, 3)
+            cells = uv[:, [0, 1, 2, 0, 2, 3]].reshape(-1, 2, 3, 2)
+            normals = face_normals(tris.reshape(-1, 3, 3)).reshape(-1, 2, 3)
+            # wound as the first crystal's own face (outwards): its normal tells
+            reference = model.normals[12 * cell[0::k] + 2 * side][:, None, :]
+            turn = np.einsum("gtj,gtj->gt", normals, np.broadcast_to(reference, normals.shape)) < 0
+            tris[turn] = tris[turn][:, [0, 2, 1]]
+            cells[turn] = cells[turn][:, [0, 2, 1]]
+            normals[turn] = -normals[turn]
+            self.quads.append((tris, normals, cells))
+
+    def texture(self, element_colors: np.ndarray) -> np.ndarray:
+        """(rings, width, 4) float32: each crystal's RGBA at (its ring, its phiID)."""
+        out = np.zeros((self.rings, self.width, 4), np.float32)
+        out[self.ring, self.phi_id] = element_colors
+        return out
+
+    def buffers(self, faces: np.ndarray) -> CrystalBuffers:
+        """The kept ``faces`` of the crystal mesh: whole groups as merged quads, the others alone."""
+        m, k = self.model, self.k
+        kept = np.zeros(len(m.triangles), bool)
+        kept[faces] = True
+        alone = kept.copy()
+        parts_p, parts_n, parts_c = [], [], []
+        for side, (tris, normals, cells) in enumerate(self.quads):
+            first = 2 * side  # the face's two triangles of each crystal: 12 c + 2 side + (0, 1)
+            both = kept[first::12] & kept[first + 1 :: 12]
+            merged = both.reshape(-1, k).all(axis=1)
+            covered = np.repeat(merged, k)
+            alone[first::12] &= ~covered
+            alone[first + 1 :: 12] &= ~covered
+            parts_p.append(tris[merged].reshape(-1, 3))
+            parts_n.append(np.repeat(normals[merged].reshape(-1, 3), 3, axis=0))
+            parts_c.append(cells[merged].reshape(-1, 2))
+        single = np.flatnonzero(alone)
+        parts_p.append(m.triangles[single].reshape(-1, 3))
+        parts_n.append(np.repeat(m.normals[single], 3, axis=0))
+        parts_c.append(np.repeat(self.face_cells[single], 3, axis=0))
+        return CrystalBuffers(
+            positions=np.concatenate(parts_p),
+            normals=np.concatenate(parts_n),
+            cells=np.concatenate(parts_c),
+        )
