@@ -444,8 +444,8 @@ class DetectorMeshes:
     Back faces are culled in all; open elements are drawn twice, once per winding. The translucent
     ECL's crystals (a layer with ``crystals``) have a visual of their own (``CrystalMeshVisual``: a
     quad per four crystals), drawn in their place: the translucent parts outside the calorimeter
-    before it (``outer``), those inside after it (``translucent``). A changed layer only marks the meshes stale: ``rebuild`` (run just before a
-    paint) concatenates the shown layers.
+    before it (``outer``), those inside after it (``translucent``). A changed layer only marks the
+    meshes stale: ``rebuild`` (run just before a paint) concatenates the shown layers.
     """
 
     def __init__(self, layers: list[PartLayer], parent: Any = None) -> None:
