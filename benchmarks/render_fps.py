@@ -434,7 +434,7 @@ def measure_case(name: str, seconds: float, warmup: int = 5) -> dict[str, Any]:
     else:
         detector = ours_scene(parts, app, cutaway)
         figures = measure(detector.canvas, detector.view.camera, app, seconds, warmup)
-        meshes = detector.meshes.nodes
+        meshes = (detector.meshes.opaque, detector.meshes.translucent)
         figures["triangles"] = sum(m.data.n_faces for m in meshes if m.visible and m.data is not None)
         figures["draw_calls"] = sum(bool(m.visible) for m in meshes)
         detector.close()
@@ -495,8 +495,8 @@ def outreach_show(seconds: float, warmup: int = 20) -> dict[str, Any]:
     figures["window"] = f"{show.width()}x{show.height()}"
     part = max(seconds / 2, 0.3)
     split = {"no_show_ticks": run(part, tick=False)}
-    for node in show.detector.meshes.translucent_nodes:
-        node.visible = False
+    meshes = show.detector.meshes
+    meshes.translucent.visible = False
     split["no_translucent_shells"] = run(part)
     hidden = [node for node in show.detector.view.scene.children if node.visible]
     for node in hidden:

@@ -19,8 +19,6 @@ from vispy import gloo, scene
 from vispy.visuals import Visual
 
 from displays.parts import (
-    CrystalBuffers,
-    CrystalShell,
     Cutaway,
     DrawBuffers,
     PartModel,
@@ -160,105 +158,6 @@ class LitMeshVisual(Visual):
 LitMesh = scene.visuals.create_visual_node(LitMeshVisual)
 
 
-_CRYSTAL_VERTEX = """
-attribute vec3 a_position;
-attribute vec3 a_normal;
-attribute vec2 a_cell;    // across the ring in crystal pitches, the ring's texture row
-uniform vec3 u_eye;
-uniform vec3 u_key;
-uniform float u_ambient;
-uniform float u_rim;
-varying vec3 v_light;     // diffuse factor, specular term, opacity factor: LitMeshVisual's lighting
-varying vec2 v_cell;
-
-void main() {
-    gl_Position = $transform(vec4(a_position, 1.0));
-    float head = abs(dot(a_normal, u_eye));
-    float key = abs(dot(a_normal, u_key));
-    float spec = pow(abs(dot(a_normal, normalize(u_eye + u_key))), 48.0);
-    float grazing = 1.0 - head;
-    v_light = vec3(u_ambient + 0.45 * head + 0.40 * key, 0.28 * spec, 1.0 + u_rim * grazing * grazing);
-    v_cell = a_cell;
-}
-"""
-
-_CRYSTAL_FRAGMENT = """
-uniform sampler2D u_crystals;  // each crystal's RGBA at (phiID, ring)
-uniform float u_width;         // crystals in the texture's rows
-uniform float u_gap;           // the gap each side of a crystal, in pitches
-varying vec3 v_light;
-varying vec2 v_cell;
-
-void main() {
-    // the gap between two crystals of a ring is see-through (alpha 0, no depth written: the shell is
-    // translucent); masked rather than discarded, which would cost llvmpipe its fast path
-    float f = fract(v_cell.x);
-    float crystal = step(u_gap, f) * step(f, 1.0 - u_gap);
-    vec4 c = texture2D(u_crystals, vec2((floor(v_cell.x) + 0.5) / u_width, v_cell.y));
-    gl_FragColor = vec4(c.rgb * v_light.x + vec3(v_light.y), crystal * clamp(c.a * v_light.z, 0.0, 1.0));
-}
-"""
-
-
-class CrystalMeshVisual(LitMeshVisual):
-    """The translucent ECL crystals (``parts.CrystalShell``): merged quads whose crystals keep their gaps
-    and their own colours, which come from a texture of one texel per crystal. The lighting is
-    LitMeshVisual's, applied in the fragment where the colour is looked up: the same colour per face.
-    Only for a translucent calorimeter (no depth writes): an opaque one is drawn face by face."""
-
-    def __init__(self) -> None:
-        Visual.__init__(self, vcode=_CRYSTAL_VERTEX, fcode=_CRYSTAL_FRAGMENT)
-        self._draw_mode = "triangles"
-        self._positions = gloo.VertexBuffer(np.zeros((0, 3), np.float32))
-        self._normals = gloo.VertexBuffer(np.zeros((0, 3), np.float32))
-        self._cells = gloo.VertexBuffer(np.zeros((0, 2), np.float32))
-        self._texture: gloo.Texture2D | None = None
-        program = self.shared_program
-        program["a_position"] = self._positions
-        program["a_normal"] = self._normals
-        program["a_cell"] = self._cells
-        program["u_eye"] = (0.0, 0.0, -1.0)
-        program["u_key"] = (0.3, -0.5, -0.8)
-        program["u_ambient"] = 0.32
-        program["u_rim"] = 0.0
-        self._n_vertices = 0
-        self._bounds: np.ndarray | None = None
-        self.data: Any = None
-        self.translucent = False
-        self.lights: FrameLights | None = None
-        self._lit = (np.zeros(3), np.zeros(3))
-        self.set_translucent(False)
-
-    def set_crystals(self, buffers: CrystalBuffers, shell: CrystalShell, element_colors: np.ndarray) -> None:
-        """Draw these triangles, the crystals in these colours (uploaded at the next paint)."""
-        self.data = buffers
-        self._n_vertices = len(buffers.positions)
-        self._positions.set_data(np.ascontiguousarray(buffers.positions, np.float32))
-        self._normals.set_data(np.ascontiguousarray(buffers.normals, np.float32))
-        self._cells.set_data(np.ascontiguousarray(buffers.cells, np.float32))
-        pos = buffers.positions
-        self._bounds = np.stack([pos.min(axis=0), pos.max(axis=0)], axis=1) if len(pos) else None
-        self.shared_program["u_width"] = float(shell.width)
-        self.shared_program["u_gap"] = float(shell.gap)
-        self.set_crystal_colors(shell, element_colors, update=False)
-
-    def set_crystal_colors(
-        self, shell: CrystalShell, element_colors: np.ndarray, update: bool = True
-    ) -> None:
-        """New crystal colours: only the texture (a texel per crystal) is sent, not the triangles."""
-        texels = shell.texture(element_colors)
-        if self._texture is None or self._texture.shape[:2] != texels.shape[:2]:
-            self._texture = gloo.Texture2D(texels, interpolation="nearest", internalformat="rgba32f")
-            self.shared_program["u_crystals"] = self._texture
-        else:
-            self._texture.set_data(texels)
-        if update:
-            self.update()
-
-
-CrystalMesh = scene.visuals.create_visual_node(CrystalMeshVisual)
-
-
 def camera_lights(view: Any) -> tuple[np.ndarray, np.ndarray]:
     """Viewing direction at the origin and a key light from the upper left, in scene coordinates."""
     tr = view.transforms.get_transform("visual", "document")
@@ -308,9 +207,6 @@ class PartLayer:
         self.two_sided = False  # open elements: drawn from both sides although back faces are culled
         self.order = 0  # opaque parts below 100; translucent parts from 100 up, drawn in this order
         self.data: DrawBuffers | None = None
-        # the ECL's crystals: drawn by the detector's crystal visual (merged quads, a colour texture)
-        self.crystals: CrystalShell | None = None
-        self.element_colors: Callable[[], np.ndarray] | None = None
 
 
 class PartVisual:
@@ -337,13 +233,6 @@ class PartVisual:
         )
         self.default_opacity = style.opacity
         self.mesh = PartLayer(part.name)
-        if (
-            part.name == "ECL"
-            and self.model.n_elements == N_ECL_CRYSTALS
-            and len(self.model.triangles) == 12 * N_ECL_CRYSTALS
-        ):
-            self.mesh.crystals = CrystalShell(self.model)
-            self.mesh.element_colors = self.model.element_colors
         self.on_change: Callable[[PartVisual], None] | None = None
         self.on_recolor: Callable[[PartVisual], None] | None = None  # only the layer's colours changed
         self.wires: Any = None
@@ -437,15 +326,12 @@ class PartVisual:
 
 
 class DetectorMeshes:
-    """Every subdetector in a few draw calls: the opaque parts (writing depth), then the translucent ones,
+    """Every subdetector in two draw calls: the opaque parts (writing depth), then the translucent ones,
     outermost first, each part's triangles in its rank order.
 
     Few large draws cost llvmpipe and VisPy's per-visual Python far less than one visual per part.
-    Back faces are culled in all; open elements are drawn twice, once per winding. The translucent
-    ECL's crystals (a layer with ``crystals``) have a visual of their own (``CrystalMeshVisual``: a
-    quad per four crystals), drawn in their place: the translucent parts outside the calorimeter
-    before it (``outer``), those inside after it (``translucent``). A changed layer only marks the
-    meshes stale: ``rebuild`` (run just before a paint) concatenates the shown layers.
+    Back faces are culled in both; open elements are drawn twice, once per winding. A changed layer
+    only marks the meshes stale: ``rebuild`` (run just before a paint) concatenates the shown layers.
     """
 
     def __init__(self, layers: list[PartLayer], parent: Any = None) -> None:
@@ -453,52 +339,29 @@ class DetectorMeshes:
         self.opaque = LitMesh(parent=parent)
         self.opaque.name = "detector (opaque)"
         self.opaque.order = 0
-        self.outer = LitMesh(parent=parent)
-        self.outer.name = "detector (translucent, outside the calorimeter)"
-        self.outer.set_translucent(True)
-        self.outer.order = 100
-        self.outer.visible = False
-        self.crystals = CrystalMesh(parent=parent)
-        self.crystals.name = "calorimeter crystals (translucent)"
-        self.crystals.set_translucent(True)
-        self.crystals.order = 101
-        self.crystals.visible = False
         self.translucent = LitMesh(parent=parent)
         self.translucent.name = "detector (translucent)"
         self.translucent.set_translucent(True)
-        self.translucent.order = 102
+        self.translucent.order = 100
         self.stale = True
         # where each layer's vertices lie in the merged meshes: node, first vertex, drawn twice
         self.slots: dict[str, tuple[Any, int, bool]] = {}
-        self.lights = FrameLights()  # every mesh sees the scene through the same camera
-        for node in self.nodes:
-            node.lights = self.lights
-
-    @property
-    def nodes(self) -> tuple[Any, ...]:
-        """Every visual of the detector meshes, in drawing order."""
-        return (self.opaque, self.outer, self.crystals, self.translucent)
-
-    @property
-    def translucent_nodes(self) -> tuple[Any, ...]:
-        return tuple(node for node in self.nodes if node.translucent)
+        self.lights = FrameLights()  # both meshes see the scene through the same camera
+        self.opaque.lights = self.lights
+        self.translucent.lights = self.lights
 
     def mark_stale(self, *_: Any) -> None:
         self.stale = True
         self.opaque.update()
 
     def recolor(self, part: PartVisual) -> None:
-        """A layer's new colours (same faces) into its slice of the merged colour buffer (the crystals:
-        into their colour texture)."""
+        """A layer's new colours (same faces) into its slice of the merged colour buffer."""
         layer = part.mesh
         slot = self.slots.get(layer.name)
         if self.stale or slot is None or layer.data is None:
             self.mark_stale()  # the next rebuild takes the colours with everything else
             return
         node, start, doubled = slot
-        if node is self.crystals and layer.crystals is not None and layer.element_colors is not None:
-            node.set_crystal_colors(layer.crystals, layer.element_colors())
-            return
         colors = layer.data.colors
         node.set_colors(start, np.concatenate([colors, colors]) if doubled else colors)
 
@@ -510,43 +373,18 @@ class DetectorMeshes:
         self.stale = False
         self.slots = {}
         ordered = sorted(self.layers, key=lambda layer: layer.order)
-        shown = [layer for layer in ordered if layer.visible and layer.data is not None]
-        crystal = next((layer for layer in shown if layer.crystals is not None and layer.translucent), None)
-        groups: dict[Any, list[PartLayer]] = {self.opaque: [], self.outer: [], self.translucent: []}
-        for layer in shown:
-            if layer is crystal:
-                continue
-            if not layer.translucent:
-                groups[self.opaque].append(layer)
-            elif crystal is not None and layer.order < crystal.order:
-                groups[self.outer].append(layer)
-            else:
-                groups[self.translucent].append(layer)
-        for node, members in groups.items():
-            merged: list[DrawBuffers] = []
+        for node in (self.opaque, self.translucent):
+            shown: list[DrawBuffers] = []
             start = 0
-            for layer in members:
-                assert layer.data is not None
+            for layer in ordered:
+                if not (layer.visible and layer.data is not None and layer.translucent == node.translucent):
+                    continue
                 buffers = both_sides(layer.data) if layer.two_sided else layer.data
                 self.slots[layer.name] = (node, start, layer.two_sided)
                 start += len(buffers.positions)
-                merged.append(buffers)
-            visible = any(b.n_faces for b in merged)
+                shown.append(buffers)
+            visible = any(b.n_faces for b in shown)
             if node.visible != visible:
                 node.visible = visible
             if visible:
-                node.set_data(concat_buffers(merged), update=False)  # drawn by the paint under way
-        self._rebuild_crystals(crystal)
-
-    def _rebuild_crystals(self, layer: PartLayer | None) -> None:
-        node = self.crystals
-        if layer is None or layer.crystals is None or layer.data is None or layer.element_colors is None:
-            if node.visible:
-                node.visible = False
-            return
-        buffers = layer.crystals.buffers(layer.data.faces)
-        node.set_crystals(buffers, layer.crystals, layer.element_colors())
-        self.slots[layer.name] = (node, 0, False)
-        visible = buffers.n_faces > 0
-        if node.visible != visible:
-            node.visible = visible
+                node.set_data(concat_buffers(shown), update=False)  # drawn by the paint under way
