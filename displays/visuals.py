@@ -83,6 +83,8 @@ class LitMeshVisual(Visual):
         self._bounds: np.ndarray | None = None
         self.data: DrawBuffers | None = None
         self.translucent = False
+        self.lights: FrameLights | None = None  # shared by the visuals of one scene, once per frame
+        self._lit = (np.zeros(3), np.zeros(3))
         self.set_translucent(False)
 
     def set_data(self, buffers: DrawBuffers, update: bool = True) -> None:
@@ -130,6 +132,10 @@ class LitMeshVisual(Visual):
         self.update()
 
     def set_lights(self, eye: np.ndarray, key: np.ndarray) -> None:
+        """The light directions (scene coordinates); unchanged ones are not sent again."""
+        if np.array_equal(eye, self._lit[0]) and np.array_equal(key, self._lit[1]):
+            return
+        self._lit = (eye, key)
         self.shared_program["u_eye"] = tuple(float(v) for v in eye)
         self.shared_program["u_key"] = tuple(float(v) for v in key)
 
@@ -139,7 +145,7 @@ class LitMeshVisual(Visual):
     def _prepare_draw(self, view: Any) -> bool:
         if self._n_vertices == 0:
             return False
-        eye, key = camera_lights(view)
+        eye, key = self.lights.get(view) if self.lights is not None else camera_lights(view)
         self.set_lights(eye, key)
         return True
 
@@ -168,6 +174,22 @@ def camera_lights(view: Any) -> tuple[np.ndarray, np.ndarray]:
     down = _unit(back((0.0, 1.0, 0.0)) - origin)  # document y grows downwards
     key = _unit(eye + 0.55 * down + 0.35 * right)
     return eye, key
+
+
+class FrameLights:
+    """``camera_lights`` once per frame for every lit visual of one scene (they share the camera and
+    the scene transform): ``reset`` before each paint, ``get`` computes at the first draw after it."""
+
+    def __init__(self) -> None:
+        self._lights: tuple[np.ndarray, np.ndarray] | None = None
+
+    def reset(self) -> None:
+        self._lights = None
+
+    def get(self, view: Any) -> tuple[np.ndarray, np.ndarray]:
+        if self._lights is None:
+            self._lights = camera_lights(view)
+        return self._lights
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -324,6 +346,9 @@ class DetectorMeshes:
         self.stale = True
         # where each layer's vertices lie in the merged meshes: node, first vertex, drawn twice
         self.slots: dict[str, tuple[Any, int, bool]] = {}
+        self.lights = FrameLights()  # both meshes see the scene through the same camera
+        self.opaque.lights = self.lights
+        self.translucent.lights = self.lights
 
     def mark_stale(self, *_: Any) -> None:
         self.stale = True
@@ -342,6 +367,7 @@ class DetectorMeshes:
 
     def rebuild(self) -> None:
         """Merge the shown layers, once per paint however many changed (run just before drawing)."""
+        self.lights.reset()  # the camera may have moved since the last paint
         if not self.stale:
             return
         self.stale = False
