@@ -30,7 +30,9 @@ from events.model import EventBatch
 MAGIC = b"B2SHOW1"
 MAX_STATE_BYTES = 4096
 LOST_AFTER_S = 2.0  # a follower that heard nothing for this long goes on alone
-PUBLISH_EVERY_S = 0.05  # 20 states a second: a follower is at most ~50 ms behind, plus the network
+# at most one state per frame of the show (33 ms, panels.outreach.FRAME_MS), a little slack for the
+# timer's jitter: ~30 states a second, so a follower is at most one frame behind, plus the network
+PUBLISH_EVERY_S = 0.025
 EVENT_EVERY_S = 1.0  # the event again, for screens that join late
 MAX_MESSAGE_BYTES = 16 * 2**20
 _LIMITS = wire.WireLimits(max_message_bytes=MAX_MESSAGE_BYTES, max_events=1)
