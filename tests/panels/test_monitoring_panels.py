@@ -480,3 +480,22 @@ def test_strip_chart_markers_are_fed_only_when_they_change(qtbot) -> None:
     x, y = chart.markers["runs"].getData()
     assert np.array_equal(x, np.repeat([T0, T0 + 60.0, T0 + 120.0], 2))
     assert np.array_equal(y, np.tile([0.0, 6.0], 3))
+
+
+def test_strip_chart_keys_sit_above_their_plots_never_on_the_curves(qtbot, history) -> None:
+    """The key of every strip chart is laid out above its view box (a legend inside covered the
+    luminosity and beam-current curves, which sit at the top of their range, and the L1 rates)."""
+    _, panels = make_hub(qtbot, history, ["luminosity", "beams", "trigger"])
+    for name, panel in panels.items():
+        panel.resize(1366 - 40, 270)  # a bottom dock of the laptop layout
+        QApplication.processEvents()
+        item = panel.chart.plotItem
+        key, view = item.legend, item.vb
+        assert key is panel.chart.key
+        labels = [label.text for _, label in key.items]
+        assert len(labels) >= 3, name  # every named curve and marker has its entry
+        assert all(labels), name
+        key_rect, view_rect = key.sceneBoundingRect(), view.sceneBoundingRect()
+        assert key_rect.height() > 0, name
+        assert key_rect.bottom() <= view_rect.top() + 1, (name, key_rect, view_rect)
+        assert view_rect.height() >= 100, name  # the plot keeps most of the dock
