@@ -45,6 +45,9 @@ PID_NAMES = ("e", "mu", "pi", "K", "p", "d")
 COLLECTION_OF = {"track": "tracks", "ecl": "ecl", "klm": "klm", "vertex": "vertices", "mc": "mc"}
 
 
+NAME_COLUMN_MIN = 140  # px: the parameter column's least width when the dock is narrow
+
+
 def _fmt(value: object) -> str:
     if isinstance(value, float | np.floating):
         return "nan" if not np.isfinite(value) else f"{float(value):.5g}"
@@ -365,6 +368,7 @@ class Inspector(QtWidgets.QTreeWidget):
         self.details_provider: DetailsProvider | None = None
         self._shown: tuple[EventBatch | None, str | None, int] = (None, None, -1)
         self._stale = False
+        self._name_width = 0  # the names' column as wide as its contents, before _fit_names
         self.itemDoubleClicked.connect(self._double_clicked)
 
     def show_object(
@@ -394,15 +398,33 @@ class Inspector(QtWidgets.QTreeWidget):
         else:
             self._add_sections(describe(event, kind, index, details))
         self.resizeColumnToContents(0)
+        self._name_width = self.columnWidth(0)
+        self._fit_names()
+
+    def _fit_names(self) -> None:
+        """The names never take more than half a narrow dock: the values (an MC particle, a fit) need it."""
+        half = max(NAME_COLUMN_MIN, self.viewport().width() // 2)
+        self.setColumnWidth(0, min(self._name_width, half))
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # Qt name
+        super().resizeEvent(event)
+        if self._name_width:
+            self._fit_names()
 
     def _add_sections(self, sections: list[Section]) -> None:
         for title, rows in sections:
             top = QtWidgets.QTreeWidgetItem([title, ""])
+            notes = []
             for name, value in rows:
-                item = QtWidgets.QTreeWidgetItem([name, value])
-                item.setToolTip(1, value)  # long values (a fit, an HLT line) in full
+                item = QtWidgets.QTreeWidgetItem([name or value, value])
+                item.setToolTip(0 if not name else 1, value)  # long values (a fit, an HLT line) in full
                 top.addChild(item)
+                if not name:  # a note (why a section is empty): the whole row's width, not the value's
+                    notes.append(item)
             self.addTopLevelItem(top)
+            top.setFirstColumnSpanned(True)  # a section's title has the row to itself
+            for item in notes:
+                item.setFirstColumnSpanned(True)
             top.setExpanded(
                 not title.startswith(("linked", "HLT", "Track members", "KLM cluster", "V0 members"))
             )
