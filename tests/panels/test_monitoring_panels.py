@@ -499,3 +499,30 @@ def test_strip_chart_keys_sit_above_their_plots_never_on_the_curves(qtbot, histo
         assert key_rect.height() > 0, name
         assert key_rect.bottom() <= view_rect.top() + 1, (name, key_rect, view_rect)
         assert view_rect.height() >= 100, name  # the plot keeps most of the dock
+
+
+def test_l1_summary_boxes_hold_their_widest_values(qtbot) -> None:
+    """Each of the L1 summary boxes keeps room for its widest plain value, in its own style sheet
+    font: "beam background 2.29 kHz" was cut at the box's edge at 1366x768."""
+    from panels.monitoring.style import si
+
+    panel = TriggerPanel()
+    qtbot.addWidget(panel)
+    panel.resize(1326, 270)
+    panel.show()
+    qtbot.waitExposed(panel)
+    texts = {
+        panel.total: f"L1 29.9 kHz of {si(30e3, 'Hz')}",
+        panel.dead: "dead time 12.5%",
+        panel.physics: f"physics {si(9870.0, 'Hz')}",
+        panel.background: f"beam background {si(22900.0, 'Hz')}",
+    }
+    for label, text in texts.items():
+        label.setText(text)
+    QApplication.processEvents()
+    for label, text in texts.items():
+        margins = label.contentsMargins()
+        needed = label.fontMetrics().horizontalAdvance(text) + margins.left() + margins.right()
+        assert label.font().family() == "monospace"  # measured in the style sheet's font
+        assert label.minimumWidth() >= needed, text
+        assert label.width() >= needed, text
