@@ -56,8 +56,23 @@ def _fmt(value: object) -> str:
     return str(value.item() if isinstance(value, np.generic) else value)
 
 
+# the model's columns in Belle II units (cm, GeV, ns, rad; events/model.py), shown with their names
+_LENGTH = {name: "cm" for name in ("x", "y", "z", "vx", "vy", "vz", "dx", "dy", "dz", "r", "dca")}
+UNITS: dict[str, dict[str, str]] = {
+    "tracks": {"d0": "cm", "z0": "cm", "phi0": "rad", "omega": "1/cm"},
+    "ecl": {"energy": "GeV", "theta": "rad", "phi": "rad", "r": "cm", "time": "ns"},
+    "klm": {**_LENGTH, "p": "GeV", "time": "ns"},
+    "vertices": {**_LENGTH, "cov": "cm²"},
+    "mc": {**_LENGTH, "px": "GeV", "py": "GeV", "pz": "GeV", "energy": "GeV", "mass": "GeV"},
+}
+
+
 def _columns(col: Collection, index: int) -> list[tuple[str, str]]:
-    return [(name, _fmt(values[index])) for name, values in col.columns.items()]
+    units = UNITS.get(col.name, {})
+    return [
+        (f"{name} [{units[name]}]" if name in units else name, _fmt(values[index]))
+        for name, values in col.columns.items()
+    ]
 
 
 def _track_derived(event: EventBatch, i: int) -> list[tuple[str, str]]:
@@ -69,7 +84,7 @@ def _track_derived(event: EventBatch, i: int) -> list[tuple[str, str]]:
         ("p [GeV]", _fmt(pmag)),
         ("pT [GeV]", _fmt(float(np.hypot(p[0], p[1])))),
         ("(px, py, pz) [GeV]", _fmt(p)),
-        ("theta [deg]", _fmt(float(np.degrees(polar_angle(p))))),
+        ("θ [°]", _fmt(float(np.degrees(polar_angle(p))))),
         ("perigee [cm]", _fmt(helix.perigee(t["d0"][i], t["phi0"][i], t["z0"][i]))),
     ]
     logl = t["pid_logl"][i]
