@@ -526,3 +526,21 @@ def test_l1_summary_boxes_hold_their_widest_values(qtbot) -> None:
         assert label.font().family() == "monospace"  # measured in the style sheet's font
         assert label.minimumWidth() >= needed, text
         assert label.width() >= needed, text
+
+
+def test_values_sit_by_their_names_in_a_wide_dock(qtbot, history) -> None:
+    """At 1920 px a bottom dock spread the luminosity's and the currents' names and values ~400 px
+    apart; they are packed at the left, and the injection state is a word, not a bare dash."""
+    _, panels = make_hub(qtbot, history, ["luminosity", "beams"])
+    for panel in panels.values():
+        panel.resize(1900, 270)
+    QApplication.processEvents()
+    for name, panel in panels.items():
+        grid = panel.grid
+        for row in range(2):
+            label = grid.itemAtPosition(row, 0).widget()
+            value = grid.itemAtPosition(row, 1).widget()
+            gap = value.geometry().left() - label.geometry().right()
+            assert gap < 120, (name, label.text(), gap)
+    beams = panels["beams"]
+    assert {beams.injection[r].text() for r in ("HER", "LER")} <= {"injecting", "not injecting"}
