@@ -150,6 +150,12 @@ def object_rows(event: EventBatch) -> list[tuple[str, int, str, str, str, str, s
     return rows
 
 
+def _say(label: QtWidgets.QLabel, text: str) -> None:
+    """A note line shown while it has text, hidden (no empty row in the panel) when it has none."""
+    label.setText(text)
+    label.setVisible(bool(text))
+
+
 class _Bridge(QtCore.QObject):
     """Carries worker results to the GUI thread (queued: the receiver lives there)."""
 
@@ -210,6 +216,8 @@ class EventBrowser(QtWidgets.QWidget):
         self.issues_label.setStyleSheet("color: #e0b040;")
         self.issues_label.setWordWrap(True)
         self.issues_label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error_label.hide()  # both shown only while they have something to say (_say)
+        self.issues_label.hide()
         nav = QtWidgets.QHBoxLayout()
         self.open_button = QtWidgets.QPushButton("Open…")
         self.prev_button = QtWidgets.QPushButton("◀ Prev")
@@ -253,12 +261,20 @@ class EventBrowser(QtWidgets.QWidget):
             marks.addWidget(w)
         self.bookmark_list = QtWidgets.QListWidget()
         self.bookmark_list.setMaximumHeight(80)
+        self.bookmark_list.setToolTip("flagged events: double click to go to one")
+        self.bookmark_list.hide()  # shown with the first flag: no empty box (and 80 px more for the table)
         self.table = QtWidgets.QTableWidget(0, len(self.HEADERS))
         self.table.setHorizontalHeaderLabels(self.HEADERS)
         self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
+        # every column in a dock of ~480 px (1366x768): short columns as wide as their contents, the
+        # free text (info) takes the rest, instead of 100 px each and θ, φ and info off to the right
+        header = self.table.horizontalHeader()
+        for column in range(len(self.HEADERS) - 1):
+            header.setSectionResizeMode(column, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
         for row in (
             self.file_label,
             self.issues_label,
@@ -317,7 +333,7 @@ class EventBrowser(QtWidgets.QWidget):
                 on_drop(value)
             return
         if ok:
-            self.error_label.setText("")
+            _say(self.error_label, "")
             on_result(value)
         else:
             self._show_error(value)
@@ -329,7 +345,7 @@ class EventBrowser(QtWidgets.QWidget):
         if not isinstance(exc, named):
             text = f"{self.source_name or 'events'}: {type(exc).__name__}: {text}"
         log.warning("%s", text)
-        self.error_label.setText(text)
+        _say(self.error_label, text)
         self.message.emit(text)
 
     def _report_issues(self) -> None:
@@ -344,9 +360,9 @@ class EventBrowser(QtWidgets.QWidget):
             more = len(issues) - len(shown)
             what = "data set" if isinstance(self.source, DataSet) else "file"
             head = f"{len(issues)} note(s) on this {what}" + (f", the last {len(shown)}:" if more else ":")
-            self.issues_label.setText("\n".join([head, *shown]))
+            _say(self.issues_label, "\n".join([head, *shown]))
         else:
-            self.issues_label.setText("")
+            _say(self.issues_label, "")
         if new:
             name = Path(self.source_name).name or self.source_name
             extra = f" (+{len(new) - 1} more in the Log)" if len(new) > 1 else ""
@@ -653,6 +669,7 @@ class EventBrowser(QtWidgets.QWidget):
             item = QtWidgets.QListWidgetItem(mark.label())
             item.setData(QtCore.Qt.ItemDataRole.UserRole, mark.key)
             self.bookmark_list.addItem(item)
+        self.bookmark_list.setVisible(self.bookmark_list.count() > 0)
 
     def _bookmark_activated(self, item: QtWidgets.QListWidgetItem) -> None:
         self.jump_to(*item.data(QtCore.Qt.ItemDataRole.UserRole))

@@ -45,6 +45,9 @@ PID_NAMES = ("e", "mu", "pi", "K", "p", "d")
 COLLECTION_OF = {"track": "tracks", "ecl": "ecl", "klm": "klm", "vertex": "vertices", "mc": "mc"}
 
 
+NAME_COLUMN_MIN = 140  # px: the parameter column's least width when the dock is narrow
+
+
 def _fmt(value: object) -> str:
     if isinstance(value, float | np.floating):
         return "nan" if not np.isfinite(value) else f"{float(value):.5g}"
@@ -53,8 +56,23 @@ def _fmt(value: object) -> str:
     return str(value.item() if isinstance(value, np.generic) else value)
 
 
+# the model's columns in Belle II units (cm, GeV, ns, rad; events/model.py), shown with their names
+_LENGTH = {name: "cm" for name in ("x", "y", "z", "vx", "vy", "vz", "dx", "dy", "dz", "r", "dca")}
+UNITS: dict[str, dict[str, str]] = {
+    "tracks": {"d0": "cm", "z0": "cm", "phi0": "rad", "omega": "1/cm"},
+    "ecl": {"energy": "GeV", "theta": "rad", "phi": "rad", "r": "cm", "time": "ns"},
+    "klm": {**_LENGTH, "p": "GeV", "time": "ns"},
+    "vertices": {**_LENGTH, "cov": "cm²"},
+    "mc": {**_LENGTH, "px": "GeV", "py": "GeV", "pz": "GeV", "energy": "GeV", "mass": "GeV"},
+}
+
+
 def _columns(col: Collection, index: int) -> list[tuple[str, str]]:
-    return [(name, _fmt(values[index])) for name, values in col.columns.items()]
+    units = UNITS.get(col.name, {})
+    return [
+        (f"{name} [{units[name]}]" if name in units else name, _fmt(values[index]))
+        for name, values in col.columns.items()
+    ]
 
 
 def _track_derived(event: EventBatch, i: int) -> list[tuple[str, str]]:
@@ -66,7 +84,7 @@ def _track_derived(event: EventBatch, i: int) -> list[tuple[str, str]]:
         ("p [GeV]", _fmt(pmag)),
         ("pT [GeV]", _fmt(float(np.hypot(p[0], p[1])))),
         ("(px, py, pz) [GeV]", _fmt(p)),
-        ("theta [deg]", _fmt(float(np.degrees(polar_angle(p))))),
+        ("θ [°]", _fmt(float(np.degrees(polar_angle(p))))),
         ("perigee [cm]", _fmt(helix.perigee(t["d0"][i], t["phi0"][i], t["z0"][i]))),
     ]
     logl = t["pid_logl"][i]
@@ -365,6 +383,7 @@ class Inspector(QtWidgets.QTreeWidget):
         self.details_provider: DetailsProvider | None = None
         self._shown: tuple[EventBatch | None, str | None, int] = (None, None, -1)
         self._stale = False
+        self._name_width = 0  # the names' column as wide as its contents, before _fit_names
         self.itemDoubleClicked.connect(self._double_clicked)
 
     def show_object(
@@ -394,15 +413,33 @@ class Inspector(QtWidgets.QTreeWidget):
         else:
             self._add_sections(describe(event, kind, index, details))
         self.resizeColumnToContents(0)
+        self._name_width = self.columnWidth(0)
+        self._fit_names()
+
+    def _fit_names(self) -> None:
+        """The names never take more than half a narrow dock: the values (an MC particle, a fit) need it."""
+        half = max(NAME_COLUMN_MIN, self.viewport().width() // 2)
+        self.setColumnWidth(0, min(self._name_width, half))
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # Qt name
+        super().resizeEvent(event)
+        if self._name_width:
+            self._fit_names()
 
     def _add_sections(self, sections: list[Section]) -> None:
         for title, rows in sections:
             top = QtWidgets.QTreeWidgetItem([title, ""])
+            notes = []
             for name, value in rows:
-                item = QtWidgets.QTreeWidgetItem([name, value])
-                item.setToolTip(1, value)  # long values (a fit, an HLT line) in full
+                item = QtWidgets.QTreeWidgetItem([name or value, value])
+                item.setToolTip(0 if not name else 1, value)  # long values (a fit, an HLT line) in full
                 top.addChild(item)
+                if not name:  # a note (why a section is empty): the whole row's width, not the value's
+                    notes.append(item)
             self.addTopLevelItem(top)
+            top.setFirstColumnSpanned(True)  # a section's title has the row to itself
+            for item in notes:
+                item.setFirstColumnSpanned(True)
             top.setExpanded(
                 not title.startswith(("linked", "HLT", "Track members", "KLM cluster", "V0 members"))
             )

@@ -11,6 +11,7 @@ How a class goes: docs/outreach.md, "Masterclass".
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -60,6 +61,15 @@ STYLE = """
 #masterclass QPushButton:disabled { background: #2b3245; color: #6b7590; }
 #masterclass QDoubleSpinBox { font-size: 22pt; padding: 6px; min-width: 150px; }
 """
+FULL_HEIGHT = 1000  # px of screen the sizes of STYLE are made for (a projector or a 1920x1080 screen)
+SMALLEST_SCALE = 0.7  # a 1366x768 laptop: 20 pt steps become 14 pt
+PANEL_WIDTH = 900  # px: the side panel at full size; narrower windows give it 56 % of their width
+PLOT_HEIGHT = 280  # px: the histogram's least height at full size
+
+
+def style(scale: float = 1.0) -> str:
+    """STYLE with every font size times ``scale`` (1: STYLE itself)."""
+    return re.sub(r"(\d+)pt", lambda m: f"{max(1, round(int(m.group(1)) * scale))}pt", STYLE)
 
 
 class MasterclassWindow(QtWidgets.QWidget):
@@ -146,6 +156,8 @@ class MasterclassWindow(QtWidgets.QWidget):
 
     # --- building -------------------------------------------------------------------------------
     def _build(self, label: str) -> None:
+        self.scale = 1.0
+        self._fitted = False  # fit_to not called yet: the first show fits the window to its screen
         self.setStyleSheet(STYLE)
         self.setAttribute(QtCore.Qt.WidgetAttribute.WA_StyledBackground, True)
         canvas = self.detector.canvas
@@ -202,16 +214,12 @@ class MasterclassWindow(QtWidgets.QWidget):
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
-        font = QtGui.QFont()
-        font.setPointSize(16)
         for axis in ("bottom", "left"):
             ax = self.plot.getAxis(axis)
-            ax.setTickFont(font)
             ax.setTextPen("#f2f5fa")
             ax.setPen("#f2f5fa")
             ax.enableAutoSIPrefix(False)  # "0.135 GeV", never "135 (x0.001)"
-        self.plot.setLabel("bottom", exercise.axis_label, **{"font-size": "18pt", "color": "#f2f5fa"})
-        self.plot.setLabel("left", "events", **{"font-size": "18pt", "color": "#f2f5fa"})
+        self._plot_fonts()
         bins = self.bins
         self.histogram_item = pg.PlotDataItem(
             bins, np.zeros(len(bins) - 1), stepMode="center", fillLevel=0,
@@ -242,13 +250,55 @@ class MasterclassWindow(QtWidgets.QWidget):
         self.progress.setWordWrap(True)
         side.addWidget(self.progress)
 
-        panel = QtWidgets.QWidget()
+        self.panel = panel = QtWidgets.QWidget()
         panel.setLayout(side)
-        panel.setFixedWidth(900)
+        panel.setFixedWidth(PANEL_WIDTH)
         lay = QtWidgets.QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 16, 0)
         lay.addWidget(canvas.native, stretch=1)
         lay.addWidget(panel)
+
+    def _plot_fonts(self) -> None:
+        font = QtGui.QFont()
+        font.setPointSize(max(1, round(16 * self.scale)))
+        for axis in ("bottom", "left"):
+            self.plot.getAxis(axis).setTickFont(font)
+        label = {"font-size": f"{max(1, round(18 * self.scale))}pt", "color": "#f2f5fa"}
+        self.plot.setLabel("bottom", self.exercise.axis_label, **label)
+        self.plot.setLabel("left", "events", **label)
+        # pyqtgraph leaves 0.8 of the title's height below the tick labels: a big title's foot is cut
+        bottom = self.plot.getAxis("bottom")
+        ticks = QtGui.QFontMetrics(font).height()
+        bottom.setHeight(ticks + bottom.label.boundingRect().height() + 2 * abs(bottom.style["tickLength"]))
+        self.plot.setMinimumHeight(round(PLOT_HEIGHT * self.scale))
+
+    def fit_to(self, width: int, height: int) -> None:
+        """Size the window for a screen ``width`` x ``height`` px: text at full size from FULL_HEIGHT
+        up, smaller (down to SMALLEST_SCALE) below, and the side panel narrower than PANEL_WIDTH on a
+        narrow screen, so that the whole window fits a laptop's screen."""
+        self._fitted = True
+        self._fit_panel(width)
+        scale = min(1.0, max(SMALLEST_SCALE, height / FULL_HEIGHT))
+        if abs(scale - self.scale) < 0.01:
+            return
+        self.scale = scale
+        self.setStyleSheet(style(scale))
+        self._plot_fonts()
+
+    def _fit_panel(self, width: int) -> None:
+        """The side panel at its full width while the window leaves the detector room, else 56 % of it."""
+        self.panel.setFixedWidth(min(PANEL_WIDTH, max(560, round(0.56 * width))))
+
+    def showEvent(self, event: QtGui.QShowEvent) -> None:  # Qt name
+        super().showEvent(event)
+        screen = self.screen()
+        if screen is not None and not self._fitted:  # the screen it opens on, unless told a size
+            available = screen.availableGeometry()
+            self.fit_to(min(available.width(), self.width()), available.height())
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # Qt name
+        super().resizeEvent(event)
+        self._fit_panel(event.size().width())
 
     # --- clicking tracks ----------------------------------------------------------------------------
     def _mouse_press(self, event: Any) -> None:

@@ -256,6 +256,10 @@ class SummaryPanel(QtWidgets.QWidget):
         self._show_error("")
         name = Path(str(getattr(source, "path", "events"))).name
         self.title.setText(f"{name}: summarising {len(source)} events…")
+        # one file: its name is in the title, and the position in it is the position in the set
+        one_file = len(getattr(source, "files", ())) <= 1
+        for key in ("file", "local"):
+            self.view.setColumnHidden(KEYS.index(key), one_file)
         self.shown_label.setText("")
 
         def work(progress: Progress, cancel: Cancel) -> EventSummary:

@@ -48,6 +48,17 @@ def rollup_tooltip(alarms: AlarmModel) -> str:
     return "\n".join(lines) or "no alarm raised"
 
 
+def rollup_text(alarms: AlarmModel) -> str:
+    """The roll-up's marker and what the worst alarm is, e.g. "■ MAJOR (1 unacknowledged): Sudden
+    beam loss": a shifter reads at a glance what to look at, not only how bad it is."""
+    up = alarms.rollup()
+    shown = [a for a in alarms.raised() if not a.shelved]  # highest severity, unacknowledged, newest first
+    if not shown:
+        return up.marker
+    more = f" (+{len(shown) - 1} more)" if len(shown) > 1 else ""
+    return f"{up.marker}: {shown[0].definition.title}{more}"
+
+
 class AlarmStatus(QLabel):
     """Reads the model's alarm roll-up every ``interval_ms``; ``panel_requested(name)`` on a click."""
 
@@ -80,8 +91,9 @@ class AlarmStatus(QLabel):
             return
         self._shown = key
         up = alarms.rollup()
-        self.setText(up.marker)
-        self.setAccessibleName(f"alarms: {up.marker}")
+        text = rollup_text(alarms)
+        self.setText(text)
+        self.setAccessibleName(f"alarms: {text}")
         self.setStyleSheet(rollup_style(up.severity, up.unacknowledged))
         self.setToolTip(rollup_tooltip(alarms))
 

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -35,6 +36,32 @@ def cache_axes(plot: pg.PlotWidget) -> None:
         plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
 
+KEY_COLUMNS = 8  # curves per row of a chart's key
+
+
+class ChartKey(pg.LegendItem):
+    """A strip chart's key as rows above its plot, laid out by the plot, never over the curves.
+
+    The usual pyqtgraph legend floats inside the view box, where a live curve sooner or later runs
+    under it (the luminosity and the beam currents sit at the top of their range, right where the
+    legend was). Here it takes the plot item's title row, which strip charts do not use."""
+
+    def __init__(self, plot_item: pg.PlotItem) -> None:
+        super().__init__(colCount=KEY_COLUMNS, labelTextSize="8pt", frame=False)
+        self.layout.setContentsMargins(0, 0, 0, 0)
+        self.layout.setVerticalSpacing(0)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        plot_item.layout.removeItem(plot_item.titleLabel)
+        plot_item.titleLabel.hide()
+        plot_item.layout.addItem(self, 0, 1, Qt.AlignmentFlag.AlignLeft)
+        self.setParentItem(plot_item)
+        plot_item.legend = self  # named curves join it, as they would join a legend
+
+    def updateSize(self) -> None:  # pyqtgraph name: the plot's layout places and sizes the key
+        self.layout.invalidate()
+        self.updateGeometry()
+
+
 class StripChart(pg.PlotWidget):
     """A time axis, curves made once and then only fed with ``setData``, boundary and gap markers.
 
@@ -46,7 +73,7 @@ class StripChart(pg.PlotWidget):
         self.setBackground(current_theme().color("plot_background"))
         self.showGrid(x=True, y=True, alpha=0.25)
         self.setLabel("left", y_label)
-        self.addLegend(offset=(8, 8), labelTextSize="8pt", verSpacing=-2)
+        self.key = ChartKey(self.plotItem)
         self.setMouseEnabled(x=False, y=True)
         cache_axes(self)
         self.curves: dict[str, pg.PlotDataItem] = {}

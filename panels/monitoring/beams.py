@@ -23,7 +23,8 @@ class BeamPanel(MonitorPanel):
         grid = QGridLayout()
         self.values = {ring: ValueLabel(f"{ring}:I", milliamp) for ring in ("HER", "LER")}
         self.injection = {
-            ring: ValueLabel(f"{ring}:INJ", lambda v: "injecting" if v else "—") for ring in ("HER", "LER")
+            ring: ValueLabel(f"{ring}:INJ", lambda v: "injecting" if v else "not injecting")
+            for ring in ("HER", "LER")
         }
         for row, (ring, color, beam) in enumerate(
             (("HER", HER_COLOR, "e⁻ 7 GeV"), ("LER", LER_COLOR, "e⁺ 4 GeV"))
@@ -31,6 +32,8 @@ class BeamPanel(MonitorPanel):
             grid.addWidget(QLabel(f"<span style='color:{color}'><b>{ring}</b></span> {beam}"), row, 0)
             grid.addWidget(self.values[ring], row, 1)
             grid.addWidget(self.injection[ring], row, 2)
+        grid.setColumnStretch(3, 1)  # each ring's current and injection by its name, not spread apart
+        self.grid = grid
         self.body.addLayout(grid)
         self.chart = StripChart("I [mA]")
         self.chart.curve("HER:I", "HER", HER_COLOR)

@@ -36,6 +36,8 @@ class LuminosityPanel(MonitorPanel):
             grid.addWidget(QLabel(name), k // 3, 2 * (k % 3))
             grid.addWidget(widget, k // 3, 2 * (k % 3) + 1)
         grid.addWidget(self.gap_info, 2, 0, 1, 6)
+        grid.setColumnStretch(6, 1)  # names and values packed at the left, each value by its name
+        self.grid = grid
         self.body.addLayout(grid)
         self.chart = StripChart("L [10³⁴ cm⁻² s⁻¹]")
         self.chart.curve("LUM", "luminosity", LUM_COLOR)

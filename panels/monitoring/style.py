@@ -69,6 +69,16 @@ def set_style(widget: QWidget, sheet: str) -> None:
         widget.setStyleSheet(sheet)
 
 
+def reserve_width(label: QLabel, widest: str) -> None:
+    """Keep room for ``widest`` (the longest text a value takes, e.g. "beam background 9.99 kHz"),
+    measured in the label's own style sheet font: a rate that gains a digit is neither cut off at
+    the box's edge nor pushes its neighbours along the row."""
+    label.ensurePolished()
+    margins = label.contentsMargins()
+    width = label.fontMetrics().horizontalAdvance(widest) + margins.left() + margins.right()
+    label.setMinimumWidth(width + 8)
+
+
 def si(value: float, unit: str = "", digits: int = 3) -> str:
     if not math.isfinite(value):
         return "—"

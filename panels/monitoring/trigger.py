@@ -24,7 +24,7 @@ from events.trigger import L1_BITS, PRESCALES
 from monitoring.channels import L1_LIMIT_HZ, Severity
 from monitoring.model import MonitorModel
 from panels.monitoring.base import MonitorPanel, StripChart, series_rows
-from panels.monitoring.style import ALARM_COLORS, ALARM_STATES, ValueLabel, set_style, si
+from panels.monitoring.style import ALARM_COLORS, ALARM_STATES, ValueLabel, reserve_width, set_style, si
 from panels.plots import pg
 from panels.theme import Theme, current_theme, theme_notifier
 
@@ -71,10 +71,13 @@ class TriggerPanel(MonitorPanel):
         self.physics = ValueLabel("L1:PHYS", lambda v: f"physics {si(v, 'Hz')}")
         self.background = ValueLabel("L1:BKG", lambda v: f"beam background {si(v, 'Hz')}")
         self.silent = ValueLabel("silent", str)
-        self.total.setMinimumWidth(230)
-        self.dead.setMinimumWidth(150)
-        self.physics.setMinimumWidth(140)
-        self.background.setMinimumWidth(190)
+        for label, widest in (
+            (self.total, f"L1 9.99 kHz of {si(L1_LIMIT_HZ, 'Hz')}"),
+            (self.dead, "dead time 99.9%"),
+            (self.physics, "physics 9.99 kHz"),
+            (self.background, "beam background 9.99 kHz"),
+        ):
+            reserve_width(label, widest)
         row.addWidget(self.total)
         row.addWidget(self.dead)
         row.addWidget(self.physics)

@@ -43,8 +43,8 @@ def test_the_rollup_says_it_in_words_and_the_sbl_acknowledge_clears_it(qtbot) ->
     model.ingest([Update("LER:I", T0 + 3.0, 0.0)])  # the beam is gone
     model.check()
     status.refresh()
-    assert status.text() == "■ MAJOR (1 unacknowledged)"
-    assert status.accessibleName() == "alarms: ■ MAJOR (1 unacknowledged)"
+    assert status.text() == "■ MAJOR (1 unacknowledged): Sudden beam loss"  # how bad, and what
+    assert status.accessibleName() == "alarms: ■ MAJOR (1 unacknowledged): Sudden beam loss"
     assert "Sudden beam loss [ACTIVE]" in status.toolTip()
     assert "post-mortem" in status.toolTip()  # the guidance
     assert red_fraction(status) > 0.3  # filled with MAJOR's colour, besides the words
@@ -58,7 +58,7 @@ def test_the_rollup_says_it_in_words_and_the_sbl_acknowledge_clears_it(qtbot) ->
     qtbot.mouseClick(panel.ack, Qt.MouseButton.LeftButton)  # the beam-loss panel, as ever
     assert not model.sbl.latched
     status.refresh()
-    assert status.text() == "✔ MAJOR acknowledged"
+    assert status.text() == "✔ MAJOR acknowledged: Sudden beam loss"
     assert "acknowledged by shifter" in status.toolTip()
     assert red_fraction(status) < 0.3  # a frame only, once acknowledged
     wall.now += 1

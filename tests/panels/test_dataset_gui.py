@@ -162,6 +162,7 @@ def test_the_summary_table_fills_sorts_filters_and_opens_events(qtbot, dataset_f
         for key in ("index", "recoil_mass", "ntracks", "total_ecl_energy"):
             np.testing.assert_array_equal(table(panel).columns[key], direct.columns[key])
         assert model.text(300, "file") == "c-more.h5"
+        assert not panel.view.isColumnHidden(KEYS.index("file"))  # several files: which one
         assert model.text(300, "local") == "1"
         # a click on the M_recoil header sorts by it, a second click the other way; NaN last both ways
         recoil = KEYS.index("recoil_mass")
@@ -394,3 +395,27 @@ def test_gui_command_takes_several_files_globs_and_folders(tmp_path: Path, datas
     assert len(left_out) == 1
     assert str(damaged) in left_out[0]
     assert "Traceback" not in result.stderr
+
+
+def test_the_summary_of_one_mdst_file_leaves_out_the_file_columns(qtbot, mdst_sample) -> None:
+    """One file (the real basf2 mdst): its name is in the title, so the file and position-in-file
+    columns are left out and the table's last column (the L1 lines fired) shows at 1366x768."""
+    from events.io import open_events
+    from panels.summary_panel import KEYS, SummaryPanel
+
+    panel = SummaryPanel()
+    qtbot.addWidget(panel)
+    panel.resize(1326, 270)
+    panel.show()
+    source = open_events(str(mdst_sample))
+    try:
+        panel.set_source(source)
+        qtbot.waitUntil(lambda: panel.summary is not None, timeout=30_000)
+        assert panel.model.rowCount() == 10
+        assert panel.view.isColumnHidden(KEYS.index("file"))
+        assert panel.view.isColumnHidden(KEYS.index("local"))
+        last = KEYS.index("l1")
+        assert panel.view.columnViewportPosition(last) < panel.view.viewport().width()
+    finally:
+        panel.shutdown()
+        source.close()

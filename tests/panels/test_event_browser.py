@@ -303,3 +303,33 @@ def test_a_failed_open_keeps_the_readers_typed_error() -> None:
     other = CannotOpen("/data/run8.h5", PermissionError(13, "Permission denied"))
     assert isinstance(other.cause, OSError)
     assert str(other) == "Cannot open /data/run8.h5: PermissionError: [Errno 13] Permission denied"
+
+
+def test_browser_fits_a_laptop_dock(qtbot, browser) -> None:
+    """At 1366x768 the Events dock is ~480 px wide: every column starts in view, no empty boxes."""
+    from panels.event_browser import EventBrowser
+
+    browser.set_source(BatchSource(generate(6, seed=3)), "sample")
+    browser.resize(480, 420)
+    browser.show()
+    qtbot.waitExposed(browser)
+    _settle(qtbot, browser)
+    assert browser.table.rowCount() > 0
+    # no flags, no error, no notes: none of their rows takes room (the empty flag list did, 80 px)
+    assert browser.bookmark_list.isHidden()
+    assert browser.error_label.isHidden()
+    assert browser.issues_label.isHidden()
+    table = browser.table
+    info = len(EventBrowser.HEADERS) - 1
+    assert table.horizontalScrollBar().maximum() == 0  # nothing off to the right
+    assert table.columnViewportPosition(info) + 60 <= table.viewport().width()  # info readable
+    for column in range(info):  # the short columns show their headers whole
+        title = EventBrowser.HEADERS[column]
+        assert table.columnWidth(column) >= table.fontMetrics().horizontalAdvance(title)
+    assert browser.minimumSizeHint().height() <= 320  # the left dock leaves the window room at 768 px
+    qtbot.mouseClick(browser.flag_button, QtCore.Qt.MouseButton.LeftButton)
+    assert not browser.bookmark_list.isHidden()  # the first flag brings the list
+    browser.filter_edit.setText("ntracks >= ")
+    qtbot.keyClick(browser.filter_edit, QtCore.Qt.Key.Key_Return)
+    assert browser.error_label.isVisible()
+    assert "syntax error" in browser.error_label.text()

@@ -47,6 +47,21 @@ def test_links_go_both_ways() -> None:
     assert describe(ev, "track", 7)[0][1][0][0] == "error"
 
 
+def test_inspector_rows_name_their_units() -> None:
+    """Every dimensioned quantity says its unit (Belle II's cm, GeV, ns, rad), as the tables do."""
+    ev = _linked_event()
+    track = dict(describe(ev, "track", 0)[0][1])
+    for name in ("d0 [cm]", "z0 [cm]", "phi0 [rad]", "omega [1/cm]", "p [GeV]", "θ [°]"):
+        assert name in track, name
+    assert "tan_lambda" in track  # dimensionless: no unit
+    ecl = dict(describe(ev, "ecl", 1)[0][1])
+    for name in ("energy [GeV]", "theta [rad]", "time [ns]"):
+        assert name in ecl, name
+    mc = dict(describe(ev, "mc", 0)[0][1])
+    assert "energy [GeV]" in mc
+    assert "vz [cm]" in mc
+
+
 def test_inspector_widget(qtbot) -> None:
     w = Inspector()
     qtbot.addWidget(w)

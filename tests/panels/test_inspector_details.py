@@ -139,3 +139,23 @@ def test_simulated_events_show_not_available_and_the_generator_tree(qtbot) -> No
     assert w.sections() == ["event details", "MC truth tree (generator truth)"]
     assert _top(w, 1).childCount() >= 1
     assert _kids(_top(w, 0))[0].text(1).startswith("not available: ")
+
+
+def test_notes_and_values_are_readable_in_a_narrow_dock(qtbot) -> None:
+    """At 1366x768 the Inspector dock is ~480 px: a note ('not available: ...') takes the whole row,
+    and the parameter names leave the values at least half of it."""
+    event = generate(2, seed=3).event(0)
+    details = md.details_for(object(), 0, event)
+    w = Inspector()
+    qtbot.addWidget(w)
+    w.resize(480, 400)
+    w.show()
+    qtbot.waitExposed(w)
+    w.show_object(event, None, details=details)
+    note = _kids(_top(w, 0))[0]
+    assert note.text(1).startswith("not available: ")
+    assert note.text(0) == note.text(1)
+    rect = w.visualItemRect(note)
+    assert rect.width() >= w.viewport().width() - w.indentation() * 2  # spanned over both columns
+    assert w.columnWidth(0) <= w.viewport().width() // 2 + 1
+    assert _top(w, 0).isFirstColumnSpanned()  # a section's title is never cut by the value column

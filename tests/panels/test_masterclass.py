@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6 import QtCore
+from PySide6 import QtCore, QtGui
 
 from events import candidate
 from events.generator.samples import SAMPLE
@@ -296,4 +296,36 @@ def test_the_jpsi_exercise(qtbot, screenshot_dir) -> None:
     assert not w.state.found
     assert w.state.step is Step.LOOK
     assert w.message.text() == "Ready for a new group!"
+    w.close()
+
+
+def test_the_class_fits_a_laptop_screen(qtbot, screenshot_dir) -> None:
+    """On a 1366x768 laptop (708 px below a top bar and a title bar) the window fits whole, the
+    histogram's axis title is not covered by the answer row, and a projector keeps the full size."""
+    from panels.masterclass import STYLE, MasterclassWindow, style
+
+    assert style(1.0) == STYLE
+    w = MasterclassWindow.from_source(open_events(SAMPLE), needed=3)
+    qtbot.addWidget(w)
+    w.fit_to(1366, 708)
+    w.resize(1366, 708)
+    w.show()
+    qtbot.waitExposed(w)
+    qtbot.wait(50)
+    w.grab().save(str(screenshot_dir / "masterclass_1366x708.png"))
+    hint = w.minimumSizeHint()
+    assert hint.width() <= 1366
+    assert hint.height() <= 708
+    assert (w.width(), w.height()) == (1366, 708)
+    plot_bottom = w.plot.mapTo(w, QtCore.QPoint(0, w.plot.height())).y()
+    assert plot_bottom <= w.peak_input.mapTo(w, QtCore.QPoint(0, 0)).y()  # nothing drawn over the plot
+    axis = w.plot.getAxis("bottom")
+    ticks = QtGui.QFontMetrics(axis.style["tickFont"]).height()
+    title = axis.label.boundingRect().height()
+    assert axis.height() >= ticks + title  # room for the tick labels and the whole axis title
+    assert axis.sceneBoundingRect().bottom() <= w.plot.height()
+    assert w.detector.canvas.native.width() >= 480  # the detector keeps its room
+    w.fit_to(1920, 1080)  # a projector: the sizes the class was made with
+    assert w.styleSheet() == STYLE
+    assert w.panel.width() == 900 or w.panel.maximumWidth() == 900
     w.close()

@@ -480,3 +480,67 @@ def test_strip_chart_markers_are_fed_only_when_they_change(qtbot) -> None:
     x, y = chart.markers["runs"].getData()
     assert np.array_equal(x, np.repeat([T0, T0 + 60.0, T0 + 120.0], 2))
     assert np.array_equal(y, np.tile([0.0, 6.0], 3))
+
+
+def test_strip_chart_keys_sit_above_their_plots_never_on_the_curves(qtbot, history) -> None:
+    """The key of every strip chart is laid out above its view box (a legend inside covered the
+    luminosity and beam-current curves, which sit at the top of their range, and the L1 rates)."""
+    _, panels = make_hub(qtbot, history, ["luminosity", "beams", "trigger"])
+    for name, panel in panels.items():
+        panel.resize(1366 - 40, 270)  # a bottom dock of the laptop layout
+        QApplication.processEvents()
+        item = panel.chart.plotItem
+        key, view = item.legend, item.vb
+        assert key is panel.chart.key
+        labels = [label.text for _, label in key.items]
+        assert len(labels) >= 3, name  # every named curve and marker has its entry
+        assert all(labels), name
+        key_rect, view_rect = key.sceneBoundingRect(), view.sceneBoundingRect()
+        assert key_rect.height() > 0, name
+        assert key_rect.bottom() <= view_rect.top() + 1, (name, key_rect, view_rect)
+        assert view_rect.height() >= 100, name  # the plot keeps most of the dock
+
+
+def test_l1_summary_boxes_hold_their_widest_values(qtbot) -> None:
+    """Each of the L1 summary boxes keeps room for its widest plain value, in its own style sheet
+    font: "beam background 2.29 kHz" was cut at the box's edge at 1366x768."""
+    from panels.monitoring.style import si
+
+    panel = TriggerPanel()
+    qtbot.addWidget(panel)
+    panel.resize(1326, 270)
+    panel.show()
+    qtbot.waitExposed(panel)
+    texts = {
+        panel.total: f"L1 29.9 kHz of {si(30e3, 'Hz')}",
+        panel.dead: "dead time 12.5%",
+        panel.physics: f"physics {si(9870.0, 'Hz')}",
+        panel.background: f"beam background {si(22900.0, 'Hz')}",
+    }
+    for label, text in texts.items():
+        label.setText(text)
+    QApplication.processEvents()
+    for label, text in texts.items():
+        margins = label.contentsMargins()
+        needed = label.fontMetrics().horizontalAdvance(text) + margins.left() + margins.right()
+        assert label.font().family() == "monospace"  # measured in the style sheet's font
+        assert label.minimumWidth() >= needed, text
+        assert label.width() >= needed, text
+
+
+def test_values_sit_by_their_names_in_a_wide_dock(qtbot, history) -> None:
+    """At 1920 px a bottom dock spread the luminosity's and the currents' names and values ~400 px
+    apart; they are packed at the left, and the injection state is a word, not a bare dash."""
+    _, panels = make_hub(qtbot, history, ["luminosity", "beams"])
+    for panel in panels.values():
+        panel.resize(1900, 270)
+    QApplication.processEvents()
+    for name, panel in panels.items():
+        grid = panel.grid
+        for row in range(2):
+            label = grid.itemAtPosition(row, 0).widget()
+            value = grid.itemAtPosition(row, 1).widget()
+            gap = value.geometry().left() - label.geometry().right()
+            assert gap < 120, (name, label.text(), gap)
+    beams = panels["beams"]
+    assert {beams.injection[r].text() for r in ("HER", "LER")} <= {"injecting", "not injecting"}
