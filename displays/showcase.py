@@ -149,7 +149,7 @@ def facts(event: EventBatch) -> str:
     energy = float(np.nansum(event.ecl["energy"][photons]))
     parts = [
         f"{n_tracks} charged particle{'s' if n_tracks != 1 else ''} curve in the 1.5 T magnetic field "
-        "(red: positive, blue: negative)"
+        "(orange: positive, blue: negative)"
         if n_tracks
         else "No charged particle: light leaves no track, only flashes in the calorimeter"
     ]

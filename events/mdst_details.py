@@ -752,6 +752,15 @@ def reader_for(tree: Any, path: str) -> MdstDetails:
     return reader
 
 
+# plain names of the sources whose events carry no mdst details, for the Inspector's note
+_KIND_NAMES = {
+    "BufferSnapshot": "Live-stream",
+    "HDF5Source": "HDF5 store",
+    "NtupleSource": "Ntuple",
+    "PhoenixSource": "Phoenix JSON",
+}
+
+
 def details_for(source: Any, index: int, event: EventBatch | None = None) -> EventDetails:
     """The details of event ``index`` of any event source: read from the file for an mdst (also one in
     a data set), else 'not available' with the MC tree of the batch's generator truth where it has one."""
@@ -765,7 +774,7 @@ def details_for(source: Any, index: int, event: EventBatch | None = None) -> Eve
     if isinstance(src, MdstSource):
         return reader_for(src.tree, str(src.path)).read(local)
     path = str(getattr(src, "path", "") or getattr(event, "source", "") or "this source")
-    kind = type(src).__name__.replace("Source", "") or "this source"
+    kind = _KIND_NAMES.get(type(src).__name__, type(src).__name__.replace("Source", "")) or "these"
     details = EventDetails(
         path, local, available=False, reason=f"{kind} events carry no mdst details (an mdst file has them)"
     )

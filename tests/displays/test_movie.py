@@ -130,7 +130,7 @@ def test_captions_fit_the_band_on_any_screen() -> None:
     from displays.showcase import PROCESS_STORY
 
     head, sentence = PROCESS_STORY["bbbar_mixed"]
-    lines = [head, sentence, "5 charged particles curve in the 1.5 T magnetic field (red: positive, blue: "
+    lines = [head, sentence, "5 charged particles curve in the 1.5 T magnetic field (orange: positive, blue: "
              "negative) · 17 flashes of light in the crystal calorimeter (7.0 GeV)."]  # fmt: skip
     for w, h in ((1920, 1080), (3840, 2160), (1080, 1920), (540, 960), (320, 240)):
         top = round(h * (1 - CAPTION_BAND))
