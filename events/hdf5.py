@@ -415,8 +415,9 @@ def _check_attributes(f: h5py.File, path: str | Path) -> int:
     return n
 
 
-def _check_schema(f: h5py.File, path: str | Path) -> int:
-    """Validate format, version and datasets; returns the number of events."""
+def _check_schema(f: h5py.File, path: str | Path, handles: dict[str, h5py.Dataset] | None = None) -> int:
+    """Validate format, version and datasets; returns the number of events. ``handles``, if given,
+    gets every dataset checked by "group/name" (the reader looks none of them up again)."""
     n = _check_attributes(f, path)
     expected = [("header", HEADER), *COLLECTIONS.items()]
     for group, spec in expected:
@@ -431,10 +432,14 @@ def _check_schema(f: h5py.File, path: str | Path) -> int:
                 )
             if group == "header" and len(ds) < n:
                 raise EventFileError(path, f"dataset {key} has {len(ds)} rows for {n} events (truncated?)")
+            if handles is not None:
+                handles[key] = ds
         if group != "header":
             off = f.get(f"{group}/offsets")
             if not isinstance(off, h5py.Dataset) or len(off) < n + 1:
                 raise EventFileError(path, f"missing or short dataset {group}/offsets")
+            if handles is not None:
+                handles[f"{group}/offsets"] = off
     return n
 
 
@@ -452,7 +457,7 @@ class HDF5Source(EventSource):
         self._chunks: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()
         self._held = 0
         try:
-            self._n = _check_schema(self._handle(), self.path)
+            self._n = _check_schema(self._handle(), self.path, self._datasets)
         except EventFileError:
             self.close()
             raise
@@ -482,10 +487,13 @@ class HDF5Source(EventSource):
             return remote.open_binary(self.path)
         return self.path
 
-    def close(self) -> None:
-        self._datasets.clear()
+    def trim(self) -> None:
         self._chunks.clear()
         self._held = 0
+
+    def close(self) -> None:
+        self._datasets.clear()
+        self.trim()
         if self._file is not None:
             self._file.close()
             self._file = None

@@ -266,3 +266,20 @@ def test_count_events_reads_the_counts_without_opening_the_files(folder: Path, t
     garbage.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 100)
     with pytest.raises(EventFileError, match=r"garbage\.h5: not a readable HDF5 file"):
         io.count_events(garbage)
+
+
+def test_files_not_read_lately_stay_open_without_their_caches(folder: Path) -> None:
+    files = [folder / "a1.h5", folder / "a2.root", folder / "a5.h5"]
+    with DataSet(files, max_open=3, max_cached=1, background=False) as data:
+        first = data.event(3)
+        data.event(45)
+        data.event(70)  # a5.h5 read last: the other two trimmed, all three open
+        assert data.open_files == 3
+        assert data.source(2)._held > 0
+        assert data.source(0)._held == 0  # (source(0) makes it the most recent: a5.h5 trimmed now)
+        assert data.source(2)._held == 0
+        assert_same_events(data.event(3), first)
+    with DataSet(files, max_open=2, background=False) as data:
+        for i in (3, 45, 70, 4):
+            data.event(i)
+        assert data.open_files == 2
