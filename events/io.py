@@ -210,8 +210,8 @@ def count_events(path: str | Path) -> tuple[int, str]:
     is checked when the file is opened to be read."""
     where = location(path)
     if isinstance(where, Path):
-        fmt = _check_readable(where)
         try:
+            fmt = _check_readable(where)
             if fmt.name == "hdf5":
                 from events import hdf5
 
@@ -222,7 +222,7 @@ def count_events(path: str | Path) -> tuple[int, str]:
                     return counted
         except EventFileError:
             raise
-        except Exception:  # h5py's or uproot's error: opened whole below, which says it in one line
+        except Exception:  # h5py's, uproot's or the OS's error: opened whole below, which says it in one line
             pass
     with open_events(where) as source:
         return len(source), _KINDS.get(type(source).__name__, type(source).__name__)
