@@ -160,6 +160,7 @@ class DataSet(EventSource):
         self.max_open = max_open
         self.max_cached = max(1, min(max_cached, max_open))
         self._open: OrderedDict[int, EventSource] = OrderedDict()  # file number -> source, LRU first
+        self._passing: set[int] = set()  # open files last read by a pass (scan, take), not at random
         self._issues_seen: dict[int, int] = {}  # file number -> issue lines of its source forwarded
         self._unreadable: set[int] = set()  # files a read failed in (recorded once)
         self._failed_take: set[int] = set()  # files that failed when whole events were read again
@@ -316,17 +317,26 @@ class DataSet(EventSource):
 
     # --- the files ------------------------------------------------------------------------------
 
-    def _keep(self, k: int, source: EventSource) -> None:
+    def _keep(self, k: int, source: EventSource, passing: bool = False) -> None:
         self._open[k] = source
         self._open.move_to_end(k)
+        if passing:
+            self._passing.add(k)
+        else:
+            self._passing.discard(k)
         self._forward(k, source)
         self.missing |= source.missing
         while len(self._open) > self.max_open:
-            _, old = self._open.popitem(last=False)
+            j, old = self._open.popitem(last=False)
+            self._passing.discard(j)
             old.close()
         if len(self._open) > self.max_cached:  # the file that has just left the cached few
-            files = list(self._open.values())
-            files[-self.max_cached - 1].trim()
+            j = list(self._open)[-self.max_cached - 1]
+            if j in self._passing:  # a pass is done with it: closed (a pass of many files would
+                self._passing.discard(j)  # keep them all open, with what their readers hold)
+                self._open.pop(j).close()
+            else:  # last read at random: kept open, without its caches
+                self._open[j].trim()
 
     def _forward(self, k: int, source: EventSource) -> None:
         """Record what the file's reader noted since last time, naming the file."""
@@ -335,13 +345,14 @@ class DataSet(EventSource):
             self.note(f"{source.path}: {line}")
         self._issues_seen[k] = len(source.issues)
 
-    def source(self, k: int) -> EventSource:
-        """The reader of file ``k`` (opened again if it was closed)."""
+    def source(self, k: int, passing: bool = False) -> EventSource:
+        """The reader of file ``k`` (opened again if it was closed); ``passing``: for a pass over
+        the data set, which closes it once it leaves the ``max_cached`` files read last."""
         source = self._open.get(k)
         if source is None:
             source = open_events(self._files[k])
             self._issues_seen[k] = 0
-        self._keep(k, source)
+        self._keep(k, source, passing)
         return source
 
     @property
@@ -408,7 +419,9 @@ class DataSet(EventSource):
             if hi > lo:
                 yield k, lo, hi
 
-    def _read_piece(self, k: int, lo: int, hi: int, needs: Needs | None = None) -> EventBatch:
+    def _read_piece(
+        self, k: int, lo: int, hi: int, needs: Needs | None = None, passing: bool = False
+    ) -> EventBatch:
         if needs is not None and k in self._ntuples and k not in self._open:
             from events import columnar
 
@@ -421,7 +434,7 @@ class DataSet(EventSource):
                 self.dropped_tracks += dropped
                 return batch
         try:
-            source = self.source(k)
+            source = self.source(k, passing)
             dropped = source.dropped_tracks
             if needs is None:
                 batch = source.read(lo, hi)
@@ -437,6 +450,7 @@ class DataSet(EventSource):
         return batch
 
     def _drop(self, k: int) -> None:
+        self._passing.discard(k)
         source = self._open.pop(k, None)
         if source is not None:
             source.close()
@@ -487,7 +501,7 @@ class DataSet(EventSource):
             while lo < length and k not in self._unreadable:  # (a file may fail a take() meanwhile)
                 hi = min(lo + size - held, length)
                 try:
-                    parts.append(self._read_piece(k, lo, hi, needs))
+                    parts.append(self._read_piece(k, lo, hi, needs, passing=True))
                 except EventFileError as exc:
                     self._leave_out(k, exc)
                     break  # on with the next file
@@ -558,7 +572,7 @@ class DataSet(EventSource):
         from events import columnar
 
         try:
-            source = self.source(k)
+            source = self.source(k, passing=True)
             seen, dropped = len(source.issues), source.dropped_tracks
             batch = columnar.read_whole(source, lo, hi)
         except EventFileError:

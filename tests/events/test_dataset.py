@@ -283,3 +283,17 @@ def test_files_not_read_lately_stay_open_without_their_caches(folder: Path) -> N
         for i in (3, 45, 70, 4):
             data.event(i)
         assert data.open_files == 2
+
+
+def test_a_pass_closes_the_files_it_is_done_with(folder: Path) -> None:
+    """Files read at random stay open; a pass keeps only the ``max_cached`` read last (a pass over
+    many files would otherwise keep them all, with what their readers hold)."""
+    with open_dataset(folder, max_cached=2) as data:
+        data.event(50)  # a2.root
+        data.event(75)  # a4.root
+        assert data.open_files == 3  # with a1.h5, opened when the data set was made
+        assert len(np.concatenate([c.index for c in data.scan(16)])) == sum(LENGTHS)
+        assert data.open_files == 2  # a4.root and a5.h5, the pass's last two
+        for i in (3, 50, 75):  # at random again: the pass's two closed as they leave the last two read
+            data.event(i)
+        assert data.open_files == 3  # a1.h5 (trimmed), a2.root, a4.root
