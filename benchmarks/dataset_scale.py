@@ -10,13 +10,16 @@ Two data sets are measured in one run:
   ``--copies`` times into a folder, opened as one data set. Skipped, with a note, where the sample
   is absent.
 
-Per data set: the time to the first event (``open_dataset(folder)`` + ``read(0, 1)``, every file
-opened once to count its events), one event at random (``event(i)``, a new index each time, at
-most 3 files open so misses reopen files), the summary pass (``events.summary.summarize``) and the
-filter pass (``main.py filter``'s own ``Selection``, ``WHERE``) in events/s, the
-histogram fill of the data set per backend (``monitoring.histograms.files.fill_dataset``: numpy,
-numba; dask over the ntuples with ``fill_files``, full mode only unless ``--dask``), and the skim
-write rate (``events.io.write`` of the selected events, HDF5 and ntuple).
+Per data set: the time to the first event (``open_dataset(folder)`` + ``read(0, 1)``: the lazy
+index, against every file opened to count its events as before, alternately), one event at random
+(``event(i)``, a new index each time; ours with the data set's defaults, before with at most 3
+files open so that misses reopen files, alternately), the summary pass
+(``events.summary.summarize``) and the filter pass (``main.py filter``'s own ``Selection``,
+``WHERE``) in events/s, the histogram fill of the data set per backend
+(``monitoring.histograms.files.fill_dataset``: numpy, numba; dask over the ntuples with
+``fill_files``, full mode only unless ``--dask``), and the skim write rate (``events.io.write`` of
+the selected events, HDF5 and ntuple, and the HDF5 store appended batch by batch through h5py as
+it was written before, alternately).
 
 Per core: events per CPU second of this process (user + system), robust when other work shares
 the machine; wall rates are given too. **The plain loop** (the baseline of the ``*_vs_plain_loop``
@@ -58,7 +61,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from events import filtering, helix, io, kinematics, pid, rootio, trigger  # noqa: E402
-from events.dataset import DataSet, open_dataset  # noqa: E402
+from events.dataset import DataSet, expand, open_dataset  # noqa: E402
 from events.filter_cli import Selection  # noqa: E402
 from events.model import EventBatch  # noqa: E402
 from events.progress import ProgressBar, quiet_readers  # noqa: E402
@@ -133,31 +136,60 @@ def copy_mdst(folder: Path, sample: Path, copies: int) -> dict[str, Any]:
 # --- our passes -----------------------------------------------------------------------------------
 
 
-def first_event_ms(folder: Path, repeats: int = 3) -> float:
-    """Median ms from nothing open to the first event of the data set in hand."""
-    times = []
+def first_event_ms(folder: Path, repeats: int = 3) -> dict[str, float]:
+    """Median ms from nothing open to the first event of the data set in hand: ours (the lazy index:
+    the first file opened, the others counted from their metadata on a thread of their own) and
+    before, alternately (every file opened to count its events, the first kept open, then its event)."""
+    ours, before = [], []
     for _ in range(repeats):
         start = time.perf_counter()
         with open_dataset(folder) as data:
             data.read(0, 1)
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
-
-
-def random_event_ms(folder: Path, picks: int) -> dict[str, float]:
-    """One event at random, a new index each time (at most 3 files open: a miss reopens a file)."""
-    with open_dataset(folder) as data:
-        order = np.random.default_rng(0).permutation(len(data))[:picks]
-        times = []
-        for i in order.tolist():
-            start = time.perf_counter()
-            data.event(i)
-            times.append((time.perf_counter() - start) * 1e3)
+        ours.append((time.perf_counter() - start) * 1e3)
+        start = time.perf_counter()
+        files = expand(folder)
+        first = io.open_events(files[0])
+        lengths = [len(first)]
+        for path in files[1:]:
+            with io.open_events(path) as source:
+                lengths.append(len(source))
+        first.read(0, 1)
+        first.close()
+        before.append((time.perf_counter() - start) * 1e3)
     return {
-        "picks": len(times),
-        "median_ms": round(statistics.median(times), 2),
-        "mean_ms": round(statistics.fmean(times), 2),
-        "max_ms": round(max(times), 2),
+        "ours_ms": round(statistics.median(ours), 1),
+        "before_ms": round(statistics.median(before), 1),
+        "files": len(expand(folder)),
+    }
+
+
+def random_event_ms(folder: Path, picks: int) -> dict[str, Any]:
+    """One event at random, a new index each time, ours (``open_dataset``'s defaults: up to
+    ``MAX_OPEN`` files kept open, the 3 most recent with their caches) and before (3 files open:
+    a miss beyond them reopens a file), the two data sets read alternately, event by event."""
+    with open_dataset(folder) as ours, DataSet(expand(folder), max_open=3) as before:
+        order = np.random.default_rng(0).permutation(len(ours))[:picks]
+        times: dict[str, list[float]] = {"ours": [], "before": []}
+        for i in order.tolist():
+            for name, data in (("ours", ours), ("before", before)):
+                start = time.perf_counter()
+                data.event(i)
+                times[name].append((time.perf_counter() - start) * 1e3)
+        opened = ours.open_files
+
+    def figures(t: list[float]) -> dict[str, float]:
+        return {
+            "median_ms": round(statistics.median(t), 2),
+            "mean_ms": round(statistics.fmean(t), 2),
+            "max_ms": round(max(t), 2),
+        }
+
+    return {
+        "picks": len(times["ours"]),
+        **figures(times["ours"]),
+        "before": {"max_open": 3, **figures(times["before"])},
+        "files_open_after": opened,
+        "note": "before: the former bound of 3 open files (the readers of today)",
     }
 
 
@@ -222,14 +254,96 @@ def our_passes(folder: Path, where: str, backends: list[str]) -> tuple[dict[str,
     return out, picked, table
 
 
+def before_h5_write(path: Path, batches: list[EventBatch]) -> int:
+    """The HDF5 skim as it was written before: each batch appended to every dataset through h5py
+    (resize, write, flush), so the last chunk of a dataset was read back, inflated, merged and
+    deflated again at every batch. The same layout and compression as ``events.hdf5``."""
+    import h5py
+
+    from events import hdf5
+    from events.model import COLLECTIONS, HEADER, SCHEMA_VERSION
+
+    def create(group: Any, name: str, spec: Any, chunk: int) -> None:
+        dtype, shape, _ = spec
+        group.create_dataset(
+            name, shape=(0, *shape), maxshape=(None, *shape), dtype=dtype, chunks=(chunk, *shape),
+            **hdf5.COMPRESSION,
+        )  # fmt: skip
+
+    def append(ds: Any, values: np.ndarray, at: int) -> None:
+        ds.resize(at + len(values), axis=0)
+        if len(values):
+            ds[at:] = values
+
+    with h5py.File(path, "w") as f:
+        f.attrs.update(format=hdf5.FORMAT, SCHEMA_VERSION=SCHEMA_VERSION, n_events=0)
+        head = f.create_group("header")
+        for name, spec in HEADER.items():
+            create(head, name, spec, hdf5.HEADER_CHUNK)
+        for coll, columns in COLLECTIONS.items():
+            g = f.create_group(coll)
+            g.create_dataset(
+                "offsets", data=np.zeros(1, np.int64), maxshape=(None,), chunks=(hdf5.HEADER_CHUNK,),
+                **hdf5.COMPRESSION,
+            )  # fmt: skip
+            for name, spec in columns.items():
+                create(g, name, spec, hdf5.ROW_CHUNK)
+        n = 0
+        for batch in batches:
+            for name in HEADER:
+                append(f["header"][name], batch.header[name], n)
+            for coll, c in batch.collections().items():
+                g = f[coll]
+                total = int(g["offsets"][n])
+                append(g["offsets"], c.offsets[1:] + total, n + 1)
+                for name in COLLECTIONS[coll]:
+                    append(g[name], c.columns[name], total)
+            n += len(batch)
+            f.attrs["n_events"] = n
+            f.flush()
+    return n
+
+
+def same_bits(a: EventBatch, b: EventBatch) -> bool:
+    """Whether two batches hold the same events bit for bit (every column's dtype and bytes)."""
+
+    def same(x: np.ndarray, y: np.ndarray) -> bool:
+        return x.dtype == y.dtype and x.shape == y.shape and x.tobytes() == y.tobytes()
+
+    if len(a) != len(b) or set(a.header) != set(b.header):
+        return False
+    if not all(same(a.header[k], b.header[k]) for k in a.header):
+        return False
+    for name, ca in a.collections().items():
+        cb = getattr(b, name)
+        if not same(ca.offsets, cb.offsets) or set(ca.columns) != set(cb.columns):
+            return False
+        if not all(same(ca[k], cb[k]) for k in ca.columns):
+            return False
+    return True
+
+
 def skim_writes(folder: Path, picked: list[EventBatch]) -> dict[str, Any]:
-    """``events.io.write`` of the selected events, each format (best of 3)."""
+    """``events.io.write`` of the selected events, each format, and the HDF5 store as it was written
+    before (per-batch h5py appends); the three alternately, best of 3. The written store is checked
+    to read back the selected events."""
     n = sum(map(len, picked))
-    out: dict[str, Any] = {"events": n}
-    for suffix in (".h5", ".root"):
-        path = folder / f"skim{suffix}"
-        best = min(timed(partial(io.write, path, picked))[1] for _ in range(3))
-        out[suffix.lstrip(".")] = {"events_per_s": round(n / best), "seconds": round(best, 4)}
+    out: dict[str, Any] = {"events": n, "batches": len(picked)}
+    writers = {
+        "h5": (folder / "skim.h5", partial(io.write, folder / "skim.h5", picked)),
+        "root": (folder / "skim.root", partial(io.write, folder / "skim.root", picked)),
+        "h5_before": (folder / "before.h5", partial(before_h5_write, folder / "before.h5", picked)),
+    }
+    best = dict.fromkeys(writers, float("inf"))
+    for _ in range(3):
+        for name, (_, write) in writers.items():
+            best[name] = min(best[name], timed(write)[1])
+    if picked:
+        out["h5_reads_back_the_same_events"] = same_bits(
+            io.load(folder / "skim.h5"), EventBatch.concat(picked)
+        )
+    for name, (path, _) in writers.items():
+        out[name] = {"events_per_s": round(n / best[name]), "seconds": round(best[name], 4)}
         path.unlink()
     return out
 
@@ -484,7 +598,7 @@ def generated(args: argparse.Namespace, tmp: Path, backends: list[str]) -> dict[
     files = sorted(p for p in folder.iterdir())
     with quiet_readers():
         stage("first event, random access")
-        out["first_event_ms"] = round(first_event_ms(folder, args.repeats), 1)
+        out["first_event"] = first_event_ms(folder, args.repeats)
         out["random_event"] = random_event_ms(folder, args.picks)
         stage("summary, filter, histogram passes")
         passes, picked, table = our_passes(folder, WHERE, backends)
@@ -512,8 +626,10 @@ def mdst_part(args: argparse.Namespace, tmp: Path, backends: list[str]) -> dict[
     stage(f"mdst: {args.copies} copies of the sample")
     out: dict[str, Any] = {"set_up": copy_mdst(folder, args.mdst, args.copies)}
     with quiet_readers():
-        out["first_event_ms"] = round(first_event_ms(folder, args.repeats), 1)
+        stage("mdst: first event, random access")
+        out["first_event"] = first_event_ms(folder, args.repeats)
         out["random_event"] = random_event_ms(folder, args.picks)
+        stage("mdst: passes")
         passes, picked, _ = our_passes(folder, args.mdst_where, backends)
         out.update(passes)
         out["skim_write"] = skim_writes(tmp, picked) if picked else "nothing selected"
@@ -525,7 +641,7 @@ def ratios(gen: dict[str, Any], mdst: dict[str, Any] | str) -> dict[str, dict[st
     plain = gen["plain_loop"]
     summary, filt = gen["summary"]["events_per_cpu_s"], gen["filter"]["events_per_cpu_s"]
     both = [gen, mdst] if isinstance(mdst, dict) else [gen]
-    first = max(part["first_event_ms"] for part in both)
+    first = max(part["first_event"]["ours_ms"] for part in both)
     worst = max(part["random_event"]["max_ms"] for part in both)
     growth = gen["memory"]["small"]["growth_MB"], gen["memory"]["large"]["growth_MB"]
     small, large = gen["memory"]["small"]["events"], gen["memory"]["large"]["events"]
@@ -569,6 +685,22 @@ def ratios(gen: dict[str, Any], mdst: dict[str, Any] | str) -> dict[str, dict[st
             "goal": 1.0,
             "against": "5 ms, the median of one event at random of the data set (as io_rates.py)",
         },
+        "skim_h5_vs_ntuple": {
+            "value": round(
+                gen["skim_write"]["h5"]["events_per_s"] / gen["skim_write"]["root"]["events_per_s"], 2
+            ),
+            "goal": 1.0,
+            "against": "the skim of the selected events written as our ROOT ntuple (events.io.write), "
+            "events/s",
+        },
+        "skim_h5_vs_before": {
+            "value": round(
+                gen["skim_write"]["h5"]["events_per_s"] / gen["skim_write"]["h5_before"]["events_per_s"], 2
+            ),
+            "goal": 1.0,
+            "against": "the same HDF5 store written as before (per-batch h5py appends, each flushed), "
+            "events/s",
+        },
         "memory_flat": {
             "value": round(max(growth[0], 0.1) / max(growth[1], 0.1), 2),
             "goal": 0.9,
@@ -578,8 +710,7 @@ def ratios(gen: dict[str, Any], mdst: dict[str, Any] | str) -> dict[str, dict[st
     }
 
 
-# --quick: at most these (smaller --events, --files, ... given with --quick are kept); 3 mdst copies stay
-# open together (max_open), so its random events do not reopen files (each open reads its streamers)
+# --quick: at most these (smaller --events, --files, ... given with --quick are kept)
 QUICK = {
     "events": 20_000,
     "files": 8,

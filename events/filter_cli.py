@@ -141,7 +141,8 @@ def run(args: argparse.Namespace) -> int:
     bar = ProgressBar()
     try:
         with quiet_readers():  # the readers' warnings are printed below, after the progress bar
-            data = open_dataset(args.files)
+            data = open_dataset(args.files, background=False)
+            len(data)  # every file counted here, their lines held back with the readers'
     except EventFileError as exc:
         print(f"filter: {exc}", file=sys.stderr)
         return 2

@@ -8,8 +8,11 @@ Layout (docs/architecture.md §5.1, offsets plus flat arrays)::
     /<collection>/<col>   one row per object, trailing shape as in events.model
 
 Every dataset is chunked, gzip-compressed (with byte shuffle) and unlimited along its first
-axis, so batches are appended without rewriting. ``n_events`` is updated last on every append:
-an interrupted append leaves a file that still reads as the events written before it.
+axis, so batches are appended without rewriting. A new store is written chunk by chunk: the rows of
+the batches wait until they fill a chunk, which is then shuffled and deflated here once and stored as
+it is (whatever the batch sizes, no chunk is compressed twice), into a temporary file that becomes the
+store when the writer closes. Appending to an existing store goes through h5py, ``n_events`` updated
+last on every append: an interrupted append leaves a file that still reads as the events written before it.
 Reading events ``a:b`` touches only ``offsets[a:b+1]`` and the rows between them. A store may be
 read from a ``root://``, ``https://`` or ``davs://`` URL (``events.remote.open_binary``).
 """
@@ -111,6 +114,78 @@ def _append(ds: h5py.Dataset, values: np.ndarray, at: int) -> None:
         ds[at:] = values
 
 
+def _deflate(data: Any) -> bytes:
+    if _libdeflate is not None:
+        return bytes(_libdeflate.zlib_compress(data, COMPRESSION["compression_opts"]))
+    return zlib.compress(data, COMPRESSION["compression_opts"])
+
+
+def encode_chunk(values: np.ndarray, shuffled: bool) -> bytes:
+    """A whole chunk's rows as :func:`decode_chunk` reads them and HDF5's filters would store them:
+    byte-shuffled (byte k of every element together), then deflated."""
+    data = np.ascontiguousarray(values).reshape(-1).view(np.uint8)
+    size = values.dtype.itemsize
+    if shuffled and size > 1:
+        data = np.ascontiguousarray(data.reshape(-1, size).T)
+    return _deflate(data)
+
+
+class _ChunkedColumn:
+    """One dataset of a new store written in whole chunks: rows wait here until they fill a chunk,
+    which is then shuffled and deflated once and stored as it is (``write_direct_chunk``); the last,
+    partial chunk goes through h5py at the end. Appending through h5py instead rewrote a dataset's
+    last chunk at every batch (read back, inflated, merged, deflated again, flushed): a skim of
+    small batches recompressed each chunk many times. At most one chunk a dataset is held."""
+
+    def __init__(self, ds: h5py.Dataset) -> None:
+        self.ds = ds
+        plan = chunk_plan(ds)
+        self.rows = ds.chunks[0]
+        self.shuffled = plan[1] if plan is not None else None
+        self.written = ds.shape[0]
+        self.pending: list[np.ndarray] = []
+        self.held = 0
+
+    def push(self, values: np.ndarray) -> None:
+        values = np.asarray(values, dtype=self.ds.dtype)
+        if not len(values):
+            return
+        self.pending.append(values)
+        self.held += len(values)
+        if self.held >= self.rows:
+            data = self._joined()
+            whole = (len(data) // self.rows) * self.rows
+            self._store(data[:whole])
+            rest = data[whole:]
+            self.pending, self.held = ([rest] if len(rest) else []), len(rest)
+
+    def _joined(self) -> np.ndarray:
+        return self.pending[0] if len(self.pending) == 1 else np.concatenate(self.pending)
+
+    def _store(self, data: np.ndarray, end: int | None = None) -> None:
+        """Whole chunks from a chunk boundary on (the last of them may be cut at ``end`` rows: HDF5
+        stores an edge chunk whole, the rows past the dataset's end as the fill value, 0)."""
+        at = self.written
+        end = len(data) if end is None else end
+        self.ds.resize(at + end, axis=0)
+        if self.shuffled is None or at % self.rows:
+            self.ds[at:] = data[:end]
+        else:
+            trailing = (0,) * (data.ndim - 1)
+            for lo in range(0, len(data), self.rows):
+                piece = encode_chunk(data[lo : lo + self.rows], self.shuffled)
+                self.ds.id.write_direct_chunk((at + lo, *trailing), piece)
+        self.written = at + end
+
+    def finish(self) -> None:
+        if self.held:
+            data = self._joined()
+            padded = np.zeros((self.rows, *data.shape[1:]), dtype=data.dtype)
+            padded[: len(data)] = data
+            self._store(padded, len(data))
+        self.pending, self.held = [], 0
+
+
 class HDF5Writer:
     """Appends batches to an event store; creates it (``mode="w"``) or extends it (``mode="a"``).
 
@@ -123,6 +198,8 @@ class HDF5Writer:
         self.path = Path(path)
         self._output: AtomicOutput | None = None
         self._sink: GuardedFile | None = None
+        self._columns: dict[str, _ChunkedColumn] | None = None  # a new store: rows pending per dataset
+        self._totals = dict.fromkeys(COLLECTIONS, 0)  # objects per collection so far
         if mode not in ("w", "a"):
             raise ValueError(f"mode must be 'w' or 'a', not {mode!r}")
         try:
@@ -137,6 +214,15 @@ class HDF5Writer:
                 self._sink = GuardedFile(tmp)
                 self.file = h5py.File(self._sink, "w")
                 self._layout()
+                self._columns = {
+                    f"{group}/{name}": _ChunkedColumn(ds)
+                    for group, names in [("header", list(HEADER))]
+                    + [(c, ["offsets", *COLLECTIONS[c]]) for c in COLLECTIONS]
+                    for name in names
+                    for ds in [self.file[group][name]]
+                }
+                for coll in COLLECTIONS:
+                    self._columns[f"{coll}/offsets"].push(np.zeros(1, np.int64))
                 self._check_sink()
             except BaseException as exc:
                 self._discard()
@@ -171,13 +257,16 @@ class HDF5Writer:
             _create(head, name, spec, HEADER_CHUNK)
         for coll, columns in COLLECTIONS.items():
             g = f.create_group(coll)
-            g.create_dataset(
-                "offsets", data=np.zeros(1, np.int64), maxshape=(None,), chunks=(HEADER_CHUNK,), **COMPRESSION
+            g.create_dataset(  # its first row, 0, is pushed with the rest
+                "offsets", shape=(0,), dtype=np.int64, maxshape=(None,), chunks=(HEADER_CHUNK,), **COMPRESSION
             )
             for name, spec in columns.items():
                 _create(g, name, spec, ROW_CHUNK)
 
     def append(self, batch: EventBatch) -> None:
+        if self._columns is not None:
+            self._append_buffered(batch)
+            return
         f, n = self.file, self.n_events
         try:
             for name in HEADER:
@@ -192,11 +281,44 @@ class HDF5Writer:
             f.attrs["n_events"] = self.n_events
             f.flush()
         except OSError as exc:
-            if isinstance(exc, OutputError):
-                raise
-            reason = failure_reason(exc) or str(exc)
-            raise EventFileError(self.path, f"write failed after {n} events: {reason}") from exc
+            self._write_failed(exc, n)
         self._check_sink()
+
+    def _write_failed(self, exc: OSError, n: int) -> None:
+        if isinstance(exc, OutputError):
+            raise exc
+        reason = failure_reason(exc) or str(exc)
+        raise EventFileError(self.path, f"write failed after {n} events: {reason}") from exc
+
+    def _append_buffered(self, batch: EventBatch) -> None:
+        """A new store: the batch's rows join each dataset's pending rows, and every chunk completed
+        is written once, whole (:class:`_ChunkedColumn`), whatever the size of the batches."""
+        columns, n = self._columns, self.n_events
+        assert columns is not None
+        try:
+            for name in HEADER:
+                columns[f"header/{name}"].push(batch.header[name])
+            for coll, c in batch.collections().items():
+                columns[f"{coll}/offsets"].push(c.offsets[1:] + self._totals[coll])
+                self._totals[coll] += int(c.offsets[-1])
+                for name in COLLECTIONS[coll]:
+                    columns[f"{coll}/{name}"].push(c.columns[name])
+        except OSError as exc:
+            self._write_failed(exc, n)
+        self.n_events = n + len(batch)
+        self._check_sink()
+
+    def _finish_buffered(self) -> None:
+        """The rows of the last, partial chunks, then ``n_events``."""
+        if self._columns is None:
+            return
+        try:
+            for column in self._columns.values():
+                column.finish()
+            self.file.attrs["n_events"] = self.n_events
+        except OSError as exc:
+            self._write_failed(exc, self.n_events)
+        self._columns = None
 
     def close(self, exc: BaseException | None = None) -> None:
         """Close the file; a new store replaces ``path`` now, unless ``exc`` (a failure) is given."""
@@ -210,9 +332,10 @@ class HDF5Writer:
         sink, self._sink = self._sink, None
         if exc is None:
             try:
+                self._finish_buffered()
                 self.file.flush()
                 self.file.close()
-            except (OSError, RuntimeError) as failure:
+            except (OSError, RuntimeError, EventFileError) as failure:
                 exc = failure
         else:
             with contextlib.suppress(Exception):
@@ -258,8 +381,16 @@ def _attr_int(f: h5py.File, path: str | Path, name: str) -> int | None:
     return int(arr)
 
 
-def _check_schema(f: h5py.File, path: str | Path) -> int:
-    """Validate format, version and datasets; returns the number of events."""
+def count_events(path: Path) -> int:
+    """The number of events of a local store from its attributes alone (format, schema version and
+    ``n_events`` checked; the datasets are checked when the store is opened, :class:`HDF5Source`):
+    a few ms, against tens for opening it. h5py's own errors are left to the caller."""
+    with h5py.File(path, "r") as f:
+        return _check_attributes(f, path)
+
+
+def _check_attributes(f: h5py.File, path: str | Path) -> int:
+    """Validate format and version; returns the number of events."""
     fmt = f.attrs.get("format")
     if fmt is None or (fmt.decode(errors="replace") if isinstance(fmt, bytes) else str(fmt)) != FORMAT:
         shown = repr(fmt)[:80]
@@ -281,6 +412,13 @@ def _check_schema(f: h5py.File, path: str | Path) -> int:
         raise EventFileError(path, "no n_events attribute")
     if n < 0:
         raise EventFileError(path, f"HDF5 attribute n_events is {n}, not an event count")
+    return n
+
+
+def _check_schema(f: h5py.File, path: str | Path, handles: dict[str, h5py.Dataset] | None = None) -> int:
+    """Validate format, version and datasets; returns the number of events. ``handles``, if given,
+    gets every dataset checked by "group/name" (the reader looks none of them up again)."""
+    n = _check_attributes(f, path)
     expected = [("header", HEADER), *COLLECTIONS.items()]
     for group, spec in expected:
         for name, (dtype, shape, _) in spec.items():
@@ -294,10 +432,14 @@ def _check_schema(f: h5py.File, path: str | Path) -> int:
                 )
             if group == "header" and len(ds) < n:
                 raise EventFileError(path, f"dataset {key} has {len(ds)} rows for {n} events (truncated?)")
+            if handles is not None:
+                handles[key] = ds
         if group != "header":
             off = f.get(f"{group}/offsets")
             if not isinstance(off, h5py.Dataset) or len(off) < n + 1:
                 raise EventFileError(path, f"missing or short dataset {group}/offsets")
+            if handles is not None:
+                handles[f"{group}/offsets"] = off
     return n
 
 
@@ -315,7 +457,7 @@ class HDF5Source(EventSource):
         self._chunks: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()
         self._held = 0
         try:
-            self._n = _check_schema(self._handle(), self.path)
+            self._n = _check_schema(self._handle(), self.path, self._datasets)
         except EventFileError:
             self.close()
             raise
@@ -345,10 +487,13 @@ class HDF5Source(EventSource):
             return remote.open_binary(self.path)
         return self.path
 
-    def close(self) -> None:
-        self._datasets.clear()
+    def trim(self) -> None:
         self._chunks.clear()
         self._held = 0
+
+    def close(self) -> None:
+        self._datasets.clear()
+        self.trim()
         if self._file is not None:
             self._file.close()
             self._file = None

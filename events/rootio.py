@@ -259,10 +259,14 @@ class NtupleSource(EventSource):
     def _failed(self) -> None:
         rootclasses.forget()
 
-    def close(self) -> None:
-        """Release the ROOT file (uproot keeps it open until told) and the cached baskets."""
+    def trim(self) -> None:
+        """Drop the cached baskets, the file staying open."""
         self._blocks.clear()
         self._cached_bytes = 0
+
+    def close(self) -> None:
+        """Release the ROOT file (uproot keeps it open until told) and the cached baskets."""
+        self.trim()
         if self._baskets is not None:
             self._baskets.close()
             self._baskets = None

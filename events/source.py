@@ -152,6 +152,10 @@ class EventSource:
     def close(self) -> None:
         """Release the file (sources that keep it open between reads override this)."""
 
+    def trim(self) -> None:
+        """Drop what the source keeps of events read before (decoded chunks, baskets), keeping the
+        file open: a data set trims the files it has not read lately (sources that cache override this)."""
+
     def __enter__(self) -> EventSource:
         return self
 

@@ -188,3 +188,112 @@ def test_a_data_set_is_an_event_source(folder: Path) -> None:
     assert sum(len(b) for b in data.chunks(7)) == 40
     assert "1 files" in repr(data)
     data.close()
+
+
+def test_the_index_is_lazy_its_length_is_right_once_asked(folder: Path) -> None:
+    """Making a data set opens its first file only; reading its first event counts no other; the
+    length counts the rest from their metadata, without opening them."""
+    with DataSet(expand(folder), background=False) as data:
+        assert data.counted == 1
+        assert data.open_files == 1
+        assert data.read(0, 1).event_id() == io.load(folder / FILES[0]).event_id(0)
+        assert data.counted == 1
+        assert not data.fully_counted
+        assert len(data) == sum(LENGTHS)
+        assert data.fully_counted
+        assert data.open_files == 1  # counted, not opened
+        assert data.offsets.tolist() == np.concatenate(([0], np.cumsum(LENGTHS))).tolist()
+
+
+def test_an_event_of_an_uncounted_file_counts_the_files_up_to_it(folder: Path) -> None:
+    per_file = _per_file(folder)
+    with DataSet(expand(folder), background=False) as data:
+        i = sum(LENGTHS[:3]) + 4  # the fifth event of a4.root (mdst), three files not yet counted
+        assert data.event(i).event_id() == per_file[3].event_id(4)
+        assert data.counted == 4
+        assert data.locate(i) == (folder / "a4.root", 4)
+        assert data.counted == 4
+        batch = data.read(sum(LENGTHS[:4]) - 2, sum(LENGTHS[:4]) + 3)  # across into the last file
+        assert data.fully_counted
+        assert_same_events(batch, EventBatch.concat([per_file[3].slice(8, 10), per_file[4].slice(0, 3)]))
+    with DataSet(expand(folder), background=False) as data:
+        assert data.event(-1).event_id() == per_file[4].event_id(59)  # from the end: all counted
+
+
+def test_the_counting_thread_counts_ahead_without_opening_files(folder: Path) -> None:
+    with open_dataset(folder) as data:
+        assert data._thread is not None
+        data._thread.join(timeout=60)
+        assert data.fully_counted
+        assert data.open_files == 1
+        assert data.issues == []
+        assert len(data) == sum(LENGTHS)
+
+
+@pytest.mark.parametrize("background", [False, True])
+def test_a_damaged_file_among_lazily_counted_ones_is_reported_once(
+    folder: Path, tmp_path: Path, background: bool
+) -> None:
+    damaged = tmp_path / "b-cut.root"
+    whole = (folder / "a2.root").read_bytes()
+    damaged.write_bytes(whole[: len(whole) // 2])
+    files = [folder / "a1.h5", damaged, folder / "a4.root", folder / "a5.h5"]
+    with DataSet(files, background=background) as data:
+        if data._thread is not None:
+            data._thread.join(timeout=60)  # the thread stops before the damaged file, noting nothing
+        assert data.issues == []
+        assert data.counted == 1
+        assert data.event(45).event_id() == io.load(folder / "a4.root").event_id(5)  # past the damage
+        assert len(data.issues) == 1
+        assert data.issues[0].startswith(f"{damaged}: ")
+        assert "truncated" in data.issues[0]
+        assert data.left_out == [damaged]
+        assert len(data) == 110
+        assert [location_name(p) for p in data.files] == ["a1.h5", "a4.root", "a5.h5"]
+        assert len(np.concatenate([c.index for c in data.scan(30)])) == 110
+        assert len(data.issues) == 1
+
+
+def test_count_events_reads_the_counts_without_opening_the_files(folder: Path, tmp_path: Path) -> None:
+    kinds = {"a1.h5": "hdf5", "a2.root": "ntuple", "a3.json": "phoenix", "a4.root": "mdst", "a5.h5": "hdf5"}
+    for name, length in zip(FILES, LENGTHS, strict=True):
+        assert io.count_events(folder / name) == (length, kinds[name])
+    cut = tmp_path / "cut.root"
+    cut.write_bytes((folder / "a4.root").read_bytes()[:5000])
+    with pytest.raises(EventFileError, match=r"cut\.root: .*truncated"):
+        io.count_events(cut)
+    garbage = tmp_path / "garbage.h5"
+    garbage.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 100)
+    with pytest.raises(EventFileError, match=r"garbage\.h5: not a readable HDF5 file"):
+        io.count_events(garbage)
+
+
+def test_files_not_read_lately_stay_open_without_their_caches(folder: Path) -> None:
+    files = [folder / "a1.h5", folder / "a2.root", folder / "a5.h5"]
+    with DataSet(files, max_open=3, max_cached=1, background=False) as data:
+        first = data.event(3)
+        data.event(45)
+        data.event(70)  # a5.h5 read last: the other two trimmed, all three open
+        assert data.open_files == 3
+        assert data.source(2)._held > 0
+        assert data.source(0)._held == 0  # (source(0) makes it the most recent: a5.h5 trimmed now)
+        assert data.source(2)._held == 0
+        assert_same_events(data.event(3), first)
+    with DataSet(files, max_open=2, background=False) as data:
+        for i in (3, 45, 70, 4):
+            data.event(i)
+        assert data.open_files == 2
+
+
+def test_a_pass_closes_the_files_it_is_done_with(folder: Path) -> None:
+    """Files read at random stay open; a pass keeps only the ``max_cached`` read last (a pass over
+    many files would otherwise keep them all, with what their readers hold)."""
+    with open_dataset(folder, max_cached=2) as data:
+        data.event(50)  # a2.root
+        data.event(75)  # a4.root
+        assert data.open_files == 3  # with a1.h5, opened when the data set was made
+        assert len(np.concatenate([c.index for c in data.scan(16)])) == sum(LENGTHS)
+        assert data.open_files == 2  # a4.root and a5.h5, the pass's last two
+        for i in (3, 50, 75):  # at random again: the pass's two closed as they leave the last two read
+            data.event(i)
+        assert data.open_files == 3  # a1.h5 (trimmed), a2.root, a4.root

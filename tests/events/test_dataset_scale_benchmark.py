@@ -18,6 +18,8 @@ RATIOS = {
     "random_event_under_50ms",
     "random_event_under_5ms",
     "memory_flat",
+    "skim_h5_vs_ntuple",
+    "skim_h5_vs_before",
 }
 EVENTS = 6000
 SMALL = ["--events", str(EVENTS), "--files", "4", "--small-files", "2", "--copies", "2", "--picks", "5"]
@@ -46,6 +48,10 @@ def test_quick_mode_measures_ours_and_the_plain_loop_side_by_side() -> None:
     fills = gen["histogram_fill"]
     assert fills["numpy"]["entries"] == fills["numba"]["entries"]
     assert gen["skim_write"]["events"] == gen["filter"]["passed"]
+    assert gen["skim_write"]["h5_reads_back_the_same_events"] is True
+    assert gen["first_event"]["ours_ms"] > 0
+    assert gen["first_event"]["before_ms"] > 0
+    assert gen["random_event"]["before"]["max_ms"] >= gen["random_event"]["before"]["median_ms"]
     assert gen["random_event"]["picks"] == 5
     assert gen["random_event"]["max_ms"] >= gen["random_event"]["median_ms"]
     memory = gen["memory"]

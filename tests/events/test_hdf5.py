@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import h5py
@@ -117,3 +118,24 @@ def test_interrupted_append_keeps_the_events_written_before(tmp_path: Path) -> N
     with h5py.File(path, "a") as f:  # an append that died after growing one column
         f["tracks/d0"].resize(f["tracks/d0"].shape[0] + 5, axis=0)
     assert_batches_equal(io.load(path), first)
+
+
+def test_a_store_written_in_many_small_batches_reads_back_exactly_through_h5py_too(tmp_path: Path) -> None:
+    """A new store is written in whole chunks (shuffled and deflated here): batches of any size, a
+    last partial chunk, and h5py's own filters decode the same rows as the store's reader."""
+    whole = random_batch(9000, seed=7, max_objects=6)  # > 2 header chunks, > 1 row chunk per collection
+    sizes = [1, 2, 700, 4093, 3, 4104, 97]
+    cuts = np.concatenate(([0], np.cumsum(sizes))).tolist()
+    path = tmp_path / "skim.h5"
+    assert io.write(path, [whole.slice(a, b) for a, b in itertools.pairwise(cuts)]) == 9000
+    assert_batches_equal(io.load(path), whole)
+    with h5py.File(path, "r") as f:
+        assert f.attrs["n_events"] == 9000
+        np.testing.assert_array_equal(f["header/event"][:], whole.header["event"])
+        np.testing.assert_array_equal(f["tracks/offsets"][:], whole.tracks.offsets)
+        np.testing.assert_array_equal(f["tracks/cov"][:], whole.tracks["cov"])
+        assert f["tracks/cov"].compression == "gzip"
+        assert f["tracks/cov"].shuffle
+    assert_batches_equal(io.open_events(path).read(4090, 4200), whole.slice(4090, 4200))
+    assert hdf5.write(path, [whole.slice(0, 5)], mode="a") == 9005  # and it can be appended to
+    assert_batches_equal(io.load(path), EventBatch.concat([whole, whole.slice(0, 5)]))
