@@ -13,6 +13,7 @@ import pytest
 from events import io
 from events.dataset import DataSet, expand, open_dataset
 from events.generator import samples
+from events.hdf5 import HDF5Source
 from events.model import COLLECTIONS, EventBatch
 from events.source import EventFileError, location_name
 
@@ -268,6 +269,13 @@ def test_count_events_reads_the_counts_without_opening_the_files(folder: Path, t
         io.count_events(garbage)
 
 
+def _chunk_bytes_held(data: DataSet, k: int) -> int:
+    """The bytes of chunks the data set's k-th file (an HDF5 store) keeps; asking makes it the most recent."""
+    store = data.source(k)
+    assert isinstance(store, HDF5Source)
+    return store._held
+
+
 def test_files_not_read_lately_stay_open_without_their_caches(folder: Path) -> None:
     files = [folder / "a1.h5", folder / "a2.root", folder / "a5.h5"]
     with DataSet(files, max_open=3, max_cached=1, background=False) as data:
@@ -275,9 +283,9 @@ def test_files_not_read_lately_stay_open_without_their_caches(folder: Path) -> N
         data.event(45)
         data.event(70)  # a5.h5 read last: the other two trimmed, all three open
         assert data.open_files == 3
-        assert data.source(2)._held > 0
-        assert data.source(0)._held == 0  # (source(0) makes it the most recent: a5.h5 trimmed now)
-        assert data.source(2)._held == 0
+        assert _chunk_bytes_held(data, 2) > 0
+        assert _chunk_bytes_held(data, 0) == 0  # (source(0) makes it the most recent: a5.h5 trimmed now)
+        assert _chunk_bytes_held(data, 2) == 0
         assert_same_events(data.event(3), first)
     with DataSet(files, max_open=2, background=False) as data:
         for i in (3, 45, 70, 4):
