@@ -157,11 +157,11 @@ DESIGN_TABLE_HZ = {
 }
 
 
-def test_l1_rates_at_design_luminosity_follow_the_design_table(model: trigger.RateModel) -> None:
-    """Each process within its stated tolerance of the design table at 8e35, the total under 30 kHz."""
+def _design_table_rows(model: trigger.RateModel) -> dict[str, float]:
+    """The physics L1 rates at 8e35 [Hz] in the rows of the design table (Iwasaki Table I)."""
     r = model.rates(DESIGN_LUMINOSITY)
     rate = dict(zip(model.processes, r.per_process[0], strict=True))
-    ours = {
+    return {
         "bbbar": rate["bbbar_charged"] + rate["bbbar_mixed"],
         "continuum": sum(rate[p] for p in ("uubar", "ddbar", "ssbar", "ccbar")),
         "mumu": rate["mumu"],
@@ -171,6 +171,12 @@ def test_l1_rates_at_design_luminosity_follow_the_design_table(model: trigger.Ra
         "two_photon": rate["eeee"] + rate["eemumu"] + rate["eehadrons"],
         "total": float(r.total[0]),
     }
+
+
+def test_l1_rates_at_design_luminosity_follow_the_design_table(model: trigger.RateModel) -> None:
+    """Each process within its stated tolerance of the design table at 8e35, the total under 30 kHz."""
+    r = model.rates(DESIGN_LUMINOSITY)
+    ours = _design_table_rows(model)
     for name, (design, tolerance) in DESIGN_TABLE_HZ.items():
         assert abs(ours[name] / design - 1) < tolerance, (name, ours[name], design)
     assert r.total[0] < 30_000  # the DAQ reads out 30 kHz
@@ -192,26 +198,15 @@ DOCUMENTED_HZ = {
     "continuum": (2942.0, 0.01),
     "mumu": (796.0, 0.04),
     "tautau": (681.0, 0.04),
-    "bhabha": (412.0, 0.75),
-    "gammagamma": (41.0, 0.8),
-    "two_photon": (9417.0, 0.18),
-    "total": (15177.0, 0.12),
+    "bhabha": (412.0, 0.19),
+    "gammagamma": (41.0, 0.19),
+    "two_photon": (9417.0, 0.044),
+    "total": (15177.0, 0.03),
 }
 
 
 def test_l1_rates_at_design_luminosity_are_the_documented_figures(model: trigger.RateModel) -> None:
-    r = model.rates(DESIGN_LUMINOSITY)
-    rate = dict(zip(model.processes, r.per_process[0], strict=True))
-    ours = {
-        "bbbar": rate["bbbar_charged"] + rate["bbbar_mixed"],
-        "continuum": sum(rate[p] for p in ("uubar", "ddbar", "ssbar", "ccbar")),
-        "mumu": rate["mumu"],
-        "tautau": rate["tautau"],
-        "bhabha": rate["bhabha"],
-        "gammagamma": rate["gammagamma"],
-        "two_photon": rate["eeee"] + rate["eemumu"] + rate["eehadrons"],
-        "total": float(r.total[0]),
-    }
+    ours = _design_table_rows(model)
     for name, (documented, tolerance) in DOCUMENTED_HZ.items():
         assert abs(ours[name] / documented - 1) < tolerance, (name, ours[name], documented)
 
