@@ -123,6 +123,21 @@ _TC_THETA_EDGES_DEG = np.array(
 _CDC_ENDPLATE = ((16.8, -31.0, 57.0), (111.1, -72.4, 157.9))  # (r, z_bwd, z_fwd) [cm], first / last layer
 
 
+def _ecl_trigger_inputs(
+    batch: EventBatch,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The ECL clusters' event index, energy, θ, φ (float64) and trigger θID, and each event's energy
+    summed over θID 2-15 (the E_phys of the ECL trigger's energy lines)."""
+    ecl = batch.ecl
+    c_ev = ecl.event_index()
+    energy = np.asarray(ecl["energy"], dtype=np.float64)
+    theta = np.asarray(ecl["theta"], dtype=np.float64)
+    phi = np.asarray(ecl["phi"], dtype=np.float64)
+    tid = trigger_theta_id(theta)
+    e_sum = np.bincount(c_ev, np.where((tid >= 2) & (tid <= 15), energy, 0.0), minlength=len(batch))
+    return c_ev, energy, theta, phi, tid, e_sum
+
+
 def trigger_theta_id(theta: np.ndarray) -> np.ndarray:
     """ECL trigger-cell θID (1 most forward … 17 most backward) of polar angles [rad] (approximate)."""
     return (np.searchsorted(_TC_THETA_EDGES_DEG, np.degrees(np.asarray(theta))) + 1).astype(np.int64)
@@ -415,13 +430,7 @@ def _l1_decisions_padded(batch: EventBatch) -> dict[str, np.ndarray]:
     b2b = np.any(pair & (dphi >= 160.0) & (dphi <= 200.0), axis=(1, 2))
 
     # ---- ECL trigger clusters
-    ecl = batch.ecl
-    c_ev = ecl.event_index()
-    energy = np.asarray(ecl["energy"], dtype=np.float64)
-    theta = np.asarray(ecl["theta"], dtype=np.float64)
-    phi = np.asarray(ecl["phi"], dtype=np.float64)
-    tid = trigger_theta_id(theta)
-    e_tot = np.bincount(c_ev, np.where((tid >= 2) & (tid <= 15), energy, 0.0), minlength=n)
+    c_ev, energy, theta, phi, tid, e_tot = _ecl_trigger_inputs(batch)
     sin_t = np.sin(theta)
     p4 = energy[:, None] * np.stack(
         [np.ones_like(theta), sin_t * np.cos(phi), sin_t * np.sin(phi), np.cos(theta)], 1
@@ -588,13 +597,7 @@ def hie_additional_veto(batch: EventBatch) -> dict[str, np.ndarray]:
     from events import kinematics
 
     n = len(batch)
-    ecl = batch.ecl
-    c_ev = ecl.event_index()
-    energy = np.asarray(ecl["energy"], dtype=np.float64)
-    theta = np.asarray(ecl["theta"], dtype=np.float64)
-    phi = np.asarray(ecl["phi"], dtype=np.float64)
-    tid = trigger_theta_id(theta)
-    e_phys = np.bincount(c_ev, np.where((tid >= 2) & (tid <= 15), energy, 0.0), minlength=n)
+    c_ev, energy, theta, phi, tid, e_phys = _ecl_trigger_inputs(batch)
     trig = energy > 0.1
     ev, e, t, i = c_ev[trig], energy[trig], theta[trig], tid[trig]
     n_cl = np.bincount(ev, minlength=n)
