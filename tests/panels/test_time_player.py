@@ -140,7 +140,7 @@ def test_the_inspector_says_when_the_replay_has_an_object_appear(events) -> None
     track = dict(describe(event, "track", 0)[0][1])
     assert track["flight: starts, reaches the ECL [ns]"] == f"{t.track_start[0]:.5g}, {t.track_end[0]:.5g}"
     assert 0.0 < float(track["beta (fitted mass)"]) < 1.0
-    assert "time" in dict(describe(event, "ecl", 0)[0][1])  # the measured time, beside the flight's
+    assert "time [ns]" in dict(describe(event, "ecl", 0)[0][1])  # the measured time, beside the flight's
     assert dict(describe(event, "ecl", 0)[0][1])["flight: appears at [ns]"] == f"{t.ecl[0]:.5g}"
     secondary = int(np.flatnonzero(event.vertices["kind"] != VertexKind.PRIMARY)[0])
     vertex = dict(describe(event, "vertex", secondary)[0][1])
