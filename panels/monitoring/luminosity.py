@@ -10,7 +10,15 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
 from monitoring.model import MonitorModel
 from panels.monitoring.base import MonitorPanel, StripChart, gap_marker, series_rows
-from panels.monitoring.style import FILL_COLOR, LUM_COLOR, RUN_COLOR, ValueLabel, integrated, set_style
+from panels.monitoring.style import (
+    FILL_COLOR,
+    LUM_COLOR,
+    RUN_COLOR,
+    ValueLabel,
+    integrated,
+    reserve_width,
+    set_style,
+)
 
 UNIT = 1e34
 
@@ -28,6 +36,8 @@ class LuminosityPanel(MonitorPanel):
         self.day_int = QLabel("—")
         self.total_int = QLabel("—")
         self.gap_info = QLabel("no gaps")
+        for label in (self.run_int, self.day_int, self.total_int):  # digits that grow never cut "(stopped)"
+            reserve_width(label, "9999.99 pb⁻¹ (stopped)")
         cells = [
             ("L [cm⁻²s⁻¹]", self.lum), ("run", self.run), ("fill", self.fill),
             ("this run", self.run_int), ("today", self.day_int), ("total", self.total_int),

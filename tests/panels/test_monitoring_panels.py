@@ -544,3 +544,14 @@ def test_values_sit_by_their_names_in_a_wide_dock(qtbot, history) -> None:
             assert gap < 120, (name, label.text(), gap)
     beams = panels["beams"]
     assert {beams.injection[r].text() for r in ("HER", "LER")} <= {"injecting", "not injecting"}
+
+
+def test_integrated_luminosity_keeps_room_for_a_stopped_run(qtbot, history) -> None:
+    """"this run 61.02 pb⁻¹ (stopped)" was cut to "(stoppe" when the text grew after the layout."""
+    _, panels = make_hub(qtbot, history, ["luminosity"])
+    panel = panels["luminosity"]
+    panel.resize(1400, 270)
+    QApplication.processEvents()
+    for label in (panel.run_int, panel.day_int, panel.total_int):
+        label.setText("9999.99 pb⁻¹ (stopped)")  # no layout pass in between, as at a tick
+        assert label.width() >= label.fontMetrics().horizontalAdvance(label.text())
