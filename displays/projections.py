@@ -90,6 +90,12 @@ PROJECTIONS: dict[str, Projection] = {
 }
 
 
+#: below this many pixels in either direction the axes drop their titles (``ProjectionView.compact``)
+COMPACT_BELOW = 360
+#: (y axis width, x axis height) in pixels: with titles, and compact (tick labels only)
+AXIS_ROOM = {False: (72, 56), True: (40, 24)}
+
+
 class ProjectionView:
     """A PanZoom view of detector outlines; ``.view`` is the ViewBox, ``.outlines`` the parts' outlines
     (``.outlines[name].visible``), drawn as one Line, ``.outline_lines.line``."""
@@ -119,14 +125,14 @@ class ProjectionView:
             "axis_label_margin": 36,
         }
         self.y_axis = scene.AxisWidget(orientation="left", axis_label=self.projection.y_label, **axis_style)
-        self.y_axis.width_max = 72
         self.x_axis = scene.AxisWidget(orientation="bottom", axis_label=self.projection.x_label, **axis_style)
-        self.x_axis.height_max = 56
         grid.add_widget(self.y_axis, row=0, col=0)
         self.view = grid.add_view(row=0, col=1)
         grid.add_widget(self.x_axis, row=1, col=1)
-        spacer = grid.add_widget(row=1, col=0)
-        spacer.width_max, spacer.height_max = 72, 56
+        self._spacer = grid.add_widget(row=1, col=0)
+        self.compact: bool | None = None
+        self._fit_axes(size)
+        self.canvas.events.resize.connect(self._on_resize)
         self.view.camera = scene.PanZoomCamera(aspect=1.0)
         self.x_axis.link_view(self.view)
         self.y_axis.link_view(self.view)
@@ -146,6 +152,28 @@ class ProjectionView:
         self.outlines: dict[str, Outline] = self.outline_lines.outlines
         self.outline_lines.rebuild()
         self.reset_camera()
+
+    def _on_resize(self, event: Any) -> None:
+        self._fit_axes(tuple(event.size))
+
+    def _fit_axes(self, size: tuple[int, ...]) -> None:
+        """Give the axes the room their size allows: in a small view (a dock of a 1366×768 screen) the
+        axis titles go (the units are in the view's tooltip) and the tick labels keep a narrow strip,
+        so the detector, framed by the camera, fills most of the canvas."""
+        compact = min(size[0], size[1]) < COMPACT_BELOW
+        if compact == self.compact:
+            return
+        self.compact = compact
+        width, height = AXIS_ROOM[compact]
+        self.y_axis.axis.axis_label = "" if compact else self.projection.y_label
+        self.x_axis.axis.axis_label = "" if compact else self.projection.x_label
+        self.y_axis.width_max = self._spacer.width_max = width
+        self.x_axis.height_max = self._spacer.height_max = height
+
+    @property
+    def units(self) -> str:
+        """What the axes show, for a tooltip when the titles have no room."""
+        return f"{self.projection.x_label} across, {self.projection.y_label} up"
 
     def set_part_visible(self, name: str, visible: bool) -> None:
         if name in self.outlines:

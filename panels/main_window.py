@@ -205,6 +205,7 @@ class MainWindow(QMainWindow):
         for kind in ("rphi", "rz"):
             view = ProjectionView(kind, outlines.get(kind, {}), app=app, size=(420, 360))
             self.projections[kind] = view
+            view.canvas.native.setToolTip(view.units)
             self.add_dock(view.canvas.native, PROJECTIONS[kind].title, Qt.DockWidgetArea.RightDockWidgetArea)
 
         self.controls = DetectorControls(self)

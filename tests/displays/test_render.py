@@ -197,3 +197,30 @@ def test_every_outline_is_a_run_of_one_line_visual_in_its_part_colour(app: Any) 
         assert len(lines[0].pos) == 2 * len(outlines[first])
     finally:
         view.close()
+
+
+@pytest.mark.parametrize("kind", ["rphi", "rz"])
+def test_a_small_projection_is_filled_by_the_detector(app: Any, kind: str) -> None:
+    """A dock of a 1366×768 screen (400×190): the axes drop their titles and the outermost outline
+    spans most of the canvas height, not a thumbnail between wide axis strips."""
+    from displays.projections import ProjectionView
+
+    outlines = detector_outlines(kind)
+    view = ProjectionView(kind, outlines, size=(400, 190), app=app, show=True)
+    try:
+        image = view.render()
+        assert view.compact
+        rows = np.nonzero([not all(is_background(p) for p in row[::4]) for row in image[:, 60:-20]])[0]
+        drawn = [r for r in rows if r < 190 - 24]  # above the x axis strip
+        assert drawn[-1] - drawn[0] >= 0.75 * image.shape[0]
+        klm = np.concatenate([s.reshape(-1, 2) for s in outlines.values() if len(s)])
+        top, bottom = view.to_pixels(np.array([[0.0, klm[:, 1].max()], [0.0, klm[:, 1].min()]]))[:, 1]
+        assert bottom - top >= 0.75 * image.shape[0]
+    finally:
+        view.close()
+    big = ProjectionView(kind, outlines, size=(700, 700), app=app)
+    try:
+        assert not big.compact
+        assert big.x_axis.axis.axis_label
+    finally:
+        big.close()
