@@ -244,3 +244,27 @@ def test_window_starts_without_pyqtgraph_and_late_plots_get_the_theme() -> None:
     rows = [line.split() for line in out.stdout.splitlines()]
     assert len(rows) == 2, out.stdout
     assert all(shown == wanted for shown, wanted in rows), out.stdout
+
+
+@pytest.mark.parametrize("name", ["dark", "light"])
+def test_file_dialog_toolbar_icons_stand_out_from_their_buttons(qtbot: Any, tmp_path: Path, name: str, dark_again) -> None:
+    """Qt's own save dialog (the shift report's): its parent-folder and view buttons draw dark icons,
+    which the dark theme sets on light chips; the icon differs from its button plainly in either theme."""
+    from PySide6.QtWidgets import QFileDialog, QToolButton
+
+    from panels.theme import apply_theme
+
+    apply_theme(app(), name)
+    dialog = QFileDialog(None, "Write", str(tmp_path / "x.html"), "HTML (*.html)")
+    dialog.setOption(QFileDialog.Option.DontUseNativeDialog)
+    qtbot.addWidget(dialog)
+    dialog.resize(640, 420)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    for button_name in ("toParentButton", "newFolderButton", "detailModeButton"):
+        button = dialog.findChild(QToolButton, button_name)
+        assert button is not None, button_name
+        image = pixels(button.grab().toImage())
+        light = image.max(axis=2) / 2 + image.min(axis=2) / 2
+        background = float(np.median(light))
+        assert np.abs(light - background).max() > 90, f"{name}: {button_name} icon is lost in its button"
