@@ -247,7 +247,9 @@ def test_window_starts_without_pyqtgraph_and_late_plots_get_the_theme() -> None:
 
 
 @pytest.mark.parametrize("name", ["dark", "light"])
-def test_file_dialog_toolbar_icons_stand_out_from_their_buttons(qtbot: Any, tmp_path: Path, name: str, dark_again) -> None:
+def test_file_dialog_toolbar_icons_stand_out_from_their_buttons(
+    qtbot: Any, tmp_path: Path, name: str, dark_again
+) -> None:
     """Qt's own save dialog (the shift report's): its parent-folder and view buttons draw dark icons,
     which the dark theme sets on light chips; the icon differs from its button plainly in either theme."""
     from PySide6.QtWidgets import QFileDialog, QToolButton
