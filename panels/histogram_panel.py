@@ -36,7 +36,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from displays.palette import State, palette
 from events.model import EVENT_ID, event_label, run_label
 from monitoring.histograms.compare import Normalisation, Status, check, scale_reference
-from monitoring.histograms.definitions import HistogramDefinition
+from monitoring.histograms.definitions import HistogramDefinition, display_label, display_title
 from monitoring.histograms.files import DatasetCounts
 from monitoring.histograms.reference import ReferenceFileError, load_references
 from monitoring.histograms.running import LINK_DTYPE, RunningHistogram, Snapshot
@@ -153,7 +153,7 @@ class HistogramPanel(QtWidgets.QWidget):
         self.progress.hide()
 
         self.chooser = QtWidgets.QComboBox()
-        self.chooser.addItems([h.definition.title for h in self.histograms])
+        self.chooser.addItems([display_title(h.definition) for h in self.histograms])
         self.view_mode = QtWidgets.QComboBox()
         self.view_mode.addItems(list(VIEWS))
         self.view_mode.setToolTip(
@@ -386,8 +386,8 @@ class HistogramPanel(QtWidgets.QWidget):
             self.norm_box.setCurrentText(self.normalisation[name].value)
             self.norm_box.blockSignals(False)
         self.shown = None
-        self.plot.setLabel("bottom", axes[0].label or axes[0].name)
-        self.plot.setLabel("left", axes[1].label if two_d else "events / bin")
+        self.plot.setLabel("bottom", display_label(axes[0]))
+        self.plot.setLabel("left", display_label(axes[1]) if two_d else "events / bin")
         self.events_list.clear()
         self.refresh()
         if two_d:
@@ -527,7 +527,7 @@ class HistogramPanel(QtWidgets.QWidget):
         listed = records[:MAX_LISTED]
         self.events_list.addItems([describe(r) for r in listed])
         centres = ", ".join(
-            f"{a.label or a.name} {a.lo + (i + 0.5) * a.width:.3g}"
+            f"{display_label(a)} {a.lo + (i + 0.5) * a.width:.3g}"
             for a, i in zip(self.current.axes, index, strict=True)
         )
         if isinstance(self.current, DatasetHistogram):

@@ -102,6 +102,35 @@ STANDARD: tuple[HistogramDefinition, ...] = (
 )
 
 
+#: How the window writes each histogram and axis, in the display's typography (Z′, μ⁺μ⁻, E*_γ). The
+#: ``title`` and the axis labels above stay ASCII: they are written into the ROOT files (TH1 titles and
+#: axis titles of ``main.py histogram`` and of the panel's export, read back as references), where the
+#: names, not these words, are the keys.
+DISPLAY_TITLES: dict[str, str] = {
+    "zprime_recoil_mass": "Z′ → invisible: recoil mass against μ⁺μ⁻",
+    "dark_higgs_plane": "Dark Higgsstrahlung: M(μμ) vs M_recoil",
+    "recoil_mass2_theta": "M²_recoil vs recoil polar angle",
+    "single_photon_energy": "Single photon: E*_γ",
+}
+DISPLAY_AXIS_LABELS: dict[str, str] = {
+    "recoil_mass": "M_recoil [GeV]",
+    "pair_mass": "M(μμ) [GeV]",
+    "recoil_mass2": "M²_recoil [GeV²]",
+    "recoil_theta": "θ_recoil [°]",
+    "photon_cms_energy": "E*_γ [GeV]",
+}
+
+
+def display_title(definition: HistogramDefinition) -> str:
+    """The histogram's name as the window shows it (its ``title`` where none is given)."""
+    return DISPLAY_TITLES.get(definition.name, definition.title)
+
+
+def display_label(axis: Axis) -> str:
+    """An axis label as the window shows it (its ``label``, or its name, where none is given)."""
+    return DISPLAY_AXIS_LABELS.get(axis.name, axis.label or axis.name)
+
+
 def by_name(name: str) -> HistogramDefinition:
     for d in STANDARD:
         if d.name == name:

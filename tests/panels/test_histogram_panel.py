@@ -179,3 +179,18 @@ def test_the_panel_redraws_only_after_a_fill(qtbot, histograms: list[RunningHist
     assert redraws == [1]
     assert panel.snapshot is not None
     assert panel.snapshot.events_seen == before.events_seen + 600  # 500 pairs and 100 photons
+
+
+def test_the_panel_writes_names_as_the_window_does_and_files_keep_theirs(qtbot, histograms) -> None:
+    """Z′, μ⁺μ⁻ and E*_γ in the chooser and on the axes; the
+    definitions' ASCII titles and axis labels, which ROOT files carry, are unchanged."""
+
+    panel = HistogramPanel(histograms, refresh_ms=50)
+    qtbot.addWidget(panel)
+    names = [panel.chooser.itemText(i) for i in range(panel.chooser.count())]
+    assert names[0] == "Z′ → invisible: recoil mass against μ⁺μ⁻"
+    assert not any("->" in n or "mu" in n or "gamma" in n for n in names)
+    panel.chooser.setCurrentIndex([h.definition.name for h in histograms].index("dark_higgs_plane"))
+    assert panel.plot.getAxis("bottom").labelText == "M(μμ) [GeV]"
+    assert STANDARD[0].title == "Z' -> invisible: recoil mass against mu+ mu-"
+    assert STANDARD[1].axes[0].label == "M(mu mu) [GeV]"
