@@ -180,7 +180,8 @@ class HistogramPanel(QtWidgets.QWidget):
         self.status_label = QtWidgets.QLabel()
         self.status_label.setMinimumWidth(260)
         self.status_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-        self.export_button = QtWidgets.QPushButton("Export PNG")
+        self.export_button = QtWidgets.QPushButton("PNG")  # the monitoring panels' wording
+        self.export_button.setToolTip("export this panel as PNG (plot, status and event list, for the e-log)")
         # the dock stays narrow: names elide
         for box in (self.chooser, self.view_mode, self.norm_box, self.plane_box):
             box.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)

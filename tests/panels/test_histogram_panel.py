@@ -182,7 +182,7 @@ def test_the_panel_redraws_only_after_a_fill(qtbot, histograms: list[RunningHist
 
 
 def test_the_panel_writes_names_as_the_window_does_and_files_keep_theirs(qtbot, histograms) -> None:
-    """Z′, μ⁺μ⁻ and E*_γ in the chooser and on the axes; the
+    """Z′, μ⁺μ⁻ and E*_γ in the chooser and on the axes, "PNG" as on the monitoring panels; the
     definitions' ASCII titles and axis labels, which ROOT files carry, are unchanged."""
 
     panel = HistogramPanel(histograms, refresh_ms=50)
@@ -190,6 +190,7 @@ def test_the_panel_writes_names_as_the_window_does_and_files_keep_theirs(qtbot, 
     names = [panel.chooser.itemText(i) for i in range(panel.chooser.count())]
     assert names[0] == "Z′ → invisible: recoil mass against μ⁺μ⁻"
     assert not any("->" in n or "mu" in n or "gamma" in n for n in names)
+    assert panel.export_button.text() == "PNG"
     panel.chooser.setCurrentIndex([h.definition.name for h in histograms].index("dark_higgs_plane"))
     assert panel.plot.getAxis("bottom").labelText == "M(μμ) [GeV]"
     assert STANDARD[0].title == "Z' -> invisible: recoil mass against mu+ mu-"
