@@ -47,11 +47,22 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
             ("max_ecl_energy", "E_ECL max [GeV]"),
             ("recoil_mass", "M_recoil [GeV]"),
             ("photon_cms_energy", "E*_γ [GeV]"),
-            ("nl1", "L1 lines"),
         )
     ),
+    # the L1 trigger as a count and as the names: "L1 count" (a number, for sorting and cuts) and
+    # "L1 lines fired" (which ones), never two headings that read alike
+    (
+        "nl1",
+        "L1 count",
+        "how many L1 trigger lines the event fired, after prescale; which ones: L1 lines fired (filter: nl1)",
+    ),
     ("flags", "flags", "mumu: a mu+ mu- pair; photon: a photon candidate; signal: injected; mc: MC truth"),
-    ("l1", "L1 fired", "the L1 trigger lines the event fired (filter: l1('name'))"),
+    (
+        "l1",
+        "L1 lines fired",
+        "the names of the L1 trigger lines the event fired, after prescale; how many: L1 count "
+        "(filter: l1('name'))",
+    ),
 )
 KEYS = tuple(key for key, _, _ in COLUMNS)
 TABLE_VARIABLES = frozenset((*ID_COLUMNS, *QUANTITY_COLUMNS))  # filter variables the table holds

@@ -416,6 +416,22 @@ def test_the_summary_of_one_mdst_file_leaves_out_the_file_columns(qtbot, mdst_sa
         assert panel.view.isColumnHidden(KEYS.index("local"))
         last = KEYS.index("l1")
         assert panel.view.columnViewportPosition(last) < panel.view.viewport().width()
+        # the count and the names of the L1 lines read differently, and each tooltip names the other
+        header = {
+            key: (
+                panel.model.headerData(KEYS.index(key), QtCore.Qt.Orientation.Horizontal),
+                panel.model.headerData(
+                    KEYS.index(key), QtCore.Qt.Orientation.Horizontal, QtCore.Qt.ItemDataRole.ToolTipRole
+                ),
+            )
+            for key in ("nl1", "l1")
+        }
+        assert header["nl1"][0] == "L1 count"
+        assert header["l1"][0] == "L1 lines fired"
+        assert "how many" in header["nl1"][1]
+        assert "L1 lines fired" in header["nl1"][1]
+        assert "names" in header["l1"][1]
+        assert "L1 count" in header["l1"][1]
     finally:
         panel.shutdown()
         source.close()
