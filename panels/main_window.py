@@ -95,9 +95,16 @@ class DetectorControls(QWidget):
         parts_box = QGroupBox("Subdetectors")
         grid = QGridLayout(parts_box)
         grid.setColumnStretch(2, 1)
+        # a heading over the columns; each slider is named for its subdetector (its row's check box,
+        # tooltip and accessible name) and shows its value: "CDC ——o—— 15 %"
+        for col, text in ((1, "shown"), (2, "opacity")):
+            heading = QLabel(text)
+            heading.setObjectName("columnHeading")
+            grid.addWidget(heading, 0, col)
         self.checkboxes: dict[str, QCheckBox] = {}
         self.sliders: dict[str, QSlider] = {}
-        for row, (name, visual) in enumerate(detector.parts.items()):
+        self.opacity_labels: dict[str, QLabel] = {}
+        for row, (name, visual) in enumerate(detector.parts.items(), start=1):
             swatch = QLabel()
             swatch.setPixmap(_swatch(visual.model.base_color))
             check = QCheckBox(name)
@@ -107,13 +114,22 @@ class DetectorControls(QWidget):
             slider = QSlider(Qt.Orientation.Horizontal)
             slider.setRange(0, 100)
             slider.setValue(round(100 * visual.model.opacity))
-            slider.setToolTip(f"{name} opacity")
+            slider.setToolTip(f"{name} opacity ({visual.label})")
+            slider.setAccessibleName(f"{name} opacity")
+            value = QLabel()
+            value.setToolTip(f"{name} opacity")
+            value.setMinimumWidth(value.fontMetrics().horizontalAdvance("100 %"))
+            value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             slider.valueChanged.connect(lambda v, n=name: detector.set_part_opacity(n, v / 100.0))
+            slider.valueChanged.connect(lambda v, n=name, label=value: label.setText(f"{v} %"))
+            value.setText(f"{slider.value()} %")
             grid.addWidget(swatch, row, 0)
             grid.addWidget(check, row, 1)
             grid.addWidget(slider, row, 2)
+            grid.addWidget(value, row, 3)
             self.checkboxes[name] = check
             self.sliders[name] = slider
+            self.opacity_labels[name] = value
         layout.addWidget(parts_box)
 
         cut_box = QGroupBox("Cutaway")

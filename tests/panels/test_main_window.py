@@ -66,6 +66,16 @@ def test_controls_drive_the_3d_view_and_projections(window: Any, qtbot: Any) -> 
     assert ecl.mesh.order < 100  # opaque parts draw first and write depth
     controls.sliders["ECL"].setValue(25)
     assert ecl.mesh.data.colors[:, 3].max() == pytest.approx(0.25)
+    # every slider says what it controls: its row's check box, its accessible name, its value
+    grid = controls.sliders["ECL"].parentWidget().layout()
+    for name, slider in controls.sliders.items():
+        row = grid.getItemPosition(grid.indexOf(slider))[0]
+        assert grid.itemAtPosition(row, 1).widget() is controls.checkboxes[name]
+        assert grid.itemAtPosition(row, 3).widget() is controls.opacity_labels[name]
+        assert slider.accessibleName() == f"{name} opacity"
+        assert name in slider.toolTip()
+        assert controls.opacity_labels[name].text() == f"{slider.value()} %"
+    assert controls.opacity_labels["ECL"].text() == "25 %"
 
     with_wedge = ecl.mesh.data.n_faces
     controls.cutaway_radios["none"].setChecked(True)
