@@ -196,6 +196,8 @@ class MasterclassWindow(QtWidgets.QWidget):
         self.message.setWordWrap(True)
         for widget in (self.masses, self.explain, self.message):
             side.addWidget(widget)
+        self.masses.hide()  # until a pair is picked: no empty rows above the tip
+        self.explain.hide()
 
         buttons = QtWidgets.QHBoxLayout()
         self.add_button = QtWidgets.QPushButton("Add to my histogram")
@@ -420,6 +422,8 @@ class MasterclassWindow(QtWidgets.QWidget):
                 p = float(np.linalg.norm(pair.recoil_p4[1:]))
                 self.scene.set_recoil(pair.recoil_direction, p, f"missing: {pair.recoil_mass:.2f} GeV")
             self.masses.setText(text)
+        for widget in (self.masses, self.explain):  # an empty row takes no room
+            widget.setVisible(bool(widget.text()))
         self.scene.select(exercise.kind, state.picked[-1]) if state.picked else self.scene.select(None)
         self._show_picked()
         counts, _ = np.histogram(state.values, self.bins)

@@ -54,6 +54,12 @@ def test_a_class_on_the_sample(qtbot, window, screenshot_dir) -> None:
     assert window.step_labels[Step.LOOK].property("state") == "now"
     assert not window.add_button.isEnabled()
     qtbot.wait(100)  # the canvas has its size, so the track anchors map to where they are drawn
+    # before a pair is picked the empty mass and explanation rows take no room: the tip follows the steps
+    assert window.masses.isHidden()
+    assert window.explain.isHidden()
+    last_step = window.step_labels[max(window.step_labels)]
+    gap = window.message.geometry().top() - last_step.geometry().bottom()
+    assert gap <= 3 * window.panel.layout().spacing()
 
     for n in range(1, 4):
         picked = _click_the_muons(qtbot, window)
@@ -61,6 +67,8 @@ def test_a_class_on_the_sample(qtbot, window, screenshot_dir) -> None:
         expected = candidate.evaluate(event, [candidate.Pick("track", t, MUON) for t in picked])
         shown = window.shown_masses
         assert shown is not None
+        assert not window.masses.isHidden()
+        assert not window.explain.isHidden()
         assert shown[0] == pytest.approx(expected.mass, abs=0.005)
         assert shown[1] == pytest.approx(expected.recoil_mass, abs=0.005)
         assert window.scene.recoil is not None  # the missing momentum drawn as an arrow
