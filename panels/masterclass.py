@@ -229,7 +229,7 @@ class MasterclassWindow(QtWidgets.QWidget):
         )  # fmt: skip
         self.plot.addItem(self.histogram_item)
         self.plot.setXRange(float(bins[0]), float(bins[-1]), padding=0)
-        self.plot.setYRange(0, 4, padding=0)
+        self._set_count_range(4)
         side.addWidget(self.plot, stretch=1)
 
         peak = QtWidgets.QHBoxLayout()
@@ -259,6 +259,12 @@ class MasterclassWindow(QtWidgets.QWidget):
         lay.setContentsMargins(0, 0, 16, 0)
         lay.addWidget(canvas.native, stretch=1)
         lay.addWidget(panel)
+
+    def _set_count_range(self, top: int) -> None:
+        """Counts from 0 to ``top`` on whole-number ticks (never "1.5 events"), at most about 6 of them."""
+        self.plot.setYRange(0, top, padding=0)
+        step = max(1, -(-top // 6))
+        self.plot.getAxis("left").setTickSpacing(major=step, minor=step)
 
     def _plot_fonts(self) -> None:
         font = QtGui.QFont()
@@ -428,7 +434,7 @@ class MasterclassWindow(QtWidgets.QWidget):
         self._show_picked()
         counts, _ = np.histogram(state.values, self.bins)
         self.histogram_item.setData(self.bins, counts)
-        self.plot.setYRange(0, max(4, int(counts.max(initial=0)) + 1), padding=0)
+        self._set_count_range(max(4, int(counts.max(initial=0)) + 1))
         self.add_button.setEnabled(pair is not None and not state.already_added)
         self.check_button.setEnabled(state.ready_for_peak and not state.found)
         n = len(state.entries)
