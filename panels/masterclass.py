@@ -303,6 +303,13 @@ class MasterclassWindow(QtWidgets.QWidget):
         if screen is not None and not self._fitted:  # the screen it opens on, unless told a size
             available = screen.availableGeometry()
             self.fit_to(min(available.width(), self.width()), available.height())
+            # a size asked for before the fit was held to the full-size minimum: now it fits the screen
+            width, height = min(self.width(), available.width()), min(self.height(), available.height())
+            if (width, height) != (self.width(), self.height()):
+                layout = self.layout()
+                if layout is not None:
+                    layout.activate()  # the smaller text's minimum size first
+                self.resize(width, height)
 
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # Qt name
         super().resizeEvent(event)
