@@ -91,7 +91,7 @@ PROJECTIONS: dict[str, Projection] = {
 
 
 #: below this many pixels in either direction the axes drop their titles (``ProjectionView.compact``)
-COMPACT_BELOW = 360
+COMPACT_BELOW = 260
 #: (y axis width, x axis height) in pixels: with titles, and compact (tick labels only)
 AXIS_ROOM = {False: (72, 56), True: (40, 24)}
 
