@@ -4,6 +4,9 @@ Prints one JSON object. Run under Xvfb (``make bench`` does): the canvas is a Qt
 (llvmpipe), the camera turns 3 degrees per frame and every finished paint counts. Without a display it
 falls back to EGL and ``canvas.render()`` (which adds the pixel read-back to every frame).
 
+``tile_pairs`` (alone with ``--tile-pairs``): the show's (triangle, 64x64 tile) pairs per translucent
+part, counted offline; llvmpipe rasterizes each triangle once in every tile it touches.
+
 * naive: every subdetector as a VisPy ``Mesh`` with per-face colours and VisPy's flat ``ShadingFilter``,
   the ECL as all 8736 closed crystals (12 triangles each), default translucent state, no culling.
 * ours: ``displays.view3d.DetectorView3D``: every subdetector in two draws (opaque parts, then the
@@ -673,6 +676,7 @@ def main() -> None:
         "python": platform.python_version(),
         "triangles": {p.name: len(p.mesh.faces) for p in build_detector()},
     }
+    results["tile_pairs"] = show_tile_pairs()  # the show's (triangle, 64x64 tile) pairs per part
     seconds = ["--seconds", str(args.seconds)]
     if args.quick:  # one process for all the cases and the show: five interpreter starts fewer
         quick = ["--warmup", str(QUICK_WARMUP)]  # shaders compile and buffers upload in the first frame
