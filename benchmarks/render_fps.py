@@ -4,6 +4,9 @@ Prints one JSON object. Run under Xvfb (``make bench`` does): the canvas is a Qt
 (llvmpipe), the camera turns 3 degrees per frame and every finished paint counts. Without a display it
 falls back to EGL and ``canvas.render()`` (which adds the pixel read-back to every frame).
 
+``tile_pairs`` (alone with ``--tile-pairs``): the show's (triangle, 64x64 tile) pairs per translucent
+part, counted offline; llvmpipe rasterizes each triangle once in every tile it touches.
+
 * naive: every subdetector as a VisPy ``Mesh`` with per-face colours and VisPy's flat ``ShadingFilter``,
   the ECL as all 8736 closed crystals (12 triangles each), default translucent state, no culling.
 * ours: ``displays.view3d.DetectorView3D``: every subdetector in two draws (opaque parts, then the
@@ -56,7 +59,7 @@ import platform
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -462,6 +465,56 @@ def measure_case(name: str, seconds: float, warmup: int = 5) -> dict[str, Any]:
     return figures
 
 
+TILE = 64  # llvmpipe rasterizes a triangle once in every 64x64 tile its bounding box touches
+SHOW_CANVAS = (1920, 911)  # the show's picture on a 1920x1080 screen, above the caption
+
+
+def tile_pairs(detector: Any, azimuths: Sequence[float] = tuple(range(-180, 180, 30))) -> dict[str, int]:
+    """Per translucent part, the (triangle, 64x64 tile) pairs of its front faces (open parts: both
+    windings, so each triangle once), bounding boxes clipped to the canvas, the mean over ``azimuths``."""
+    import numpy as np
+
+    width, height = detector.canvas.size
+    totals: dict[str, float] = {}
+    camera = detector.view.camera
+    start = camera.azimuth
+    for azimuth in azimuths:
+        camera.azimuth = azimuth
+        for name, visual in detector.parts.items():
+            layer = visual.mesh
+            if not (layer.visible and layer.translucent and layer.data is not None):
+                continue
+            xy = detector.to_pixels(layer.data.positions).reshape(-1, 3, 2)
+            (x0, y0), (x1, y1), (x2, y2) = (xy[:, i].T for i in range(3))
+            area = (x1 - x0) * (y2 - y0) - (x2 - x0) * (y1 - y0)
+            front = np.ones(len(xy), bool) if layer.two_sided else area < 0  # y down: CCW reads negative
+            lo = np.clip(np.floor(xy.min(axis=1) / TILE), 0, None)
+            hi = np.minimum(np.floor(xy.max(axis=1) / TILE), [(width - 1) // TILE, (height - 1) // TILE])
+            n = np.prod(np.clip(hi - lo + 1, 0, None), axis=1)
+            totals[name] = totals.get(name, 0.0) + float(n[front & (area != 0)].sum())
+    camera.azimuth = start
+    ranked = sorted(totals.items(), key=lambda kv: -kv[1])
+    counts = {name: round(total / len(azimuths)) for name, total in ranked}
+    counts["total"] = sum(counts.values())
+    return counts
+
+
+def show_tile_pairs() -> dict[str, Any]:
+    """``tile_pairs`` of the show's detector (its cutaway, look and camera) on a 1920x911 canvas."""
+    from displays.event_view import apply_event_look
+    from displays.showcase import CAMERA_CENTER, CAMERA_EXTENT, CUTAWAY, ELEVATION
+    from displays.view3d import DetectorView3D
+    from geometry.detector import build_detector
+
+    detector = DetectorView3D(build_detector(), size=SHOW_CANVAS, cutaway=CUTAWAY)
+    apply_event_look(detector)
+    camera = detector.view.camera
+    camera.elevation, camera.scale_factor, camera.center = ELEVATION, CAMERA_EXTENT, CAMERA_CENTER
+    counts = tile_pairs(detector)
+    detector.close()
+    return {"canvas": "x".join(map(str, SHOW_CANVAS)), "tile": TILE, "pairs": counts}
+
+
 def outreach_show(seconds: float, warmup: int = 20) -> dict[str, Any]:
     """The outreach show full screen, as ``main.py gui --outreach`` starts it, and its cost split."""
     if not os.environ.get("DISPLAY"):
@@ -568,6 +621,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=4.0, help="seconds of turning per measurement")
     parser.add_argument("--quick", action="store_true", help="1 s per case, one first-frame start (< 30 s)")
+    parser.add_argument("--tile-pairs", action="store_true", help="the show's tile pairs per part")
     parser.add_argument("--first-frame", action="store_true", help="only the start to the first frame")
     parser.add_argument("--first-frame-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--first-frame-app-child", action="store_true", help=argparse.SUPPRESS)
@@ -598,6 +652,9 @@ def main() -> None:
                 by_case[case] = measure_case(case, args.seconds, args.warmup or 5)
         print(json.dumps(by_case), flush=True)
         return
+    if args.tile_pairs:
+        print(json.dumps({"benchmark": "render_fps --tile-pairs", **show_tile_pairs()}, indent=2))
+        return
     if args.first_frame:
         figures: dict[str, Any] = {"benchmark": "render_fps --first-frame", "cpu_count": os.cpu_count()}
         figures.update(first_frame_figures(args.quick))
@@ -619,6 +676,7 @@ def main() -> None:
         "python": platform.python_version(),
         "triangles": {p.name: len(p.mesh.faces) for p in build_detector()},
     }
+    results["tile_pairs"] = show_tile_pairs()  # the show's (triangle, 64x64 tile) pairs per part
     seconds = ["--seconds", str(args.seconds)]
     if args.quick:  # one process for all the cases and the show: five interpreter starts fewer
         quick = ["--warmup", str(QUICK_WARMUP)]  # shaders compile and buffers upload in the first frame

@@ -141,15 +141,15 @@ def cdc_mesh() -> Mesh:
     inner, outer = layer_bounds(lay)
     t = END_PLATE_THICKNESS
     layers = np.arange(N_LAYERS)
-    bwd = tubes(inner, outer, lay.z_bwd - t, lay.z_bwd, segments=96, element=layers)
-    fwd = tubes(inner, outer, lay.z_fwd, lay.z_fwd + t, segments=96, element=layers)
+    bwd = tubes(inner, outer, lay.z_bwd - t, lay.z_bwd, segments=64, element=layers)
+    fwd = tubes(inner, outer, lay.z_fwd, lay.z_fwd + t, segments=64, element=layers)
     w = walls()
     shells = tubes(
         np.array([w.inner[0], w.outer[0]]),
         np.array([w.inner[1], w.outer[1]]),
         np.array([lay.z_bwd[0], w.volume_z[0]]),
         np.array([lay.z_fwd[0], w.volume_z[1]]),
-        segments=96,
+        segments=64,
         element=np.array([N_LAYERS, N_LAYERS + 1]),
     )
     return Mesh(

@@ -178,7 +178,7 @@ def arich_mesh() -> Mesh:
     phi0, phi1 = 2 * np.pi * k / n, 2 * np.pi * (k + 1) / n
     gap = 0.02 / outer  # thin visible seams between tiles
     tiles = [
-        tubes(inner, outer, z0, z0 + dz, segments=4, phi0=phi0 + gap, phi1=phi1 - gap)
+        tubes(inner, outer, z0, z0 + dz, segments=2, phi0=phi0 + gap, phi1=phi1 - gap)
         for z0, dz in a.aerogel_layers
     ]
     r, phi = hapd_positions()

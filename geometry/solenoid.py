@@ -38,5 +38,5 @@ def coil_mesh() -> Mesh:
     s = solenoid()
     shells = np.array([s.cryostat, s.coil])
     return tubes(
-        shells[:, 0], shells[:, 1], s.offset_z - shells[:, 2], s.offset_z + shells[:, 2], segments=128
+        shells[:, 0], shells[:, 1], s.offset_z - shells[:, 2], s.offset_z + shells[:, 2], segments=64
     )
