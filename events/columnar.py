@@ -213,7 +213,7 @@ def _read_hdf5(source: HDF5Source, start: int, stop: int, needs: Needs) -> Event
             offsets = source.rows(coll, "offsets", start, stop + 1, copy=False).astype(np.int64)
             spec = COLLECTIONS[coll]
             lo, hi = int(offsets[0]), int(offsets[-1])
-            length = len(source._dataset(coll, next(iter(spec))))
+            length = source.length(coll, next(iter(spec)))
             if np.any(np.diff(offsets) < 0) or hi > length or len(offsets) != stop - start + 1:
                 raise EventFileError(source.path, f"{coll}/offsets are inconsistent (corrupted file?)")
             cols = {name: _coerce(source.rows(coll, name, lo, hi, copy=False), spec[name]) for name in wanted}
