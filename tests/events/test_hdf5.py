@@ -177,7 +177,8 @@ def test_a_store_opened_again_reads_its_chunks_from_its_layout_alone(tmp_path: P
     want = {name: first.rows("ecl", name, 0, first.length("ecl", name)) for name in COLLECTIONS["ecl"]}
     first.close()
     again = hdf5.HDF5Source(path)
-    assert again._file is None and len(again) == 300
+    assert again._file is None
+    assert len(again) == 300
     for name, values in want.items():
         np.testing.assert_array_equal(again.rows("ecl", name, 0, again.length("ecl", name)), values)
         assert again.rows("ecl", name, 5, 5).shape == (0, *values.shape[1:])
