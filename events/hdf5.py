@@ -596,6 +596,21 @@ def _keep_layout(key: tuple[str, int, int], layout: _StoreLayout) -> None:
             held -= _LAYOUTS.popitem(last=False)[1].nbytes
 
 
+_SCRATCH = threading.local()  # per thread (passes may run on several): the chunk bytes read
+
+
+def _pread(fd: int, size: int, at: int) -> Any:
+    """``size`` bytes of the file ``fd`` from byte ``at`` (fewer at its end), read into this
+    thread's buffer, reused from chunk to chunk: inflating from it costs a fifth less than from a
+    new ``bytes`` of each chunk. Valid until the next call; the chunk is inflated before then."""
+    if not hasattr(os, "preadv"):  # pragma: no cover - not Linux, BSD or macOS 11+
+        return os.pread(fd, size, at)
+    buffer = getattr(_SCRATCH, "buffer", None)
+    if buffer is None or len(buffer) < size:
+        buffer = _SCRATCH.buffer = memoryview(bytearray(max(size, 2**20)))
+    return buffer[: os.preadv(fd, [buffer[:size]], at)]
+
+
 class HDF5Source(EventSource):
     """Reads an event store, only the rows each ``read`` needs; the file stays open between reads."""
 
@@ -697,7 +712,7 @@ class HDF5Source(EventSource):
             seek, size = int(table[1][index]), int(table[2][index])
             if self._fd is None:
                 self._fd = os.open(self.path, os.O_RDONLY)
-            raw = os.pread(self._fd, size, seek)
+            raw = _pread(self._fd, size, seek)
             if len(raw) != size:
                 raise EventFileError(
                     self.path, f"{key}: chunk {index} lies past the end of the file (truncated?)"
