@@ -13,7 +13,9 @@ the batches wait until they fill a chunk, which is then shuffled and deflated he
 it is (whatever the batch sizes, no chunk is compressed twice), into a temporary file that becomes the
 store when the writer closes. Appending to an existing store goes through h5py, ``n_events`` updated
 last on every append: an interrupted append leaves a file that still reads as the events written before it.
-Reading events ``a:b`` touches only ``offsets[a:b+1]`` and the rows between them. A store may be
+Reading events ``a:b`` touches only ``offsets[a:b+1]`` and the rows between them, the chunks read
+as stored and decoded here (:func:`decode_raw`), from a local store at the offsets its layout, learnt
+when it is first opened and kept while the file is unchanged, says (:class:`_StoreLayout`). A store may be
 read from a ``root://``, ``https://`` or ``davs://`` URL (``events.remote.open_binary``).
 """
 
