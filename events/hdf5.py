@@ -22,6 +22,7 @@ read from a ``root://``, ``https://`` or ``davs://`` URL (``events.remote.open_b
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import sys
 import threading
@@ -94,7 +95,7 @@ def decode_chunk(ds: h5py.Dataset, index: int, plan: Plan) -> np.ndarray:
 def decode_raw(raw: bytes, plan: Plan, dtype: np.dtype, trailing: tuple[int, ...]) -> np.ndarray:
     """A chunk's stored bytes ``raw`` (deflated, shuffled where ``plan`` says) as its rows."""
     rows, shuffled = plan
-    per_row = int(np.prod(trailing, dtype=np.int64))
+    per_row = math.prod(trailing)
     size = dtype.itemsize
     data = np.frombuffer(memoryview(_inflate(raw, rows * per_row * size)), dtype=np.uint8)
     if shuffled and size > 1:  # the shuffle filter stored byte k of every element together, k = 0, 1, ...
