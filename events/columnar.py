@@ -8,7 +8,8 @@ charge and PID, the ECL clusters' energy, direction, hypotheses and track match,
 :func:`quantities` computes the filter's variables (``events.filtering.QUANTITIES``) of such a batch:
 
 * this project's HDF5 store: each needed dataset's rows (``HDF5Source.rows``: its chunks read as
-  stored, inflated by libdeflate and un-shuffled by numpy, the last one of each dataset kept);
+  stored with ``os.pread`` where the store's layout, learnt once per file and kept, says they lie,
+  inflated by libdeflate and un-shuffled by numba, the decoded chunks kept up to 24 MB a store);
 * this project's ntuple: only the needed branches' baskets, read with ``os.pread`` and decoded a
   branch at a time (``_decode_branch``), where they lie learnt once per file from its tree and kept
   (``_Layout``), so a later pass reads no TTree again; a URL or a tree of another layout through
@@ -213,7 +214,7 @@ def _read_hdf5(source: HDF5Source, start: int, stop: int, needs: Needs) -> Event
             offsets = source.rows(coll, "offsets", start, stop + 1, copy=False).astype(np.int64)
             spec = COLLECTIONS[coll]
             lo, hi = int(offsets[0]), int(offsets[-1])
-            length = len(source._dataset(coll, next(iter(spec))))
+            length = source.length(coll, next(iter(spec)))
             if np.any(np.diff(offsets) < 0) or hi > length or len(offsets) != stop - start + 1:
                 raise EventFileError(source.path, f"{coll}/offsets are inconsistent (corrupted file?)")
             cols = {name: _coerce(source.rows(coll, name, lo, hi, copy=False), spec[name]) for name in wanted}

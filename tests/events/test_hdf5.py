@@ -139,3 +139,59 @@ def test_a_store_written_in_many_small_batches_reads_back_exactly_through_h5py_t
     assert_batches_equal(io.open_events(path).read(4090, 4200), whole.slice(4090, 4200))
     assert hdf5.write(path, [whole.slice(0, 5)], mode="a") == 9005  # and it can be appended to
     assert_batches_equal(io.load(path), EventBatch.concat([whole, whole.slice(0, 5)]))
+
+
+def test_schema_damage_is_named_whatever_stands_in_a_dataset_s_place(tmp_path: Path) -> None:
+    cases = {
+        "no group": (lambda f: f.__delitem__("ecl"), "missing dataset ecl/"),
+        "a group for a dataset": (
+            lambda f: (f.__delitem__("tracks/charge"), f.create_group("tracks/charge")),
+            "missing dataset tracks/charge",
+        ),
+        "another dtype": (
+            lambda f: (f.__delitem__("ecl/energy"), f.create_dataset("ecl/energy", data=np.zeros(3, "i4"))),
+            r"dataset ecl/energy is int32\[\], schema says f4\[\]",
+        ),
+        "a short header": (
+            lambda f: f["header/run"].resize(2, axis=0),
+            "dataset header/run has 2 rows for 5 events",
+        ),
+        "no offsets": (lambda f: f.__delitem__("klm/offsets"), "missing or short dataset klm/offsets"),
+    }
+    for k, (damage, message) in enumerate(cases.values()):
+        path = tmp_path / f"damaged{k}.h5"
+        io.write(path, random_batch(5, seed=k))
+        with h5py.File(path, "a") as f:
+            damage(f)
+        with pytest.raises(io.EventFileError, match=rf"damaged{k}\.h5: {message}"):
+            io.open_events(path)
+
+
+def test_a_store_opened_again_reads_its_chunks_from_its_layout_alone(tmp_path: Path) -> None:
+    """The second opening of an unchanged store opens no HDF5 file (its layout is kept), reads the
+    same rows, and a store rewritten since, or cut short, is seen for what it is."""
+    path = tmp_path / "kept.h5"
+    batch = random_batch(300, seed=3, max_objects=80)
+    io.write(path, batch)
+    first = hdf5.HDF5Source(path)
+    want = {name: first.rows("ecl", name, 0, first.length("ecl", name)) for name in COLLECTIONS["ecl"]}
+    first.close()
+    again = hdf5.HDF5Source(path)
+    assert again._file is None
+    assert len(again) == 300
+    for name, values in want.items():
+        np.testing.assert_array_equal(again.rows("ecl", name, 0, again.length("ecl", name)), values)
+        assert again.rows("ecl", name, 5, 5).shape == (0, *values.shape[1:])
+    assert again._file is None  # every chunk read with os.pread
+    assert_batches_equal(again.read(0, 300), batch)
+    again.close()
+    io.write(path, random_batch(40, seed=4))  # replaced: learnt again
+    assert len(hdf5.HDF5Source(path)) == 40
+    io.write(path, batch)
+    hdf5.HDF5Source(path).close()
+    data = path.read_bytes()
+    with open(path, "r+b") as f:  # the same size, another time: learnt again, the damage seen
+        f.seek(len(data) // 2)
+        f.write(bytes(4096))
+    with pytest.raises(io.EventFileError, match=r"kept\.h5"):
+        io.load(path)
