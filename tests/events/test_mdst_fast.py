@@ -27,7 +27,8 @@ def _columns(batch: EventBatch) -> dict[str, np.ndarray]:
 
 def _same_leaves(fast: mdst.Chunk, slow: mdst.Chunk, leaves: list[str]) -> None:
     for leaf in leaves:
-        (fast_levels, fast_values), (slow_levels, slow_values) = fast.leaf(KEY_OF[leaf]), slow.leaf(KEY_OF[leaf])
+        fast_levels, fast_values = fast.leaf(KEY_OF[leaf])
+        slow_levels, slow_values = slow.leaf(KEY_OF[leaf])
         assert len(fast_levels) == len(slow_levels), leaf
         for a, b in zip(fast_levels, slow_levels, strict=True):
             np.testing.assert_array_equal(a, b, err_msg=leaf)
@@ -48,7 +49,8 @@ def test_the_direct_reader_takes_the_plain_leaves(mdst_sample: Path) -> None:
     baskets = source._baskets()
     through_uproot = sorted(set(source.keys) - set(baskets.direct))
     # the relations' m_to / m_weights (a vector per element) are the only leaves left to uproot
-    assert through_uproot and all(leaf.rsplit(".", 1)[1] in ("m_to", "m_weights") for leaf in through_uproot)
+    assert through_uproot
+    assert all(leaf.rsplit(".", 1)[1] in ("m_to", "m_weights") for leaf in through_uproot)
     assert mdst.B["ecl_theta"] in baskets.direct  # Double32
     assert mdst.B["tau"] in baskets.direct  # float[5] per object, read as float64
     assert mdst.B["psnm"] in baskets.direct  # flat fixed-size array
@@ -112,7 +114,9 @@ def test_a_damaged_basket_is_one_line_naming_the_file_and_the_leaf(mdst_sample: 
     with pytest.raises(EventFileError) as err:
         source.read(3, 4)
     line = str(err.value)
-    assert "damaged.root" in line and "MCParticles.m_pdg" in line and "\n" not in line
+    assert "damaged.root" in line
+    assert "MCParticles.m_pdg" in line
+    assert "\n" not in line
     source.close()
     assert len(mdst.MdstSource(mdst_sample).read(3, 4)) == 1  # the intact file still reads
 
