@@ -772,6 +772,7 @@ class MdstBaskets:
             self._fd = None
 
     def chunk(self, start: int, stop: int) -> Chunk:
+        self._read_through_uproot(start, stop)
         leaves = {}
         for key in self.keys:
             starts = self.starts[key]
@@ -783,6 +784,34 @@ class MdstBaskets:
                 pieces.append(_slice(self.basket(key, k), max(start, lo) - lo, min(stop, hi) - lo))
             leaves[key] = _join(pieces)
         return Chunk(leaves, stop - start, unpacked=True)
+
+    def _read_through_uproot(self, start: int, stop: int) -> None:
+        """The baskets of entries ``start:stop`` of the leaves uproot reads that are not kept yet, in
+        one ``tree.arrays`` for each entry range of baskets (uproot's set-up is per call)."""
+        wanted: dict[tuple[int, int], list[tuple[str, int]]] = {}
+        for key in self.keys:
+            if key in self.direct:
+                continue
+            starts = self.starts[key]
+            first = int(np.searchsorted(starts, start, side="right")) - 1
+            last = max(int(np.searchsorted(starts, stop, side="left")), first + 1)
+            for k in range(first, last):
+                if (key, k) not in self._cache:
+                    wanted.setdefault((int(starts[k]), int(starts[k + 1])), []).append((key, k))
+        for (lo, hi), leaves in wanted.items():
+            keys = [key for key, _ in leaves]
+            try:
+                arrays = self.tree.arrays(keys, entry_start=lo, entry_stop=hi, library="ak", how=dict)
+            except Exception as exc:
+                raise remote.read_error(self.path, exc, f"cannot read entries {lo}:{hi}") from exc
+            for key, k in leaves:
+                self._keep(key, k, unpack(arrays[key].layout))
+
+    def _keep(self, key: str, k: int, leaf: Leaf) -> tuple[Leaf, int]:
+        nbytes = leaf[1].nbytes + sum(offsets.nbytes for offsets in leaf[0])
+        self._bytes += nbytes
+        self._cache[(key, k)] = (leaf, nbytes)
+        return leaf, nbytes
 
     def basket(self, key: str, k: int) -> Leaf:
         """Basket ``k`` of leaf ``key``, decoded: from the cache or the file."""
@@ -798,9 +827,7 @@ class MdstBaskets:
                 raise remote.read_error(
                     self.path, exc, f"cannot read {key}, entries {lo}:{hi} (basket {k})"
                 ) from exc
-            nbytes = leaf[1].nbytes + sum(offsets.nbytes for offsets in leaf[0])
-            cached = (leaf, nbytes)
-            self._bytes += nbytes
+            cached = self._keep(key, k, leaf)
         self._cache[(key, k)] = cached  # newest last
         while self._bytes > BASKET_CACHE_BYTES and len(self._cache) > 1:
             self._bytes -= self._cache.pop(next(iter(self._cache)))[1]
