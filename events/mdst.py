@@ -414,6 +414,11 @@ class MdstSource(EventSource):
     def _failed(self) -> None:
         rootclasses.forget()
 
+    def trim(self) -> None:
+        """Drop the decoded baskets (a data set trims the files it has not read lately), the file open."""
+        if self._basket_cache is not None:
+            self._basket_cache.trim()
+
     def close(self) -> None:
         """Release the ROOT file (uproot keeps it open until told) and the cached baskets. Frozen
         objects go back to the collector (a closed file's cycles are freed by the next collection;
@@ -764,9 +769,12 @@ class MdstBaskets:
         self._closer = weakref.finalize(self, os.close, self._fd)
         self._size = os.fstat(self._fd).st_size
 
-    def close(self) -> None:
+    def trim(self) -> None:
         self._cache.clear()
         self._bytes = 0
+
+    def close(self) -> None:
+        self.trim()
         if self._fd is not None:
             self._closer()
             self._fd = None
