@@ -48,8 +48,10 @@ from typing import Any
 import awkward as ak
 import numpy as np
 import uproot
+from uproot.containers import AsArray, AsVector
 from uproot.interpretation.jagged import AsJagged
 from uproot.interpretation.numerical import AsDouble32, AsDtype
+from uproot.interpretation.objects import AsObjects
 
 from events import field, remote, rootclasses, rootio, vertexing
 from events import pdg as pdg_table
@@ -694,6 +696,78 @@ def _join(pieces: list[Leaf]) -> Leaf:
     return levels, np.concatenate([piece[1] for piece in pieces])
 
 
+def _is_vector_per_element(model: Any) -> bool:
+    return (
+        isinstance(model, AsArray)
+        and model.header
+        and not model.speedbump
+        and not model.inner_shape
+        and isinstance(model.values, AsVector)
+        and not model.values.header
+        and isinstance(model.values.values, np.dtype)
+        and model.values.values.kind in "iuf"
+        and not model.values.values.shape
+    )
+
+
+_HEADER = 6  # an entry's byte count (with its flag 0x40000000) and class version
+_COUNT = np.dtype(">u4")
+
+
+def _vectors(name: str, raw: np.ndarray, entry_offsets: np.ndarray, dtype: np.dtype) -> Leaf:
+    """Per entry, a list of elements each a vector of ``dtype`` (big-endian), from a basket's bytes:
+    every entry is walked at once, one element a step (as many steps as the most elements an entry
+    has), each step reading the count where each entry's cursor is."""
+    starts, stops = entry_offsets[:-1], entry_offsets[1:]
+    filled = stops > starts
+    if (stops[filled] - starts[filled] < _HEADER).any():
+        raise ValueError(f"basket of {name}: an entry shorter than its header")
+    if filled.any():
+        head = raw[starts[filled, None] + np.arange(4)].astype(np.uint32)
+        count = (head[:, 0] << 24) | (head[:, 1] << 16) | (head[:, 2] << 8) | head[:, 3]
+        if ((count & 0x40000000) == 0).any() or (
+            (count & ~np.uint32(0x40000000)) + 4 != stops[filled] - starts[filled]
+        ).any():
+            raise rootio.NotDirect(f"{name}: entries without the byte count uproot's reading assumes")
+    cursor = np.where(filled, starts + _HEADER, stops)
+    entry_ids, lengths, value_starts = [], [], []
+    active = np.flatnonzero(cursor < stops)
+    while len(active):
+        at = cursor[active]
+        if (at + 4 > stops[active]).any():
+            raise ValueError(f"basket of {name}: an element's count runs past its entry")
+        b = raw[at[:, None] + np.arange(4)].astype(np.int64)
+        n = (b[:, 0] << 24) | (b[:, 1] << 16) | (b[:, 2] << 8) | b[:, 3]
+        at = at + 4
+        cursor[active] = at + n * dtype.itemsize
+        if (cursor[active] > stops[active]).any():
+            raise ValueError(f"basket of {name}: an element's values run past its entry")
+        entry_ids.append(active)
+        lengths.append(n)
+        value_starts.append(at)
+        active = active[cursor[active] < stops[active]]
+    if entry_ids:
+        entry = np.concatenate(entry_ids)
+        order = np.argsort(entry, kind="stable")  # element by element within each entry, in order
+        entry, length, begin = (
+            entry[order],
+            np.concatenate(lengths)[order],
+            np.concatenate(value_starts)[order],
+        )
+    else:
+        entry = length = begin = np.zeros(0, np.int64)
+    per_entry = np.bincount(entry, minlength=len(starts))
+    inner = offsets_of(length)
+    within = np.arange(int(inner[-1]), dtype=np.int64) - np.repeat(inner[:-1], length)
+    at = np.repeat(begin, length) + within * dtype.itemsize
+    values = (
+        raw[at[:, None] + np.arange(dtype.itemsize)].reshape(-1).view(dtype)
+        if len(at)
+        else np.zeros(0, dtype)
+    )
+    return [offsets_of(per_entry), inner], values.astype(dtype.newbyteorder("="))
+
+
 class _Direct:
     """How the direct reader decodes one leaf's baskets: a plain number, fixed-size array of numbers
     or Double32 range-packed number, flat (one per entry) or jagged (a split TClonesArray member)."""
@@ -706,9 +780,19 @@ class _Direct:
                 raise rootio.NotDirect(f"{branch.name}: {interp}")
             interp = interp.content
         self.scale: float | None = None
+        self.vectors = False
+        self.dtype: np.dtype[Any]
+        self.to_dtype: np.dtype[Any]
+        model: Any = getattr(interp, "model", None)
+        if isinstance(interp, AsObjects) and _is_vector_per_element(model):
+            # a split vector member of a vector of structs (a relation's m_to, m_weights): per entry a
+            # 6-byte header, then for each element a count and its values
+            self.vectors, self.dtype, self.shape = True, np.dtype(model.values.values), ()
+            self.to_dtype = self.dtype.newbyteorder("=")
+            return
         if isinstance(interp, AsDouble32) and not interp.is_truncated and not interp.to_dims:
             self.dtype, self.shape = np.dtype(">u4"), ()
-            self.to_dtype = np.dtype(np.float64)
+            self.to_dtype = np.dtype("float64")
             self.scale, self.low = float(interp.high - interp.low) / (1 << interp.num_bits), interp.low
         elif type(interp) is AsDtype:
             self.dtype, self.shape = interp.from_dtype.base, interp.from_dtype.shape
@@ -719,6 +803,11 @@ class _Direct:
             raise rootio.NotDirect(f"{branch.name}: {interp}")
 
     def decode(self, name: str, key: memoryview, entries: int) -> Leaf:
+        if self.vectors:
+            sizes, raw = rootio._basket_arrays(name, key, np.dtype("u1"), True, entries)
+            if sizes is None:
+                raise ValueError(f"basket of {name}: no entry offsets")
+            return _vectors(name, raw, offsets_of(sizes), self.dtype)
         counts, values = rootio._basket_arrays(name, key, self.dtype, self.jagged, entries, self.shape)
         if self.scale is not None:  # as uproot's AsDouble32: low + raw * (high - low) / 2^bits
             values = values.astype(np.float64)
