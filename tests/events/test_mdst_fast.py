@@ -139,3 +139,26 @@ def test_an_open_file_leaves_the_collectors_generations(mdst_sample: Path) -> No
     assert gc.get_freeze_count() > 0
     source.close()
     assert gc.get_freeze_count() == 0
+
+
+def test_a_relation_basket_with_a_wrong_count_is_refused(mdst_sample: Path) -> None:
+    # the real bytes of a relation leaf's basket, inflated, with one element's count made too large
+    source = mdst.MdstSource(mdst_sample)
+    baskets = source._baskets()
+    leaf = mdst.B["TracksToECLClusters.m_to"]
+    seek, size = baskets.positions[leaf][0][0], baskets.positions[leaf][1][0]
+    key = memoryview(mdst_sample.read_bytes()[seek : seek + size])
+    sizes, raw = mdst.rootio._basket_arrays(leaf, key, np.dtype("u1"), True, 10)
+    assert sizes is not None
+    offsets = mdst.offsets_of(sizes)
+    good = mdst._vectors(leaf, raw, offsets, np.dtype(">u4"))
+    assert [len(v) for v in np.split(good[1], good[0][1][1:-1])][:5] == [1, 1, 1, 1, 1]
+    bad = raw.copy()
+    bad[offsets[0] + 6 : offsets[0] + 10] = [0, 0, 1, 0]  # the first element: 256 values
+    with pytest.raises(ValueError, match="run past its entry"):
+        mdst._vectors(leaf, bad, offsets, np.dtype(">u4"))
+    bad = raw.copy()
+    bad[offsets[0]] = 0  # no byte-count flag: a layout uproot reads, not this decoder
+    with pytest.raises(mdst.rootio.NotDirect):
+        mdst._vectors(leaf, bad, offsets, np.dtype(">u4"))
+    source.close()
