@@ -408,7 +408,8 @@ class MdstSource(EventSource):
         if B["psnm"] not in available:
             self.note("no TRGSummary: no L1 trigger bits (every l1() filter is false)")
         self._basket_cache: MdstBaskets | None = None  # made at the first small read
-        self._frozen = False
+        self._frozen = False  # frozen since the last unfreeze (``_THAWS``)
+        self._thaws = -1
 
     def __len__(self) -> int:
         return int(self.tree.num_entries)
@@ -430,7 +431,7 @@ class MdstSource(EventSource):
             self._basket_cache = None
         rootclasses.close(self.tree.file)
         if self._frozen:
-            gc.unfreeze()
+            _thaw()
             self._frozen = False
 
     def _read(self, start: int, stop: int) -> EventBatch:
@@ -439,7 +440,7 @@ class MdstSource(EventSource):
             chunk = self._baskets().chunk(start, stop)
         if chunk is None:
             chunk = self._read_entries(start, stop)
-        if not self._frozen:  # the file's first read made its streamers and interpretations
+        if not self._frozen or self._thaws != _THAWS[0]:  # the first read made streamers, plans
             self._freeze()
         try:
             batch = build_batch(chunk, self.bz, start, str(self.path), self.missing)
@@ -467,7 +468,7 @@ class MdstSource(EventSource):
         """Move what exists now (the open file's TTree, branches, streamers: ~10^5 long-lived objects)
         out of the collector's generations: without it each full collection walks every open file's
         objects, a quarter to a third of the time of random reads over many open files."""
-        self._frozen = True
+        self._frozen, self._thaws = True, _THAWS[0]
         gc.freeze()
 
     def _report_unnamed(self, per_event: list[list[int]]) -> None:
@@ -661,6 +662,16 @@ def _mc(c: Chunk, missing: set[str]) -> Collection:
 def charge_of_pdg(pdg: np.ndarray) -> np.ndarray:
     """Electric charge sign of common long-lived particles from their PDG codes (0 if neutral/unknown)."""
     return pdg_table.charge(pdg)
+
+
+_THAWS = [0]  # how many times a close gave the frozen objects back to the collector
+
+
+def _thaw() -> None:
+    """Give every frozen object back to the collector (a closed file's cycles must be freed): the
+    files still open freeze theirs again at their next read."""
+    gc.unfreeze()
+    _THAWS[0] += 1
 
 
 # reads of up to this many entries are assembled from whole decoded baskets, kept for the next reads

@@ -134,10 +134,15 @@ def test_a_damaged_basket_is_one_line_naming_the_file_and_the_leaf(mdst_sample: 
 
 def test_an_open_file_leaves_the_collectors_generations(mdst_sample: Path) -> None:
     gc.unfreeze()
-    source = mdst.MdstSource(mdst_sample)
+    source, other = mdst.MdstSource(mdst_sample), mdst.MdstSource(mdst_sample)
     source.read(0, 1)
+    other.read(0, 1)
     assert gc.get_freeze_count() > 0
     source.close()
+    assert gc.get_freeze_count() == 0  # a closed file's objects go back to the collector
+    other.read(1, 2)
+    assert gc.get_freeze_count() > 0  # the file still open freezes again at its next read
+    other.close()
     assert gc.get_freeze_count() == 0
 
 
