@@ -36,8 +36,11 @@ value and ``issues`` says what was missing), since members are added between mds
 
 from __future__ import annotations
 
+import gc
 import logging
 import math
+import os
+import weakref
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -45,11 +48,15 @@ from typing import Any
 import awkward as ak
 import numpy as np
 import uproot
+from uproot.containers import AsArray, AsVector
+from uproot.interpretation.jagged import AsJagged
+from uproot.interpretation.numerical import AsDouble32, AsDtype
+from uproot.interpretation.objects import AsObjects
 
-from events import field, remote, rootclasses, vertexing
+from events import field, remote, rootclasses, rootio, vertexing
 from events import pdg as pdg_table
 from events.model import Collection, EventBatch, VertexKind
-from events.source import EventFileError, EventSource
+from events.source import EventFileError, EventSource, Location, is_url
 from events.trigger import L1_BITS
 
 log = logging.getLogger(__name__)
@@ -198,10 +205,12 @@ class Chunk:
     is unpacked to numpy once, on first use.
     """
 
-    def __init__(self, arrays: Mapping[str, ak.Array], n: int) -> None:
+    def __init__(self, arrays: Mapping[str, Any], n: int, unpacked: bool = False) -> None:
         self.arrays = arrays
         self.n = n
         self._unpacked: dict[str, tuple[list[np.ndarray], np.ndarray]] = {}
+        if unpacked:  # ``arrays`` maps leaf paths to (offsets of each list level, flat values) already
+            self._unpacked = {key: arrays[leaf] for key, leaf in B.items() if leaf in arrays}
 
     def has(self, *keys: str) -> bool:
         return all(B[k] in self.arrays for k in keys)
@@ -398,6 +407,9 @@ class MdstSource(EventSource):
             self.note("no PIDLikelihoods: tracks carry no particle identification (no muon selection)")
         if B["psnm"] not in available:
             self.note("no TRGSummary: no L1 trigger bits (every l1() filter is false)")
+        self._basket_cache: MdstBaskets | None = None  # made at the first small read
+        self._frozen = False  # frozen since the last unfreeze (``_THAWS``)
+        self._thaws = -1
 
     def __len__(self) -> int:
         return int(self.tree.num_entries)
@@ -405,23 +417,59 @@ class MdstSource(EventSource):
     def _failed(self) -> None:
         rootclasses.forget()
 
+    def trim(self) -> None:
+        """Drop the decoded baskets (a data set trims the files it has not read lately), the file open."""
+        if self._basket_cache is not None:
+            self._basket_cache.trim()
+
     def close(self) -> None:
-        """Release the ROOT file (uproot keeps it open until told)."""
+        """Release the ROOT file (uproot keeps it open until told) and the cached baskets. Frozen
+        objects go back to the collector (a closed file's cycles are freed by the next collection;
+        the files still open are frozen again at their next read)."""
+        if self._basket_cache is not None:
+            self._basket_cache.close()
+            self._basket_cache = None
         rootclasses.close(self.tree.file)
+        if self._frozen:
+            _thaw()
+            self._frozen = False
 
     def _read(self, start: int, stop: int) -> EventBatch:
+        chunk = None
+        if 0 < stop - start <= SMALL_READ and not is_url(self.path):
+            chunk = self._baskets().chunk(start, stop)
+        if chunk is None:
+            chunk = self._read_entries(start, stop)
+        if not self._frozen or self._thaws != _THAWS[0]:  # the first read made streamers, plans
+            self._freeze()
         try:
-            arrays = self.tree.arrays(self.keys, entry_start=start, entry_stop=stop, library="ak", how=dict)
-        except Exception as exc:
-            raise remote.read_error(self.path, exc, f"cannot read entries {start}:{stop}") from exc
-        try:
-            chunk = Chunk(arrays, stop - start)
             batch = build_batch(chunk, self.bz, start, str(self.path), self.missing)
         except (ValueError, IndexError, TypeError) as exc:
             raise EventFileError(self.path, f"entries {start}:{stop} are inconsistent: {exc}") from exc
         if chunk.has("psnm"):
             self._report_unnamed(unnamed_gdl_bits(chunk.flat("psnm")))
         return batch
+
+    def _read_entries(self, start: int, stop: int) -> Chunk:
+        """Entries ``start:stop`` through uproot's ``tree.arrays`` (large reads, URLs, and the branches
+        the direct reader does not know)."""
+        try:
+            arrays = self.tree.arrays(self.keys, entry_start=start, entry_stop=stop, library="ak", how=dict)
+        except Exception as exc:
+            raise remote.read_error(self.path, exc, f"cannot read entries {start}:{stop}") from exc
+        return Chunk(arrays, stop - start)
+
+    def _baskets(self) -> MdstBaskets:
+        if self._basket_cache is None:
+            self._basket_cache = MdstBaskets(self.tree, self.keys, self.path)
+        return self._basket_cache
+
+    def _freeze(self) -> None:
+        """Move what exists now (the open file's TTree, branches, streamers: ~10^5 long-lived objects)
+        out of the collector's generations: without it each full collection walks every open file's
+        objects, a quarter to a third of the time of random reads over many open files."""
+        self._frozen, self._thaws = True, _THAWS[0]
+        gc.freeze()
 
     def _report_unnamed(self, per_event: list[list[int]]) -> None:
         new = sorted({b for bits in per_event for b in bits} - self._reported_gdl)
@@ -614,3 +662,303 @@ def _mc(c: Chunk, missing: set[str]) -> Collection:
 def charge_of_pdg(pdg: np.ndarray) -> np.ndarray:
     """Electric charge sign of common long-lived particles from their PDG codes (0 if neutral/unknown)."""
     return pdg_table.charge(pdg)
+
+
+_THAWS = [0]  # how many times a close gave the frozen objects back to the collector
+
+
+def _thaw() -> None:
+    """Give every frozen object back to the collector (a closed file's cycles must be freed): the
+    files still open freeze theirs again at their next read."""
+    gc.unfreeze()
+    _THAWS[0] += 1
+
+
+# reads of up to this many entries are assembled from whole decoded baskets, kept for the next reads
+SMALL_READ = 64
+BASKET_CACHE_BYTES = 32 * 2**20  # decoded baskets kept per file, least recently used dropped first
+
+Leaf = tuple[list[np.ndarray], np.ndarray]  # offsets of each list level (from 0), flat values
+
+
+def _slice(leaf: Leaf, lo: int, hi: int) -> Leaf:
+    """Entries ``lo:hi`` of a decoded leaf."""
+    levels, values = leaf
+    out = []
+    for offsets in levels:
+        offsets = offsets[lo : hi + 1]
+        lo, hi = int(offsets[0]), int(offsets[-1])
+        out.append(offsets - lo)
+    return out, values[lo:hi]
+
+
+def _join(pieces: list[Leaf]) -> Leaf:
+    """Consecutive entry ranges of one leaf (from neighbouring baskets) as one."""
+    if len(pieces) == 1:
+        return pieces[0]
+    levels = []
+    for depth in range(len(pieces[0][0])):
+        parts, shift = [np.zeros(1, np.int64)], 0
+        for piece in pieces:
+            offsets = piece[0][depth].astype(np.int64)
+            parts.append(offsets[1:] + shift)
+            shift += int(offsets[-1])
+        levels.append(np.concatenate(parts))
+    return levels, np.concatenate([piece[1] for piece in pieces])
+
+
+def _is_vector_per_element(model: Any) -> bool:
+    return (
+        isinstance(model, AsArray)
+        and model.header
+        and not model.speedbump
+        and not model.inner_shape
+        and isinstance(model.values, AsVector)
+        and not model.values.header
+        and isinstance(model.values.values, np.dtype)
+        and model.values.values.kind in "iuf"
+        and not model.values.values.shape
+    )
+
+
+_HEADER = 6  # an entry's byte count (with its flag 0x40000000) and class version
+_COUNT = np.dtype(">u4")
+
+
+def _vectors(name: str, raw: np.ndarray, entry_offsets: np.ndarray, dtype: np.dtype) -> Leaf:
+    """Per entry, a list of elements each a vector of ``dtype`` (big-endian), from a basket's bytes:
+    every entry is walked at once, one element a step (as many steps as the most elements an entry
+    has), each step reading the count where each entry's cursor is."""
+    starts, stops = entry_offsets[:-1], entry_offsets[1:]
+    filled = stops > starts
+    if (stops[filled] - starts[filled] < _HEADER).any():
+        raise ValueError(f"basket of {name}: an entry shorter than its header")
+    if filled.any():
+        head = raw[starts[filled, None] + np.arange(4)].astype(np.uint32)
+        count = (head[:, 0] << 24) | (head[:, 1] << 16) | (head[:, 2] << 8) | head[:, 3]
+        if ((count & 0x40000000) == 0).any() or (
+            (count & ~np.uint32(0x40000000)) + 4 != stops[filled] - starts[filled]
+        ).any():
+            raise rootio.NotDirect(f"{name}: entries without the byte count uproot's reading assumes")
+    cursor = np.where(filled, starts + _HEADER, stops)
+    entry_ids, lengths, value_starts = [], [], []
+    active = np.flatnonzero(cursor < stops)
+    while len(active):
+        at = cursor[active]
+        if (at + 4 > stops[active]).any():
+            raise ValueError(f"basket of {name}: an element's count runs past its entry")
+        b = raw[at[:, None] + np.arange(4)].astype(np.int64)
+        n = (b[:, 0] << 24) | (b[:, 1] << 16) | (b[:, 2] << 8) | b[:, 3]
+        at = at + 4
+        cursor[active] = at + n * dtype.itemsize
+        if (cursor[active] > stops[active]).any():
+            raise ValueError(f"basket of {name}: an element's values run past its entry")
+        entry_ids.append(active)
+        lengths.append(n)
+        value_starts.append(at)
+        active = active[cursor[active] < stops[active]]
+    if entry_ids:
+        entry = np.concatenate(entry_ids)
+        order = np.argsort(entry, kind="stable")  # element by element within each entry, in order
+        entry, length, begin = (
+            entry[order],
+            np.concatenate(lengths)[order],
+            np.concatenate(value_starts)[order],
+        )
+    else:
+        entry = length = begin = np.zeros(0, np.int64)
+    per_entry = np.bincount(entry, minlength=len(starts))
+    inner = offsets_of(length)
+    within = np.arange(int(inner[-1]), dtype=np.int64) - np.repeat(inner[:-1], length)
+    at = np.repeat(begin, length) + within * dtype.itemsize
+    values = (
+        raw[at[:, None] + np.arange(dtype.itemsize)].reshape(-1).view(dtype)
+        if len(at)
+        else np.zeros(0, dtype)
+    )
+    return [offsets_of(per_entry), inner], values.astype(dtype.newbyteorder("="))
+
+
+class _Direct:
+    """How the direct reader decodes one leaf's baskets: a plain number, fixed-size array of numbers
+    or Double32 range-packed number, flat (one per entry) or jagged (a split TClonesArray member)."""
+
+    def __init__(self, branch: Any) -> None:
+        interp = branch.interpretation
+        self.jagged = isinstance(interp, AsJagged)
+        if self.jagged:
+            if interp.header_bytes:
+                raise rootio.NotDirect(f"{branch.name}: {interp}")
+            interp = interp.content
+        self.scale: float | None = None
+        self.vectors = False
+        self.dtype: np.dtype[Any]
+        self.to_dtype: np.dtype[Any]
+        model: Any = getattr(interp, "model", None)
+        if isinstance(interp, AsObjects) and _is_vector_per_element(model):
+            # a split vector member of a vector of structs (a relation's m_to, m_weights): per entry a
+            # 6-byte header, then for each element a count and its values
+            self.vectors, self.dtype, self.shape = True, np.dtype(model.values.values), ()
+            self.to_dtype = self.dtype.newbyteorder("=")
+            return
+        if isinstance(interp, AsDouble32) and not interp.is_truncated and not interp.to_dims:
+            self.dtype, self.shape = np.dtype(">u4"), ()
+            self.to_dtype = np.dtype("float64")
+            self.scale, self.low = float(interp.high - interp.low) / (1 << interp.num_bits), interp.low
+        elif type(interp) is AsDtype:
+            self.dtype, self.shape = interp.from_dtype.base, interp.from_dtype.shape
+            self.to_dtype = interp.to_dtype.base
+            if self.dtype.fields or interp.to_dtype.shape != self.shape:
+                raise rootio.NotDirect(f"{branch.name}: {interp}")
+        else:
+            raise rootio.NotDirect(f"{branch.name}: {interp}")
+
+    def decode(self, name: str, key: memoryview, entries: int) -> Leaf:
+        if self.vectors:
+            sizes, raw = rootio._basket_arrays(name, key, np.dtype("u1"), True, entries)
+            if sizes is None:
+                raise ValueError(f"basket of {name}: no entry offsets")
+            return _vectors(name, raw, offsets_of(sizes), self.dtype)
+        counts, values = rootio._basket_arrays(name, key, self.dtype, self.jagged, entries, self.shape)
+        if self.scale is not None:  # as uproot's AsDouble32: low + raw * (high - low) / 2^bits
+            values = values.astype(np.float64)
+            np.multiply(values, self.scale, out=values)
+            np.add(values, self.low, out=values)
+        elif values.dtype != self.to_dtype:
+            values = values.astype(self.to_dtype)
+        return ([offsets_of(counts)] if counts is not None else []), values
+
+
+class MdstBaskets:
+    """The baskets of an mdst tree's leaves, decoded whole and kept (bounded, least recently used
+    first out): a read of one entry decodes, for each leaf, the basket holding it, and the next
+    entries of those baskets are then free. Plain numeric leaves (flat or split TClonesArray
+    members, Double32 included) are read straight from the file (``events.rootio``'s basket
+    decoder, with its checks); the others (the relations' vectors) through uproot, basket by
+    basket. The per-leaf plans (positions, interpretations) are made once."""
+
+    def __init__(self, tree: Any, keys: list[str], path: Location) -> None:
+        self.path = path
+        self.tree = tree
+        self.keys = keys
+        self.starts: dict[str, np.ndarray] = {}
+        self.positions: dict[str, tuple[list[int], list[int]]] = {}
+        self.direct: dict[str, _Direct] = {}
+        for key in keys:
+            branch = tree[key]
+            starts = np.asarray(branch.entry_offsets, dtype=np.int64)
+            n = branch.num_baskets
+            if len(starts) != n + 1 or starts[-1] != tree.num_entries:
+                starts = np.array([0, tree.num_entries], np.int64)
+            self.starts[key] = starts
+            try:
+                if branch.embedded_baskets or len(starts) != n + 1:
+                    raise rootio.NotDirect(f"{key}: baskets kept in the tree's metadata")
+                self.direct[key] = _Direct(branch)
+            except rootio.NotDirect:
+                continue
+            seeks = np.asarray(branch.member("fBasketSeek"), dtype=np.int64)[:n].tolist()
+            sizes = np.asarray(branch.member("fBasketBytes"), dtype=np.int64)[:n].tolist()
+            if len(seeks) != n or min(seeks, default=1) <= 0 or min(sizes, default=1) <= 0:
+                del self.direct[key]
+                continue
+            self.positions[key] = (seeks, sizes)
+        self._cache: dict[tuple[str, int], tuple[Leaf, int]] = {}
+        self._bytes = 0
+        self._fd: int | None = os.open(path, os.O_RDONLY)
+        self._closer = weakref.finalize(self, os.close, self._fd)
+        self._size = os.fstat(self._fd).st_size
+
+    def trim(self) -> None:
+        self._cache.clear()
+        self._bytes = 0
+
+    def close(self) -> None:
+        self.trim()
+        if self._fd is not None:
+            self._closer()
+            self._fd = None
+
+    def chunk(self, start: int, stop: int) -> Chunk:
+        self._read_through_uproot(start, stop)
+        leaves = {}
+        for key in self.keys:
+            starts = self.starts[key]
+            first = int(np.searchsorted(starts, start, side="right")) - 1
+            last = max(int(np.searchsorted(starts, stop, side="left")), first + 1)
+            pieces = []
+            for k in range(first, last):
+                lo, hi = int(starts[k]), int(starts[k + 1])
+                pieces.append(_slice(self.basket(key, k), max(start, lo) - lo, min(stop, hi) - lo))
+            leaves[key] = _join(pieces)
+        return Chunk(leaves, stop - start, unpacked=True)
+
+    def _read_through_uproot(self, start: int, stop: int) -> None:
+        """The baskets of entries ``start:stop`` of the leaves uproot reads that are not kept yet, in
+        one ``tree.arrays`` for each entry range of baskets (uproot's set-up is per call)."""
+        wanted: dict[tuple[int, int], list[tuple[str, int]]] = {}
+        for key in self.keys:
+            if key in self.direct:
+                continue
+            starts = self.starts[key]
+            first = int(np.searchsorted(starts, start, side="right")) - 1
+            last = max(int(np.searchsorted(starts, stop, side="left")), first + 1)
+            for k in range(first, last):
+                if (key, k) not in self._cache:
+                    wanted.setdefault((int(starts[k]), int(starts[k + 1])), []).append((key, k))
+        for (lo, hi), leaves in wanted.items():
+            keys = [key for key, _ in leaves]
+            try:
+                arrays = self.tree.arrays(keys, entry_start=lo, entry_stop=hi, library="ak", how=dict)
+            except Exception as exc:
+                raise remote.read_error(self.path, exc, f"cannot read entries {lo}:{hi}") from exc
+            for key, k in leaves:
+                self._keep(key, k, unpack(arrays[key].layout))
+
+    def _keep(self, key: str, k: int, leaf: Leaf) -> tuple[Leaf, int]:
+        nbytes = leaf[1].nbytes + sum(offsets.nbytes for offsets in leaf[0])
+        self._bytes += nbytes
+        self._cache[(key, k)] = (leaf, nbytes)
+        return leaf, nbytes
+
+    def basket(self, key: str, k: int) -> Leaf:
+        """Basket ``k`` of leaf ``key``, decoded: from the cache or the file."""
+        cached = self._cache.pop((key, k), None)
+        if cached is None:
+            starts = self.starts[key]
+            lo, hi = int(starts[k]), int(starts[k + 1])
+            try:
+                leaf = self._decode(key, k, hi - lo)
+            except EventFileError:
+                raise
+            except Exception as exc:
+                raise remote.read_error(
+                    self.path, exc, f"cannot read {key}, entries {lo}:{hi} (basket {k})"
+                ) from exc
+            cached = self._keep(key, k, leaf)
+        self._cache[(key, k)] = cached  # newest last
+        while self._bytes > BASKET_CACHE_BYTES and len(self._cache) > 1:
+            self._bytes -= self._cache.pop(next(iter(self._cache)))[1]
+        return cached[0]
+
+    def _decode(self, key: str, k: int, entries: int) -> Leaf:
+        direct = self.direct.get(key)
+        if direct is not None and self._fd is not None:
+            seek, size = self.positions[key][0][k], self.positions[key][1][k]
+            if seek + size > self._size:
+                raise ValueError(f"basket at bytes {seek}:{seek + size}, past the file's end ({self._size})")
+            data = memoryview(os.pread(self._fd, size, seek))
+            if data.nbytes != size:
+                raise ValueError(f"bytes {seek}:{seek + size} lie past the end of the file")
+            try:
+                leaf = direct.decode(key, data, entries)
+            except rootio.NotDirect:  # a compression the decoder does not know: uproot from now on
+                del self.direct[key]
+            else:
+                n = len(leaf[0][0]) - 1 if leaf[0] else len(leaf[1])
+                if n != entries:
+                    raise ValueError(f"{n} entries where the branch records {entries}")
+                return leaf
+        starts = self.starts[key]
+        array = self.tree[key].array(entry_start=int(starts[k]), entry_stop=int(starts[k + 1]), library="ak")
+        return unpack(array.layout)

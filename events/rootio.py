@@ -16,6 +16,7 @@ The tree title carries the format name and ``SCHEMA_VERSION`` ("belle2-display-e
 
 from __future__ import annotations
 
+import math
 import os
 import struct
 import weakref
@@ -502,8 +503,11 @@ class BasketReader:
 
 
 def _basket_arrays(
-    name: str, key: memoryview, dtype: np.dtype, jagged: bool, entries: int
+    name: str, key: memoryview, dtype: np.dtype, jagged: bool, entries: int, shape: tuple[int, ...] = ()
 ) -> tuple[np.ndarray | None, np.ndarray]:
+    """One basket's (per-entry counts or None, values in native byte order) from its key's bytes.
+    ``shape``: each object a fixed-size array of ``dtype`` (``m_tau[5]``): counts are of objects and
+    the values come as (objects, *shape)."""
     nbytes, _, objlen, _, keylen, _ = _KEY.unpack_from(key)
     if nbytes != key.nbytes or not _BASKET.size < keylen <= nbytes:
         raise ValueError(f"basket of {name}: a key of {nbytes} bytes where the branch records {key.nbytes}")
@@ -512,6 +516,8 @@ def _basket_arrays(
         raise ValueError(f"basket of {name}: {n_entries} entries, the branch records {entries}")
     raw = _decompress(name, key[keylen:], objlen)
     border = last - keylen
+    width = math.prod(shape)
+    item = dtype.itemsize * width
     if jagged:  # after the values: a count, then where each entry starts (from the key's start)
         if objlen < border + 4 * (entries + 1):
             raise ValueError(f"basket of {name}: no room for the offsets of {entries} entries")
@@ -519,15 +525,16 @@ def _basket_arrays(
         ends[:-1] = np.frombuffer(raw, _OFFSET, count=entries, offset=border + 4)
         ends[-1] = last
         sizes = np.diff(ends)
-        if entries and (ends[0] != keylen or sizes.min() < 0 or (sizes % dtype.itemsize).any()):
+        if entries and (ends[0] != keylen or sizes.min() < 0 or (sizes % item).any()):
             raise ValueError(f"basket of {name}: entry offsets out of order")
-        counts = sizes // dtype.itemsize
+        counts = sizes // item
     else:
         counts = None
-        if border != entries * dtype.itemsize:
-            raise ValueError(f"basket of {name}: {border} bytes for {entries} entries of {dtype}")
-    values = np.frombuffer(raw, dtype, count=border // dtype.itemsize).astype(dtype.newbyteorder("="))
-    return counts, values
+        if border != entries * item:
+            what = f"{dtype}{list(shape)}" if shape else str(dtype)
+            raise ValueError(f"basket of {name}: {border} bytes for {entries} entries of {what}")
+    values = np.frombuffer(raw, dtype, count=border // item * width).astype(dtype.newbyteorder("="))
+    return counts, values.reshape(-1, *shape) if shape else values
 
 
 def _decompress(
