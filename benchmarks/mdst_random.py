@@ -28,9 +28,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = Path("/work/shared/data/mdst-v06-00-00.root")
-if not SAMPLE.exists():
-    SAMPLE = ROOT.parent / "shared" / "data" / "mdst-v06-00-00.root"
+SAMPLE = ROOT.parent / "shared" / "data" / "mdst-v06-00-00.root"  # the basf2 test file beside the project
 
 CHILD = r"""
 import gc, json, random, sys, time
@@ -38,9 +36,6 @@ from pathlib import Path
 from events import io
 files = [Path(p) for p in sys.argv[1].split(",")]
 n_open, picks, seed = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-if sys.argv[5] == "no-freeze":  # the reader as it is, without its gc.freeze after a file's first read
-    from events import mdst
-    mdst.MdstSource._freeze = lambda self: setattr(self, "_frozen", True)
 collecting = [0.0]
 mark = [0.0]
 def on_gc(phase, info):
@@ -75,11 +70,9 @@ print(json.dumps({"cold": cold, "warm": warm, "gc_ms": collecting[0] * 1e3}))
 """
 
 
-def run_child(
-    tree: Path, files: list[Path], n_open: int, picks: int, seed: int, variant: str = "as-is"
-) -> dict[str, Any]:
+def run_child(tree: Path, files: list[Path], n_open: int, picks: int, seed: int) -> dict[str, Any]:
     env = dict(os.environ, PYTHONPATH=str(tree))
-    args = [",".join(map(str, files)), str(n_open), str(picks), str(seed), variant]
+    args = [",".join(map(str, files)), str(n_open), str(picks), str(seed)]
     out = subprocess.run(
         [sys.executable, "-c", CHILD, *args], env=env, cwd=tree, capture_output=True, text=True, check=True
     )
@@ -105,13 +98,10 @@ def main() -> None:
     parser.add_argument("--open", type=int, default=30, help="of them kept open for the open-file picks")
     parser.add_argument("--picks", type=int, default=200)
     parser.add_argument("--mdst", type=Path, default=SAMPLE)
-    parser.add_argument("--no-freeze", action="store_true", help="also run ours without its gc.freeze")
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.files, args.open, args.picks = 1, 10, 8, 40
     trees = {"ours": ROOT} | ({"against": args.against.resolve()} if args.against else {})
-    if args.no_freeze:
-        trees["ours_no_freeze"] = ROOT
     collected: dict[str, dict[str, list[Any]]] = {
         name: {"cold": [], "warm": [], "gc_ms": []} for name in trees
     }
@@ -123,8 +113,7 @@ def main() -> None:
             shutil.copyfile(args.mdst, files[-1])
         for r in range(args.rounds):
             for name, tree in trees.items():
-                variant = "no-freeze" if name == "ours_no_freeze" else "as-is"
-                got = run_child(tree, files, args.open, args.picks, seed=r, variant=variant)
+                got = run_child(tree, files, args.open, args.picks, seed=r)
                 for key in ("cold", "warm"):
                     collected[name][key].extend(got[key])
                 collected[name]["gc_ms"].append(round(got["gc_ms"], 1))

@@ -36,7 +36,6 @@ value and ``issues`` says what was missing), since members are added between mds
 
 from __future__ import annotations
 
-import gc
 import logging
 import math
 import os
@@ -408,8 +407,6 @@ class MdstSource(EventSource):
         if B["psnm"] not in available:
             self.note("no TRGSummary: no L1 trigger bits (every l1() filter is false)")
         self._basket_cache: MdstBaskets | None = None  # made at the first small read
-        self._frozen = False  # frozen since the last unfreeze (``_THAWS``)
-        self._thaws = -1
 
     def __len__(self) -> int:
         return int(self.tree.num_entries)
@@ -423,16 +420,11 @@ class MdstSource(EventSource):
             self._basket_cache.trim()
 
     def close(self) -> None:
-        """Release the ROOT file (uproot keeps it open until told) and the cached baskets. Frozen
-        objects go back to the collector (a closed file's cycles are freed by the next collection;
-        the files still open are frozen again at their next read)."""
+        """Release the ROOT file (uproot keeps it open until told) and the cached baskets."""
         if self._basket_cache is not None:
             self._basket_cache.close()
             self._basket_cache = None
         rootclasses.close(self.tree.file)
-        if self._frozen:
-            _thaw()
-            self._frozen = False
 
     def _read(self, start: int, stop: int) -> EventBatch:
         chunk = None
@@ -440,8 +432,6 @@ class MdstSource(EventSource):
             chunk = self._baskets().chunk(start, stop)
         if chunk is None:
             chunk = self._read_entries(start, stop)
-        if not self._frozen or self._thaws != _THAWS[0]:  # the first read made streamers, plans
-            self._freeze()
         try:
             batch = build_batch(chunk, self.bz, start, str(self.path), self.missing)
         except (ValueError, IndexError, TypeError) as exc:
@@ -463,13 +453,6 @@ class MdstSource(EventSource):
         if self._basket_cache is None:
             self._basket_cache = MdstBaskets(self.tree, self.keys, self.path)
         return self._basket_cache
-
-    def _freeze(self) -> None:
-        """Move what exists now (the open file's TTree, branches, streamers: ~10^5 long-lived objects)
-        out of the collector's generations: without it each full collection walks every open file's
-        objects, a quarter to a third of the time of random reads over many open files."""
-        self._frozen, self._thaws = True, _THAWS[0]
-        gc.freeze()
 
     def _report_unnamed(self, per_event: list[list[int]]) -> None:
         new = sorted({b for bits in per_event for b in bits} - self._reported_gdl)
@@ -662,16 +645,6 @@ def _mc(c: Chunk, missing: set[str]) -> Collection:
 def charge_of_pdg(pdg: np.ndarray) -> np.ndarray:
     """Electric charge sign of common long-lived particles from their PDG codes (0 if neutral/unknown)."""
     return pdg_table.charge(pdg)
-
-
-_THAWS = [0]  # how many times a close gave the frozen objects back to the collector
-
-
-def _thaw() -> None:
-    """Give every frozen object back to the collector (a closed file's cycles must be freed): the
-    files still open freeze theirs again at their next read."""
-    gc.unfreeze()
-    _THAWS[0] += 1
 
 
 # reads of up to this many entries are assembled from whole decoded baskets, kept for the next reads

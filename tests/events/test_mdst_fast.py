@@ -3,7 +3,6 @@ file) against uproot's ``tree.arrays``: the same leaves and the same events, val
 
 from __future__ import annotations
 
-import gc
 import shutil
 from pathlib import Path
 
@@ -130,20 +129,6 @@ def test_a_damaged_basket_is_one_line_naming_the_file_and_the_leaf(mdst_sample: 
     assert "\n" not in line
     source.close()
     assert len(mdst.MdstSource(mdst_sample).read(3, 4)) == 1  # the intact file still reads
-
-
-def test_an_open_file_leaves_the_collectors_generations(mdst_sample: Path) -> None:
-    gc.unfreeze()
-    source, other = mdst.MdstSource(mdst_sample), mdst.MdstSource(mdst_sample)
-    source.read(0, 1)
-    other.read(0, 1)
-    assert gc.get_freeze_count() > 0
-    source.close()
-    assert gc.get_freeze_count() == 0  # a closed file's objects go back to the collector
-    other.read(1, 2)
-    assert gc.get_freeze_count() > 0  # the file still open freezes again at its next read
-    other.close()
-    assert gc.get_freeze_count() == 0
 
 
 def test_a_relation_basket_with_a_wrong_count_is_refused(mdst_sample: Path) -> None:
