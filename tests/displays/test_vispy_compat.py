@@ -31,28 +31,33 @@ def test_another_vispy_is_named_with_the_hooks_it_lacks() -> None:
     )
 
 
+def _texts_picture(texts: tuple[str, ...], font_size: int) -> np.ndarray:
+    """Two lines of white text on a fresh 240x80 canvas, rendered to pixels."""
+    from vispy import app as vispy_app
+    from vispy import scene
+
+    from displays.canvas import DetectorCanvas
+
+    canvas = DetectorCanvas(keys=None, size=(240, 80), app=vispy_app.use_app("pyside6"), bgcolor="black")
+    view = canvas.central_widget.add_view()
+    view.camera = scene.PanZoomCamera(rect=(0, 0, 240, 80))
+    for k, text in enumerate(texts):
+        at = (120, 25 + 30 * k)
+        scene.visuals.Text(text, pos=at, color="white", font_size=font_size, parent=view.scene)
+    try:
+        return np.asarray(canvas.render(alpha=False))
+    finally:
+        canvas.close()
+
+
 @pytest.mark.gl
 def test_glyphs_rendered_once_per_process_draw_as_vispys_own_loader_draws_them(qapp: Any) -> None:
     """Texts drawn from the glyph cache (a second canvas reuses the first one's glyphs) are the
     pixels VisPy's own loader gives, kerning included."""
-    from vispy import app as vispy_app
-    from vispy import scene
     from vispy.visuals.text import text as vispy_text
 
-    from displays.canvas import DetectorCanvas
-
-    app = vispy_app.use_app("pyside6")
-
     def picture() -> np.ndarray:
-        canvas = DetectorCanvas(keys=None, size=(240, 80), app=app, bgcolor="black")
-        view = canvas.central_widget.add_view()
-        view.camera = scene.PanZoomCamera(rect=(0, 0, 240, 80))
-        for k, text in enumerate(("e- 7 GeV", "AVWa 0123")):
-            scene.visuals.Text(text, pos=(120, 25 + 30 * k), color="white", font_size=14, parent=view.scene)
-        try:
-            return np.asarray(canvas.render(alpha=False))
-        finally:
-            canvas.close()
+        return _texts_picture(("e- 7 GeV", "AVWa 0123"), font_size=14)
 
     assert vispy_compat.install_caches() == {"glyphs": True, "shader variables": True}
     cached = [picture(), picture()]
@@ -98,25 +103,12 @@ def test_glyphs_kept_on_disk_draw_as_vispys_own_loader_draws_them(
 ) -> None:
     """A start that reads its glyphs from the file an earlier start wrote draws the same pixels as
     VisPy's own loader; nothing is rendered from freetype then."""
-    from vispy import app as vispy_app
-    from vispy import scene
     from vispy.visuals.text import text as vispy_text
 
     from displays import glyph_cache
-    from displays.canvas import DetectorCanvas
-
-    app = vispy_app.use_app("pyside6")
 
     def picture() -> np.ndarray:
-        canvas = DetectorCanvas(keys=None, size=(240, 80), app=app, bgcolor="black")
-        view = canvas.central_widget.add_view()
-        view.camera = scene.PanZoomCamera(rect=(0, 0, 240, 80))
-        for k, text in enumerate(("μ+ 3.1 GeV", "Kq 4567")):
-            scene.visuals.Text(text, pos=(120, 25 + 30 * k), color="white", font_size=13, parent=view.scene)
-        try:
-            return np.asarray(canvas.render(alpha=False))
-        finally:
-            canvas.close()
+        return _texts_picture(("μ+ 3.1 GeV", "Kq 4567"), font_size=13)
 
     vispy_compat.install_caches()
     monkeypatch.setattr(vispy_compat, "_GLYPHS", {})
