@@ -7,7 +7,7 @@ file-dialog filters (:func:`dialog_filter`) are all made from it.
 
 * ``.h5`` / ``.hdf5``: this project's event store (``events.hdf5``).
 * ``.root``: a Belle II mdst file (tree ``tree``, read by ``events.mdst``) or this project's
-  ntuple (TTree ``events``, ``events.rootio``); both share one opener, ``events.rootio.open_root``,
+  ntuple (TTree ``events``, ``events.rootio``); both share one opener, ``events.root_files.open_root``,
   which tells them apart by looking inside.
 * ``.json``: Phoenix event JSON (``events.phoenix``).
 
@@ -99,12 +99,12 @@ FORMATS: tuple[FileFormat, ...] = (
         remote=True,
     ),
     # the two ROOT formats share the opener that looks inside; .root files are written as ntuples
-    FileFormat("mdst", "Belle II mdst", (".root",), "events.rootio:open_root", remote=True),
+    FileFormat("mdst", "Belle II mdst", (".root",), "events.root_files:open_root", remote=True),
     FileFormat(
         "ntuple",
         "ROOT event ntuple",
         (".root",),
-        "events.rootio:open_root",
+        "events.root_files:open_root",
         "events.rootio:write",
         remote=True,
     ),

@@ -11,7 +11,7 @@ Branch naming (what ``uproot.dask`` and any ROOT user see):
   writes ``float[n][15]`` branches it cannot read back. :func:`branch_names` lists them.
 
 The tree title carries the format name and ``SCHEMA_VERSION`` ("belle2-display-events schema 1").
-:func:`open_root` tells this ntuple from a Belle II mdst file by what the file contains.
+``events.root_files.open_root`` tells this ntuple from a Belle II mdst file by what the file contains.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from uproot.interpretation.numerical import AsDtype
 from events import remote, rootclasses
 from events.model import COLLECTIONS, HEADER, SCHEMA_VERSION, Collection, EventBatch
 from events.outputs import AtomicOutput, OutputError
-from events.source import EventFileError, EventSource, Location, is_url, location
+from events.source import EventFileError, EventSource, Location, is_url
 
 TREE = "events"
 FORMAT = "belle2-display-events"
@@ -148,46 +148,6 @@ def _check_complete(path: Location, file: Any) -> None:
     size = remote.file_size(file) if is_url(path) else Path(path).stat().st_size
     if isinstance(end, int) and size is not None and size < end:
         raise EventFileError(path, f"truncated: {size} bytes of the {end} its ROOT header records")
-
-
-def open_root(path: str | Path) -> EventSource:
-    """Open a ``.root`` file (or URL) as our ntuple or as a Belle II mdst file, by its content."""
-    path = location(path)
-    from events import mdst
-
-    file = None
-    try:
-        file = remote.open_uproot(path)
-        _check_complete(path, file)
-        names = set(file.keys(cycle=False))
-        for name in (TREE, mdst.TREE):
-            if name in names and not mdst.is_ttree(file[name]):
-                raise EventFileError(
-                    path,
-                    f"{name!r} is {mdst.describe(file[name])}, not a TTree: mdst files and this program's "
-                    "ntuples are TTrees (uproot writes an RNTuple for file[name] = {...}; write with mktree)",
-                )
-        if TREE in names and str(getattr(file[TREE], "title", "")).startswith(FORMAT):
-            return NtupleSource(path, file[TREE])
-        if mdst.TREE in names and mdst.is_mdst(file[mdst.TREE]):
-            return mdst.MdstSource(path, tree=file[mdst.TREE])
-        found = ", ".join(f"{name} ({mdst.describe(file[name])})" for name in sorted(names)[:20])
-    except EventFileError:
-        rootclasses.close(file)
-        rootclasses.forget()
-        raise
-    except Exception as exc:  # uproot raises many types for damaged files
-        rootclasses.close(file)
-        rootclasses.forget()  # what the damaged file's streamers defined must not break the next file
-        if is_url(path):  # the network rather than the file, most likely
-            raise remote.read_error(path, exc, "cannot open") from exc
-        raise EventFileError(path, f"not a readable ROOT file (truncated or corrupted?): {exc}") from exc
-    rootclasses.close(file)
-    found = found or "nothing"
-    raise EventFileError(
-        path,
-        f"neither a Belle II mdst file (tree {mdst.TREE!r}) nor an event ntuple ({TREE!r}); it holds {found}",
-    )
 
 
 # LZ4 decompresses ~8x faster than ZLIB for a few % more bytes: a single event's read is mostly

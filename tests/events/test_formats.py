@@ -31,7 +31,7 @@ def test_formats_sharing_a_suffix_share_the_reader_that_looks_inside() -> None:
             if fmt.reader:
                 readers.setdefault(suffix, set()).add(fmt.reader)
     assert {s: r for s, r in readers.items() if len(r) > 1} == {}
-    assert readers[".root"] == {"events.rootio:open_root"}  # mdst and ntuple told apart by content
+    assert readers[".root"] == {"events.root_files:open_root"}  # mdst and ntuple told apart by content
 
 
 @pytest.mark.parametrize("suffix", io.WRITABLE_SUFFIXES)
