@@ -64,12 +64,19 @@ STYLE = """
 FULL_HEIGHT = 1000  # px of screen the sizes of STYLE are made for (a projector or a 1920x1080 screen)
 SMALLEST_SCALE = 0.7  # a 1366x768 laptop: 20 pt steps become 14 pt
 PANEL_WIDTH = 900  # px: the side panel at full size; narrower windows give it 56 % of their width
-PLOT_HEIGHT = 280  # px: the histogram's least height at full size
+PLOT_HEIGHT = 280  # px: the histogram's least height at full size (times the scale squared below it)
+EXPLAIN_PT = 18  # the explanation's font size in STYLE
+SMALL_EXPLAIN = 0.8  # below full size the explanation shrinks further: its lines stay one row each
 
 
 def style(scale: float = 1.0) -> str:
-    """STYLE with every font size times ``scale`` (1: STYLE itself)."""
-    return re.sub(r"(\d+)pt", lambda m: f"{max(1, round(int(m.group(1)) * scale))}pt", STYLE)
+    """STYLE with every font size times ``scale`` (1: STYLE itself); below full size the explanation
+    under the masses times ``SMALL_EXPLAIN`` as well, so that the class fits a laptop after a pick."""
+    text = re.sub(r"(\d+)pt", lambda m: f"{max(1, round(int(m.group(1)) * scale))}pt", STYLE)
+    if scale < 1.0:
+        small = max(1, round(EXPLAIN_PT * scale * SMALL_EXPLAIN))
+        text += f"#masterclass QLabel#explain {{ font-size: {small}pt; }}\n"
+    return text
 
 
 class MasterclassWindow(QtWidgets.QWidget):
@@ -278,7 +285,9 @@ class MasterclassWindow(QtWidgets.QWidget):
         bottom = self.plot.getAxis("bottom")
         ticks = QtGui.QFontMetrics(font).height()
         bottom.setHeight(ticks + bottom.label.boundingRect().height() + 2 * abs(bottom.style["tickLength"]))
-        self.plot.setMinimumHeight(round(PLOT_HEIGHT * self.scale))
+        # below full size the histogram gives up room first (it has the most): the masses, their
+        # explanation and the answer row all fit a 1366x768 laptop after a pick
+        self.plot.setMinimumHeight(round(PLOT_HEIGHT * self.scale**2))
 
     def fit_to(self, width: int, height: int) -> None:
         """Size the window for a screen ``width`` x ``height`` px: text at full size from FULL_HEIGHT

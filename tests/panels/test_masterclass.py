@@ -337,3 +337,47 @@ def test_the_class_fits_a_laptop_screen(qtbot, screenshot_dir) -> None:
     assert w.styleSheet() == STYLE
     assert w.panel.width() == 900 or w.panel.maximumWidth() == 900
     w.close()
+
+
+@pytest.mark.parametrize("height", [708, 768])
+def test_the_class_fits_a_laptop_screen_after_a_pick(qtbot, screenshot_dir, height) -> None:
+    """Once a pair is picked (and added: the verdict may take two rows) the masses and their
+    explanation still leave the histogram whole on a 1366x768 laptop: the answer row is below the
+    plot's axis, the progress line inside the window, and the window's least size fits the screen."""
+    from panels.masterclass import MasterclassWindow
+
+    w = MasterclassWindow.from_source(open_events(SAMPLE), needed=3)
+    qtbot.addWidget(w)
+    w.fit_to(1366, height)
+    w.resize(1366, height)
+    w.show()
+    qtbot.waitExposed(w)
+    _click_the_muons(qtbot, w)
+    for state in ("picked", "added"):
+        if state == "added":
+            w.add_to_histogram()
+            assert w.message.text().startswith("Yes!")
+        qtbot.wait(50)
+        assert not w.explain.isHidden()
+        assert (w.width(), w.height()) == (1366, height)
+        hint = w.minimumSizeHint()
+        assert hint.width() <= 1366
+        assert hint.height() <= height
+        axis = w.plot.getAxis("bottom")
+        axis_area = axis.mapRectToScene(axis.boundingRect()).toAlignedRect()  # in the plot's pixels
+        axis_area.translate(w.plot.mapTo(w, QtCore.QPoint(0, 0)))
+        answer_row = w.peak_input.geometry().united(w.check_button.geometry())
+        answer_row.moveTopLeft(w.peak_input.mapTo(w, QtCore.QPoint(0, 0)))
+        assert axis_area.height() > 0
+        assert not answer_row.intersects(axis_area)
+        plot_bottom = w.plot.mapTo(w, QtCore.QPoint(0, w.plot.height())).y()
+        assert plot_bottom <= answer_row.top()
+        assert (
+            w.explain.mapTo(w, QtCore.QPoint(0, w.explain.height())).y()
+            <= w.message.mapTo(w, QtCore.QPoint(0, 0)).y()
+        )  # the explanation is not covered by the message below it
+        progress_bottom = w.progress.mapTo(w, QtCore.QPoint(0, w.progress.height())).y()
+        assert progress_bottom <= height  # the last line is on the screen
+        if state == "picked":
+            w.grab().save(str(screenshot_dir / f"masterclass_1366x{height}_picked.png"))
+    w.close()
