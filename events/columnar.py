@@ -41,6 +41,7 @@ import numba
 import numpy as np
 
 from events import filtering, trigger
+from events.file_memo import FileKey, FileMemo, file_key
 from events.hdf5 import HDF5Source
 from events.model import COLLECTIONS, HEADER, Collection, EventBatch
 from events.pid import MUON_HYPOTHESIS, MUON_PROBABILITY_MIN, muon_probability
@@ -237,7 +238,7 @@ def _read_hdf5(source: HDF5Source, start: int, stop: int, needs: Needs) -> Event
 # which count in the resident memory while mapped), so a pass's memory stays bounded by the file it is
 # reading, whatever the number of files.
 MAPPED = 1
-_TREES: OrderedDict[tuple[str, int, int], Any] = OrderedDict()
+_TREES: OrderedDict[FileKey, Any] = OrderedDict()
 
 
 def _mapped_tree(path: Path, entries: int) -> Any | None:
@@ -247,10 +248,8 @@ def _mapped_tree(path: Path, entries: int) -> Any | None:
 
     from events import rootio
 
-    try:
-        stat = path.stat()
-        key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
-    except OSError:
+    key = file_key(path)
+    if key is None:
         return None
     tree = _TREES.pop(key, None)
     if tree is None:
@@ -608,18 +607,16 @@ def _entry_counts(
 # local ntuples -> their layouts, the most recently used kept while they hold at most LAYOUT_BYTES
 # (16 bytes a basket of a branch: ~25 kB for the summary's branches of a 50 000-event file)
 LAYOUT_BYTES = 16 * 2**20
-_LAYOUTS: OrderedDict[tuple[str, int, int], _Layout] = OrderedDict()
+_LAYOUTS: FileMemo[_Layout] = FileMemo(LAYOUT_BYTES)
 
 
 def _layout(path: Path, entries: int, names: list[str], tree: Callable[[], Any | None]) -> _Layout | None:
     """The layout of the ntuple ``path`` holding the branches ``names``, learnt from ``tree()``
     where some are not known yet; None where the file is not read from its baskets (not plain
     baskets, not the file of ``entries`` entries, no tree to learn from now)."""
-    try:
-        stat = path.stat()
-    except OSError:
+    key = file_key(path)  # (a file replaced since: learnt again)
+    if key is None:
         return None
-    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)  # (a file replaced since: learnt again)
     layout = _LAYOUTS.get(key)
     missing = [name for name in names if layout is None or name not in layout.branches]
     if missing:
@@ -634,11 +631,7 @@ def _layout(path: Path, entries: int, names: list[str], tree: Callable[[], Any |
     assert layout is not None
     if int(layout.starts[-1]) != entries:
         return None
-    _LAYOUTS[key] = layout
-    _LAYOUTS.move_to_end(key)
-    held = sum(kept.nbytes for kept in _LAYOUTS.values())
-    while held > LAYOUT_BYTES and len(_LAYOUTS) > 1:
-        held -= _LAYOUTS.popitem(last=False)[1].nbytes
+    _LAYOUTS.keep(key, layout)
     return layout
 
 

@@ -36,6 +36,7 @@ import h5py
 import numba
 import numpy as np
 
+from events.file_memo import FileMemo, file_key
 from events.model import COLLECTIONS, HEADER, SCHEMA_VERSION, Collection, ColumnSpec, EventBatch
 from events.outputs import AtomicOutput, GuardedFile, OutputError, failure_reason
 from events.source import EventFileError, EventSource, is_url
@@ -576,27 +577,7 @@ class _StoreLayout:
 # local stores -> their layouts (by path, modification time and size: a file replaced since is
 # learnt again), the most recently used kept while they hold at most LAYOUT_BYTES
 LAYOUT_BYTES = 4 * 2**20
-_LAYOUTS: OrderedDict[tuple[str, int, int], _StoreLayout] = OrderedDict()
-_LAYOUTS_LOCK = threading.Lock()
-
-
-def _layout_key(path: str | Path) -> tuple[str, int, int] | None:
-    if not isinstance(path, Path):
-        return None
-    try:
-        stat = path.stat()
-        return (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
-    except OSError:
-        return None
-
-
-def _keep_layout(key: tuple[str, int, int], layout: _StoreLayout) -> None:
-    with _LAYOUTS_LOCK:
-        _LAYOUTS[key] = layout
-        _LAYOUTS.move_to_end(key)
-        held = sum(kept.nbytes for kept in _LAYOUTS.values())
-        while held > LAYOUT_BYTES and len(_LAYOUTS) > 1:
-            held -= _LAYOUTS.popitem(last=False)[1].nbytes
+_LAYOUTS: FileMemo[_StoreLayout] = FileMemo(LAYOUT_BYTES)
 
 
 _SCRATCH = threading.local()  # per thread (passes may run on several): the chunk bytes read
@@ -629,8 +610,8 @@ class HDF5Source(EventSource):
         self._held = 0
         self._fd: int | None = None  # the file for os.pread where its layout is known
         self._lengths: dict[str, int] = {}  # rows of each dataset of the schema
-        self._key = _layout_key(self.path)
-        layout = _LAYOUTS.get(self._key) if self._key is not None else None
+        self._key = file_key(self.path)
+        layout = _LAYOUTS.get(self._key)
         if layout is not None:  # opened before, unchanged since: checked then, read by os.pread
             self._layout: _StoreLayout | None = layout
             self._n, self._lengths = layout.n, layout.lengths
@@ -649,7 +630,7 @@ class HDF5Source(EventSource):
             ) from exc
         if self._key is not None:
             self._layout = _StoreLayout(self._n, lengths)
-            _keep_layout(self._key, self._layout)
+            _LAYOUTS.keep(self._key, self._layout)
 
     def _handle(self) -> h5py.File:
         if self._file is None:

@@ -13,6 +13,7 @@ import pytest
 
 from events import columnar, filtering, io, pid
 from events.dataset import open_dataset
+from events.file_memo import FileMemo
 from events.generator import generate
 from events.model import Collection, EventBatch
 from events.source import sanitize
@@ -152,8 +153,7 @@ def test_the_layouts_kept_are_bounded(
         io.write(path, events.chunks(300))
     with open_dataset(paths) as data:
         reference = summarize(data, columnar=False)
-    monkeypatch.setattr(columnar, "LAYOUT_BYTES", 1)  # only the file read last is kept
-    monkeypatch.setattr(columnar, "_LAYOUTS", type(columnar._LAYOUTS)())
+    monkeypatch.setattr(columnar, "_LAYOUTS", FileMemo(max_bytes=1))  # only the file read last is kept
     with open_dataset(paths) as data:
         for _ in range(2):  # the second pass learns the first file's layout again
             ours = summarize(data, chunk_size=500)
